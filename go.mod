@@ -1,0 +1,3 @@
+module github.com/pqtls/pqtls
+
+go 1.26
