@@ -1,6 +1,7 @@
 package pqtls
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"math/big"
 	"net"
+	"sync"
 	"testing"
 	"time"
 )
@@ -78,4 +80,27 @@ func pipeHandshake(t testing.TB, server, client *tls.Config) tls.ConnectionState
 		t.Fatalf("server handshake: %v", err)
 	}
 	return c.ConnectionState()
+}
+
+func poolOf(v any) *x509.CertPool {
+	p, _ := v.(*x509.CertPool)
+	return p
+}
+
+// lockedWriter serialises writes from concurrent handshakes.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.String()
 }
