@@ -3,7 +3,7 @@ package tunnel
 import (
 	"bytes"
 	"crypto/sha256"
-		"io"
+	"io"
 	"math/rand/v2"
 	"net"
 	"testing"
@@ -11,7 +11,6 @@ import (
 
 	"github.com/pqtls/pqtls"
 )
-
 
 func serverListener(t testing.TB, p *testPKI, target string) ListenerConfig {
 	_, cert, key := p.issue(t, certOpts{cn: "db.internal", dns: []string{"db.internal"}, name: "server"})
