@@ -399,14 +399,23 @@ func (c *conn) setBack(b net.Conn) bool {
 	return true
 }
 
+// release forgets the connection and frees its slot.
+func (c *conn) release() {
+	t := c.l.t
+	t.mu.Lock()
+	delete(t.conns, c)
+	t.mu.Unlock()
+	<-c.l.sem
+	t.connWG.Done()
+}
+
 func (c *conn) serve() {
-	l, t := c.l, c.l.t
+	l := c.l
+	handedOff := false
 	defer func() {
-		t.mu.Lock()
-		delete(t.conns, c)
-		t.mu.Unlock()
-		<-l.sem
-		t.connWG.Done()
+		if !handedOff {
+			c.release()
+		}
 	}()
 	var (
 		front, back *endpoint
@@ -426,25 +435,44 @@ func (c *conn) serve() {
 	}
 	l.proxied.Inc()
 	l.active.Inc()
-	var last atomic.Int64
-	last.Store(time.Now().UnixNano())
-	idle := time.Duration(l.cfg.IdleTimeout)
-	var toTarget, fromTarget atomic.Int64
-	errc := make(chan error, 1)
-	go func() {
-		errc <- pipe(back, front, idle, &last, func(n int) { fromTarget.Add(int64(n)); l.fromTarget.Add(float64(n)) })
-	}()
-	err1 := pipe(front, back, idle, &last, func(n int) { toTarget.Add(int64(n)); l.toTarget.Add(float64(n)) })
-	if err1 != nil {
-		c.abort() // unblock the other direction
+	// The handshake grew this goroutine's stack; the copy loops run on two
+	// fresh goroutines with small stacks and this one exits, so an idle
+	// connection costs as little memory as possible.
+	p := &pump{c: c, front: front, back: back, idle: time.Duration(l.cfg.IdleTimeout)}
+	p.last.Store(time.Now().UnixNano())
+	p.remaining.Store(2)
+	go p.run(back, front, &p.fromTarget, l.fromTarget, &p.err2)
+	go p.run(front, back, &p.toTarget, l.toTarget, &p.err1)
+	handedOff = true
+}
+
+// pump copies both directions of an established connection.
+type pump struct {
+	c                    *conn
+	front, back          *endpoint
+	idle                 time.Duration
+	last                 atomic.Int64
+	toTarget, fromTarget atomic.Int64
+	remaining            atomic.Int32
+	err1, err2           error
+}
+
+func (p *pump) run(src, dst *endpoint, n *atomic.Int64, ctr prometheus.Counter, errOut *error) {
+	err := pipe(src, dst, p.idle, &p.last, func(k int) { n.Add(int64(k)); ctr.Add(float64(k)) })
+	*errOut = err
+	if err != nil {
+		p.c.abort() // unblock the other direction
 	}
-	err2 := <-errc
+	if p.remaining.Add(-1) != 0 {
+		return
+	}
+	c, l := p.c, p.c.l
 	c.abort()
 	l.active.Dec()
-	d := time.Since(c.start)
-	l.duration.Observe(d.Seconds())
-	reason, err = closeReason(c, err1, err2)
-	c.logConn(reason, err, toTarget.Load(), fromTarget.Load())
+	l.duration.Observe(time.Since(c.start).Seconds())
+	reason, err := closeReason(c, p.err1, p.err2)
+	c.logConn(reason, err, p.toTarget.Load(), p.fromTarget.Load())
+	c.release()
 }
 
 func closeReason(c *conn, errs ...error) (string, error) {

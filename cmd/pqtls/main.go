@@ -97,6 +97,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		newVersionCmd,
 		newGroupsCmd,
 		newTunnelCmd,
+		newBenchCmd,
 	} {
 		root.AddCommand(add(s))
 	}
