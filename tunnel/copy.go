@@ -14,57 +14,189 @@ import (
 // bufSize is the size of the pooled copy buffers. Buffers are taken from the
 // pool only once the source socket is readable and returned right after the
 // write, so an idle connection holds none.
-const bufSize = 32 << 10
+const bufSize = 64 << 10
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
 
-// recordConn hands crypto/tls at most one TLS record per Read: it reads the
-// 5-byte record header, then exactly the record body. crypto/tls therefore
-// never holds undelivered bytes beyond the record it is decrypting, so when
-// a tls.Conn Read returns less than the buffer, nothing is buffered inside
-// tls.Conn and the tunnel may wait on the socket itself (without a buffer).
+// recordConn hands crypto/tls at most one TLS record per Read: it never
+// reads past the end of the record being received, so crypto/tls never holds
+// undelivered bytes beyond the record it is decrypting. Once the handshake is
+// done the copy loop switches it to non-blocking: a Read with no data
+// returns errWouldBlock (a temporary error, which crypto/tls does not treat
+// as fatal) instead of parking, and the loop waits for the socket without a
+// buffer. A ready record costs one system call.
 type recordConn struct {
 	net.Conn
+	sc        syscall.RawConn // nil: no descriptor, always blocking
+	nonblock  bool
 	hdr       [5]byte
 	hdrN      int // header bytes read of the current record
 	remaining int // body bytes left in the current record
+
+	wmu      sync.Mutex
+	batching bool
+	wbuf     *[]byte // pooled, only while batching
+	wlen     int
 }
+
+// startBatch makes the records crypto/tls writes accumulate until flush, so
+// one tls.Conn Write of several records costs one system call.
+func (c *recordConn) startBatch() {
+	c.wmu.Lock()
+	c.batching = true
+	c.wmu.Unlock()
+}
+
+// flush writes the accumulated records and ends the batch.
+func (c *recordConn) flush() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.batching = false
+	if c.wbuf == nil {
+		return nil
+	}
+	_, err := c.Conn.Write((*c.wbuf)[:c.wlen])
+	wbufPool.Put(c.wbuf)
+	c.wbuf, c.wlen = nil, 0
+	return err
+}
+
+// wbufPool holds write batches: a full read buffer of plaintext plus record
+// overhead (5-byte header, 16-byte tag, 1 content-type byte per record).
+var wbufPool = sync.Pool{New: func() any { b := make([]byte, bufSize+bufSize/1024+1024); return &b }}
+
+func (c *recordConn) Write(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if !c.batching {
+		return c.Conn.Write(p)
+	}
+	if c.wbuf == nil {
+		c.wbuf = wbufPool.Get().(*[]byte)
+	}
+	if c.wlen+len(p) > len(*c.wbuf) {
+		if c.wlen > 0 {
+			if _, err := c.Conn.Write((*c.wbuf)[:c.wlen]); err != nil {
+				return 0, err
+			}
+			c.wlen = 0
+		}
+		if len(p) > len(*c.wbuf) {
+			return c.Conn.Write(p)
+		}
+	}
+	c.wlen += copy((*c.wbuf)[c.wlen:], p)
+	return len(p), nil
+}
+
+func newRecordConn(c net.Conn) *recordConn {
+	rc := &recordConn{Conn: c}
+	if s, ok := c.(syscall.Conn); ok {
+		rc.sc, _ = s.SyscallConn()
+	}
+	return rc
+}
+
+// errWouldBlock is returned by a non-blocking recordConn with no data.
+var errWouldBlock error = wouldBlock{}
+
+type wouldBlock struct{}
+
+func (wouldBlock) Error() string   { return "tunnel: no data ready" }
+func (wouldBlock) Timeout() bool   { return true }
+func (wouldBlock) Temporary() bool { return true }
 
 func (c *recordConn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	limit := c.remaining
 	if c.remaining == 0 {
-		want := min(len(p), 5-c.hdrN)
-		n, err := c.Conn.Read(p[:want])
-		copy(c.hdr[c.hdrN:], p[:n])
-		c.hdrN += n
-		if c.hdrN == 5 {
-			c.hdrN = 0
-			c.remaining = int(c.hdr[3])<<8 | int(c.hdr[4])
-		}
+		limit = 5 - c.hdrN
+	}
+	p = p[:min(len(p), limit)]
+	if !c.nonblock || c.sc == nil {
+		n, err := c.Conn.Read(p)
+		c.consume(p[:n])
 		return n, err
 	}
-	n, err := c.Conn.Read(p[:min(len(p), c.remaining)])
-	c.remaining -= n
-	return n, err
+	var n int
+	var errno error
+	if err := c.sc.Read(func(fd uintptr) bool {
+		for {
+			n, errno = syscall.Read(int(fd), p)
+			if errno != syscall.EINTR {
+				return true
+			}
+		}
+	}); err != nil {
+		return 0, err
+	}
+	switch {
+	case errno == syscall.EAGAIN:
+		return 0, errWouldBlock
+	case errno != nil:
+		return 0, &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("read", errno)}
+	case n == 0:
+		return 0, io.EOF
+	}
+	c.consume(p[:n])
+	return n, nil
+}
+
+func (c *recordConn) consume(b []byte) {
+	for len(b) > 0 {
+		if c.remaining == 0 {
+			k := copy(c.hdr[c.hdrN:], b)
+			c.hdrN += k
+			b = b[k:]
+			if c.hdrN == 5 {
+				c.hdrN = 0
+				c.remaining = int(c.hdr[3])<<8 | int(c.hdr[4])
+			}
+			continue
+		}
+		k := min(len(b), c.remaining)
+		c.remaining -= k
+		b = b[k:]
+	}
 }
 
 // endpoint is one side of a proxied connection.
 type endpoint struct {
-	rw   io.ReadWriter   // what payload is read from and written to
-	raw  net.Conn        // the socket
-	sc   syscall.RawConn // nil if the socket has no file descriptor
-	tls  interface{ CloseWrite() error }
-	once sync.Once
+	rw    io.ReadWriter   // what payload is read from and written to
+	raw   net.Conn        // the socket
+	sc    syscall.RawConn // nil if the socket has no file descriptor
+	tls   interface{ CloseWrite() error }
+	rc    *recordConn // the TLS side's record reader; nil for plaintext
+	armed time.Time   // when the read deadline was last pushed out
+	once  sync.Once
 }
 
-func newEndpoint(rw io.ReadWriter, raw net.Conn, tlsConn interface{ CloseWrite() error }) *endpoint {
-	e := &endpoint{rw: rw, raw: raw, tls: tlsConn}
+func newEndpoint(rw io.ReadWriter, raw net.Conn, tlsConn interface{ CloseWrite() error }, rc *recordConn) *endpoint {
+	e := &endpoint{rw: rw, raw: raw, tls: tlsConn, rc: rc}
+	if rc != nil {
+		rc.nonblock = true
+	}
 	if s, ok := raw.(syscall.Conn); ok {
 		e.sc, _ = s.SyscallConn()
 	}
 	return e
+}
+
+// write writes payload; on a TLS endpoint the records go out in one system
+// call.
+func (e *endpoint) write(b []byte) error {
+	if e.rc == nil {
+		_, err := e.rw.Write(b)
+		return err
+	}
+	e.rc.startBatch()
+	_, err := e.rw.Write(b)
+	if ferr := e.rc.flush(); err == nil {
+		err = ferr
+	}
+	return err
 }
 
 // closeWrite propagates a half-close: close_notify for TLS, then a TCP (or
@@ -80,28 +212,59 @@ func (e *endpoint) closeWrite() {
 	})
 }
 
-// waitReadable blocks until the socket has data (or EOF or an error) without
-// consuming it or holding a buffer, honouring the read deadline.
+// waitReadable blocks until the socket is readable (data, EOF or an error)
+// without reading or holding a buffer, honouring the read deadline. Callers
+// have just seen a read return EAGAIN.
 func (e *endpoint) waitReadable() error {
 	if e.sc == nil {
 		return nil
 	}
-	var peekErr error
-	err := e.sc.Read(func(fd uintptr) bool {
-		var b [1]byte
-		_, _, errno := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		if errno == syscall.EAGAIN || errno == syscall.EINTR {
-			return false
-		}
-		if errno != nil {
-			peekErr = os.NewSyscallError("recvfrom", errno)
+	first := true
+	return e.sc.Read(func(uintptr) bool {
+		if first {
+			first = false
+			return false // park on the poller until readable
 		}
 		return true
 	})
-	if err != nil {
-		return err
+}
+
+// readPlain reads from a plaintext socket. The buffer is taken from the
+// pool only when the read has data, so a waiting connection holds none, and
+// a ready socket costs one system call.
+func (e *endpoint) readPlain() (bp *[]byte, n int, err error) {
+	var rerr error
+	err = e.sc.Read(func(fd uintptr) bool {
+		if bp == nil {
+			bp = bufPool.Get().(*[]byte)
+		}
+		for {
+			n, rerr = syscall.Read(int(fd), *bp)
+			if rerr != syscall.EINTR {
+				break
+			}
+		}
+		if rerr == syscall.EAGAIN {
+			bufPool.Put(bp)
+			bp = nil
+			return false
+		}
+		return true
+	})
+	if n < 0 {
+		n = 0
 	}
-	return peekErr
+	switch {
+	case err != nil:
+	case rerr != nil:
+		err = os.NewSyscallError("read", rerr)
+	case n == 0:
+		err = io.EOF
+	}
+	if bp == nil {
+		bp = bufPool.Get().(*[]byte)
+	}
+	return bp, n, err
 }
 
 var errIdle = errors.New("idle timeout")
@@ -110,47 +273,65 @@ var errIdle = errors.New("idle timeout")
 // EOF (after propagating the half-close), errIdle when the connection saw no
 // traffic in either direction for idle.
 func pipe(src, dst *endpoint, idle time.Duration, last *atomic.Int64, count func(int)) error {
-	pending := false
+	rearm := max(idle/16, time.Second)
 	for {
-		if !pending {
-			for {
-				_ = src.raw.SetReadDeadline(time.Now().Add(idle))
-				err := src.waitReadable()
-				if err == nil {
-					break
+		if now := time.Now(); now.Sub(src.armed) > rearm {
+			_ = src.raw.SetReadDeadline(now.Add(idle))
+			src.armed = now
+		}
+		var (
+			bp  *[]byte
+			n   int
+			err error
+		)
+		if src.rc == nil && src.sc != nil {
+			bp, n, err = src.readPlain()
+		} else {
+			bp = bufPool.Get().(*[]byte)
+			n, err = src.rw.Read(*bp)
+			if errors.Is(err, errWouldBlock) {
+				bufPool.Put(bp)
+				if err = src.waitReadable(); err == nil {
+					continue
 				}
-				if errors.Is(err, os.ErrDeadlineExceeded) {
-					if since := time.Since(time.Unix(0, last.Load())); since < idle {
-						continue // the other direction is active
-					}
-					return errIdle
-				}
-				return err
+				bp = nil
 			}
 		}
-		bp := bufPool.Get().(*[]byte)
-		buf := *bp
-		n, err := src.rw.Read(buf)
+		if n > 0 && err == nil && src.rc != nil {
+			// Gather the records that are already there (one write to
+			// the target instead of one per record).
+			for n < len(*bp) {
+				k, rerr := src.rw.Read((*bp)[n:])
+				n += k
+				if rerr != nil {
+					if !errors.Is(rerr, errWouldBlock) {
+						err = rerr
+					}
+					break
+				}
+			}
+		}
 		if n > 0 {
 			last.Store(time.Now().UnixNano())
-			if _, werr := dst.rw.Write(buf[:n]); werr != nil {
+			if werr := dst.write((*bp)[:n]); werr != nil {
 				bufPool.Put(bp)
 				return werr
 			}
 			count(n)
 		}
-		pending = n == len(buf)
-		bufPool.Put(bp)
+		if bp != nil {
+			bufPool.Put(bp)
+		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				dst.closeWrite()
 				return nil
 			}
-			if errors.Is(err, os.ErrDeadlineExceeded) && time.Since(time.Unix(0, last.Load())) < idle {
-				pending = false
-				continue
-			}
 			if errors.Is(err, os.ErrDeadlineExceeded) {
+				if time.Since(time.Unix(0, last.Load())) < idle {
+					src.armed = time.Time{} // the other direction is active: re-arm
+					continue
+				}
 				return errIdle
 			}
 			return err

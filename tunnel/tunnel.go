@@ -514,7 +514,8 @@ func closeReason(c *conn, errs ...error) (string, error) {
 func (c *conn) openServer() (front, back *endpoint, reason string, err error) {
 	l := c.l
 	mat := l.material.Load()
-	tc := tls.Server(&recordConn{Conn: c.front}, mat.config)
+	rc := newRecordConn(c.front)
+	tc := tls.Server(rc, mat.config)
 	_ = c.front.SetDeadline(time.Now().Add(time.Duration(l.cfg.HandshakeTimeout)))
 	hsStart := time.Now()
 	err = tc.Handshake()
@@ -547,7 +548,7 @@ func (c *conn) openServer() (front, back *endpoint, reason string, err error) {
 		}
 		_ = b.SetWriteDeadline(time.Time{})
 	}
-	return newEndpoint(tc, c.front, tc), newEndpoint(b, b, nil), "", nil
+	return newEndpoint(tc, c.front, tc, rc), newEndpoint(b, b, nil, nil), "", nil
 }
 
 // openClient dials the target and runs the TLS handshake with it.
@@ -566,7 +567,8 @@ func (c *conn) openClient() (front, back *endpoint, reason string, err error) {
 		_ = raw.Close()
 		return nil, nil, "shutdown", net.ErrClosed
 	}
-	tc := tls.Client(&recordConn{Conn: raw}, mat.config)
+	rc := newRecordConn(raw)
+	tc := tls.Client(rc, mat.config)
 	_ = raw.SetDeadline(time.Now().Add(time.Duration(l.cfg.HandshakeTimeout)))
 	hsStart := time.Now()
 	err = tc.Handshake()
@@ -579,7 +581,7 @@ func (c *conn) openClient() (front, back *endpoint, reason string, err error) {
 	}
 	_ = raw.SetDeadline(time.Time{})
 	l.dial.Observe(time.Since(dialStart).Seconds())
-	return newEndpoint(c.front, c.front, nil), newEndpoint(tc, raw, tc), "", nil
+	return newEndpoint(c.front, c.front, nil, nil), newEndpoint(tc, raw, tc, rc), "", nil
 }
 
 // logConn writes the one line per connection.
