@@ -171,9 +171,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	var readyWG sync.WaitGroup
 	if o.Mode == ModeIdle {
 		readyWG.Add(o.Concurrency)
+		wg.Add(1)
 		go func() {
+			defer wg.Done()
 			readyWG.Wait()
-			if o.OnReady != nil && rctx.Err() == nil {
+			if o.OnReady != nil && !over(rctx) {
 				o.OnReady(int(opened.Load()))
 			}
 		}()
