@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"io"
 	"math/big"
 	"net"
@@ -23,6 +24,7 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls/bench"
+	"go.yaml.in/yaml/v3"
 )
 
 // writeTestCerts writes ca.pem plus name.pem/name.key leaves signed by it
@@ -239,5 +241,42 @@ func TestBenchJSON(t *testing.T) {
 	code, out, _ = runCLI("bench", "--target", ln.Addr().String(), "--count", "2", "--duration", "5s")
 	if code != exitFailure || !strings.Contains(out, "unknown_ca") {
 		t.Fatalf("untrusted target: exit %d\n%s", code, out)
+	}
+}
+
+// TestTunnelKubernetesExampleConfigChecks extracts the tunnel config from the
+// Kubernetes sidecar example's ConfigMap and checks it.
+func TestTunnelKubernetesExampleConfigChecks(t *testing.T) {
+	src, err := os.ReadFile("../../deploy/kubernetes/tunnel-sidecar.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	var cfgText string
+	for {
+		var doc struct {
+			Kind string            `yaml:"kind"`
+			Data map[string]string `yaml:"data"`
+		}
+		if err := dec.Decode(&doc); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			t.Fatalf("manifest is not valid YAML: %v", err)
+		}
+		if doc.Kind == "ConfigMap" {
+			cfgText = doc.Data["tunnel.yaml"]
+		}
+	}
+	if cfgText == "" {
+		t.Fatal("no ConfigMap with tunnel.yaml in the manifest")
+	}
+	dir := t.TempDir()
+	_ = os.Mkdir(filepath.Join(dir, "tls"), 0o755)
+	writeTestCerts(t, filepath.Join(dir, "tls"), "clients-ca.pem", "server")
+	p := filepath.Join(dir, "tunnel.yaml")
+	_ = os.WriteFile(p, []byte(strings.ReplaceAll(cfgText, "/etc/pqtls/", dir+"/")), 0o644)
+	if code, out, errOut := runCLI("tunnel", "--config", p, "--check-config"); code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
 }
