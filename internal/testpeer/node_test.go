@@ -26,6 +26,17 @@ func goDial(t *testing.T, addr string, cfg *tls.Config) (tls.ConnectionState, st
 	return c.ConnectionState(), string(b), err
 }
 
+// goHandshake connects, completes the handshake and closes.
+func goHandshake(addr string, cfg *tls.Config) (tls.ConnectionState, error) {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	c, err := tls.DialWithDialer(d, "tcp", addr, cfg)
+	if err != nil {
+		return tls.ConnectionState{}, err
+	}
+	defer c.Close()
+	return c.ConnectionState(), nil
+}
+
 // goServer runs a Go TLS server that records each ConnectionState and writes
 // "hello from go\n".
 func goServer(t *testing.T, cfg *tls.Config) (string, <-chan tls.ConnectionState) {
