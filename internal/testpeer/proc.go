@@ -35,6 +35,7 @@ type Proc struct {
 	// Cmd is the running command.
 	Cmd *exec.Cmd
 
+	stopSig syscall.Signal // default SIGTERM
 	out     *tailBuffer
 	done    chan struct{}
 	waitErr error
@@ -73,7 +74,11 @@ func (p *Proc) Stop() {
 	p.stopped = true
 	p.mu.Unlock()
 	if first && !p.Exited() {
-		_ = syscall.Kill(-p.Cmd.Process.Pid, syscall.SIGTERM)
+		sig := p.stopSig
+		if sig == 0 {
+			sig = syscall.SIGTERM
+		}
+		_ = syscall.Kill(-p.Cmd.Process.Pid, sig)
 		select {
 		case <-p.done:
 		case <-time.After(StopTimeout):
@@ -94,6 +99,7 @@ type procOptions struct {
 	env    []string  // appended to os.Environ()
 	dir    string
 	cred   *syscall.Credential
+	stop   syscall.Signal // signal for a clean stop (default SIGTERM)
 }
 
 // start starts a command in its own process group and registers cleanup.
@@ -103,7 +109,7 @@ func start(tb testing.TB, name string, o procOptions, path string, args ...strin
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: o.cred}
 	cmd.Env = append(os.Environ(), o.env...)
 	cmd.Dir = o.dir
-	p := &Proc{Name: name, Cmd: cmd, out: &tailBuffer{max: 64 << 10}, done: make(chan struct{})}
+	p := &Proc{Name: name, Cmd: cmd, stopSig: o.stop, out: &tailBuffer{max: 64 << 10}, done: make(chan struct{})}
 	cmd.Stdout = p.out
 	cmd.Stderr = p.out
 	if o.stdout != nil {
