@@ -91,12 +91,14 @@ func dockerLines(s *source) []dockerLine {
 func checkDockerfile(s *source) []Finding {
 	var fs []Finding
 	args := map[string]string{}
+	argAt := map[string]int{} // offset of each ARG default value
 	for _, dl := range dockerLines(s) {
 		switch dl.instr {
 		case "ARG":
 			name, def, ok := strings.Cut(strings.Fields(dl.args + " ")[0], "=")
 			if ok {
 				args[name] = strings.Trim(def, `"'`)
+				argAt[name] = dl.argsAt + len(name) + 1 + strings.Index(def, args[name])
 			}
 		case "FROM":
 			fields := strings.Fields(dl.args)
@@ -117,7 +119,11 @@ func checkDockerfile(s *source) []Finding {
 				return sm[2]
 			})
 			substituted := image != raw
-			fs = append(fs, checkFromImage(s, image, raw, rawAt, substituted)...)
+			found := checkFromImage(s, image, raw, rawAt, substituted)
+			if substituted {
+				addArgFixes(s, found, raw, args, argAt)
+			}
+			fs = append(fs, found...)
 		}
 	}
 	return fs
@@ -239,4 +245,26 @@ func checkFromImage(s *source, image, raw string, rawAt int, substituted bool) [
 		break
 	}
 	return fs
+}
+
+// addArgFixes gives a fix to PQ201 findings whose Go version came from an ARG
+// default (ARG GO_VERSION=1.22 ... FROM golang:${GO_VERSION}): the edit goes
+// to the ARG line.
+func addArgFixes(s *source, fs []Finding, raw string, args map[string]string, argAt map[string]int) {
+	for i := range fs {
+		if fs[i].Rule != "PQ201" || fs[i].Fix != nil {
+			continue
+		}
+		for _, m := range dockerArgRef.FindAllStringSubmatch(raw, -1) {
+			v, ok := args[m[1]]
+			if !ok {
+				continue
+			}
+			if gv := goTagVersion.FindString(v); gv != "" && gv == v[:len(gv)] {
+				at := argAt[m[1]]
+				fs[i].Fix = s.replace("build with Go 1.26 (the version comes from ARG "+m[1]+")", at, at+len(gv), "1.26")
+				break
+			}
+		}
+	}
 }

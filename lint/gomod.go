@@ -42,7 +42,7 @@ func checkGoMod(s *source, isMain func() bool) []Finding {
 		switch {
 		case version.Compare(v, "go1.24") < 0:
 			fd := s.finding("PQ105", a, b, "go "+f.Go.Version+" is older than Go 1.24: binaries of this module get the Go "+f.Go.Version+" GODEBUG defaults (tlsmlkem=0), so X25519MLKEM768 is off even with a newer toolchain",
-				s.replace("raise the go line to 1.24 or later", a, b, "1.24"))
+				s.replace("raise the go line to 1.26 (1.24 is the minimum for X25519MLKEM768, 1.26 turns on every hybrid)", a, b, "1.26"))
 			library(&fd)
 			fs = append(fs, fd)
 		case version.Compare(v, "go1.26") < 0:

@@ -215,3 +215,27 @@ func (s *source) finding(rule string, start, end int, msg string, fix *Fix) Find
 func (s *source) replace(desc string, start, end int, text string) *Fix {
 	return &Fix{Description: desc, Start: s.pos(start), End: s.pos(end), NewText: text}
 }
+
+// ApplyFixes applies the fixes of the given findings of one file to its
+// content and returns the result. Overlapping fixes are skipped (the first
+// in file order wins), so the output is always well-formed.
+func ApplyFixes(data []byte, fs []Finding) []byte {
+	var fixes []*Fix
+	for _, f := range fs {
+		if f.Fix != nil {
+			fixes = append(fixes, f.Fix)
+		}
+	}
+	sort.SliceStable(fixes, func(i, j int) bool { return fixes[i].Start.Offset < fixes[j].Start.Offset })
+	var out []byte
+	last := 0
+	for _, fx := range fixes {
+		if fx.Start.Offset < last || fx.End.Offset > len(data) {
+			continue
+		}
+		out = append(out, data[last:fx.Start.Offset]...)
+		out = append(out, fx.NewText...)
+		last = fx.End.Offset
+	}
+	return append(out, data[last:]...)
+}

@@ -152,7 +152,13 @@ func Lint(ctx context.Context, paths []string, opts Options) (*Result, error) {
 			return
 		}
 		res.Files++
+		dup := map[[3]any]bool{}
 		for _, f := range fs {
+			key := [3]any{f.Rule, f.Start.Offset, f.End.Offset}
+			if dup[key] {
+				continue // a package-level list used by several configs
+			}
+			dup[key] = true
 			if disabled[f.Rule] {
 				continue
 			}
