@@ -1,7 +1,0 @@
-package broken
-
-import "crypto/tls"
-
-func cfg() *tls.Config {
-	return &tls.Config{CurvePreferences: []tls.CurveID{tls.X25519}
-}
