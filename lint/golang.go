@@ -35,7 +35,16 @@ func checkGo(s *source) (fs []Finding, generated bool) {
 	}
 	off := func(p token.Pos) int { return fset.Position(p).Offset }
 
-	// //go:debug directives.
+	// //go:debug directives. An explicit tlsmlkem setting overrides
+	// default=goX, so default is only reported without one.
+	explicitMLKEM := false
+	for _, cg := range f.Comments {
+		for _, c := range cg.List {
+			if strings.HasPrefix(c.Text, "//go:debug") && strings.Contains(c.Text, "tlsmlkem=") {
+				explicitMLKEM = true
+			}
+		}
+	}
 	for _, cg := range f.Comments {
 		for _, c := range cg.List {
 			if !strings.HasPrefix(c.Text, "//go:debug") {
@@ -50,7 +59,7 @@ func checkGo(s *source) (fs []Finding, generated bool) {
 			}
 			for _, m := range godebugDefault.FindAllStringSubmatchIndex(c.Text, -1) {
 				v := c.Text[m[2]:m[3]]
-				if version.Compare(v, "go1.24") < 0 {
+				if version.Compare(v, "go1.24") < 0 && !explicitMLKEM {
 					end := off(c.End())
 					fs = append(fs, s.finding("PQ103", base+m[0], base+m[1],
 						"//go:debug default="+v+" restores the Go "+strings.TrimPrefix(v, "go")+" GODEBUG defaults, which include tlsmlkem=0: X25519MLKEM768 is off",

@@ -59,6 +59,10 @@ func checkGoMod(s *source, isMain func() bool) []Finding {
 		library(&fd)
 		fs = append(fs, fd)
 	}
+	explicitMLKEM := false
+	for _, g := range f.Godebug {
+		explicitMLKEM = explicitMLKEM || g.Key == "tlsmlkem"
+	}
 	for _, g := range f.Godebug {
 		if g.Syntax == nil {
 			continue
@@ -68,7 +72,7 @@ func checkGoMod(s *source, isMain func() bool) []Finding {
 			a, b := tokenAt(g.Syntax, g.Key+"="+g.Value)
 			fs = append(fs, s.finding("PQ106", a, b, "godebug "+g.Key+"=0 turns off "+godebugGroups(g.Key)+" in every binary built from this module",
 				s.replace("set "+g.Key+"=1 (or delete the line)", b-1, b, "1")))
-		case g.Key == "default" && version.IsValid(g.Value) && version.Compare(g.Value, "go1.24") < 0:
+		case g.Key == "default" && !explicitMLKEM && version.IsValid(g.Value) && version.Compare(g.Value, "go1.24") < 0:
 			a, b := tokenAt(g.Syntax, g.Key+"="+g.Value)
 			text := "tlsmlkem=1"
 			if !g.Syntax.InBlock {
