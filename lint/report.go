@@ -287,7 +287,7 @@ func WriteSARIF(w io.Writer, r *Result, version string) error {
 			ShortDescription:     sarifText{Text: rl.Summary},
 			FullDescription:      sarifText{Text: rl.Rationale},
 			Help:                 sarifHelp{Text: Explain(rl), Markdown: md},
-			HelpURI:              toolURI + "#" + strings.ToLower(rl.ID),
+			HelpURI:              toolURI + "#" + strings.ToLower(rl.ID) + "-" + rl.Name,
 			DefaultConfiguration: sarifConfig{Level: sarifLevel(rl.Severity)},
 			Properties:           map[string]any{"tags": []string{"security", "post-quantum", "tls"}, "format": rl.Format},
 		})
