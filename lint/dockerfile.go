@@ -95,7 +95,11 @@ func checkDockerfile(s *source) []Finding {
 	for _, dl := range dockerLines(s) {
 		switch dl.instr {
 		case "ARG":
-			name, def, ok := strings.Cut(strings.Fields(dl.args + " ")[0], "=")
+			fields := strings.Fields(dl.args)
+			if len(fields) == 0 {
+				continue
+			}
+			name, def, ok := strings.Cut(fields[0], "=")
 			if ok {
 				args[name] = strings.Trim(def, `"'`)
 				argAt[name] = dl.argsAt + len(name) + 1 + strings.Index(def, args[name])

@@ -679,3 +679,34 @@ func TestGlob(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCheck feeds arbitrary content to every file kind: no panic, and every
+// finding and fix stays inside the file.
+func FuzzCheck(f *testing.F) {
+	filepath.WalkDir(rulesDir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if data, err := os.ReadFile(p); err == nil && len(data) < 4096 {
+				f.Add(uint8(kindByName(filepath.ToSlash(p))), data)
+			}
+		}
+		return nil
+	})
+	f.Add(uint8(kindYAML), []byte("a:\n  ecdh_curves:\n  - \xff\n"))
+	f.Add(uint8(kindGo), []byte("//go:debug default=go1.2\npackage p\n"))
+	f.Fuzz(func(t *testing.T, k uint8, data []byte) {
+		kind := fileKind(k%uint8(kindText)) + 1
+		s := newSource("f", data, kind)
+		fs, _ := check(s, func() bool { return true })
+		for _, fd := range fs {
+			if fd.Start.Offset < 0 || fd.End.Offset > len(data) || fd.Start.Offset > fd.End.Offset {
+				t.Fatalf("%s span %d..%d outside %d bytes", fd.Rule, fd.Start.Offset, fd.End.Offset, len(data))
+			}
+			if fd.Fix != nil && (fd.Fix.Start.Offset < 0 || fd.Fix.End.Offset > len(data) || fd.Fix.Start.Offset > fd.Fix.End.Offset) {
+				t.Fatalf("%s fix span %d..%d outside %d bytes", fd.Rule, fd.Fix.Start.Offset, fd.Fix.End.Offset, len(data))
+			}
+			_ = fd.fixedLines(data)
+			suppressedInline(s, fd)
+		}
+		ApplyFixes(data, fs)
+	})
+}
