@@ -17,6 +17,10 @@ import (
 // is the "0", so fixes can replace exactly that byte.
 var godebugOff = regexp.MustCompile(`\b(tlsmlkem|tlssecpmlkem)=(0)\b`)
 
+// godebugValue matches a whole GODEBUG value, optionally with the variable
+// name: comma-separated key=value pairs and nothing else.
+var godebugValue = regexp.MustCompile(`^(GODEBUG=)?[A-Za-z0-9_.]+=[A-Za-z0-9_.]*(,[A-Za-z0-9_.]+=[A-Za-z0-9_.]*)*$`)
+
 // godebugDefault matches default=go1.N, which implies the GODEBUG defaults of
 // that release.
 var godebugDefault = regexp.MustCompile(`\bdefault=(go1\.\d+(?:\.\d+)?)\b`)
@@ -134,6 +138,12 @@ func checkGo(s *source) (fs []Finding, generated bool) {
 			}
 		case *ast.BasicLit:
 			if n.Kind != token.STRING {
+				return true
+			}
+			// Only a string that is a GODEBUG value as a whole ("tlsmlkem=0",
+			// "GODEBUG=http2client=0,tlsmlkem=0"); prose that mentions the
+			// setting is not reported.
+			if v, err := strconv.Unquote(n.Value); err != nil || !godebugValue.MatchString(v) {
 				return true
 			}
 			base := off(n.Pos())

@@ -65,7 +65,7 @@ var ruleCases = []struct {
 	file  string
 	wants []want
 }{
-	{"go/bad/server.go", []want{{"PQ103", 1}, {"PQ101", 15}, {"PQ102", 20}, {"PQ101", 21}, {"PQ102", 27}, {"PQ104", 33}, {"PQ104", 33}, {"PQ101", 35}}},
+	{"go/bad/server.go", []want{{"PQ103", 1}, {"PQ101", 15}, {"PQ102", 20}, {"PQ101", 21}, {"PQ102", 27}, {"PQ104", 33}, {"PQ104", 33}, {"PQ101", 35}, {"PQ104", 42}}},
 	{"go/bad/server_test.go", []want{{"PQ101", 10}}},
 	{"go/bad/legacy/main.go", []want{{"PQ103", 1}}},
 	{"gomod/oldgo/go.mod", []want{{"PQ105", 3}, {"PQ105", 5}}},

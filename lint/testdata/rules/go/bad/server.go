@@ -37,3 +37,7 @@ func main() {
 	srv := &http.Server{Addr: ":8443", TLSConfig: cfg}
 	log.Fatal(srv.ListenAndServeTLS("cert.pem", "key.pem"))
 }
+
+func childEnv() []string {
+	return append(os.Environ(), "GODEBUG=tlsmlkem=0")
+}

@@ -30,3 +30,7 @@ func main() {
 	os.Setenv("GODEBUG", "tlsmlkem=1,http2client=0")
 	fmt.Println(l, len(configs()), "the old GODEBUG was tlsmlkem=01 and is gone")
 }
+
+func explain() string {
+	return "an old go line implies tlsmlkem=0 for the main module"
+}
