@@ -47,13 +47,15 @@ var knownOpenSSL = []opensslImage{
 // systemOpenSSLImages use the distribution's OpenSSL for TLS, so their tag's
 // distribution suffix (python:3.12-slim-bookworm) tells the OpenSSL version.
 // golang, node and JDK images bring their own TLS stack and are not listed.
-var systemOpenSSLImages = map[string]bool{"python": true, "ruby": true, "php": true, "nginx": true, "httpd": true, "haproxy": true, "postgres": true, "perl": true, "curlimages/curl": false}
+var systemOpenSSLImages = map[string]bool{"python": true, "ruby": true, "php": true, "nginx": true, "httpd": true, "haproxy": true, "postgres": true, "perl": true}
 
 var (
 	dockerArgRef = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}?`)
 	goTagVersion = regexp.MustCompile(`^(1\.\d+)(\.\d+)?(rc\d+)?`)
 	tagCodename  = regexp.MustCompile(`(^|-)(buster|bullseye|bookworm|trixie|bionic|focal|jammy|noble)(-|$)`)
 	tagAlpine    = regexp.MustCompile(`alpine(3\.\d+)`)
+	alpineTag    = regexp.MustCompile(`^3\.\d+`)
+	ubuntuTag    = regexp.MustCompile(`^\d+\.\d+`)
 )
 
 // dockerLine is one logical Dockerfile instruction (continuations joined).
@@ -194,12 +196,12 @@ func checkFromImage(s *source, image, raw string, rawAt int, substituted bool) [
 			}
 		}
 		if name == "alpine" {
-			if m := regexp.MustCompile(`^3\.\d+`).FindString(tag); m != "" {
+			if m := alpineTag.FindString(tag); m != "" {
 				release = m
 			}
 		}
 		if name == "ubuntu" {
-			if m := regexp.MustCompile(`^\d+\.\d+`).FindString(tag); m != "" {
+			if m := ubuntuTag.FindString(tag); m != "" {
 				release = m
 			} else if i := strings.Index(release, "-"); i > 0 {
 				release = release[:i]

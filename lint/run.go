@@ -83,6 +83,13 @@ func (e *PathError) Error() string {
 
 func (e *PathError) Unwrap() error { return e.Err }
 
+// RuleError reports an unknown rule ID or name.
+type RuleError struct{ Rule string }
+
+func (e *RuleError) Error() string {
+	return fmt.Sprintf("unknown rule %q: use one of %s ('pqtls lint --list-rules' lists them)", e.Rule, strings.Join(ruleIDs(), ", "))
+}
+
 // Lint checks the files and directory trees named by paths (the working
 // directory when empty). Unparsable files become PQ000 findings; only bad
 // arguments (a missing path, a bad pattern, an unknown rule) are errors.
@@ -102,7 +109,7 @@ func Lint(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	for _, d := range opts.Disable {
 		r, ok := LookupRule(d)
 		if !ok {
-			return nil, fmt.Errorf("unknown rule %q in --disable: use one of %s ('pqtls lint --explain RULE' describes them)", d, strings.Join(ruleIDs(), ", "))
+			return nil, &RuleError{Rule: d}
 		}
 		disabled[r.ID] = true
 	}

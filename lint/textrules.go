@@ -177,7 +177,10 @@ func fieldsWithOffsets(s string) []field {
 
 // --- ini-style key = value (stunnel, OpenSSL) ---
 
-var iniKV = regexp.MustCompile(`^\s*([A-Za-z_.]+)\s*=\s*(.*?)\s*$`)
+var (
+	iniKV         = regexp.MustCompile(`^\s*([A-Za-z_.]+)\s*=\s*(.*?)\s*$`)
+	iniOldVersion = regexp.MustCompile(`^(SSLv3|TLSv1(\.[012])?)$`)
+)
 
 func iniRule(keys map[string][2]string, versionKeys map[string]string, versionFix string) lineRule {
 	return func(s *source, ln, base int, code string, _ []string) []Finding {
@@ -193,7 +196,7 @@ func iniRule(keys map[string][2]string, versionKeys map[string]string, versionFi
 			}
 		}
 		for k, rule := range versionKeys {
-			if strings.EqualFold(k, key) && regexp.MustCompile(`^(SSLv3|TLSv1(\.[012])?)$`).MatchString(val) {
+			if strings.EqualFold(k, key) && iniOldVersion.MatchString(val) {
 				return []Finding{s.finding(rule, a, b, key+" = "+val+": hybrid key exchange exists only in TLS 1.3",
 					s.replace("allow TLS 1.3", a, b, versionFix))}
 			}

@@ -23,6 +23,8 @@ var (
 	envoyOldVersion   = map[string]bool{"TLSv1_0": true, "TLSv1_1": true, "TLSv1_2": true}
 	traefikOldVersion = map[string]bool{"VersionTLS10": true, "VersionTLS11": true, "VersionTLS12": true}
 	yamlErrLine       = regexp.MustCompile(`line (\d+)`)
+	tomlCurves        = regexp.MustCompile(`^\s*curvePreferences\s*=\s*\[`)
+	tomlMaxVer        = regexp.MustCompile(`^\s*maxVersion\s*=\s*["'](VersionTLS1[012])["']`)
 )
 
 // checkYAML runs the structural YAML rules (Envoy, Istio, Traefik) on every
@@ -202,16 +204,14 @@ func checkTOML(s *source) []Finding {
 	}
 	var fs []Finding
 	code := codeLines(s, hashComments)
-	curveRe := regexp.MustCompile(`^\s*curvePreferences\s*=\s*\[`)
-	maxRe := regexp.MustCompile(`^\s*maxVersion\s*=\s*["'](VersionTLS1[012])["']`)
 	for i, l := range code {
 		ln := i + 1
-		if m := maxRe.FindStringSubmatchIndex(l); m != nil {
+		if m := tomlMaxVer.FindStringSubmatchIndex(l); m != nil {
 			base := s.posLC(ln, 1).Offset
 			fs = append(fs, s.finding("PQ352", base+m[2], base+m[3], "Traefik maxVersion is "+l[m[2]:m[3]]+": hybrid key exchange exists only in TLS 1.3",
 				s.replace("allow TLS 1.3", base+m[2], base+m[3], "VersionTLS13")))
 		}
-		if m := curveRe.FindStringIndex(l); m != nil {
+		if m := tomlCurves.FindStringIndex(l); m != nil {
 			// The array may span lines: collect up to the closing bracket.
 			base := s.posLC(ln, 1).Offset
 			start := base + m[1]

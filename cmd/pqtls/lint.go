@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/pqtls/pqtls/lint"
@@ -124,7 +123,8 @@ func runLint(ctx context.Context, s streams, f lintFlags, args []string) error {
 	if err != nil {
 		var pe *lint.PathError
 		var pat *lint.PatternError
-		if errors.As(err, &pe) || errors.As(err, &pat) || strings.Contains(err.Error(), "unknown rule") {
+		var re *lint.RuleError
+		if errors.As(err, &pe) || errors.As(err, &pat) || errors.As(err, &re) {
 			return usageErrorf("%v", err)
 		}
 		return failuref("lint failed: %v", err)
