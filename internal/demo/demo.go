@@ -357,4 +357,3 @@ func cost(r *Report) (hyb, cla Result, ok bool) {
 }
 
 func fmtDur(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }
-
