@@ -22,7 +22,9 @@ import (
 type ClientHello struct {
 	// RecordVersion is the legacy_record_version of the records carrying
 	// the message (RFC 8446 section 5.1); zero means 0x0301, what every
-	// client sends in its first flight. Not set by ParseClientHello.
+	// client sends in its first flight. A second ClientHello after a
+	// HelloRetryRequest must use 0x0303 ([ClientHello.Retry] sets it). Not
+	// set by ParseClientHello.
 	RecordVersion uint16
 	// LegacyVersion is ClientHello.legacy_version: 0x0303 for TLS 1.2 and
 	// 1.3 (1.3 is negotiated with supported_versions), 0x0301/0x0302 to
@@ -143,6 +145,38 @@ func newClientHello(serverName string) *ClientHello {
 	rand.Read(ch.Random[:])
 	rand.Read(ch.SessionID)
 	return ch
+}
+
+// Retry returns the second ClientHello that answers a HelloRetryRequest
+// (RFC 8446 section 4.1.2): a copy of c with one fresh key share for the
+// group hrr selected (see [GenerateKeyShare]), the cookie echoed when hrr has
+// one, and legacy_record_version 0x0303 (RFC 8446 section 5.1 allows 0x0301
+// only for the initial ClientHello; Go's server rejects anything else with
+// protocol_version). Everything else is unchanged, as the RFC requires. It
+// fails if hrr is not a HelloRetryRequest or asks for a group c did not
+// offer.
+func (c *ClientHello) Retry(hrr *ServerHello) (*ClientHello, error) {
+	if !hrr.IsHRR {
+		return nil, errors.New("wire: Retry needs a HelloRetryRequest, got a ServerHello")
+	}
+	if err := hrr.CheckAgainst(c); err != nil {
+		return nil, err
+	}
+	n := *c
+	n.RecordVersion = VersionTLS12
+	n.Raw, n.Extensions = nil, nil
+	n.Cookie = hrr.Cookie
+	n.KeyShares = nil
+	if hrr.SelectedGroup != 0 {
+		ks, err := GenerateKeyShare(hrr.SelectedGroup)
+		if err != nil {
+			return nil, err
+		}
+		n.KeyShares = []KeyShare{ks}
+	} else if len(c.KeyShares) > 0 {
+		n.KeyShares = slices.Clone(c.KeyShares)
+	}
+	return &n, nil
 }
 
 // OffersTLS13 reports whether supported_versions lists TLS 1.3.

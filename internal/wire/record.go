@@ -153,13 +153,12 @@ type Reader struct {
 	// included). Zero means 256 KiB, enough for large certificate chains.
 	MaxHandshakeSize int
 
-	n        int64
-	records  int
-	hs       []byte // buffered handshake bytes not yet returned
-	hsVer    uint16
-	hsRecs   int
-	hdr      [RecordHeaderLen]byte
-	lastType ContentType
+	n       int64
+	records int
+	hs      []byte // buffered handshake bytes not yet returned
+	hsVer   uint16
+	hsRecs  int
+	hdr     [RecordHeaderLen]byte
 }
 
 // NewReader returns a Reader on r with the default limits.
@@ -230,7 +229,6 @@ func (r *Reader) ReadRecord() (Record, error) {
 		return Record{}, fmt.Errorf("wire: stream ended inside a %d-byte %s record after %d bytes: %w", length, typ, n, err)
 	}
 	r.records++
-	r.lastType = typ
 	return Record{Type: typ, Version: ver, Payload: payload}, nil
 }
 
@@ -251,7 +249,7 @@ func (r *Reader) ReadMessage() (Message, error) {
 					ContentType:   ContentHandshake,
 					RecordVersion: r.hsVer,
 					HandshakeType: HandshakeType(r.hs[0]),
-					Data:          r.hs[:HandshakeHeaderLen+n:HandshakeHeaderLen+n],
+					Data:          r.hs[: HandshakeHeaderLen+n : HandshakeHeaderLen+n],
 					Records:       r.hsRecs,
 				}
 				r.hs = r.hs[HandshakeHeaderLen+n:]

@@ -212,19 +212,19 @@ func (sh *ServerHello) parseExtension(e Extension) error {
 
 // CheckAgainst verifies that the ServerHello (or HelloRetryRequest) is a
 // valid answer to ch, the way a client would (RFC 8446 sections 4.1.3, 4.1.4,
-// 4.2.8): the session ID is echoed, the cipher suite and version were offered,
+// 4.2.8): the session ID is echoed (TLS 1.3), the cipher suite and version were offered,
 // and the selected group was offered in supported_groups; a HelloRetryRequest
 // must not ask for a group ch already sent a key share for, and a ServerHello
 // key share must be for a group ch sent a share for. Scanners use it so that a
 // broken or confused server is not counted as supporting a group.
 func (s *ServerHello) CheckAgainst(ch *ClientHello) error {
-	if !bytes.Equal(s.SessionID, ch.SessionID) {
+	v := s.Version()
+	if v == VersionTLS13 && !bytes.Equal(s.SessionID, ch.SessionID) {
 		return fmt.Errorf("wire: server did not echo the session ID (RFC 8446 section 4.1.3)")
 	}
 	if !slices.Contains(ch.CipherSuites, s.CipherSuite) {
 		return fmt.Errorf("wire: server selected cipher suite %#04x that was not offered", s.CipherSuite)
 	}
-	v := s.Version()
 	if s.SupportedVersion != 0 {
 		if !slices.Contains(ch.SupportedVersions, v) {
 			return fmt.Errorf("wire: server selected %s, which was not offered in supported_versions", VersionName(v))
