@@ -210,10 +210,6 @@ func (r *Reader) ReadRecord() (Record, error) {
 		return Record{}, malformed("record header %x: unknown content type or version", r.hdr[:])
 	}
 	if length > r.maxRecord() {
-		if first {
-			p := append([]byte(nil), r.hdr[:]...)
-			return Record{}, &NotTLSError{Prefix: p, Protocol: guessProtocol(p)}
-		}
 		return Record{}, malformed("record of %d bytes exceeds the %d-byte limit (record_overflow)", length, r.maxRecord())
 	}
 	if length == 0 && typ != ContentApplicationData {
