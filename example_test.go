@@ -84,4 +84,3 @@ func ExampleParseGroup() {
 	// SecP384r1MLKEM1024 0x11ED hybrid secp384r1_mlkem1024
 	// unknown group "X25519MLKEM786": did you mean X25519MLKEM768, SecP256r1MLKEM768, X25519Kyber768Draft00? ('pqtls groups' lists them all)
 }
-
