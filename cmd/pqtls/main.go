@@ -97,6 +97,8 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		newVersionCmd,
 		newGroupsCmd,
 		newLintCmd,
+		newCertsCmd,
+		newDemoCmd,
 	} {
 		root.AddCommand(add(s))
 	}
