@@ -6,12 +6,16 @@ import (
 	"go/scanner"
 	"go/token"
 	"go/version"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/pqtls/pqtls"
 )
+
+// pqtlsModule is the import path of the pqtls library.
+const pqtlsModule = "github.com/pqtls/pqtls"
 
 // godebugOff matches a GODEBUG setting that turns a hybrid off. The submatch
 // is the "0", so fixes can replace exactly that byte.
@@ -73,13 +77,18 @@ func checkGo(s *source) (fs []Finding, generated bool) {
 		}
 	}
 
-	tlsName := ""
+	tlsName, pqName := "", ""
 	for _, imp := range f.Imports {
-		if p, _ := strconv.Unquote(imp.Path.Value); p == "crypto/tls" {
-			tlsName = "tls"
-			if imp.Name != nil {
-				tlsName = imp.Name.Name
-			}
+		p, _ := strconv.Unquote(imp.Path.Value)
+		name := path.Base(p)
+		if imp.Name != nil {
+			name = imp.Name.Name
+		}
+		switch p {
+		case "crypto/tls":
+			tlsName = name
+		case pqtlsModule:
+			pqName = name
 		}
 	}
 	// Package-level composite literals, so that CurvePreferences: curves
@@ -133,6 +142,22 @@ func checkGo(s *source) (fs []Finding, generated bool) {
 				for i, l := range n.Lhs {
 					if sel, ok := l.(*ast.SelectorExpr); ok {
 						checkField(sel.Sel.Name, n.Rhs[i])
+					}
+				}
+			}
+		case *ast.SelectorExpr:
+			if pqName != "" && isSel(n, pqName, "ModeClassical") {
+				a, b := off(n.Pos()), off(n.End())
+				fs = append(fs, s.finding("PQ501", a, b, "pqtls.ModeClassical is the rollback switch: it offers and accepts only classical groups; use ModePrefer (or ModeRequire) once the broken path is fixed",
+					s.replace("use the default hybrid-first policy", a, b, pqName+".ModePrefer")))
+			}
+		case *ast.CallExpr:
+			if pqName != "" && (isSel(n.Fun, pqName, "ParseMode") || isSel(n.Fun, pqName, "ParsePolicy")) && len(n.Args) > 0 {
+				if lit, ok := n.Args[0].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+					if v, err := strconv.Unquote(lit.Value); err == nil && strings.EqualFold(v, "classical") {
+						a, b := off(lit.Pos()), off(lit.End())
+						fs = append(fs, s.finding("PQ501", a, b, "pqtls policy \"classical\" is the rollback switch: it offers and accepts only classical groups; use \"prefer\" (or \"require\") once the broken path is fixed",
+							s.replace("use the default hybrid-first policy", a, b, `"prefer"`)))
 					}
 				}
 			}

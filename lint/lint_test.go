@@ -68,6 +68,7 @@ var ruleCases = []struct {
 	{"go/bad/server.go", []want{{"PQ103", 1}, {"PQ101", 15}, {"PQ102", 20}, {"PQ101", 21}, {"PQ102", 27}, {"PQ104", 33}, {"PQ104", 33}, {"PQ101", 35}, {"PQ104", 42}}},
 	{"go/bad/server_test.go", []want{{"PQ101", 10}}},
 	{"go/bad/legacy/main.go", []want{{"PQ103", 1}}},
+	{"go/pqtlsuse/main.go", []want{{"PQ501", 12}, {"PQ501", 13}}},
 	{"gomod/oldgo/go.mod", []want{{"PQ105", 3}, {"PQ105", 5}}},
 	{"gomod/lib/go.mod", []want{{"PQ105", 3}}},
 	{"gomod/godebug/go.mod", []want{{"PQ106", 5}, {"PQ106", 9}}},
@@ -708,4 +709,46 @@ func FuzzCheck(f *testing.F) {
 		}
 		ApplyFixes(data, fs)
 	})
+}
+
+// TestGoFixesCompileWithPqtls vets the fixture that uses the pqtls library
+// (PQ501 in Go), before and after its fixes, inside this module so that the
+// import resolves without a network: the package is written to a temporary
+// directory under lint/ and removed afterwards.
+func TestGoFixesCompileWithPqtls(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go command not found")
+	}
+	src, err := os.ReadFile(filepath.Join(rulesDir, "go/pqtlsuse/main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := lintPath(t, "go/pqtlsuse/main.go", Options{})
+	fixed := ApplyFixes(src, res.Findings)
+	if !bytes.Contains(fixed, []byte("pq.ModePrefer")) || !bytes.Contains(fixed, []byte(`pq.ParsePolicy("prefer"`)) {
+		t.Fatalf("fixes not applied:\n%s", fixed)
+	}
+	for _, data := range [][]byte{src, fixed} {
+		dir, err := os.MkdirTemp(".", "zz_vetfix_")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		if err := os.WriteFile(filepath.Join(dir, "main.go"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(goBin, "vet", "./"+filepath.Base(dir))
+		cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "GOFLAGS=-mod=mod")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go vet failed: %v\n%s\n%s", err, out, data)
+		}
+		after, err := Lint(context.Background(), []string{dir}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Equal(data, fixed) && len(after.Findings) != 0 {
+			t.Errorf("fixed file still has findings: %v", got(after))
+		}
+	}
 }

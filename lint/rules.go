@@ -208,11 +208,11 @@ var rules = []Rule{
 		Bad:        "MaxProtocol = TLSv1.2",
 		Good:       "MaxProtocol = TLSv1.3",
 		References: []string{"https://docs.openssl.org/3.5/man3/SSL_CONF_cmd/ (MaxProtocol)"}},
-	{ID: "PQ501", Name: "pqtls-policy-classical", Severity: SeverityWarning, Format: "pqtls config / command lines",
+	{ID: "PQ501", Name: "pqtls-policy-classical", Severity: SeverityWarning, Format: "pqtls configs, command lines, Go code using the pqtls library",
 		Summary:    "pqtls policy is 'classical'",
 		Rationale:  "The classical policy is the rollback switch: it offers and accepts only classical groups. It is meant to be temporary while a broken path is investigated; left in place it keeps the service classical. Use prefer (default) or require.",
-		Bad:        "policy: classical",
-		Good:       "policy: prefer",
+		Bad:        "policy: classical\npqtls tunnel --policy classical ...\np := pqtls.Policy{Mode: pqtls.ModeClassical}",
+		Good:       "policy: prefer\npqtls tunnel --policy prefer ...\np := pqtls.Policy{Mode: pqtls.ModePrefer}",
 		References: []string{"docs/PLAYBOOK.md (policy modes)", refPlaybook}},
 }
 
