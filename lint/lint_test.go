@@ -739,7 +739,7 @@ func TestGoFixesCompileWithPqtls(t *testing.T) {
 			t.Fatal(err)
 		}
 		cmd := exec.Command(goBin, "vet", "./"+filepath.Base(dir))
-		cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "GOFLAGS=-mod=mod")
+		cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "GOFLAGS=-mod=readonly")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("go vet failed: %v\n%s\n%s", err, out, data)
 		}
