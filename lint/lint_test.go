@@ -351,9 +351,13 @@ func TestParseErrorsDoNotStopTheRun(t *testing.T) {
 		"d/go.mod":      "module x\n\ngo 1.22 1.23\n",
 		"e/ok.yaml":     "a: [1, 2\n",
 	})
-	res, err := Lint(context.Background(), []string{dir}, Options{BaseDir: dir})
+	var progress []int
+	res, err := Lint(context.Background(), []string{dir}, Options{BaseDir: dir, Progress: func(n int) { progress = append(progress, n) }})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if fmt.Sprint(progress) != "[1 2 3 4 5]" {
+		t.Errorf("progress calls = %v, want one per file", progress)
 	}
 	w := []want{{"PQ000", 6}, {"PQ104", 1}, {"PQ000", 2}, {"PQ000", 3}, {"PQ000", 1}}
 	if !sameWants(got(res), w) {

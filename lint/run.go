@@ -37,6 +37,9 @@ type Options struct {
 	BaseDir string
 	// Logger receives debug lines about skipped files; nil discards.
 	Logger *slog.Logger
+	// Progress, when set, is called with the number of files checked so
+	// far after every file (the CLI shows it on a terminal only).
+	Progress func(files int)
 }
 
 // Result is the outcome of a run.
@@ -159,6 +162,9 @@ func Lint(ctx context.Context, paths []string, opts Options) (*Result, error) {
 			return
 		}
 		res.Files++
+		if opts.Progress != nil {
+			opts.Progress(res.Files)
+		}
 		dup := map[[3]any]bool{}
 		for _, f := range fs {
 			key := [3]any{f.Rule, f.Start.Offset, f.End.Offset}

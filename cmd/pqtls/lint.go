@@ -119,6 +119,14 @@ func runLint(ctx context.Context, s streams, f lintFlags, args []string) error {
 		}
 		opts.Baseline = b
 	}
+	if f, ok := s.errOut.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		opts.Progress = func(n int) {
+			if n%250 == 0 {
+				fmt.Fprintf(s.errOut, "\rpqtls lint: %d files checked", n)
+			}
+		}
+		defer fmt.Fprint(s.errOut, "\r\x1b[K")
+	}
 	res, err := lint.Lint(ctx, args, opts)
 	if err != nil {
 		var pe *lint.PathError
