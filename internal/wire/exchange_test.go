@@ -176,3 +176,37 @@ func TestExchangeBadOptions(t *testing.T) {
 		t.Errorf("invalid hello: %v", err)
 	}
 }
+
+func TestExchangeWithRetry(t *testing.T) {
+	srv := startGoServer(t, &tls.Config{})
+	// Canary case 6: hybrid advertised, only a classical share sent.
+	ch := NewClientHello13("localhost")
+	ch.SupportedGroups = []tls.CurveID{tls.X25519MLKEM768, tls.X25519}
+	ch.KeyShares = mustShares(t, tls.X25519)
+	first, final, err := ExchangeWithRetry(t.Context(), dialTest(t, srv.addr), ch, ExchangeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Outcome != OutcomeHelloRetryRequest || final.Outcome != OutcomeServerHello || final.ServerHello.SelectedGroup != tls.X25519MLKEM768 {
+		t.Fatalf("first %s final %s (%v)", first.Outcome, final.Outcome, final.Err)
+	}
+	if first == final || first.Elapsed <= 0 || final.Elapsed <= 0 {
+		t.Fatal("want two distinct timed exchanges")
+	}
+	// No retry needed: final is first.
+	ch.KeyShares = mustShares(t, tls.X25519MLKEM768)
+	first, final, err = ExchangeWithRetry(t.Context(), dialTest(t, srv.addr), ch, ExchangeOptions{})
+	if err != nil || first != final || final.Outcome != OutcomeServerHello {
+		t.Fatalf("direct ServerHello: %v %v", err, final.Outcome)
+	}
+	// A HelloRetryRequest for a group we did not offer is not followed.
+	bad := startRawServer(t, func(c *net.TCPConn) {
+		c.Read(make([]byte, 4096))
+		c.Write(rec(ContentHandshake, shSpec{version: VersionTLS12, random: helloRetryRequestRandom, sid: ch.SessionID, suite: 0x1301,
+			exts: []Extension{{ExtSupportedVersions, u16(VersionTLS13)}, {ExtKeyShare, u16(0x0017)}}}.bytes()))
+	})
+	_, final, err = ExchangeWithRetry(t.Context(), dialTest(t, bad), ch, ExchangeOptions{})
+	if err != nil || final.Outcome != OutcomeMalformed {
+		t.Fatalf("HRR for an unoffered group: %v %s", err, final.Outcome)
+	}
+}
