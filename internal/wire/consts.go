@@ -58,18 +58,19 @@ const (
 	TypeMessageHash         HandshakeType = 254
 )
 
+var handshakeNames = map[HandshakeType]string{
+	TypeHelloRequest: "hello_request", TypeClientHello: "client_hello", TypeServerHello: "server_hello",
+	TypeNewSessionTicket: "new_session_ticket", TypeEndOfEarlyData: "end_of_early_data",
+	TypeEncryptedExtensions: "encrypted_extensions", TypeCertificate: "certificate",
+	TypeServerKeyExchange: "server_key_exchange", TypeCertificateRequest: "certificate_request",
+	TypeServerHelloDone: "server_hello_done", TypeCertificateVerify: "certificate_verify",
+	TypeClientKeyExchange: "client_key_exchange", TypeFinished: "finished",
+	TypeCertificateStatus: "certificate_status", TypeKeyUpdate: "key_update", TypeMessageHash: "message_hash",
+}
+
 // String returns the RFC name of the handshake type.
 func (t HandshakeType) String() string {
-	names := map[HandshakeType]string{
-		TypeHelloRequest: "hello_request", TypeClientHello: "client_hello", TypeServerHello: "server_hello",
-		TypeNewSessionTicket: "new_session_ticket", TypeEndOfEarlyData: "end_of_early_data",
-		TypeEncryptedExtensions: "encrypted_extensions", TypeCertificate: "certificate",
-		TypeServerKeyExchange: "server_key_exchange", TypeCertificateRequest: "certificate_request",
-		TypeServerHelloDone: "server_hello_done", TypeCertificateVerify: "certificate_verify",
-		TypeClientKeyExchange: "client_key_exchange", TypeFinished: "finished",
-		TypeCertificateStatus: "certificate_status", TypeKeyUpdate: "key_update", TypeMessageHash: "message_hash",
-	}
-	if n, ok := names[t]; ok {
+	if n, ok := handshakeNames[t]; ok {
 		return n
 	}
 	return "handshake_type(" + strconv.Itoa(int(t)) + ")"
