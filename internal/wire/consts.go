@@ -152,8 +152,10 @@ var DefaultCipherSuites13 = []uint16{
 	tls.TLS_CHACHA20_POLY1305_SHA256,
 }
 
-// DefaultCipherSuites12 are ECDHE cipher suites for TLS 1.2, both ECDSA and
-// RSA, AEAD first, then the CBC suites older servers still need.
+// DefaultCipherSuites12 are TLS 1.0-1.2 cipher suites: ECDHE with ECDSA and
+// RSA certificates, AEAD first, then CBC, then plain RSA key exchange so that
+// old servers still answer. A probe that needs the server's ECDHE curve (from
+// its ServerKeyExchange) should offer only the ECDHE suites.
 var DefaultCipherSuites12 = []uint16{
 	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
 	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,

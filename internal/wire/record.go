@@ -72,6 +72,7 @@ type NotTLSError struct {
 	Protocol string
 }
 
+// Error describes the reply and what to check next.
 func (e *NotTLSError) Error() string {
 	return fmt.Sprintf("peer did not answer with TLS (looks like %s, first bytes %q): check the port, or whether the service needs a STARTTLS preamble", e.Protocol, e.Prefix)
 }
