@@ -87,7 +87,7 @@ func TestExchangeOutcomes(t *testing.T) {
 				t.Fatalf("alert %v, received %d", r.Alert, r.BytesReceived)
 			}
 		}},
-		{"single read server, split hello", startRawServer(t, singleReadServer), ExchangeOptions{Segments: []int{700}, Pause: 300 * time.Millisecond}, 0, OutcomeReset, nil},
+
 		{"http", startRawServer(t, func(c *net.TCPConn) {
 			c.Read(make([]byte, 4096))
 			c.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"))
@@ -144,6 +144,48 @@ func TestExchangeOutcomes(t *testing.T) {
 				tc.check(t, res)
 			}
 		})
+	}
+}
+
+// gatedConn holds every Write after the first until the server has read
+// once, so the single-read test does not depend on scheduling.
+type gatedConn struct {
+	net.Conn
+	writes int
+	gate   <-chan struct{}
+}
+
+func (g *gatedConn) Write(p []byte) (int, error) {
+	if g.writes++; g.writes > 1 {
+		select {
+		case <-g.gate:
+		case <-time.After(5 * time.Second):
+		}
+	}
+	return g.Conn.Write(p)
+}
+
+// TestExchangeSplitSingleRead: the hello split in two TCP writes breaks a
+// server that reads once (the "tldr.fail" class): a reset.
+func TestExchangeSplitSingleRead(t *testing.T) {
+	firstRead := make(chan struct{})
+	addr := startRawServer(t, func(c *net.TCPConn) {
+		buf := make([]byte, 64<<10)
+		n, _ := c.Read(buf)
+		close(firstRead)
+		if n < RecordHeaderLen || n < RecordHeaderLen+int(buf[3])<<8|int(buf[4]) {
+			c.SetLinger(0)
+			return
+		}
+		c.Write(rec(ContentAlert, []byte{2, 40}))
+	})
+	conn := &gatedConn{Conn: dialTest(t, addr), gate: firstRead}
+	res, err := Exchange(t.Context(), conn, hybridHello(t), ExchangeOptions{Segments: []int{700}, Pause: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != OutcomeReset || res.Writes != 2 {
+		t.Fatalf("outcome %s after %d writes (%v), want reset after 2", res.Outcome, res.Writes, res.Err)
 	}
 }
 
