@@ -2,6 +2,12 @@ package wire
 
 import (
 	"crypto/tls"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/pqtls/pqtls"
@@ -177,5 +183,76 @@ func TestInteropWireNodeTLS12(t *testing.T) {
 	res = exchange(t, addr, ch13, ExchangeOptions{})
 	if res.Outcome != OutcomeAlert || res.Alert.Description != AlertProtocolVersion {
 		t.Fatalf("TLS 1.3-only hello: outcome %s alert %v, want protocol_version", res.Outcome, res.Alert)
+	}
+}
+
+// TestInteropWireNodeClientHello parses real ClientHellos from Node.js 26
+// (OpenSSL 3.5) clients, what `pqtls observe` sees on the wire, and checks
+// that the builder can reproduce them field for field.
+func TestInteropWireNodeClientHello(t *testing.T) {
+	node := nodeBinary(t)
+	for _, tc := range []struct {
+		curves string
+		groups []tls.CurveID
+		shares map[tls.CurveID]int
+	}{
+		// OpenSSL sends a key share for the first group of an explicit list,
+		// for each group marked with '*' (OpenSSL 3.5 syntax), and for
+		// X25519MLKEM768 and X25519 with its default list.
+		{"X25519MLKEM768:X25519", []tls.CurveID{tls.X25519MLKEM768, tls.X25519}, map[tls.CurveID]int{tls.X25519MLKEM768: 1216}},
+		{"*X25519MLKEM768:*X25519", []tls.CurveID{tls.X25519MLKEM768, tls.X25519}, map[tls.CurveID]int{tls.X25519MLKEM768: 1216, tls.X25519: 32}},
+		{"", []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP256, 0x001E, tls.CurveP384, tls.CurveP521, 0x0100, 0x0101}, map[tls.CurveID]int{tls.X25519MLKEM768: 1216, tls.X25519: 32}},
+		{"SecP384r1MLKEM1024:P-256", []tls.CurveID{tls.SecP384r1MLKEM1024, tls.CurveP256}, map[tls.CurveID]int{tls.SecP384r1MLKEM1024: 1665}},
+	} {
+		name := tc.curves
+		if name == "" {
+			name = "default"
+		}
+		t.Run(name, func(t *testing.T) {
+			flight := clientFlight(t, func(addr string) {
+				_, port, _ := net.SplitHostPort(addr)
+				cmd := exec.Command(node, "testdata/node_tls_client.js", port, tc.curves)
+				cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+				if err := cmd.Run(); err != nil {
+					t.Errorf("node client: %v", err)
+				}
+			})
+			msgs := messages(t, flight)
+			if len(msgs) != 1 || msgs[0].HandshakeType != TypeClientHello {
+				t.Fatalf("captured %d messages", len(msgs))
+			}
+			ch, err := ParseClientHello(msgs[0].Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ch.ServerName != "localhost" || len(ch.ALPN) != 2 || ch.ALPN[0] != "h2" || !ch.OffersTLS13() || len(ch.Raw) != len(flight)-RecordHeaderLen*msgs[0].Records {
+				t.Fatalf("SNI %q ALPN %v versions %v size %d", ch.ServerName, ch.ALPN, ch.SupportedVersions, len(ch.Raw))
+			}
+			if !slices.Equal(ch.SupportedGroups, tc.groups) {
+				t.Errorf("groups %v, want %v", ch.SupportedGroups, tc.groups)
+			}
+			if len(ch.KeyShares) != len(tc.shares) {
+				t.Errorf("key shares %v, want %v", ch.KeyShareGroups(), tc.shares)
+			}
+			for _, ks := range ch.KeyShares {
+				if tc.shares[ks.Group] != len(ks.Data) {
+					t.Errorf("share %s: %d bytes, want %d", pqtls.GroupName(ks.Group), len(ks.Data), tc.shares[ks.Group])
+				}
+			}
+			if err := ch.Validate(); err != nil {
+				t.Fatalf("OpenSSL's hello does not pass Validate: %v", err)
+			}
+			again, err := ch.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := ParseClientHello(again)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a, b := fuzzNormalize(ch), fuzzNormalize(p); !reflect.DeepEqual(a, b) {
+				t.Errorf("rebuilt hello differs:\n%+v\n%+v", a, b)
+			}
+		})
 	}
 }
