@@ -356,6 +356,9 @@ func ExtensionName(t uint16) string {
 	return "extension(" + strconv.Itoa(int(t)) + ")"
 }
 
+// knownExtension reports whether ExtensionName has a name for t.
+func knownExtension(t uint16) bool { return ExtensionName(t) != "extension("+strconv.Itoa(int(t))+")" }
+
 // readExtensions parses an extensions block (RFC 8446 section 4.2) into its
 // raw entries, rejecting duplicates (RFC 8446 section 4.2: "There MUST NOT be
 // more than one extension of the same type in a given extension block").
