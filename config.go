@@ -1,0 +1,213 @@
+package pqtls
+
+import (
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"runtime/debug"
+	"slices"
+	"strings"
+)
+
+// Options configures ServerConfig and ClientConfig.
+type Options struct {
+	// Policy selects the mode, groups and versions. The zero value is prefer
+	// with the default groups and TLS 1.3 only.
+	Policy Policy
+	// Base is an optional configuration to harden: certificates, roots,
+	// client authentication, ALPN and callbacks are kept; key-exchange groups
+	// and versions come from Policy. If Policy.Groups is empty and
+	// Base.CurvePreferences is set, Base's list is used as the policy's group
+	// list and validated like one (an explicit list never silently turns
+	// hybrid key exchange off: see Policy.Validate). The same holds for
+	// Base.MinVersion and Base.MaxVersion. Base is not modified.
+	Base *tls.Config
+	// Logger receives configuration warnings. Nil discards them.
+	Logger *slog.Logger
+}
+
+// ServerConfig returns a server *tls.Config that applies the policy. In
+// require mode a ClientHello offering no hybrid group is refused before any
+// key exchange: the client receives a handshake_failure alert and the
+// handshake returns a *PolicyError.
+func ServerConfig(o Options) (*tls.Config, error) {
+	cfg, p, err := build(o)
+	if err != nil {
+		return nil, err
+	}
+	if p.EffectiveMode() != ModeRequire {
+		return cfg, nil
+	}
+	required := cfg.CurvePreferences
+	baseGetConfig := cfg.GetConfigForClient
+	cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		// A client that offers hybrids, just not ours, is not classical:
+		// crypto/tls refuses it as no_shared_group.
+		if !slices.ContainsFunc(hello.SupportedCurves, IsHybrid) {
+			perr := &PolicyError{Role: RoleServer, ServerName: hello.ServerName, Offered: slices.Clone(hello.SupportedCurves), Required: slices.Clone(required)}
+			if hello.Conn != nil {
+				perr.Peer = hello.Conn.RemoteAddr().String()
+				// RFC 8446 section 4.1.1: a server that cannot negotiate
+				// parameters aborts with handshake_failure. crypto/tls would
+				// send internal_error for an error from this callback, so
+				// send the right alert first; the peer stops at it.
+				writeAlert(hello.Conn, alertHandshakeFailure)
+			}
+			return nil, perr
+		}
+		if baseGetConfig == nil {
+			return nil, nil
+		}
+		c, err := baseGetConfig(hello)
+		if err != nil || c == nil {
+			return c, err
+		}
+		c = c.Clone()
+		applyPolicy(c, p)
+		c.VerifyConnection = requireHybrid(RoleServer, c.VerifyConnection, required)
+		return c, nil
+	}
+	cfg.VerifyConnection = requireHybrid(RoleServer, cfg.VerifyConnection, required)
+	return cfg, nil
+}
+
+// ClientConfig returns a client *tls.Config that applies the policy. In
+// require mode only hybrid groups are offered, and a handshake that somehow
+// ends on another group is refused. Use Dialer for an error that names what a
+// classical-only server selects.
+func ClientConfig(o Options) (*tls.Config, error) {
+	cfg, p, err := build(o)
+	if err != nil {
+		return nil, err
+	}
+	if p.EffectiveMode() == ModeRequire {
+		cfg.VerifyConnection = requireHybrid(RoleClient, cfg.VerifyConnection, cfg.CurvePreferences)
+	}
+	return cfg, nil
+}
+
+// ResolvePolicy merges the policy with the key-exchange settings of an
+// optional base configuration, removes groups the process has disabled
+// (GODEBUG tlsmlkem=0 or tlssecpmlkem=0), and validates the result. It
+// returns the effective policy and its warnings.
+func ResolvePolicy(p Policy, base *tls.Config) (Policy, []string, error) {
+	if base != nil {
+		if len(p.Groups) == 0 && len(base.CurvePreferences) > 0 {
+			p.Groups = slices.Clone(base.CurvePreferences)
+		}
+		if p.MinVersion == 0 {
+			p.MinVersion = base.MinVersion
+		}
+		if p.MaxVersion == 0 {
+			p.MaxVersion = base.MaxVersion
+		}
+		if p.MinVersion != 0 && p.MinVersion < tls.VersionTLS12 {
+			return p, nil, fmt.Errorf("base config allows %s: pqtls supports TLS 1.2 and 1.3 only; raise MinVersion", VersionName(p.MinVersion))
+		}
+	}
+	warnings, err := p.Validate()
+	if err != nil {
+		return p, warnings, err
+	}
+	disabled := DisabledGroups()
+	var kept, dropped []tls.CurveID
+	for _, id := range p.EffectiveGroups() {
+		if slices.Contains(disabled, id) {
+			dropped = append(dropped, id)
+		} else {
+			kept = append(kept, id)
+		}
+	}
+	if len(dropped) > 0 {
+		msg := fmt.Sprintf("%s disabled in this process by GODEBUG (tlsmlkem=0 / tlssecpmlkem=0, from the environment or the main module's go.mod/go:debug): remove that setting", groupNames2(dropped))
+		if p.EffectiveMode() == ModeRequire && !slices.ContainsFunc(kept, IsHybrid) {
+			return p, warnings, fmt.Errorf("policy require cannot work: %s", msg)
+		}
+		if len(kept) == 0 {
+			return p, warnings, fmt.Errorf("no usable group left: %s", msg)
+		}
+		warnings = append(warnings, msg)
+		p.Groups = kept
+	}
+	return p, warnings, nil
+}
+
+func build(o Options) (*tls.Config, Policy, error) {
+	p, warnings, err := ResolvePolicy(o.Policy, o.Base)
+	if err != nil {
+		return nil, p, err
+	}
+	if o.Logger != nil {
+		for _, w := range warnings {
+			o.Logger.Warn("pqtls policy warning", "policy", p.String(), "warning", w)
+		}
+	}
+	var cfg *tls.Config
+	if o.Base != nil {
+		cfg = o.Base.Clone()
+	} else {
+		cfg = &tls.Config{}
+	}
+	applyPolicy(cfg, p)
+	return cfg, p, nil
+}
+
+func applyPolicy(cfg *tls.Config, p Policy) {
+	cfg.CurvePreferences = p.EffectiveGroups()
+	cfg.MinVersion = p.EffectiveMinVersion()
+	cfg.MaxVersion = p.EffectiveMaxVersion()
+}
+
+func requireHybrid(role Role, next func(tls.ConnectionState) error, required []tls.CurveID) func(tls.ConnectionState) error {
+	return func(cs tls.ConnectionState) error {
+		if !IsHybrid(cs.CurveID) {
+			return &PolicyError{Role: role, ServerName: cs.ServerName, Offered: []tls.CurveID{cs.CurveID}, Required: slices.Clone(required)}
+		}
+		if next != nil {
+			return next(cs)
+		}
+		return nil
+	}
+}
+
+const alertHandshakeFailure = 40
+
+// writeAlert writes a plaintext fatal alert record. It is used only before
+// any key exchange, when alerts are unencrypted.
+func writeAlert(c net.Conn, desc byte) {
+	_, _ = c.Write([]byte{21, 0x03, 0x03, 0x00, 0x02, 2, desc})
+}
+
+// DisabledGroups returns the hybrid groups this process cannot negotiate
+// because of a GODEBUG setting (tlsmlkem=0 disables X25519MLKEM768,
+// tlssecpmlkem=0 disables SecP256r1MLKEM768 and SecP384r1MLKEM1024), taken
+// from the binary's default GODEBUG (go.mod go line, godebug block,
+// //go:debug directives) and then the GODEBUG environment variable.
+func DisabledGroups() []tls.CurveID {
+	settings := map[string]string{}
+	parse := func(s string) {
+		for _, kv := range strings.Split(s, ",") {
+			if k, v, ok := strings.Cut(strings.TrimSpace(kv), "="); ok {
+				settings[k] = v
+			}
+		}
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "DefaultGODEBUG" {
+				parse(s.Value)
+			}
+		}
+	}
+	parse(os.Getenv("GODEBUG"))
+	var out []tls.CurveID
+	if settings["tlsmlkem"] == "0" {
+		out = append(out, tls.X25519MLKEM768)
+	}
+	if settings["tlssecpmlkem"] == "0" {
+		out = append(out, tls.SecP256r1MLKEM768, tls.SecP384r1MLKEM1024)
+	}
+	return out
+}

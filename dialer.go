@@ -1,0 +1,179 @@
+package pqtls
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"time"
+)
+
+// Dialer dials TLS connections with a deadline on the handshake, records
+// each handshake (role=client), and, when its configuration offers hybrid
+// groups only (policy require) and the server refuses them all, finds out
+// what the server selects when offered classical groups and returns a
+// *PolicyError that names it.
+type Dialer struct {
+	// Config is the client configuration, usually from ClientConfig. If
+	// Config.ServerName is empty, the host part of the dialed address is used.
+	Config *tls.Config
+	// NetDialer dials the TCP connection. Nil uses a net.Dialer with a 10 s
+	// timeout.
+	NetDialer *net.Dialer
+	// HandshakeTimeout bounds the handshake. Default 10 s. A deadline on the
+	// context passed to DialContext applies too.
+	HandshakeTimeout time.Duration
+	// Observer receives metrics and log lines. Nil records nothing.
+	Observer *Observer
+	// NoDiagnose turns off the classical probe that a require-mode Dialer
+	// makes after a refused handshake to name the server's group.
+	NoDiagnose bool
+}
+
+// Dial connects to addr; see DialContext.
+func (d *Dialer) Dial(network, addr string) (net.Conn, error) {
+	return d.DialContext(context.Background(), network, addr)
+}
+
+// DialContext connects to addr and completes the TLS handshake. The returned
+// net.Conn is a *tls.Conn.
+func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	cfg, err := d.configFor(addr)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := d.netDialer().DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	conn := tls.Client(raw, cfg)
+	hctx, cancel := context.WithTimeout(ctx, d.handshakeTimeout())
+	defer cancel()
+	start := time.Now()
+	err = conn.HandshakeContext(hctx)
+	elapsed := time.Since(start)
+	if err != nil {
+		_ = raw.Close()
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = &timeoutError{err}
+		}
+		err = d.diagnose(ctx, network, addr, cfg, err)
+		d.Observer.Record(RoleClient, raw.RemoteAddr(), conn.ConnectionState(), elapsed, err)
+		return nil, fmt.Errorf("tls handshake with %s: %w", addr, err)
+	}
+	d.Observer.Record(RoleClient, raw.RemoteAddr(), conn.ConnectionState(), elapsed, nil)
+	return conn, nil
+}
+
+func (d *Dialer) configFor(addr string) (*tls.Config, error) {
+	if d.Config == nil {
+		return nil, errors.New("pqtls.Dialer has no Config: build one with pqtls.ClientConfig")
+	}
+	if d.Config.ServerName != "" || d.Config.InsecureSkipVerify {
+		return d.Config, nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("address %q: %w (use host:port)", addr, err)
+	}
+	cfg := d.Config.Clone()
+	cfg.ServerName = host
+	return cfg, nil
+}
+
+func (d *Dialer) netDialer() *net.Dialer {
+	if d.NetDialer != nil {
+		return d.NetDialer
+	}
+	return &net.Dialer{Timeout: DefaultHandshakeTimeout}
+}
+
+func (d *Dialer) handshakeTimeout() time.Duration {
+	if d.HandshakeTimeout > 0 {
+		return d.HandshakeTimeout
+	}
+	return DefaultHandshakeTimeout
+}
+
+// diagnose turns a refused hybrid-only handshake into a *PolicyError.
+func (d *Dialer) diagnose(ctx context.Context, network, addr string, cfg *tls.Config, herr error) error {
+	perr, ok := RefusedByPolicy(cfg, addr, herr).(*PolicyError)
+	if !ok {
+		return herr
+	}
+	if d.NoDiagnose {
+		return perr
+	}
+	// Probe with every group Go supports to learn what the server selects
+	// (another hybrid, or a classical group). The probe authenticates nothing
+	// and sends no application data: it is closed as soon as the handshake
+	// tells the group.
+	probeCfg := &tls.Config{
+		ServerName:         cfg.ServerName,
+		InsecureSkipVerify: true, // diagnostic only; see above
+		MinVersion:         tls.VersionTLS12,
+		MaxVersion:         tls.VersionTLS13,
+		CurvePreferences:   goGroups(),
+		NextProtos:         cfg.NextProtos,
+	}
+	pctx, cancel := context.WithTimeout(ctx, d.handshakeTimeout())
+	defer cancel()
+	raw, err := d.netDialer().DialContext(pctx, network, addr)
+	if err != nil {
+		return perr
+	}
+	defer raw.Close()
+	probe := tls.Client(raw, probeCfg)
+	if err := probe.HandshakeContext(pctx); err != nil {
+		return perr
+	}
+	if cs := probe.ConnectionState(); cs.CurveID != 0 {
+		perr.Offered = []tls.CurveID{cs.CurveID}
+	}
+	return perr
+}
+
+// RefusedByPolicy returns a *PolicyError wrapping err when err is a client
+// handshake failure that means "the server accepts none of the hybrid groups
+// offered" and cfg offers hybrid groups only (policy require); otherwise it
+// returns err unchanged. Dialer adds what the server selects; code that runs
+// handshakes elsewhere (pqgrpc) calls this directly.
+func RefusedByPolicy(cfg *tls.Config, peer string, err error) error {
+	offered := cfg.CurvePreferences
+	if err == nil || len(offered) == 0 || slices.ContainsFunc(offered, func(id tls.CurveID) bool { return !IsHybrid(id) }) {
+		return err
+	}
+	switch ErrorReason(err) {
+	case "alert_handshake_failure", "alert_insufficient_security", "alert_illegal_parameter", ReasonNoSharedGroup, ReasonEOF, ReasonReset:
+		return &PolicyError{Role: RoleClient, Peer: peer, ServerName: cfg.ServerName, Required: slices.Clone(offered), Err: err}
+	}
+	return err
+}
+
+// HTTPTransport returns an *http.Transport whose TLS connections go through
+// the Dialer (policy, metrics, handshake timeout). HTTP/2 is negotiated when
+// the Dialer's Config lists "h2" in NextProtos.
+func (d *Dialer) HTTPTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 nil,
+		DialTLSContext:        d.DialContext,
+		ForceAttemptHTTP2:     slices.Contains(d.Config.NextProtos, "h2"),
+		MaxIdleConnsPerHost:   16,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: 30 * time.Second,
+	}
+}
+
+// goGroups returns every registered group Go's crypto/tls can negotiate.
+func goGroups() []tls.CurveID {
+	var out []tls.CurveID
+	for _, g := range registry {
+		if g.GoSupported {
+			out = append(out, g.ID)
+		}
+	}
+	return out
+}

@@ -1,0 +1,197 @@
+package pqtls
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"sync"
+	"time"
+)
+
+// DefaultHandshakeTimeout bounds a server or client handshake when no other
+// timeout is set.
+const DefaultHandshakeTimeout = 10 * time.Second
+
+// DefaultMaxPendingHandshakes bounds the handshakes a Listener runs at once.
+const DefaultMaxPendingHandshakes = 1024
+
+// ListenerOptions configures NewListener.
+type ListenerOptions struct {
+	// HandshakeTimeout bounds each handshake, from accept to completion, so a
+	// slow or silent client cannot pin resources. Default 10 s.
+	HandshakeTimeout time.Duration
+	// MaxPendingHandshakes bounds concurrent in-progress handshakes; further
+	// connections wait in the kernel's accept queue. Default 1024.
+	MaxPendingHandshakes int
+	// Observer receives metrics and log lines (role=server). Nil records
+	// nothing.
+	Observer *Observer
+}
+
+// Listener accepts TCP (or unix) connections, completes the TLS handshake
+// with a deadline in its own goroutine, records it, and hands out
+// connections whose handshake has completed. Failed handshakes are recorded
+// and closed; Accept never returns them.
+type Listener struct {
+	inner   net.Listener
+	config  *tls.Config
+	opts    ListenerOptions
+	ready   chan *tls.Conn
+	done    chan struct{}
+	sem     chan struct{}
+	closeMu sync.Once
+	errMu   sync.Mutex
+	err     error
+	wg      sync.WaitGroup
+	pendMu  sync.Mutex
+	pending map[net.Conn]struct{} // connections still handshaking
+}
+
+// Listen announces on a local network address and returns a Listener that
+// serves TLS with cfg (usually from ServerConfig).
+func Listen(network, addr string, cfg *tls.Config, o ListenerOptions) (*Listener, error) {
+	inner, err := net.Listen(network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return NewListener(inner, cfg, o), nil
+}
+
+// NewListener wraps inner; see Listener. It takes ownership of inner.
+func NewListener(inner net.Listener, cfg *tls.Config, o ListenerOptions) *Listener {
+	if o.HandshakeTimeout <= 0 {
+		o.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if o.MaxPendingHandshakes <= 0 {
+		o.MaxPendingHandshakes = DefaultMaxPendingHandshakes
+	}
+	l := &Listener{
+		inner:   inner,
+		config:  cfg,
+		opts:    o,
+		ready:   make(chan *tls.Conn),
+		done:    make(chan struct{}),
+		sem:     make(chan struct{}, o.MaxPendingHandshakes),
+		pending: map[net.Conn]struct{}{},
+	}
+	l.wg.Add(1)
+	go l.acceptLoop()
+	return l
+}
+
+func (l *Listener) acceptLoop() {
+	defer l.wg.Done()
+	var backoff time.Duration
+	for {
+		select {
+		case l.sem <- struct{}{}:
+		case <-l.done:
+			return
+		}
+		raw, err := l.inner.Accept()
+		if err != nil {
+			<-l.sem
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// Temporary accept failure (e.g. EMFILE shows as such in
+				// some wrappers): back off and retry, as net/http does.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				select {
+				case <-time.After(backoff):
+					continue
+				case <-l.done:
+					return
+				}
+			}
+			l.fail(err)
+			return
+		}
+		backoff = 0
+		l.pendMu.Lock()
+		select {
+		case <-l.done:
+			l.pendMu.Unlock()
+			_ = raw.Close()
+			<-l.sem
+			return
+		default:
+		}
+		l.pending[raw] = struct{}{}
+		l.pendMu.Unlock()
+		l.wg.Add(1)
+		go l.handshake(raw)
+	}
+}
+
+func (l *Listener) handshake(raw net.Conn) {
+	defer l.wg.Done()
+	defer func() {
+		l.pendMu.Lock()
+		delete(l.pending, raw)
+		l.pendMu.Unlock()
+		<-l.sem
+	}()
+	conn := tls.Server(raw, l.config)
+	_ = raw.SetDeadline(time.Now().Add(l.opts.HandshakeTimeout))
+	if _, err := l.opts.Observer.Handshake(context.Background(), conn, RoleServer); err != nil {
+		_ = raw.Close()
+		return
+	}
+	_ = raw.SetDeadline(time.Time{})
+	select {
+	case l.ready <- conn:
+	case <-l.done:
+		_ = conn.Close()
+	}
+}
+
+func (l *Listener) fail(err error) {
+	l.errMu.Lock()
+	if l.err == nil {
+		l.err = err
+	}
+	l.errMu.Unlock()
+	l.closeDone()
+}
+
+func (l *Listener) closeDone() { l.closeMu.Do(func() { close(l.done) }) }
+
+// Accept waits for and returns the next connection whose handshake has
+// completed. The returned net.Conn is a *tls.Conn.
+func (l *Listener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.ready:
+		return c, nil
+	case <-l.done:
+		// Prefer a connection that is already ready.
+		select {
+		case c := <-l.ready:
+			return c, nil
+		default:
+		}
+		l.errMu.Lock()
+		defer l.errMu.Unlock()
+		if l.err != nil && !errors.Is(l.err, net.ErrClosed) {
+			return nil, l.err
+		}
+		return nil, net.ErrClosed
+	}
+}
+
+// Close stops accepting, closes the underlying listener and any connection
+// still handshaking, and waits for the handshake goroutines to end.
+func (l *Listener) Close() error {
+	l.closeDone()
+	err := l.inner.Close()
+	l.pendMu.Lock()
+	for c := range l.pending {
+		_ = c.Close()
+	}
+	l.pendMu.Unlock()
+	l.wg.Wait()
+	return err
+}
+
+// Addr returns the listener's network address.
+func (l *Listener) Addr() net.Addr { return l.inner.Addr() }

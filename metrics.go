@@ -1,0 +1,142 @@
+package pqtls
+
+import (
+	"crypto/tls"
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Role is the `role` metric label: which side of the handshake recorded it.
+type Role string
+
+// Roles.
+const (
+	RoleServer Role = "server"
+	RoleClient Role = "client"
+	// RoleObserved marks handshakes seen passively by pqtls observe.
+	RoleObserved Role = "observed"
+)
+
+// Metric names, part of the public interface (DESIGN.md, docs/METRICS.md).
+const (
+	MetricGroupTotal      = "tls_handshake_group_total"
+	MetricDuration        = "tls_handshake_duration_seconds"
+	MetricErrorsTotal     = "tls_handshake_errors_total"
+	MetricHelloRetryTotal = "tls_handshake_hello_retry_total"
+)
+
+// DurationBuckets are the classic histogram buckets of
+// tls_handshake_duration_seconds: 0.5 ms to 10 s.
+var DurationBuckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+
+// Metrics records handshake metrics. A nil *Metrics is valid and records
+// nothing, so instrumented code never needs to check.
+type Metrics struct {
+	groups   *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	errors   *prometheus.CounterVec
+	hrr      *prometheus.CounterVec
+}
+
+// NewMetrics creates the handshake metrics and registers them on reg. A nil
+// reg creates unregistered metrics. If reg already holds metrics with the same
+// names and labels (another Metrics on the same registry), those are reused,
+// so several listeners can share one registry.
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{
+		groups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: MetricGroupTotal,
+			Help: "Completed TLS handshakes by negotiated key-exchange group.",
+		}, []string{"role", "group", "kind"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:                            MetricDuration,
+			Help:                            "TLS handshake duration by negotiated group.",
+			Buckets:                         DurationBuckets,
+			NativeHistogramBucketFactor:     1.1,
+			NativeHistogramMaxBucketNumber:  100,
+			NativeHistogramMinResetDuration: time.Hour,
+		}, []string{"role", "group"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: MetricErrorsTotal,
+			Help: "Failed TLS handshakes by reason.",
+		}, []string{"role", "reason"}),
+		hrr: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: MetricHelloRetryTotal,
+			Help: "TLS 1.3 handshakes that needed a HelloRetryRequest, by negotiated group.",
+		}, []string{"role", "group"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	var err error
+	m.groups, err = register(reg, m.groups)
+	if err != nil {
+		return nil, err
+	}
+	if m.duration, err = register(reg, m.duration); err != nil {
+		return nil, err
+	}
+	if m.errors, err = register(reg, m.errors); err != nil {
+		return nil, err
+	}
+	if m.hrr, err = register(reg, m.hrr); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing, nil
+			}
+		}
+		return c, err
+	}
+	return c, nil
+}
+
+// ObserveHandshake records a completed handshake.
+func (m *Metrics) ObserveHandshake(role Role, cs tls.ConnectionState, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.ObserveGroup(role, cs.CurveID, cs.HelloRetryRequest, d)
+}
+
+// ObserveGroup records a completed handshake from its parts. It is what
+// ObserveHandshake uses, and what passive observers call.
+func (m *Metrics) ObserveGroup(role Role, group tls.CurveID, helloRetry bool, d time.Duration) {
+	if m == nil {
+		return
+	}
+	label := GroupLabel(group)
+	m.groups.WithLabelValues(string(role), label, string(GroupKind(group))).Inc()
+	if d > 0 {
+		m.duration.WithLabelValues(string(role), label).Observe(d.Seconds())
+	}
+	if helloRetry {
+		m.hrr.WithLabelValues(string(role), label).Inc()
+	}
+}
+
+// ObserveError records a failed handshake with its ErrorReason.
+func (m *Metrics) ObserveError(role Role, err error) {
+	if m == nil || err == nil {
+		return
+	}
+	m.ObserveReason(role, ErrorReason(err))
+}
+
+// ObserveReason records a failed handshake with an explicit reason, which
+// must be one of the Reason* constants or an alert_* reason.
+func (m *Metrics) ObserveReason(role Role, reason string) {
+	if m == nil {
+		return
+	}
+	m.errors.WithLabelValues(string(role), reason).Inc()
+}

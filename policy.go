@@ -1,0 +1,254 @@
+package pqtls
+
+import (
+	"crypto/tls"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Mode is a key-exchange policy mode.
+type Mode string
+
+// Policy modes. See the package documentation.
+const (
+	// ModePrefer offers hybrid groups first, then classical ones, and accepts
+	// any peer. It is the default: hybrid wherever the peer can, no breakage.
+	ModePrefer Mode = "prefer"
+	// ModeRequire offers and accepts hybrid groups only. A classical-only peer
+	// is refused before any key exchange.
+	ModeRequire Mode = "require"
+	// ModeClassical offers classical groups only: the rollback switch.
+	ModeClassical Mode = "classical"
+)
+
+// ParseMode parses a policy mode name. The empty string is ModePrefer.
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(strings.ToLower(strings.TrimSpace(s))); m {
+	case "":
+		return ModePrefer, nil
+	case ModePrefer, ModeRequire, ModeClassical:
+		return m, nil
+	}
+	return "", fmt.Errorf("unknown policy %q: use prefer (default), require or classical", s)
+}
+
+// Default group orders. They are the single place defaults live; see DESIGN.md.
+var (
+	// DefaultPreferGroups is the prefer-mode offer: hybrids first, then
+	// classical. SecP384r1MLKEM1024 is offered only on request, because its
+	// 1.7 KB key share makes every ClientHello larger.
+	DefaultPreferGroups = []tls.CurveID{tls.X25519MLKEM768, tls.SecP256r1MLKEM768, tls.X25519, tls.CurveP256}
+	// DefaultRequireGroups is the require-mode offer: hybrids only.
+	DefaultRequireGroups = []tls.CurveID{tls.X25519MLKEM768, tls.SecP256r1MLKEM768}
+	// DefaultClassicalGroups is the classical-mode offer.
+	DefaultClassicalGroups = []tls.CurveID{tls.X25519, tls.CurveP256}
+)
+
+// Policy says which key-exchange groups and TLS versions a configuration
+// offers and accepts. The zero value is the default prefer policy.
+type Policy struct {
+	// Mode is prefer (default when empty), require or classical.
+	Mode Mode
+	// Groups is the ordered list of groups to offer (client) or accept in
+	// order of preference (server). Nil means the mode's default list.
+	Groups []tls.CurveID
+	// MinVersion is the lowest TLS version (tls.VersionTLS12 or
+	// tls.VersionTLS13). Zero means TLS 1.3: the hybrid groups exist only in
+	// TLS 1.3. TLS 1.2 may be allowed in prefer and classical modes.
+	MinVersion uint16
+	// MaxVersion is the highest TLS version. Zero means TLS 1.3.
+	MaxVersion uint16
+}
+
+// ParsePolicy builds a policy from its textual form, as used by flags and
+// config files: a mode name, an optional group list ("X25519MLKEM768,X25519";
+// empty for the mode's default) and an optional minimum version ("1.2" or
+// "1.3"; empty for 1.3). The result is validated; warnings are returned, not
+// printed.
+func ParsePolicy(mode, groups, minVersion string) (Policy, []string, error) {
+	m, err := ParseMode(mode)
+	if err != nil {
+		return Policy{}, nil, err
+	}
+	p := Policy{Mode: m}
+	if strings.TrimSpace(groups) != "" {
+		gs, err := ParseGroupList(groups)
+		if err != nil {
+			return Policy{}, nil, err
+		}
+		for _, g := range gs {
+			p.Groups = append(p.Groups, g.ID)
+		}
+	}
+	if p.MinVersion, err = ParseVersion(minVersion); err != nil {
+		return Policy{}, nil, err
+	}
+	warnings, err := p.Validate()
+	return p, warnings, err
+}
+
+// ParseVersion parses "1.2", "1.3", "TLS1.2", "tls13" and the like. The empty
+// string is 0 (the default).
+func ParseVersion(s string) (uint16, error) {
+	switch strings.NewReplacer("tls", "", "v", "", "_", "", ".", "", " ", "").Replace(strings.ToLower(s)) {
+	case "":
+		return 0, nil
+	case "12":
+		return tls.VersionTLS12, nil
+	case "13":
+		return tls.VersionTLS13, nil
+	case "10", "11":
+		return 0, fmt.Errorf("TLS version %q is not allowed: pqtls supports TLS 1.2 and 1.3 only; use 1.3 (default) or 1.2", s)
+	}
+	return 0, fmt.Errorf("unknown TLS version %q: use 1.3 (default) or 1.2", s)
+}
+
+// VersionName returns "TLS 1.3" style names.
+func VersionName(v uint16) string {
+	switch v {
+	case tls.VersionTLS10:
+		return "TLS 1.0"
+	case tls.VersionTLS11:
+		return "TLS 1.1"
+	case tls.VersionTLS12:
+		return "TLS 1.2"
+	case tls.VersionTLS13:
+		return "TLS 1.3"
+	case 0:
+		return "none"
+	}
+	return fmt.Sprintf("0x%04x", v)
+}
+
+// EffectiveMode returns the mode, with the empty mode meaning prefer.
+func (p Policy) EffectiveMode() Mode {
+	if p.Mode == "" {
+		return ModePrefer
+	}
+	return p.Mode
+}
+
+// EffectiveGroups returns the groups the policy offers, in order.
+func (p Policy) EffectiveGroups() []tls.CurveID {
+	if len(p.Groups) > 0 {
+		return slices.Clone(p.Groups)
+	}
+	switch p.EffectiveMode() {
+	case ModeRequire:
+		return slices.Clone(DefaultRequireGroups)
+	case ModeClassical:
+		return slices.Clone(DefaultClassicalGroups)
+	}
+	return slices.Clone(DefaultPreferGroups)
+}
+
+// HybridGroups returns the hybrid groups the policy offers, in order.
+func (p Policy) HybridGroups() []tls.CurveID {
+	var out []tls.CurveID
+	for _, id := range p.EffectiveGroups() {
+		if IsHybrid(id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// EffectiveMinVersion returns the minimum TLS version (default TLS 1.3).
+func (p Policy) EffectiveMinVersion() uint16 {
+	if p.MinVersion == 0 {
+		return tls.VersionTLS13
+	}
+	return p.MinVersion
+}
+
+// EffectiveMaxVersion returns the maximum TLS version (default TLS 1.3).
+func (p Policy) EffectiveMaxVersion() uint16 {
+	if p.MaxVersion == 0 {
+		return tls.VersionTLS13
+	}
+	return p.MaxVersion
+}
+
+// Validate checks the policy. It returns an error for a policy that cannot
+// work or contradicts its mode (require without a hybrid group, classical with
+// a hybrid group, a group Go cannot negotiate, versions out of order), and
+// warnings for a policy that works but silently loses post-quantum protection
+// (an explicit prefer list without a hybrid group, TLS 1.2 allowed).
+func (p Policy) Validate() (warnings []string, err error) {
+	mode := p.EffectiveMode()
+	if _, err := ParseMode(string(mode)); err != nil {
+		return nil, err
+	}
+	seen := map[tls.CurveID]bool{}
+	for _, id := range p.Groups {
+		g, ok := LookupGroup(id)
+		if !ok {
+			return nil, fmt.Errorf("group %s is not in the pqtls registry: run 'pqtls groups' for valid names", GroupName(id))
+		}
+		if !g.GoSupported {
+			return nil, fmt.Errorf("group %s cannot be negotiated by Go's crypto/tls: use X25519MLKEM768, SecP256r1MLKEM768, SecP384r1MLKEM1024, x25519, secp256r1, secp384r1 or secp521r1", g.Name)
+		}
+		if seen[id] {
+			return nil, fmt.Errorf("group %s is listed twice: remove the duplicate", g.Name)
+		}
+		seen[id] = true
+	}
+	minV, maxV := p.EffectiveMinVersion(), p.EffectiveMaxVersion()
+	for _, v := range []uint16{minV, maxV} {
+		if v != tls.VersionTLS12 && v != tls.VersionTLS13 {
+			return nil, fmt.Errorf("TLS version %s is not allowed: use 1.3 (default) or 1.2", VersionName(v))
+		}
+	}
+	if minV > maxV {
+		return nil, fmt.Errorf("minimum TLS version %s is above maximum %s: raise the maximum or lower the minimum", VersionName(minV), VersionName(maxV))
+	}
+	switch mode {
+	case ModeRequire:
+		var classical []string
+		for _, id := range p.Groups {
+			if !IsHybrid(id) {
+				classical = append(classical, GroupName(id))
+			}
+		}
+		if len(classical) > 0 {
+			return nil, fmt.Errorf("policy require offers hybrid groups only, but the list has %s: remove them, or use policy prefer to keep a classical fallback", strings.Join(classical, ", "))
+		}
+		if maxV < tls.VersionTLS13 {
+			return nil, fmt.Errorf("policy require needs TLS 1.3 (hybrid groups exist only in TLS 1.3): set the maximum version to 1.3")
+		}
+		if minV < tls.VersionTLS13 {
+			return nil, fmt.Errorf("policy require needs TLS 1.3 as the minimum (a TLS 1.2 handshake can never be hybrid): remove the 1.2 minimum, or use policy prefer")
+		}
+	case ModeClassical:
+		for _, id := range p.Groups {
+			if IsHybrid(id) {
+				return nil, fmt.Errorf("policy classical offers classical groups only, but the list has %s: remove it, or use policy prefer", GroupName(id))
+			}
+		}
+	case ModePrefer:
+		if len(p.Groups) > 0 && len(p.HybridGroups()) == 0 {
+			warnings = append(warnings, "policy prefer with a group list that has no hybrid group: this configuration never negotiates post-quantum key exchange; add X25519MLKEM768 first, or say policy classical if that is intended")
+		}
+		if maxV < tls.VersionTLS13 {
+			warnings = append(warnings, "maximum TLS version 1.2: hybrid groups exist only in TLS 1.3, so this configuration never negotiates post-quantum key exchange")
+		}
+	}
+	if mode != ModeRequire && minV < tls.VersionTLS13 && maxV == tls.VersionTLS13 {
+		warnings = append(warnings, "TLS 1.2 is allowed: a peer that only speaks TLS 1.2 gets classical key exchange")
+	}
+	return warnings, nil
+}
+
+// String returns a short description such as "require [X25519MLKEM768 SecP256r1MLKEM768] TLS 1.3".
+func (p Policy) String() string {
+	names := make([]string, 0, len(p.EffectiveGroups()))
+	for _, id := range p.EffectiveGroups() {
+		names = append(names, GroupName(id))
+	}
+	v := VersionName(p.EffectiveMinVersion())
+	if p.EffectiveMinVersion() != p.EffectiveMaxVersion() {
+		v += "-" + strings.TrimPrefix(VersionName(p.EffectiveMaxVersion()), "TLS ")
+	}
+	return fmt.Sprintf("%s [%s] %s", p.EffectiveMode(), strings.Join(names, " "), v)
+}
