@@ -58,12 +58,6 @@ func writeTestCerts(t *testing.T, dir string, caName string, leaves ...string) *
 	return pool
 }
 
-func runCLI(args ...string) (code int, stdout, stderr string) {
-	var out, errb bytes.Buffer
-	code = run(args, strings.NewReader(""), &out, &errb)
-	return code, out.String(), errb.String()
-}
-
 // TestTunnelExampleConfigChecks loads examples/tunnel/tunnel.yaml with
 // --check-config, with its /etc/pqtls/ files created in a temp dir.
 func TestTunnelExampleConfigChecks(t *testing.T) {
@@ -78,13 +72,13 @@ func TestTunnelExampleConfigChecks(t *testing.T) {
 	if err := os.WriteFile(cfg, bytes.ReplaceAll(src, []byte("/etc/pqtls/"), []byte(dir+"/")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := runCLI("tunnel", "--config", cfg, "--check-config")
+	code, out, errOut := runCLI(t, "tunnel", "--config", cfg, "--check-config")
 	if code != exitOK || !strings.Contains(out, "config OK: 2 listener(s)") {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 	// The same config with a file missing is a usage error naming it.
 	_ = os.Remove(filepath.Join(dir, "server.key"))
-	code, _, errOut = runCLI("tunnel", "--config", cfg, "--check-config")
+	code, _, errOut = runCLI(t, "tunnel", "--config", cfg, "--check-config")
 	if code != exitUsage || !strings.Contains(errOut, "server.key") {
 		t.Fatalf("missing key: exit %d, stderr %q", code, errOut)
 	}
@@ -119,7 +113,7 @@ func TestTunnelBadInput(t *testing.T) {
 				_ = os.WriteFile(p, []byte(c.yaml), 0o644)
 				args = []string{"tunnel", "--config", p}
 			}
-			code, _, errOut := runCLI(args...)
+			code, _, errOut := runCLI(t, args...)
 			if code != c.status {
 				t.Fatalf("exit %d, want %d; stderr %q", code, c.status, errOut)
 			}
@@ -222,7 +216,7 @@ func TestBenchJSON(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	srv := bench.NewEchoServer(ln, &tls.Config{Certificates: []tls.Certificate{cert}})
 	defer srv.Close()
-	code, out, errOut := runCLI("bench", "--target", ln.Addr().String(), "--ca", filepath.Join(dir, "ca.pem"), "--mode", "rr", "-c", "2", "--count", "20", "--duration", "30s", "--format", "json")
+	code, out, errOut := runCLI(t, "bench", "--target", ln.Addr().String(), "--ca", filepath.Join(dir, "ca.pem"), "--mode", "rr", "-c", "2", "--count", "20", "--duration", "30s", "--format", "json")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -233,12 +227,12 @@ func TestBenchJSON(t *testing.T) {
 	if res.Schema != "pqtls.bench/v1" || res.Operations < 20 || res.Groups["X25519MLKEM768"] != 2 || res.Errors != 0 {
 		t.Fatalf("unexpected result %+v", res)
 	}
-	code, _, errOut = runCLI("bench", "--target", ln.Addr().String(), "--mode", "warp")
+	code, _, errOut = runCLI(t, "bench", "--target", ln.Addr().String(), "--mode", "warp")
 	if code != exitUsage || !strings.Contains(errOut, "handshake, rr, throughput or idle") {
 		t.Fatalf("bad mode: exit %d %q", code, errOut)
 	}
 	// Untrusted certificate: runtime failure, exit 1, reason named.
-	code, out, _ = runCLI("bench", "--target", ln.Addr().String(), "--count", "2", "--duration", "5s")
+	code, out, _ = runCLI(t, "bench", "--target", ln.Addr().String(), "--count", "2", "--duration", "5s")
 	if code != exitFailure || !strings.Contains(out, "unknown_ca") {
 		t.Fatalf("untrusted target: exit %d\n%s", code, out)
 	}
@@ -276,7 +270,7 @@ func TestTunnelKubernetesExampleConfigChecks(t *testing.T) {
 	writeTestCerts(t, filepath.Join(dir, "tls"), "clients-ca.pem", "server")
 	p := filepath.Join(dir, "tunnel.yaml")
 	_ = os.WriteFile(p, []byte(strings.ReplaceAll(cfgText, "/etc/pqtls/", dir+"/")), 0o644)
-	if code, out, errOut := runCLI("tunnel", "--config", p, "--check-config"); code != exitOK {
+	if code, out, errOut := runCLI(t, "tunnel", "--config", p, "--check-config"); code != exitOK {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
 }
