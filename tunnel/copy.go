@@ -213,19 +213,27 @@ func (e *endpoint) closeWrite() {
 }
 
 // waitReadable blocks until the socket is readable (data, EOF or an error)
-// without reading or holding a buffer, honouring the read deadline. Callers
-// have just seen a read return EAGAIN.
+// without consuming anything or holding a buffer, honouring the read
+// deadline. RawConn.Read clears the poller's readiness before calling the
+// function, so the function must look at the socket itself (a one-byte
+// MSG_PEEK) rather than assume it is empty: data that arrived just before
+// would otherwise be missed until more came.
 func (e *endpoint) waitReadable() error {
 	if e.sc == nil {
 		return nil
 	}
-	first := true
-	return e.sc.Read(func(uintptr) bool {
-		if first {
-			first = false
-			return false // park on the poller until readable
+	return e.sc.Read(func(fd uintptr) bool {
+		var b [1]byte
+		for {
+			_, _, errno := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+			switch errno {
+			case syscall.EINTR:
+				continue
+			case syscall.EAGAIN:
+				return false
+			}
+			return true // data, EOF or an error: the next read reports it
 		}
-		return true
 	})
 }
 
