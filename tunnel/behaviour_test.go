@@ -660,3 +660,12 @@ func TestMaxConnections(t *testing.T) {
 	}
 	conns[1].Close()
 }
+
+func dialPlain(addr string) (net.Conn, error) {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c, nil
+}
