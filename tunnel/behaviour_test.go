@@ -669,3 +669,22 @@ func dialPlain(addr string) (net.Conn, error) {
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	return c, nil
 }
+
+// TestWatcherIgnoresUnrelatedFiles: files written next to the certificates
+// (logs, editor swap files) do not trigger reloads; a Kubernetes ..data swap
+// does.
+func TestWatcherIgnoresUnrelatedFiles(t *testing.T) {
+	p := newPKI(t)
+	l := serverListener(t, p, echoServer(t))
+	_, reg := startTunnel(t, Config{Listeners: []ListenerConfig{l}})
+	for i := 0; i < 5; i++ {
+		_ = os.WriteFile(filepath.Join(p.dir, "tunnel.log"), []byte(strings.Repeat("x", i)), 0o644)
+	}
+	time.Sleep(3 * reloadDebounce)
+	if v := metricValue(t, reg, MetricReloads, nil); v != 0 {
+		t.Fatalf("%v reloads after writing an unrelated file", v)
+	}
+	_ = os.Mkdir(filepath.Join(p.dir, "..2026_11_27"), 0o755)
+	_ = os.Symlink("..2026_11_27", filepath.Join(p.dir, "..data"))
+	waitFor(t, "reload on ..data swap", func() bool { return metricValue(t, reg, MetricReloads, nil) == 1 })
+}

@@ -2,6 +2,7 @@ package tunnel
 
 import (
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,11 +31,13 @@ func (w *watcher) close() {
 // file itself would miss.
 func (t *Tunnel) watch() (*watcher, error) {
 	dirs := map[string]bool{}
+	files := map[string]bool{} // absolute paths of the watched files
 	for _, l := range t.listeners {
 		for _, f := range []string{l.cfg.Cert, l.cfg.Key, l.cfg.CA} {
 			if f != "" {
 				if abs, err := filepath.Abs(f); err == nil {
 					dirs[filepath.Dir(abs)] = true
+					files[abs] = true
 				}
 			}
 		}
@@ -67,7 +70,7 @@ func (t *Tunnel) watch() (*watcher, error) {
 				if !ok {
 					return
 				}
-				if ev.Op == fsnotify.Chmod {
+				if ev.Op == fsnotify.Chmod || !relevant(ev.Name, files) {
 					continue
 				}
 				if timer == nil {
@@ -92,4 +95,14 @@ func (t *Tunnel) watch() (*watcher, error) {
 		}
 	}()
 	return w, nil
+}
+
+// relevant reports whether an event in a watched directory concerns the
+// certificate files: one of them (written in place, renamed over, or
+// deleted), or a Kubernetes-style "..data" symlink swap.
+func relevant(name string, files map[string]bool) bool {
+	if abs, err := filepath.Abs(name); err == nil && files[abs] {
+		return true
+	}
+	return strings.HasPrefix(filepath.Base(name), "..")
 }
