@@ -18,25 +18,67 @@ const bufSize = 64 << 10
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
 
-// recordConn hands crypto/tls at most one TLS record per Read: it never
-// reads past the end of the record being received, so crypto/tls never holds
-// undelivered bytes beyond the record it is decrypting. Once the handshake is
-// done the copy loop switches it to non-blocking: a Read with no data
-// returns errWouldBlock (a temporary error, which crypto/tls does not treat
-// as fatal) instead of parking, and the loop waits for the socket without a
-// buffer. A ready record costs one system call.
+// recordConn is the socket under a tls.Conn. Once the handshake is done the
+// copy loop switches it to non-blocking: a Read with no data returns
+// errWouldBlock (a temporary error, which crypto/tls does not treat as
+// fatal) instead of parking the goroutine, and the loop then waits for the
+// socket without holding a buffer. crypto/tls asks its socket for bytes only
+// when it holds no complete record, so errWouldBlock from a tls.Conn Read
+// means nothing is left to decrypt. It also batches the records of one
+// tls.Conn Write into one system call (startBatch/flush).
 type recordConn struct {
 	net.Conn
-	sc        syscall.RawConn // nil: no descriptor, always blocking
-	nonblock  bool
-	hdr       [5]byte
-	hdrN      int // header bytes read of the current record
-	remaining int // body bytes left in the current record
+	sc       syscall.RawConn // nil: no descriptor, always blocking
+	nonblock bool
 
 	wmu      sync.Mutex
 	batching bool
 	wbuf     *[]byte // pooled, only while batching
 	wlen     int
+}
+
+func newRecordConn(c net.Conn) *recordConn {
+	rc := &recordConn{Conn: c}
+	if s, ok := c.(syscall.Conn); ok {
+		rc.sc, _ = s.SyscallConn()
+	}
+	return rc
+}
+
+// errWouldBlock is returned by a non-blocking recordConn with no data.
+var errWouldBlock error = wouldBlock{}
+
+type wouldBlock struct{}
+
+func (wouldBlock) Error() string   { return "tunnel: no data ready" }
+func (wouldBlock) Timeout() bool   { return true }
+func (wouldBlock) Temporary() bool { return true }
+
+func (c *recordConn) Read(p []byte) (int, error) {
+	if !c.nonblock || c.sc == nil || len(p) == 0 {
+		return c.Conn.Read(p)
+	}
+	var n int
+	var errno error
+	if err := c.sc.Read(func(fd uintptr) bool {
+		for {
+			n, errno = syscall.Read(int(fd), p)
+			if errno != syscall.EINTR {
+				return true
+			}
+		}
+	}); err != nil {
+		return 0, err
+	}
+	switch {
+	case errno == syscall.EAGAIN:
+		return 0, errWouldBlock
+	case errno != nil:
+		return 0, &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("read", errno)}
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
 }
 
 // startBatch makes the records crypto/tls writes accumulate until flush, so
@@ -87,79 +129,6 @@ func (c *recordConn) Write(p []byte) (int, error) {
 	}
 	c.wlen += copy((*c.wbuf)[c.wlen:], p)
 	return len(p), nil
-}
-
-func newRecordConn(c net.Conn) *recordConn {
-	rc := &recordConn{Conn: c}
-	if s, ok := c.(syscall.Conn); ok {
-		rc.sc, _ = s.SyscallConn()
-	}
-	return rc
-}
-
-// errWouldBlock is returned by a non-blocking recordConn with no data.
-var errWouldBlock error = wouldBlock{}
-
-type wouldBlock struct{}
-
-func (wouldBlock) Error() string   { return "tunnel: no data ready" }
-func (wouldBlock) Timeout() bool   { return true }
-func (wouldBlock) Temporary() bool { return true }
-
-func (c *recordConn) Read(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	limit := c.remaining
-	if c.remaining == 0 {
-		limit = 5 - c.hdrN
-	}
-	p = p[:min(len(p), limit)]
-	if !c.nonblock || c.sc == nil {
-		n, err := c.Conn.Read(p)
-		c.consume(p[:n])
-		return n, err
-	}
-	var n int
-	var errno error
-	if err := c.sc.Read(func(fd uintptr) bool {
-		for {
-			n, errno = syscall.Read(int(fd), p)
-			if errno != syscall.EINTR {
-				return true
-			}
-		}
-	}); err != nil {
-		return 0, err
-	}
-	switch {
-	case errno == syscall.EAGAIN:
-		return 0, errWouldBlock
-	case errno != nil:
-		return 0, &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("read", errno)}
-	case n == 0:
-		return 0, io.EOF
-	}
-	c.consume(p[:n])
-	return n, nil
-}
-
-func (c *recordConn) consume(b []byte) {
-	for len(b) > 0 {
-		if c.remaining == 0 {
-			k := copy(c.hdr[c.hdrN:], b)
-			c.hdrN += k
-			b = b[k:]
-			if c.hdrN == 5 {
-				c.hdrN = 0
-				c.remaining = int(c.hdr[3])<<8 | int(c.hdr[4])
-			}
-			continue
-		}
-		k := min(len(b), c.remaining)
-		c.remaining -= k
-		b = b[k:]
-	}
 }
 
 // endpoint is one side of a proxied connection.
@@ -298,11 +267,15 @@ func pipe(src, dst *endpoint, idle time.Duration, last *atomic.Int64, count func
 			bp = bufPool.Get().(*[]byte)
 			n, err = src.rw.Read(*bp)
 			if errors.Is(err, errWouldBlock) {
-				bufPool.Put(bp)
-				if err = src.waitReadable(); err == nil {
-					continue
+				if n > 0 {
+					err = nil // data, then nothing more for now
+				} else {
+					bufPool.Put(bp)
+					if err = src.waitReadable(); err == nil {
+						continue
+					}
+					bp = nil
 				}
-				bp = nil
 			}
 		}
 		if n > 0 && err == nil && src.rc != nil {

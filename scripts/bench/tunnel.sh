@@ -58,6 +58,7 @@ TUN_PID=$!
 "$P" tunnel client --listen 127.0.0.1:$PAIR --target 127.0.0.1:$TUN --ca "$work/ca.pem" --server-name localhost \
 	2>"$work/tunnel-client.log" & pids+=($!)
 cat >"$work/nginx.conf" <<NGINX
+load_module /usr/lib/nginx/modules/ngx_stream_module.so;
 worker_processes 2;
 worker_rlimit_nofile 20000;
 error_log $work/nginx-error.log warn;
