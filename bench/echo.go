@@ -65,7 +65,7 @@ func (s *EchoServer) handle(raw net.Conn) {
 	// A plain read/write loop: io.Copy between TCP sockets would splice
 	// through a pooled pipe (two more descriptors per connection), which
 	// caps how many idle connections a reference backend can hold.
-	buf := make([]byte, 16<<10)
+	buf := make([]byte, 64<<10)
 	_, _ = io.CopyBuffer(writerOnly{c}, readerOnly{c}, buf)
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {
 		_ = cw.CloseWrite()
