@@ -65,12 +65,15 @@ func (s *EchoServer) handle(raw net.Conn) {
 	// A plain read/write loop: io.Copy between TCP sockets would splice
 	// through a pooled pipe (two more descriptors per connection), which
 	// caps how many idle connections a reference backend can hold.
-	buf := make([]byte, 64<<10)
-	_, _ = io.CopyBuffer(writerOnly{c}, readerOnly{c}, buf)
+	bp := echoBufs.Get().(*[]byte)
+	_, _ = io.CopyBuffer(writerOnly{c}, readerOnly{c}, *bp)
+	echoBufs.Put(bp)
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {
 		_ = cw.CloseWrite()
 	}
 }
+
+var echoBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
 type writerOnly struct{ io.Writer }
 type readerOnly struct{ io.Reader }

@@ -6,7 +6,12 @@
 #   pair    'pqtls tunnel client' -> 'pqtls tunnel server' -> plaintext echo
 #   nginx   nginx 'stream' with ssl (Debian, OpenSSL 3.0: classical X25519) -> plaintext echo
 # with an ECDSA P-256 certificate. Runs are interleaved (ROUNDS rounds of every
-# target) and the medians reported, because the machine is shared.
+# target) and the medians reported, because the machine is shared; ratios are
+# the median of the per-round ratios. Besides rates, the script reads the CPU
+# time (utime+stime) the server-side processes used in each run (tunnel: the
+# tunnel plus the echo backend; nginx: its workers plus the echo backend) and
+# reports CPU per handshake and per MiB: a figure that other load on the
+# machine does not distort.
 #
 #   scripts/bench/tunnel.sh                 # about 3 minutes in all, no run longer than ~15 s
 #   DUR=2s ROUNDS=2 IDLE_CONNS=2000 scripts/bench/tunnel.sh   # quicker
@@ -14,8 +19,8 @@
 # Output: a summary on stdout, raw JSON (schema pqtls.bench/v1) in $OUT (default a temp dir).
 set -euo pipefail
 
-DUR=${DUR:-3s}
-ROUNDS=${ROUNDS:-3}
+DUR=${DUR:-2s}
+ROUNDS=${ROUNDS:-5}
 IDLE_CONNS=${IDLE_CONNS:-9900}   # 10,000 needs 20,000+ descriptors in the tunnel; see the docs
 IDLE_HOLD=${IDLE_HOLD:-12s}
 HS_CONC=${HS_CONC:-8}
@@ -84,18 +89,33 @@ for p in $ECHO $BARE $TUN $PAIR; do waitport $p; done
 if [ $HAVE_NGINX = 1 ]; then waitport $NGINX; fi
 
 b() { "$P" bench --format json --ca "$work/ca.pem" --server-name localhost "$@"; }
+ticks() { local s=0; for p in "$@"; do s=$((s + $(awk '{print $14 + $15}' /proc/"$p"/stat))); done; echo $s; }
+ECHO_PID=${pids[0]}
+CLIENT_PID=${pids[3]}
+NGINX_PIDS=""
+if [ $HAVE_NGINX = 1 ]; then NGINX_PIDS="$(pgrep -P "$(cat "$work/nginx.pid")" | tr '\n' ' ')"; fi
+declare -A SERVER_PIDS=([bare]="$BARE_PID" [tunnel]="$TUN_PID $ECHO_PID" [pair]="$CLIENT_PID $TUN_PID $ECHO_PID" [nginx]="$NGINX_PIDS $ECHO_PID")
+# measure NAME KIND ROUND ARGS...: one bench run with the server-side CPU ticks recorded.
+measure() {
+	local name=$1 kind=$2 round=$3; shift 3
+	local t0 t1
+	t0=$(ticks ${SERVER_PIDS[$name]})
+	"$@" >"$OUT/$kind-$name-$round.json"
+	t1=$(ticks ${SERVER_PIDS[$name]})
+	echo "{\"ticks\": $((t1 - t0)), \"hz\": $(getconf CLK_TCK)}" >"$OUT/cpu-$kind-$name-$round.json"
+}
 targets_tls=(bare:$BARE tunnel:$TUN)
 if [ $HAVE_NGINX = 1 ]; then targets_tls+=(nginx:$NGINX); fi
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), load $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT/machine.txt"
 for r in $(seq "$ROUNDS"); do
 	for t in "${targets_tls[@]}"; do
-		b --target 127.0.0.1:${t#*:} --mode handshake -c "$HS_CONC" --duration "$DUR" >"$OUT/handshake-${t%%:*}-$r.json"
+		measure "${t%%:*}" handshake "$r" b --target 127.0.0.1:${t#*:} --mode handshake -c "$HS_CONC" --duration "$DUR"
 	done
 	for t in "${targets_tls[@]}"; do
-		b --target 127.0.0.1:${t#*:} --mode throughput -c "$TP_CONC" --duration "$DUR" >"$OUT/throughput-${t%%:*}-$r.json"
+		measure "${t%%:*}" throughput "$r" b --target 127.0.0.1:${t#*:} --mode throughput -c "$TP_CONC" --duration "$DUR"
 	done
-	"$P" bench --format json --plain --target 127.0.0.1:$PAIR --mode throughput -c "$TP_CONC" --duration "$DUR" >"$OUT/throughput-pair-$r.json"
+	measure pair throughput "$r" "$P" bench --format json --plain --target 127.0.0.1:$PAIR --mode throughput -c "$TP_CONC" --duration "$DUR"
 	b --target 127.0.0.1:$BARE --mode rr -c 1 --size 64 --duration "$DUR" >"$OUT/rr-bare-$r.json"
 	"$P" bench --format json --plain --target 127.0.0.1:$PAIR --mode rr -c 1 --size 64 --duration "$DUR" >"$OUT/rr-pair-$r.json"
 done
@@ -123,26 +143,58 @@ if [ $HAVE_NGINX = 1 ]; then
 fi
 
 python3 - "$OUT" <<'PY'
-import glob, json, os, statistics, sys
+import glob, json, statistics, sys
 out = sys.argv[1]
-def runs(kind, name):
-    return [json.load(open(f)) for f in sorted(glob.glob(f"{out}/{kind}-{name}-*.json"))]
-def med(xs): return statistics.median(xs) if xs else float("nan")
-hs = {n: med([r["operations_per_second"] for r in runs("handshake", n)]) for n in ("bare", "tunnel", "nginx")}
-hs_p50 = {n: med([r["latency"]["p50_ms"] for r in runs("handshake", n)]) for n in ("bare", "tunnel", "nginx")}
-groups = {n: sorted({g for r in runs("handshake", n) for g in r["groups"]}) for n in ("bare", "tunnel", "nginx")}
-errs = {n: sum(r["errors"] for k in ("handshake", "throughput") for r in runs(k, n)) for n in ("bare", "tunnel", "nginx", "pair")}
-tp = {n: med([r["echoed_bytes_per_second"] / 2**20 for r in runs("throughput", n)]) for n in ("bare", "tunnel", "pair", "nginx")}
-rr = {n: (med([r["latency"]["p50_ms"] for r in runs("rr", n)]), med([r["latency"]["p99_ms"] for r in runs("rr", n)])) for n in ("bare", "pair")}
-print("\n| target | handshakes/s | ratio vs bare | handshake p50 ms | groups | echo MiB/s | ratio vs bare | errors |")
-print("|---|---|---|---|---|---|---|---|")
-for n in ("bare", "tunnel", "pair", "nginx"):
-    h = hs.get(n, float("nan"))
-    hp = hs_p50.get(n, float("nan"))
-    print(f"| {n} | {h:.0f} | {h/hs['bare']:.2f} | {hp:.2f} | {' '.join(groups.get(n, [])) or '-'} | {tp[n]:.0f} | {tp[n]/tp['bare']:.2f} | {errs[n]} |")
-print(f"\nsmall request/response (64 B, 1 connection): direct TLS p50 {rr['bare'][0]*1000:.0f} us p99 {rr['bare'][1]*1000:.0f} us; "
-      f"through the pair p50 {rr['pair'][0]*1000:.0f} us p99 {rr['pair'][1]*1000:.0f} us; "
-      f"added p50 {(rr['pair'][0]-rr['bare'][0])*1000:.0f} us, p99 {(rr['pair'][1]-rr['bare'][1])*1000:.0f} us")
+names = ("bare", "tunnel", "pair", "nginx")
+def load(kind, name, r):
+    try:
+        return json.load(open(f"{out}/{kind}-{name}-{r}.json")), json.load(open(f"{out}/cpu-{kind}-{name}-{r}.json"))
+    except FileNotFoundError:
+        return None, None
+rounds = sorted({int(f.rsplit("-", 1)[1].split(".")[0]) for f in glob.glob(f"{out}/handshake-bare-*.json")})
+def med(xs):
+    xs = [x for x in xs if x == x]
+    return statistics.median(xs) if xs else float("nan")
+def series(kind, name, f):
+    vals = []
+    for r in rounds:
+        res, cpu = load(kind, name, r)
+        vals.append(f(res, cpu) if res else float("nan"))
+    return vals
+rate = lambda res, cpu: res["operations_per_second"]
+mibs = lambda res, cpu: res["echoed_bytes_per_second"] / 2**20
+cpu_per_hs = lambda res, cpu: 1000 * cpu["ticks"] / cpu["hz"] / max(res["operations"], 1)          # ms
+cpu_per_gib = lambda res, cpu: cpu["ticks"] / cpu["hz"] / max(res["echoed_bytes"] / 2**30, 1e-9)   # s
+def ratio(kind, name, f, inverse=False):
+    a, b = series(kind, name, f), series(kind, "bare", f)
+    return med([(y / x if inverse else x / y) for x, y in zip(a, b) if x == x and y == y and x > 0 and y > 0])
+print("\nhandshakes (full, no resumption, %s workers):" % json.load(open(f"{out}/handshake-bare-{rounds[0]}.json"))["concurrency"])
+print("| server | handshakes/s (median) | ratio vs bare (median of rounds) | p50 ms | p99 ms | server CPU ms/handshake | CPU ratio (bare/x) | groups | errors |")
+print("|---|---|---|---|---|---|---|---|---|")
+for n in ("bare", "tunnel", "nginx"):
+    if not series("handshake", n, rate) or all(x != x for x in series("handshake", n, rate)):
+        continue
+    groups = sorted({g for r in rounds for g in (load("handshake", n, r)[0] or {"groups": {}})["groups"]})
+    errs = sum((load("handshake", n, r)[0] or {"errors": 0})["errors"] for r in rounds)
+    print(f"| {n} | {med(series('handshake', n, rate)):.0f} | {ratio('handshake', n, rate):.2f} | "
+          f"{med(series('handshake', n, lambda r, c: r['latency']['p50_ms'])):.2f} | {med(series('handshake', n, lambda r, c: r['latency']['p99_ms'])):.2f} | "
+          f"{med(series('handshake', n, cpu_per_hs)):.3f} | {ratio('handshake', n, cpu_per_hs, inverse=True):.2f} | {' '.join(groups)} | {errs} |")
+print("\nbulk echo (%s streams, 32 KiB writes):" % json.load(open(f"{out}/throughput-bare-{rounds[0]}.json"))["concurrency"])
+print("| path | MiB/s (median) | ratio vs bare (median of rounds) | server-side CPU s/GiB | CPU ratio (bare/x) | errors |")
+print("|---|---|---|---|---|---|")
+for n in names:
+    s_ = series("throughput", n, mibs)
+    if all(x != x for x in s_):
+        continue
+    errs = sum((load("throughput", n, r)[0] or {"errors": 0})["errors"] for r in rounds)
+    print(f"| {n} | {med(s_):.0f} | {ratio('throughput', n, mibs):.2f} | {med(series('throughput', n, cpu_per_gib)):.2f} | "
+          f"{ratio('throughput', n, cpu_per_gib, inverse=True):.2f} | {errs} |")
+rr = {n: [json.load(open(f)) for f in sorted(glob.glob(f"{out}/rr-{n}-*.json"))] for n in ("bare", "pair")}
+p50 = {n: med([x["latency"]["p50_ms"] for x in rr[n]]) for n in rr}
+p99 = {n: med([x["latency"]["p99_ms"] for x in rr[n]]) for n in rr}
+print(f"\nsmall request/response (64 B, one connection): direct TLS p50 {p50['bare']*1000:.0f} us, p99 {p99['bare']*1000:.0f} us; "
+      f"through the client+server pair p50 {p50['pair']*1000:.0f} us, p99 {p99['pair']*1000:.0f} us "
+      f"(added: p50 {(p50['pair']-p50['bare'])*1000:.0f} us, p99 {(p99['pair']-p99['bare'])*1000:.0f} us)")
 for f in sorted(glob.glob(f"{out}/idle-rss-*.json")):
     d = json.load(open(f))
     per = (d["rss_holding_kib"] - d["rss_before_kib"]) / max(d["connections"], 1)
