@@ -286,7 +286,9 @@ func (t *Tunnel) Shutdown(ctx context.Context) error {
 			c.abort()
 		}
 		t.mu.Unlock()
-		t.log.Warn("tunnel drain timeout: closed remaining connections", "connections", n)
+		if n > 0 {
+			t.log.Warn("tunnel drain timeout: closed remaining connections", "connections", n)
+		}
 		<-done
 	}
 	t.stopHTTP()
@@ -500,12 +502,10 @@ func closeReason(c *conn, errs ...error) (string, error) {
 			return "error", err
 		}
 	}
-	select {
-	case <-c.l.t.closing:
-		if dead && (errs[0] != nil || errs[1] != nil) {
-			return "shutdown", nil
+	for _, err := range errs {
+		if err != nil {
+			return "closed", nil // cut by the other direction's failure
 		}
-	default:
 	}
 	return "eof", nil
 }

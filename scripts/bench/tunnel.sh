@@ -95,14 +95,18 @@ CLIENT_PID=${pids[3]}
 NGINX_PIDS=""
 if [ $HAVE_NGINX = 1 ]; then NGINX_PIDS="$(pgrep -P "$(cat "$work/nginx.pid")" | tr '\n' ' ')"; fi
 declare -A SERVER_PIDS=([bare]="$BARE_PID" [tunnel]="$TUN_PID $ECHO_PID" [pair]="$CLIENT_PID $TUN_PID $ECHO_PID" [nginx]="$NGINX_PIDS $ECHO_PID")
+# The proxy alone, without the echo backend.
+declare -A PROXY_PIDS=([bare]="$BARE_PID" [tunnel]="$TUN_PID" [pair]="$CLIENT_PID $TUN_PID" [nginx]="$NGINX_PIDS")
 # measure NAME KIND ROUND ARGS...: one bench run with the server-side CPU ticks recorded.
 measure() {
 	local name=$1 kind=$2 round=$3; shift 3
-	local t0 t1
+	local t0 t1 p0 p1
 	t0=$(ticks ${SERVER_PIDS[$name]})
+	p0=$(ticks ${PROXY_PIDS[$name]})
 	"$@" >"$OUT/$kind-$name-$round.json"
 	t1=$(ticks ${SERVER_PIDS[$name]})
-	echo "{\"ticks\": $((t1 - t0)), \"hz\": $(getconf CLK_TCK)}" >"$OUT/cpu-$kind-$name-$round.json"
+	p1=$(ticks ${PROXY_PIDS[$name]})
+	echo "{\"ticks\": $((t1 - t0)), \"proxy_ticks\": $((p1 - p0)), \"hz\": $(getconf CLK_TCK)}" >"$OUT/cpu-$kind-$name-$round.json"
 }
 targets_tls=(bare:$BARE tunnel:$TUN)
 if [ $HAVE_NGINX = 1 ]; then targets_tls+=(nginx:$NGINX); fi
@@ -164,13 +168,15 @@ def series(kind, name, f):
 rate = lambda res, cpu: res["operations_per_second"]
 mibs = lambda res, cpu: res["echoed_bytes_per_second"] / 2**20
 cpu_per_hs = lambda res, cpu: 1000 * cpu["ticks"] / cpu["hz"] / max(res["operations"], 1)          # ms
+proxy_per_hs = lambda res, cpu: 1000 * cpu["proxy_ticks"] / cpu["hz"] / max(res["operations"], 1)
+proxy_per_gib = lambda res, cpu: cpu["proxy_ticks"] / cpu["hz"] / max(res["echoed_bytes"] / 2**30, 1e-9)
 cpu_per_gib = lambda res, cpu: cpu["ticks"] / cpu["hz"] / max(res["echoed_bytes"] / 2**30, 1e-9)   # s
 def ratio(kind, name, f, inverse=False):
     a, b = series(kind, name, f), series(kind, "bare", f)
     return med([(y / x if inverse else x / y) for x, y in zip(a, b) if x == x and y == y and x > 0 and y > 0])
 print("\nhandshakes (full, no resumption, %s workers):" % json.load(open(f"{out}/handshake-bare-{rounds[0]}.json"))["concurrency"])
-print("| server | handshakes/s (median) | ratio vs bare (median of rounds) | p50 ms | p99 ms | server CPU ms/handshake | CPU ratio (bare/x) | groups | errors |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| server | handshakes/s (median) | ratio vs bare (median of rounds) | p50 ms | p99 ms | server-side CPU ms/handshake (with backend) | CPU ratio (bare/x) | proxy-only CPU ms/handshake | proxy CPU ratio | groups | errors |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 for n in ("bare", "tunnel", "nginx"):
     if not series("handshake", n, rate) or all(x != x for x in series("handshake", n, rate)):
         continue
@@ -178,17 +184,19 @@ for n in ("bare", "tunnel", "nginx"):
     errs = sum((load("handshake", n, r)[0] or {"errors": 0})["errors"] for r in rounds)
     print(f"| {n} | {med(series('handshake', n, rate)):.0f} | {ratio('handshake', n, rate):.2f} | "
           f"{med(series('handshake', n, lambda r, c: r['latency']['p50_ms'])):.2f} | {med(series('handshake', n, lambda r, c: r['latency']['p99_ms'])):.2f} | "
-          f"{med(series('handshake', n, cpu_per_hs)):.3f} | {ratio('handshake', n, cpu_per_hs, inverse=True):.2f} | {' '.join(groups)} | {errs} |")
+          f"{med(series('handshake', n, cpu_per_hs)):.3f} | {ratio('handshake', n, cpu_per_hs, inverse=True):.2f} | "
+          f"{med(series('handshake', n, proxy_per_hs)):.3f} | {ratio('handshake', n, proxy_per_hs, inverse=True):.2f} | {' '.join(groups)} | {errs} |")
 print("\nbulk echo (%s streams, 32 KiB writes):" % json.load(open(f"{out}/throughput-bare-{rounds[0]}.json"))["concurrency"])
-print("| path | MiB/s (median) | ratio vs bare (median of rounds) | server-side CPU s/GiB | CPU ratio (bare/x) | errors |")
-print("|---|---|---|---|---|---|")
+print("| path | MiB/s (median) | ratio vs bare (median of rounds) | server-side CPU s/GiB (with backend) | CPU ratio (bare/x) | proxy-only CPU s/GiB | proxy CPU ratio | errors |")
+print("|---|---|---|---|---|---|---|---|")
 for n in names:
     s_ = series("throughput", n, mibs)
     if all(x != x for x in s_):
         continue
     errs = sum((load("throughput", n, r)[0] or {"errors": 0})["errors"] for r in rounds)
     print(f"| {n} | {med(s_):.0f} | {ratio('throughput', n, mibs):.2f} | {med(series('throughput', n, cpu_per_gib)):.2f} | "
-          f"{ratio('throughput', n, cpu_per_gib, inverse=True):.2f} | {errs} |")
+          f"{ratio('throughput', n, cpu_per_gib, inverse=True):.2f} | {med(series('throughput', n, proxy_per_gib)):.2f} | "
+          f"{ratio('throughput', n, proxy_per_gib, inverse=True):.2f} | {errs} |")
 rr = {n: [json.load(open(f)) for f in sorted(glob.glob(f"{out}/rr-{n}-*.json"))] for n in ("bare", "pair")}
 p50 = {n: med([x["latency"]["p50_ms"] for x in rr[n]]) for n in rr}
 p99 = {n: med([x["latency"]["p99_ms"] for x in rr[n]]) for n in rr}
