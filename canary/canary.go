@@ -340,9 +340,11 @@ func (r *runner) dial(ctx context.Context, a *attempt) (net.Conn, error) {
 	return conn, nil
 }
 
-// notePath records path details from the first connection that got an answer.
-func (r *runner) notePath(conn net.Conn) {
-	if r.path != nil {
+// notePath records path details from a connection that got an answer: the
+// first one, then each classical baseline, so that the report shows the
+// kernel's estimates from the latest small, undisturbed exchange.
+func (r *runner) notePath(conn net.Conn, c caseSpec) {
+	if r.path != nil && c.name != CaseClassical {
 		return
 	}
 	p := pathInfo(conn)
@@ -364,7 +366,7 @@ func (r *runner) attempt(ctx context.Context, c caseSpec) attempt {
 		r.crafted(ctx, conn, c, &a)
 	}
 	if a.class == ClassOK {
-		r.notePath(conn)
+		r.notePath(conn, c)
 	}
 	return a
 }

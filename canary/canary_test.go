@@ -260,3 +260,22 @@ func TestChecksum(t *testing.T) {
 		t.Errorf("checksum = %04x", got)
 	}
 }
+
+func TestStartTLSPostgres(t *testing.T) {
+	// A PostgreSQL-like front: SSLRequest, 'S', then TLS from pqtls.
+	inner := listenLoopback(t)
+	pre := &sslRequestListener{Listener: inner, t: t}
+	addr := servePQTLS(t, pre, pqtls.ModePrefer)
+	rep := run(t, Options{Target: addr, StartTLS: "postgres", Cases: []string{CaseHybrid}})
+	if rep.Verdict.Code != VerdictOK {
+		t.Fatalf("verdict %+v", rep.Verdict)
+	}
+	if rep.StartTLS != "postgres" || pre.requests.Load() != int32(3*2) {
+		t.Errorf("starttls %q, %d SSLRequests seen, want 6", rep.StartTLS, pre.requests.Load())
+	}
+	// Without the preamble the same server sees garbage and never answers TLS.
+	rep = run(t, Options{Target: addr, Count: 1, Timeout: 500 * time.Millisecond, Cases: []string{CaseHybrid}})
+	if rep.Verdict.Safe {
+		t.Fatalf("no preamble: verdict %+v", rep.Verdict)
+	}
+}

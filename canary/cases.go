@@ -54,37 +54,42 @@ type caseSpec struct {
 }
 
 var (
-	hybridGroups = []tls.CurveID{tls.X25519MLKEM768, tls.X25519}
-	allCases     = []caseSpec{
+	// Every case also lists the classical groups a real client offers, so
+	// that a server restricted to one curve (PostgreSQL's default
+	// ssl_ecdh_curve is prime256v1) still answers, with a HelloRetryRequest.
+	classicalGroups = []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384}
+	hybridGroups    = []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP256, tls.CurveP384}
+	hybridShares    = []tls.CurveID{tls.X25519MLKEM768, tls.X25519}
+	allCases        = []caseSpec{
 		{name: CaseClassical, kind: KindCrafted, critical: true,
-			description: "classical baseline: X25519 only, small ClientHello",
-			groups:      []tls.CurveID{tls.X25519}, shares: []tls.CurveID{tls.X25519}},
+			description: "classical baseline: X25519 key share only, small ClientHello",
+			groups:      classicalGroups, shares: []tls.CurveID{tls.X25519}},
 		{name: CaseHybrid, kind: KindCrafted, hybrid: true, critical: true,
 			description: "X25519MLKEM768 + X25519 key shares, written at once",
-			groups:      hybridGroups, shares: hybridGroups},
+			groups:      hybridGroups, shares: hybridShares},
 		{name: CaseHybridSplitTCP, kind: KindCrafted, hybrid: true, critical: true, splitTCP: true,
 			description: "same ClientHello in two TCP segments (TCP_NODELAY, pause between): the single-read bug",
-			groups:      hybridGroups, shares: hybridGroups},
+			groups:      hybridGroups, shares: hybridShares},
 		{name: CaseHybridSplitRecord, kind: KindCrafted, hybrid: true, critical: true, records: 3,
 			description: "same ClientHello split across 3 TLS records (record-layer fragmentation)",
-			groups:      hybridGroups, shares: hybridGroups},
+			groups:      hybridGroups, shares: hybridShares},
 		{name: CaseHybridP384, kind: KindCrafted, hybrid: true,
 			description: "SecP384r1MLKEM1024 + X25519 key shares (~1.9 KB)",
-			groups:      []tls.CurveID{tls.SecP384r1MLKEM1024, tls.X25519}, shares: []tls.CurveID{tls.SecP384r1MLKEM1024, tls.X25519}},
+			groups:      []tls.CurveID{tls.SecP384r1MLKEM1024, tls.X25519, tls.CurveP256, tls.CurveP384}, shares: []tls.CurveID{tls.SecP384r1MLKEM1024, tls.X25519}},
 		{name: CaseHybridPad4K, kind: KindCrafted, hybrid: true, padTo: 4096,
 			description: "hybrid ClientHello padded to 4 KB",
-			groups:      hybridGroups, shares: hybridGroups},
+			groups:      hybridGroups, shares: hybridShares},
 		{name: CaseHybridPad16K, kind: KindCrafted, hybrid: true, padTo: 16384,
 			description: "hybrid ClientHello padded to 16 KB",
-			groups:      hybridGroups, shares: hybridGroups},
+			groups:      hybridGroups, shares: hybridShares},
 		{name: CaseHybridHRR, kind: KindCrafted, hybrid: true, critical: true, hrr: true,
 			description: "hybrid advertised, only an X25519 share sent: a PQ-preferring server asks again (HelloRetryRequest)",
 			groups:      hybridGroups, shares: []tls.CurveID{tls.X25519}},
 		{name: CaseFullClassical, kind: KindHandshake, critical: true,
-			description: "full handshake, Go crypto/tls client, X25519 only",
-			groups:      []tls.CurveID{tls.X25519}},
+			description: "full handshake, Go crypto/tls client, classical groups (X25519, P-256, P-384)",
+			groups:      classicalGroups},
 		{name: CaseFullHybrid, kind: KindHandshake, hybrid: true, critical: true,
-			description: "full handshake, Go crypto/tls client, X25519MLKEM768 + X25519",
+			description: "full handshake, Go crypto/tls client, X25519MLKEM768 first, then the classical groups",
 			groups:      hybridGroups},
 	}
 )

@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -216,4 +217,34 @@ func caseOf(t testing.TB, r *Report, name string) CaseResult {
 	}
 	t.Fatalf("case %s missing from report", name)
 	return CaseResult{}
+}
+
+// sslRequestListener answers PostgreSQL's SSLRequest with 'S' on each
+// accepted connection before handing it over.
+type sslRequestListener struct {
+	net.Listener
+	t        testing.TB
+	requests atomic.Int32
+}
+
+func (l *sslRequestListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		b := make([]byte, 8)
+		if _, err := io.ReadFull(c, b); err != nil || binary.BigEndian.Uint32(b[4:]) != 80877103 {
+			_ = c.Close()
+			continue
+		}
+		l.requests.Add(1)
+		if _, err := c.Write([]byte{'S'}); err != nil {
+			_ = c.Close()
+			continue
+		}
+		_ = c.SetDeadline(time.Time{})
+		return c, nil
+	}
 }

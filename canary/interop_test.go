@@ -3,6 +3,7 @@ package canary
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestInteropNodeHybridServer(t *testing.T) {
@@ -52,4 +53,27 @@ func TestInteropNginxClassicalServer(t *testing.T) {
 		t.Errorf("nginx negotiated %s (%s) for the hybrid handshake", c.SelectedGroup, c.SelectedKind)
 	}
 	t.Logf("nginx: %s", rep.Verdict.Summary)
+}
+
+func TestInteropPostgresStartTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop test: needs PostgreSQL")
+	}
+	addr := startPostgres(t)
+	rep := run(t, Options{Target: addr, StartTLS: "postgres", Count: 2})
+	// PostgreSQL 15 on Debian: OpenSSL 3.0 and ssl_ecdh_curve = prime256v1.
+	if rep.Verdict.Code != VerdictHybridUnavailable {
+		t.Fatalf("verdict = %+v", rep.Verdict)
+	}
+	for _, c := range rep.Cases {
+		if c.Critical && c.OK != c.Attempts {
+			t.Errorf("%s: %v %v", c.Name, c.Classes, c.Errors)
+		}
+	}
+	t.Logf("PostgreSQL: [%s] %s", rep.Verdict.Code, rep.Verdict.Summary)
+	// Without --starttls postgres the server does not speak TLS first.
+	plain := run(t, Options{Target: addr, Count: 1, Timeout: time.Second, Cases: []string{CaseHybrid}})
+	if plain.Verdict.Code != VerdictUnreachable {
+		t.Errorf("without STARTTLS: verdict %+v", plain.Verdict)
+	}
 }

@@ -32,6 +32,8 @@ type PathInfo struct {
 	// RTT and RTTVar are the kernel's smoothed round-trip estimate.
 	RTTMs    float64 `json:"rtt_ms,omitempty"`
 	RTTVarMs float64 `json:"rttvar_ms,omitempty"`
+	// MinRTTMs is the smallest round trip the kernel measured.
+	MinRTTMs float64 `json:"min_rtt_ms,omitempty"`
 	// Retransmits is the connection's total retransmitted segments.
 	Retransmits int `json:"retransmits"`
 	// PMTU is the result of the DF-bit probe, when one ran.
@@ -79,7 +81,7 @@ func pathInfo(conn net.Conn) PathInfo {
 		}
 		if ti, err := unix.GetsockoptTCPInfo(s, unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
 			p.SndMSS, p.RcvMSS, p.AdvMSS, p.TCPPMTU = int(ti.Snd_mss), int(ti.Rcv_mss), int(ti.Advmss), int(ti.Pmtu)
-			p.RTTMs, p.RTTVarMs = float64(ti.Rtt)/1000, float64(ti.Rttvar)/1000
+			p.RTTMs, p.RTTVarMs, p.MinRTTMs = float64(ti.Rtt)/1000, float64(ti.Rttvar)/1000, float64(ti.Min_rtt)/1000
 			p.Retransmits = int(ti.Total_retrans)
 		} else {
 			notes = append(notes, fmt.Sprintf("TCP_INFO: %v", err))

@@ -10,8 +10,11 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -174,4 +177,87 @@ func waitListening(t testing.TB, addr string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("%s did not start listening within 15 s", addr)
+}
+
+// startPostgres runs a throwaway PostgreSQL (Debian: OpenSSL 3.0, classical
+// groups only) with ssl = on on loopback and returns its address. As root it
+// runs the server as the postgres user (PostgreSQL refuses to run as root).
+func startPostgres(t testing.TB) string {
+	t.Helper()
+	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/postgres")
+	if len(bins) == 0 {
+		peerMissing(t, "PostgreSQL server binaries under /usr/lib/postgresql")
+	}
+	binDir := filepath.Dir(bins[len(bins)-1])
+	dir, err := os.MkdirTemp("", "pqtls-canary-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	var cred *syscall.Credential
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			peerMissing(t, "PostgreSQL refuses to run as root and there is no postgres user: %v", err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		if err := os.Chown(dir, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	command := func(name string, args ...string) *exec.Cmd {
+		c := exec.Command(filepath.Join(binDir, name), args...)
+		c.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		return c
+	}
+	data := filepath.Join(dir, "data")
+	if out, err := command("initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync").CombinedOutput(); err != nil {
+		t.Fatalf("initdb: %v: %s", err, out)
+	}
+	certFile, keyFile := writeCertFiles(t)
+	for _, f := range []struct{ from, to string }{{certFile, "server.crt"}, {keyFile, "server.key"}} {
+		b, err := os.ReadFile(f.from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		to := filepath.Join(data, f.to)
+		if err := os.WriteFile(to, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if cred != nil {
+			if err := os.Chown(to, int(cred.Uid), int(cred.Gid)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ln := listenLoopback(t)
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	ln.Close()
+	srv := command("postgres", "-D", data, "-p", port, "-h", "127.0.0.1", "-k", dir, "-c", "ssl=on", "-c", "fsync=off")
+	logf, err := os.Create(filepath.Join(t.TempDir(), "postgres.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Stdout, srv.Stderr = logf, logf
+	if err := srv.Start(); err != nil {
+		t.Fatalf("postgres: %v", err)
+	}
+	t.Cleanup(func() {
+		// SIGINT is PostgreSQL's fast shutdown; kill it if that hangs.
+		_ = srv.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = srv.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = srv.Process.Kill()
+			<-done
+		}
+		logf.Close()
+	})
+	addr := net.JoinHostPort("127.0.0.1", port)
+	waitListening(t, addr)
+	return addr
 }

@@ -146,6 +146,9 @@ func decide(r *Report, requireHybrid bool) Verdict {
 			"check the address and port, that a TLS server listens there, and whether it needs --starttls (postgres, smtp, imap, pop3)",
 			"then rerun the canary",
 		}
+		if dominant(classes) == "alert" {
+			v.Advice = append([]string{"the server answers even classical ClientHellos with an alert: it may require a client certificate before the handshake completes, or accept only groups, versions or names the canary does not offer (try --server-name)"}, v.Advice...)
+		}
 		if classes[ClassConnectFailed] > 0 {
 			v.Advice = append([]string{"the TCP connection itself failed: is the server up, and does a firewall allow this client?"}, v.Advice...)
 		}
