@@ -91,7 +91,7 @@ func (r *Report) caseByName(name string) *CaseResult {
 	return nil
 }
 
-const keepClassical = "keep this link classical for now ('pqtls tunnel --policy classical' or the client's classical policy) until it is fixed"
+const keepClassical = "keep this link classical for now (policy classical on the client or its sidecar) until it is fixed"
 
 // decide turns the case results into a verdict.
 func decide(r *Report, requireHybrid bool) Verdict {
@@ -209,9 +209,14 @@ func decide(r *Report, requireHybrid bool) Verdict {
 	case dominant(classes) == "timeout":
 		v.Code = VerdictLargeHelloDropped
 		v.Summary = fmt.Sprintf("hybrid ClientHellos time out while classical ones succeed (%s): something on the path drops large packets or fragments (MTU black hole or middlebox)", failed)
-		v.Advice = []string{"check with the MTU probe (run as root: see path.pmtu_probe) and the route MTU and MSS below", "fix the path: allow ICMP fragmentation-needed / packet-too-big, clamp the TCP MSS on the tunnel or link with the smaller MTU, or remove the packet-size filter", keepClassical}
-		if pm := r.Path.PMTU; pm != nil && pm.Status == PMTUStatusOK && pm.SmallestLost > 0 {
+		v.Advice = []string{"fix the path: allow ICMP fragmentation-needed / packet-too-big, clamp the TCP MSS on the tunnel or link with the smaller MTU, or remove the packet-size filter", keepClassical}
+		switch pm := r.Path.PMTU; {
+		case pm != nil && pm.Status == PMTUStatusOK && pm.SmallestLost > 0:
 			v.Advice = append([]string{fmt.Sprintf("the DF-bit probe found a path MTU of %d bytes (packets of %d bytes were lost%s)", pm.PathMTU, pm.SmallestLost, blackHoleText(pm))}, v.Advice...)
+		case pm != nil && pm.Status == PMTUStatusOK:
+			v.Advice = append([]string{fmt.Sprintf("the DF-bit ICMP probe got through at %d bytes: the drop is specific to TCP or to this port (a middlebox or firewall rule), not a plain MTU problem", pm.PathMTU)}, v.Advice...)
+		default:
+			v.Advice = append([]string{"run the canary as root (--pmtu on) for a DF-bit path-MTU probe, and compare the route MTU and TCP MSS below with the real path"}, v.Advice...)
 		}
 	case dominant(classes) == "reset":
 		v.Code = VerdictLargeHelloReset
