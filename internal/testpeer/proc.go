@@ -102,6 +102,9 @@ func (p *Proc) Stop() {
 type procOptions struct {
 	stdout io.Writer // extra sink for stdout (besides the tail buffer)
 	stderr io.Writer // extra sink for stderr
+	// stderrOnly sends stderr only to the stderr sink, not to the kept
+	// output (for the verbose OpenSSL trace of Node).
+	stderrOnly bool
 	env    []string  // appended to os.Environ()
 	dir    string
 	cred   *syscall.Credential
@@ -124,6 +127,9 @@ func start(tb testing.TB, name string, o procOptions, path string, args ...strin
 	}
 	if o.stderr != nil {
 		cmd.Stderr = io.MultiWriter(p.out, o.stderr)
+		if o.stderrOnly {
+			cmd.Stderr = o.stderr
+		}
 	}
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("testpeer: start %s (%s): %v", name, path, err)
