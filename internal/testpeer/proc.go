@@ -105,11 +105,11 @@ type procOptions struct {
 	// stderrOnly sends stderr only to the stderr sink, not to the kept
 	// output (for the verbose OpenSSL trace of Node).
 	stderrOnly bool
-	env    []string  // appended to os.Environ()
-	dir    string
-	cred   *syscall.Credential
-	stop   syscall.Signal // signal for a clean stop (default SIGTERM)
-	stopTO time.Duration  // grace period before SIGKILL (default StopTimeout)
+	env        []string // appended to os.Environ()
+	dir        string
+	cred       *syscall.Credential
+	stop       syscall.Signal // signal for a clean stop (default SIGTERM)
+	stopTO     time.Duration  // grace period before SIGKILL (default StopTimeout)
 }
 
 // start starts a command in its own process group and registers cleanup.
