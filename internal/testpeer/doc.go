@@ -61,6 +61,8 @@
 //	c := testpeer.Capture(t, testpeer.CaptureOptions{Filter: "tcp port 8443"})
 //	... traffic ...
 //	n, err := c.Stop() // then read c.Path
+//	rows := testpeer.TsharkFields(t, c.Path, "tls.handshake.type == 2", "tls.handshake.extensions_key_share_group")
+//	// rows[0][0] == "4588" (0x11EC): an independent dissector's reading
 //
 //	// Network namespaces (root only): client <-> router <-> server.
 //	topo := testpeer.Netns(t, testpeer.NetnsOptions{Router: true})
