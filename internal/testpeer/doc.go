@@ -129,7 +129,8 @@
 //
 // # Network namespaces
 //
-// Namespaces are named pqtls-<random>-{c,r,s} and deleted on cleanup.
+// Namespaces are named pqtls-<pid>-<random>-{c,r,s} and deleted on cleanup;
+// ones left by a killed test binary (dead pid) are swept by the next Netns.
 // Inside them: Client eth0 10.201.1.2, Router rc0 10.201.1.1 / rs0
 // 10.201.2.1, Server eth0 10.201.2.2 (without Router: Client 10.201.1.2,
 // Server 10.201.1.1). Namespace.Do runs a Go func on a thread switched into
