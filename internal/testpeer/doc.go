@@ -33,6 +33,9 @@
 //	ev := srv.Next(t) // what Node saw: ev.Event ("handshake"|"error"), ev.GroupID,
 //	                  // ev.Group, ev.HelloRetry, ev.Protocol, ev.PeerCN, ev.Alert ...
 //
+//	echo := testpeer.NodeServer(t, testpeer.NodeServerOptions{Echo: true}) // TLS echo backend
+//	// Without Echo, the server writes Response ("hello from node\n") and closes.
+//
 //	// Node.js 26 client, once.
 //	res := testpeer.NodeClient(t, addr, testpeer.NodeClientOptions{Curves: "X25519", CA: ca})
 //	// res.Connected, res.Group ("X25519MLKEM768" | "X25519" | "prime256v1"),
