@@ -501,6 +501,11 @@ func (r *runner) handshake(ctx context.Context, conn net.Conn, c caseSpec, a *at
 		// measures key exchange and sends no application data.
 		InsecureSkipVerify: r.opts.RootCAs == nil, //nolint:gosec // documented: measurement only, no data sent
 	}
+	if cfg.ServerName == "" && cfg.RootCAs != nil {
+		// Verify an IP-address target against the certificate's IP SANs
+		// (crypto/tls sends no SNI for an IP).
+		cfg.ServerName, _, _ = net.SplitHostPort(r.opts.Target)
+	}
 	tc := tls.Client(cc, cfg)
 	start := time.Now()
 	err := tc.HandshakeContext(ctx)

@@ -2,149 +2,50 @@ package canary
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pqtls/pqtls"
-	"golang.org/x/sys/unix"
+	"github.com/pqtls/pqtls/internal/testpeer"
 )
 
-// Addresses inside the namespaces a topology creates (never routed outside).
-const (
-	nsClientIP = "10.211.1.2"
-	nsRouterC  = "10.211.1.1"
-	nsRouterS  = "10.211.2.1"
-	nsServerIP = "10.211.2.2"
-)
-
-var topoSeq atomic.Int32
-
-// topo is three network namespaces, client -- router -- server, joined by
-// veth pairs; faults are injected in the router (or on its links).
+// topo is testpeer's client -- router -- server namespaces; faults are
+// injected in the router. testpeer deletes the namespaces when the test
+// ends, passed or failed, and skips without root (fails under
+// PQTLS_REQUIRE_PEERS=1).
 type topo struct {
-	t                      *testing.T
-	client, router, server string
-	// link names inside the namespaces
-	cIf, rcIf, rsIf, sIf string
+	*testpeer.Topology
+	t *testing.T
 }
 
-// newTopo builds the namespaces, or skips the test when that is not
-// possible (fails under PQTLS_REQUIRE_PEERS=1). Everything is removed when
-// the test ends, passed or failed.
+// Router device names.
+const (
+	rcIf = testpeer.NetnsRouterClient
+	rsIf = testpeer.NetnsRouterServer
+)
+
 func newTopo(t *testing.T) *topo {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("netns test: needs root and network namespaces")
-	}
-	if os.Geteuid() != 0 {
-		peerMissing(t, "network namespaces need root")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		peerMissing(t, "iproute2 'ip': %v", err)
-	}
-	id := fmt.Sprintf("pqc%d%d", os.Getpid()%100000, topoSeq.Add(1))
-	n := &topo{t: t, client: id + "c", router: id + "r", server: id + "s",
-		cIf: "eth0", rcIf: "ethc", rsIf: "eths", sIf: "eth0"}
-	for _, ns := range []string{n.client, n.router, n.server} {
-		if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-			n.cleanup()
-			peerMissing(t, "cannot create network namespace %s: %v: %s", ns, err, out)
-		}
-	}
-	t.Cleanup(n.cleanup)
-	n.must("ip", "-n", n.client, "link", "add", n.cIf, "type", "veth", "peer", "name", n.rcIf, "netns", n.router)
-	n.must("ip", "-n", n.server, "link", "add", n.sIf, "type", "veth", "peer", "name", n.rsIf, "netns", n.router)
-	n.must("ip", "-n", n.client, "addr", "add", nsClientIP+"/24", "dev", n.cIf)
-	n.must("ip", "-n", n.router, "addr", "add", nsRouterC+"/24", "dev", n.rcIf)
-	n.must("ip", "-n", n.router, "addr", "add", nsRouterS+"/24", "dev", n.rsIf)
-	n.must("ip", "-n", n.server, "addr", "add", nsServerIP+"/24", "dev", n.sIf)
-	for ns, ifs := range map[string][]string{n.client: {"lo", n.cIf}, n.router: {"lo", n.rcIf, n.rsIf}, n.server: {"lo", n.sIf}} {
-		for _, ifc := range ifs {
-			n.must("ip", "-n", ns, "link", "set", ifc, "up")
-		}
-	}
-	n.must("ip", "-n", n.client, "route", "add", "default", "via", nsRouterC)
-	n.must("ip", "-n", n.server, "route", "add", "default", "via", nsRouterS)
-	n.in(n.router, "sysctl", "-qw", "net.ipv4.ip_forward=1")
-	return n
+	return &topo{Topology: testpeer.Netns(t, testpeer.NetnsOptions{Router: true}), t: t}
 }
 
-func (n *topo) cleanup() {
-	for _, ns := range []string{n.client, n.router, n.server} {
-		_ = exec.Command("ip", "netns", "del", ns).Run()
-	}
-}
-
-// must runs a command and fails the test on error.
-func (n *topo) must(args ...string) {
-	n.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput(); err != nil {
-		n.t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)
-	}
-}
-
-// in runs a command inside namespace ns.
-func (n *topo) in(ns string, args ...string) {
-	n.t.Helper()
-	n.must(append([]string{"ip", "netns", "exec", ns}, args...)...)
-}
-
-// try runs a command inside ns and reports whether it worked.
-func (n *topo) try(ns string, args ...string) error {
-	out, err := exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s: %v: %s", strings.Join(args, " "), err, out)
-	}
-	return nil
-}
-
-// inNetns runs fn on an OS thread switched into namespace ns. Sockets fn
-// creates (listeners, dialed connections, raw sockets) belong to ns. The
-// thread is never unlocked, so it exits with the goroutine and its
-// namespace cannot leak to other goroutines.
-func inNetns(ns string, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		f, err := os.Open("/var/run/netns/" + ns)
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns %s: %w", ns, err)
-			return
-		}
-		errc <- fn()
-	}()
-	return <-errc
-}
-
-// listen opens a TCP listener inside the server namespace.
+// listen opens a TCP listener on the server's address inside its namespace.
 func (n *topo) listen(port int) net.Listener {
 	n.t.Helper()
-	var ln net.Listener
-	err := inNetns(n.server, func() (err error) {
-		ln, err = net.Listen("tcp", net.JoinHostPort(nsServerIP, fmt.Sprint(port)))
-		return err
-	})
+	ln, err := n.Server.Listen("tcp", net.JoinHostPort(n.ServerIP, fmt.Sprint(port)))
 	if err != nil {
 		n.t.Fatal(err)
 	}
 	return ln
 }
 
-// canary runs the canary from the client namespace.
+// canary runs the canary on a thread inside the client namespace: every
+// socket it opens (TCP, raw ICMP, netlink for the interface list) is the
+// client's. Run creates its sockets on the calling goroutine.
 func (n *topo) canary(o Options) *Report {
 	n.t.Helper()
 	if o.Count == 0 {
@@ -156,7 +57,7 @@ func (n *topo) canary(o Options) *Report {
 	var rep *Report
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	err := inNetns(n.client, func() (err error) {
+	err := n.Client.Do(func() (err error) {
 		rep, err = Run(ctx, o)
 		return err
 	})
@@ -187,7 +88,7 @@ func TestNetnsCleanPath(t *testing.T) {
 		if rep.Verdict.Code != VerdictOK || !rep.Verdict.Safe {
 			t.Fatalf("verdict %+v", rep.Verdict)
 		}
-		if p := rep.Path; p.Interface != n.cIf || p.InterfaceMTU != 1500 || p.MSS != 1448 && p.MSS != 1460 || p.LocalAddr[:len(nsClientIP)] != nsClientIP {
+		if p := rep.Path; p.Interface != testpeer.NetnsDev || p.InterfaceMTU != 1500 || p.MSS != 1448 && p.MSS != 1460 || !strings.HasPrefix(p.LocalAddr, n.ClientIP+":") {
 			t.Errorf("path %+v", p)
 		}
 		if pm := rep.Path.PMTU; pm == nil || pm.Status != PMTUStatusOK || pm.PathMTU != 1500 || pm.BlackHole {
@@ -195,7 +96,7 @@ func TestNetnsCleanPath(t *testing.T) {
 		}
 	})
 	t.Run("node", func(t *testing.T) {
-		addr := startNode(t, nsServerIP, "ip", "netns", "exec", n.server)
+		addr := startNodeIn(t, n.Topology, n.Server, n.ServerIP)
 		rep := n.canary(Options{Target: addr})
 		if rep.Verdict.Code != VerdictOK || !rep.Verdict.Safe {
 			t.Fatalf("verdict %+v", rep.Verdict)
@@ -210,9 +111,9 @@ func TestNetnsPMTUBlackHole(t *testing.T) {
 	n := newTopo(t)
 	// The router's link towards the server has MTU 1280 while both hosts
 	// keep 1500, and the router's ICMP fragmentation-needed never leaves it.
-	n.must("ip", "-n", n.router, "link", "set", n.rsIf, "mtu", "1280")
-	n.in(n.router, "iptables", "-A", "OUTPUT", "-p", "icmp", "--icmp-type", "fragmentation-needed", "-j", "DROP")
-	n.in(n.router, "iptables", "-A", "FORWARD", "-p", "icmp", "--icmp-type", "fragmentation-needed", "-j", "DROP")
+	n.Router.SetMTU(t, rsIf, 1280)
+	n.Router.Iptables(t, "-A", "OUTPUT", "-p", "icmp", "--icmp-type", "fragmentation-needed", "-j", "DROP")
+	n.Router.Iptables(t, "-A", "FORWARD", "-p", "icmp", "--icmp-type", "fragmentation-needed", "-j", "DROP")
 	addr := n.pqtlsTarget()
 	rep := n.canary(Options{Target: addr, Count: 2, Timeout: 1500 * time.Millisecond, SplitPause: 20 * time.Millisecond, PMTU: PMTUOn})
 	if rep.Verdict.Code != VerdictLargeHelloDropped || rep.Verdict.Safe {
@@ -235,7 +136,7 @@ func TestNetnsPMTUBlackHole(t *testing.T) {
 
 func TestNetnsMiddleboxDropsLargePackets(t *testing.T) {
 	n := newTopo(t)
-	n.in(n.router, "iptables", "-A", "FORWARD", "-m", "length", "--length", "1401:65535", "-j", "DROP")
+	n.Router.Iptables(t, "-A", "FORWARD", "-m", "length", "--length", "1401:65535", "-j", "DROP")
 	addr := n.pqtlsTarget()
 	rep := n.canary(Options{Target: addr, Count: 2, Timeout: 1500 * time.Millisecond, SplitPause: 20 * time.Millisecond, PMTU: PMTUOn})
 	if rep.Verdict.Code != VerdictLargeHelloDropped || rep.Verdict.Safe {
@@ -266,7 +167,7 @@ func TestNetnsSingleReadServer(t *testing.T) {
 
 func TestNetnsMSSClamp536(t *testing.T) {
 	n := newTopo(t)
-	n.in(n.router, "iptables", "-t", "mangle", "-A", "FORWARD", "-p", "tcp", "--tcp-flags", "SYN,RST", "SYN", "-j", "TCPMSS", "--set-mss", "536")
+	n.Router.Iptables(t, "-t", "mangle", "-A", "FORWARD", "-p", "tcp", "--tcp-flags", "SYN,RST", "SYN", "-j", "TCPMSS", "--set-mss", "536")
 	addr := n.pqtlsTarget()
 	rep := n.canary(Options{Target: addr})
 	if rep.Verdict.Code != VerdictOK || !rep.Verdict.Safe {
@@ -284,19 +185,21 @@ func TestNetnsDelayAndLoss(t *testing.T) {
 	n := newTopo(t)
 	const delay = 20 * time.Millisecond
 	netem := true
-	for _, ifc := range []string{n.rcIf, n.rsIf} {
-		if err := n.try(n.router, "tc", "qdisc", "add", "dev", ifc, "root", "netem", "delay", "20ms", "loss", "1%"); err != nil {
+	for _, ifc := range []string{rcIf, rsIf} {
+		if err := n.Router.Netem(ifc, "delay", "20ms", "loss", "1%"); err != nil {
+			if !errors.Is(err, testpeer.ErrNoNetem) {
+				t.Fatal(err)
+			}
 			netem = false
-			t.Logf("netem unavailable (%v): emulating with a 2 Mbit/s token bucket and 1%% random loss", err)
+			t.Logf("%v: emulating with a 2 Mbit/s token bucket and 1%% random loss instead", err)
 			break
 		}
 	}
 	if !netem {
-		for _, ifc := range []string{n.rcIf, n.rsIf} {
-			_ = n.try(n.router, "tc", "qdisc", "del", "dev", ifc, "root")
-			n.in(n.router, "tc", "qdisc", "add", "dev", ifc, "root", "tbf", "rate", "2mbit", "burst", "1600", "latency", "400ms")
+		for _, ifc := range []string{rcIf, rsIf} {
+			n.Router.Run(t, "tc", "qdisc", "replace", "dev", ifc, "root", "tbf", "rate", "2mbit", "burst", "1600", "latency", "400ms")
 		}
-		n.in(n.router, "iptables", "-A", "FORWARD", "-m", "statistic", "--mode", "random", "--probability", "0.01", "-j", "DROP")
+		n.Router.Iptables(t, "-A", "FORWARD", "-m", "statistic", "--mode", "random", "--probability", "0.01", "-j", "DROP")
 	}
 	addr := n.pqtlsTarget()
 	rep := n.canary(Options{Target: addr, Count: 5})
