@@ -11,6 +11,7 @@ import (
 	"net"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pqtls/pqtls"
@@ -471,7 +472,7 @@ func (r *runner) classifyExchange(res *wire.ExchangeResult, a *attempt) {
 		a.group = res.ServerHello.SelectedGroup
 		a.version = res.ServerHello.Version()
 	case wire.OutcomeAlert:
-		a.class = ClassAlertPrefix + alertName(res.Alert.Description)
+		a.class = ClassAlertPrefix + res.Alert.Description.String()
 		a.err = res.Alert
 	case wire.OutcomeTimeout:
 		a.class, a.err = ClassTimeout, res.Err
@@ -482,11 +483,6 @@ func (r *runner) classifyExchange(res *wire.ExchangeResult, a *attempt) {
 	default:
 		a.class, a.err = ClassUnexpected, res.Err
 	}
-}
-
-// alertName returns the RFC 8446 name of an alert (handshake_failure).
-func alertName(d wire.AlertDescription) string {
-	return d.String()
 }
 
 // handshake runs a full handshake with Go's client.
@@ -529,8 +525,8 @@ func classOf(err error) string {
 		return ClassReset
 	case reason == pqtls.ReasonEOF:
 		return ClassEOF
-	case len(reason) > 6 && reason[:6] == "alert_":
-		return ClassAlertPrefix + reason[6:]
+	case strings.HasPrefix(reason, "alert_"):
+		return ClassAlertPrefix + strings.TrimPrefix(reason, "alert_")
 	}
 	return ClassUnexpected
 }
