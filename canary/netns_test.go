@@ -223,11 +223,10 @@ func TestNetnsDelayAndLoss(t *testing.T) {
 	} else {
 		// At 2 Mbit/s the ~2.3 KB of ML-KEM shares take ~9 ms more to
 		// serialise: hybrid must cost time, and the byte count must match.
-		if rep.Verdict.Cost == nil || rep.Verdict.Cost.DeltaP50Ms <= 2 {
-			t.Errorf("hybrid cost %+v, want a few ms at 2 Mbit/s", rep.Verdict.Cost)
+		if c := rep.Verdict.Cost; c == nil || c.DeltaP50Ms <= 2 || c.ExtraBytes < 2000 || c.ExtraBytes > 3000 {
+			t.Errorf("hybrid cost %+v, want a few ms and ~2.3 KB at 2 Mbit/s", rep.Verdict.Cost)
 		}
-		if c := caseOf(t, rep, CaseHybrid); c.Latency.P50 <= caseOf(t, rep, CaseClassical).Latency.P50 {
-			t.Errorf("hybrid hello answered faster (%.2f ms) than classical (%.2f ms) on a slow link", c.Latency.P50, caseOf(t, rep, CaseClassical).Latency.P50)
-		}
+		// (Crafted cases are not compared: the previous attempt's server
+		// flight may still be draining through the bucket when one starts.)
 	}
 }
