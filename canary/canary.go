@@ -304,6 +304,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		rep.Path.PMTU = probePMTU(ctx, o.Target, rep.Path)
 	}
 	rep.Verdict = decide(rep, o.RequireHybrid)
+	if pm := rep.Path.PMTU; o.PMTU == PMTUOn && pm != nil && pm.Status != PMTUStatusOK {
+		rep.Verdict.Warnings = append(rep.Verdict.Warnings, fmt.Sprintf("the DF-bit path-MTU probe (--pmtu on) did not run to the end: %s: %s", pm.Status, pm.Reason))
+	}
 	rep.DurationMs = ms(time.Since(rep.Started))
 	return rep, nil
 }
