@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -228,5 +230,75 @@ func TestNetnsDelayAndLoss(t *testing.T) {
 		}
 		// (Crafted cases are not compared: the previous attempt's server
 		// flight may still be draining through the bucket when one starts.)
+	}
+}
+
+// singleReadProxy is an in-path TCP proxy in the router namespace that
+// behaves like the SNI routers of the tldr.fail class: it reads the
+// ClientHello with one read(), resets the client when that read does not
+// hold a complete ClientHello, and otherwise forwards to backend.
+func (n *topo) singleReadProxy(backend string) string {
+	n.t.Helper()
+	// The router's address on the client side (testpeer.Netns layout).
+	ln, err := n.Router.Listen("tcp", "10.201.1.1:9443")
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	n.t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				buf := make([]byte, 16<<10)
+				k, err := c.Read(buf)
+				if err != nil {
+					return
+				}
+				if !completeHello(buf[:k]) {
+					reset(c)
+					return
+				}
+				// Dialed from the router namespace (the socket stays there).
+				up, err := n.Router.DialTimeout("tcp", backend, 5*time.Second)
+				if err != nil {
+					return
+				}
+				defer up.Close()
+				_ = up.SetDeadline(time.Now().Add(10 * time.Second))
+				if _, err := up.Write(buf[:k]); err != nil {
+					return
+				}
+				go func() { _, _ = io.Copy(up, c); _ = up.Close() }()
+				_, _ = io.Copy(c, up)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func TestNetnsSingleReadProxy(t *testing.T) {
+	n := newTopo(t)
+	addr := n.singleReadProxy(n.pqtlsTarget())
+	rep := n.canary(Options{Target: addr})
+	if rep.Verdict.Code != VerdictSplitHelloReset || rep.Verdict.Safe {
+		t.Fatalf("verdict %+v", rep.Verdict)
+	}
+	if c := caseOf(t, rep, CaseHybridSplitTCP); c.Classes[ClassReset] != c.Attempts {
+		t.Errorf("split-tcp %v", c.Classes)
+	}
+	for _, name := range []string{CaseClassical, CaseFullClassical} {
+		if c := caseOf(t, rep, name); c.OK != c.Attempts {
+			t.Errorf("%s through the proxy: %v %v", name, c.Classes, c.Errors)
+		}
 	}
 }
