@@ -42,7 +42,9 @@ func classicalLevel(g pqtls.Group) int {
 	return 0
 }
 
-func groupRef(id uint16) string { return fmt.Sprintf("crypto/algorithm/tls-group/%s", strings.ToLower(pqtls.GroupName(tls.CurveID(id)))) }
+func groupRef(id uint16) string {
+	return fmt.Sprintf("crypto/algorithm/tls-group/%s", strings.ToLower(pqtls.GroupName(tls.CurveID(id))))
+}
 
 // BuildCBOM returns a CycloneDX 1.6 cryptographic bill of materials: one
 // algorithm component per TLS group seen (primitive kem for hybrid/ML-KEM,
