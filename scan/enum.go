@@ -112,10 +112,12 @@ type probe13Result struct {
 	selected  tls.CurveID
 	hrr       bool
 	confirmed bool
-	confErr   string
-	declined  string // alert name or outcome when no group was selected
-	anomaly   string // protocol violation (not counted)
-	netErr    error
+	// confirmAttempted: a second ClientHello was sent.
+	confirmAttempted bool
+	confErr          string
+	declined         string // alert name or outcome when no group was selected
+	anomaly          string // protocol violation (not counted)
+	netErr           error
 }
 
 func (p *prober) probe13(ctx context.Context, groups []tls.CurveID) probe13Result {
@@ -135,6 +137,17 @@ func (p *prober) probe13(ctx context.Context, groups []tls.CurveID) probe13Resul
 		out := probe13Result{selected: hrr.SelectedGroup, hrr: true}
 		// Second ClientHello: a key share for the selected group, the cookie
 		// echoed if the server sent one.
+		// Second ClientHello on the same connection when the server asked
+		// for a cookie (it must be echoed to go on) or when no full Go
+		// handshake can confirm the group later (x448, pure ML-KEM, SM2,
+		// drafts). Go-supported groups are confirmed end to end
+		// by confirmGoGroups instead, which saves a duplicate key exchange.
+		// Finite-field groups are skipped too (classical, and a 3072-8192-bit
+		// exchange costs the server milliseconds per probe).
+		if info, _ := pqtls.LookupGroup(hrr.SelectedGroup); (info.GoSupported || isFFDHE(hrr.SelectedGroup)) && len(hrr.Cookie) == 0 {
+			return out
+		}
+		out.confirmAttempted = true
 		ch2, err := ch.Retry(hrr)
 		if err != nil {
 			out.confErr = err.Error()
@@ -195,8 +208,10 @@ func (p *prober) walkGroups(ctx context.Context, res *Result) {
 	found := map[tls.CurveID]bool{}
 	add := func(r probe13Result, extra string) {
 		g := GroupResult{Name: pqtls.GroupName(r.selected), ID: uint16(r.selected), Kind: string(pqtls.GroupKind(r.selected)), Rank: len(res.Groups) + 1, HelloRetry: r.hrr}
-		conf := r.confirmed
-		g.Confirmed = &conf
+		if r.confirmAttempted {
+			conf := r.confirmed
+			g.Confirmed = &conf
+		}
 		g.ConfirmError = strings.TrimSpace(r.confErr + " " + extra)
 		res.Groups = append(res.Groups, g)
 		found[r.selected] = true
@@ -300,6 +315,8 @@ func (p *prober) confirmGoGroups(ctx context.Context, res *Result) {
 // tls12Suites offers ECDHE first, then RSA key exchange, CBC included so
 // that TLS 1.0/1.1-only servers answer.
 var tls12Suites = wire.DefaultCipherSuites12
+
+func isFFDHE(id tls.CurveID) bool { return id >= 0x0100 && id <= 0x01FF }
 
 func isECDHE(suite uint16) bool {
 	return strings.Contains(tls.CipherSuiteName(suite), "_ECDHE_")

@@ -15,6 +15,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -96,6 +98,13 @@ type nodeServerSpec struct {
 // the ports, one slice per spec.
 func startNodeServers(tb testing.TB, cert *testCert, specs ...nodeServerSpec) [][]int {
 	tb.Helper()
+	ports, _ := startNodeServersCmd(tb, cert, specs...)
+	return ports
+}
+
+// startNodeServersCmd is startNodeServers that also returns the process.
+func startNodeServersCmd(tb testing.TB, cert *testCert, specs ...nodeServerSpec) ([][]int, *exec.Cmd) {
+	tb.Helper()
 	node := nodeBin(tb)
 	cfg, _ := json.Marshal(map[string]any{"key": cert.keyFile, "cert": cert.certFile, "servers": specs})
 	cfgFile := filepath.Join(tb.TempDir(), "servers.json")
@@ -126,9 +135,25 @@ func startNodeServers(tb testing.TB, cert *testCert, specs ...nodeServerSpec) []
 		if err := json.Unmarshal([]byte(l), &ports); err != nil {
 			tb.Fatalf("node output %q: %v", l, err)
 		}
-		return ports
+		return ports, cmd
 	case <-time.After(60 * time.Second):
 		tb.Fatal("node servers did not start within 60s")
 	}
-	return nil
+	return nil, nil
+}
+
+// procCPU returns the user+system CPU time of a process (Linux /proc).
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndex(s, ")")+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.Atoi(f[11])
+	st, _ := strconv.Atoi(f[12])
+	return time.Duration(u+st) * time.Second / 100 // USER_HZ
 }
