@@ -63,9 +63,8 @@ func ScanAll(ctx context.Context, targets []Target, opts Options) []Result {
 				if opts.Progress != nil {
 					mu.Lock()
 					done++
-					d := done
+					opts.Progress(done, len(targets))
 					mu.Unlock()
-					opts.Progress(d, len(targets))
 				}
 			}
 		}()

@@ -75,7 +75,8 @@ type Options struct {
 	// PerHost bounds concurrent endpoint scans per IP address in ScanAll
 	// (DefaultPerHost when 0; negative: unlimited).
 	PerHost int
-	// Progress, when set, is called by ScanAll after each endpoint.
+	// Progress, when set, is called by ScanAll after each endpoint, never
+	// concurrently (keep it fast).
 	Progress func(done, total int)
 	// Now returns the time (tests); nil: time.Now.
 	Now func() time.Time
