@@ -209,3 +209,19 @@ func TestFailOn(t *testing.T) {
 		t.Errorf("bad condition: %v", err)
 	}
 }
+
+// TestExamples parses the example target list and inventory that the docs
+// show (no connection, no resolution).
+func TestExamples(t *testing.T) {
+	ts, err := ReadTargetFile("../examples/fleet.txt", nil)
+	if err != nil || len(ts) != 8 || ts[1].StartTLS != ProtoPostgres || ts[2].Port != 587 {
+		t.Fatalf("examples/fleet.txt: %v %+v", err, ts)
+	}
+	inv, err := ReadInventory("../examples/fleet.yaml")
+	if err != nil || len(inv) != 4 {
+		t.Fatalf("examples/fleet.yaml: %v %+v", err, inv)
+	}
+	if inv[0].StartTLS != ProtoPostgres || inv[0].Tags["data_lifetime"] != "10y" || inv[2].Port != 9093 || inv[2].StartTLS != ProtoNone || inv[3].StartTLS != ProtoSMTP || inv[1].Owner != "platform-team" {
+		t.Errorf("inventory entries: %+v", inv)
+	}
+}
