@@ -214,7 +214,7 @@ func TestFailOn(t *testing.T) {
 // show (no connection, no resolution).
 func TestExamples(t *testing.T) {
 	ts, err := ReadTargetFile("../examples/fleet.txt", nil)
-	if err != nil || len(ts) != 8 || ts[1].StartTLS != ProtoPostgres || ts[2].Port != 587 {
+	if err != nil || len(ts) != 12 || ts[1].StartTLS != ProtoPostgres || ts[2].Port != 587 {
 		t.Fatalf("examples/fleet.txt: %v %+v", err, ts)
 	}
 	inv, err := ReadInventory("../examples/fleet.yaml")
