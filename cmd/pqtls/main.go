@@ -96,6 +96,8 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	for _, add := range []func(streams) *cobra.Command{
 		newVersionCmd,
 		newGroupsCmd,
+		newCertsCmd,
+		newDemoCmd,
 		newScanCmd,
 	} {
 		root.AddCommand(add(s))

@@ -64,7 +64,7 @@ func scanTestServer(t *testing.T, mode string) (addr, caFile string) {
 	return ln.Addr().String(), caFile
 }
 
-func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
+func scanCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code := run(args, strings.NewReader(stdin), &out, &errOut)
@@ -74,7 +74,7 @@ func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
 func TestScanCLIJSONAndFailOn(t *testing.T) {
 	ready, ca := scanTestServer(t, "prefer")
 	classical, _ := scanTestServer(t, "classical")
-	code, out, errOut := runCLI(t, "", "scan", "--format", "json", "--ca", ca, "--timeout", "3s", ready, classical)
+	code, out, errOut := scanCLI(t, "", "scan", "--format", "json", "--ca", ca, "--timeout", "3s", ready, classical)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -108,11 +108,11 @@ func TestScanCLIJSONAndFailOn(t *testing.T) {
 		t.Errorf("second endpoint: %+v", e[1])
 	}
 
-	code, out, errOut = runCLI(t, "", "scan", "--fail-on", "classical", "--quick", ready, classical)
+	code, out, errOut = scanCLI(t, "", "scan", "--fail-on", "classical", "--quick", ready, classical)
 	if code != 1 || !strings.Contains(errOut, classical) || strings.Contains(errOut, ready+" ") || !strings.Contains(out, "pq_ready") {
 		t.Errorf("--fail-on classical: exit %d\nstdout %s\nstderr %s", code, out, errOut)
 	}
-	if code, _, _ := runCLI(t, "", "scan", "--fail-on", "classical", "--quick", ready); code != 0 {
+	if code, _, _ := scanCLI(t, "", "scan", "--fail-on", "classical", "--quick", ready); code != 0 {
 		t.Errorf("--fail-on with no offender: exit %d", code)
 	}
 }
@@ -140,7 +140,7 @@ func TestScanCLIUsageErrors(t *testing.T) {
 		{[]string{"scan", "--inventory", filepath.Join(dir, "missing.yaml")}, "inventory"},
 		{[]string{"scan", "--bogus"}, "unknown flag"},
 	} {
-		code, out, errOut := runCLI(t, "", tc.args...)
+		code, out, errOut := scanCLI(t, "", tc.args...)
 		if code != 2 || !strings.Contains(errOut, tc.want) || out != "" {
 			t.Errorf("%v: exit %d, stderr %q, stdout %q; want exit 2 mentioning %q", tc.args, code, errOut, out, tc.want)
 		}
@@ -152,7 +152,7 @@ func TestScanCLIOutputs(t *testing.T) {
 	dir := t.TempDir()
 	// stdin target list, HTML file.
 	html := filepath.Join(dir, "report.html")
-	code, out, errOut := runCLI(t, "# from stdin\n"+ready+"\n", "scan", "--ca", ca, "--format", "html", "-o", html, "-")
+	code, out, errOut := scanCLI(t, "# from stdin\n"+ready+"\n", "scan", "--ca", ca, "--format", "html", "-o", html, "-")
 	if code != 0 || out != "" {
 		t.Fatalf("html: exit %d stdout %q stderr %s", code, out, errOut)
 	}
@@ -169,7 +169,7 @@ func TestScanCLIOutputs(t *testing.T) {
 		}
 	}
 	// CBOM
-	code, out, _ = runCLI(t, "", "scan", "--format", "cbom", ready)
+	code, out, _ = scanCLI(t, "", "scan", "--format", "cbom", ready)
 	var bom struct {
 		BOMFormat   string `json:"bomFormat"`
 		SpecVersion string `json:"specVersion"`
@@ -227,14 +227,14 @@ func TestScanCLIOutputs(t *testing.T) {
 		}
 	}
 	// CSV
-	code, out, _ = runCLI(t, "", "scan", "--format", "csv", "--quick", ready)
+	code, out, _ = scanCLI(t, "", "scan", "--format", "csv", "--quick", ready)
 	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
 	if code != 0 || err != nil || len(rows) != 2 || rows[0][0] != "endpoint" || rows[1][6] != "pq_ready" {
 		t.Errorf("csv: exit %d err %v rows %v", code, err, rows)
 	}
 	// Output into a missing directory: exit 1, nothing written.
 	missing := filepath.Join(dir, "nope", "out.json")
-	if code, _, errOut := runCLI(t, "", "scan", "--quick", "-o", missing, ready); code != 1 || !strings.Contains(errOut, "nope") {
+	if code, _, errOut := scanCLI(t, "", "scan", "--quick", "-o", missing, ready); code != 1 || !strings.Contains(errOut, "nope") {
 		t.Errorf("output into a missing dir: exit %d %s", code, errOut)
 	}
 	entries, _ := os.ReadDir(dir)
@@ -244,7 +244,7 @@ func TestScanCLIOutputs(t *testing.T) {
 	// The table (not a TTY: no colour codes) and the priority list.
 	inv := filepath.Join(dir, "fleet.yaml")
 	os.WriteFile(inv, []byte("endpoints:\n  - target: "+ready+"\n    service: api\n    owner: team-a\n    tags: {data_lifetime: 10y, sensitivity: high}\n"), 0o644)
-	code, out, _ = runCLI(t, "", "scan", "--inventory", inv, "--quick")
+	code, out, _ = scanCLI(t, "", "scan", "--inventory", inv, "--quick")
 	if code != 0 || !strings.Contains(out, "VERDICT") || strings.Contains(out, "\x1b[") || !strings.Contains(out, "1 endpoints: 1 pq_ready") {
 		t.Errorf("table: exit %d\n%s", code, out)
 	}
