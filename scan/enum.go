@@ -216,7 +216,6 @@ func (p *prober) walkGroups(ctx context.Context, res *Result) {
 		res.Groups = append(res.Groups, g)
 		found[r.selected] = true
 	}
-	tls13 := false
 	for len(remaining) > 0 && ctx.Err() == nil {
 		r := p.probe13(ctx, remaining)
 		if r.selected == 0 {
@@ -228,16 +227,12 @@ func (p *prober) walkGroups(ctx context.Context, res *Result) {
 			case r.netErr != nil && r.declined != string(wire.OutcomeEOF):
 				res.ProbeErrors = append(res.ProbeErrors, fmt.Sprintf("group walk: %v", r.netErr))
 			}
-			if r.declined == "alert_protocol_version" || strings.HasPrefix(r.declined, "answered ") {
-				tls13 = false
-			}
 			break
 		}
-		tls13 = true
 		add(r, "")
 		remaining = slices.DeleteFunc(remaining, func(g tls.CurveID) bool { return g == r.selected })
 	}
-	if tls13 {
+	if len(res.Groups) > 0 {
 		res.Versions = appendVersion(res.Versions, tls.VersionTLS13)
 	}
 	// Is the order the server's or ours? Offer the top two reversed.
@@ -371,6 +366,9 @@ func (p *prober) probeVersions(ctx context.Context, res *Result) {
 		res.TLS12Curves = append(res.TLS12Curves, pqtls.GroupName(curve))
 		curves = slices.DeleteFunc(curves, func(c tls.CurveID) bool { return c == curve })
 	}
+	// TLS 1.1 and 1.0: one hello with legacy_version 1.1 offers both; the
+	// server answers with the highest it accepts. Only when that is 1.1 does
+	// 1.0 need its own probe (most servers refuse both: one connection).
 	for _, v := range []uint16{tls.VersionTLS11, tls.VersionTLS10} {
 		if ctx.Err() != nil {
 			return
@@ -379,8 +377,12 @@ func (p *prober) probeVersions(ctx context.Context, res *Result) {
 		ch.LegacyVersion = v
 		ch.SupportedGroups = classicalCurves(nil)
 		ch.SignatureAlgorithms = nil
-		if _, version, _, _ := p.probe12(ctx, ch); version == v {
-			res.Versions = appendVersion(res.Versions, v)
+		_, version, _, _ := p.probe12(ctx, ch)
+		if version == tls.VersionTLS10 || version == tls.VersionTLS11 {
+			res.Versions = appendVersion(res.Versions, version)
+		}
+		if version != tls.VersionTLS11 {
+			return
 		}
 	}
 }

@@ -91,6 +91,7 @@ type nodeServerSpec struct {
 	ECDHCurve  string `json:"ecdhCurve,omitempty"`
 	MaxVersion string `json:"maxVersion,omitempty"`
 	MinVersion string `json:"minVersion,omitempty"`
+	Ciphers    string `json:"ciphers,omitempty"`
 	Count      int    `json:"count,omitempty"`
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -31,6 +32,7 @@ func TestInteropNodeGroups(t *testing.T) {
 		{"classical-first", nodeServerSpec{ECDHCurve: "X25519:X25519MLKEM768"}, []string{"x25519", "X25519MLKEM768"}, VerdictPQCapable, nil},
 		{"tls12", nodeServerSpec{MaxVersion: "TLSv1.2"}, []string{}, VerdictTLS12Only, []string{"x25519", "secp256r1"}},
 		{"p384mlkem1024", nodeServerSpec{ECDHCurve: "SecP384r1MLKEM1024"}, []string{"SecP384r1MLKEM1024"}, VerdictPQReady, nil},
+		{"legacy", nodeServerSpec{MinVersion: "TLSv1", Ciphers: "DEFAULT:@SECLEVEL=0", ECDHCurve: "X25519MLKEM768:X25519"}, []string{"X25519MLKEM768", "x25519"}, VerdictPQReady, []string{"x25519"}},
 	}
 	specs := make([]nodeServerSpec, len(cases))
 	for i, c := range cases {
@@ -73,7 +75,12 @@ func TestInteropNodeGroups(t *testing.T) {
 			if has13 != (len(c.groups) > 0) || !slices.Contains(r.Versions, "TLS 1.2") && c.name != "mlkem" && c.name != "hybrids" && c.name != "p384mlkem1024" {
 				t.Errorf("versions %v", r.Versions)
 			}
-			if slices.Contains(r.Versions, "TLS 1.0") || slices.Contains(r.Versions, "TLS 1.1") {
+			legacy := slices.Contains(r.Versions, "TLS 1.0") && slices.Contains(r.Versions, "TLS 1.1")
+			if c.name == "legacy" {
+				if !legacy || !strings.Contains(strings.Join(r.Notes, " "), "legacy TLS 1.0/1.1") {
+					t.Errorf("minVersion TLSv1 server: versions %v notes %v", r.Versions, r.Notes)
+				}
+			} else if slices.Contains(r.Versions, "TLS 1.0") || slices.Contains(r.Versions, "TLS 1.1") {
 				t.Errorf("Node 26 does not enable TLS 1.0/1.1 by default, scan says %v", r.Versions)
 			}
 			if c.verdict != VerdictPQCapable || c.name != "mlkem" {

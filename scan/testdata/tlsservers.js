@@ -19,6 +19,7 @@ cfg.servers.forEach((s, i) => {
     if (s.ecdhCurve) opts.ecdhCurve = s.ecdhCurve;
     if (s.maxVersion) opts.maxVersion = s.maxVersion;
     if (s.minVersion) opts.minVersion = s.minVersion;
+    if (s.ciphers) opts.ciphers = s.ciphers;
     const srv = tls.createServer(opts, (sock) => { sock.on('error', () => {}); sock.end(); });
     srv.on('tlsClientError', () => {});
     srv.on('error', (e) => { console.error(e); process.exit(1); });
