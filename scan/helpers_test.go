@@ -14,13 +14,13 @@ import (
 	"net"
 	"os"
 	"os/exec"
-
-	"github.com/pqtls/pqtls/internal/testpeer"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pqtls/pqtls/internal/testpeer"
 )
 
 // nodeBin is the Node.js 26 (OpenSSL 3.5) used as the hybrid-capable peer
