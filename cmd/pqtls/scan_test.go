@@ -249,3 +249,26 @@ func TestScanCLIOutputs(t *testing.T) {
 		t.Errorf("table: exit %d\n%s", code, out)
 	}
 }
+
+func TestScanCLISortAndQuietStderr(t *testing.T) {
+	ready, ca := scanTestServer(t, "prefer")
+	classical, _ := scanTestServer(t, "classical")
+	dir := t.TempDir()
+	inv := filepath.Join(dir, "fleet.yaml")
+	os.WriteFile(inv, []byte("endpoints:\n  - target: "+ready+"\n    service: web\n  - target: "+classical+"\n    service: ledger\n    tags: {data_lifetime: 10y, sensitivity: high}\n"), 0o644)
+	code, out, errOut := scanCLI(t, "", "scan", "--ca", ca, "--inventory", inv, "--sort", "priority", "--format", "csv")
+	if code != 0 || errOut != "" {
+		t.Fatalf("exit %d, stderr %q (no progress bar when stderr is not a terminal)", code, errOut)
+	}
+	rows, _ := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if len(rows) != 3 || rows[1][4] != "ledger" || rows[1][20] != "critical" || rows[2][4] != "web" {
+		t.Errorf("--sort priority: %v", rows)
+	}
+	code, out, _ = scanCLI(t, "", "scan", "--ca", ca, "--inventory", inv)
+	if code != 0 || !strings.Contains(out, "Migrate first") || !strings.Contains(out, "critical 100") || !strings.Contains(out, "[ledger]") {
+		t.Errorf("table migrate-first list:\n%s", out)
+	}
+	if i, j := strings.Index(out, ready), strings.Index(out, classical); i < 0 || j < 0 || i > j {
+		t.Errorf("default order must be the input order:\n%s", out)
+	}
+}
