@@ -65,8 +65,8 @@ func TestTableAlignmentAndColour(t *testing.T) {
 func TestHTMLSelfContainedAndEscaped(t *testing.T) {
 	var b bytes.Buffer
 	p := &Page{Title: "t", Stats: []Stat{{Label: "ok", Value: "3", Class: "good"}},
-		Charts: []BarChart{{Title: "c", Bars: []Bar{{Label: "a", Value: 2, Class: "good"}, {Label: "b", Value: 4}}}},
-		Table:  &HTMLTable{Columns: []string{"x"}, Rows: []HTMLRow{{Cells: []string{"<script>alert(1)</script>"}, DetailID: "d0"}}},
+		Charts:  []BarChart{{Title: "c", Bars: []Bar{{Label: "a", Value: 2, Class: "good"}, {Label: "b", Value: 4}}}},
+		Table:   &HTMLTable{Columns: []string{"x"}, Rows: []HTMLRow{{Cells: []string{"<script>alert(1)</script>"}, DetailID: "d0"}}},
 		Details: []Detail{{ID: "d0", Title: "d", Fields: [][2]string{{"k", "v"}}}}}
 	if err := HTML(&b, p); err != nil {
 		t.Fatal(err)
