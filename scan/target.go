@@ -289,3 +289,17 @@ func uniqueAddrs(in []netip.Addr) []netip.Addr {
 	})
 	return out
 }
+
+// ParseEndpoint parses exactly one endpoint ("host:port", "[v6]:port" or
+// "scheme://host[:port]"); a CIDR range is an error. It is the parser for
+// callers that probe a single target per request (the exporter).
+func ParseEndpoint(s string) (Target, error) {
+	ts, err := ParseTarget(s, "target")
+	if err != nil {
+		return Target{}, err
+	}
+	if len(ts) != 1 || strings.Contains(s, "/") && !strings.Contains(s, "://") {
+		return Target{}, &TargetError{Source: "target", Input: s, Err: errors.New("a range is not a single endpoint: give host:port")}
+	}
+	return ts[0], nil
+}

@@ -225,3 +225,14 @@ func TestExamples(t *testing.T) {
 		t.Errorf("inventory entries: %+v", inv)
 	}
 }
+
+func TestParseEndpoint(t *testing.T) {
+	if tg, err := ParseEndpoint("postgres://db:5433"); err != nil || tg.Port != 5433 || tg.StartTLS != ProtoPostgres {
+		t.Errorf("%+v %v", tg, err)
+	}
+	for _, bad := range []string{"10.0.0.0/31:443", "db", "tls://10.0.0.0/30:443"} {
+		if _, err := ParseEndpoint(bad); err == nil {
+			t.Errorf("%q accepted as one endpoint", bad)
+		}
+	}
+}
