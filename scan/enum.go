@@ -103,11 +103,10 @@ func (p *prober) wireSNI() string {
 	return p.sni
 }
 
-// probe13 offers groups (empty key_share). It returns the group the server
-// selected with a valid HelloRetryRequest, whether a second ClientHello with
-// a key share for it (cookie echoed) got a matching ServerHello, and a
-// description when the server declined or misbehaved. final is true when the
-// server answered with something that ends the walk (alert, close).
+// probe13Result is the outcome of one probe13: the group the server
+// selected with a valid HelloRetryRequest (0 if none), whether a second
+// ClientHello with a key share for it (cookie echoed) got a matching
+// ServerHello, or why the server declined or what it did wrong.
 type probe13Result struct {
 	selected  tls.CurveID
 	hrr       bool
@@ -120,6 +119,8 @@ type probe13Result struct {
 	netErr           error
 }
 
+// probe13 offers groups in supported_groups with an empty key_share, TLS
+// 1.3 only, on a fresh connection.
 func (p *prober) probe13(ctx context.Context, groups []tls.CurveID) probe13Result {
 	ch := p.hello13(groups)
 	x := p.exchange(ctx, ch)
@@ -135,15 +136,13 @@ func (p *prober) probe13(ctx context.Context, groups []tls.CurveID) probe13Resul
 			return probe13Result{anomaly: fmt.Sprintf("invalid HelloRetryRequest: %v", err)}
 		}
 		out := probe13Result{selected: hrr.SelectedGroup, hrr: true}
-		// Second ClientHello: a key share for the selected group, the cookie
-		// echoed if the server sent one.
-		// Second ClientHello on the same connection when the server asked
-		// for a cookie (it must be echoed to go on) or when no full Go
-		// handshake can confirm the group later (x448, pure ML-KEM, SM2,
-		// drafts). Go-supported groups are confirmed end to end
-		// by confirmGoGroups instead, which saves a duplicate key exchange.
-		// Finite-field groups are skipped too (classical, and a 3072-8192-bit
-		// exchange costs the server milliseconds per probe).
+		// Second ClientHello on the same connection (a key share for the
+		// selected group, the cookie echoed) when the server asked for a
+		// cookie or when no full Go handshake can confirm the group later
+		// (x448, pure ML-KEM, SM2, drafts). Go-supported groups are confirmed
+		// end to end by confirmGoGroups instead, which saves a duplicate key
+		// exchange; finite-field groups are skipped too (classical, and a
+		// 3072-8192-bit exchange costs the server milliseconds per probe).
 		if info, _ := pqtls.LookupGroup(hrr.SelectedGroup); (info.GoSupported || isFFDHE(hrr.SelectedGroup)) && len(hrr.Cookie) == 0 {
 			return out
 		}
@@ -219,13 +218,14 @@ func (p *prober) walkGroups(ctx context.Context, res *Result) {
 	for len(remaining) > 0 && ctx.Err() == nil {
 		r := p.probe13(ctx, remaining)
 		if r.selected == 0 {
+			// An alert or a clean close is the server declining: the walk is
+			// complete. A timeout, reset or connect error leaves the rest of
+			// the groups unknown: say so.
 			switch {
 			case r.anomaly != "":
 				res.Notes = append(res.Notes, "TLS 1.3 probe: "+r.anomaly+" (not counted as support)")
-			case r.netErr != nil && len(res.Groups) == 0 && res.DefaultClient != nil && res.DefaultClient.Error == "":
-				res.ProbeErrors = append(res.ProbeErrors, fmt.Sprintf("group walk: %v", r.netErr))
-			case r.netErr != nil && r.declined != string(wire.OutcomeEOF):
-				res.ProbeErrors = append(res.ProbeErrors, fmt.Sprintf("group walk: %v", r.netErr))
+			case r.netErr != nil:
+				res.ProbeErrors = append(res.ProbeErrors, fmt.Sprintf("group walk after %d group(s): %v", len(res.Groups), r.netErr))
 			}
 			break
 		}
