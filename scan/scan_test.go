@@ -253,3 +253,29 @@ func TestStartTLSRefusedIsNoTLS(t *testing.T) {
 		t.Errorf("verdict %s (%s)", r.Verdict, r.Error)
 	}
 }
+
+func TestIPv6Target(t *testing.T) {
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	cert := newTestCert(t)
+	pol, _, _ := pqtls.ParsePolicy("prefer", "", "")
+	cfg, _ := pqtls.ServerConfig(pqtls.Options{Policy: pol, Base: &tls.Config{Certificates: []tls.Certificate{cert.tls}}})
+	tl := tls.NewListener(ln, cfg)
+	t.Cleanup(func() { tl.Close() })
+	go func() {
+		for {
+			c, err := tl.Accept()
+			if err != nil {
+				return
+			}
+			go func() { c.(*tls.Conn).Handshake(); c.Close() }()
+		}
+	}()
+	tg := target(t, ln.Addr().String())
+	r, _ := ScanOne(context.Background(), tg, Options{Enumerate: true, Timeout: 3 * time.Second})
+	if r.Verdict != VerdictPQReady || !strings.HasPrefix(r.Address, "[::1]:") || tg.ServerName != "" || len(r.Groups) == 0 {
+		t.Errorf("IPv6: %s %s %v (%s)", r.Address, r.Verdict, r.GroupNames(), r.Error)
+	}
+}
