@@ -109,6 +109,9 @@ func runScan(ctx context.Context, s streams, f *scanFlags, args []string) error 
 	if f.color != "auto" && f.color != "always" && f.color != "never" {
 		return usageErrorf("unknown --color %q: use auto, always or never", f.color)
 	}
+	if f.progress != "auto" && f.progress != "never" {
+		return usageErrorf("unknown --progress %q: use auto or never", f.progress)
+	}
 	if f.timeout <= 0 {
 		return usageErrorf("--timeout must be positive, e.g. 5s")
 	}

@@ -139,6 +139,9 @@ func TestScanCLIUsageErrors(t *testing.T) {
 		{[]string{"scan", "--timeout", "0s", "127.0.0.1:1"}, "--timeout"},
 		{[]string{"scan", "--inventory", filepath.Join(dir, "missing.yaml")}, "inventory"},
 		{[]string{"scan", "--bogus"}, "unknown flag"},
+		{[]string{"scan", "--progress", "always", "127.0.0.1:1"}, "unknown --progress"},
+		{[]string{"scan", "--sort", "random", "127.0.0.1:1"}, "unknown --sort"},
+		{[]string{"scan", "-", "-f", "-"}, "stdin"},
 	} {
 		code, out, errOut := scanCLI(t, "", tc.args...)
 		if code != 2 || !strings.Contains(errOut, tc.want) || out != "" {
