@@ -155,6 +155,21 @@ func TestHRRValidation(t *testing.T) {
 				t.Errorf("verdict %s", r.Verdict)
 			}
 		}},
+		{"closes-on-default-client", func(ch *wire.ClientHello, second bool) []byte {
+			switch {
+			case !second && len(ch.KeyShares) > 0:
+				return nil // a clean close, no alert
+			case !offers(ch, 0x0201):
+				return fatalHandshakeFailure
+			case !second:
+				return serverHello(true, ch, 0x0201, nil, nil)
+			}
+			return serverHello(false, ch, 0x0201, make([]byte, 1088), nil)
+		}, func(t *testing.T, r Result, f *fakeTLS13) {
+			if r.Verdict != VerdictPQCapable || !slices.Equal(r.GroupNames(), []string{"MLKEM768"}) || r.DefaultClient == nil || !strings.HasPrefix(r.DefaultClient.Error, "eof") {
+				t.Errorf("server closing on the default hello: %s (%s) groups %v default %+v", r.Verdict, r.Reason, r.GroupNames(), r.DefaultClient)
+			}
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

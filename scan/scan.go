@@ -255,6 +255,19 @@ func (p *prober) run(ctx context.Context, res *Result) {
 	}
 	if err != nil {
 		v, reason, final := classify(err)
+		if final && v == VerdictReset && p.o.Enumerate && ctx.Err() == nil {
+			// Some servers close the connection on a ClientHello they do
+			// not like (no shared group, old versions only) instead of
+			// sending an alert: let the crafted probes decide.
+			res.DefaultClient = &Handshake{Error: reason + ": " + err.Error()}
+			p.enumerate(ctx, res)
+			if len(res.Versions) > 0 {
+				decide(res, true)
+				return
+			}
+			res.DefaultClient = nil
+			res.Groups, res.ServerPreference, res.TLS12Curves, res.Notes, res.GroupOrder = []GroupResult{}, []string{}, []string{}, []string{}, ""
+		}
 		if final {
 			res.Verdict, res.Reason, res.Error = v, reason, err.Error()
 			return
