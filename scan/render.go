@@ -84,7 +84,7 @@ func cmpOr[T comparable](v, def T) T {
 	return v
 }
 
-// FailOn conditions for CI gates.
+// FailOnConditions lists the --fail-on conditions besides verdict names.
 var FailOnConditions = []string{"not-ready", "classical", "tls12", "error", "draft", "priority-high"}
 
 // ParseFailOn validates a --fail-on list (comma-separated conditions or

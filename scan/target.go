@@ -62,10 +62,12 @@ type TargetError struct {
 	Err    error
 }
 
+// Error names the source (file:line) and the bad target.
 func (e *TargetError) Error() string {
 	return fmt.Sprintf("%s: bad target %q: %v", e.Source, e.Input, e.Err)
 }
 
+// Unwrap returns the underlying parse error.
 func (e *TargetError) Unwrap() error { return e.Err }
 
 // ParseTarget parses one target: "host:port", "[v6]:port",
