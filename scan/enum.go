@@ -129,6 +129,7 @@ func (p *prober) probe13(ctx context.Context, groups []tls.CurveID) probe13Resul
 	}
 	defer x.conn.Close()
 	r := x.res
+	p.log.Debug("tls13 probe", "offered", len(groups), "outcome", r.Outcome, "selected", selectedOf(r), "err", r.Err)
 	switch r.Outcome {
 	case wire.OutcomeHelloRetryRequest:
 		hrr := r.ServerHello
@@ -181,6 +182,13 @@ func (p *prober) probe13(ctx context.Context, groups []tls.CurveID) probe13Resul
 	default:
 		return probe13Result{declined: string(r.Outcome), netErr: outcomeErr(r)}
 	}
+}
+
+func selectedOf(r *wire.ExchangeResult) string {
+	if r.ServerHello == nil || r.ServerHello.SelectedGroup == 0 {
+		return ""
+	}
+	return pqtls.GroupName(r.ServerHello.SelectedGroup)
 }
 
 func outcomeErr(r *wire.ExchangeResult) error {
