@@ -115,9 +115,11 @@ func TestMisbehavingEndpoints(t *testing.T) {
 		if r.Verdict != want[i] {
 			t.Errorf("%s: verdict %s (%s: %s), want %s", addrs[i], r.Verdict, r.Reason, r.Error, want[i])
 		}
-		// Each error verdict comes within its budget: one timeout per
-		// attempt for connect + handshake, plus the retry back-off.
-		budget := time.Duration(opts.retries()+1)*2*timeout + time.Second
+		// Each error verdict comes within the bound the configured timeouts
+		// imply (no hang): one timeout per step (connect, handshake) per
+		// attempt, plus the retry back-off, plus generous slack for a loaded
+		// machine. This is a correctness bound, not a performance figure.
+		budget := time.Duration(opts.retries()+1)*2*timeout + 3*time.Second
 		if !r.Verdict.Scanned() && time.Duration(r.DurationMS*float64(time.Millisecond)) > budget {
 			t.Errorf("%s: %s took %.0f ms, budget %v", addrs[i], r.Verdict, r.DurationMS, budget)
 		}
