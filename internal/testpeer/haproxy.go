@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -56,8 +57,7 @@ func HAProxy(tb testing.TB, opts HAProxyOptions) *HAProxyPeer {
 	Require(tb, PeerHAProxy)
 	bin, _ := Find(PeerHAProxy)
 	dir := tb.TempDir()
-	h := &HAProxyPeer{Cert: opts.Cert, Port: FreePort(tb)}
-	h.Addr = hostPort(h.Port)
+	h := &HAProxyPeer{Cert: opts.Cert}
 	if h.Cert == nil {
 		h.CA = testpki.NewCA(tb)
 		h.Cert = h.CA.Server(tb, testpki.CertOptions{})
@@ -71,7 +71,7 @@ func HAProxy(tb testing.TB, opts HAProxyOptions) *HAProxyPeer {
 	if opts.TCP && opts.Backend == "" {
 		tb.Fatalf("testpeer: HAProxy TCP mode needs a Backend")
 	}
-	bind := fmt.Sprintf("bind 127.0.0.1:%d ssl crt %s", h.Port, crt)
+	bind := "bind 127.0.0.1:@PORT@ ssl crt " + crt
 	if opts.Curves != "" {
 		bind += " curves " + opts.Curves
 	}
@@ -115,17 +115,17 @@ func HAProxy(tb testing.TB, opts HAProxyOptions) *HAProxyPeer {
 	} else {
 		fmt.Fprintf(&b, "  http-request return status 200 content-type text/plain string %q\n", body)
 	}
-	h.Config = b.String()
 	cfg := filepath.Join(dir, "haproxy.cfg")
-	if err := os.WriteFile(cfg, []byte(h.Config), 0o644); err != nil {
-		tb.Fatalf("testpeer: %v", err)
-	}
-	if out, err := runQuick(RunTimeout, bin, "-c", "-f", cfg); err != nil {
-		tb.Fatalf("testpeer: haproxy -c: %v\n%s\n%s", err, out, h.Config)
-	}
-	h.Proc = start(tb, "haproxy", procOptions{dir: dir}, bin, "-db", "-f", cfg)
-	if err := WaitTCP(h.Addr, h.Proc, StartTimeout); err != nil {
-		tb.Fatalf("testpeer: %v", err)
-	}
+	h.Port, h.Proc = startOnFreePort(tb, func(port int) *Proc {
+		h.Config = strings.ReplaceAll(b.String(), "@PORT@", strconv.Itoa(port))
+		if err := os.WriteFile(cfg, []byte(h.Config), 0o644); err != nil {
+			tb.Fatalf("testpeer: %v", err)
+		}
+		if out, err := runQuick(RunTimeout, bin, "-c", "-f", cfg); err != nil {
+			tb.Fatalf("testpeer: haproxy -c: %v\n%s\n%s", err, out, h.Config)
+		}
+		return start(tb, "haproxy", procOptions{dir: dir}, bin, "-db", "-f", cfg)
+	}, nil)
+	h.Addr = hostPort(h.Port)
 	return h
 }

@@ -95,20 +95,19 @@ func Nginx(tb testing.TB, opts NginxOptions) *NginxPeer {
 	} else if n.Cert != nil {
 		n.CA = n.Cert.CA
 	}
-	n.Port = FreePort(tb)
-	n.Addr = hostPort(n.Port)
-	n.Config = n.config(tb, opts)
 	conf := filepath.Join(n.Dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(n.Config), 0o644); err != nil {
-		tb.Fatalf("testpeer: %v", err)
-	}
-	if out, err := runQuick(RunTimeout, bin, "-t", "-p", n.Dir, "-c", conf, "-e", "stderr"); err != nil {
-		tb.Fatalf("testpeer: nginx config test: %v\n%s\n%s", err, out, n.Config)
-	}
-	n.Proc = start(tb, "nginx", procOptions{}, bin, "-p", n.Dir, "-c", conf, "-e", "stderr")
-	if err := WaitTCP(n.Addr, n.Proc, StartTimeout); err != nil {
-		tb.Fatalf("testpeer: %v", err)
-	}
+	n.Port, n.Proc = startOnFreePort(tb, func(port int) *Proc {
+		n.Port = port
+		n.Addr = hostPort(port)
+		n.Config = n.config(tb, opts)
+		if err := os.WriteFile(conf, []byte(n.Config), 0o644); err != nil {
+			tb.Fatalf("testpeer: %v", err)
+		}
+		if out, err := runQuick(RunTimeout, bin, "-t", "-p", n.Dir, "-c", conf, "-e", "stderr"); err != nil {
+			tb.Fatalf("testpeer: nginx config test: %v\n%s\n%s", err, out, n.Config)
+		}
+		return start(tb, "nginx", procOptions{}, bin, "-p", n.Dir, "-c", conf, "-e", "stderr")
+	}, nil)
 	return n
 }
 

@@ -217,3 +217,38 @@ func TestInteropNodeClientCert(t *testing.T) {
 		t.Errorf("node server %+v", ev)
 	}
 }
+
+// TestInteropNodeTLS12 checks the TLS 1.2 path: the group comes from the
+// ServerKeyExchange in the trace, on both sides.
+func TestInteropNodeTLS12(t *testing.T) {
+	srv := NodeServer(t, NodeServerOptions{MaxVersion: "TLSv1.2", Curves: "X25519:P-256"})
+	res := NodeClient(t, srv.Addr, NodeClientOptions{CA: srv.CA, Curves: "P-256:X25519"})
+	// OpenSSL's server picks by its own order in TLS 1.2: X25519.
+	if res.Error != "" || res.Protocol != "TLSv1.2" || res.GroupID != tls.X25519 || res.Group != "X25519" {
+		t.Errorf("node client %+v", res)
+	}
+	ev := srv.Next(t)
+	if ev.Protocol != "TLSv1.2" || ev.GroupID != tls.X25519 || ev.HelloRetry || len(ev.Offered) != 2 || ev.Offered[0] != tls.CurveP256 {
+		t.Errorf("node server %+v", ev)
+	}
+	cfg := srv.CA.ClientTLS("localhost", nil)
+	cfg.CurvePreferences = []tls.CurveID{tls.CurveP256}
+	if st, err := goHandshake(srv.Addr, cfg); err != nil || st.Version != tls.VersionTLS12 || st.CurveID != tls.CurveP256 {
+		t.Errorf("go client: %v %x %v", st.CurveID, st.Version, err)
+	}
+	if ev := srv.Next(t); ev.GroupID != tls.CurveP256 {
+		t.Errorf("node server %+v", ev)
+	}
+}
+
+func TestInteropNodeEcho(t *testing.T) {
+	srv := NodeServer(t, NodeServerOptions{Echo: true})
+	msg := strings.Repeat("pqtls-echo ", 1000)
+	res := NodeClient(t, srv.Addr, NodeClientOptions{CA: srv.CA, Send: msg})
+	if res.Error != "" || res.Response != msg || res.GroupID != tls.X25519MLKEM768 {
+		t.Errorf("echo: error %q, %d bytes back, group %v", res.Error, len(res.Response), res.GroupID)
+	}
+	if ev := srv.Next(t); ev.GroupID != tls.X25519MLKEM768 {
+		t.Errorf("node server %+v", ev)
+	}
+}

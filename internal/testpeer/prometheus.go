@@ -131,28 +131,32 @@ func Prometheus(tb testing.TB, opts PrometheusOptions) *PrometheusPeer {
 	if err := os.WriteFile(conf, data, 0o644); err != nil {
 		tb.Fatalf("testpeer: %v", err)
 	}
-	port := FreePort(tb)
+	var port int
+	port, p.Proc = startOnFreePort(tb, func(port int) *Proc {
+		args := []string{"--config.file=" + conf, "--storage.tsdb.path=" + filepath.Join(p.Dir, "data"),
+			"--web.listen-address=" + hostPort(port), "--log.level=warn", "--storage.tsdb.retention.time=1h"}
+		for _, f := range opts.Features {
+			args = append(args, "--enable-feature="+f)
+		}
+		return start(tb, "prometheus", procOptions{dir: p.Dir}, bin, args...)
+	}, func(port int, proc *Proc) error {
+		deadline := time.Now().Add(StartTimeout)
+		for {
+			if proc.Exited() {
+				return fmt.Errorf("prometheus exited: %v\n%s\nconfig:\n%s", proc.waitErr, proc.Output(), p.Config)
+			}
+			if code, _, err := httpGet("http://"+hostPort(port)+"/-/ready", 2*time.Second); err == nil && code == 200 {
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("prometheus not ready within %v\n%s", StartTimeout, proc.Output())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	p.Addr = hostPort(port)
 	p.URL = "http://" + p.Addr
-	args := []string{"--config.file=" + conf, "--storage.tsdb.path=" + filepath.Join(p.Dir, "data"),
-		"--web.listen-address=" + p.Addr, "--log.level=warn", "--storage.tsdb.retention.time=1h"}
-	for _, f := range opts.Features {
-		args = append(args, "--enable-feature="+f)
-	}
-	p.Proc = start(tb, "prometheus", procOptions{dir: p.Dir}, bin, args...)
-	deadline := time.Now().Add(StartTimeout)
-	for {
-		if p.Proc.Exited() {
-			tb.Fatalf("testpeer: prometheus exited: %v\n%s\nconfig:\n%s", p.Proc.waitErr, p.Proc.Output(), p.Config)
-		}
-		if code, _, err := httpGet(p.URL+"/-/ready", 2*time.Second); err == nil && code == 200 {
-			return p
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("testpeer: prometheus not ready within %v\n%s", StartTimeout, p.Proc.Output())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return p
 }
 
 func httpGet(u string, timeout time.Duration) (int, []byte, error) {

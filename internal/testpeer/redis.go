@@ -41,12 +41,10 @@ func Redis(tb testing.TB, opts RedisOptions) *RedisPeer {
 	Require(tb, PeerRedis)
 	bin, _ := Find(PeerRedis)
 	dir := tb.TempDir()
-	r := &RedisPeer{Port: FreePort(tb)}
-	r.Addr = hostPort(r.Port)
+	r := &RedisPeer{}
 	args := []string{"--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no",
 		"--daemonize", "no", "--protected-mode", "no", "--logfile", ""}
 	if opts.NoTLS {
-		args = append(args, "--port", strconv.Itoa(r.Port))
 	} else {
 		r.Cert = opts.Cert
 		if r.Cert == nil {
@@ -56,7 +54,7 @@ func Redis(tb testing.TB, opts RedisOptions) *RedisPeer {
 			r.CA = r.Cert.CA
 		}
 		f := r.Cert.WriteFiles(tb, dir)
-		args = append(args, "--port", "0", "--tls-port", strconv.Itoa(r.Port),
+		args = append(args, "--port", "0",
 			"--tls-cert-file", f.Cert, "--tls-key-file", f.Key)
 		if opts.ClientCA != nil {
 			caFile := dir + "/client-ca.pem"
@@ -71,9 +69,13 @@ func Redis(tb testing.TB, opts RedisOptions) *RedisPeer {
 			args = append(args, "--tls-protocols", opts.Protocols)
 		}
 	}
-	r.Proc = start(tb, "redis-server", procOptions{dir: dir}, bin, args...)
-	if err := WaitTCP(r.Addr, r.Proc, StartTimeout); err != nil {
-		tb.Fatalf("testpeer: %v", err)
-	}
+	r.Port, r.Proc = startOnFreePort(tb, func(port int) *Proc {
+		portFlag := "--tls-port"
+		if opts.NoTLS {
+			portFlag = "--port"
+		}
+		return start(tb, "redis-server", procOptions{dir: dir}, bin, append(args, portFlag, strconv.Itoa(port))...)
+	}, nil)
+	r.Addr = hostPort(r.Port)
 	return r
 }
