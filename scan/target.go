@@ -305,3 +305,19 @@ func ParseEndpoint(s string) (Target, error) {
 	}
 	return ts[0], nil
 }
+
+// ResolveEach is Resolve for fleets: a name that does not resolve is kept
+// unresolved instead of failing the whole list, and ScanOne then reports it
+// as unreachable with reason "dns".
+func ResolveEach(ctx context.Context, targets []Target, r Resolver) []Target {
+	out := make([]Target, 0, len(targets))
+	for _, t := range targets {
+		rs, err := Resolve(ctx, []Target{t}, r)
+		if err != nil {
+			out = append(out, t)
+			continue
+		}
+		out = append(out, rs...)
+	}
+	return out
+}

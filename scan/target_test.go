@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseTargetForms(t *testing.T) {
@@ -158,6 +159,17 @@ func TestResolveEveryAddress(t *testing.T) {
 	bad, _ := ParseTarget("nope.test:443", "fleet.txt:3")
 	if _, err := Resolve(context.Background(), bad, r); err == nil || !strings.Contains(err.Error(), "fleet.txt:3") {
 		t.Errorf("unresolvable: %v", err)
+	}
+	// ResolveEach keeps the fleet going: the bad name stays unresolved and
+	// ScanOne reports it.
+	both := append(ts, bad...)
+	each := ResolveEach(context.Background(), both, r)
+	if len(each) != 4 || each[3].IP != "" || each[3].Host != "nope.test" {
+		t.Fatalf("ResolveEach: %+v", each)
+	}
+	res, err := ScanOne(context.Background(), Target{Input: "x", Host: "nope.invalid", Port: 443}, Options{Timeout: time.Second})
+	if err != nil || res.Verdict != VerdictUnreachable || res.Reason != "dns" || res.Connections != 0 {
+		t.Errorf("unresolvable name: %+v %v", res, err)
 	}
 }
 

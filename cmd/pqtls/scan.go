@@ -177,10 +177,7 @@ func runScan(ctx context.Context, s streams, f *scanFlags, args []string) error 
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	targets, err = scan.Resolve(ctx, targets, nil)
-	if err != nil {
-		return usageErrorf("%v", err)
-	}
+	targets = scan.ResolveEach(ctx, targets, nil)
 
 	bar := newProgressBar(s.errOut, f.progress != "never" && isTerminal(s.errOut) && len(targets) > 1)
 	opts.Progress = bar.update

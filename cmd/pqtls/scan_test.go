@@ -275,3 +275,12 @@ func TestScanCLISortAndQuietStderr(t *testing.T) {
 		t.Errorf("default order must be the input order:\n%s", out)
 	}
 }
+
+func TestScanCLIUnresolvableNameDoesNotStopTheFleet(t *testing.T) {
+	ready, _ := scanTestServer(t, "prefer")
+	code, out, errOut := scanCLI(t, "", "scan", "--quick", "--format", "csv", "no-such-host.invalid:443", ready)
+	rows, _ := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if code != 0 || len(rows) != 3 || rows[1][6] != "unreachable" || rows[1][7] != "dns" || rows[2][6] != "pq_ready" {
+		t.Errorf("exit %d stderr %q rows %v", code, errOut, rows)
+	}
+}
