@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -279,5 +280,58 @@ func TestIPv6Target(t *testing.T) {
 	r, _ := ScanOne(context.Background(), tg, Options{Enumerate: true, Timeout: 3 * time.Second})
 	if r.Verdict != VerdictPQReady || !strings.HasPrefix(r.Address, "[::1]:") || tg.ServerName != "" || len(r.Groups) == 0 {
 		t.Errorf("IPv6: %s %s %v (%s)", r.Address, r.Verdict, r.GroupNames(), r.Error)
+	}
+}
+
+// countingConn decrements the open-connection gauge on Close.
+type countingConn struct {
+	net.Conn
+	once sync.Once
+	dec  func()
+}
+
+func (c *countingConn) Close() error {
+	c.once.Do(c.dec)
+	return c.Conn.Close()
+}
+
+func TestPerHostConnectionLimit(t *testing.T) {
+	cert := newTestCert(t)
+	var addrs []string
+	for i := 0; i < 3; i++ {
+		addrs = append(addrs, startPQTLSServer(t, cert, "prefer", "", ""))
+	}
+	var mu sync.Mutex
+	open, peak, total := 0, 0, 0
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		open++
+		total++
+		peak = max(peak, open)
+		mu.Unlock()
+		return &countingConn{Conn: c, dec: func() { mu.Lock(); open--; mu.Unlock() }}, nil
+	}
+	var targets []Target
+	for i := 0; i < 12; i++ {
+		targets = append(targets, target(t, addrs[i%3]))
+	}
+	res := ScanAll(context.Background(), targets, Options{Enumerate: true, Concurrency: 8, PerHost: 2, DialContext: dial, Timeout: 3 * time.Second})
+	sum := 0
+	for _, r := range res {
+		if r.Verdict != VerdictPQReady {
+			t.Fatalf("%s: %s", r.Address, r.Verdict)
+		}
+		sum += r.Connections
+	}
+	if peak > 2 || peak < 1 {
+		t.Errorf("peak concurrent connections to 127.0.0.1: %d, want <= 2 (--per-host 2)", peak)
+	}
+	if open != 0 || total != sum {
+		t.Errorf("connections left open %d; dialled %d, results report %d", open, total, sum)
 	}
 }
