@@ -37,7 +37,9 @@ type Options struct {
 	// Enumerate turns on crafted-ClientHello enumeration: TLS versions,
 	// every TLS 1.3 group and the server's preference, TLS 1.2 curves, and a
 	// confirming handshake per Go-supported group. Off, the scan is a single
-	// default-client handshake (one connection).
+	// default-client handshake (one connection): pq_ready is exact, but a
+	// pq_capable server (hybrid supported, classical preferred) then shows
+	// as classical.
 	Enumerate bool
 	// Exhaustive additionally offers every registry group on its own (one
 	// connection each) to catch servers whose choice depends on the list.
