@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/internal/wire"
@@ -495,6 +496,13 @@ func decide(res *Result, enumerated bool) {
 		res.Notes = append(res.Notes, "legacy TLS 1.0/1.1 accepted: disable them")
 	}
 	if len(res.Certificates) > 0 {
+		leaf := res.Certificates[0]
+		switch left := time.Until(leaf.NotAfter); {
+		case left < 0:
+			res.Notes = append(res.Notes, "the leaf certificate expired on "+leaf.NotAfter.Format(time.DateOnly))
+		case left < 30*24*time.Hour:
+			res.Notes = append(res.Notes, fmt.Sprintf("the leaf certificate expires in %d days (%s)", int(left.Hours()/24), leaf.NotAfter.Format(time.DateOnly)))
+		}
 		res.Notes = append(res.Notes, "certificate signatures are classical ("+res.Certificates[0].SignatureAlgorithm+"): authentication is not yet post-quantum, which matters less than key exchange for harvest-now-decrypt-later")
 	}
 	slices.SortStableFunc(res.Versions, func(a, b string) int { return strings.Compare(b, a) })
