@@ -375,6 +375,13 @@ func (p *prober) probeVersions(ctx context.Context, res *Result) {
 		res.TLS12Curves = append(res.TLS12Curves, pqtls.GroupName(curve))
 		curves = slices.DeleteFunc(curves, func(c tls.CurveID) bool { return c == curve })
 	}
+	// RFC 8422: ECDSA suites need the certificate's curve in the client's
+	// list, so the walk cannot see past it.
+	if n := len(res.TLS12Curves); n > 0 && len(curves) > 0 && len(res.Certificates) > 0 {
+		if g, err := pqtls.ParseGroup(strings.TrimPrefix(res.Certificates[0].KeyType, "ECDSA ")); err == nil && g.Name == res.TLS12Curves[n-1] {
+			res.Notes = append(res.Notes, "TLS 1.2 curves are listed down to the ECDSA certificate's curve ("+g.Name+"); curves the server ranks lower cannot be probed in TLS 1.2")
+		}
+	}
 	// TLS 1.1 and 1.0: one hello with legacy_version 1.1 offers both; the
 	// server answers with the highest it accepts. Only when that is 1.1 does
 	// 1.0 need its own probe (most servers refuse both: one connection).
