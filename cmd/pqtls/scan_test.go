@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls"
+	"github.com/spf13/pflag"
 )
 
 // scanTestServer serves TLS with a pqtls policy and returns its address and
@@ -283,4 +284,18 @@ func TestScanCLIUnresolvableNameDoesNotStopTheFleet(t *testing.T) {
 	if code != 0 || len(rows) != 3 || rows[1][6] != "unreachable" || rows[1][7] != "dns" || rows[2][6] != "pq_ready" {
 		t.Errorf("exit %d stderr %q rows %v", code, errOut, rows)
 	}
+}
+
+// TestScanFlagsDocumented checks that docs/SCAN.md lists every flag.
+func TestScanFlagsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/SCAN.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := newScanCmd(streams{})
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if !strings.Contains(string(doc), "--"+f.Name) {
+			t.Errorf("flag --%s is not documented in docs/SCAN.md", f.Name)
+		}
+	})
 }
