@@ -124,17 +124,6 @@ is harmless), 1 it is not, 2 usage error. See docs/CANARY.md.`,
 	return cmd
 }
 
-// isTerminal reports whether w is a character device (progress goes there
-// only).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
 func writeCanaryText(w io.Writer, r *canary.Report, verbose bool) error {
 	sni := r.ServerName
 	if sni == "" {
