@@ -10,11 +10,14 @@ import (
 	"encoding/json"
 	"math/big"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/canary"
+	"github.com/spf13/pflag"
 )
 
 // startCanaryTarget runs a pqtls server with the given mode on loopback.
@@ -142,5 +145,38 @@ func TestCanaryCLIUsageErrors(t *testing.T) {
 		if out != "" || !strings.Contains(errOut, "pqtls:") {
 			t.Errorf("%v: stdout %q stderr %q", args, out, errOut)
 		}
+	}
+}
+
+// TestCanaryDocumented checks that docs/CANARY.md lists every flag, case and
+// verdict, and that the playbook explains every verdict.
+func TestCanaryDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/CANARY.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	playbook, err := os.ReadFile("../../docs/PLAYBOOK.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newCanaryCmd(streams{}).Flags().VisitAll(func(f *pflag.Flag) {
+		if !strings.Contains(string(doc), "`--"+f.Name+"`") {
+			t.Errorf("flag --%s is not documented in docs/CANARY.md", f.Name)
+		}
+	})
+	for _, c := range canary.CaseNames() {
+		if !strings.Contains(string(doc), "`"+c+"`") {
+			t.Errorf("case %s is not documented in docs/CANARY.md", c)
+		}
+	}
+	for _, v := range []string{canary.VerdictOK, canary.VerdictHybridUnavailable, canary.VerdictUnreachable, canary.VerdictUnstable,
+		canary.VerdictLargeHelloDropped, canary.VerdictSplitHelloReset, canary.VerdictLargeHelloReset, canary.VerdictRecordFragmentation,
+		canary.VerdictHybridAlert, canary.VerdictHRRBroken, canary.VerdictHybridUnexpected} {
+		if !strings.Contains(string(doc), "`"+v+"`") || !strings.Contains(string(playbook), "`"+v+"`") {
+			t.Errorf("verdict %s is not explained in docs/CANARY.md and docs/PLAYBOOK.md", v)
+		}
+	}
+	if !strings.Contains(string(doc), canary.Schema) {
+		t.Errorf("docs/CANARY.md does not name the schema %s", canary.Schema)
 	}
 }
