@@ -52,7 +52,7 @@ func TestPostgres(t *testing.T) {
 			got <- b
 			_, _ = c.Write([]byte{answer})
 		})
-		sent, recv, err := Negotiate(ctx(t), c, "postgres")
+		sent, recv, err := Negotiate(ctx(t), c, "postgres", "")
 		if !errors.Is(err, wantErr) || (wantErr == nil && err != nil) {
 			t.Fatalf("answer %c: err %v", answer, err)
 		}
@@ -78,7 +78,7 @@ func TestSMTP(t *testing.T) {
 		}
 		_, _ = io.WriteString(c, "220 go ahead\r\n")
 	})
-	if _, _, err := Negotiate(ctx(t), c, "smtp"); err != nil {
+	if _, _, err := Negotiate(ctx(t), c, "smtp", ""); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -90,7 +90,7 @@ func TestIMAPRefusedAndPOP3(t *testing.T) {
 		_, _ = r.ReadString('\n')
 		_, _ = io.WriteString(c, "a BAD no tls here\r\n")
 	})
-	if _, _, err := Negotiate(ctx(t), c, "imap"); !errors.Is(err, ErrRefused) {
+	if _, _, err := Negotiate(ctx(t), c, "imap", ""); !errors.Is(err, ErrRefused) {
 		t.Fatalf("imap: %v", err)
 	}
 	c = fakeServer(t, func(c net.Conn) {
@@ -100,7 +100,7 @@ func TestIMAPRefusedAndPOP3(t *testing.T) {
 			_, _ = io.WriteString(c, "+OK begin TLS\r\n")
 		}
 	})
-	if _, _, err := Negotiate(ctx(t), c, "pop3"); err != nil {
+	if _, _, err := Negotiate(ctx(t), c, "pop3", ""); err != nil {
 		t.Fatalf("pop3: %v", err)
 	}
 }
@@ -109,15 +109,33 @@ func TestSilentServerTimesOut(t *testing.T) {
 	c := fakeServer(t, func(c net.Conn) { time.Sleep(2 * time.Second) })
 	cx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	_, _, err := Negotiate(cx, c, "smtp")
+	_, _, err := Negotiate(cx, c, "smtp", "")
 	var ne net.Error
 	if !errors.As(err, &ne) || !ne.Timeout() {
 		t.Fatalf("err = %v, want a timeout", err)
 	}
 }
 
-func TestCheck(t *testing.T) {
-	if Check("") != nil || Check("postgres") != nil || Check("ldap") == nil {
-		t.Fatal("Check")
+func TestParse(t *testing.T) {
+	// Unknown names are refused with the list of accepted ones. (Before
+	// scan's preambles moved here ldap was unknown; it is now supported.)
+	if _, err := Parse("gopher"); err == nil || !strings.Contains(err.Error(), "postgres") || !strings.Contains(err.Error(), "xmpp") {
+		t.Fatalf("Parse(gopher) = %v", err)
+	}
+	for in, want := range map[string]Protocol{"": Auto, "postgres": Postgres, "PG": Postgres, "ldap": LDAP, "https": None, "submission": SMTP, "pg-direct": PostgresDirect} {
+		if got, err := Parse(in); got != want || err != nil {
+			t.Errorf("Parse(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, _, err := Negotiate(context.Background(), nil, "gopher", ""); err == nil || !strings.Contains(err.Error(), "use one of") {
+		t.Errorf("Negotiate(gopher) = %v", err)
+	}
+	for _, p := range All {
+		if p.HasPreamble() == (p == Auto || p == None || p == PostgresDirect) {
+			t.Errorf("%s: HasPreamble %v", p, p.HasPreamble())
+		}
+	}
+	if PostgresDirect.ALPN()[0] != "postgresql" || Postgres.ALPN() != nil || Auto.Resolve(5432) != Postgres || None.Resolve(5432) != None {
+		t.Error("ALPN/Resolve")
 	}
 }
