@@ -114,7 +114,7 @@ func CheckStartTLS(s string) error {
 	if s == "" || err == nil && (p.HasPreamble() || p == starttls.None) {
 		return nil
 	}
-	return fmt.Errorf("unknown STARTTLS protocol %q: use one of %s", s, strings.Join(StartTLSProtocols, ", "))
+	return fmt.Errorf("unsupported STARTTLS protocol %q: use one of %s, or none", s, strings.Join(StartTLSProtocols, ", "))
 }
 
 // Failure classes of an attempt.
