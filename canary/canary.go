@@ -522,7 +522,7 @@ func (r *runner) classifyExchange(res *wire.ExchangeResult, a *attempt) {
 
 // handshake runs a full handshake with Go's client.
 func (r *runner) handshake(ctx context.Context, conn net.Conn, c caseSpec, a *attempt) {
-	cc := &countingConn{Conn: conn}
+	cc := &starttls.CountingConn{Conn: conn}
 	cfg := &tls.Config{
 		ServerName:       r.serverName,
 		CurvePreferences: c.groups,
@@ -541,7 +541,7 @@ func (r *runner) handshake(ctx context.Context, conn net.Conn, c caseSpec, a *at
 	start := time.Now()
 	err := tc.HandshakeContext(ctx)
 	a.latency = time.Since(start)
-	a.sent, a.received = cc.sent, cc.received
+	a.sent, a.received = cc.Sent, cc.Received
 	if err != nil {
 		a.class, a.err = classOf(err), err
 		return
@@ -564,23 +564,6 @@ func classOf(err error) string {
 		return ClassAlertPrefix + strings.TrimPrefix(reason, "alert_")
 	}
 	return ClassUnexpected
-}
-
-type countingConn struct {
-	net.Conn
-	sent, received int
-}
-
-func (c *countingConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	c.received += n
-	return n, err
-}
-
-func (c *countingConn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
-	c.sent += n
-	return n, err
 }
 
 func groupName(id tls.CurveID) string {

@@ -49,7 +49,7 @@ func Negotiate(ctx context.Context, conn net.Conn, p Protocol, serverName string
 	}
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	cc := &countingConn{Conn: conn}
+	cc := &CountingConn{Conn: conn}
 	switch p {
 	case Postgres:
 		err = postgres(cc)
@@ -73,7 +73,7 @@ func Negotiate(ctx context.Context, conn net.Conn, p Protocol, serverName string
 	if err != nil && !errors.As(err, &re) && !errors.As(err, &pe) {
 		err = fmt.Errorf("%s STARTTLS preamble: %w", p, err)
 	}
-	return cc.sent, cc.received, err
+	return cc.Sent, cc.Received, err
 }
 
 // postgres sends an SSLRequest (PostgreSQL protocol 3, "SSL Session
@@ -395,20 +395,24 @@ func clip(s string) string {
 	return s
 }
 
-// countingConn counts the bytes of the preamble.
-type countingConn struct {
+// CountingConn counts the bytes read from and written to a net.Conn: the
+// preamble's byte counts of Negotiate, and the canary's handshake sizes.
+type CountingConn struct {
 	net.Conn
-	sent, received int
+	// Sent and Received are the bytes written and read so far.
+	Sent, Received int
 }
 
-func (c *countingConn) Read(p []byte) (int, error) {
+// Read reads from the inner conn and counts the bytes.
+func (c *CountingConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	c.received += n
+	c.Received += n
 	return n, err
 }
 
-func (c *countingConn) Write(p []byte) (int, error) {
+// Write writes to the inner conn and counts the bytes.
+func (c *CountingConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
-	c.sent += n
+	c.Sent += n
 	return n, err
 }
