@@ -22,6 +22,22 @@ func mysqlGreeting(capsHigh byte) []byte {
 	return append([]byte{byte(len(body)), 0, 0, 0}, body...)
 }
 
+// chat is a line-based server script: it writes greeting, then for each
+// (command, answer) pair reads one line, which must be the command, and
+// writes the answer.
+func chat(greeting string, steps ...string) func(c net.Conn, r *bufio.Reader) bool {
+	return func(c net.Conn, r *bufio.Reader) bool {
+		io.WriteString(c, greeting)
+		for i := 0; i+1 < len(steps); i += 2 {
+			if l, _ := r.ReadString('\n'); l != steps[i]+"\r\n" {
+				return false
+			}
+			io.WriteString(c, steps[i+1])
+		}
+		return true
+	}
+}
+
 // TestProtocols runs each preamble against a fake server that checks what
 // the client sends; after a successful preamble the client sends "HELLO"
 // (where a ClientHello would go) and the server must read exactly that:
@@ -44,20 +60,8 @@ func TestProtocols(t *testing.T) {
 		script func(c net.Conn, r *bufio.Reader) bool
 		want   string // "" ok, "refused", "preamble"
 	}{
-		{"ftp", FTP, func(c net.Conn, r *bufio.Reader) bool {
-			io.WriteString(c, "220-welcome\r\n220 FTP ready\r\n")
-			if l, _ := r.ReadString('\n'); l != "AUTH TLS\r\n" {
-				return false
-			}
-			io.WriteString(c, "234 AUTH TLS ok\r\n")
-			return true
-		}, ""},
-		{"ftp-refused", FTP, func(c net.Conn, r *bufio.Reader) bool {
-			io.WriteString(c, "220 FTP ready\r\n")
-			r.ReadString('\n')
-			io.WriteString(c, "502 not implemented\r\n")
-			return true
-		}, "refused"},
+		{"ftp", FTP, chat("220-welcome\r\n220 FTP ready\r\n", "AUTH TLS", "234 AUTH TLS ok\r\n"), ""},
+		{"ftp-refused", FTP, chat("220 FTP ready\r\n", "AUTH TLS", "502 not implemented\r\n"), "refused"},
 		{"ldap", LDAP, func(c net.Conn, r *bufio.Reader) bool {
 			req := make([]byte, 31)
 			if _, err := io.ReadFull(r, req); err != nil || req[0] != 0x30 || !bytes.Contains(req, []byte("1.3.6.1.4.1.1466.20037")) {
@@ -72,18 +76,11 @@ func TestProtocols(t *testing.T) {
 			return true
 		}, "refused"},
 		{"xmpp", XMPP, func(c net.Conn, r *bufio.Reader) bool {
-			open, err := readUntil(r, "version='1.0'>", 4096)
-			if err != nil || !strings.Contains(open, "to='chat.test'") {
-				return false
-			}
+			open, _ := readUntil(r, "version='1.0'>", 4096)
 			io.WriteString(c, xmppFeatures(true))
-			want := "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
-			got := make([]byte, len(want))
-			if _, err := io.ReadFull(r, got); err != nil || string(got) != want {
-				return false
-			}
+			st, _ := readUntil(r, "/>", 4096)
 			io.WriteString(c, "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
-			return true
+			return strings.Contains(open, "to='chat.test'") && st == "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
 		}, ""},
 		{"xmpp-no-starttls", XMPP, func(c net.Conn, r *bufio.Reader) bool {
 			readUntil(r, "version='1.0'>", 4096)
@@ -100,12 +97,7 @@ func TestProtocols(t *testing.T) {
 			c.Write(mysqlGreeting(0xff &^ 0x08))
 			return true
 		}, "refused"},
-		{"smtp-no-starttls", SMTP, func(c net.Conn, r *bufio.Reader) bool {
-			io.WriteString(c, "220 ready\r\n")
-			r.ReadString('\n')
-			io.WriteString(c, "250-mx\r\n250 PIPELINING\r\n")
-			return true
-		}, "refused"},
+		{"smtp-no-starttls", SMTP, chat("220 ready\r\n", "EHLO pqtls.invalid", "250-mx\r\n250 PIPELINING\r\n"), "refused"},
 		{"imap-preauth", IMAP, func(c net.Conn, r *bufio.Reader) bool {
 			io.WriteString(c, "* PREAUTH ready\r\n")
 			l, _ := r.ReadString('\n')
