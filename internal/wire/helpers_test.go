@@ -1,42 +1,47 @@
 package wire
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
 	"net"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pqtls/pqtls/internal/testpki"
 )
 
-// testCert returns a self-signed ECDSA P-256 certificate for "localhost" and
-// 127.0.0.1 (internal/testpki will replace this once merged).
+// testCert returns a certificate for "localhost", 127.0.0.1 and ::1 from a
+// fresh test CA (the chain is the leaf alone).
 func testCert(t testing.TB) tls.Certificate {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
+	return testpki.NewCA(t).Server(t, testpki.CertOptions{}).TLS
+}
+
+// readTLS12Flight reads the messages that follow a TLS 1.2 ServerHello up to
+// the ServerKeyExchange and returns the chain of the Certificate message
+// (nil if none came before) and the ServerKeyExchange.
+func readTLS12Flight(t *testing.T, r *Reader, version uint16) ([]*x509.Certificate, *ServerKeyExchangeECDHE) {
+	t.Helper()
+	var chain []*x509.Certificate
+	for {
+		m, err := r.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch m.HandshakeType {
+		case TypeCertificate:
+			if chain, err = ParseCertificateChain12(m.Data); err != nil {
+				t.Fatal(err)
+			}
+		case TypeServerKeyExchange:
+			ske, err := ParseServerKeyExchangeECDHE(m.Data, version)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return chain, ske
+		}
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "localhost"},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
 // goServer is a crypto/tls server on 127.0.0.1 that records the group each

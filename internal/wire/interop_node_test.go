@@ -164,33 +164,12 @@ func TestInteropWireNodeTLS12(t *testing.T) {
 	if res.Outcome != OutcomeServerHello || res.ServerHello.Version() != VersionTLS12 {
 		t.Fatalf("outcome %s %v", res.Outcome, res.Err)
 	}
-	var curve tls.CurveID
-	var certs int
-	for curve == 0 {
-		m, err := res.Reader.ReadMessage()
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch m.HandshakeType {
-		case TypeCertificate:
-			chain, err := ParseCertificateChain12(m.Data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			certs = len(chain)
-			if chain[0].Subject.CommonName != "localhost" {
-				t.Errorf("leaf subject %s", chain[0].Subject)
-			}
-		case TypeServerKeyExchange:
-			ske, err := ParseServerKeyExchangeECDHE(m.Data, VersionTLS12)
-			if err != nil {
-				t.Fatal(err)
-			}
-			curve = ske.Curve
-		}
+	chain, ske := readTLS12Flight(t, res.Reader, VersionTLS12)
+	if len(chain) > 0 && chain[0].Subject.CommonName != "localhost" {
+		t.Errorf("leaf subject %s", chain[0].Subject)
 	}
-	if certs != 1 || (curve != tls.CurveP384 && curve != tls.CurveP256) {
-		t.Fatalf("certs %d curve %v", certs, curve)
+	if curve := ske.Curve; len(chain) != 1 || (curve != tls.CurveP384 && curve != tls.CurveP256) {
+		t.Fatalf("certs %d curve %v", len(chain), curve)
 	}
 	// A TLS 1.3-only hello gets protocol_version from this server.
 	ch13 := NewClientHello13("localhost")
