@@ -303,6 +303,15 @@ func messages(s *stream) ([]wire.Message, error) {
 }
 
 func (a *Analyzer) parse(f *flowState, d int) {
+	if b := f.dir[d].buf; d == 0 && f.state == stWaitCH && len(b) >= 2 && (b[0] != byte(wire.ContentHandshake) || b[1] != 3) {
+		// The client does not start with a TLS handshake record (SSL 2.0
+		// compatible hellos included): not a TLS flow.
+		a.stats.NotTLS++
+		f.state = stIgnored
+		f.dir[0].finish()
+		f.dir[1].finish()
+		return
+	}
 	if !newRecords(&f.dir[d]) {
 		return
 	}
@@ -510,18 +519,23 @@ func (a *Analyzer) finish(f *flowState, outcome, reason string) {
 	if f.state >= stDone {
 		return
 	}
-	if f.state == stWaitCH {
-		// No ClientHello: not a TLS flow we can say anything about.
-		if outcome == OutcomeIncomplete && len(f.dir[0].buf) > 0 && looksLikeHello(f.dir[0].buf, wire.TypeClientHello) {
-			a.stats.Malformed++ // a ClientHello we could not read in full
-			a.log.Debug("incomplete ClientHello", "client", f.client, "server", f.server, "reason", reason)
-		}
-		f.state = stIgnored
-		f.dir[0].finish()
-		f.dir[1].finish()
-		return
-	}
 	r := &f.rec
+	if f.state == stWaitCH {
+		// No complete ClientHello. A flow whose first bytes are a
+		// ClientHello we could not read in full (snaplen, missing
+		// segments) is reported as incomplete; anything else is not a TLS
+		// flow we can say anything about.
+		if outcome != OutcomeIncomplete || !looksLikeHello(f.dir[0].buf, wire.TypeClientHello) {
+			f.state = stIgnored
+			f.dir[0].finish()
+			f.dir[1].finish()
+			return
+		}
+		r.ClientHelloSegments = len(f.dir[0].segEnds)
+		if b := f.dir[0].buf; len(b) >= 9 {
+			r.ClientHelloBytes = 4 + (int(b[6])<<16 | int(b[7])<<8 | int(b[8])) // as declared
+		}
+	}
 	r.Schema = Schema
 	r.Client = f.client.String()
 	r.Server = f.server.String()
