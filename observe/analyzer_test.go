@@ -314,7 +314,7 @@ func TestResumption(t *testing.T) {
 func TestResetAfterClientHello(t *testing.T) {
 	w := hybridWrites(t)
 	segs := segments(w[:1], 1448) // the ClientHello only
-	segs = segs[:len(segs)-2]      // no FIN
+	segs = segs[:len(segs)-2]     // no FIN
 	segs = append(segs, seg{fromClient: false, seq: srvISN + 1, flags: flagRST | flagACK})
 	f := oneFlow(t, first(analyze(t, capture(t, segs, 0), Options{})))
 	if f.Outcome != OutcomeFailed || f.Reason != "reset" || len(f.KeyShares) != 2 {

@@ -8,8 +8,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"math/big"
 	"io"
+	"math/big"
 	"net"
 	"net/netip"
 	"sync"
@@ -19,7 +19,6 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
-
 )
 
 // write is one Write call of a TLS peer: the bytes a real stack put on the
