@@ -3,7 +3,6 @@ package observe
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -12,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/google/gopacket"
-	"github.com/google/gopacket/pcapgo"
 	"golang.org/x/net/bpf"
 )
 
@@ -102,11 +99,6 @@ func parseDDD(s string) ([]bpf.RawInstruction, error) {
 	return out, nil
 }
 
-// packetReader is what pcapgo's pcap and pcapng readers have in common.
-type packetReader interface {
-	ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error)
-}
-
 // FileOptions configure ReadFile.
 type FileOptions struct {
 	// Filter is a pcap-filter(7) expression; empty keeps every packet.
@@ -127,61 +119,28 @@ func ReadFile(ctx context.Context, path string, opts FileOptions, a *Analyzer) e
 
 // ReadCapture is ReadFile on an open stream.
 func ReadCapture(ctx context.Context, r io.Reader, opts FileOptions, a *Analyzer) error {
-	br := bufio.NewReaderSize(r, 1<<20)
-	magic, err := br.Peek(4)
+	cr, err := newCapReader(bufio.NewReaderSize(r, 1<<20))
 	if err != nil {
-		return fmt.Errorf("not a pcap or pcapng file (too short): check the path, or record one with tcpdump -w")
-	}
-	var pr packetReader
-	linkOf := func(ci gopacket.CaptureInfo) int { return 0 }
-	switch binary.BigEndian.Uint32(magic) {
-	case 0x0a0d0d0a:
-		ng, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{})
-		if err != nil {
-			return fmt.Errorf("reading pcapng header: %w", err)
-		}
-		pr = ng
-		links := map[int]int{}
-		linkOf = func(ci gopacket.CaptureInfo) int {
-			if lt, ok := links[ci.InterfaceIndex]; ok {
-				return lt
-			}
-			lt := int(ng.LinkType())
-			if intf, err := ng.Interface(ci.InterfaceIndex); err == nil {
-				lt = int(intf.LinkType)
-			}
-			links[ci.InterfaceIndex] = lt
-			return lt
-		}
-	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
-		pc, err := pcapgo.NewReader(br)
-		if err != nil {
-			return fmt.Errorf("reading pcap header: %w", err)
-		}
-		pr = pc
-		lt := int(pc.LinkType())
-		linkOf = func(gopacket.CaptureInfo) int { return lt }
-	default:
-		return fmt.Errorf("not a pcap or pcapng file (magic %x): record one with tcpdump -w FILE", magic)
+		return err
 	}
 	filters := map[int]*Filter{}
 	for n := 0; ; n++ {
 		if n&0xffff == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		data, ci, err := pr.ZeroCopyReadPacketData()
+		p, err := cr.next()
 		if err != nil {
 			if err == io.EOF {
 				return nil
 			}
-			if errors.Is(err, io.ErrUnexpectedEOF) {
+			if errors.Is(err, io.ErrUnexpectedEOF) && n > 0 {
 				// A capture cut while being written: keep what was read.
 				a.log.Warn("capture ends inside a packet; the rest is ignored")
 				return nil
 			}
 			return fmt.Errorf("reading packet %d: %w", n+1, err)
 		}
-		lt := linkOf(ci)
+		lt, data := p.linkType, p.data
 		if opts.Filter != "" {
 			flt, ok := filters[lt]
 			if !ok {
@@ -196,6 +155,6 @@ func ReadCapture(ctx context.Context, r io.Reader, opts FileOptions, a *Analyzer
 				continue
 			}
 		}
-		a.Packet(ci.Timestamp, lt, data)
+		a.Packet(p.ts, lt, data)
 	}
 }
