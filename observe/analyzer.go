@@ -149,6 +149,10 @@ func (a *Analyzer) Packet(ts time.Time, linkType int, data []byte) {
 func (a *Analyzer) tcp(ts time.Time, seg *segment) {
 	k := keyOf(seg.src, seg.dst)
 	f := a.flows[k]
+	if f != nil && f.state >= stDone && seg.flags&(flagSYN|flagACK) == flagSYN {
+		delete(a.flows, k) // the 4-tuple is reused by a new connection
+		f = nil
+	}
 	if f == nil {
 		if seg.flags&flagRST != 0 || (seg.flags&flagSYN == 0 && seg.wireLen == 0) {
 			return // nothing to learn from a lone ACK or RST
@@ -229,7 +233,11 @@ func (a *Analyzer) tcp(ts time.Time, seg *segment) {
 		a.closed(k, f, pqtls.ReasonReset)
 	} else if seg.flags&flagFIN != 0 {
 		s.fin = true
-		a.closed(k, f, pqtls.ReasonEOF)
+		// A client may half-close after its ClientHello and still get an
+		// answer: only the server's FIN ends the handshake.
+		if d == 1 || f.dir[1].fin {
+			a.closed(k, f, pqtls.ReasonEOF)
+		}
 	}
 }
 

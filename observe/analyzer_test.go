@@ -456,3 +456,27 @@ func TestSummaryAndProm(t *testing.T) {
 		t.Errorf("by client: %+v", rows)
 	}
 }
+
+func TestPortReuseAndHalfClose(t *testing.T) {
+	w := hybridWrites(t)
+	// The client half-closes right after its ClientHello; the server still
+	// answers: not a failure.
+	segs := segments(w, 1448)
+	ch := clientHelloSegs(segs)
+	fin := seg{fromClient: true, seq: segs[ch[1]].seq + uint32(len(segs[ch[1]].payload)), flags: flagFIN | flagACK}
+	half := slices.Insert(slices.Clone(segs), ch[1]+1, fin)
+	f := oneFlow(t, first(analyze(t, capture(t, half, 0), Options{})))
+	checkHybrid(t, f)
+	// The same 4-tuple used twice in a row (no RST, the second SYN arrives
+	// while the first flow is still remembered): two flows.
+	var b bytes.Buffer
+	pw := pcapgo.NewWriter(&b)
+	pw.WriteFileHeader(65535, layers.LinkTypeEthernet)
+	conn1 := segments(w, 1448)
+	appendPackets(t, pw, cliAddr, srvAddr, conn1[:len(conn1)-1], 65535, t0) // the client's FIN is lost
+	appendPackets(t, pw, cliAddr, srvAddr, segments(w, 1448), 65535, t0.Add(time.Second))
+	flows, _ := analyze(t, b.Bytes(), Options{})
+	if len(flows) != 2 || flows[0].Outcome != OutcomeHybrid || flows[1].Outcome != OutcomeHybrid {
+		t.Errorf("port reuse: %d flows", len(flows))
+	}
+}
