@@ -43,7 +43,9 @@ func ServerConfig(o Options) (*tls.Config, error) {
 	required := cfg.CurvePreferences
 	baseGetConfig := cfg.GetConfigForClient
 	cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
-		if !offersAny(hello.SupportedCurves, required) {
+		// A client that offers hybrids, just not ours, is not classical:
+		// crypto/tls refuses it as no_shared_group.
+		if !slices.ContainsFunc(hello.SupportedCurves, IsHybrid) {
 			perr := &PolicyError{Role: RoleServer, ServerName: hello.ServerName, Offered: slices.Clone(hello.SupportedCurves), Required: slices.Clone(required)}
 			if hello.Conn != nil {
 				perr.Peer = hello.Conn.RemoteAddr().String()
@@ -168,15 +170,6 @@ func requireHybrid(role Role, next func(tls.ConnectionState) error, required []t
 		}
 		return nil
 	}
-}
-
-func offersAny(offered, wanted []tls.CurveID) bool {
-	for _, id := range offered {
-		if slices.Contains(wanted, id) {
-			return true
-		}
-	}
-	return false
 }
 
 const alertHandshakeFailure = 40

@@ -157,12 +157,26 @@ func TestRequireClientRefusesClassicalServer(t *testing.T) {
 	if perr.Role != RoleClient || len(perr.Offered) != 1 || perr.Offered[0] != tls.X25519 {
 		t.Fatalf("PolicyError %+v: want the server's classical choice x25519", perr)
 	}
-	if !strings.Contains(err.Error(), "selects x25519") || !strings.Contains(err.Error(), "policy prefer") {
+	if !strings.Contains(err.Error(), "classical-only") || !strings.Contains(err.Error(), "selects x25519") || !strings.Contains(err.Error(), "policy prefer") {
 		t.Errorf("error does not say what the server selects and what to do: %v", err)
 	}
 	if got := counter(t, cm.errors, "client", ReasonPolicyClassicalPeer); got != 1 {
 		t.Errorf("client policy error counter = %v", got)
 	}
+}
+
+func TestRequireClientNamesTheHybridTheServerWants(t *testing.T) {
+	cert, pool := selfSigned(t)
+	srv := startServer(t, Policy{}, cert) // prefer: no SecP384r1MLKEM1024
+	_, _, err := clientDial(t, srv.ln.Addr().String(), Policy{Mode: ModeRequire, Groups: []tls.CurveID{tls.SecP384r1MLKEM1024}}, pool)
+	var perr *PolicyError
+	if !errors.As(err, &perr) || len(perr.Offered) != 1 || perr.Offered[0] != tls.X25519MLKEM768 {
+		t.Fatalf("want a PolicyError naming X25519MLKEM768, got %v", err)
+	}
+	if !strings.Contains(err.Error(), "add X25519MLKEM768 to this client's groups") {
+		t.Errorf("error does not say what to do: %v", err)
+	}
+	waitFor(t, func() bool { return counter(t, srv.metrics.errors, "server", ReasonNoSharedGroup) == 1 })
 }
 
 func TestPreferInteroperatesBothWays(t *testing.T) {

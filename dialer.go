@@ -100,28 +100,23 @@ func (d *Dialer) handshakeTimeout() time.Duration {
 
 // diagnose turns a refused hybrid-only handshake into a *PolicyError.
 func (d *Dialer) diagnose(ctx context.Context, network, addr string, cfg *tls.Config, herr error) error {
-	offered := cfg.CurvePreferences
-	if len(offered) == 0 || !slices.ContainsFunc(offered, IsHybrid) || slices.ContainsFunc(offered, func(id tls.CurveID) bool { return !IsHybrid(id) }) {
+	perr, ok := RefusedByPolicy(cfg, addr, herr).(*PolicyError)
+	if !ok {
 		return herr
 	}
-	switch ErrorReason(herr) {
-	case "alert_handshake_failure", "alert_insufficient_security", "alert_illegal_parameter", ReasonNoSharedGroup, ReasonEOF, ReasonReset:
-	default:
-		return herr
-	}
-	perr := &PolicyError{Role: RoleClient, Peer: addr, ServerName: cfg.ServerName, Required: slices.Clone(offered), Err: herr}
 	if d.NoDiagnose {
 		return perr
 	}
-	// Probe with classical groups only to learn what the server selects. The
-	// probe authenticates nothing and sends no application data: it is
-	// closed as soon as the handshake tells the group.
+	// Probe with every group Go supports to learn what the server selects
+	// (another hybrid, or a classical group). The probe authenticates nothing
+	// and sends no application data: it is closed as soon as the handshake
+	// tells the group.
 	probeCfg := &tls.Config{
 		ServerName:         cfg.ServerName,
 		InsecureSkipVerify: true, // diagnostic only; see above
 		MinVersion:         tls.VersionTLS12,
 		MaxVersion:         tls.VersionTLS13,
-		CurvePreferences:   []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521},
+		CurvePreferences:   goGroups(),
 		NextProtos:         cfg.NextProtos,
 	}
 	pctx, cancel := context.WithTimeout(ctx, d.handshakeTimeout())
@@ -141,6 +136,23 @@ func (d *Dialer) diagnose(ctx context.Context, network, addr string, cfg *tls.Co
 	return perr
 }
 
+// RefusedByPolicy returns a *PolicyError wrapping err when err is a client
+// handshake failure that means "the server accepts none of the hybrid groups
+// offered" and cfg offers hybrid groups only (policy require); otherwise it
+// returns err unchanged. Dialer adds what the server selects; code that runs
+// handshakes elsewhere (pqgrpc) calls this directly.
+func RefusedByPolicy(cfg *tls.Config, peer string, err error) error {
+	offered := cfg.CurvePreferences
+	if err == nil || len(offered) == 0 || slices.ContainsFunc(offered, func(id tls.CurveID) bool { return !IsHybrid(id) }) {
+		return err
+	}
+	switch ErrorReason(err) {
+	case "alert_handshake_failure", "alert_insufficient_security", "alert_illegal_parameter", ReasonNoSharedGroup, ReasonEOF, ReasonReset:
+		return &PolicyError{Role: RoleClient, Peer: peer, ServerName: cfg.ServerName, Required: slices.Clone(offered), Err: err}
+	}
+	return err
+}
+
 // HTTPTransport returns an *http.Transport whose TLS connections go through
 // the Dialer (policy, metrics, handshake timeout). HTTP/2 is negotiated when
 // the Dialer's Config lists "h2" in NextProtos.
@@ -153,4 +165,15 @@ func (d *Dialer) HTTPTransport() *http.Transport {
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: 30 * time.Second,
 	}
+}
+
+// goGroups returns every registered group Go's crypto/tls can negotiate.
+func goGroups() []tls.CurveID {
+	var out []tls.CurveID
+	for _, g := range registry {
+		if g.GoSupported {
+			out = append(out, g.ID)
+		}
+	}
+	return out
 }

@@ -94,8 +94,9 @@ type PolicyError struct {
 	// ServerName is the SNI (server side) or the name dialed (client side).
 	ServerName string
 	// Offered is what the peer offered (server side: the client's
-	// supported_groups) or, on the client side, what the server selected when
-	// pqtls could find out (see Dialer).
+	// supported_groups) or, on the client side, the group the server selects
+	// when offered every group Go supports, when pqtls could find out (see
+	// Dialer).
 	Offered []tls.CurveID
 	// Required is the hybrid groups the policy accepts.
 	Required []tls.CurveID
@@ -116,12 +117,16 @@ func (e *PolicyError) Error() string {
 		return fmt.Sprintf("pqtls: refused classical-only client %s (SNI %q): it offered %s, policy require accepts only %s; upgrade the client to a hybrid-capable TLS stack (Go >= 1.24, OpenSSL >= 3.5, BoringSSL) or set policy prefer on this listener",
 			e.Peer, e.ServerName, groupNames2(e.Offered), req)
 	default:
-		what := "it accepted none of them"
-		if len(e.Offered) > 0 {
-			what = "it selects " + groupNames2(e.Offered) + " when offered classical groups"
+		switch {
+		case len(e.Offered) == 1 && IsHybrid(e.Offered[0]):
+			return fmt.Sprintf("pqtls: server %s (%s) accepts none of the hybrid groups policy require offered (%s), but it selects %s when offered every group: add %s to this client's groups",
+				e.ServerName, e.Peer, req, GroupName(e.Offered[0]), GroupName(e.Offered[0]))
+		case len(e.Offered) == 1:
+			return fmt.Sprintf("pqtls: server %s (%s) is classical-only: it refused the hybrid groups policy require offered (%s) and selects %s when offered every group; enable X25519MLKEM768 on the server (see 'pqtls scan %s') or use policy prefer for this peer",
+				e.ServerName, e.Peer, req, GroupName(e.Offered[0]), e.Peer)
 		}
-		return fmt.Sprintf("pqtls: server %s (%s) is classical-only: policy require offered only %s and %s; enable X25519MLKEM768 on the server (see 'pqtls scan %s') or use policy prefer for this peer",
-			e.ServerName, e.Peer, req, what, e.Peer)
+		return fmt.Sprintf("pqtls: server %s (%s) refused the hybrid groups policy require offered (%s); check what it supports with 'pqtls scan %s', enable X25519MLKEM768 on it, or use policy prefer for this peer",
+			e.ServerName, e.Peer, req, e.Peer)
 	}
 }
 
@@ -200,7 +205,7 @@ func ErrorReason(err error) string {
 		return ReasonCanceled
 	case strings.Contains(msg, "context deadline exceeded"):
 		return ReasonTimeout
-	case strings.Contains(msg, "no ECDHE curve supported"), strings.Contains(msg, "no mutually supported"), strings.Contains(msg, "no supported key exchange"), strings.Contains(msg, "CurvePreferences includes unsupported"):
+	case strings.Contains(msg, "no ECDHE curve supported"), strings.Contains(msg, "no key exchanges supported"), strings.Contains(msg, "no mutually supported"), strings.Contains(msg, "no supported key exchange"), strings.Contains(msg, "CurvePreferences includes unsupported"):
 		return ReasonNoSharedGroup
 	case strings.Contains(msg, "protocol version"), strings.Contains(msg, "unsupported versions"):
 		return ReasonProtocolVersion

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -27,13 +26,6 @@ import (
 )
 
 const recorded = "../../observe/testdata/interop.pcap"
-
-func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var o, e bytes.Buffer
-	code = run(args, strings.NewReader(""), &o, &e)
-	return code, o.String(), e.String()
-}
 
 func jsonFlows(t *testing.T, out string) []observe.Flow {
 	t.Helper()

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/pqtls/pqtls/devpki"
+	"github.com/spf13/cobra"
+)
+
+func newCertsCmd(s streams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "certs",
+		Short: "Create certificates for trying pqtls (development only)",
+	}
+	cmd.AddCommand(newCertsDevCmd(s))
+	return cmd
+}
+
+func newCertsDevCmd(s streams) *cobra.Command {
+	var (
+		out        string
+		hosts      []string
+		serverURIs []string
+		clientCN   string
+		clientOU   []string
+		clientURIs []string
+		keyType    string
+		force      bool
+	)
+	cmd := &cobra.Command{
+		Use:   "dev --out DIR",
+		Short: "Write a development CA and a server and client certificate signed by it",
+		Long: `Write a development CA and a server and client certificate signed by it into DIR:
+
+  ca.pem ca-key.pem            the CA (keep ca-key.pem private)
+  server.pem server-key.pem    server certificate for --host names (default localhost, 127.0.0.1, ::1)
+  client.pem client-key.pem    client certificate (CN --client-cn, OU --client-ou, URI SAN --client-uri)
+
+Keys are written with mode 0600. Existing files are never overwritten without --force.
+Signatures are classical (ECDSA P-256 by default): only the key exchange is post-quantum.`,
+		Example: `  pqtls certs dev --out ./pki --host db.internal --client-uri spiffe://example.org/billing`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return usageErrorf("--out DIR is required: the directory to write the certificates into")
+			}
+			kt, err := devpki.ParseKeyType(keyType)
+			if err != nil {
+				return usageErrorf("%v", err)
+			}
+			ca, err := devpki.NewCA("pqtls development CA", kt)
+			if err != nil {
+				return failuref("creating the CA: %v", err)
+			}
+			server, err := ca.Issue(devpki.Request{CommonName: firstOr(hosts, "localhost"), Hosts: hosts, URIs: serverURIs, Server: true, KeyType: kt})
+			if err != nil {
+				return usageErrorf("server certificate: %v", err)
+			}
+			client, err := ca.Issue(devpki.Request{CommonName: clientCN, OrganizationalUnit: clientOU, URIs: clientURIs, Client: true, KeyType: kt})
+			if err != nil {
+				return usageErrorf("client certificate: %v", err)
+			}
+			files := []devpki.File{
+				{Name: "ca.pem", Data: ca.CertPEM, Mode: 0o644},
+				{Name: "ca-key.pem", Data: ca.KeyPEM, Mode: 0o600},
+				{Name: "server.pem", Data: server.CertPEM, Mode: 0o644},
+				{Name: "server-key.pem", Data: server.KeyPEM, Mode: 0o600},
+				{Name: "client.pem", Data: client.CertPEM, Mode: 0o644},
+				{Name: "client-key.pem", Data: client.KeyPEM, Mode: 0o600},
+			}
+			if err := devpki.WriteFiles(out, files, force); err != nil {
+				return failuref("%v", err)
+			}
+			fmt.Fprintf(s.out, "wrote a development CA, server and client certificates (%s) to %s\n", kt, out)
+			fmt.Fprintf(s.out, "  server: %v\n  client: CN=%s OU=%v URI=%v\n", hosts, clientCN, clientOU, clientURIs)
+			fmt.Fprintf(s.out, "try: pqtls tunnel server --listen 127.0.0.1:8443 --target 127.0.0.1:8080 --cert %s --key %s\n",
+				filepath.Join(out, "server.pem"), filepath.Join(out, "server-key.pem"))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&out, "out", "", "directory to write the files into (created if missing)")
+	f.StringSliceVar(&hosts, "host", []string{"localhost", "127.0.0.1", "::1"}, "server DNS names and IP addresses (repeatable or comma-separated)")
+	f.StringSliceVar(&serverURIs, "server-uri", nil, "server URI SANs, e.g. a SPIFFE ID")
+	f.StringVar(&clientCN, "client-cn", "pqtls-client", "client certificate common name")
+	f.StringSliceVar(&clientOU, "client-ou", nil, "client certificate organizational units")
+	f.StringSliceVar(&clientURIs, "client-uri", []string{"spiffe://example.org/client"}, "client URI SANs (SPIFFE IDs)")
+	f.StringVar(&keyType, "key-type", "ecdsa-p256", "key type: ecdsa-p256, rsa-2048 or ed25519")
+	f.BoolVar(&force, "force", false, "overwrite existing files")
+	return cmd
+}
+
+func firstOr(list []string, def string) string {
+	if len(list) > 0 && list[0] != "" {
+		return list[0]
+	}
+	return def
+}

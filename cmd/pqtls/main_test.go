@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runCLI runs the pqtls entry point and returns exit code, stdout, stderr.
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(args, strings.NewReader(""), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	for _, args := range [][]string{
+		{"bogus"},
+		{"groups", "--format", "xml"},
+		{"groups", "--nope"},
+		{"certs", "dev"},
+		{"demo", "--handshakes", "0"},
+	} {
+		code, _, stderr := runCLI(t, args...)
+		if code != exitUsage {
+			t.Errorf("%v: exit %d, want 2 (stderr %q)", args, code, stderr)
+		}
+		if !strings.HasPrefix(stderr, "pqtls: ") || len(stderr) < 20 {
+			t.Errorf("%v: unhelpful error %q", args, stderr)
+		}
+	}
+}
+
+func TestGroupsJSON(t *testing.T) {
+	code, out, _ := runCLI(t, "groups", "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	var doc struct {
+		Schema string `json:"schema"`
+		Groups []struct {
+			Codepoint string `json:"codepoint"`
+			Name      string `json:"name"`
+			Kind      string `json:"kind"`
+		} `json:"groups"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Schema != groupsJSONSchema || len(doc.Groups) < 19 {
+		t.Fatalf("schema %q, %d groups", doc.Schema, len(doc.Groups))
+	}
+	found := false
+	for _, g := range doc.Groups {
+		if g.Codepoint == "0x11EC" && g.Name == "X25519MLKEM768" && g.Kind == "hybrid" {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("X25519MLKEM768 missing from groups JSON")
+	}
+	code, out, _ = runCLI(t, "groups")
+	if code != 0 || !strings.Contains(out, "0x6399") || !strings.Contains(out, "draft") {
+		t.Errorf("table output: exit %d\n%s", code, out)
+	}
+}
+
+func TestCertsDev(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "pki")
+	code, out, stderr := runCLI(t, "certs", "dev", "--out", dir, "--host", "db.internal,127.0.0.1", "--client-uri", "spiffe://example.org/billing")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(out, "wrote") {
+		t.Errorf("stdout %q", out)
+	}
+	for name, mode := range map[string]os.FileMode{"ca.pem": 0o644, "ca-key.pem": 0o600, "server.pem": 0o644, "server-key.pem": 0o600, "client.pem": 0o644, "client-key.pem": 0o600} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != mode {
+			t.Errorf("%s mode %v, want %v", name, fi.Mode().Perm(), mode)
+		}
+	}
+	server, err := tls.LoadX509KeyPair(filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, _ := os.ReadFile(filepath.Join(dir, "ca.pem"))
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	leaf, _ := x509.ParseCertificate(server.Certificate[0])
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, DNSName: "db.internal"}); err != nil {
+		t.Errorf("server cert does not verify for db.internal: %v", err)
+	}
+	client, _ := tls.LoadX509KeyPair(filepath.Join(dir, "client.pem"), filepath.Join(dir, "client-key.pem"))
+	cleaf, _ := x509.ParseCertificate(client.Certificate[0])
+	if len(cleaf.URIs) != 1 || cleaf.URIs[0].String() != "spiffe://example.org/billing" {
+		t.Errorf("client URIs %v", cleaf.URIs)
+	}
+
+	// A second run refuses to overwrite and changes nothing.
+	before, _ := os.ReadFile(filepath.Join(dir, "ca-key.pem"))
+	code, _, stderr = runCLI(t, "certs", "dev", "--out", dir)
+	if code != exitFailure || !strings.Contains(stderr, "--force") {
+		t.Fatalf("overwrite without --force: exit %d, %q", code, stderr)
+	}
+	after, _ := os.ReadFile(filepath.Join(dir, "ca-key.pem"))
+	if !bytes.Equal(before, after) {
+		t.Fatal("ca-key.pem changed without --force")
+	}
+	if code, _, stderr = runCLI(t, "certs", "dev", "--out", dir, "--force"); code != 0 {
+		t.Fatalf("--force: exit %d %s", code, stderr)
+	}
+	if code, _, stderr = runCLI(t, "certs", "dev", "--out", t.TempDir(), "--client-uri", "not a uri"); code != exitUsage {
+		t.Fatalf("bad URI: exit %d %s", code, stderr)
+	}
+}
+
+func TestDemoCommand(t *testing.T) {
+	code, out, stderr := runCLI(t, "demo", "--handshakes", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"X25519MLKEM768 hybrid", "ClientHello", "refused classical-only client", "tls_handshake_group_total"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := runCLI(t, "version")
+	if code != 0 || !strings.HasPrefix(out, "pqtls ") || !strings.Contains(out, "go1.") {
+		t.Fatalf("exit %d %q", code, out)
+	}
+}

@@ -1,0 +1,257 @@
+// Package devpki creates a development certificate authority and the server
+// and client certificates issued by it, in memory or as PEM files. It backs
+// 'pqtls certs dev' and 'pqtls demo', so a newcomer can try hybrid TLS and
+// the tunnel in a minute. It is not meant for production PKI: keys live in
+// files written with mode 0600, and nothing is revoked.
+//
+// The certificates themselves use classical signatures (ECDSA P-256 by
+// default): post-quantum signatures are not yet deployable across TLS
+// stacks; only the key exchange is hybrid.
+package devpki
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// KeyType selects the key algorithm of a certificate.
+type KeyType string
+
+// Key types.
+const (
+	ECDSAP256 KeyType = "ecdsa-p256"
+	RSA2048   KeyType = "rsa-2048"
+	Ed25519   KeyType = "ed25519"
+)
+
+// ParseKeyType parses a key type name; the empty string is ECDSAP256.
+func ParseKeyType(s string) (KeyType, error) {
+	switch KeyType(strings.ToLower(s)) {
+	case "", ECDSAP256, "ecdsa", "p256":
+		return ECDSAP256, nil
+	case RSA2048, "rsa":
+		return RSA2048, nil
+	case Ed25519:
+		return Ed25519, nil
+	}
+	return "", fmt.Errorf("unknown key type %q: use ecdsa-p256 (default), rsa-2048 or ed25519", s)
+}
+
+func generateKey(kt KeyType) (crypto.Signer, error) {
+	switch kt {
+	case "", ECDSAP256:
+		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case RSA2048:
+		return rsa.GenerateKey(rand.Reader, 2048)
+	case Ed25519:
+		_, k, err := ed25519.GenerateKey(rand.Reader)
+		return k, err
+	}
+	return nil, fmt.Errorf("unknown key type %q", kt)
+}
+
+// Cert is an issued certificate with its key.
+type Cert struct {
+	// Leaf is the parsed certificate.
+	Leaf *x509.Certificate
+	// Key is the private key.
+	Key crypto.Signer
+	// CertPEM and KeyPEM are the PEM encodings (the key as PKCS#8).
+	CertPEM, KeyPEM []byte
+}
+
+// TLS returns the certificate as a tls.Certificate.
+func (c *Cert) TLS() tls.Certificate {
+	return tls.Certificate{Certificate: [][]byte{c.Leaf.Raw}, PrivateKey: c.Key, Leaf: c.Leaf}
+}
+
+// CA is a development certificate authority.
+type CA struct {
+	Cert
+}
+
+// NewCA creates a self-signed CA valid for ten years.
+func NewCA(commonName string, kt KeyType) (*CA, error) {
+	key, err := generateKey(kt)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial(),
+		Subject:               pkix.Name{CommonName: commonName, Organization: []string{"pqtls development CA"}},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().AddDate(10, 0, 0),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        true,
+	}
+	c, err := sign(tmpl, tmpl, key.Public(), key, key)
+	if err != nil {
+		return nil, err
+	}
+	return &CA{Cert: *c}, nil
+}
+
+// Pool returns a certificate pool holding the CA.
+func (ca *CA) Pool() *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(ca.Leaf)
+	return p
+}
+
+// Request describes a certificate to issue.
+type Request struct {
+	// CommonName is the subject CN.
+	CommonName string
+	// OrganizationalUnit is the subject OU.
+	OrganizationalUnit []string
+	// Hosts are DNS names and IP addresses for the SAN extension.
+	Hosts []string
+	// URIs are URI SANs, such as SPIFFE IDs (spiffe://example.org/svc).
+	URIs []string
+	// Server and Client select the extended key usages (both if neither).
+	Server, Client bool
+	// KeyType defaults to ECDSA P-256.
+	KeyType KeyType
+	// NotBefore and NotAfter default to now-1h and now+1 year.
+	NotBefore, NotAfter time.Time
+}
+
+// Issue issues a certificate signed by the CA.
+func (ca *CA) Issue(r Request) (*Cert, error) {
+	key, err := generateKey(r.KeyType)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: r.CommonName, OrganizationalUnit: r.OrganizationalUnit},
+		NotBefore:    r.NotBefore,
+		NotAfter:     r.NotAfter,
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+	}
+	if tmpl.NotBefore.IsZero() {
+		tmpl.NotBefore = time.Now().Add(-time.Hour)
+	}
+	if tmpl.NotAfter.IsZero() {
+		tmpl.NotAfter = time.Now().AddDate(1, 0, 0)
+	}
+	if _, isRSA := key.(*rsa.PrivateKey); isRSA {
+		tmpl.KeyUsage |= x509.KeyUsageKeyEncipherment
+	}
+	if r.Server || !r.Client {
+		tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageServerAuth)
+	}
+	if r.Client || !r.Server {
+		tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
+	}
+	for _, h := range r.Hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else if h != "" {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	for _, u := range r.URIs {
+		parsed, err := url.Parse(u)
+		if err != nil || parsed.Scheme == "" {
+			return nil, fmt.Errorf("URI SAN %q is not an absolute URI: use e.g. spiffe://example.org/service", u)
+		}
+		tmpl.URIs = append(tmpl.URIs, parsed)
+	}
+	return sign(tmpl, ca.Leaf, key.Public(), ca.Key, key)
+}
+
+func sign(tmpl, parent *x509.Certificate, pub crypto.PublicKey, signer crypto.Signer, key crypto.Signer) (*Cert, error) {
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, signer)
+	if err != nil {
+		return nil, err
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	return &Cert{
+		Leaf:    leaf,
+		Key:     key,
+		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}),
+	}, nil
+}
+
+func serial() *big.Int {
+	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		panic("crypto/rand failed: " + err.Error()) // crypto/rand never fails on supported platforms
+	}
+	return n
+}
+
+// File is one file to write.
+type File struct {
+	Name string
+	Data []byte
+	Mode os.FileMode
+}
+
+// WriteFiles writes files into dir, creating it. Unless force is set, it
+// refuses to overwrite any existing file and writes nothing in that case.
+// Each file is written to a temporary name and renamed, so no half-written
+// file is left behind.
+func WriteFiles(dir string, files []File, force bool) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if !force {
+		var existing []string
+		for _, f := range files {
+			if _, err := os.Lstat(filepath.Join(dir, f.Name)); err == nil {
+				existing = append(existing, f.Name)
+			} else if !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+		if len(existing) > 0 {
+			return fmt.Errorf("%s already has %s: choose another --out directory or pass --force to overwrite", dir, strings.Join(existing, ", "))
+		}
+	}
+	for _, f := range files {
+		tmp, err := os.CreateTemp(dir, "."+f.Name+".tmp*")
+		if err != nil {
+			return err
+		}
+		_, werr := tmp.Write(f.Data)
+		cerr := tmp.Close()
+		if err := errors.Join(werr, cerr, os.Chmod(tmp.Name(), f.Mode)); err != nil {
+			os.Remove(tmp.Name())
+			return err
+		}
+		if err := os.Rename(tmp.Name(), filepath.Join(dir, f.Name)); err != nil {
+			os.Remove(tmp.Name())
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,359 @@
+// Package demo runs the self-contained 'pqtls demo': in-process servers and
+// clients of each policy on loopback, and a report of what an operator needs
+// to see (negotiated groups, ClientHello sizes, handshake latency, the refused
+// classical client, and the metrics).
+package demo
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/devpki"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+)
+
+// Options configures Run.
+type Options struct {
+	// Handshakes is how many handshakes each client/server pair runs for the
+	// latency figures. Default 20.
+	Handshakes int
+}
+
+// endpoint is one policy, used for a server and a client.
+type endpoint struct {
+	name   string
+	policy pqtls.Policy
+}
+
+var endpoints = []endpoint{
+	{"prefer (default)", pqtls.Policy{}},
+	{"classical-only", pqtls.Policy{Mode: pqtls.ModeClassical}},
+	{"require", pqtls.Policy{Mode: pqtls.ModeRequire}},
+}
+
+// extraClients are clients that exist only on the client side.
+var extraClients = []endpoint{
+	{"P-256 hybrid only", pqtls.Policy{Mode: pqtls.ModeRequire, Groups: []tls.CurveID{tls.SecP256r1MLKEM768}}},
+	{"P-384 hybrid only", pqtls.Policy{Mode: pqtls.ModeRequire, Groups: []tls.CurveID{tls.SecP384r1MLKEM1024}}},
+}
+
+// Result is one client/server pair's outcome.
+type Result struct {
+	Client, Server string
+	Group          tls.CurveID
+	HRR            bool
+	P50            time.Duration
+	Err            error
+}
+
+// Report is everything the demo measured; Run prints it.
+type Report struct {
+	Pairs        []Result
+	HelloSizes   map[string]int // client name -> ClientHello record bytes
+	ServerLog    string         // the require server's log line for the refused client
+	MetricsText  string
+	ServerHelloB map[string]int // client name -> server's first flight bytes (to prefer server)
+}
+
+// Run runs the demo and writes the report to w.
+func Run(ctx context.Context, w io.Writer, o Options) error {
+	r, err := Measure(ctx, o)
+	if err != nil {
+		return err
+	}
+	Print(w, r)
+	return nil
+}
+
+// Measure runs the servers and clients and returns the report.
+func Measure(ctx context.Context, o Options) (*Report, error) {
+	if o.Handshakes <= 0 {
+		o.Handshakes = 20
+	}
+	ca, err := devpki.NewCA("pqtls demo CA", devpki.ECDSAP256)
+	if err != nil {
+		return nil, err
+	}
+	leaf, err := ca.Issue(devpki.Request{CommonName: "demo.internal", Hosts: []string{"demo.internal", "127.0.0.1"}, Server: true})
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	metrics, err := pqtls.NewMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	logBuf := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	servers := map[string]string{} // name -> addr
+	for _, e := range endpoints {
+		cfg, err := pqtls.ServerConfig(pqtls.Options{Policy: e.policy, Base: &tls.Config{Certificates: []tls.Certificate{leaf.TLS()}}})
+		if err != nil {
+			return nil, err
+		}
+		obs := &pqtls.Observer{Metrics: metrics}
+		if e.policy.Mode == pqtls.ModeRequire {
+			obs.Logger = logger
+		}
+		ln, err := pqtls.Listen("tcp", "127.0.0.1:0", cfg, pqtls.ListenerOptions{HandshakeTimeout: 5 * time.Second, Observer: obs})
+		if err != nil {
+			return nil, err
+		}
+		defer ln.Close()
+		go serve(ln)
+		servers[e.name] = ln.Addr().String()
+	}
+
+	rep := &Report{HelloSizes: map[string]int{}, ServerHelloB: map[string]int{}}
+	clients := append(slices.Clone(endpoints), extraClients...)
+	for _, c := range clients {
+		cfg, err := pqtls.ClientConfig(pqtls.Options{Policy: c.policy, Base: &tls.Config{RootCAs: ca.Pool(), ServerName: "demo.internal"}})
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range endpoints {
+			res := pair(ctx, c.name, s.name, servers[s.name], cfg, metrics, o.Handshakes)
+			rep.Pairs = append(rep.Pairs, res)
+		}
+		sent, recv, err := helloSizes(ctx, servers[endpoints[0].name], cfg)
+		if err == nil {
+			rep.HelloSizes[c.name] = sent
+			rep.ServerHelloB[c.name] = recv
+		}
+	}
+	rep.ServerLog = strings.TrimSpace(firstLine(logBuf.String(), "refused classical-only client"))
+	mfs, err := reg.Gather()
+	if err != nil {
+		return nil, err
+	}
+	var mb bytes.Buffer
+	for _, mf := range mfs {
+		if strings.HasSuffix(mf.GetName(), "_seconds") {
+			continue // the histogram is long; the counters tell the story
+		}
+		_, _ = expfmt.MetricFamilyToText(&mb, mf)
+	}
+	rep.MetricsText = mb.String()
+	return rep, nil
+}
+
+func serve(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			_, _ = io.Copy(c, c)
+		}()
+	}
+}
+
+func pair(ctx context.Context, client, server, addr string, cfg *tls.Config, m *pqtls.Metrics, n int) Result {
+	res := Result{Client: client, Server: server}
+	d := &pqtls.Dialer{Config: cfg, HandshakeTimeout: 5 * time.Second, Observer: &pqtls.Observer{Metrics: m}}
+	var durs []time.Duration
+	for i := 0; i < n; i++ {
+		start := time.Now()
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			res.Err = err
+			return res
+		}
+		durs = append(durs, time.Since(start))
+		cs := c.(*tls.Conn).ConnectionState()
+		res.Group, res.HRR = cs.CurveID, cs.HelloRetryRequest
+		c.Close()
+	}
+	slices.Sort(durs)
+	res.P50 = durs[len(durs)/2]
+	return res
+}
+
+// helloSizes returns the bytes of the client's first flight (the
+// ClientHello record) and of the server's first reply read.
+func helloSizes(ctx context.Context, addr string, cfg *tls.Config) (sent, recv int, err error) {
+	raw, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer raw.Close()
+	cc := &countingConn{Conn: raw}
+	c := tls.Client(cc, cfg)
+	_ = raw.SetDeadline(time.Now().Add(5 * time.Second))
+	_ = c.Handshake()
+	return cc.firstWrite, cc.read, nil
+}
+
+type countingConn struct {
+	net.Conn
+	mu         sync.Mutex
+	firstWrite int
+	read       int
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	if c.firstWrite == 0 {
+		c.firstWrite = len(p)
+	}
+	c.mu.Unlock()
+	return c.Conn.Write(p)
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.mu.Lock()
+	if c.firstWrite > 0 && c.read == 0 {
+		c.read = n
+	}
+	c.mu.Unlock()
+	return n, err
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func firstLine(s, substr string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			return l
+		}
+	}
+	return ""
+}
+
+// Print writes the report for a person.
+func Print(w io.Writer, r *Report) {
+	fmt.Fprintf(w, "pqtls demo: hybrid post-quantum TLS side by side (in-process, 127.0.0.1 only, %s)\n\n", runtime.Version())
+
+	fmt.Fprintln(w, "1. Negotiated key exchange (rows: client policy, columns: server policy; p50 of the handshake on loopback)")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	header := []string{"client \\ server"}
+	for _, e := range endpoints {
+		header = append(header, e.name)
+	}
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	var rows []string
+	cells := map[string][]string{}
+	for _, p := range r.Pairs {
+		if _, ok := cells[p.Client]; !ok {
+			rows = append(rows, p.Client)
+		}
+		cells[p.Client] = append(cells[p.Client], cell(p))
+	}
+	for _, c := range rows {
+		fmt.Fprintln(tw, c+"\t"+strings.Join(cells[c], "\t"))
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "   hybrid = post-quantum protected (harvest-now-decrypt-later safe); classical = not; HRR = one extra round trip")
+	fmt.Fprintln(w, "   refused = no shared group under the policy: nothing was sent under classical keys (SecP384r1MLKEM1024 is offered only on request)")
+
+	fmt.Fprintln(w, "\n2. ClientHello size (the MTU issue: a 1500-byte path carries 1448-1460 bytes of TCP payload per packet)")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "client\tClientHello\tTCP segments at MSS 1460\tserver's first flight")
+	for _, c := range rows {
+		n := r.HelloSizes[c]
+		if n == 0 {
+			continue
+		}
+		segs := (n + 1459) / 1460
+		note := ""
+		if segs > 1 {
+			note = "  <- spans packets: run 'pqtls canary' on real paths"
+		}
+		fmt.Fprintf(tw, "%s\t%d B\t%d%s\t%d B\n", c, n, segs, note, r.ServerHelloB[c])
+	}
+	tw.Flush()
+
+	if hyb, cla, ok := cost(r); ok {
+		fmt.Fprintf(w, "\n3. Hybrid cost on this machine (prefer client -> prefer server vs classical client -> prefer server, p50):\n   %s vs %s: %+.2f ms per handshake (%+.0f%%), %+d bytes of ClientHello\n",
+			fmtDur(hyb.P50), fmtDur(cla.P50), float64(hyb.P50-cla.P50)/1e6, 100*(float64(hyb.P50)/float64(cla.P50)-1),
+			r.HelloSizes[hyb.Client]-r.HelloSizes[cla.Client])
+	}
+
+	fmt.Fprintln(w, "\n4. Policy require at work")
+	for _, p := range r.Pairs {
+		var perr *pqtls.PolicyError
+		if p.Err != nil && errors.As(p.Err, &perr) {
+			fmt.Fprintf(w, "   client %q -> server %q refused by the client:\n     %v\n", p.Client, p.Server, p.Err)
+		}
+	}
+	if r.ServerLog != "" {
+		fmt.Fprintf(w, "   the require server's log line for the classical client it refused:\n     %s\n", r.ServerLog)
+	}
+
+	fmt.Fprintln(w, "\n5. Metrics (what Prometheus scrapes from every pqtls server and client)")
+	for _, l := range strings.Split(strings.TrimSpace(r.MetricsText), "\n") {
+		if !strings.HasPrefix(l, "# HELP") {
+			fmt.Fprintln(w, "   "+l)
+		}
+	}
+	fmt.Fprintln(w, "\nNext: 'pqtls scan HOST:PORT' to inventory real endpoints, 'pqtls certs dev --out DIR' and 'pqtls tunnel' to wrap a service.")
+}
+
+func cell(p Result) string {
+	if p.Err != nil {
+		var perr *pqtls.PolicyError
+		if errors.As(p.Err, &perr) {
+			return "refused by client"
+		}
+		if pqtls.ErrorReason(p.Err) == "alert_handshake_failure" {
+			return "refused by server"
+		}
+		return "FAILED: " + pqtls.ErrorReason(p.Err)
+	}
+	s := fmt.Sprintf("%s %s %s", pqtls.GroupName(p.Group), pqtls.GroupKind(p.Group), fmtDur(p.P50))
+	if p.HRR {
+		s += " HRR"
+	}
+	return s
+}
+
+func cost(r *Report) (hyb, cla Result, ok bool) {
+	for _, p := range r.Pairs {
+		if p.Server != endpoints[0].name || p.Err != nil {
+			continue
+		}
+		switch p.Client {
+		case endpoints[0].name:
+			hyb = p
+		case endpoints[1].name:
+			cla = p
+		}
+	}
+	return hyb, cla, hyb.P50 > 0 && cla.P50 > 0
+}
+
+func fmtDur(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }

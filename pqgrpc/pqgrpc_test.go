@@ -1,0 +1,163 @@
+package pqgrpc
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/devpki"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+)
+
+type fixture struct {
+	ca   *devpki.CA
+	cert tls.Certificate
+}
+
+func newFixture(t *testing.T) fixture {
+	t.Helper()
+	ca, err := devpki.NewCA("test CA", devpki.ECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := ca.Issue(devpki.Request{CommonName: "grpc.test", Hosts: []string{"grpc.test"}, Server: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fixture{ca: ca, cert: leaf.TLS()}
+}
+
+// startGRPC serves the standard health service with pqgrpc credentials.
+func startGRPC(t *testing.T, f fixture, p pqtls.Policy) (string, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	m, err := pqtls.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := NewServerCredentials(pqtls.Options{Policy: p, Base: &tls.Config{Certificates: []tls.Certificate{f.cert}}}, &pqtls.Observer{Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer(grpc.Creds(creds))
+	healthpb.RegisterHealthServer(srv, health.NewServer())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(srv.Stop)
+	return ln.Addr().String(), reg
+}
+
+func check(t *testing.T, f fixture, addr string, p pqtls.Policy) (*prometheus.Registry, error) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	m, _ := pqtls.NewMetrics(reg)
+	creds, err := NewClientCredentials(pqtls.Options{Policy: p, Base: &tls.Config{RootCAs: f.ca.Pool(), ServerName: "grpc.test"}}, &pqtls.Observer{Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(false))
+	if err == nil && resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health status %v", resp.GetStatus())
+	}
+	return reg, err
+}
+
+func value(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if v, ok := labels[lp.GetName()]; ok && v != lp.GetValue() {
+					continue next
+				}
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
+}
+
+func TestHealthCheckOverHybrid(t *testing.T) {
+	f := newFixture(t)
+	addr, sreg := startGRPC(t, f, pqtls.Policy{Mode: pqtls.ModeRequire})
+	creg, err := check(t, f, addr, pqtls.Policy{})
+	if err != nil {
+		t.Fatalf("health check: %v", err)
+	}
+	hybrid := map[string]string{"group": "x25519_mlkem768", "kind": "hybrid"}
+	if v := value(t, creg, pqtls.MetricGroupTotal, hybrid); v != 1 {
+		t.Errorf("client hybrid handshakes = %v, want 1", v)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for value(t, sreg, pqtls.MetricGroupTotal, hybrid) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("server did not count the hybrid handshake")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestRequireServerRefusesClassicalGRPCClient(t *testing.T) {
+	f := newFixture(t)
+	addr, sreg := startGRPC(t, f, pqtls.Policy{Mode: pqtls.ModeRequire})
+	if _, err := check(t, f, addr, pqtls.Policy{Mode: pqtls.ModeClassical}); err == nil {
+		t.Fatal("classical gRPC client was served by a require server")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for value(t, sreg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonPolicyClassicalPeer}) < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("server did not count policy_classical_peer")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestRequireClientRefusesClassicalGRPCServer(t *testing.T) {
+	f := newFixture(t)
+	addr, _ := startGRPC(t, f, pqtls.Policy{Mode: pqtls.ModeClassical})
+	creds, _ := NewClientCredentials(pqtls.Options{Policy: pqtls.Policy{Mode: pqtls.ModeRequire}, Base: &tls.Config{RootCAs: f.ca.Pool(), ServerName: "grpc.test"}}, nil)
+	raw, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	_, _, err = creds.ClientHandshake(context.Background(), "grpc.test", raw)
+	var perr *pqtls.PolicyError
+	if !errors.As(err, &perr) {
+		t.Fatalf("want *pqtls.PolicyError, got %v", err)
+	}
+	creg, err := check(t, f, addr, pqtls.Policy{Mode: pqtls.ModeRequire})
+	if err == nil {
+		t.Fatal("require client connected to a classical server")
+	}
+	if v := value(t, creg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonPolicyClassicalPeer}); v < 1 {
+		t.Errorf("client policy errors = %v", v)
+	}
+	var _ credentials.TransportCredentials = creds
+}
