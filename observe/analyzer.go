@@ -483,7 +483,7 @@ func (a *Analyzer) serverMessage(f *flowState, m wire.Message) {
 		a.malformed(f, err)
 		return
 	}
-	r.CipherSuite = tls.CipherSuiteName(sh.CipherSuite)
+	r.CipherSuite = cipherSuiteName(sh.CipherSuite)
 	if sh.IsHRR {
 		if f.state == stWaitSH2 {
 			a.malformed(f, errors.New("second HelloRetryRequest"))
@@ -627,4 +627,21 @@ func (a *Analyzer) Tick(now time.Time) {
 	if !a.lastSweep.IsZero() && a.now.Sub(a.lastSweep) > a.opts.IdleTimeout/4 {
 		a.sweep()
 	}
+}
+
+// suiteNames caches crypto/tls's names: tls.CipherSuiteName builds its
+// whole table on every call.
+var suiteNames = func() map[uint16]string {
+	m := map[uint16]string{}
+	for _, cs := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		m[cs.ID] = cs.Name
+	}
+	return m
+}()
+
+func cipherSuiteName(id uint16) string {
+	if n, ok := suiteNames[id]; ok {
+		return n
+	}
+	return tls.CipherSuiteName(id) // "0x1234"
 }

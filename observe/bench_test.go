@@ -173,3 +173,21 @@ func TestMemoryBoundedLongCapture(t *testing.T) {
 		t.Errorf("memory grows with the capture: %d KiB for 200 flows, %d KiB for 4000", small>>10, large>>10)
 	}
 }
+
+// BenchmarkObserveHandshakes is the worst case: flows with no bulk data, so
+// every packet is part of a handshake.
+func BenchmarkObserveHandshakes(b *testing.B) {
+	var capture bytes.Buffer
+	pkts := genCapture(b, &capture, 2000, 0)
+	data := capture.Bytes()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for range b.N {
+		a := NewAnalyzer(Options{}, nil)
+		if err := ReadCapture(b.Context(), bytes.NewReader(data), FileOptions{}, a); err != nil {
+			b.Fatal(err)
+		}
+		a.Flush()
+	}
+	b.ReportMetric(float64(pkts)*float64(b.N)/b.Elapsed().Seconds(), "pkts/s")
+}
