@@ -198,8 +198,11 @@ func runObserve(ctx context.Context, s streams, f observeFlags) error {
 }
 
 func printObserveStats(w io.Writer, st observe.Stats) {
-	fmt.Fprintf(w, "pqtls observe: %d packets, %d TLS flows, %d malformed handshakes skipped, %d non-TLS flows, %d flows picked up without a ClientHello",
+	fmt.Fprintf(w, "pqtls observe: %d packets analysed, %d TLS flows, %d malformed handshakes skipped, %d non-TLS flows, %d flows picked up without a ClientHello",
 		st.Packets, st.Flows, st.Malformed, st.NotTLS, st.Untracked)
+	if st.FiltersOut > 0 {
+		fmt.Fprintf(w, ", %d packets excluded by --filter", st.FiltersOut)
+	}
 	if st.DroppedFlows > 0 {
 		fmt.Fprintf(w, ", %d flows dropped (flow table full: raise --max-flows)", st.DroppedFlows)
 	}

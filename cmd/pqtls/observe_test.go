@@ -61,7 +61,7 @@ func TestObserveJSONL(t *testing.T) {
 			t.Errorf("outcomes %v, want %v", outcomes, want)
 		}
 	}
-	if !strings.Contains(errOut, "104 packets, 7 TLS flows, 0 malformed") {
+	if !strings.Contains(errOut, "104 packets analysed, 7 TLS flows, 0 malformed") {
 		t.Errorf("stats line: %q", errOut)
 	}
 }
