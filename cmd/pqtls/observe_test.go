@@ -2,15 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -22,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/testpki"
 	"github.com/pqtls/pqtls/observe"
 )
 
@@ -177,8 +172,8 @@ func TestNetnsLiveCapture(t *testing.T) {
 		}
 		t.Skip("live capture needs root")
 	}
-	cert := selfSignedCert(t)
-	cfg, err := pqtls.ServerConfig(pqtls.Options{Base: &tls.Config{Certificates: []tls.Certificate{cert}}})
+	ca := testpki.NewCA(t)
+	cfg, err := pqtls.ServerConfig(pqtls.Options{Base: &tls.Config{Certificates: []tls.Certificate{ca.Server(t, testpki.CertOptions{}).TLS}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,15 +242,4 @@ func TestNetnsLiveCapture(t *testing.T) {
 	if !strings.Contains(scraped, `tls_handshake_group_total{group="x25519_mlkem768",kind="hybrid",role="observed"} 3`) {
 		t.Errorf("--serve during capture: err %v, metrics:\n%s", err, scraped)
 	}
-}
-
-func selfSignedCert(t *testing.T) tls.Certificate {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), DNSNames: []string{"localhost"}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
