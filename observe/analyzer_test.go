@@ -391,7 +391,8 @@ func TestIPv6AndUnknownGroup(t *testing.T) {
 func TestBoundedMemory(t *testing.T) {
 	// 2000 flows, one every 100 ms of capture time, none closed: idle
 	// eviction must keep the table small, and every flow is still reported.
-	w := hybridWrites(t)
+	srv, cli := certs(t)
+	w := transcript(t, srv, cli, 4096)
 	var b bytes.Buffer
 	pw := pcapgo.NewWriter(&b)
 	pw.WriteFileHeader(65535, layers.LinkTypeEthernet)
