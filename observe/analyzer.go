@@ -174,6 +174,11 @@ func (a *Analyzer) tcp(ts time.Time, seg *segment) {
 			f.client, f.server = seg.src, seg.dst
 			f.rec.addNote(NoteNoSYN)
 			f.dir[0].start(seg.seq)
+		case looksLikeHello(seg.payload, wire.TypeServerHello):
+			// Only the server's side may be in the capture (one-way mirror).
+			f.client, f.server = seg.dst, seg.src
+			f.rec.addNote(NoteNoSYN)
+			f.dir[1].start(seg.seq)
 		default:
 			// Midstream data without a ClientHello: nothing to observe.
 			a.stats.Untracked++
@@ -246,7 +251,9 @@ func (a *Analyzer) closed(k flowKey, f *flowState, reason string) {
 	switch f.state {
 	case stWaitCH:
 		if reason == pqtls.ReasonReset || (f.dir[0].fin && f.dir[1].fin) {
-			if f.dir[0].started && len(f.dir[0].buf) > 0 {
+			if a.serverOnly(f) {
+				delete(a.flows, k)
+			} else if f.dir[0].started && len(f.dir[0].buf) > 0 {
 				// A ClientHello was started but never completed.
 				a.finish(f, OutcomeIncomplete, ReasonMissingSegments)
 			} else {
@@ -291,8 +298,11 @@ func newRecords(s *stream) bool {
 }
 
 // messages re-reads the records of a direction and returns the messages not
-// handled yet. err is nil when more bytes are needed.
-func messages(s *stream) ([]wire.Message, error) {
+// handled yet. err is nil when more bytes are needed. With stopAtCCS (the
+// server's direction) nothing after a change_cipher_spec is read: in TLS 1.2
+// the records that follow are encrypted handshake records, which would
+// parse as garbage.
+func messages(s *stream, stopAtCCS bool) ([]wire.Message, error) {
 	r := wire.NewReader(bytes.NewReader(s.buf[:s.complete]))
 	var out []wire.Message
 	for i := 0; ; i++ {
@@ -306,6 +316,9 @@ func messages(s *stream) ([]wire.Message, error) {
 		if i >= s.msgs {
 			out = append(out, m)
 			s.msgs++
+		}
+		if stopAtCCS && m.ContentType == wire.ContentChangeCipherSpec {
+			return out, nil
 		}
 	}
 }
@@ -328,7 +341,7 @@ func (a *Analyzer) parse(f *flowState, d int) {
 
 // handle runs the messages of direction d not handled yet.
 func (a *Analyzer) handle(f *flowState, d int) {
-	msgs, err := messages(&f.dir[d])
+	msgs, err := messages(&f.dir[d], d == 1 && !f.rec.HRR)
 	for _, m := range msgs {
 		if f.state >= stDone {
 			return
@@ -605,8 +618,35 @@ func (a *Analyzer) expire(f *flowState) {
 	case stTLS12:
 		a.finishTLS12(f)
 	case stWaitCH:
-		a.finish(f, OutcomeIncomplete, ReasonMissingSegments)
+		if !a.serverOnly(f) {
+			a.finish(f, OutcomeIncomplete, ReasonMissingSegments)
+		}
 	}
+}
+
+// serverOnly decides a flow whose ClientHello is not in the capture but
+// whose server side is (asymmetric routing, a one-way mirror port, a lost
+// segment): the ServerHello alone shows the version and the group. It
+// reports whether a record was emitted.
+func (a *Analyzer) serverOnly(f *flowState) bool {
+	c, s := &f.dir[0], &f.dir[1]
+	if f.state != stWaitCH || len(c.buf) > 0 || len(c.pending) > 0 || s.complete == 0 {
+		return false
+	}
+	f.state = stWaitSH
+	f.rec.addNote(NoteClientHelloUnseen)
+	a.handle(f, 1)
+	switch f.state {
+	case stTLS12:
+		a.finishTLS12(f)
+	case stWaitSH, stWaitCH2:
+		reason := ReasonNoServerHello
+		if s.broken != "" {
+			reason = s.broken
+		}
+		a.finish(f, OutcomeIncomplete, reason)
+	}
+	return f.state == stDone
 }
 
 // Flush decides every flow still open (end of the capture) and empties the

@@ -481,3 +481,31 @@ func TestPortReuseAndHalfClose(t *testing.T) {
 		t.Errorf("port reuse: %d flows", len(flows))
 	}
 }
+
+func TestServerSideOnly(t *testing.T) {
+	// A one-way capture: only the server's packets (SYN-ACK included).
+	var segs []seg
+	for _, s := range segments(hybridWrites(t), 1448) {
+		if !s.fromClient {
+			segs = append(segs, s)
+		}
+	}
+	f := oneFlow(t, first(analyze(t, capture(t, segs, 0), Options{})))
+	if f.Outcome != OutcomeHybrid || f.SelectedGroup != "X25519MLKEM768" || f.Client != "10.0.0.1:40000" ||
+		!reflect.DeepEqual(f.Notes, []string{NoteClientHelloUnseen}) || len(f.KeyShares) != 0 {
+		t.Errorf("server side only: %+v", f)
+	}
+	// Without the SYN-ACK either, and TLS 1.2.
+	srv, cli := certs(t)
+	cli.MaxVersion = tls.VersionTLS12
+	segs = nil
+	for _, s := range segments(transcript(t, srv, cli, 1000), 1448)[3:] {
+		if !s.fromClient {
+			segs = append(segs, s)
+		}
+	}
+	f = oneFlow(t, first(analyze(t, capture(t, segs, 0), Options{})))
+	if f.Outcome != OutcomeTLS12 || f.SelectedGroup != "x25519" || !slices.Contains(f.Notes, NoteNoSYN) || !slices.Contains(f.Notes, NoteClientHelloUnseen) {
+		t.Errorf("server side only, TLS 1.2: %+v", f)
+	}
+}

@@ -58,6 +58,10 @@ const (
 	// NoteNoSYN: the TCP handshake was not in the capture (half-seen flow);
 	// the stream was picked up at the first TLS record.
 	NoteNoSYN = "no_syn"
+	// NoteClientHelloUnseen: the ClientHello is not in the capture (only
+	// the server's side was captured); the outcome comes from the
+	// ServerHello alone and the client fields are empty.
+	NoteClientHelloUnseen = "client_hello_unseen"
 	// NoteServerUnseen: not a single packet from the server was captured.
 	NoteServerUnseen = "server_unseen"
 	// NoteRetransmission: some handshake bytes were retransmitted.
