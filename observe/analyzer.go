@@ -66,6 +66,8 @@ type flowState struct {
 	ch             *wire.ClientHello
 	chSeg          int
 	last           time.Time
+	pg             uint8 // PostgreSQL SSLRequest: 1 seen, 2 answered 'S'
+
 }
 
 const (
@@ -324,6 +326,9 @@ func messages(s *stream, stopAtCCS bool) ([]wire.Message, error) {
 }
 
 func (a *Analyzer) parse(f *flowState, d int) {
+	if !a.startTLS(f, d) {
+		return
+	}
 	if b := f.dir[d].buf; d == 0 && f.state == stWaitCH && len(b) >= 2 && (b[0] != byte(wire.ContentHandshake) || b[1] != 3) {
 		// The client does not start with a TLS handshake record (SSL 2.0
 		// compatible hellos included): not a TLS flow.
@@ -337,6 +342,41 @@ func (a *Analyzer) parse(f *flowState, d int) {
 		return
 	}
 	a.handle(f, d)
+}
+
+// pgSSLRequest is PostgreSQL's SSLRequest message: length 8, code 80877103
+// (PostgreSQL protocol, section "SSL Session Encryption").
+var pgSSLRequest = []byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f}
+
+// startTLS strips the PostgreSQL SSLRequest and the server's 'S' answer, so
+// the TLS handshake that follows is read like any other. It returns false
+// when direction d must wait for more bytes or the flow is not TLS.
+func (a *Analyzer) startTLS(f *flowState, d int) bool {
+	s := &f.dir[d]
+	switch {
+	case d == 0 && f.state == stWaitCH && f.pg == 0 && len(s.buf) > 0 && s.buf[0] == 0:
+		if len(s.buf) < len(pgSSLRequest) {
+			return !bytes.HasPrefix(pgSSLRequest, s.buf) // wait for the rest
+		}
+		if bytes.Equal(s.buf[:8], pgSSLRequest) {
+			s.trim(8)
+			f.pg = 1
+			f.rec.addNote(NotePostgresSSLRequest)
+		}
+	case d == 1 && f.pg == 1 && len(s.buf) > 0:
+		if s.buf[0] != 'S' { // 'N': the server refused TLS
+			a.stats.NotTLS++
+			f.state = stIgnored
+			f.dir[0].finish()
+			s.finish()
+			return false
+		}
+		s.trim(1)
+		f.pg = 2
+	case d == 1 && f.pg == 1:
+		return false
+	}
+	return true
 }
 
 // handle runs the messages of direction d not handled yet.
@@ -356,6 +396,9 @@ func (a *Analyzer) handle(f *flowState, d int) {
 		var nt *wire.NotTLSError
 		if errors.As(err, &nt) && f.state == stWaitCH {
 			a.stats.NotTLS++
+			f.state = stIgnored
+			f.dir[0].finish()
+			f.dir[1].finish()
 		} else {
 			a.malformed(f, err)
 		}

@@ -509,3 +509,19 @@ func TestServerSideOnly(t *testing.T) {
 		t.Errorf("server side only, TLS 1.2: %+v", f)
 	}
 }
+
+func TestPostgresSSLRequest(t *testing.T) {
+	w := hybridWrites(t)
+	pg := append([]write{{true, []byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f}}, {false, []byte("S")}}, w...)
+	f := oneFlow(t, first(analyze(t, capture(t, segments(pg, 1448), 0), Options{})))
+	checkHybrid(t, f)
+	if f.ClientHelloSegments != 2 || !reflect.DeepEqual(f.Notes, []string{NotePostgresSSLRequest}) {
+		t.Errorf("segments %d notes %v", f.ClientHelloSegments, f.Notes)
+	}
+	// The server refuses TLS ('N'): not a TLS flow.
+	refused := []write{{true, []byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f}}, {false, []byte("N")}, {true, []byte{0, 0, 0, 9, 0, 3, 0, 0, 0}}}
+	flows, st := analyze(t, capture(t, segments(refused, 1448), 0), Options{})
+	if len(flows) != 0 || st.NotTLS != 1 {
+		t.Errorf("refused: %d flows, not_tls %d", len(flows), st.NotTLS)
+	}
+}

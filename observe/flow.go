@@ -62,6 +62,9 @@ const (
 	// the server's side was captured); the outcome comes from the
 	// ServerHello alone and the client fields are empty.
 	NoteClientHelloUnseen = "client_hello_unseen"
+	// NotePostgresSSLRequest: the TLS handshake followed a PostgreSQL
+	// SSLRequest and the server's 'S' (sslmode=prefer/require/verify-*).
+	NotePostgresSSLRequest = "postgres_sslrequest"
 	// NoteServerUnseen: not a single packet from the server was captured.
 	NoteServerUnseen = "server_unseen"
 	// NoteRetransmission: some handshake bytes were retransmitted.

@@ -353,3 +353,31 @@ func writeSeed(t *testing.T, file string) {
 		t.Fatal(err)
 	}
 }
+
+// TestInteropPostgresCapture records psql -> PostgreSQL 15 with
+// sslmode=require: the TLS handshake follows an SSLRequest and must be read
+// (Debian's OpenSSL 3.0 on both sides: classical, and an HRR because of
+// PostgreSQL's default ssl_ecdh_curve).
+func TestInteropPostgresCapture(t *testing.T) {
+	testpeer.Require(t, testpeer.PeerTcpdump, testpeer.PeerPostgres, testpeer.PeerPsql)
+	pg := testpeer.Postgres(t, testpeer.PostgresOptions{SSL: true})
+	capture := testpeer.Capture(t, testpeer.CaptureOptions{Filter: "tcp port " + strconv.Itoa(pg.Port)})
+	if out := pg.Psql(t, "require", "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"); out != "t" {
+		t.Errorf("psql over TLS: %q", out)
+	}
+	if _, err := capture.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	flows, st := analyzeFile(t, capture.Path)
+	if len(flows) != 1 {
+		t.Fatalf("%d flows (stats %+v)", len(flows), st)
+	}
+	f := flows[0]
+	// PostgreSQL's default ssl_ecdh_curve is prime256v1 while libpq sends an
+	// x25519 share: every connection pays a HelloRetryRequest.
+	if f.Outcome != OutcomeClassical || f.Version != "TLS 1.3" || f.SelectedGroup != "secp256r1" || !f.HRR || f.HRRGroup != "secp256r1" ||
+		!reflect.DeepEqual(f.KeyShares, []KeyShare{{"x25519", 32}}) || !reflect.DeepEqual(f.RetryKeyShares, []KeyShare{{"secp256r1", 65}}) ||
+		!reflect.DeepEqual(f.Notes, []string{NotePostgresSSLRequest}) || f.Server != pg.Addr {
+		t.Errorf("postgres flow %+v", f)
+	}
+}

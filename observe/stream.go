@@ -188,3 +188,18 @@ func (s *stream) start(seq uint32) {
 	s.next = seq
 	s.isn = seq
 }
+
+// trim drops the first n bytes of buf (a STARTTLS-style preamble), so that
+// buf starts at the first TLS record.
+func (s *stream) trim(n int) {
+	s.buf = append(s.buf[:0], s.buf[n:]...)
+	s.isn += uint32(n)
+	ends := s.segEnds[:0]
+	for _, e := range s.segEnds {
+		if e-n > 0 {
+			ends = append(ends, e-n)
+		}
+	}
+	s.segEnds = ends
+	s.complete = max(0, s.complete-n)
+}
