@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/pqtls/pqtls/observe"
 )
@@ -162,7 +163,21 @@ func runObserve(ctx context.Context, s streams, f observeFlags) error {
 				srv.Shutdown(sctx)
 			}()
 		}
-		err := observe.Live(ctx, observe.LiveOptions{Interface: f.iface, Filter: f.filter, OnTick: func() { rec.Stats(a.Stats()) }}, a)
+		tty := false
+		if fe, ok := s.errOut.(*os.File); ok && term.IsTerminal(int(fe.Fd())) {
+			tty = true
+		}
+		onTick := func() {
+			st := a.Stats()
+			rec.Stats(st)
+			if tty { // progress on a terminal only
+				fmt.Fprintf(s.errOut, "\rpqtls observe: %s: %d packets, %d TLS flows, %d in flight", f.iface, st.Packets, st.Flows, st.ActiveFlows)
+			}
+		}
+		err := observe.Live(ctx, observe.LiveOptions{Interface: f.iface, Filter: f.filter, OnTick: onTick}, a)
+		if tty {
+			fmt.Fprint(s.errOut, "\r\x1b[K") // clear the progress line before the report
+		}
 		if err != nil {
 			return failuref("%w", err)
 		}
