@@ -136,9 +136,6 @@ func BenchmarkObserve(b *testing.B) {
 // TestMemoryBoundedLongCapture checks that the heap does not grow with the
 // capture: 20x more flows must not need much more memory.
 func TestMemoryBoundedLongCapture(t *testing.T) {
-	if testing.Short() {
-		t.Skip("long capture")
-	}
 	heap := func(n int) uint64 {
 		var capture bytes.Buffer
 		genCapture(t, &capture, n, 16<<10)
