@@ -19,7 +19,8 @@ type LiveOptions struct {
 	// Filter is a pcap-filter(7) expression compiled by tcpdump and attached
 	// to the socket in the kernel; empty captures every packet.
 	Filter string
-	// Snaplen bounds the bytes read per packet. Default 65535.
+	// Snaplen bounds the bytes read per packet. Default 262144 (GRO/GSO
+	// packets on loopback and virtual NICs exceed 64 KiB).
 	Snaplen int
 	// OnTick, when set, is called about once a second from the capture
 	// goroutine (e.g. to publish Analyzer.Stats).
@@ -74,7 +75,7 @@ func Live(ctx context.Context, opts LiveOptions, a *Analyzer) error {
 	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 8<<20)
 	snap := opts.Snaplen
 	if snap <= 0 {
-		snap = 65535
+		snap = maxCapLen
 	}
 	buf := make([]byte, snap)
 	lastTick := time.Now()
