@@ -35,6 +35,7 @@ type Stats struct {
 	Bytes         int64 `json:"bytes"`
 	TCPPackets    int64 `json:"tcp_packets"`
 	Undecodable   int64 `json:"undecodable_packets"`
+	UnknownLink   int64 `json:"unsupported_link_type_packets"`
 	IPFragments   int64 `json:"ip_fragments"`
 	Flows         int64 `json:"tls_flows"`
 	Malformed     int64 `json:"malformed_handshakes"`
@@ -64,7 +65,6 @@ type flowState struct {
 	rec            Flow
 	state          int
 	ch             *wire.ClientHello
-	chSeg          int
 	last           time.Time
 	pg             uint8 // PostgreSQL SSLRequest: 1 seen, 2 answered 'S'
 
@@ -136,6 +136,8 @@ func (a *Analyzer) Packet(ts time.Time, linkType int, data []byte) {
 	if err := decodePacket(linkType, data, seg); err != nil {
 		if errors.Is(err, errIPFragment) {
 			a.stats.IPFragments++
+		} else if errors.Is(err, errUnknownLink) {
+			a.stats.UnknownLink++
 		} else if !errors.Is(err, errNotTCP) {
 			a.stats.Undecodable++
 		}
@@ -236,7 +238,6 @@ func (a *Analyzer) tcp(ts time.Time, seg *segment) {
 		}
 	}
 	if seg.flags&flagRST != 0 {
-		s.rst = true
 		a.closed(k, f, pqtls.ReasonReset)
 	} else if seg.flags&flagFIN != 0 {
 		s.fin = true

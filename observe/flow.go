@@ -49,8 +49,6 @@ const (
 	ReasonMissingSegments = "missing_segments"
 	// ReasonTooLarge: the handshake flight exceeded the per-flow buffer.
 	ReasonTooLarge = "too_large"
-	// ReasonEvicted: the flow table was full or the flow idle.
-	ReasonEvicted = "idle"
 )
 
 // Notes qualify a flow record (Flow.Notes).

@@ -147,6 +147,12 @@ func TestDamagedCaptures(t *testing.T) {
 	if err != nil || len(flows) != 7 {
 		t.Errorf("cut capture: %d flows, err %v", len(flows), err)
 	}
+	// An unsupported link type (802.11): every packet counted, none guessed.
+	wifi := append([]byte(nil), good...)
+	binary.LittleEndian.PutUint32(wifi[20:], 105)
+	if flows, st, err := readAll(t, wifi, FileOptions{}); err != nil || len(flows) != 0 || st.UnknownLink != 104 {
+		t.Errorf("802.11 capture: %d flows, %d unsupported, err %v", len(flows), st.UnknownLink, err)
+	}
 	// A valid capture with no packet is not an error.
 	if flows, _, err := readAll(t, good[:24], FileOptions{}); err != nil || len(flows) != 0 {
 		t.Errorf("empty capture: %v %v", flows, err)

@@ -18,8 +18,8 @@ type stream struct {
 	done      bool
 	// broken says why the stream cannot be reassembled further: a reason
 	// constant (snaplen, missing_segments, too_large). Set with done.
-	broken   string
-	fin, rst bool
+	broken string
+	fin    bool
 
 	retrans, outOfOrder, conflict bool
 

@@ -215,6 +215,12 @@ func runObserve(ctx context.Context, s streams, f observeFlags) error {
 func printObserveStats(w io.Writer, st observe.Stats) {
 	fmt.Fprintf(w, "pqtls observe: %d packets analysed, %d TLS flows, %d malformed handshakes skipped, %d non-TLS flows, %d flows picked up without a ClientHello",
 		st.Packets, st.Flows, st.Malformed, st.NotTLS, st.Untracked)
+	if st.UnknownLink > 0 {
+		fmt.Fprintf(w, ", %d packets of an unsupported link type skipped (see docs/OBSERVE.md for the supported ones)", st.UnknownLink)
+	}
+	if st.Undecodable > 0 {
+		fmt.Fprintf(w, ", %d undecodable packets", st.Undecodable)
+	}
 	if st.FiltersOut > 0 {
 		fmt.Fprintf(w, ", %d packets excluded by --filter", st.FiltersOut)
 	}
