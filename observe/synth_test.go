@@ -204,6 +204,7 @@ func analyze(t testing.TB, capture []byte, opts Options) ([]*Flow, Stats) {
 		t.Fatal(err)
 	}
 	a.Flush()
+	checkSchema(t, flows)
 	return flows, a.Stats()
 }
 

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/pqtls/pqtls/internal/testpki"
 	"github.com/pqtls/pqtls/observe"
 )
@@ -241,5 +243,47 @@ func TestNetnsLiveCapture(t *testing.T) {
 	}
 	if !strings.Contains(scraped, `tls_handshake_group_total{group="x25519_mlkem768",kind="hybrid",role="observed"} 3`) {
 		t.Errorf("--serve during capture: err %v, metrics:\n%s", err, scraped)
+	}
+}
+
+// TestObserveJSONLSchema validates every record against the published JSON
+// Schema (additionalProperties false: a new field must be documented).
+func TestObserveJSONLSchema(t *testing.T) {
+	f, err := os.Open("../../docs/schemas/pqtls.observe.v1.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	if err := c.AddResource("observe.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile("observe.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runCLI(t, "observe", "-r", recorded, "--format", "jsonl")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for _, line := range lines {
+		v, err := jsonschema.UnmarshalJSON(strings.NewReader(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sch.Validate(v); err != nil {
+			t.Errorf("record does not match the schema: %v\n%s", err, line)
+		}
+	}
+	// The schema is not vacuous.
+	bad, _ := jsonschema.UnmarshalJSON(strings.NewReader(strings.Replace(lines[0], `"outcome":"`, `"surprise":1,"outcome":"`, 1)))
+	if sch.Validate(bad) == nil {
+		t.Error("a record with an undocumented field validates")
 	}
 }
