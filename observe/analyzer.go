@@ -238,6 +238,9 @@ func (a *Analyzer) tcp(ts time.Time, seg *segment) {
 		}
 	}
 	if seg.flags&flagRST != 0 {
+		if d == 0 {
+			f.rec.addNote(NoteResetByClient)
+		}
 		a.closed(k, f, pqtls.ReasonReset)
 	} else if seg.flags&flagFIN != 0 {
 		s.fin = true
@@ -632,7 +635,8 @@ func (a *Analyzer) finish(f *flowState, outcome, reason string) {
 	f.ch = nil
 	a.stats.Flows++
 	if a.emit != nil {
-		a.emit(r)
+		c := *r // the callback may keep it; the tombstone goes on changing
+		a.emit(&c)
 	}
 }
 

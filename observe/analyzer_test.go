@@ -525,3 +525,14 @@ func TestPostgresSSLRequest(t *testing.T) {
 		t.Errorf("refused: %d flows, not_tls %d", len(flows), st.NotTLS)
 	}
 }
+
+func TestResetByClient(t *testing.T) {
+	w := hybridWrites(t)
+	segs := segments(w[:1], 1448)
+	segs = segs[:len(segs)-2]
+	segs = append(segs, seg{fromClient: true, seq: segs[len(segs)-1].seq + uint32(len(segs[len(segs)-1].payload)), flags: flagRST | flagACK})
+	f := oneFlow(t, first(analyze(t, capture(t, segs, 0), Options{})))
+	if f.Outcome != OutcomeFailed || f.Reason != "reset" || !reflect.DeepEqual(f.Notes, []string{NoteResetByClient}) {
+		t.Errorf("got %q %q %v", f.Outcome, f.Reason, f.Notes)
+	}
+}

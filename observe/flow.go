@@ -63,6 +63,9 @@ const (
 	// NotePostgresSSLRequest: the TLS handshake followed a PostgreSQL
 	// SSLRequest and the server's 'S' (sslmode=prefer/require/verify-*).
 	NotePostgresSSLRequest = "postgres_sslrequest"
+	// NoteResetByClient: the reset came from the client's side (the client
+	// gave up), not from the server or a middlebox on its behalf.
+	NoteResetByClient = "reset_by_client"
 	// NoteServerUnseen: not a single packet from the server was captured.
 	NoteServerUnseen = "server_unseen"
 	// NoteRetransmission: some handshake bytes were retransmitted.
