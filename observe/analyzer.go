@@ -386,14 +386,16 @@ func (a *Analyzer) startTLS(f *flowState, d int) bool {
 // handle runs the messages of direction d not handled yet.
 func (a *Analyzer) handle(f *flowState, d int) {
 	msgs, err := messages(&f.dir[d], d == 1 && !f.rec.HRR)
-	for _, m := range msgs {
+	for i, m := range msgs {
 		if f.state >= stDone {
 			return
 		}
 		if d == 0 {
 			a.clientMessage(f, m)
-		} else {
-			a.serverMessage(f, m)
+		} else if a.serverMessage(f, m) {
+			// Deliver this message and the ones after it again later.
+			f.dir[1].msgs -= len(msgs) - i
+			return
 		}
 	}
 	if err != nil && f.state < stDone {
@@ -460,6 +462,9 @@ func (a *Analyzer) clientMessage(f *flowState, m wire.Message) {
 		r.RetryKeyShares = keyShares(ch.KeyShares)
 		f.state = stWaitSH2
 		f.dir[0].finish()
+		if f.dir[1].complete > 0 {
+			a.handle(f, 1) // a ServerHello that arrived first in the capture
+		}
 		return
 	}
 	f.ch = ch
@@ -493,12 +498,14 @@ func versionName(v uint16) string {
 	return pqtls.VersionName(v)
 }
 
-func (a *Analyzer) serverMessage(f *flowState, m wire.Message) {
-	if f.state == stWaitCH {
-		// Server bytes before the ClientHello is complete: keep them, the
-		// client side may be behind (reordered capture). Re-read later.
-		f.dir[1].msgs--
-		return
+// serverMessage handles one message from the server. It returns true when
+// the message must wait for the client's side and be delivered again.
+func (a *Analyzer) serverMessage(f *flowState, m wire.Message) (wait bool) {
+	if f.state == stWaitCH || (f.state == stWaitCH2 && m.ContentType == wire.ContentHandshake) {
+		// Server bytes before the (second) ClientHello is complete: keep
+		// them, the client side may be behind in a capture that reorders
+		// the two directions. Re-read when the ClientHello is in.
+		return true
 	}
 	r := &f.rec
 	switch m.ContentType {
@@ -506,18 +513,18 @@ func (a *Analyzer) serverMessage(f *flowState, m wire.Message) {
 		if al, err := wire.ParseAlert(m.Data); err == nil {
 			a.finish(f, OutcomeFailed, "alert_"+al.Description.String())
 		}
-		return
+		return false
 	case wire.ContentChangeCipherSpec:
 		if f.state == stTLS12 {
 			a.finishTLS12(f) // abbreviated (resumed) TLS 1.2 handshake
 		}
-		return
+		return false
 	case wire.ContentHandshake:
 	default:
 		if f.state == stTLS12 {
 			a.finishTLS12(f)
 		}
-		return
+		return false
 	}
 	if f.state == stTLS12 {
 		switch m.HandshakeType {
@@ -532,27 +539,27 @@ func (a *Analyzer) serverMessage(f *flowState, m wire.Message) {
 		case wire.TypeServerHelloDone:
 			a.finishTLS12(f)
 		}
-		return
+		return false
 	}
 	if m.HandshakeType != wire.TypeServerHello || (f.state != stWaitSH && f.state != stWaitSH2) {
 		a.malformed(f, errors.New("server flight does not start with a ServerHello"))
-		return
+		return false
 	}
 	sh, err := wire.ParseServerHello(m.Data)
 	if err != nil {
 		a.malformed(f, err)
-		return
+		return false
 	}
 	r.CipherSuite = cipherSuiteName(sh.CipherSuite)
 	if sh.IsHRR {
 		if f.state == stWaitSH2 {
 			a.malformed(f, errors.New("second HelloRetryRequest"))
-			return
+			return false
 		}
 		r.HRR = true
 		r.HRRGroup = groupName(sh.SelectedGroup)
 		f.state = stWaitCH2
-		return
+		return false
 	}
 	v := sh.Version()
 	r.Version = pqtls.VersionName(v)
@@ -566,7 +573,7 @@ func (a *Analyzer) serverMessage(f *flowState, m wire.Message) {
 			r.Resumption = "psk"
 		}
 		a.finish(f, outcomeForGroup(g), "")
-		return
+		return false
 	}
 	r.ALPN = sh.ALPN
 	if sh.DowngradeSentinel() != 0 {
@@ -577,6 +584,7 @@ func (a *Analyzer) serverMessage(f *flowState, m wire.Message) {
 	}
 	f.state = stTLS12
 	f.dir[0].finish()
+	return false
 }
 
 func (a *Analyzer) finishTLS12(f *flowState) { a.finish(f, OutcomeTLS12, "") }

@@ -536,3 +536,38 @@ func TestResetByClient(t *testing.T) {
 		t.Errorf("got %q %q %v", f.Outcome, f.Reason, f.Notes)
 	}
 }
+
+func TestHRRServerHelloBeforeSecondClientHello(t *testing.T) {
+	// A capture where the ServerHello answering the second ClientHello is
+	// recorded before it (two capture points merged, skewed clocks).
+	srv, cli := certs(t)
+	srv.CurvePreferences = []tls.CurveID{tls.CurveP256}
+	w := transcript(t, srv, cli, 100)
+	segs := segments(w, 1448)
+	// Find the second ClientHello (the second client payload that starts
+	// with a handshake record) and the ServerHello after it.
+	ch2, sh2 := -1, -1
+	seenCH := 0
+	for i, s := range segs {
+		if s.fromClient && looksLikeHello(s.payload, 1) {
+			seenCH++
+			if seenCH == 2 {
+				ch2 = i
+			}
+		}
+		if ch2 >= 0 && !s.fromClient && len(s.payload) > 0 {
+			sh2 = i
+			break
+		}
+	}
+	if ch2 < 0 || sh2 < 0 {
+		t.Fatalf("second ClientHello %d, ServerHello %d", ch2, sh2)
+	}
+	moved := segs[sh2]
+	segs = slices.Delete(segs, sh2, sh2+1)
+	segs = slices.Insert(segs, ch2, moved)
+	f := oneFlow(t, first(analyze(t, capture(t, segs, 0), Options{})))
+	if !f.HRR || f.SelectedGroup != "secp256r1" || f.Outcome != OutcomeClassical || len(f.RetryKeyShares) != 1 {
+		t.Errorf("got %+v", f)
+	}
+}
