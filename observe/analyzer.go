@@ -243,6 +243,12 @@ func (a *Analyzer) tcp(ts time.Time, seg *segment) {
 		}
 		a.closed(k, f, pqtls.ReasonReset)
 	} else if seg.flags&flagFIN != 0 {
+		if s.started && !s.done && seqDiff(seg.seq+uint32(seg.wireLen), s.next) > 0 {
+			// Bytes sent before this FIN are not in the capture (yet):
+			// a reordered capture, or lost packets. Not a proof of a
+			// close before the handshake; decide at the end.
+			return
+		}
 		s.fin = true
 		// A client may half-close after its ClientHello and still get an
 		// answer: only the server's FIN ends the handshake.

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"os"
+	"reflect"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -118,6 +120,53 @@ func FuzzDecodePacket(f *testing.F) {
 			if len(s.payload) > s.wireLen || s.wireLen < 0 {
 				t.Fatalf("payload %d > wire length %d", len(s.payload), s.wireLen)
 			}
+		}
+	})
+}
+
+var (
+	reassemblyOnce   sync.Once
+	reassemblyWrites []write
+)
+
+// FuzzReassembly checks that the analyzer's answer does not depend on how
+// the bytes were segmented, reordered or duplicated, as long as every byte
+// is captured: the fuzzer chooses the segment sizes, a permutation of the
+// data segments and duplicates of some of them; the flow must always be
+// the same hybrid flow.
+func FuzzReassembly(f *testing.F) {
+	reassemblyOnce.Do(func() {
+		srv, cli := certs(f)
+		reassemblyWrites = transcript(f, srv, cli, 3000)
+	})
+	f.Add(uint16(1448), []byte{})
+	f.Add(uint16(100), []byte{3, 1, 4, 1, 5, 9, 2, 6})
+	f.Add(uint16(0), []byte{0xff, 0, 0x80, 0x10})
+	f.Fuzz(func(t *testing.T, mss uint16, perm []byte) {
+		mss = 64 + mss%1437 // realistic MSS values; below, the 256-segment reorder bound applies
+		segs := segments(reassemblyWrites, int(mss))
+		head, data, tail := segs[:3], slices.Clone(segs[3:len(segs)-2]), segs[len(segs)-2:]
+		// Each byte of perm swaps two data segments, and its top bit also
+		// duplicates one.
+		for i, b := range perm {
+			if len(data) < 2 || i > 256 {
+				break
+			}
+			x, y := int(b)%len(data), (int(b)*7+i)%len(data)
+			data[x], data[y] = data[y], data[x]
+			if b&0x80 != 0 && len(data) < 4000 {
+				data = append(data, data[x])
+			}
+		}
+		all := append(append(slices.Clone(head), data...), tail...)
+		flows, _ := analyze(t, capture(t, all, 0), Options{})
+		if len(flows) != 1 {
+			t.Fatalf("%d flows", len(flows))
+		}
+		fl := flows[0]
+		if fl.Outcome != OutcomeHybrid || fl.SelectedGroup != "X25519MLKEM768" || fl.SNI != "example.test" ||
+			!reflect.DeepEqual(fl.KeyShares, []KeyShare{{"X25519MLKEM768", 1216}, {"x25519", 32}}) || fl.ServerShareBytes != 1120 {
+			t.Fatalf("mss %d: got %+v", mss, fl)
 		}
 	})
 }

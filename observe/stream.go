@@ -36,7 +36,7 @@ type pendingSeg struct {
 
 // Bounds of the reassembly state of one direction.
 const (
-	maxPendingSegs  = 64
+	maxPendingSegs  = 256
 	maxPendingBytes = 256 << 10
 	maxSegEnds      = 64
 )
