@@ -99,6 +99,8 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		newLintCmd,
 		newCertsCmd,
 		newDemoCmd,
+		newScanCmd,
+		newCanaryCmd,
 		newObserveCmd,
 	} {
 		root.AddCommand(add(s))
