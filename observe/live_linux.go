@@ -37,7 +37,9 @@ func Live(ctx context.Context, opts LiveOptions, a *Analyzer) error {
 	if err != nil {
 		return fmt.Errorf("interface %q: %w (list interfaces with 'ip link')", opts.Interface, err)
 	}
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(htons(unix.ETH_P_ALL)))
+	// Protocol 0: the socket receives nothing until bind, so no packet can
+	// be queued before the filter is attached (it would bypass it).
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
 			return fmt.Errorf("live capture needs root or CAP_NET_RAW (run with sudo, or setcap cap_net_raw+ep on the binary): %w", err)
