@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"syscall"
@@ -88,6 +89,15 @@ func runObserve(ctx context.Context, s streams, f observeFlags) error {
 	}
 	if ctx == nil {
 		ctx = context.Background()
+	}
+	if f.filter != "" {
+		// Check the expression now: a bad one is a usage error (exit 2).
+		if _, err := exec.LookPath("tcpdump"); err != nil {
+			return failuref("--filter needs tcpdump to compile BPF expressions and it is not in PATH: install tcpdump or drop --filter")
+		}
+		if _, err := observe.CompileFilter(ctx, f.filter, observe.LinkEthernet); err != nil {
+			return usageErrorf("%v", err)
+		}
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
