@@ -52,7 +52,7 @@ See docs/OBSERVE.md.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&f.read, "read", "r", "", "read packets from a pcap or pcapng `FILE` (tcpdump -w, Wireshark, dumpcap)")
+	fl.StringVarP(&f.read, "read", "r", "", "read packets from a pcap or pcapng `FILE` (tcpdump -w, Wireshark, dumpcap); - reads standard input")
 	fl.StringVarP(&f.iface, "interface", "i", "", "capture live on `IFACE` (AF_PACKET, needs root or CAP_NET_RAW)")
 	fl.StringVar(&f.filter, "filter", "", "pcap-filter(7) `EXPR`, e.g. 'tcp port 443' (compiled by tcpdump, which must be installed)")
 	fl.StringVar(&f.format, "format", "table", "output `FORMAT`: table, jsonl or prom")
@@ -139,14 +139,19 @@ func runObserve(ctx context.Context, s streams, f observeFlags) error {
 		}
 		if f.format == "jsonl" && writeErr == nil {
 			writeErr = enc.Encode(fl)
-			if f.iface != "" && writeErr == nil {
-				writeErr = bw.Flush() // live: one line as soon as it is known
+			if (f.iface != "" || f.read == "-") && writeErr == nil {
+				writeErr = bw.Flush() // live or streamed: one line as soon as it is known
 			}
 		}
 	}
 	a := observe.NewAnalyzer(observe.Options{IdleTimeout: f.idle, MaxFlows: f.maxFlows}, emit)
 
-	if f.read != "" {
+	if f.read == "-" {
+		// A capture streamed on stdin: tcpdump -w - | pqtls observe -r -
+		if err := observe.ReadCapture(ctx, s.in, observe.FileOptions{Filter: f.filter}, a); err != nil {
+			return failuref("reading the capture from standard input: %w", err)
+		}
+	} else if f.read != "" {
 		if err := observe.ReadFile(ctx, f.read, observe.FileOptions{Filter: f.filter}, a); err != nil {
 			return failuref("%w", err)
 		}

@@ -288,3 +288,19 @@ func TestObserveJSONLSchema(t *testing.T) {
 		t.Error("a record with an undocumented field validates")
 	}
 }
+
+func TestObserveStdin(t *testing.T) {
+	b, err := os.ReadFile(recorded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o, e strings.Builder
+	code := run([]string{"observe", "-r", "-", "--format", "jsonl"}, strings.NewReader(string(b)), &o, &e)
+	if code != 0 || len(jsonFlows(t, o.String())) != 7 {
+		t.Errorf("exit %d, stderr %q", code, e.String())
+	}
+	code = run([]string{"observe", "-r", "-"}, strings.NewReader("not a capture"), &o, &e)
+	if code != exitFailure || !strings.Contains(e.String(), "standard input") {
+		t.Errorf("garbage on stdin: exit %d, stderr %q", code, e.String())
+	}
+}
