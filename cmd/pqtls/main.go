@@ -101,6 +101,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		newDemoCmd,
 		newScanCmd,
 		newCanaryCmd,
+		newObserveCmd,
 	} {
 		root.AddCommand(add(s))
 	}
