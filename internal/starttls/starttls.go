@@ -76,12 +76,15 @@ func Negotiate(ctx context.Context, conn net.Conn, p Protocol, serverName string
 	return cc.Sent, cc.Received, err
 }
 
+// PostgresSSLRequest is PostgreSQL's SSLRequest message (protocol 3, "SSL
+// Session Encryption"): Int32 length 8, Int32 code 80877103 (1234<<16 |
+// 5679). The passive analyzer (observe) recognises it too.
+const PostgresSSLRequest = "\x00\x00\x00\x08\x04\xd2\x16\x2f"
+
 // postgres sends an SSLRequest (PostgreSQL protocol 3, "SSL Session
 // Encryption": length 8, code 80877103) and expects 'S' or 'N'.
 func postgres(c io.ReadWriter) error {
-	req := binary.BigEndian.AppendUint32(nil, 8)
-	req = binary.BigEndian.AppendUint32(req, 80877103)
-	if _, err := c.Write(req); err != nil {
+	if _, err := io.WriteString(c, PostgresSSLRequest); err != nil {
 		return err
 	}
 	var b [1]byte
