@@ -99,6 +99,9 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		newLintCmd,
 		newCertsCmd,
 		newDemoCmd,
+		newScanCmd,
+		newCanaryCmd,
+		newObserveCmd,
 		newTunnelCmd,
 		newBenchCmd,
 	} {

@@ -21,7 +21,9 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/canary"
 	"github.com/pqtls/pqtls/devpki"
+	"github.com/pqtls/pqtls/scan"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 )
@@ -66,7 +68,9 @@ type Report struct {
 	HelloSizes   map[string]int // client name -> ClientHello record bytes
 	ServerLog    string         // the require server's log line for the refused client
 	MetricsText  string
-	ServerHelloB map[string]int // client name -> server's first flight bytes (to prefer server)
+	ServerHelloB map[string]int            // client name -> server's first flight bytes (to prefer server)
+	Scans        []scan.Result             // pqtls scan of each server, in endpoints order
+	Canary       map[string]canary.Verdict // pqtls canary verdict per server
 }
 
 // Run runs the demo and writes the report to w.
@@ -137,6 +141,7 @@ func Measure(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	rep.ServerLog = strings.TrimSpace(firstLine(logBuf.String(), "refused classical-only client"))
+
 	mfs, err := reg.Gather()
 	if err != nil {
 		return nil, err
@@ -149,6 +154,27 @@ func Measure(ctx context.Context, o Options) (*Report, error) {
 		_, _ = expfmt.MetricFamilyToText(&mb, mf)
 	}
 	rep.MetricsText = mb.String()
+
+	// Scan and canary last, so their probes do not show in the metrics
+	// excerpt above.
+	var targets []scan.Target
+	for i, e := range endpoints {
+		t, err := scan.ParseEndpoint(servers[e.name])
+		if err != nil {
+			return nil, err
+		}
+		t.Service, t.Source = e.name, fmt.Sprintf("demo server %d", i+1)
+		targets = append(targets, t)
+	}
+	rep.Scans = scan.ScanAll(ctx, targets, scan.Options{Enumerate: true, ServerName: "demo.internal", RootCAs: ca.Pool(), Timeout: 5 * time.Second})
+	rep.Canary = map[string]canary.Verdict{}
+	for _, e := range endpoints {
+		cr, err := canary.Run(ctx, canary.Options{Target: servers[e.name], ServerName: "demo.internal", Count: 3, RootCAs: ca.Pool(), PMTU: canary.PMTUOff, Timeout: 5 * time.Second})
+		if err != nil {
+			return nil, err
+		}
+		rep.Canary[e.name] = cr.Verdict
+	}
 	return rep, nil
 }
 
@@ -314,7 +340,26 @@ func Print(w io.Writer, r *Report) {
 		fmt.Fprintf(w, "   the require server's log line for the classical client it refused:\n     %s\n", r.ServerLog)
 	}
 
-	fmt.Fprintln(w, "\n5. Metrics (what Prometheus scrapes from every pqtls server and client)")
+	fmt.Fprintln(w, "\n5. Inventory: 'pqtls scan' of the three servers (crafted ClientHellos, every group of the registry)")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "server\tverdict\tdefault client gets\tgroups supported (server preference order)\tconnections")
+	for _, sr := range r.Scans {
+		def := "-"
+		if sr.DefaultClient != nil && sr.DefaultClient.Group != "" {
+			def = sr.DefaultClient.Group
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", sr.Target.Service, sr.Verdict, def, strings.Join(sr.GroupNames(), " "), sr.Connections)
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w, "\n6. Hybrid canary: 'pqtls canary' runs the large-ClientHello matrix (split segments, record fragments, 4/16 KB, HRR)")
+	for _, e := range endpoints {
+		if v, ok := r.Canary[e.name]; ok {
+			fmt.Fprintf(w, "   %-17s %-19s %s\n", e.name, v.Code, v.Summary)
+		}
+	}
+
+	fmt.Fprintln(w, "\n7. Metrics (what Prometheus scrapes from every pqtls server and client)")
 	for _, l := range strings.Split(strings.TrimSpace(r.MetricsText), "\n") {
 		if !strings.HasPrefix(l, "# HELP") {
 			fmt.Fprintln(w, "   "+l)

@@ -48,8 +48,11 @@ type NodeServerOptions struct {
 	// ALPN protocols offered, e.g. []string{"h2", "http/1.1"}.
 	ALPN []string
 	// Response is written to each client after the handshake, then the
-	// server closes the connection. Default "hello from node\n".
-	Response *string
+	// server closes the connection. Empty means "hello from node\n".
+	Response string
+	// Echo makes the server echo everything it receives instead (a TLS echo
+	// backend, e.g. behind a tunnel); it closes when the client does.
+	Echo bool
 }
 
 // NodeServerPeer is a running Node.js TLS server.
@@ -126,13 +129,8 @@ func NodeServer(tb testing.TB, opts NodeServerOptions) *NodeServerPeer {
 	Require(tb, PeerNode)
 	node, _ := Find(PeerNode)
 	dir := tb.TempDir()
-	s := &NodeServerPeer{Cert: opts.Cert, trace: newOpenSSLTrace(), events: make(chan NodeEvent, 1024)}
-	if s.Cert == nil {
-		s.CA = testpki.NewCA(tb)
-		s.Cert = s.CA.Server(tb, testpki.CertOptions{})
-	} else {
-		s.CA = s.Cert.CA
-	}
+	s := &NodeServerPeer{trace: newOpenSSLTrace(), events: make(chan NodeEvent, 1024)}
+	s.CA, s.Cert = serverCert(tb, opts.Cert)
 	cfg := map[string]any{
 		"key": string(s.Cert.KeyPEM), "cert": string(s.Cert.CertPEM),
 		"curves": opts.Curves, "minVersion": opts.MinVersion, "maxVersion": opts.MaxVersion,
@@ -142,16 +140,22 @@ func NodeServer(tb testing.TB, opts NodeServerOptions) *NodeServerPeer {
 	if opts.ClientCA != nil {
 		cfg["ca"] = string(opts.ClientCA.CertPEM)
 	}
-	if opts.Response != nil {
-		cfg["response"] = *opts.Response
+	if opts.Response != "" {
+		cfg["response"] = opts.Response
 	}
+	cfg["echo"] = opts.Echo
 	script := writeJSFiles(tb, dir, "server.js", nodeServerJS, cfg)
 
 	stdoutR, stdoutW := io.Pipe()
 	stderrR, stderrW := io.Pipe()
-	s.Proc = start(tb, "node server", procOptions{stdout: stdoutW, stderr: stderrW, dir: dir}, node, script, filepath.Join(dir, "config.json"))
+	s.Proc = start(tb, "node server", procOptions{stdout: stdoutW, stderr: stderrW, stderrOnly: true, dir: dir}, node, script, filepath.Join(dir, "config.json"))
 	go func() { <-s.Proc.Done(); stdoutW.Close(); stderrW.Close() }()
 	go s.trace.consume(stderrR)
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			tb.Logf("testpeer: node server stderr (without OpenSSL trace):\n%s", s.trace.other.String())
+		}
+	})
 	listening := make(chan int, 1)
 	go func() {
 		sc := bufio.NewScanner(stdoutR)
@@ -192,9 +196,9 @@ func NodeServer(tb testing.TB, opts NodeServerOptions) *NodeServerPeer {
 	select {
 	case s.Port = <-listening:
 	case <-s.Proc.Done():
-		tb.Fatalf("testpeer: node server exited before listening: %v\n%s", s.Proc.waitErr, s.Proc.Output())
+		tb.Fatalf("testpeer: node server exited before listening: %v\n%s%s", s.Proc.waitErr, s.Proc.Output(), s.trace.other.String())
 	case <-time.After(StartTimeout):
-		tb.Fatalf("testpeer: node server did not listen within %v\n%s", StartTimeout, s.Proc.Output())
+		tb.Fatalf("testpeer: node server did not listen within %v\n%s%s", StartTimeout, s.Proc.Output(), s.trace.other.String())
 	}
 	s.Addr = hostPort(s.Port)
 	return s

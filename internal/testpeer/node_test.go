@@ -37,16 +37,30 @@ func goHandshake(addr string, cfg *tls.Config) (tls.ConnectionState, error) {
 	return c.ConnectionState(), nil
 }
 
-// goServer runs a Go TLS server that records each ConnectionState and writes
+// goServer runs a Go TLS server on 127.0.0.1 (see serveTLS) that writes
 // "hello from go\n".
 func goServer(t *testing.T, cfg *tls.Config) (string, <-chan tls.ConnectionState) {
 	t.Helper()
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ln.Addr().String(), serveTLS(t, ln, cfg, "hello from go\n")
+}
+
+// serveTLS accepts connections on ln until the test ends, runs a TLS server
+// handshake with cfg on each, sends its ConnectionState (the zero value when
+// the handshake failed) on the returned channel, then writes reply. The
+// channel holds 16 states; when nobody reads them, later ones are dropped.
+func serveTLS(t *testing.T, ln net.Listener, cfg *tls.Config, reply string) <-chan tls.ConnectionState {
 	t.Cleanup(func() { ln.Close() })
 	states := make(chan tls.ConnectionState, 16)
+	report := func(cs tls.ConnectionState) {
+		select {
+		case states <- cs:
+		default:
+		}
+	}
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -55,18 +69,18 @@ func goServer(t *testing.T, cfg *tls.Config) (string, <-chan tls.ConnectionState
 			}
 			go func() {
 				defer c.Close()
-				tc := c.(*tls.Conn)
+				tc := tls.Server(c, cfg)
 				_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
 				if err := tc.Handshake(); err != nil {
-					states <- tls.ConnectionState{}
+					report(tls.ConnectionState{})
 					return
 				}
-				states <- tc.ConnectionState()
-				_, _ = tc.Write([]byte("hello from go\n"))
+				report(tc.ConnectionState())
+				_, _ = tc.Write([]byte(reply))
 			}()
 		}
 	}()
-	return ln.Addr().String(), states
+	return states
 }
 
 func TestInteropNodeServerGroups(t *testing.T) {
@@ -214,6 +228,41 @@ func TestInteropNodeClientCert(t *testing.T) {
 		t.Errorf("node client without cert: %+v", res)
 	}
 	if ev := srv.Next(t); ev.Event != "error" {
+		t.Errorf("node server %+v", ev)
+	}
+}
+
+// TestInteropNodeTLS12 checks the TLS 1.2 path: the group comes from the
+// ServerKeyExchange in the trace, on both sides.
+func TestInteropNodeTLS12(t *testing.T) {
+	srv := NodeServer(t, NodeServerOptions{MaxVersion: "TLSv1.2", Curves: "X25519:P-256"})
+	res := NodeClient(t, srv.Addr, NodeClientOptions{CA: srv.CA, Curves: "P-256:X25519"})
+	// OpenSSL's server picks by its own order in TLS 1.2: X25519.
+	if res.Error != "" || res.Protocol != "TLSv1.2" || res.GroupID != tls.X25519 || res.Group != "X25519" {
+		t.Errorf("node client %+v", res)
+	}
+	ev := srv.Next(t)
+	if ev.Protocol != "TLSv1.2" || ev.GroupID != tls.X25519 || ev.HelloRetry || len(ev.Offered) != 2 || ev.Offered[0] != tls.CurveP256 {
+		t.Errorf("node server %+v", ev)
+	}
+	cfg := srv.CA.ClientTLS("localhost", nil)
+	cfg.CurvePreferences = []tls.CurveID{tls.CurveP256}
+	if st, err := goHandshake(srv.Addr, cfg); err != nil || st.Version != tls.VersionTLS12 || st.CurveID != tls.CurveP256 {
+		t.Errorf("go client: %v %x %v", st.CurveID, st.Version, err)
+	}
+	if ev := srv.Next(t); ev.GroupID != tls.CurveP256 {
+		t.Errorf("node server %+v", ev)
+	}
+}
+
+func TestInteropNodeEcho(t *testing.T) {
+	srv := NodeServer(t, NodeServerOptions{Echo: true})
+	msg := strings.Repeat("pqtls-echo ", 1000)
+	res := NodeClient(t, srv.Addr, NodeClientOptions{CA: srv.CA, Send: msg})
+	if res.Error != "" || res.Response != msg || res.GroupID != tls.X25519MLKEM768 {
+		t.Errorf("echo: error %q, %d bytes back, group %v", res.Error, len(res.Response), res.GroupID)
+	}
+	if ev := srv.Next(t); ev.GroupID != tls.X25519MLKEM768 {
 		t.Errorf("node server %+v", ev)
 	}
 }

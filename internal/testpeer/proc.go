@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pqtls/pqtls/internal/testpki"
 )
 
 // Default deadlines. Every step that waits on a peer has one.
@@ -102,11 +104,14 @@ func (p *Proc) Stop() {
 type procOptions struct {
 	stdout io.Writer // extra sink for stdout (besides the tail buffer)
 	stderr io.Writer // extra sink for stderr
-	env    []string  // appended to os.Environ()
-	dir    string
-	cred   *syscall.Credential
-	stop   syscall.Signal // signal for a clean stop (default SIGTERM)
-	stopTO time.Duration  // grace period before SIGKILL (default StopTimeout)
+	// stderrOnly sends stderr only to the stderr sink, not to the kept
+	// output (for the verbose OpenSSL trace of Node).
+	stderrOnly bool
+	env        []string // appended to os.Environ()
+	dir        string
+	cred       *syscall.Credential
+	stop       syscall.Signal // signal for a clean stop (default SIGTERM)
+	stopTO     time.Duration  // grace period before SIGKILL (default StopTimeout)
 }
 
 // start starts a command in its own process group and registers cleanup.
@@ -124,6 +129,9 @@ func start(tb testing.TB, name string, o procOptions, path string, args ...strin
 	}
 	if o.stderr != nil {
 		cmd.Stderr = io.MultiWriter(p.out, o.stderr)
+		if o.stderrOnly {
+			cmd.Stderr = o.stderr
+		}
 	}
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("testpeer: start %s (%s): %v", name, path, err)
@@ -322,4 +330,15 @@ func startOnFreePort(tb testing.TB, launch func(port int) *Proc, wait func(port 
 		}
 		tb.Fatalf("testpeer: %v", err)
 	}
+}
+
+// serverCert returns cert and its CA or, when cert is nil, a new CA and a
+// server certificate it issued for localhost, 127.0.0.1 and ::1.
+func serverCert(tb testing.TB, cert *testpki.Cert) (*testpki.CA, *testpki.Cert) {
+	tb.Helper()
+	if cert != nil {
+		return cert.CA, cert
+	}
+	ca := testpki.NewCA(tb)
+	return ca, ca.Server(tb, testpki.CertOptions{})
 }
