@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -126,7 +127,7 @@ func TestTunnelBadInput(t *testing.T) {
 	}
 }
 
-// TestTunnelSIGTERMDrains runs the real binary: a transfer in flight when
+// TestTunnelSIGTERMDrains runs the real binary: SIGHUP reloads; a transfer in flight when
 // SIGTERM arrives completes with every byte, new connections are refused,
 // and the process exits 0.
 func TestTunnelSIGTERMDrains(t *testing.T) {
@@ -147,8 +148,8 @@ func TestTunnelSIGTERMDrains(t *testing.T) {
 	ln.Close()
 	cmd := exec.Command(bin, "tunnel", "server", "--listen", addr, "--target", pln.Addr().String(),
 		"--cert", filepath.Join(dir, "server.pem"), "--key", filepath.Join(dir, "server.key"), "--drain-timeout", "20s")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -168,6 +169,14 @@ func TestTunnelSIGTERMDrains(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	defer c.Close()
+	// SIGHUP reloads the certificates; the process keeps serving.
+	_ = cmd.Process.Signal(syscall.SIGHUP)
+	for !strings.Contains(stderr.String(), "tunnel reloaded") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reload after SIGHUP:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
 	payload := bytes.Repeat([]byte("pqtls-drain-"), 200000) // 2.4 MB
 	writeErr := make(chan error, 1)
@@ -273,4 +282,22 @@ func TestTunnelKubernetesExampleConfigChecks(t *testing.T) {
 	if code, out, errOut := runCLI(t, "tunnel", "--config", p, "--check-config"); code != exitOK {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for a writer process and a reading test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
