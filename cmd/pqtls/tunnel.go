@@ -152,7 +152,9 @@ func runTunnel(s streams, cfg tunnel.Config, checkOnly bool) error {
 	if _, err := cfg.Validate(); err != nil { // log config first
 		return usageErrorf("%v", err)
 	}
-	logger := newTunnelLogger(s.errOut, cfg.Log)
+	logOut := newBufferedLog(s.errOut)
+	defer logOut.Close()
+	logger := newTunnelLogger(logOut, cfg.Log)
 	// Signals are registered before Start so none is lost during startup.
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
