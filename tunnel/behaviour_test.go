@@ -688,3 +688,55 @@ func TestWatcherIgnoresUnrelatedFiles(t *testing.T) {
 	_ = os.Symlink("..2026_11_27", filepath.Join(p.dir, "..data"))
 	waitFor(t, "reload on ..data swap", func() bool { return metricValue(t, reg, MetricReloads, nil) == 1 })
 }
+
+// TestTargetTLS: a server tunnel in front of a backend that speaks classical
+// TLS only; a target with a certificate from another CA is refused and
+// counted as a backend handshake error.
+func TestTargetTLS(t *testing.T) {
+	p := newPKI(t)
+	backendCert, _, _ := p.issue(t, certOpts{cn: "backend", name: "backend"})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				tc := tls.Server(c, &tls.Config{Certificates: []tls.Certificate{backendCert}, CurvePreferences: []tls.CurveID{tls.X25519}, MaxVersion: tls.VersionTLS12})
+				_, _ = io.Copy(tc, tc)
+			}()
+		}
+	}()
+	defer ln.Close()
+	tu, reg, base := serverOnly(t, p, ln.Addr().String(), func(l *ListenerConfig) { l.TargetTLS = true; l.TargetCA = p.caPath })
+	c, err := dialTLS(tu.Listeners()[0].Addr().String(), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := roundTrip(c, "to a TLS backend"); err != nil || s != "to a TLS backend" {
+		t.Fatalf("%q %v", s, err)
+	}
+	c.Close()
+
+	other := newPKI(t)
+	tu2, reg2, base2 := serverOnly(t, p, ln.Addr().String(), func(l *ListenerConfig) { l.TargetTLS = true; l.TargetCA = other.caPath })
+	c, err = dialTLS(tu2.Listeners()[0].Addr().String(), base2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := roundTrip(c, "x"); err == nil {
+		t.Fatal("data went to a target whose certificate the tunnel cannot verify")
+	}
+	c.Close()
+	waitFor(t, "backend handshake error", func() bool {
+		return metricValue(t, reg2, MetricBackendErrors, map[string]string{"stage": "handshake"}) == 1
+	})
+	if v := metricValue(t, reg, MetricBackendErrors, nil); v != 0 {
+		t.Fatalf("%v backend errors on the good target", v)
+	}
+}

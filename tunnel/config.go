@@ -113,6 +113,13 @@ type ListenerConfig struct {
 	// AllowRemoteListen lets a client-mode listener (plaintext) bind a
 	// non-loopback address.
 	AllowRemoteListen bool `yaml:"allow_remote_listen,omitempty"`
+	// TargetTLS makes a server-mode listener speak TLS to its target (for a
+	// backend that only accepts TLS; TLS 1.2 and classical groups allowed,
+	// since the hop is local). TargetCA verifies it (default: system roots)
+	// and TargetServerName is the name checked (default: the target host).
+	TargetTLS        bool   `yaml:"target_tls,omitempty"`
+	TargetCA         string `yaml:"target_ca,omitempty"`
+	TargetServerName string `yaml:"target_server_name,omitempty"`
 	// ProxyProtocol sends a PROXY protocol v2 header to the target.
 	ProxyProtocol bool `yaml:"proxy_protocol,omitempty"`
 	// MaxConnections bounds concurrent connections (default 10000).
@@ -272,6 +279,9 @@ func (l *ListenerConfig) validate(i int) (warnings []string, err error) {
 		if !l.AllowRemoteTarget && !isLocal(l.Target) {
 			return warnings, fmt.Errorf("target %s is not loopback or a unix socket: plaintext would leave the host; use a local target or set allow_remote_target (--allow-remote-target)", l.Target)
 		}
+		if !l.TargetTLS && (l.TargetCA != "" || l.TargetServerName != "") {
+			return warnings, errors.New("target_ca and target_server_name need target_tls (--target-tls)")
+		}
 		if l.CA == "" {
 			warnings = append(warnings, "no client CA: any client may connect (set ca / --client-ca and allow rules for mTLS)")
 		}
@@ -281,6 +291,9 @@ func (l *ListenerConfig) validate(i int) (warnings []string, err error) {
 		}
 		if l.ProxyProtocol {
 			return warnings, errors.New("proxy_protocol applies to server mode only")
+		}
+		if l.TargetTLS || l.TargetCA != "" || l.TargetServerName != "" {
+			return warnings, errors.New("target_tls applies to server mode only (client mode always speaks TLS to its target)")
 		}
 		if !l.AllowRemoteListen && !isLocal(l.Listen) {
 			return warnings, fmt.Errorf("listen %s is not loopback or a unix socket: a client-mode listener accepts plaintext; bind 127.0.0.1 or set allow_remote_listen (--allow-remote-listen)", l.Listen)

@@ -17,7 +17,8 @@ import (
 // expiry of the listener's own certificate.
 type material struct {
 	config   *tls.Config
-	notAfter time.Time // zero: no certificate of our own
+	notAfter time.Time   // zero: no certificate of our own
+	target   *tls.Config // server mode with target_tls: the config towards the target
 }
 
 // buildMaterial loads certificates and CA bundles from disk and builds the
@@ -84,6 +85,11 @@ func (l *ListenerConfig) buildMaterial(logger *slog.Logger) (*material, []string
 			return nil, nil, err
 		}
 		m.config = cfg
+		if l.TargetTLS {
+			if m.target, err = l.targetConfig(); err != nil {
+				return nil, nil, err
+			}
+		}
 	case ModeClient:
 		base.RootCAs = pool
 		base.ClientSessionCache = tls.NewLRUClientSessionCache(256)
@@ -122,4 +128,26 @@ func (l *ListenerConfig) buildMaterial(logger *slog.Logger) (*material, []string
 		m.config = cfg
 	}
 	return m, warnings, nil
+}
+
+// targetConfig is the client configuration towards a TLS target: the local
+// hop may be classical and TLS 1.2 (the backend's own stack decides).
+func (l *ListenerConfig) targetConfig() (*tls.Config, error) {
+	base := &tls.Config{ServerName: l.TargetServerName}
+	if base.ServerName == "" {
+		if network, addr, _ := splitAddr(l.Target); network == "tcp" {
+			base.ServerName, _, _ = net.SplitHostPort(addr)
+		}
+	}
+	if l.TargetCA != "" {
+		pem, err := os.ReadFile(l.TargetCA)
+		if err != nil {
+			return nil, fmt.Errorf("read target CA bundle: %w", err)
+		}
+		base.RootCAs = x509.NewCertPool()
+		if !base.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("target CA bundle %s holds no PEM certificate", l.TargetCA)
+		}
+	}
+	return pqtls.ClientConfig(pqtls.Options{Policy: pqtls.Policy{Mode: pqtls.ModePrefer, MinVersion: tls.VersionTLS12}, Base: base})
 }

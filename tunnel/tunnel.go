@@ -548,6 +548,18 @@ func (c *conn) openServer() (front, back *endpoint, reason string, err error) {
 		}
 		_ = b.SetWriteDeadline(time.Time{})
 	}
+	if mat.target != nil {
+		brc := newRecordConn(b)
+		btc := tls.Client(brc, mat.target)
+		_ = b.SetDeadline(time.Now().Add(time.Duration(l.cfg.HandshakeTimeout)))
+		if err := btc.Handshake(); err != nil {
+			l.beFailed.Inc()
+			l.t.m.backendErrs.WithLabelValues(l.cfg.Name, "handshake").Inc()
+			return nil, nil, "backend_handshake_failed", fmt.Errorf("TLS to target %s: %w", l.cfg.Target, err)
+		}
+		_ = b.SetDeadline(time.Time{})
+		return newEndpoint(tc, c.front, tc, rc), newEndpoint(btc, b, btc, brc), "", nil
+	}
 	return newEndpoint(tc, c.front, tc, rc), newEndpoint(b, b, nil, nil), "", nil
 }
 

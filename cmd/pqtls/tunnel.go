@@ -109,6 +109,9 @@ func newTunnelModeCmd(s streams, mode tunnel.Mode) *cobra.Command {
 		fl.StringArrayVar(&f.l.Allow.CN, "allow-cn", nil, "allow clients with this subject CN; repeatable")
 		fl.StringArrayVar(&f.l.Allow.OU, "allow-ou", nil, "allow clients with this subject OU; repeatable")
 		fl.BoolVar(&f.l.AllowRemoteTarget, "allow-remote-target", false, "allow a non-loopback target (plaintext leaves the host)")
+		fl.BoolVar(&f.l.TargetTLS, "target-tls", false, "speak TLS to the target (a backend that only accepts TLS; TLS 1.2 and classical groups allowed on this local hop)")
+		fl.StringVar(&f.l.TargetCA, "target-ca", "", "PEM bundle that verifies the target with --target-tls (default: system roots)")
+		fl.StringVar(&f.l.TargetServerName, "target-server-name", "", "name to verify on the target with --target-tls (default: the target host)")
 		fl.BoolVar(&f.l.ProxyProtocol, "proxy-protocol", false, "send a PROXY protocol v2 header (client address, TLS version, cipher, group, identity) to the target")
 	case tunnel.ModeClient:
 		fl.StringVar(&f.l.CA, "ca", "", "PEM bundle of CAs that verify the target (default: system roots)")
