@@ -26,6 +26,7 @@ func newBenchCmd(s streams) *cobra.Command {
 		mode, format, groups string
 		ca, cert, key, sni   string
 		insecure, plain      bool
+		readyFile            string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -65,7 +66,16 @@ your own servers (phase 3). Modes:
 			defer stop()
 			if o.Mode == bench.ModeIdle {
 				o.OnReady = func(n int) {
-					fmt.Fprintf(s.errOut, "holding %d idle connections for %s\n", n, o.Duration)
+					if isTerminal(s.errOut) {
+						fmt.Fprintf(s.errOut, "holding %d idle connections for %s\n", n, o.Duration)
+					}
+					if readyFile != "" {
+						// temp + rename: a reader never sees a half-written file.
+						tmp := readyFile + ".tmp"
+						if err := os.WriteFile(tmp, []byte(fmt.Sprintf("%d\n", n)), 0o644); err == nil {
+							_ = os.Rename(tmp, readyFile)
+						}
+					}
 				}
 			}
 			res, err := bench.Run(ctx, o)
@@ -99,6 +109,7 @@ your own servers (phase 3). Modes:
 	fl.StringVar(&groups, "groups", "", "groups to offer, e.g. X25519MLKEM768 or x25519 (default: Go's, hybrid first)")
 	fl.BoolVar(&insecure, "insecure", false, "do not verify the target certificate (measurement only)")
 	fl.BoolVar(&plain, "plain", false, "the target speaks plaintext (e.g. a tunnel client-mode listener)")
+	fl.StringVar(&readyFile, "ready-file", "", "idle mode: write the number of open connections to this file once they are all open (for scripts that measure the server meanwhile)")
 	fl.StringVar(&format, "format", "text", "output: text or json (schema "+bench.Schema+")")
 	cmd.AddCommand(newBenchEchoCmd(s))
 	return cmd

@@ -132,9 +132,10 @@ idle() { # name port pids...
 	local name=$1 port=$2; shift 2
 	local before after
 	before=$(rss_sum "$@")
-	b --target 127.0.0.1:$port --mode idle -c "$IDLE_CONNS" --duration "$IDLE_HOLD" --timeout 30s >"$OUT/idle-$name.json" 2>"$work/idle-$name.err" &
+	b --target 127.0.0.1:$port --mode idle -c "$IDLE_CONNS" --duration "$IDLE_HOLD" --timeout 30s \
+		--ready-file "$work/idle-$name.ready" >"$OUT/idle-$name.json" 2>"$work/idle-$name.err" &
 	local bp=$!
-	for _ in $(seq 600); do grep -q holding "$work/idle-$name.err" 2>/dev/null && break; sleep 0.1; done
+	for _ in $(seq 600); do [ -f "$work/idle-$name.ready" ] && break; sleep 0.1; done
 	sleep 2
 	after=$(rss_sum "$@")
 	wait $bp
