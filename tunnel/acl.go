@@ -22,6 +22,7 @@ type ACLError struct {
 // Reason returns pqtls.ReasonACLDenied.
 func (e *ACLError) Reason() string { return pqtls.ReasonACLDenied }
 
+// Error names the identity and says how to allow it.
 func (e *ACLError) Error() string {
 	if e.Role == pqtls.RoleClient {
 		return fmt.Sprintf("tunnel: server identity %s is not in the verify list: add it to verify (--verify-uri/--verify-dns) if it is legitimate", e.Identity)

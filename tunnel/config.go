@@ -148,8 +148,10 @@ type Config struct {
 
 // LogConfig configures the process logger.
 type LogConfig struct {
+	// Format is text (default) or json.
 	Format string `yaml:"format,omitempty"`
-	Level  string `yaml:"level,omitempty"`
+	// Level is debug, info (default), warn or error.
+	Level string `yaml:"level,omitempty"`
 }
 
 // LoadConfig reads a YAML config file strictly: unknown keys are errors that

@@ -97,6 +97,8 @@ func opensslVersion(v uint16) string {
 
 // ProxyInfo is a parsed PROXY protocol v2 header.
 type ProxyInfo struct {
+	// Source and Dest are the addresses of the proxied connection (nil for
+	// AF_UNSPEC).
 	Source, Dest net.Addr
 	// TLVs holds top-level TLVs by type; SSL holds the sub-TLVs of
 	// PP2_TYPE_SSL by sub-type.

@@ -92,7 +92,10 @@ func (l *Listener) Config() ListenerConfig { return l.cfg }
 // address already in use.
 type ConfigError struct{ Err error }
 
+// Error returns the underlying message.
 func (e *ConfigError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying error.
 func (e *ConfigError) Unwrap() error { return e.Err }
 
 // Start validates cfg, loads every certificate, binds every listener and the
