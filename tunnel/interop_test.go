@@ -190,3 +190,53 @@ frontend fe
 		t.Fatalf("haproxy saw %q, want %q", strings.TrimSpace(string(body)), want)
 	}
 }
+
+// TestInteropClientModeToNode: the client tunnel originates hybrid TLS with
+// a client certificate to Node.js 26 (OpenSSL 3.5), which sees
+// X25519MLKEM768 and the client's certificate; a require-mode client tunnel
+// refuses a Node server that offers only X25519.
+func TestInteropClientModeToNode(t *testing.T) {
+	skipShort(t)
+	testpeer.Require(t, testpeer.PeerNode)
+	clientCA := testpki.NewCA(t)
+	cli := clientCA.Client(t, testpki.CertOptions{CommonName: "billing-api"}).WriteFiles(t, t.TempDir())
+	srv := testpeer.NodeServer(t, testpeer.NodeServerOptions{Echo: true, ClientCA: clientCA, RequestCert: true, RejectUnauthorized: true})
+	caFile := filepath.Join(t.TempDir(), "node-ca.pem")
+	if err := os.WriteFile(caFile, srv.CA.CertPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cl, reg := startTunnel(t, Config{Listeners: []ListenerConfig{{Mode: ModeClient, Listen: "127.0.0.1:0", Target: srv.Addr,
+		ServerName: "localhost", CA: caFile, Cert: cli.Cert, Key: cli.Key, Policy: "require"}}})
+	c, err := dialPlain(cl.Listeners()[0].Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := roundTrip(c, "through the client tunnel"); err != nil || s != "through the client tunnel" {
+		t.Fatalf("echo via Node: %q %v", s, err)
+	}
+	c.Close()
+	ev := srv.Next(t)
+	if ev.Event != "handshake" || ev.GroupID != tls.X25519MLKEM768 || ev.PeerCN != "billing-api" {
+		t.Fatalf("Node saw %+v, want a handshake on X25519MLKEM768 from billing-api", ev)
+	}
+	if v := metricValue(t, reg, pqtls.MetricGroupTotal, map[string]string{"role": "client", "group": "x25519_mlkem768"}); v != 1 {
+		t.Fatalf("client tunnel counted %v hybrid handshakes", v)
+	}
+
+	classical := testpeer.NodeServer(t, testpeer.NodeServerOptions{Echo: true, Curves: "X25519"})
+	caFile2 := filepath.Join(t.TempDir(), "node-ca.pem")
+	_ = os.WriteFile(caFile2, classical.CA.CertPEM, 0o644)
+	cl2, reg2 := startTunnel(t, Config{Listeners: []ListenerConfig{{Mode: ModeClient, Listen: "127.0.0.1:0", Target: classical.Addr,
+		ServerName: "localhost", CA: caFile2, Policy: "require"}}})
+	c, err = dialPlain(cl2.Listeners()[0].Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := roundTrip(c, "x"); err == nil {
+		t.Fatal("require-mode client tunnel talked to an X25519-only server")
+	}
+	c.Close()
+	waitFor(t, "handshake failure counted", func() bool {
+		return metricValue(t, reg2, MetricBackendErrors, map[string]string{"stage": "handshake"}) == 1
+	})
+}
