@@ -240,3 +240,43 @@ func TestInteropClientModeToNode(t *testing.T) {
 		return metricValue(t, reg2, MetricBackendErrors, map[string]string{"stage": "handshake"}) == 1
 	})
 }
+
+// TestInteropNginxClassicalClient: nginx (OpenSSL 3.0, no ML-KEM) as a TLS
+// client of the server tunnel. In prefer mode it gets through on X25519 and
+// the tunnel counts a classical handshake (what phase 4 dashboards look
+// for); in require mode it is refused and counted as policy_classical_peer.
+func TestInteropNginxClassicalClient(t *testing.T) {
+	skipShort(t)
+	testpeer.Require(t, testpeer.PeerNginx)
+	ca := testpki.NewCA(t)
+	files := ca.Server(t, testpki.CertOptions{}).WriteFiles(t, t.TempDir())
+	for _, policy := range []string{"prefer", "require"} {
+		t.Run(policy, func(t *testing.T) {
+			tu, reg := startTunnel(t, Config{Listeners: []ListenerConfig{{Mode: ModeServer, Listen: "127.0.0.1:0", Target: echoServer(t),
+				Cert: files.Cert, Key: files.Key, Policy: policy}}})
+			ng := testpeer.Nginx(t, testpeer.NginxOptions{Stream: true, ProxyTarget: tu.Listeners()[0].Addr().String(), ProxySSL: true, ProxyCA: ca})
+			c, err := dialTLS(ng.Addr, ng.CA.ClientTLS("localhost", nil))
+			if err != nil {
+				t.Fatalf("TLS to nginx: %v", err)
+			}
+			s, err := roundTrip(c, "via nginx")
+			c.Close()
+			switch policy {
+			case "prefer":
+				if err != nil || s != "via nginx" {
+					t.Fatalf("echo through nginx -> tunnel: %q %v", s, err)
+				}
+				waitFor(t, "classical handshake counted", func() bool {
+					return metricValue(t, reg, pqtls.MetricGroupTotal, map[string]string{"role": "server", "group": "x25519", "kind": "classical"}) == 1
+				})
+			case "require":
+				if err == nil {
+					t.Fatal("nginx (classical) got through a require-mode tunnel")
+				}
+				waitFor(t, "policy refusal counted", func() bool {
+					return metricValue(t, reg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonPolicyClassicalPeer}) >= 1
+				})
+			}
+		})
+	}
+}
