@@ -18,7 +18,7 @@ const bufSize = 64 << 10
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
 
-// recordConn is the socket under a tls.Conn. Once the handshake is done the
+// sockConn is the socket under a tls.Conn. Once the handshake is done the
 // copy loop switches it to non-blocking: a Read with no data returns
 // errWouldBlock (a temporary error, which crypto/tls does not treat as
 // fatal) instead of parking the goroutine, and the loop then waits for the
@@ -26,7 +26,7 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b 
 // when it holds no complete record, so errWouldBlock from a tls.Conn Read
 // means nothing is left to decrypt. It also batches the records of one
 // tls.Conn Write into one system call (startBatch/flush).
-type recordConn struct {
+type sockConn struct {
 	net.Conn
 	sc       syscall.RawConn // nil: no descriptor, always blocking
 	nonblock bool
@@ -37,15 +37,15 @@ type recordConn struct {
 	wlen     int
 }
 
-func newRecordConn(c net.Conn) *recordConn {
-	rc := &recordConn{Conn: c}
+func newSockConn(c net.Conn) *sockConn {
+	rc := &sockConn{Conn: c}
 	if s, ok := c.(syscall.Conn); ok {
 		rc.sc, _ = s.SyscallConn()
 	}
 	return rc
 }
 
-// errWouldBlock is returned by a non-blocking recordConn with no data.
+// errWouldBlock is returned by a non-blocking sockConn with no data.
 var errWouldBlock error = wouldBlock{}
 
 type wouldBlock struct{}
@@ -54,7 +54,7 @@ func (wouldBlock) Error() string   { return "tunnel: no data ready" }
 func (wouldBlock) Timeout() bool   { return true }
 func (wouldBlock) Temporary() bool { return true }
 
-func (c *recordConn) Read(p []byte) (int, error) {
+func (c *sockConn) Read(p []byte) (int, error) {
 	if !c.nonblock || c.sc == nil || len(p) == 0 {
 		return c.Conn.Read(p)
 	}
@@ -83,14 +83,14 @@ func (c *recordConn) Read(p []byte) (int, error) {
 
 // startBatch makes the records crypto/tls writes accumulate until flush, so
 // one tls.Conn Write of several records costs one system call.
-func (c *recordConn) startBatch() {
+func (c *sockConn) startBatch() {
 	c.wmu.Lock()
 	c.batching = true
 	c.wmu.Unlock()
 }
 
 // flush writes the accumulated records and ends the batch.
-func (c *recordConn) flush() error {
+func (c *sockConn) flush() error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.batching = false
@@ -107,7 +107,7 @@ func (c *recordConn) flush() error {
 // overhead (5-byte header, 16-byte tag, 1 content-type byte per record).
 var wbufPool = sync.Pool{New: func() any { b := make([]byte, bufSize+bufSize/1024+1024); return &b }}
 
-func (c *recordConn) Write(p []byte) (int, error) {
+func (c *sockConn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if !c.batching {
@@ -137,12 +137,12 @@ type endpoint struct {
 	raw   net.Conn        // the socket
 	sc    syscall.RawConn // nil if the socket has no file descriptor
 	tls   interface{ CloseWrite() error }
-	rc    *recordConn // the TLS side's record reader; nil for plaintext
+	rc    *sockConn // the socket under the TLS side; nil for plaintext
 	armed time.Time   // when the read deadline was last pushed out
 	once  sync.Once
 }
 
-func newEndpoint(rw io.ReadWriter, raw net.Conn, tlsConn interface{ CloseWrite() error }, rc *recordConn) *endpoint {
+func newEndpoint(rw io.ReadWriter, raw net.Conn, tlsConn interface{ CloseWrite() error }, rc *sockConn) *endpoint {
 	e := &endpoint{rw: rw, raw: raw, tls: tlsConn, rc: rc}
 	if rc != nil {
 		rc.nonblock = true

@@ -517,7 +517,7 @@ func closeReason(c *conn, errs ...error) (string, error) {
 func (c *conn) openServer() (front, back *endpoint, reason string, err error) {
 	l := c.l
 	mat := l.material.Load()
-	rc := newRecordConn(c.front)
+	rc := newSockConn(c.front)
 	tc := tls.Server(rc, mat.config)
 	_ = c.front.SetDeadline(time.Now().Add(time.Duration(l.cfg.HandshakeTimeout)))
 	hsStart := time.Now()
@@ -552,7 +552,7 @@ func (c *conn) openServer() (front, back *endpoint, reason string, err error) {
 		_ = b.SetWriteDeadline(time.Time{})
 	}
 	if mat.target != nil {
-		brc := newRecordConn(b)
+		brc := newSockConn(b)
 		btc := tls.Client(brc, mat.target)
 		_ = b.SetDeadline(time.Now().Add(time.Duration(l.cfg.HandshakeTimeout)))
 		if err := btc.Handshake(); err != nil {
@@ -582,7 +582,7 @@ func (c *conn) openClient() (front, back *endpoint, reason string, err error) {
 		_ = raw.Close()
 		return nil, nil, "shutdown", net.ErrClosed
 	}
-	rc := newRecordConn(raw)
+	rc := newSockConn(raw)
 	tc := tls.Client(rc, mat.config)
 	_ = raw.SetDeadline(time.Now().Add(time.Duration(l.cfg.HandshakeTimeout)))
 	hsStart := time.Now()
