@@ -138,7 +138,7 @@ type endpoint struct {
 	sc    syscall.RawConn // nil if the socket has no file descriptor
 	tls   interface{ CloseWrite() error }
 	rc    *sockConn // the socket under the TLS side; nil for plaintext
-	armed time.Time   // when the read deadline was last pushed out
+	armed time.Time // when the read deadline was last pushed out
 	once  sync.Once
 }
 
