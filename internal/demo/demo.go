@@ -71,6 +71,7 @@ type Report struct {
 	ServerHelloB map[string]int            // client name -> server's first flight bytes (to prefer server)
 	Scans        []scan.Result             // pqtls scan of each server, in endpoints order
 	Canary       map[string]canary.Verdict // pqtls canary verdict per server
+	Tunnel       *TunnelResult
 }
 
 // Run runs the demo and writes the report to w.
@@ -174,6 +175,9 @@ func Measure(ctx context.Context, o Options) (*Report, error) {
 			return nil, err
 		}
 		rep.Canary[e.name] = cr.Verdict
+	}
+	if rep.Tunnel, err = runTunnel(ctx, ca); err != nil {
+		return nil, fmt.Errorf("tunnel: %w", err)
 	}
 	return rep, nil
 }
@@ -359,7 +363,15 @@ func Print(w io.Writer, r *Report) {
 		}
 	}
 
-	fmt.Fprintln(w, "\n7. Metrics (what Prometheus scrapes from every pqtls server and client)")
+	if t := r.Tunnel; t != nil {
+		fmt.Fprintln(w, "\n7. A service that cannot change: 'pqtls tunnel' in server and client mode")
+		fmt.Fprintf(w, "   %s\n   reply: %s\n", strings.Join(t.Path, " -> "), t.Reply)
+		for _, l := range t.Metrics {
+			fmt.Fprintln(w, "   "+l)
+		}
+	}
+
+	fmt.Fprintln(w, "\n8. Metrics (what Prometheus scrapes from every pqtls server and client)")
 	for _, l := range strings.Split(strings.TrimSpace(r.MetricsText), "\n") {
 		if !strings.HasPrefix(l, "# HELP") {
 			fmt.Fprintln(w, "   "+l)
