@@ -239,6 +239,9 @@ func TestInteropClientModeToNode(t *testing.T) {
 	waitFor(t, "handshake failure counted", func() bool {
 		return metricValue(t, reg2, MetricBackendErrors, map[string]string{"stage": "handshake"}) == 1
 	})
+	if v := metricValue(t, reg2, pqtls.MetricErrorsTotal, map[string]string{"role": "client", "reason": pqtls.ReasonPolicyClassicalPeer}); v != 1 {
+		t.Errorf("client tunnel counted %v policy_classical_peer refusals, want 1", v)
+	}
 }
 
 // TestInteropNginxClassicalClient: nginx (OpenSSL 3.0, no ML-KEM) as a TLS
