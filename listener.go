@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -92,10 +93,10 @@ func (l *Listener) acceptLoop() {
 		raw, err := l.inner.Accept()
 		if err != nil {
 			<-l.sem
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				// Temporary accept failure (e.g. EMFILE shows as such in
-				// some wrappers): back off and retry, as net/http does.
+			if temporaryAcceptError(err) {
+				// Out of file descriptors, a connection aborted before
+				// accept, a timeout: back off and retry, as net/http does,
+				// instead of shutting the listener down.
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
 				select {
 				case <-time.After(backoff):
@@ -126,24 +127,49 @@ func (l *Listener) acceptLoop() {
 
 func (l *Listener) handshake(raw net.Conn) {
 	defer l.wg.Done()
-	defer func() {
-		l.pendMu.Lock()
-		delete(l.pending, raw)
-		l.pendMu.Unlock()
-		<-l.sem
-	}()
+	defer func() { <-l.sem }()
 	conn := tls.Server(raw, l.config)
 	_ = raw.SetDeadline(time.Now().Add(l.opts.HandshakeTimeout))
-	if _, err := l.opts.Observer.Handshake(context.Background(), conn, RoleServer); err != nil {
+	_, err := l.opts.Observer.Handshake(context.Background(), conn, RoleServer)
+	// From here on Close must not close raw behind the back of whoever
+	// Accept hands it to: it is no longer "still handshaking".
+	l.pendMu.Lock()
+	delete(l.pending, raw)
+	l.pendMu.Unlock()
+	if err != nil {
 		_ = raw.Close()
 		return
 	}
-	_ = raw.SetDeadline(time.Time{})
+	if err := raw.SetDeadline(time.Time{}); err != nil {
+		_ = raw.Close()
+		return
+	}
 	select {
 	case l.ready <- conn:
 	case <-l.done:
 		_ = conn.Close()
 	}
+}
+
+// temporaryAcceptError reports whether an Accept error is worth retrying:
+// the listener itself is still usable.
+func temporaryAcceptError(err error) bool {
+	if errors.Is(err, net.ErrClosed) {
+		return false
+	}
+	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED, syscall.ECONNRESET, syscall.EINTR, syscall.EAGAIN} {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	var ne interface{ Timeout() bool }
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	// Wrappers that only say Temporary() (net.Error's deprecated method,
+	// still what net/http's Server checks).
+	var te interface{ Temporary() bool }
+	return errors.As(err, &te) && te.Temporary()
 }
 
 func (l *Listener) fail(err error) {
