@@ -133,10 +133,14 @@ func (m *Metrics) ObserveError(role Role, err error) {
 }
 
 // ObserveReason records a failed handshake with an explicit reason, which
-// must be one of the Reason* constants or an alert_* reason.
+// should be one of the Reason* constants or an alert_* reason; any other
+// value is recorded as ReasonOther, so the reason label stays bounded.
 func (m *Metrics) ObserveReason(role Role, reason string) {
 	if m == nil {
 		return
+	}
+	if !KnownReason(reason) {
+		reason = ReasonOther
 	}
 	m.errors.WithLabelValues(string(role), reason).Inc()
 }
