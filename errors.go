@@ -136,6 +136,7 @@ func (e *PolicyError) Reason() string { return ReasonPolicyClassicalPeer }
 // Unwrap returns the underlying handshake error.
 func (e *PolicyError) Unwrap() error { return e.Err }
 
+// Error says who was refused, what it offered and what to do about it.
 func (e *PolicyError) Error() string {
 	req := groupNames2(e.Required)
 	switch e.Role {

@@ -269,8 +269,11 @@ func serial() *big.Int {
 
 // File is one file to write.
 type File struct {
+	// Name is the file name inside the directory (no path separators).
 	Name string
+	// Data is the file content.
 	Data []byte
+	// Mode is the permission bits, e.g. 0o600 for a private key.
 	Mode os.FileMode
 }
 
@@ -280,7 +283,7 @@ type File struct {
 // file is left behind.
 func WriteFiles(dir string, files []File, force bool) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+		return fmt.Errorf("creating %s: %w: choose a writable --out directory", dir, err)
 	}
 	if !force {
 		var existing []string
