@@ -291,3 +291,25 @@ func TestInteropChromiumToPQServer(t *testing.T) {
 		t.Errorf("chromium was refused %v times", n)
 	}
 }
+
+// TestInteropServerHelloRetryCounted: a Node.js client that sends only an
+// x25519 key share but also supports SecP256r1MLKEM768 meets a require-mode
+// server: the server asks again (HelloRetryRequest), the handshake ends on
+// the hybrid, and the HRR is counted on the server with that group.
+func TestInteropServerHelloRetryCounted(t *testing.T) {
+	testpeer.Require(t, "node")
+	ca := testpki.NewCA(t)
+	srv := startPQServer(t, ca.Server(t, testpki.CertOptions{}), pqtls.Policy{Mode: pqtls.ModeRequire}, false)
+	res := testpeer.NodeClient(t, srv.addr, testpeer.NodeClientOptions{Curves: "X25519:SecP256r1MLKEM768", CA: ca})
+	if !res.Connected || res.GroupID != tls.SecP256r1MLKEM768 {
+		t.Fatalf("node: connected=%v group=%q err=%q, want SecP256r1MLKEM768", res.Connected, res.Group, res.Error)
+	}
+	eventually(t, "server metrics", func() bool { return groupCount(t, srv.reg, "server", tls.SecP256r1MLKEM768) == 1 })
+	labels := map[string]string{"role": "server", "group": pqtls.GroupLabel(tls.SecP256r1MLKEM768)}
+	if n := metric(t, srv.reg, pqtls.MetricHelloRetryTotal, labels); n != 1 {
+		t.Fatalf("server HRR metric = %v, want 1", n)
+	}
+	if !strings.Contains(srv.logs.String(), "hrr=true") {
+		t.Errorf("the handshake log line does not show the HRR:\n%s", srv.logs.String())
+	}
+}
