@@ -16,6 +16,7 @@ package pqgrpc
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"time"
 
@@ -55,6 +56,15 @@ func (c *creds) ClientHandshake(ctx context.Context, authority string, raw net.C
 	start := time.Now()
 	conn, auth, err := c.inner.ClientHandshake(ctx, authority, raw)
 	err = pqtls.RefusedByPolicy(c.cfg, raw.RemoteAddr().String(), err)
+	var perr *pqtls.PolicyError
+	if errors.As(err, &perr) && perr.ServerName == "" {
+		// grpc-go verifies the authority when Config.ServerName is empty:
+		// name that in the error.
+		perr.ServerName = authority
+		if host, _, serr := net.SplitHostPort(authority); serr == nil {
+			perr.ServerName = host
+		}
+	}
 	c.obs.Record(pqtls.RoleClient, raw.RemoteAddr(), stateOf(auth), time.Since(start), err)
 	return conn, auth, err
 }
