@@ -124,7 +124,7 @@ func TestRequireServerAcceptsHybridAndRefusesClassical(t *testing.T) {
 	}
 	waitFor(t, func() bool {
 		logs := srv.logs.String()
-		return strings.Contains(logs, "refused classical-only client 127.0.0.1:") && strings.Contains(logs, `SNI \"localhost\"`) && strings.Contains(logs, "policy_classical_peer")
+		return strings.Contains(logs, "refused classical-only client 127.0.0.1:") && strings.Contains(logs, `SNI \"localhost\"`) && strings.Contains(logs, `"sni":"localhost","reason":"policy_classical_peer"`)
 	})
 }
 

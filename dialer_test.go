@@ -1,8 +1,10 @@
 package pqtls
 
 import (
+	"bytes"
 	"crypto/tls"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -84,4 +86,23 @@ func TestTLS12ClientAgainstPreferServer(t *testing.T) {
 		t.Fatalf("TLS 1.2 handshake: %s on %s", VersionName(cs.Version), GroupName(cs.CurveID))
 	}
 	waitFor(t, func() bool { return counter(t, srv12.metrics.groups, "server", "x25519", "classical") == 1 })
+}
+
+// The client's log line for a failed handshake names the server it dialed
+// (crypto/tls reports no ServerName for a failed handshake).
+func TestDialerFailureLogNamesServer(t *testing.T) {
+	cert, pool := selfSigned(t)
+	srv := startServer(t, Policy{Mode: ModeClassical}, cert)
+	logs := &lockedWriter{w: &bytes.Buffer{}}
+	cfg, err := ClientConfig(Options{Policy: Policy{Mode: ModeRequire}, Base: &tls.Config{RootCAs: pool, ServerName: "localhost"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Dialer{Config: cfg, Observer: &Observer{Logger: slog.New(slog.NewJSONHandler(logs, nil))}, NoDiagnose: true}
+	if _, err := d.Dial("tcp", srv.ln.Addr().String()); err == nil {
+		t.Fatal("require client connected to a classical server")
+	}
+	if l := logs.String(); !strings.Contains(l, `"sni":"localhost"`) || !strings.Contains(l, `"reason":"policy_classical_peer"`) {
+		t.Fatalf("client log line lacks the server name or reason: %s", l)
+	}
 }
