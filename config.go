@@ -70,7 +70,9 @@ func ServerConfig(o Options) (*tls.Config, error) {
 		if !slices.ContainsFunc(hello.SupportedCurves, IsHybrid) {
 			perr := &PolicyError{Role: RoleServer, ServerName: hello.ServerName, Offered: slices.Clone(hello.SupportedCurves), Required: slices.Clone(required)}
 			if hello.Conn != nil {
-				perr.Peer = hello.Conn.RemoteAddr().String()
+				if a := hello.Conn.RemoteAddr(); a != nil { // nil for some wrapped conns
+					perr.Peer = a.String()
+				}
 				// RFC 8446 section 4.1.1: a server that cannot negotiate
 				// parameters aborts with handshake_failure. crypto/tls would
 				// send internal_error for an error from this callback, so

@@ -358,3 +358,32 @@ func handshakeErr(t *testing.T, server, client *tls.Config) error {
 	_ = tls.Client(raw, client).Handshake()
 	return <-errc
 }
+
+// noAddrConn is a wrapped connection that does not know its peer address.
+type noAddrConn struct{ net.Conn }
+
+func (noAddrConn) RemoteAddr() net.Addr { return nil }
+
+// A require-mode refusal on a connection without a remote address (some
+// wrappers return nil) is still a PolicyError, not a panic.
+func TestRequireRefusalWithoutRemoteAddr(t *testing.T) {
+	cert, _ := selfSigned(t)
+	srvCfg, err := ServerConfig(Options{Policy: Policy{Mode: ModeRequire}, Base: &tls.Config{Certificates: []tls.Certificate{cert}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	go func() {
+		_ = b.SetDeadline(time.Now().Add(5 * time.Second))
+		_ = tls.Client(b, &tls.Config{InsecureSkipVerify: true, CurvePreferences: []tls.CurveID{tls.X25519}}).Handshake()
+		b.Close()
+	}()
+	_ = a.SetDeadline(time.Now().Add(5 * time.Second))
+	err = tls.Server(noAddrConn{a}, srvCfg).Handshake()
+	var perr *PolicyError
+	if !errors.As(err, &perr) {
+		t.Fatalf("want *PolicyError, got %v", err)
+	}
+}

@@ -55,7 +55,11 @@ type creds struct {
 func (c *creds) ClientHandshake(ctx context.Context, authority string, raw net.Conn) (net.Conn, credentials.AuthInfo, error) {
 	start := time.Now()
 	conn, auth, err := c.inner.ClientHandshake(ctx, authority, raw)
-	err = pqtls.RefusedByPolicy(c.cfg, raw.RemoteAddr().String(), err)
+	peer := ""
+	if a := raw.RemoteAddr(); a != nil { // nil for some wrapped conns
+		peer = a.String()
+	}
+	err = pqtls.RefusedByPolicy(c.cfg, peer, err)
 	var perr *pqtls.PolicyError
 	if errors.As(err, &perr) && perr.ServerName == "" {
 		// grpc-go verifies the authority when Config.ServerName is empty:
