@@ -52,6 +52,9 @@ type Listener struct {
 // Listen announces on a local network address and returns a Listener that
 // serves TLS with cfg (usually from ServerConfig).
 func Listen(network, addr string, cfg *tls.Config, o ListenerOptions) (*Listener, error) {
+	if cfg == nil {
+		return nil, errNilConfig
+	}
 	inner, err := net.Listen(network, addr)
 	if err != nil {
 		return nil, err
@@ -59,7 +62,10 @@ func Listen(network, addr string, cfg *tls.Config, o ListenerOptions) (*Listener
 	return NewListener(inner, cfg, o), nil
 }
 
-// NewListener wraps inner; see Listener. It takes ownership of inner.
+var errNilConfig = errors.New("pqtls: the Listener has no *tls.Config: build one with pqtls.ServerConfig")
+
+// NewListener wraps inner; see Listener. It takes ownership of inner. With a
+// nil cfg, Accept returns an error saying so.
 func NewListener(inner net.Listener, cfg *tls.Config, o ListenerOptions) *Listener {
 	if o.HandshakeTimeout <= 0 {
 		o.HandshakeTimeout = DefaultHandshakeTimeout
@@ -75,6 +81,10 @@ func NewListener(inner net.Listener, cfg *tls.Config, o ListenerOptions) *Listen
 		done:    make(chan struct{}),
 		sem:     make(chan struct{}, o.MaxPendingHandshakes),
 		pending: map[net.Conn]struct{}{},
+	}
+	if cfg == nil {
+		l.fail(errNilConfig)
+		return l
 	}
 	l.wg.Add(1)
 	go l.acceptLoop()
@@ -218,6 +228,8 @@ func (l *Listener) Close() error {
 	l.wg.Wait()
 	return err
 }
+
+var _ net.Listener = (*Listener)(nil)
 
 // Addr returns the listener's network address.
 func (l *Listener) Addr() net.Addr { return l.inner.Addr() }

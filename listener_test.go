@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -170,5 +171,27 @@ func TestListenerFailedHandshakesAreCountedAndClosed(t *testing.T) {
 	}
 	if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 		t.Fatal(err)
+	}
+}
+
+// A nil *tls.Config is a programming error reported by Listen and Accept,
+// not a panic in a handshake goroutine.
+func TestListenerNilConfig(t *testing.T) {
+	if _, err := Listen("tcp", "127.0.0.1:0", nil, ListenerOptions{}); err == nil || !strings.Contains(err.Error(), "ServerConfig") {
+		t.Fatalf("Listen with nil config = %v, want an error naming ServerConfig", err)
+	}
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := NewListener(inner, nil, ListenerOptions{})
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err == nil {
+		defer c.Close()
+		_, _ = c.Write([]byte{22, 3, 1, 0, 1, 1})
+	}
+	if _, err := ln.Accept(); err == nil || !strings.Contains(err.Error(), "ServerConfig") {
+		t.Fatalf("Accept with nil config = %v, want an error naming ServerConfig", err)
 	}
 }
