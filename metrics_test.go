@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -124,5 +125,29 @@ func TestReasonLabelStaysBounded(t *testing.T) {
 		if !KnownReason(r) {
 			t.Errorf("KnownReason(%q) = false", r)
 		}
+	}
+}
+
+// A registry that already has a different metric under one of our names
+// gives an error that says what to do; a second NewMetrics shares collectors.
+func TestNewMetricsConflict(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: MetricErrorsTotal, Help: "someone else's"}))
+	if _, err := NewMetrics(reg); err == nil || !strings.Contains(err.Error(), "separate prometheus.Registry") {
+		t.Fatalf("NewMetrics on a conflicting registry = %v", err)
+	}
+	reg = prometheus.NewRegistry()
+	a, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.ObserveReason(RoleServer, ReasonEOF)
+	b.ObserveReason(RoleServer, ReasonEOF)
+	if got := counter(t, a.errors, "server", ReasonEOF); got != 2 {
+		t.Fatalf("shared collectors counted %v, want 2", got)
 	}
 }
