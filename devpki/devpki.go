@@ -220,6 +220,9 @@ func (ca *CA) Issue(r Request) (*Cert, error) {
 		if ip := net.ParseIP(h); ip != nil {
 			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
 		} else if h != "" {
+			if err := checkDNSName(h); err != nil {
+				return nil, err
+			}
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
@@ -265,6 +268,34 @@ func serial() *big.Int {
 		panic("crypto/rand failed: " + err.Error()) // crypto/rand never fails on supported platforms
 	}
 	return n
+}
+
+// checkDNSName rejects what no TLS client would match: ports, URLs, spaces,
+// empty labels. A leading "*." wildcard label is allowed.
+func checkDNSName(h string) error {
+	if _, _, err := net.SplitHostPort(h); err == nil {
+		return fmt.Errorf("host %q has a port: give the name or address only", h)
+	}
+	name := strings.TrimPrefix(h, "*.")
+	if len(name) > 253 {
+		return fmt.Errorf("host name %q is longer than 253 characters", h)
+	}
+	labels := strings.Split(name, ".")
+	if strings.Trim(labels[len(labels)-1], "0123456789") == "" {
+		return fmt.Errorf("host %q looks like an IP address but is not one: fix it", h)
+	}
+	for _, label := range labels {
+		ok := label != "" && len(label) <= 63 && label[0] != '-' && label[len(label)-1] != '-'
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				ok = false
+			}
+		}
+		if !ok {
+			return fmt.Errorf("host %q is neither an IP address nor a DNS name (letters, digits and hyphens between dots, e.g. db.internal): fix the name", h)
+		}
+	}
+	return nil
 }
 
 // File is one file to write.
