@@ -34,6 +34,14 @@ if [ $rc -ne 0 ]; then
     echo "== build failures:"
     grep -E '^(# |\S+\.go:[0-9]+(:[0-9]+)?: )' "$log" | head -60 || true
   fi
+  # No failing test, panic or build error (go missing, a bad flag, a test
+  # binary that exits early): the log's first and last lines say why.
+  if ! grep -qE '^(\s*--- FAIL|panic:|fatal error:)|\[(build|setup) failed\]' "$log"; then
+    echo "== no failing test found; start and end of $log:"
+    head -5 "$log"
+    echo "   ..."
+    tail -10 "$log"
+  fi
 fi
 echo "== $stage: exit $rc in $(( $(date +%s) - start ))s (log: $log)"
 exit $rc
