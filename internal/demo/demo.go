@@ -55,18 +55,26 @@ var extraClients = []endpoint{
 
 // Result is one client/server pair's outcome.
 type Result struct {
+	// Client and Server name the policies of the pair.
 	Client, Server string
-	Group          tls.CurveID
-	HRR            bool
-	P50            time.Duration
-	Err            error
+	// Group is the negotiated key-exchange group (0 when refused).
+	Group tls.CurveID
+	// HRR reports a HelloRetryRequest in the last handshake.
+	HRR bool
+	// P50 is the median handshake time, TCP connect included.
+	P50 time.Duration
+	// Err is why the pair could not connect (a *pqtls.PolicyError when a
+	// policy refused it).
+	Err error
 }
 
 // Report is everything the demo measured; Run prints it.
 type Report struct {
-	Pairs        []Result
-	HelloSizes   map[string]int // client name -> ClientHello record bytes
-	ServerLog    string         // the require server's log line for the refused client
+	// Pairs is every client/server combination, clients in order.
+	Pairs      []Result
+	HelloSizes map[string]int // client name -> ClientHello record bytes
+	ServerLog  string         // the require server's log line for the refused client
+	// MetricsText is the counters in Prometheus text format.
 	MetricsText  string
 	ServerHelloB map[string]int            // client name -> server's first flight bytes (to prefer server)
 	Scans        []scan.Result             // pqtls scan of each server, in endpoints order
