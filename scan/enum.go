@@ -457,14 +457,24 @@ func decide(res *Result, enumerated bool) {
 	has := func(v string) bool { return slices.Contains(res.Versions, v) }
 	dc := res.DefaultClient
 	defaultPQ := dc != nil && dc.Error == "" && (dc.GroupKind == string(pqtls.KindHybrid) || dc.GroupKind == string(pqtls.KindPQ))
-	var pq, drafts []string
+	var pq, drafts, broken []string
 	for _, g := range res.Groups {
 		switch pqtls.Kind(g.Kind) {
 		case pqtls.KindHybrid, pqtls.KindPQ:
+			// A HelloRetryRequest alone is not support: a group whose
+			// confirming handshake failed does not make the endpoint
+			// pq_capable.
+			if g.Confirmed != nil && !*g.Confirmed {
+				broken = append(broken, g.Name)
+				continue
+			}
 			pq = append(pq, g.Name)
 		case pqtls.KindDraft:
 			drafts = append(drafts, g.Name)
 		}
+	}
+	if len(broken) > 0 {
+		res.Notes = append(res.Notes, "the server selects "+strings.Join(broken, ", ")+" in a HelloRetryRequest but a handshake with it fails: broken, not counted as post-quantum support (see confirm_error)")
 	}
 	if len(drafts) > 0 {
 		res.Notes = append(res.Notes, "obsolete pre-standard Kyber draft group(s) accepted: "+strings.Join(drafts, ", ")+"; remove them (never counted as post-quantum ready)")

@@ -2,6 +2,7 @@ package scan
 
 import (
 	"context"
+	"io"
 	"crypto/tls"
 	"net"
 	"slices"
@@ -220,4 +221,82 @@ func TestHRRValidation(t *testing.T) {
 			tc.check(t, r, f)
 		})
 	}
+}
+
+// TestHRRThenHandshakeFails: a server (here a proxy in front of a
+// classical-only server) that answers a key-share-less ClientHello with a
+// HelloRetryRequest for X25519MLKEM768 but cannot complete a handshake with
+// it must not be counted as supporting hybrid: the full handshake decides.
+func TestHRRThenHandshakeFails(t *testing.T) {
+	cert := newTestCert(t)
+	backend := startPQTLSServer(t, cert, "classical", "", "")
+	addr := listen(t, func(c net.Conn) {
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		var buf bytesBuffer
+		r := wire.NewReader(io.TeeReader(c, &buf))
+		m, err := r.ReadMessage()
+		if err != nil || m.ContentType != wire.ContentHandshake {
+			return
+		}
+		ch, err := wire.ParseClientHello(m.Data)
+		if err != nil {
+			return
+		}
+		if len(ch.KeyShares) == 0 && slices.Contains(ch.SupportedGroups, tls.X25519MLKEM768) {
+			c.Write(serverHello(true, ch, tls.X25519MLKEM768, nil, nil))
+			time.Sleep(50 * time.Millisecond)
+			return
+		}
+		b, err := net.Dial("tcp", backend)
+		if err != nil {
+			return
+		}
+		defer b.Close()
+		b.Write(buf.Bytes())
+		go io.Copy(b, c)
+		io.Copy(c, b)
+	})
+	r, err := ScanOne(context.Background(), target(t, addr), Options{Enumerate: true, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g *GroupResult
+	for i := range r.Groups {
+		if r.Groups[i].ID == uint16(tls.X25519MLKEM768) {
+			g = &r.Groups[i]
+		}
+	}
+	if g == nil || !g.HelloRetry || g.Confirmed == nil || *g.Confirmed {
+		t.Fatalf("X25519MLKEM768 should be listed as HRR'd but not confirmed: %+v", r.Groups)
+	}
+	if r.Verdict != VerdictClassical {
+		t.Errorf("verdict %s (%s), want classical: the hybrid group never completes a handshake", r.Verdict, r.Reason)
+	}
+	if !strings.Contains(strings.Join(r.Notes, " "), "X25519MLKEM768") {
+		t.Errorf("no note about the broken hybrid group: %v", r.Notes)
+	}
+	if conds, _ := ParseFailOn("pq_capable"); len(conds) == 1 {
+		if off, _ := Offenders([]Result{r}, conds); len(off) != 0 {
+			t.Errorf("a broken hybrid group made the endpoint pq_capable")
+		}
+	}
+}
+
+type bytesBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (w *bytesBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
+
+func (w *bytesBuffer) Bytes() []byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.b)
 }
