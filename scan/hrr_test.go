@@ -2,8 +2,8 @@ package scan
 
 import (
 	"context"
-	"io"
 	"crypto/tls"
+	"io"
 	"net"
 	"slices"
 	"strings"
