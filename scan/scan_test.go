@@ -338,3 +338,67 @@ func TestPerHostConnectionLimit(t *testing.T) {
 		t.Errorf("connections left open %d; dialled %d, results report %d", open, total, sum)
 	}
 }
+
+// TestScanAllCanceled: cancelling a fleet scan returns promptly (well before
+// the hour-long step timeout), keeps the endpoints already finished, and
+// marks the interrupted and unstarted ones timeout/canceled instead of
+// giving them a verdict from a half-done enumeration.
+func TestScanAllCanceled(t *testing.T) {
+	cert := newTestCert(t)
+	good := startPQTLSServer(t, cert, "prefer", "", "")
+	accepted := make(chan struct{}, 100)
+	// A TLS server that answers the default client, then stalls every later
+	// connection: the enumeration of this endpoint is in flight at cancel.
+	var mu sync.Mutex
+	conns := 0
+	stall := listen(t, func(c net.Conn) {
+		mu.Lock()
+		conns++
+		n := conns
+		mu.Unlock()
+		if n == 1 {
+			b, err := net.Dial("tcp", good)
+			if err != nil {
+				c.Close()
+				return
+			}
+			go func() { io.Copy(b, c); b.Close() }()
+			io.Copy(c, b)
+			c.Close()
+			return
+		}
+		accepted <- struct{}{}
+		defer c.Close()
+		io.Copy(io.Discard, c)
+	})
+	targets := []Target{target(t, good), target(t, stall)}
+	for i := 0; i < 5; i++ {
+		targets = append(targets, target(t, stall))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan []Result)
+	go func() {
+		// Concurrency 1: the first target finishes, the second stalls, the
+		// rest never start.
+		done <- ScanAll(ctx, targets, Options{Enumerate: true, Concurrency: 1, Timeout: time.Hour, Retries: -1})
+	}()
+	<-accepted
+	cancel()
+	var res []Result
+	select {
+	case res = <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("ScanAll did not return after cancel")
+	}
+	if len(res) != len(targets) {
+		t.Fatalf("%d results for %d targets", len(res), len(targets))
+	}
+	if res[0].Verdict != VerdictPQReady {
+		t.Errorf("finished endpoint: %s (%s), want pq_ready", res[0].Verdict, res[0].Reason)
+	}
+	for i, r := range res[1:] {
+		if r.Verdict != VerdictTimeout || r.Reason != "canceled" {
+			t.Errorf("endpoint %d: %s (%s), want timeout (canceled)", i+1, r.Verdict, r.Reason)
+		}
+	}
+}

@@ -184,9 +184,7 @@ func runScan(ctx context.Context, s streams, f *scanFlags, args []string) error 
 	started := time.Now()
 	results := scan.ScanAll(ctx, targets, opts)
 	bar.finish()
-	if ctx.Err() != nil {
-		return failuref("scan interrupted: %v", ctx.Err())
-	}
+	interrupted := ctx.Err() != nil
 	if f.sortBy == "priority" {
 		results = scan.ByPriority(results)
 	}
@@ -214,6 +212,18 @@ func runScan(ctx context.Context, s streams, f *scanFlags, args []string) error 
 		return failuref("write report: %v", err)
 	}
 
+	if interrupted {
+		// The report is written anyway (atomically with -o): endpoints
+		// finished before the interrupt keep their results, the others
+		// are marked timeout/canceled.
+		n := 0
+		for _, r := range results {
+			if r.Reason != pqtls.ReasonCanceled {
+				n++
+			}
+		}
+		return failuref("scan interrupted: %d of %d endpoints finished; the report marks the others timeout (canceled); rerun to scan them", n, len(results))
+	}
 	if off, why := scan.Offenders(results, failOn); len(off) > 0 {
 		fmt.Fprintf(s.errOut, "pqtls scan: %d of %d endpoints match --fail-on %s:\n", len(off), len(results), f.failOn)
 		for i, r := range off {
