@@ -297,12 +297,17 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	total, done := o.Count*len(cases), 0
 	// Rounds interleave the cases, so that a change of conditions during
 	// the run affects every case alike.
-	for round := 0; round < o.Count && ctx.Err() == nil; round++ {
+	for round := 0; round < o.Count && !stopped(ctx); round++ {
 		for i, c := range cases {
-			if ctx.Err() != nil {
+			if stopped(ctx) {
 				break
 			}
 			a := r.attempt(ctx, c)
+			if stopped(ctx) {
+				// Cut short by the cancel, not by the path: its class
+				// (a timeout) would be a false finding.
+				break
+			}
 			results[i] = append(results[i], a)
 			r.log.Debug("canary attempt", "case", c.name, "round", round, "class", a.class, "answer", a.answer,
 				"group", groupName(a.group), "latency_ms", ms(a.latency), "sent", a.sent, "received", a.received, "error", a.err)
@@ -329,18 +334,34 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		rep.Path.Notes = append(rep.Path.Notes, "no connection succeeded: path details unknown")
 	}
 	switch {
-	case o.PMTU == PMTUOff || ctx.Err() != nil:
+	case o.PMTU == PMTUOff || stopped(ctx):
 	case r.path == nil:
 		rep.Path.PMTU = &PMTUResult{Status: PMTUStatusSkipped, Reason: "no connection succeeded, so the interface towards the target is unknown"}
 	default:
 		rep.Path.PMTU = probePMTU(ctx, o.Target, rep.Path)
 	}
 	rep.Verdict = decide(rep, o.RequireHybrid)
+	if stopped(ctx) {
+		rep.Verdict = Verdict{Code: VerdictInterrupted, Warnings: rep.Verdict.Warnings,
+			Summary: fmt.Sprintf("interrupted after %d of %d attempts: the matrix is incomplete, so no verdict is drawn (the cases below show the attempts that finished)", done, total),
+			Advice:  []string{"rerun the canary and let it finish (lower --count or --timeout for a shorter run)"}}
+	}
 	if pm := rep.Path.PMTU; o.PMTU == PMTUOn && pm != nil && pm.Status != PMTUStatusOK {
 		rep.Verdict.Warnings = append(rep.Verdict.Warnings, fmt.Sprintf("the DF-bit path-MTU probe (--pmtu on) did not run to the end: %s: %s", pm.Status, pm.Reason))
 	}
 	rep.DurationMs = ms(time.Since(rep.Started))
 	return rep, nil
+}
+
+// stopped reports whether ctx is cancelled or past its deadline. ctx.Err()
+// alone lags a passed deadline by a scheduler tick, long enough for a tight
+// loop of instantly failing dials to record hundreds of false timeouts.
+func stopped(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 // dial connects, runs the STARTTLS preamble and records path details once.

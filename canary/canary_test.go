@@ -240,6 +240,15 @@ func TestCancelStopsEarly(t *testing.T) {
 	if rep.Cases[0].Attempts >= 100 {
 		t.Errorf("ran all %d rounds despite the cancel", rep.Cases[0].Attempts)
 	}
+	// The hybrid attempt stalled by the fault was cut by the cancel, not by
+	// its timeout: it is not a finding, and an incomplete matrix gets no
+	// path verdict (large_hello_dropped here would be a guess).
+	if hy := caseOf(t, rep, CaseHybrid); hy.Classes[ClassTimeout] != 0 {
+		t.Errorf("the attempt interrupted by the cancel counted as a timeout: %+v", hy.Classes)
+	}
+	if rep.Verdict.Code != VerdictInterrupted || rep.Verdict.Safe {
+		t.Errorf("verdict after cancel: %+v", rep.Verdict)
+	}
 }
 
 func TestPercentiles(t *testing.T) {

@@ -45,6 +45,10 @@ const (
 	// VerdictHybridUnexpected: hybrid ClientHellos get an answer that is not
 	// TLS or is malformed.
 	VerdictHybridUnexpected = "hybrid_unexpected"
+	// VerdictInterrupted: the run was cancelled (Ctrl-C) before the matrix
+	// was complete; the cases show the attempts that finished, and no
+	// conclusion is drawn from an incomplete matrix.
+	VerdictInterrupted = "interrupted"
 )
 
 // Verdict is the plain-words conclusion of a run.
