@@ -464,7 +464,7 @@ func decide(res *Result, enumerated bool) {
 			// A HelloRetryRequest alone is not support: a group whose
 			// confirming handshake failed does not make the endpoint
 			// pq_capable.
-			if g.Confirmed != nil && !*g.Confirmed {
+			if g.Broken() {
 				broken = append(broken, g.Name)
 				continue
 			}

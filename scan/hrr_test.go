@@ -3,6 +3,7 @@ package scan
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"io"
 	"net"
 	"slices"
@@ -280,6 +281,24 @@ func TestHRRThenHandshakeFails(t *testing.T) {
 		if off, _ := Offenders([]Result{r}, conds); len(off) != 0 {
 			t.Errorf("a broken hybrid group made the endpoint pq_capable")
 		}
+	}
+	rep := NewReport([]Result{r}, Options{Enumerate: true}, "test", time.Now(), time.Second)
+	if n := rep.Summary.Groups["X25519MLKEM768"]; n != 0 {
+		t.Errorf("summary counts the broken group as accepted by %d endpoint(s)", n)
+	}
+	var table strings.Builder
+	if err := WriteTable(&table, rep, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), "X25519MLKEM768(broken)") {
+		t.Errorf("table does not flag the broken group:\n%s", table.String())
+	}
+	bom, err := json.Marshal(BuildCBOM(rep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(strings.ToLower(string(bom)), "tls-group/x25519mlkem768") {
+		t.Errorf("CBOM lists the broken group as an algorithm of the endpoint")
 	}
 }
 

@@ -70,7 +70,9 @@ func NewReport(results []Result, opts Options, toolVersion string, started time.
 		r.Summary.Priorities[res.Priority.Level]++
 		r.Summary.Connections += res.Connections
 		for _, g := range res.Groups {
-			r.Summary.Groups[g.Name]++
+			if !g.Broken() {
+				r.Summary.Groups[g.Name]++
+			}
 		}
 	}
 	return r
@@ -217,7 +219,11 @@ func WriteTable(w io.Writer, rep *Report, colour bool) error {
 		var pq []string
 		for _, g := range r.Groups {
 			if g.Kind == string(pqtls.KindHybrid) || g.Kind == string(pqtls.KindPQ) {
-				pq = append(pq, g.Name)
+				if g.Broken() {
+					pq = append(pq, g.Name+"(broken)")
+				} else {
+					pq = append(pq, g.Name)
+				}
 			}
 		}
 		pqs := strings.Join(pq, ",")
@@ -359,7 +365,10 @@ func WriteHTML(w io.Writer, rep *Report) error {
 		var gl []string
 		for _, g := range r.Groups {
 			c := "unconfirmed"
-			if g.Confirmed != nil && *g.Confirmed {
+			switch {
+			case g.Broken():
+				c = "BROKEN: HelloRetryRequest but the handshake fails: " + g.ConfirmError
+			case g.Confirmed != nil:
 				c = "confirmed"
 			}
 			gl = append(gl, fmt.Sprintf("%d. %s (%s, %s)", g.Rank, g.Name, g.Kind, c))
