@@ -1,6 +1,7 @@
 package canary
 
 import (
+	"crypto/tls"
 	"fmt"
 	"math"
 	"slices"
@@ -156,6 +157,17 @@ func decide(r *Report, requireHybrid bool) Verdict {
 		if classes[ClassConnectFailed] > 0 {
 			v.Advice = append([]string{"the TCP connection itself failed: is the server up, and does a firewall allow this client?"}, v.Advice...)
 		}
+		// A server that accepts only a group outside the main matrix (a
+		// SecP384r1MLKEM1024-only server) fails every critical case but
+		// answers the non-critical one that offers its group: say so
+		// rather than leave "the path does not carry TLS".
+		for _, c := range extra {
+			if c.OK > 0 && pqtls.Kind(c.SelectedKind) == pqtls.KindHybrid {
+				v.Summary += fmt.Sprintf("; but %s succeeded (%s negotiated, %d-byte ClientHello): the server accepts only that hybrid group, and this path carries ClientHellos of that size", c.Name, c.SelectedGroup, c.HelloBytes)
+				v.Advice = append([]string{"clients must offer " + c.SelectedGroup + " to reach this server (Go >= 1.26 lists it by default; pqtls policies: add it to groups)"}, v.Advice...)
+				break
+			}
+		}
 		return v
 	}
 
@@ -256,6 +268,9 @@ func decideWorking(r *Report, v Verdict, requireHybrid bool) Verdict {
 			sel = c.SelectedGroup
 		} else if c := r.caseByName(CaseFullHybrid); c != nil {
 			sel = c.SelectedGroup
+		}
+		if c := r.caseByName(CaseFullHybrid); c != nil && c.OK > 0 && c.Version != "" && c.Version != pqtls.VersionName(tls.VersionTLS13) {
+			sel += " over " + c.Version + " (hybrid key exchange needs TLS 1.3)"
 		}
 		v.Summary = fmt.Sprintf("hybrid not available on this server: offered X25519MLKEM768, it negotiated %s. The path carried the hybrid ClientHellos fine, so offering hybrid is safe; this link stays classical until the server supports it", orDash(sel))
 		v.Advice = []string{"enable X25519MLKEM768 on the server (OpenSSL >= 3.5, Go >= 1.24, BoringSSL, or put 'pqtls tunnel' in front of it), then rerun the canary", "'pqtls scan " + r.Target + "' lists the groups the server accepts"}
