@@ -122,6 +122,7 @@ func TestInventory(t *testing.T) {
 		"endpoints:\n  - service: x\n":                                      "neither target",
 		"endpoints:\n  - target: a:1\n  - target: b:99999\n":                "inv.yaml:3",
 		"endpoints:\n  - target: a:1\n    tags: {data_lifetime: forever}\n": "bad data_lifetime",
+		"endpoints:\n  - target: a:1\n    tags: {sensitivity: hgih}\n":      "unknown sensitivity \"hgih\"",
 	} {
 		_, err := ParseInventory(strings.NewReader(doc), "inv.yaml")
 		if err == nil || !strings.Contains(err.Error(), want) {
