@@ -339,6 +339,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		rep.Path.PMTU = &PMTUResult{Status: PMTUStatusSkipped, Reason: "no connection succeeded, so the interface towards the target is unknown"}
 	default:
 		rep.Path.PMTU = probePMTU(ctx, o.Target, rep.Path)
+		if stopped(ctx) {
+			// Probes cut short read as lost packets: no finding.
+			rep.Path.PMTU = &PMTUResult{Status: PMTUStatusSkipped, Reason: "interrupted before the probe finished", Probes: rep.Path.PMTU.Probes}
+		}
 	}
 	rep.Verdict = decide(rep, o.RequireHybrid)
 	if stopped(ctx) {
