@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -174,6 +175,16 @@ func runScan(ctx context.Context, s streams, f *scanFlags, args []string) error 
 	targets, err := collectTargets(s, f, args)
 	if err != nil {
 		return usageErrorf("%v", err)
+	}
+	if f.output != "" {
+		// Fail before a long scan, not after it: the report is written
+		// next to the output file (temp + rename).
+		tmp, err := os.CreateTemp(filepath.Dir(f.output), "."+filepath.Base(f.output)+".check-*")
+		if err != nil {
+			return usageErrorf("-o %s: cannot write there (%v): give a path in an existing, writable directory", f.output, err)
+		}
+		tmp.Close()
+		os.Remove(tmp.Name())
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()

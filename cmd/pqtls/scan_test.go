@@ -237,9 +237,10 @@ func TestScanCLIOutputs(t *testing.T) {
 	if code != 0 || err != nil || len(rows) != 2 || rows[0][0] != "endpoint" || rows[1][6] != "pq_ready" {
 		t.Errorf("csv: exit %d err %v rows %v", code, err, rows)
 	}
-	// Output into a missing directory: exit 1, nothing written.
+	// Output into a missing directory: a usage error (checked before the
+	// scan), nothing written.
 	missing := filepath.Join(dir, "nope", "out.json")
-	if code, _, errOut := scanCLI(t, "", "scan", "--quick", "-o", missing, ready); code != 1 || !strings.Contains(errOut, "nope") {
+	if code, _, errOut := scanCLI(t, "", "scan", "--quick", "-o", missing, ready); code != 2 || !strings.Contains(errOut, "nope") {
 		t.Errorf("output into a missing dir: exit %d %s", code, errOut)
 	}
 	entries, _ := os.ReadDir(dir)
@@ -361,5 +362,35 @@ func TestScanCLIInterrupt(t *testing.T) {
 	}
 	if len(rep.Endpoints) != 3 || rep.Endpoints[0].Verdict != "pq_ready" || rep.Endpoints[1].Reason != "canceled" || rep.Endpoints[2].Reason != "canceled" {
 		t.Errorf("endpoints after interrupt: %+v", rep.Endpoints)
+	}
+}
+
+// TestScanCLIUnwritableOutputFailsFirst: an -o path that cannot be written
+// is a usage error before any endpoint is scanned, not a lost report after
+// a long scan.
+func TestScanCLIUnwritableOutputFailsFirst(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	conns := make(chan struct{}, 8)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns <- struct{}{}
+			c.Close()
+		}
+	}()
+	out := filepath.Join(t.TempDir(), "missing-dir", "scan.json")
+	code, _, errOut := scanCLI(t, "", "scan", "--quick", "-o", out, ln.Addr().String())
+	if code != 2 || !strings.Contains(errOut, "existing, writable directory") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	if len(conns) != 0 {
+		t.Errorf("%d connections made before the output path was checked", len(conns))
 	}
 }
