@@ -125,6 +125,10 @@ const (
 	ClassEOF           = "eof"
 	ClassUnexpected    = "unexpected"
 	ClassConnectFailed = "connect_failed"
+	// ClassCertificate: a full handshake whose key exchange succeeded but
+	// whose certificate did not verify against --ca (or --server-name). It
+	// is not counted for or against hybrid.
+	ClassCertificate = "certificate"
 	// ClassAlertPrefix is followed by the alert name: "alert:handshake_failure".
 	ClassAlertPrefix = "alert:"
 )
@@ -150,7 +154,7 @@ type CaseResult struct {
 	OK          int     `json:"ok"`
 	SuccessRate float64 `json:"success_rate"`
 	// Classes counts the attempts per failure class (ok, timeout, reset,
-	// eof, alert:<name>, unexpected, connect_failed).
+	// eof, alert:<name>, unexpected, connect_failed, certificate).
 	Classes map[string]int `json:"classes"`
 	// Answers counts what the server answered to crafted hellos:
 	// server_hello, hello_retry_request (then server_hello after the retry
@@ -569,6 +573,10 @@ func (r *runner) handshake(ctx context.Context, conn net.Conn, c caseSpec, a *at
 	a.sent, a.received = cc.Sent, cc.Received
 	if err != nil {
 		a.class, a.err = classOf(err), err
+		var cve *tls.CertificateVerificationError
+		if errors.As(err, &cve) {
+			a.class = ClassCertificate
+		}
 		return
 	}
 	cs := tc.ConnectionState()

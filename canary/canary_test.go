@@ -2,8 +2,14 @@ package canary
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"io"
+	"math/big"
 	"net"
 	"strings"
 	"testing"
@@ -322,5 +328,37 @@ func TestStartTLSProtocolsShared(t *testing.T) {
 	rep := run(t, Options{Target: addr, StartTLS: "ldap", Cases: []string{CaseHybrid}})
 	if rep.Verdict.Code != VerdictOK || rep.StartTLS != "ldap" || pre.requests.Load() != int32(3*2) {
 		t.Errorf("ldap: verdict %+v, starttls %q, %d StartTLS requests, want 6", rep.Verdict, rep.StartTLS, pre.requests.Load())
+	}
+}
+
+// TestWrongCAIsNotAPathVerdict: with a --ca that does not sign the server's
+// certificate, both full handshakes fail verification after a successful key
+// exchange. That says nothing about the path: no unstable_path, no "server
+// refuses classical", but a warning naming the certificate problem.
+func TestWrongCAIsNotAPathVerdict(t *testing.T) {
+	addr := servePQTLS(t, listenLoopback(t), pqtls.ModePrefer)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(9), Subject: pkix.Name{CommonName: "unrelated CA"}, IsCA: true, BasicConstraintsValid: true,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	rep := run(t, Options{Target: addr, Count: 2, RootCAs: pool})
+	if c := caseOf(t, rep, CaseFullHybrid); c.Classes[ClassCertificate] != 2 {
+		t.Fatalf("full hybrid handshake classes %v, want certificate 2", c.Classes)
+	}
+	if rep.Verdict.Code != VerdictOK || !rep.Verdict.Safe {
+		t.Errorf("verdict %+v, want ok from the crafted cases", rep.Verdict)
+	}
+	w := strings.Join(rep.Verdict.Warnings, "\n")
+	if !strings.Contains(w, "failed certificate verification") || strings.Contains(w, "refuses classical") {
+		t.Errorf("warnings %q", w)
 	}
 }

@@ -116,19 +116,28 @@ func decide(r *Report, requireHybrid bool) Verdict {
 	}
 	baseOK, baseAtt, hybOK, hybAtt := 0, 0, 0, 0
 	for _, c := range base {
-		baseOK, baseAtt = baseOK+c.OK, baseAtt+c.Attempts
+		baseOK, baseAtt = baseOK+c.OK, baseAtt+judged(c)
 	}
 	for _, c := range hyb {
-		hybOK, hybAtt = hybOK+c.OK, hybAtt+c.Attempts
+		hybOK, hybAtt = hybOK+c.OK, hybAtt+judged(c)
 	}
 	for _, c := range extra {
-		if baseOK > 0 && c.OK < c.Attempts {
+		if baseOK > 0 && c.OK < judged(c) {
 			v.Warnings = append(v.Warnings, fmt.Sprintf("%s (%d-byte ClientHello) failed %d of %d times (%s): larger than today's hybrid ClientHellos, so it does not block X25519MLKEM768, but this path or server will not carry bigger ones",
 				c.Name, c.HelloBytes, c.Attempts-c.OK, c.Attempts, classSummary(c.Classes)))
 		}
 	}
+	certFailed := []string{}
+	for i := range r.Cases {
+		if c := &r.Cases[i]; c.Classes[ClassCertificate] > 0 {
+			certFailed = append(certFailed, c.Name)
+		}
+	}
+	if len(certFailed) > 0 {
+		v.Warnings = append(v.Warnings, fmt.Sprintf("%s failed certificate verification (see the errors with -v): check --ca and --server-name; those attempts say nothing about key exchange or the path and are left out of the verdict and the cost figures", strings.Join(certFailed, ", ")))
+	}
 	for _, c := range base {
-		if c.OK == 0 && hybOK > 0 {
+		if c.OK == 0 && judged(c) > 0 && hybOK > 0 {
 			v.Warnings = append(v.Warnings, fmt.Sprintf("classical case %s failed (%s) while hybrid ones succeeded: the server refuses classical key exchange (a require-mode server does that)", c.Name, classSummary(c.Classes)))
 		}
 	}
@@ -173,7 +182,7 @@ func decide(r *Report, requireHybrid bool) Verdict {
 
 	failing := []*CaseResult{}
 	for _, c := range hyb {
-		if c.OK < c.Attempts {
+		if c.OK < judged(c) {
 			failing = append(failing, c)
 		}
 	}
@@ -347,6 +356,12 @@ func blackHoleText(pm *PMTUResult) string {
 	return ""
 }
 
+// judged is the number of attempts of c that count for the verdict: a
+// full handshake that failed certificate verification (wrong --ca or
+// --server-name) got through key exchange, so it tells nothing about the
+// path or hybrid support.
+func judged(c *CaseResult) int { return c.Attempts - c.Classes[ClassCertificate] }
+
 // resetLike counts reset and eof attempts.
 func resetLike(classes map[string]int) int { return classes[ClassReset] + classes[ClassEOF] }
 
@@ -362,7 +377,7 @@ func dominant(classes map[string]int) string {
 			fam["reset"] += n
 		case strings.HasPrefix(k, ClassAlertPrefix):
 			fam["alert"] += n
-		case k == ClassOK:
+		case k == ClassOK, k == ClassCertificate:
 		default:
 			fam["unexpected"] += n
 		}
