@@ -402,3 +402,12 @@ func TestScanAllCanceled(t *testing.T) {
 		}
 	}
 }
+
+// TestScanAllInvalidTarget: a target ScanOne refuses is reported as such,
+// not as "canceled" when nothing was cancelled.
+func TestScanAllInvalidTarget(t *testing.T) {
+	res := ScanAll(context.Background(), []Target{{Input: "bad", Host: "example.invalid", Port: 0}}, Options{})
+	if len(res) != 1 || res[0].Verdict != VerdictUnreachable || res[0].Reason != "invalid_target" || !strings.Contains(res[0].Error, "port 1-65535") {
+		t.Errorf("%+v", res)
+	}
+}
