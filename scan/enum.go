@@ -145,7 +145,8 @@ func (p *prober) probe13(ctx context.Context, groups []tls.CurveID) probe13Resul
 		// end to end by confirmGoGroups instead, which saves a duplicate key
 		// exchange; finite-field groups are skipped too (classical, and a
 		// 3072-8192-bit exchange costs the server milliseconds per probe).
-		if info, _ := pqtls.LookupGroup(hrr.SelectedGroup); (info.GoSupported || isFFDHE(hrr.SelectedGroup)) && len(hrr.Cookie) == 0 {
+		info, _ := pqtls.LookupGroup(hrr.SelectedGroup)
+		if (info.GoSupported || isFFDHE(hrr.SelectedGroup)) && len(hrr.Cookie) == 0 {
 			return out
 		}
 		out.confirmAttempted = true
@@ -161,10 +162,14 @@ func (p *prober) probe13(ctx context.Context, groups []tls.CurveID) probe13Resul
 		case r2.Outcome == wire.OutcomeServerHello && !r2.ServerHello.IsHRR:
 			if err := r2.ServerHello.CheckAgainst(ch2); err != nil {
 				out.confErr = err.Error()
-			} else if r2.ServerHello.SelectedGroup == hrr.SelectedGroup {
-				out.confirmed = true
-			} else {
+			} else if r2.ServerHello.SelectedGroup != hrr.SelectedGroup {
 				out.confErr = "ServerHello for another group"
+			} else if want, got := info.ServerShareSize, len(r2.ServerHello.KeyShare.Data); want > 0 && got != want {
+				// A share of the wrong size cannot complete the key
+				// exchange: a confused server, not support.
+				out.confErr = fmt.Sprintf("ServerHello key share of %d bytes, want %d for %s", got, want, info.Name)
+			} else {
+				out.confirmed = true
 			}
 		case r2.Outcome == wire.OutcomeAlert:
 			out.confErr = "alert " + r2.Alert.Description.String() + " after the second ClientHello"

@@ -177,6 +177,22 @@ func TestHRRValidation(t *testing.T) {
 				}
 			}
 		}},
+		{"mlkem-share-wrong-size", func(ch *wire.ClientHello, second bool) []byte {
+			switch {
+			case !offers(ch, 0x0201):
+				return fatalHandshakeFailure
+			case !second:
+				return serverHello(true, ch, 0x0201, nil, nil)
+			}
+			return serverHello(false, ch, 0x0201, make([]byte, 32), nil) // ML-KEM-768 ciphertexts are 1088 bytes
+		}, func(t *testing.T, r Result, f *fakeTLS13) {
+			if len(r.Groups) != 1 || !r.Groups[0].Broken() || !strings.Contains(r.Groups[0].ConfirmError, "32 bytes, want 1088") {
+				t.Errorf("a 32-byte ML-KEM-768 share confirmed the group: %+v", r.Groups)
+			}
+			if r.Verdict == VerdictPQCapable || r.Verdict == VerdictPQReady {
+				t.Errorf("verdict %s from a group that cannot complete a key exchange", r.Verdict)
+			}
+		}},
 		{"closes-on-default-client", func(ch *wire.ClientHello, second bool) []byte {
 			switch {
 			case !second && len(ch.KeyShares) > 0:
