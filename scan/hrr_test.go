@@ -309,6 +309,13 @@ func TestHRRThenHandshakeFails(t *testing.T) {
 	if !strings.Contains(table.String(), "X25519MLKEM768(broken)") {
 		t.Errorf("table does not flag the broken group:\n%s", table.String())
 	}
+	var csvOut strings.Builder
+	if err := WriteCSV(&csvOut, rep); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(csvOut.String(), "X25519MLKEM768(broken)") {
+		t.Errorf("CSV does not flag the broken group:\n%s", csvOut.String())
+	}
 	bom, err := json.Marshal(BuildCBOM(rep))
 	if err != nil {
 		t.Fatal(err)
