@@ -120,7 +120,10 @@ func ParseTarget(s, source string) ([]Target, error) {
 
 func parsePort(s string) (int, error) {
 	p, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil || p < 1 || p > 65535 {
+	if err != nil {
+		return 0, fmt.Errorf("port %q is not a number: use 1-65535", s)
+	}
+	if p < 1 || p > 65535 {
 		return 0, fmt.Errorf("port %q out of range: use 1-65535", s)
 	}
 	return p, nil

@@ -47,7 +47,7 @@ func TestParseTargetErrors(t *testing.T) {
 		"db.internal":            "want host:port",
 		"db:0":                   "out of range",
 		"db:65536":               "out of range",
-		"db:https":               "out of range",
+		"db:https":               "is not a number",
 		"gopher://db:70":         "unknown protocol",
 		"10.0.0.0/8:443":         "split it",
 		"10.0.0.0/30":            "port list",
@@ -58,7 +58,7 @@ func TestParseTargetErrors(t *testing.T) {
 		"10.0.0.0/30:443,99999":  "out of range",
 		"postgres://db:5432:1":   "want host:port",
 		"":                       "empty target",
-		"10.0.0.0/30:443,,8443x": "out of range",
+		"10.0.0.0/30:443,,8443x": "is not a number",
 	} {
 		_, err := ParseTarget(in, "fleet.txt:7")
 		var te *TargetError
