@@ -491,6 +491,9 @@ func decide(res *Result, enumerated bool) {
 		if dc.HelloRetry {
 			res.Notes = append(res.Notes, "the default client needed a HelloRetryRequest (one extra round trip)")
 		}
+		if enumerated && tls.CurveID(dc.GroupID) != tls.X25519MLKEM768 && !res.HasGroup(tls.X25519MLKEM768) {
+			res.Notes = append(res.Notes, "X25519MLKEM768 is not accepted: ready for Go's default client ("+dc.Group+"), but clients whose only hybrid is X25519MLKEM768 (browsers, OpenSSL 3.5 defaults) will not get a hybrid group; enable X25519MLKEM768 too")
+		}
 	case len(pq) > 0:
 		res.Verdict = VerdictPQCapable
 		if dc != nil && dc.Error == "" {

@@ -187,6 +187,9 @@ func TestPQTLSPolicyModes(t *testing.T) {
 			if dc := r.DefaultClient; tc.groups == "SecP384r1MLKEM1024" && (dc == nil || !dc.HelloRetry || dc.Group != "SecP384r1MLKEM1024") {
 				t.Errorf("default client against a SecP384r1MLKEM1024-only server: %+v, want that group after an HRR", dc)
 			}
+			if warned := strings.Contains(strings.Join(r.Notes, " "), "X25519MLKEM768 is not accepted"); warned != (tc.groups == "SecP384r1MLKEM1024") {
+				t.Errorf("note about clients offering only X25519MLKEM768: %v, notes %v", warned, r.Notes)
+			}
 			t.Logf("%s: %s groups=%v order=%s conns=%d", tc.mode, r.Verdict, r.GroupNames(), r.GroupOrder, r.Connections)
 		})
 	}
