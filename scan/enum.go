@@ -525,8 +525,10 @@ func decide(res *Result, enumerated bool) {
 		switch left := time.Until(leaf.NotAfter); {
 		case left < 0:
 			res.Notes = append(res.Notes, "the leaf certificate expired on "+leaf.NotAfter.Format(time.DateOnly))
+		case left < 24*time.Hour:
+			res.Notes = append(res.Notes, "the leaf certificate expires in less than a day ("+leaf.NotAfter.UTC().Format(time.RFC3339)+")")
 		case left < 30*24*time.Hour:
-			res.Notes = append(res.Notes, fmt.Sprintf("the leaf certificate expires in %d days (%s)", int(left.Hours()/24), leaf.NotAfter.Format(time.DateOnly)))
+			res.Notes = append(res.Notes, fmt.Sprintf("the leaf certificate expires in %d day(s) (%s)", int(left.Hours()/24), leaf.NotAfter.Format(time.DateOnly)))
 		}
 		res.Notes = append(res.Notes, "certificate signatures are classical ("+res.Certificates[0].SignatureAlgorithm+"): authentication is not yet post-quantum, which matters less than key exchange for harvest-now-decrypt-later")
 	}

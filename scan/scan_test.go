@@ -414,3 +414,22 @@ func TestScanAllInvalidTarget(t *testing.T) {
 		t.Errorf("%+v", res)
 	}
 }
+
+func TestExpiryNotes(t *testing.T) {
+	for _, tc := range []struct {
+		left time.Duration
+		want string
+	}{
+		{2 * time.Hour, "expires in less than a day"},
+		{50 * time.Hour, "expires in 2 day(s)"},
+		{-time.Hour, "expired on"},
+		{90 * 24 * time.Hour, ""},
+	} {
+		r := Result{Versions: []string{"TLS 1.3"}, Certificates: []CertInfo{{NotAfter: time.Now().Add(tc.left), SignatureAlgorithm: "ECDSA-SHA256"}}}
+		decide(&r, true)
+		notes := strings.Join(r.Notes, "\n")
+		if tc.want == "" && strings.Contains(notes, "expire") || tc.want != "" && !strings.Contains(notes, tc.want) {
+			t.Errorf("%v left: notes %q, want %q", tc.left, notes, tc.want)
+		}
+	}
+}
