@@ -260,7 +260,10 @@ func Resolve(ctx context.Context, targets []Target, r Resolver) ([]Target, error
 		addrs, ok := cache[t.Host]
 		if !ok {
 			var err error
-			addrs, err = r.LookupNetIP(ctx, "ip", t.Host)
+			// Every network step has a deadline, DNS included.
+			lctx, cancel := context.WithTimeout(ctx, DefaultTimeout)
+			addrs, err = r.LookupNetIP(lctx, "ip", t.Host)
+			cancel()
 			if err != nil {
 				return nil, &TargetError{Source: t.Source, Input: t.Input, Err: fmt.Errorf("resolve %s: %w (check the name or scan an IP)", t.Host, err)}
 			}

@@ -249,3 +249,22 @@ func TestParseEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// deadlineResolver refuses lookups made without a deadline.
+type deadlineResolver struct{}
+
+func (deadlineResolver) LookupNetIP(ctx context.Context, _, _ string) ([]netip.Addr, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		return nil, errors.New("lookup without a deadline")
+	}
+	return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
+}
+
+// TestResolveHasDeadline: a DNS lookup is a network step and gets one, even
+// under a context without a deadline.
+func TestResolveHasDeadline(t *testing.T) {
+	ts, _ := ParseTarget("db.test:5432", "arg 1")
+	if _, err := Resolve(context.Background(), ts, deadlineResolver{}); err != nil {
+		t.Error(err)
+	}
+}
