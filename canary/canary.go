@@ -480,6 +480,7 @@ func (r *runner) crafted(ctx context.Context, conn net.Conn, c caseSpec, a *atte
 			res, err = wire.Exchange(ctx, conn, ch, eo)
 			if err == nil {
 				a.sent, a.received = res.BytesSent, int(res.BytesReceived)
+				checkAnswer(res, ch)
 				if c.hrr && res.Outcome == wire.OutcomeHelloRetryRequest {
 					a.hrr = true
 					res, err = r.retry(ctx, conn, ch, res, a)
@@ -520,12 +521,26 @@ func (r *runner) retry(ctx context.Context, conn net.Conn, ch *wire.ClientHello,
 	}
 	a.sent += res.BytesSent
 	a.received += int(res.BytesReceived)
+	checkAnswer(res, ch2)
 	if res.Outcome == wire.OutcomeHelloRetryRequest {
 		// RFC 8446 section 4.1.4: a second HelloRetryRequest is a protocol
 		// violation.
 		res.Outcome, res.Err = wire.OutcomeMalformed, errors.New("server sent a second HelloRetryRequest")
 	}
 	return res, nil
+}
+
+// checkAnswer turns a ServerHello or HelloRetryRequest that is not a valid
+// answer to ch (wire's CheckAgainst: session ID echo, offered suite,
+// version and group) into a malformed outcome: a device answering in the
+// server's place, or a confused server, must not count as ok.
+func checkAnswer(res *wire.ExchangeResult, ch *wire.ClientHello) {
+	if res.ServerHello == nil || res.Outcome != wire.OutcomeServerHello && res.Outcome != wire.OutcomeHelloRetryRequest {
+		return
+	}
+	if err := res.ServerHello.CheckAgainst(ch); err != nil {
+		res.Outcome, res.Err = wire.OutcomeMalformed, err
+	}
 }
 
 func (r *runner) classifyExchange(res *wire.ExchangeResult, a *attempt) {
