@@ -281,8 +281,8 @@ func decideWorking(r *Report, v Verdict, requireHybrid bool) Verdict {
 		if c := r.caseByName(CaseFullHybrid); c != nil && c.OK > 0 && c.Version != "" && c.Version != pqtls.VersionName(tls.VersionTLS13) {
 			sel += " over " + c.Version + " (hybrid key exchange needs TLS 1.3)"
 		}
-		v.Summary = fmt.Sprintf("hybrid not available on this server: offered X25519MLKEM768, it negotiated %s. The path carried the hybrid ClientHellos fine, so offering hybrid is safe; this link stays classical until the server supports it", orDash(sel))
-		v.Advice = []string{"enable X25519MLKEM768 on the server (OpenSSL >= 3.5, Go >= 1.24, BoringSSL, or put 'pqtls tunnel' in front of it), then rerun the canary", "'pqtls scan " + r.Target + "' lists the groups the server accepts"}
+		v.Summary = fmt.Sprintf("hybrid not available on this server (or not preferred: a server that ranks classical groups first picks them too): offered X25519MLKEM768, it negotiated %s. The path carried the hybrid ClientHellos fine, so offering hybrid is safe; this link stays classical until the server supports it", orDash(sel))
+		v.Advice = []string{"enable X25519MLKEM768 on the server (OpenSSL >= 3.5, Go >= 1.24, BoringSSL, or put 'pqtls tunnel' in front of it), then rerun the canary", "'pqtls scan " + r.Target + "' lists the groups the server accepts: verdict pq_capable means it supports hybrid but prefers a classical group, so change its group preference rather than its TLS stack"}
 		if requireHybrid {
 			v.Summary += " (--require-hybrid: failing)"
 		}

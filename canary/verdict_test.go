@@ -79,7 +79,7 @@ func TestDecideClassicalServer(t *testing.T) {
 	for i := range r.Cases {
 		r.Cases[i].SelectedGroup, r.Cases[i].SelectedKind = "secp256r1", "classical"
 	}
-	if v := decide(r, false); v.Code != VerdictHybridUnavailable || !v.Safe || !strings.Contains(v.Summary, "negotiated secp256r1") {
+	if v := decide(r, false); v.Code != VerdictHybridUnavailable || !v.Safe || !strings.Contains(v.Summary, "negotiated secp256r1") || !strings.Contains(v.Summary, "or not preferred") {
 		t.Errorf("%+v", v)
 	}
 	if v := decide(r, true); v.Code != VerdictHybridUnavailable || v.Safe {
