@@ -1,0 +1,111 @@
+package tunnel
+
+import (
+	"crypto/tls"
+	"net"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+)
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("cannot count file descriptors: %v", err)
+	}
+	return len(ents)
+}
+
+// TestNoLeakPerConnection runs connections that end every way a connection
+// can end (clean echo, client vanishing mid-stream, half-close, garbage
+// instead of a ClientHello, a client that never finishes its handshake,
+// backend down) and checks that the tunnel's goroutines and file
+// descriptors come back to where they were: nothing is kept per connection.
+func TestNoLeakPerConnection(t *testing.T) {
+	p := newPKI(t)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := ln.Addr().String()
+	ln.Close()
+	good := serverListener(t, p, echoServer(t))
+	good.HandshakeTimeout = Duration(200 * time.Millisecond)
+	down := good
+	down.Name, down.Target = "down", dead
+	tu, _ := startTunnel(t, Config{Listeners: []ListenerConfig{good, down}})
+	addr, downAddr := tu.Listeners()[0].Addr().String(), tu.Listeners()[1].Addr().String()
+	tc := &tls.Config{RootCAs: p.pool(), ServerName: "db.internal"}
+
+	// Warm up once so lazily started runtime goroutines are counted.
+	if c, err := dialTLS(addr, tc); err == nil {
+		_, _ = roundTrip(c, "warm")
+		c.Close()
+	}
+	waitFor(t, "warm-up connection to end", func() bool { return tu.ActiveConnections() == 0 })
+	time.Sleep(50 * time.Millisecond)
+	g0, fd0 := runtime.NumGoroutine(), openFDs(t)
+
+	const rounds = 10
+	for i := 0; i < rounds; i++ {
+		// Clean round trip, then close.
+		c, err := dialTLS(addr, tc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s, err := roundTrip(c, "hello"); err != nil || s != "hello" {
+			t.Fatalf("round trip: %q %v", s, err)
+		}
+		c.Close()
+		// Client writes a lot and vanishes without reading.
+		if c, err = dialTLS(addr, tc); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = c.Write(make([]byte, 256<<10))
+		c.NetConn().Close()
+		// Half-close: close_notify + FIN, then read the echo to EOF.
+		if c, err = dialTLS(addr, tc); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = c.Write([]byte("half"))
+		_ = c.CloseWrite()
+		buf := make([]byte, 16)
+		n, _ := c.Read(buf)
+		if string(buf[:n]) != "half" {
+			t.Fatalf("half-close echo %q", buf[:n])
+		}
+		c.Close()
+		// Garbage instead of a ClientHello.
+		if pc, err := dialPlain(addr); err == nil {
+			_, _ = pc.Write([]byte("GET / HTTP/1.0\r\n\r\n"))
+			_, _ = pc.Read(make([]byte, 64))
+			pc.Close()
+		}
+		// Slow loris: connects and says nothing; the tunnel cuts it.
+		if pc, err := dialPlain(addr); err == nil {
+			_, _ = pc.Read(make([]byte, 1))
+			pc.Close()
+		}
+		// Backend down.
+		if c, err := dialTLS(downAddr, tc); err == nil {
+			_, _ = c.Read(make([]byte, 1))
+			c.Close()
+		}
+	}
+	waitFor(t, "connections to end", func() bool { return tu.ActiveConnections() == 0 })
+	// Goroutines and descriptors settle back (allowing a little slack for
+	// runtime and test helpers); 6*rounds connections leaking even one
+	// goroutine or descriptor each would exceed it.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		g, fd := runtime.NumGoroutine(), openFDs(t)
+		if g <= g0+3 && fd <= fd0+3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			t.Fatalf("after %d connections: %d goroutines (was %d), %d fds (was %d)\n%s", 6*rounds, g, g0, fd, fd0, buf)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
