@@ -2,6 +2,7 @@ package tunnel
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -56,13 +57,37 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		reloadErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricReloadErrors,
 			Help: "Failed reloads (the previous material stays in use)."}, []string{"listener"}),
 	}
-	for _, c := range []prometheus.Collector{m.active, m.total, m.bytes, m.duration, m.dial, m.backendErrs, m.reloads, m.reloadErrors} {
-		if err := reg.Register(c); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if !errors.As(err, &are) {
-				return nil, err
-			}
+	// A second tunnel on the same registry shares the collectors already
+	// there (a new, unregistered one would count into nothing).
+	var err error
+	if m.active, err = register(reg, m.active); err != nil {
+		return nil, err
+	}
+	for _, c := range []**prometheus.CounterVec{&m.total, &m.bytes, &m.backendErrs, &m.reloads, &m.reloadErrors} {
+		if *c, err = register(reg, *c); err != nil {
+			return nil, err
+		}
+	}
+	for _, h := range []**prometheus.HistogramVec{&m.duration, &m.dial} {
+		if *h, err = register(reg, *h); err != nil {
+			return nil, err
 		}
 	}
 	return m, nil
+}
+
+// register registers c, or returns the equal collector already registered.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			return c, err
+		}
+		existing, ok := are.ExistingCollector.(C)
+		if !ok {
+			return c, fmt.Errorf("metric collector already registered with another type: %w", err)
+		}
+		return existing, nil
+	}
+	return c, nil
 }

@@ -127,3 +127,39 @@ func TestClientVerifyIdentity(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoTunnelsShareRegistry: a second tunnel started on the same registry
+// (a restart in-process, or two tunnels in one program) counts into the
+// collectors already registered instead of into unregistered copies.
+func TestTwoTunnelsShareRegistry(t *testing.T) {
+	p := newPKI(t)
+	reg := prometheus.NewRegistry()
+	backend := echoServer(t)
+	var tus []*Tunnel
+	for _, name := range []string{"one", "two"} {
+		l := serverListener(t, p, backend)
+		l.Name = name
+		tu, err := Start(t.Context(), Config{Listeners: []ListenerConfig{l}}, Options{Registerer: reg, Logger: testLogger(t), NoWatch: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tu.Close() })
+		tus = append(tus, tu)
+	}
+	base := &tls.Config{RootCAs: p.pool(), ServerName: "db.internal"}
+	for _, tu := range tus {
+		c, err := dialTLS(tu.Listeners()[0].Addr().String(), base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := roundTrip(c, "x"); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
+	for _, name := range []string{"one", "two"} {
+		waitFor(t, name+" counted", func() bool {
+			return metricValue(t, reg, MetricConnectionsTotal, map[string]string{"listener": name, "result": "proxied"}) == 1
+		})
+	}
+}
