@@ -602,6 +602,10 @@ func (c *conn) openClient() (front, back *endpoint, reason string, err error) {
 	return newEndpoint(c.front, c.front, nil, nil), newEndpoint(tc, raw, tc, rc), "", nil
 }
 
+// ConnectionLogMessage is the message of the one log line per connection,
+// the only high-volume line the tunnel writes.
+const ConnectionLogMessage = "tunnel connection"
+
 // logConn writes the one line per connection.
 func (c *conn) logConn(reason string, err error, toTarget, fromTarget int64) {
 	log := c.l.t.log
@@ -629,7 +633,7 @@ func (c *conn) logConn(reason string, err error, toTarget, fromTarget int64) {
 	if err != nil && !errors.Is(err, io.EOF) {
 		attrs = append(attrs, slog.String("error", err.Error()))
 	}
-	log.LogAttrs(context.Background(), level, "tunnel connection", attrs...)
+	log.LogAttrs(context.Background(), level, ConnectionLogMessage, attrs...)
 }
 
 // Check validates cfg and loads every certificate, key and CA bundle it

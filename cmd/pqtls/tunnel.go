@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -123,14 +122,17 @@ func newTunnelModeCmd(s streams, mode tunnel.Mode) *cobra.Command {
 	return cmd
 }
 
-func newTunnelLogger(w io.Writer, c tunnel.LogConfig) *slog.Logger {
+// newTunnelLogger logs to buf: per-connection lines are batched, every
+// other line is flushed at once.
+func newTunnelLogger(buf *bufferedLog, c tunnel.LogConfig) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(strings.ToUpper(orDefault(c.Level, "info"))))
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(buf, opts)
 	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(buf, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(flushOthers{Handler: h, buf: buf, batched: tunnel.ConnectionLogMessage})
 }
 
 func orDefault(s, d string) string {

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pqtls/pqtls/tunnel"
+)
+
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestTunnelLogFlushesAllButConnectionLines: only the per-connection lines
+// wait in the batch; a reload error (or any other line) is written before
+// the call returns, so a crash right after it cannot lose it; Close writes
+// the batched rest.
+func TestTunnelLogFlushesAllButConnectionLines(t *testing.T) {
+	var out lockedBuf
+	buf := newBufferedLog(&out)
+	log := newTunnelLogger(buf, tunnel.LogConfig{Format: "json"}).With("pid", 1)
+	log.Info(tunnel.ConnectionLogMessage, "peer", "first")
+	log.Error("tunnel reload failed; keeping the previous certificates", "listener", "db")
+	got := out.String()
+	if !strings.Contains(got, "reload failed") {
+		t.Fatalf("error line not written through at once; stderr has %q", got)
+	}
+	if !strings.Contains(got, `"peer":"first"`) {
+		t.Fatalf("connection line logged before the error is missing or after it: %q", got)
+	}
+	log.Info(tunnel.ConnectionLogMessage, "peer", "last")
+	if err := buf.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"peer":"last"`) {
+		t.Fatalf("Close lost a batched connection line: %q", out.String())
+	}
+}
