@@ -3,8 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
-	"log/slog"
 	"io"
+	"log/slog"
 	"sync"
 	"time"
 )
