@@ -740,3 +740,31 @@ func TestTargetTLS(t *testing.T) {
 		t.Fatalf("%v backend errors on the good target", v)
 	}
 }
+
+// TestACLPatternValidation: patterns whose wildcards the matcher would take
+// literally (and so never match) are configuration errors, not silent
+// denials.
+func TestACLPatternValidation(t *testing.T) {
+	for _, c := range []struct {
+		acl ACL
+		ok  bool
+	}{
+		{ACL{URI: []string{"spiffe://td/ns/*/sa/*"}}, true},
+		{ACL{URI: []string{"spiffe://td/ns/**"}}, true},
+		{ACL{URI: []string{"spiffe://td/ns/app-*"}}, false},
+		{ACL{URI: []string{"spiffe://td/**/sa/x"}}, false},
+		{ACL{URI: []string{"spiffe://td/ns/a**"}}, false},
+		{ACL{URI: []string{"spiffe://*/ns/a"}}, false},
+		{ACL{URI: []string{"spiffe://*.td/ns/a"}}, false},
+		{ACL{DNS: []string{"*.a.org"}}, true},
+		{ACL{DNS: []string{"*db.a.org"}}, false},
+		{ACL{DNS: []string{"db.*.org"}}, false},
+		{ACL{DNS: []string{"*.*.org"}}, false},
+		{ACL{DNS: []string{"*"}}, false},
+	} {
+		err := checkPatterns(c.acl)
+		if (err == nil) != c.ok {
+			t.Errorf("checkPatterns(%+v) = %v, want ok=%v", c.acl, err, c.ok)
+		}
+	}
+}

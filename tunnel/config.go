@@ -62,8 +62,9 @@ func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(),
 // its certificate matches any entry of any list; an ACL with no entries
 // accepts every certificate the CA bundle verifies.
 type ACL struct {
-	// URI matches URI SANs (SPIFFE IDs). "*" matches one path segment, a
-	// trailing "**" any number of segments.
+	// URI matches URI SANs (SPIFFE IDs). "*" matches exactly one non-empty
+	// path segment, a trailing "**" one or more segments; scheme and trust
+	// domain never take wildcards.
 	URI []string `yaml:"uri,omitempty"`
 	// DNS matches DNS SANs; "*.example.com" matches one label.
 	DNS []string `yaml:"dns,omitempty"`
@@ -344,12 +345,20 @@ func checkPatterns(a ACL) error {
 		if !strings.Contains(p, ":") {
 			return fmt.Errorf("uri %q is not a URI: use a form like spiffe://example.org/ns/app/sa/*", p)
 		}
-		if i := strings.Index(p, "**"); i >= 0 && i != len(p)-2 {
-			return fmt.Errorf("uri %q: ** may only end the pattern", p)
+		segs := strings.Split(p, "/")
+		for i, s := range segs {
+			switch {
+			case !strings.Contains(s, "*"):
+			case i < 3:
+				return fmt.Errorf("uri %q: wildcards match path segments only, never the scheme or trust domain", p)
+			case s == "*", s == "**" && i == len(segs)-1:
+			default:
+				return fmt.Errorf("uri %q: * must be a whole path segment (ns/*/sa/x) and ** the whole last one (ns/**)", p)
+			}
 		}
 	}
 	for _, p := range a.DNS {
-		if strings.Contains(p[min(1, len(p)):], "*") {
+		if strings.Contains(p, "*") && (!strings.HasPrefix(p, "*.") || strings.Contains(p[2:], "*") || len(p) == 2) {
 			return fmt.Errorf("dns %q: * may only be the whole first label (*.example.com)", p)
 		}
 	}

@@ -103,7 +103,7 @@ func newTunnelModeCmd(s streams, mode tunnel.Mode) *cobra.Command {
 	switch mode {
 	case tunnel.ModeServer:
 		fl.StringVar(&f.l.CA, "client-ca", "", "PEM bundle of CAs for client certificates (enables mTLS)")
-		fl.StringArrayVar(&f.l.Allow.URI, "allow-uri", nil, "allow clients with this URI SAN (SPIFFE ID; * = one segment, trailing ** = any); repeatable")
+		fl.StringArrayVar(&f.l.Allow.URI, "allow-uri", nil, "allow clients with this URI SAN (SPIFFE ID; * = one segment, trailing ** = one or more); repeatable")
 		fl.StringArrayVar(&f.l.Allow.DNS, "allow-dns", nil, "allow clients with this DNS SAN (*.example.com allowed); repeatable")
 		fl.StringArrayVar(&f.l.Allow.CN, "allow-cn", nil, "allow clients with this subject CN; repeatable")
 		fl.StringArrayVar(&f.l.Allow.OU, "allow-ou", nil, "allow clients with this subject OU; repeatable")
