@@ -76,9 +76,15 @@ func ProxyHeader(src, dst net.Addr, cs tls.ConnectionState) []byte {
 	return h
 }
 
+// maxTLVValue bounds the values taken from the peer (SNI, CN, identity).
+// A longer one is left out, never truncated: a cut identity could name
+// someone else to the backend. With it the whole header stays far below the
+// 16-bit length field.
+const maxTLVValue = 4096
+
 func appendTLV(b []byte, typ byte, v []byte) []byte {
-	if len(v) > 0xFFFF-16 {
-		v = v[:0xFFFF-16]
+	if len(v) > maxTLVValue {
+		return b
 	}
 	b = append(b, typ)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(v)))

@@ -3,7 +3,11 @@ package tunnel
 import (
 	"bytes"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"net"
+	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -61,5 +65,36 @@ func TestProxyHeaderRoundTrip(t *testing.T) {
 	dup[14], dup[15] = byte((len(dup)-16)>>8), byte(len(dup)-16)
 	if _, _, err := ParseProxyHeader(dup); err == nil || !bytes.Contains([]byte(err.Error()), []byte("duplicate")) {
 		t.Fatalf("duplicate authority TLV: %v", err)
+	}
+}
+
+// TestProxyHeaderOverlongValues: a peer certificate with an enormous CN or
+// URI (or a huge SNI) leaves those TLVs out rather than truncating them (a
+// cut identity could name someone else) or overflowing the 16-bit lengths.
+func TestProxyHeaderOverlongValues(t *testing.T) {
+	long := strings.Repeat("a", 70000)
+	u, _ := url.Parse("spiffe://td/" + long)
+	cs := tls.ConnectionState{Version: tls.VersionTLS13, CipherSuite: tls.TLS_AES_128_GCM_SHA256, CurveID: tls.X25519MLKEM768,
+		ServerName:       strings.Repeat("s", 5000),
+		PeerCertificates: []*x509.Certificate{{Subject: pkix.Name{CommonName: long}, URIs: []*url.URL{u}}}}
+	v4 := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
+	h := ProxyHeader(v4, v4, cs)
+	info, n, err := ParseProxyHeader(h)
+	if err != nil || n != len(h) {
+		t.Fatalf("parse: n=%d of %d, %v", n, len(h), err)
+	}
+	for typ, v := range info.TLVs {
+		if len(v) > maxTLVValue+1024 {
+			t.Errorf("TLV 0x%02x carries %d bytes", typ, len(v))
+		}
+	}
+	if _, ok := info.TLVs[PP2TypePeerIdentity]; ok {
+		t.Error("over-long identity sent (truncated) instead of left out")
+	}
+	if _, ok := info.SSL[PP2SubtypeSSLCN]; ok {
+		t.Error("over-long CN sent instead of left out")
+	}
+	if string(info.SSL[PP2SubtypeSSLGroup]) != "X25519MLKEM768" {
+		t.Errorf("group TLV %q", info.SSL[PP2SubtypeSSLGroup])
 	}
 }
