@@ -768,3 +768,44 @@ func TestACLPatternValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestStuckReaderAfterHalfClose: the client sends its request, half-closes
+// and then never reads the (large) answer. With the client->target
+// direction finished, only a write deadline can notice; the tunnel must
+// close the connection after the idle timeout instead of holding it (and
+// its buffers) forever.
+func TestStuckReaderAfterHalfClose(t *testing.T) {
+	p := newPKI(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_, _ = io.ReadAll(c)
+				chunk := make([]byte, 64<<10)
+				for i := 0; i < 4096; i++ { // up to 256 MiB, until the tunnel gives up
+					if _, err := c.Write(chunk); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	tu, _, base := serverOnly(t, p, ln.Addr().String(), func(l *ListenerConfig) { l.IdleTimeout = Duration(300 * time.Millisecond) })
+	c, err := dialTLS(tu.Listeners()[0].Addr().String(), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, _ = c.Write([]byte("send me everything"))
+	_ = c.CloseWrite()
+	waitFor(t, "the tunnel to drop a connection whose client stopped reading", func() bool { return tu.ActiveConnections() == 0 })
+}

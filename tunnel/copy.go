@@ -139,6 +139,9 @@ type endpoint struct {
 	tls   interface{ CloseWrite() error }
 	rc    *sockConn // the socket under the TLS side; nil for plaintext
 	armed time.Time // when the read deadline was last pushed out
+	// warmed is when the write deadline was last pushed out (by the pipe
+	// that writes to this endpoint).
+	warmed time.Time
 	once  sync.Once
 }
 
@@ -293,9 +296,22 @@ func pipe(src, dst *endpoint, idle time.Duration, last *atomic.Int64, count func
 			}
 		}
 		if n > 0 {
-			last.Store(time.Now().UnixNano())
+			now := time.Now()
+			last.Store(now.UnixNano())
+			// A peer that stops reading must not hold the connection
+			// forever: once the other direction is done (half-close)
+			// nothing else would notice.
+			// A write deadline cannot be retried like a read one, so it
+			// is pushed out well before it could expire.
+			if now.Sub(dst.warmed) > idle/16 {
+				_ = dst.raw.SetWriteDeadline(now.Add(idle))
+				dst.warmed = now
+			}
 			if werr := dst.write((*bp)[:n]); werr != nil {
 				bufPool.Put(bp)
+				if errors.Is(werr, os.ErrDeadlineExceeded) {
+					return errIdle
+				}
 				return werr
 			}
 			count(n)
