@@ -142,7 +142,7 @@ type endpoint struct {
 	// warmed is when the write deadline was last pushed out (by the pipe
 	// that writes to this endpoint).
 	warmed time.Time
-	once  sync.Once
+	once   sync.Once
 }
 
 func newEndpoint(rw io.ReadWriter, raw net.Conn, tlsConn interface{ CloseWrite() error }, rc *sockConn) *endpoint {
