@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -162,4 +163,51 @@ func TestTwoTunnelsShareRegistry(t *testing.T) {
 			return metricValue(t, reg, MetricConnectionsTotal, map[string]string{"listener": name, "result": "proxied"}) == 1
 		})
 	}
+}
+
+// TestKeyPermissionWarning: a key readable by others, or by a group the
+// tunnel is not in, is warned about; one shared only with the tunnel's own
+// group (0640 root:pqtls, Kubernetes fsGroup) is not.
+func TestKeyPermissionWarning(t *testing.T) {
+	p := newPKI(t)
+	l := serverListener(t, p, "127.0.0.1:1")
+	warned := func() bool {
+		t.Helper()
+		w, err := Check(Config{Listeners: []ListenerConfig{l}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Contains(strings.Join(w, "\n"), "readable by group or others")
+	}
+	for _, c := range []struct {
+		mode os.FileMode
+		want bool
+	}{{0o600, false}, {0o640, false}, {0o604, true}, {0o644, true}} {
+		if err := os.Chmod(l.Key, c.mode); err != nil {
+			t.Fatal(err)
+		}
+		if got := warned(); got != c.want {
+			t.Errorf("key mode %04o (own group): warned=%v, want %v", c.mode, got, c.want)
+		}
+	}
+	// A group the process is not in.
+	other := 54321
+	for slices.Contains(mustGroups(t), other) || other == os.Getgid() {
+		other++
+	}
+	if err := os.Chown(l.Key, -1, other); err != nil {
+		t.Skipf("cannot chown the key to another group (not root?): %v", err)
+	}
+	_ = os.Chmod(l.Key, 0o640)
+	if !warned() {
+		t.Error("key mode 0640 readable by a foreign group: no warning")
+	}
+}
+
+func mustGroups(t *testing.T) []int {
+	g, err := os.Getgroups()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
+	"syscall"
 	"time"
 
 	"github.com/pqtls/pqtls"
@@ -45,8 +47,8 @@ func (l *ListenerConfig) buildMaterial(logger *slog.Logger) (*material, []string
 		if time.Now().After(cert.Leaf.NotAfter) {
 			warnings = append(warnings, fmt.Sprintf("certificate %s expired on %s: renew it", l.Cert, cert.Leaf.NotAfter.Format(time.RFC3339)))
 		}
-		if fi, err := os.Stat(l.Key); err == nil && fi.Mode().Perm()&0o077 != 0 {
-			warnings = append(warnings, fmt.Sprintf("key file %s is readable by group or others (mode %04o): chmod 600 it", l.Key, fi.Mode().Perm()))
+		if fi, err := os.Stat(l.Key); err == nil && keyExposed(fi) {
+			warnings = append(warnings, fmt.Sprintf("key file %s is readable by group or others (mode %04o): chmod 600 it (or 640 with a group only the tunnel is in)", l.Key, fi.Mode().Perm()))
 		}
 		base.Certificates = []tls.Certificate{cert}
 	}
@@ -150,4 +152,29 @@ func (l *ListenerConfig) targetConfig() (*tls.Config, error) {
 		}
 	}
 	return pqtls.ClientConfig(pqtls.Options{Policy: pqtls.Policy{Mode: pqtls.ModePrefer, MinVersion: tls.VersionTLS12}, Base: base})
+}
+
+// keyExposed reports whether a key file grants access beyond its owner and
+// the tunnel's own group: any permission for others, or group permissions
+// for a group the process is not in. A key shared with the tunnel's own
+// group (0640 root:pqtls under systemd, 0440 with fsGroup in Kubernetes,
+// where the tunnel cannot own the secret files) is the usual way to let a
+// non-root service read it.
+func keyExposed(fi os.FileInfo) bool {
+	perm := fi.Mode().Perm()
+	if perm&0o007 != 0 {
+		return true
+	}
+	if perm&0o070 == 0 {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return true
+	}
+	if int(st.Gid) == os.Getgid() {
+		return false
+	}
+	groups, _ := os.Getgroups()
+	return !slices.Contains(groups, int(st.Gid))
 }
