@@ -176,6 +176,15 @@ func ParseConfig(data []byte, name string) (Config, error) {
 		}
 		return c, fmt.Errorf("%s: %w (see docs/TUNNEL.md for valid keys)", name, err)
 	}
+	// A second document would be silently ignored: refuse it.
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		line := extra.Line
+		if err != nil {
+			return c, fmt.Errorf("%s: %w", name, err)
+		}
+		return c, fmt.Errorf("%s: line %d: a second YAML document (after ---): put every listener in one 'listeners:' list", name, line)
+	}
 	return c, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,5 +87,23 @@ func TestPairIntegrity(t *testing.T) {
 		if v := metricValue(t, sreg, MetricBytesTotal, map[string]string{"direction": dir}); v != float64(size) {
 			t.Errorf("server %s bytes = %v, want %d", dir, v, size)
 		}
+	}
+}
+
+// TestParseConfigStrict: unknown keys, duplicate keys and a second document
+// are errors naming the line; nothing is silently ignored.
+func TestParseConfigStrict(t *testing.T) {
+	for _, c := range []struct{ name, yaml, want string }{
+		{"unknown key", "listeners:\n  - mode: server\n    lisen: x\n", "line 3"},
+		{"duplicate key", "listeners:\n  - mode: server\n    mode: client\n", "line 3"},
+		{"second document", "listeners:\n  - mode: server\n---\nlisteners:\n  - mode: client\n", "line 3"},
+	} {
+		_, err := ParseConfig([]byte(c.yaml), "t.yaml")
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want one mentioning %q", c.name, err, c.want)
+		}
+	}
+	if _, err := ParseConfig([]byte("listeners:\n  - mode: server\n"), "t.yaml"); err != nil {
+		t.Errorf("one document: %v", err)
 	}
 }
