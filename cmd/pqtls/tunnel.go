@@ -180,7 +180,27 @@ func runTunnel(s streams, cfg tunnel.Config, checkOnly bool) error {
 		}
 		logger.Info("tunnel: shutting down; draining connections", "signal", sig.String(), "drain_timeout", time.Duration(cfg.DrainTimeout).String(), "active", t.ActiveConnections())
 		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.DrainTimeout))
+		// A second SIGTERM/SIGINT (an impatient operator, a second
+		// Ctrl-C) cuts the drain short; SIGHUP still reloads.
+		drained := make(chan struct{})
+		go func() {
+			for {
+				select {
+				case sig := <-sigs:
+					if sig == syscall.SIGHUP {
+						_ = t.Reload()
+						continue
+					}
+					logger.Warn("tunnel: second signal; closing remaining connections now", "signal", sig.String(), "active", t.ActiveConnections())
+					cancel()
+					return
+				case <-drained:
+					return
+				}
+			}
+		}()
 		err := t.Shutdown(ctx)
+		close(drained)
 		cancel()
 		if err != nil {
 			logger.Warn("tunnel: drain timeout reached; remaining connections were closed")

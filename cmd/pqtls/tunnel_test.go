@@ -301,3 +301,72 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// TestTunnelSecondSignalCutsDrain runs the real binary: with a long drain
+// timeout and an idle connection open, SIGTERM starts the drain and a
+// second SIGTERM closes what is left; the process exits 0 well before the
+// drain timeout.
+func TestTunnelSecondSignalCutsDrain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary; skipped in -short")
+	}
+	dir := t.TempDir()
+	pool := writeTestCerts(t, dir, "ca.pem", "server")
+	bin := filepath.Join(dir, "pqtls")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	pln, _ := net.Listen("tcp", "127.0.0.1:0")
+	echo := bench.NewEchoServer(pln, nil)
+	defer echo.Close()
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, "tunnel", "server", "--listen", addr, "--target", pln.Addr().String(),
+		"--cert", filepath.Join(dir, "server.pem"), "--key", filepath.Join(dir, "server.key"), "--drain-timeout", "10m")
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	cfg := &tls.Config{RootCAs: pool, ServerName: "localhost"}
+	var c *tls.Conn
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var err error
+		c, err = tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, cfg)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tunnel never came up: %v\n%s", err, stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := c.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	for !strings.Contains(stderr.String(), "draining") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no drain after SIGTERM:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if _, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("connection not closed after the second signal: %v", err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("tunnel exit: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "second signal") {
+		t.Errorf("no log line for the second signal:\n%s", stderr.String())
+	}
+}
