@@ -211,3 +211,36 @@ func mustGroups(t *testing.T) []int {
 	}
 	return g
 }
+
+// TestACLDeniedIsLogged: a denied peer's connection line names its identity
+// and the reason, so an operator can see who was refused and why.
+func TestACLDeniedIsLogged(t *testing.T) {
+	p := newPKI(t)
+	l := serverListener(t, p, echoServer(t))
+	l.CA = p.caPath
+	l.Allow = ACL{URI: []string{"spiffe://example.org/ns/prod/sa/api"}}
+	var logs logBuffer
+	tu, err := Start(t.Context(), Config{Listeners: []ListenerConfig{l}},
+		Options{Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.NewJSONHandler(&logs, nil)), NoWatch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tu.Close()
+	cert, _, _ := p.issue(t, certOpts{cn: "mallory", client: true, uris: []string{"spiffe://example.org/ns/dev/sa/mallory"}})
+	c, err := dialTLS(tu.Listeners()[0].Addr().String(), &tls.Config{RootCAs: p.pool(), ServerName: "db.internal", Certificates: []tls.Certificate{cert}})
+	if err == nil {
+		_, err = c.Read(make([]byte, 1))
+		c.Close()
+	}
+	if err == nil {
+		t.Fatal("denied peer got through")
+	}
+	waitFor(t, "the denied connection's log line", func() bool { return strings.Contains(logs.String(), `"close_reason":"handshake_acl_denied"`) })
+	for _, ln := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(ln, "handshake_acl_denied") {
+			if !strings.Contains(ln, "spiffe://example.org/ns/dev/sa/mallory") || !strings.Contains(ln, `"level":"WARN"`) {
+				t.Errorf("denied connection line does not name the peer at warn level: %s", ln)
+			}
+		}
+	}
+}
