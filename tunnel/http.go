@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,31 +44,47 @@ func (t *Tunnel) startHTTP(addr string, g prometheus.Gatherer) error {
 	return nil
 }
 
-// Ready checks every listener: certificates loaded and not expired, target
-// reachable. It returns one line per problem; none means ready.
+// Ready checks every listener: certificates loaded and not expired, and
+// for server mode the local target reachable (the dials run in parallel,
+// 1 s each). It returns one line per problem; none means ready.
+//
+// A client-mode listener's target is a remote server: it is not dialed.
+// Each probe would otherwise be a half-open connection on the remote tunnel
+// (a handshake error in its logs and metrics every probe period), and a
+// remote outage would take every client pod out of its Service, which
+// cannot help: the remote side's health is its own /readyz.
 func (t *Tunnel) Ready() []string {
-	var problems []string
 	select {
 	case <-t.closing:
 		return []string{"shutting down"}
 	default:
 	}
-	for _, l := range t.listeners {
+	problems := make([][]string, len(t.listeners))
+	var wg sync.WaitGroup
+	for i, l := range t.listeners {
 		mat := l.material.Load()
 		if mat == nil || mat.config == nil {
-			problems = append(problems, fmt.Sprintf("%s: no TLS material loaded", l.cfg.Name))
+			problems[i] = append(problems[i], fmt.Sprintf("%s: no TLS material loaded", l.cfg.Name))
 			continue
 		}
 		if !mat.notAfter.IsZero() && time.Now().After(mat.notAfter) {
-			problems = append(problems, fmt.Sprintf("%s: certificate %s expired %s", l.cfg.Name, l.cfg.Cert, mat.notAfter.Format(time.RFC3339)))
+			problems[i] = append(problems[i], fmt.Sprintf("%s: certificate %s expired %s", l.cfg.Name, l.cfg.Cert, mat.notAfter.Format(time.RFC3339)))
 		}
-		network, addr, _ := splitAddr(l.cfg.Target)
-		c, err := net.DialTimeout(network, addr, time.Second)
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s: target %s unreachable: %v", l.cfg.Name, l.cfg.Target, err))
+		if l.cfg.Mode == ModeClient {
 			continue
 		}
-		_ = c.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			network, addr, _ := splitAddr(l.cfg.Target)
+			c, err := net.DialTimeout(network, addr, time.Second)
+			if err != nil {
+				problems[i] = append(problems[i], fmt.Sprintf("%s: target %s unreachable: %v", l.cfg.Name, l.cfg.Target, err))
+				return
+			}
+			_ = c.Close()
+		}()
 	}
-	return problems
+	wg.Wait()
+	return slices.Concat(problems...)
 }

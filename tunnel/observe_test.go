@@ -4,10 +4,12 @@ import (
 	"crypto/tls"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -242,5 +244,64 @@ func TestACLDeniedIsLogged(t *testing.T) {
 				t.Errorf("denied connection line does not name the peer at warn level: %s", ln)
 			}
 		}
+	}
+}
+
+// TestReadyzDoesNotProbeRemoteTarget: a client-mode listener's readiness
+// does not open connections to the remote server (each would be a failed
+// handshake on the other side), while a server-mode listener's local target
+// is checked.
+func TestReadyzDoesNotProbeRemoteTarget(t *testing.T) {
+	p := newPKI(t)
+	remote, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer remote.Close()
+	var mu sync.Mutex
+	var peers []string // remote addresses of the accepted connections
+	go func() {
+		for {
+			c, err := remote.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			peers = append(peers, c.RemoteAddr().String())
+			mu.Unlock()
+			c.Close()
+		}
+	}()
+	local, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	localAddr := local.Addr().String()
+	local.Close() // server-mode target down
+	sl := serverListener(t, p, localAddr)
+	tu, _ := startTunnel(t, Config{Listeners: []ListenerConfig{
+		{Name: "out", Mode: ModeClient, Listen: "127.0.0.1:0", Target: remote.Addr().String(), CA: p.caPath, ServerName: "db.internal"},
+		sl,
+	}})
+	probs := tu.Ready()
+	if len(probs) != 1 || !strings.Contains(probs[0], "db: target") {
+		t.Fatalf("Ready() = %q, want exactly the server listener's unreachable target", probs)
+	}
+	// A sentinel connection after Ready: once it is accepted, any probe
+	// connection (queued before it) has been too.
+	sentinel, err := net.Dial("tcp", remote.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sentinel.Close()
+	waitFor(t, "the sentinel connection", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Contains(peers, sentinel.LocalAddr().String())
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(peers) != 1 {
+		t.Fatalf("readiness opened %d connection(s) to the remote server", len(peers)-1)
 	}
 }
