@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"slices"
 	"strings"
@@ -250,7 +251,11 @@ func summarize(d []time.Duration) Latency {
 	}
 	slices.Sort(d)
 	ms := func(x time.Duration) float64 { return float64(x.Nanoseconds()) / 1e6 }
-	q := func(p float64) float64 { return ms(d[min(len(d)-1, int(p*float64(len(d))))]) }
+	// Nearest rank: the smallest value with at least p of the samples at
+	// or below it (p99 of 100 samples is the 99th, not the maximum).
+	q := func(p float64) float64 {
+		return ms(d[min(len(d)-1, max(0, int(math.Ceil(p*float64(len(d))))-1))])
+	}
 	var sum time.Duration
 	for _, x := range d {
 		sum += x
@@ -310,6 +315,9 @@ func (b *runner) handshakes(ctx context.Context, w *worker) {
 		if err != nil {
 			if !over(ctx) {
 				w.fail(err)
+				// A refused or failing target must not turn the
+				// workers into a busy loop.
+				time.Sleep(10 * time.Millisecond)
 			}
 			continue
 		}

@@ -77,3 +77,19 @@ func TestRunReportsClassicalAndErrors(t *testing.T) {
 		t.Fatalf("hybrid-only client vs classical server: %+v %v", res, err)
 	}
 }
+
+// TestSummarizeNearestRank: percentiles are nearest-rank; with 100 samples
+// of 1..100 ms, p99 is 99 ms (not the maximum) and p50 is 50 ms.
+func TestSummarizeNearestRank(t *testing.T) {
+	var d []time.Duration
+	for i := 100; i >= 1; i-- {
+		d = append(d, time.Duration(i)*time.Millisecond)
+	}
+	l := summarize(d)
+	if l.P50 != 50 || l.P90 != 90 || l.P99 != 99 || l.Max != 100 || l.Mean != 50.5 {
+		t.Fatalf("summarize(1..100 ms) = %+v, want p50 50 p90 90 p99 99 max 100 mean 50.5", l)
+	}
+	if l := summarize([]time.Duration{7 * time.Millisecond}); l.P50 != 7 || l.P99 != 7 {
+		t.Fatalf("one sample: %+v", l)
+	}
+}
