@@ -2,6 +2,7 @@ package tunnel
 
 import (
 	"crypto/tls"
+	"io"
 	"net"
 	"os"
 	"runtime"
@@ -105,6 +106,80 @@ func TestNoLeakPerConnection(t *testing.T) {
 			buf := make([]byte, 1<<20)
 			buf = buf[:runtime.Stack(buf, true)]
 			t.Fatalf("after %d connections: %d goroutines (was %d), %d fds (was %d)\n%s", 6*rounds, g, g0, fd, fd0, buf)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestNoLeakPerConnectionClientMode is the same check for client mode:
+// plaintext in, TLS out, through a server tunnel to an echo backend, plus a
+// remote that refuses connections.
+func TestNoLeakPerConnectionClientMode(t *testing.T) {
+	p := newPKI(t)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := ln.Addr().String()
+	ln.Close()
+	srv, _ := startTunnel(t, Config{Listeners: []ListenerConfig{serverListener(t, p, echoServer(t))}})
+	out := ListenerConfig{Name: "out", Mode: ModeClient, Listen: "127.0.0.1:0", Target: srv.Listeners()[0].Addr().String(), CA: p.caPath, ServerName: "db.internal"}
+	down := out
+	down.Name, down.Target = "down", dead
+	cl, _ := startTunnel(t, Config{Listeners: []ListenerConfig{out, down}})
+	addr, downAddr := cl.Listeners()[0].Addr().String(), cl.Listeners()[1].Addr().String()
+
+	if c, err := dialPlain(addr); err == nil {
+		_, _ = roundTrip(c, "warm")
+		c.Close()
+	}
+	idle := func() bool { return cl.ActiveConnections() == 0 && srv.ActiveConnections() == 0 }
+	waitFor(t, "warm-up connection to end", idle)
+	time.Sleep(50 * time.Millisecond)
+	g0, fd0 := runtime.NumGoroutine(), openFDs(t)
+
+	const rounds = 10
+	for i := 0; i < rounds; i++ {
+		c, err := dialPlain(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s, err := roundTrip(c, "hello"); err != nil || s != "hello" {
+			t.Fatalf("round trip: %q %v", s, err)
+		}
+		c.Close()
+		// Write a lot, then reset without reading.
+		if c, err = dialPlain(addr); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = c.Write(make([]byte, 256<<10))
+		_ = c.(*net.TCPConn).SetLinger(0)
+		c.Close()
+		// Half-close, read the echo to EOF.
+		if c, err = dialPlain(addr); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = c.Write([]byte("half"))
+		_ = c.(*net.TCPConn).CloseWrite()
+		b, _ := io.ReadAll(c)
+		if string(b) != "half" {
+			t.Fatalf("half-close echo %q", b)
+		}
+		c.Close()
+		// Remote refuses.
+		if c, err := dialPlain(downAddr); err == nil {
+			_, _ = c.Read(make([]byte, 1))
+			c.Close()
+		}
+	}
+	waitFor(t, "connections to end", idle)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		g, fd := runtime.NumGoroutine(), openFDs(t)
+		if g <= g0+3 && fd <= fd0+3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			t.Fatalf("after %d connections: %d goroutines (was %d), %d fds (was %d)\n%s", 4*rounds, g, g0, fd, fd0, buf)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
