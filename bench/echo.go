@@ -44,6 +44,9 @@ func (s *EchoServer) serve() {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
+			// EMFILE under an idle-connection run: wait for a
+			// descriptor instead of spinning on Accept.
+			time.Sleep(5 * time.Millisecond)
 			continue
 		}
 		go s.handle(c)
