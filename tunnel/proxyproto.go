@@ -60,7 +60,13 @@ func ProxyHeader(src, dst net.Addr, cs tls.ConnectionState) []byte {
 	}
 	ssl := []byte{pp2ClientSSL, 0, 0, 0, 0} // client flags, verify = 0 (success)
 	if len(cs.PeerCertificates) > 0 {
-		ssl[0] |= pp2ClientCertConn | pp2ClientCertSess
+		// CERT_SESS: a certificate was presented in this TLS session;
+		// CERT_CONN: on this very connection (not on a resumed one,
+		// where the certificate comes from the session).
+		ssl[0] |= pp2ClientCertSess
+		if !cs.DidResume {
+			ssl[0] |= pp2ClientCertConn
+		}
 	}
 	ssl = appendTLV(ssl, PP2SubtypeSSLVersion, []byte(opensslVersion(cs.Version)))
 	if len(cs.PeerCertificates) > 0 && cs.PeerCertificates[0].Subject.CommonName != "" {

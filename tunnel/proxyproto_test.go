@@ -98,3 +98,29 @@ func TestProxyHeaderOverlongValues(t *testing.T) {
 		t.Errorf("group TLV %q", info.SSL[PP2SubtypeSSLGroup])
 	}
 }
+
+// TestProxyHeaderCertFlags: PP2_CLIENT_CERT_CONN only when the certificate
+// was presented on this connection, PP2_CLIENT_CERT_SESS whenever the
+// session has one, neither without a client certificate.
+func TestProxyHeaderCertFlags(t *testing.T) {
+	v4 := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
+	cert := &x509.Certificate{Subject: pkix.Name{CommonName: "api"}}
+	for _, c := range []struct {
+		certs  []*x509.Certificate
+		resume bool
+		want   byte
+	}{
+		{nil, false, 0x01},
+		{[]*x509.Certificate{cert}, false, 0x07},
+		{[]*x509.Certificate{cert}, true, 0x05},
+	} {
+		cs := tls.ConnectionState{Version: tls.VersionTLS13, CipherSuite: tls.TLS_AES_128_GCM_SHA256, PeerCertificates: c.certs, DidResume: c.resume}
+		info, _, err := ParseProxyHeader(ProxyHeader(v4, v4, cs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.SSLClient != c.want {
+			t.Errorf("certs=%d resumed=%v: client flags 0x%02x, want 0x%02x", len(c.certs), c.resume, info.SSLClient, c.want)
+		}
+	}
+}
