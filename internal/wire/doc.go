@@ -1,0 +1,34 @@
+// Package wire encodes and parses the clear-text part of TLS handshakes: the
+// record layer, ClientHello, ServerHello, HelloRetryRequest, alerts, and the
+// TLS 1.2 ServerKeyExchange and Certificate messages. It is written with
+// golang.org/x/crypto/cryptobyte and is the shared base of `pqtls scan`,
+// `pqtls canary`, `pqtls exporter` and `pqtls observe`.
+//
+// Unlike crypto/tls, which only offers the groups it implements, this package
+// can craft any ClientHello a prober needs: any supported_groups codepoint,
+// empty or real key shares (see [GenerateKeyShare]), padding to a target size,
+// record-layer fragmentation ([ClientHello.MarshalRecords]) and TCP-level
+// splitting ([Exchange]).
+//
+// Building and probing:
+//
+//	ch := wire.NewClientHello13("example.com")
+//	ch.SupportedGroups = []tls.CurveID{tls.X25519MLKEM768}
+//	ch.KeyShares = nil // empty key_share: a server that supports the group must answer with a HelloRetryRequest
+//	conn.SetDeadline(time.Now().Add(5 * time.Second))
+//	res, err := wire.Exchange(ctx, conn, ch, wire.ExchangeOptions{})
+//	if err == nil && res.Outcome == wire.OutcomeHelloRetryRequest {
+//		fmt.Println(pqtls.GroupName(res.ServerHello.SelectedGroup))
+//	}
+//
+// Parsing passively captured traffic:
+//
+//	r := wire.NewReader(bytes.NewReader(clientBytes))
+//	msg, err := r.ReadMessage()
+//	ch, err := wire.ParseClientHello(msg.Data)
+//
+// Every parser is strict: it rejects trailing bytes, duplicate extensions and
+// malformed vectors with an error wrapping [ErrMalformed], and never panics on
+// any input (each has a native fuzz target). Parsed byte slices may alias the
+// input buffer.
+package wire
