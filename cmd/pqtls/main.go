@@ -98,6 +98,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		newGroupsCmd,
 		newCertsCmd,
 		newDemoCmd,
+		newExporterCmd,
 	} {
 		root.AddCommand(add(s))
 	}
