@@ -1,0 +1,271 @@
+package testpeer
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Default deadlines. Every step that waits on a peer has one.
+const (
+	// StartTimeout bounds how long a peer may take to start accepting.
+	StartTimeout = 30 * time.Second
+	// StopTimeout is how long a peer gets after SIGTERM before SIGKILL.
+	StopTimeout = 5 * time.Second
+	// RunTimeout bounds one-shot commands (clients, initdb, pgbench -i).
+	RunTimeout = 60 * time.Second
+)
+
+// Proc is a peer process started by this package. It runs in its own process
+// group, and t.Cleanup stops the whole group (SIGTERM, then SIGKILL after
+// StopTimeout). Its combined stdout+stderr is kept (last 64 KiB) and printed
+// with t.Log when the test fails.
+type Proc struct {
+	// Name is a short label used in messages ("nginx", "node server").
+	Name string
+	// Cmd is the running command.
+	Cmd *exec.Cmd
+
+	out     *tailBuffer
+	done    chan struct{}
+	waitErr error
+	stopped bool
+	mu      sync.Mutex
+}
+
+// Output returns the last 64 KiB of the process's output.
+func (p *Proc) Output() string { return p.out.String() }
+
+// Done is closed when the process exits.
+func (p *Proc) Done() <-chan struct{} { return p.done }
+
+// Err returns the exit error once Done is closed.
+func (p *Proc) Err() error {
+	<-p.done
+	return p.waitErr
+}
+
+// Exited reports whether the process has exited.
+func (p *Proc) Exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Stop terminates the process group (SIGTERM, then SIGKILL after
+// StopTimeout) and waits for it. It is safe to call more than once; the
+// cleanup calls it too.
+func (p *Proc) Stop() {
+	p.mu.Lock()
+	first := !p.stopped
+	p.stopped = true
+	p.mu.Unlock()
+	if first && !p.Exited() {
+		_ = syscall.Kill(-p.Cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(StopTimeout):
+		}
+	}
+	// Kill whatever is left of the group (children that ignored SIGTERM).
+	_ = syscall.Kill(-p.Cmd.Process.Pid, syscall.SIGKILL)
+	select {
+	case <-p.done:
+	case <-time.After(StopTimeout):
+	}
+}
+
+// procOptions tweaks [start].
+type procOptions struct {
+	stdout io.Writer // extra sink for stdout (besides the tail buffer)
+	stderr io.Writer // extra sink for stderr
+	env    []string  // appended to os.Environ()
+	dir    string
+	cred   *syscall.Credential
+}
+
+// start starts a command in its own process group and registers cleanup.
+func start(tb testing.TB, name string, o procOptions, path string, args ...string) *Proc {
+	tb.Helper()
+	cmd := exec.Command(path, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: o.cred}
+	cmd.Env = append(os.Environ(), o.env...)
+	cmd.Dir = o.dir
+	p := &Proc{Name: name, Cmd: cmd, out: &tailBuffer{max: 64 << 10}, done: make(chan struct{})}
+	cmd.Stdout = p.out
+	cmd.Stderr = p.out
+	if o.stdout != nil {
+		cmd.Stdout = io.MultiWriter(p.out, o.stdout)
+	}
+	if o.stderr != nil {
+		cmd.Stderr = io.MultiWriter(p.out, o.stderr)
+	}
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("testpeer: start %s (%s): %v", name, path, err)
+	}
+	go func() {
+		p.waitErr = cmd.Wait()
+		close(p.done)
+	}()
+	tb.Cleanup(func() {
+		p.Stop()
+		if tb.Failed() {
+			tb.Logf("testpeer: %s output (last 64 KiB):\n%s", name, p.Output())
+		}
+	})
+	return p
+}
+
+// runQuick runs a short command with a deadline and returns its stdout.
+func runQuick(timeout time.Duration, path string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return runCtx(ctx, nil, nil, path, args...)
+}
+
+// runCtx runs a command in its own process group, killing the group when ctx
+// ends. It returns stdout; the error includes stderr.
+func runCtx(ctx context.Context, env []string, cred *syscall.Credential, path string, args ...string) (string, error) {
+	return runCtxFull(ctx, env, cred, nil, path, args...)
+}
+
+// runCtxStderr is runCtx with stderr also copied to w.
+func runCtxStderr(ctx context.Context, w io.Writer, path string, args ...string) (string, error) {
+	return runCtxFull(ctx, nil, nil, w, path, args...)
+}
+
+func runCtxFull(ctx context.Context, env []string, cred *syscall.Credential, errW io.Writer, path string, args ...string) (string, error) {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: cred}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 2 * time.Second
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	if errW != nil {
+		cmd.Stderr = io.MultiWriter(&tailBuffer{max: 16 << 10, dst: &stderr}, errW)
+	}
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		return stdout.String(), fmt.Errorf("%s: %w (stderr: %s)", path, ctx.Err(), tail(stderr.String(), 2000))
+	}
+	if err != nil {
+		return stdout.String(), fmt.Errorf("%s %v: %w: %s", path, args, err, tail(stderr.String(), 2000))
+	}
+	return stdout.String(), nil
+}
+
+// Run runs a one-shot command (a client, a tool) with a deadline of
+// RunTimeout, in its own process group, and returns its stdout. It fails the
+// test on error, showing stderr.
+func Run(tb testing.TB, path string, args ...string) string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), RunTimeout)
+	defer cancel()
+	out, err := runCtx(ctx, nil, nil, path, args...)
+	if err != nil {
+		tb.Fatalf("testpeer: %v", err)
+	}
+	return out
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "..." + s[len(s)-n:]
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago (the
+// kernel picked it for a listener that is then closed). Peers that cannot
+// report the port they bound use it.
+func FreePort(tb testing.TB) int {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("testpeer: free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// WaitTCP waits until addr accepts a TCP connection, the process exits, or
+// timeout passes.
+func WaitTCP(addr string, p *Proc, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		if p != nil && p.Exited() {
+			return fmt.Errorf("%s exited before accepting on %s: %v\n%s", p.Name, addr, p.waitErr, tail(p.Output(), 4000))
+		}
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		last = err
+		time.Sleep(50 * time.Millisecond)
+	}
+	name := "peer"
+	if p != nil {
+		name = p.Name
+	}
+	return fmt.Errorf("%s did not accept on %s within %v: %v", name, addr, timeout, last)
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		return "", 0, err
+	}
+	return h, n, nil
+}
+
+func hostPort(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+	max int
+	dst *bytes.Buffer // if set, the tail is mirrored into dst on each write
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	defer func() {
+		if b.dst != nil {
+			b.dst.Reset()
+			b.dst.Write(b.buf)
+		}
+	}()
+	b.buf = append(b.buf, p...)
+	if len(b.buf) > b.max {
+		b.buf = append([]byte(nil), b.buf[len(b.buf)-b.max:]...)
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
+}
