@@ -445,4 +445,3 @@ func TestDashboardVariablesAllReplaced(t *testing.T) {
 		}
 	}
 }
-
