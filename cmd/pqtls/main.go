@@ -96,6 +96,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	for _, add := range []func(streams) *cobra.Command{
 		newVersionCmd,
 		newGroupsCmd,
+		newLintCmd,
 		newCertsCmd,
 		newDemoCmd,
 		newExporterCmd,

@@ -286,6 +286,9 @@ func (c *ClientHello) Validate() error {
 		if seen[e.Type] {
 			return invalid("extra extension %s duplicates one already sent", ExtensionName(e.Type))
 		}
+		if e.Type == ExtPadding && c.PadTo > 0 {
+			return invalid("extra padding extension conflicts with PadTo: use one or the other")
+		}
 		if e.Type == ExtPreSharedKey || e.Type == ExtEarlyData {
 			return invalid("%s cannot be sent: this builder does not do resumption", ExtensionName(e.Type))
 		}

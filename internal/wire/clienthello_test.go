@@ -138,6 +138,7 @@ func TestClientHelloValidate(t *testing.T) {
 		{"empty alpn", func(c *ClientHello) { c.ALPN = []string{""} }, "ALPN"},
 		{"extra duplicates built", func(c *ClientHello) { c.Extra = []Extension{{Type: ExtKeyShare}} }, "duplicates"},
 		{"extra psk", func(c *ClientHello) { c.Extra = []Extension{{Type: ExtPreSharedKey}} }, "resumption"},
+		{"extra padding with PadTo", func(c *ClientHello) { c.PadTo = 512; c.Extra = []Extension{{Type: ExtPadding}} }, "PadTo"},
 		{"no null compression", func(c *ClientHello) { c.CompressionMethods = []uint8{1} }, "null"},
 	}
 	for _, tc := range cases {

@@ -58,18 +58,19 @@ const (
 	TypeMessageHash         HandshakeType = 254
 )
 
+var handshakeNames = map[HandshakeType]string{
+	TypeHelloRequest: "hello_request", TypeClientHello: "client_hello", TypeServerHello: "server_hello",
+	TypeNewSessionTicket: "new_session_ticket", TypeEndOfEarlyData: "end_of_early_data",
+	TypeEncryptedExtensions: "encrypted_extensions", TypeCertificate: "certificate",
+	TypeServerKeyExchange: "server_key_exchange", TypeCertificateRequest: "certificate_request",
+	TypeServerHelloDone: "server_hello_done", TypeCertificateVerify: "certificate_verify",
+	TypeClientKeyExchange: "client_key_exchange", TypeFinished: "finished",
+	TypeCertificateStatus: "certificate_status", TypeKeyUpdate: "key_update", TypeMessageHash: "message_hash",
+}
+
 // String returns the RFC name of the handshake type.
 func (t HandshakeType) String() string {
-	names := map[HandshakeType]string{
-		TypeHelloRequest: "hello_request", TypeClientHello: "client_hello", TypeServerHello: "server_hello",
-		TypeNewSessionTicket: "new_session_ticket", TypeEndOfEarlyData: "end_of_early_data",
-		TypeEncryptedExtensions: "encrypted_extensions", TypeCertificate: "certificate",
-		TypeServerKeyExchange: "server_key_exchange", TypeCertificateRequest: "certificate_request",
-		TypeServerHelloDone: "server_hello_done", TypeCertificateVerify: "certificate_verify",
-		TypeClientKeyExchange: "client_key_exchange", TypeFinished: "finished",
-		TypeCertificateStatus: "certificate_status", TypeKeyUpdate: "key_update", TypeMessageHash: "message_hash",
-	}
-	if n, ok := names[t]; ok {
+	if n, ok := handshakeNames[t]; ok {
 		return n
 	}
 	return "handshake_type(" + strconv.Itoa(int(t)) + ")"
@@ -151,8 +152,10 @@ var DefaultCipherSuites13 = []uint16{
 	tls.TLS_CHACHA20_POLY1305_SHA256,
 }
 
-// DefaultCipherSuites12 are ECDHE cipher suites for TLS 1.2, both ECDSA and
-// RSA, AEAD first, then the CBC suites older servers still need.
+// DefaultCipherSuites12 are TLS 1.0-1.2 cipher suites: ECDHE with ECDSA and
+// RSA certificates, AEAD first, then CBC, then plain RSA key exchange so that
+// old servers still answer. A probe that needs the server's ECDHE curve (from
+// its ServerKeyExchange) should offer only the ECDHE suites.
 var DefaultCipherSuites12 = []uint16{
 	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
 	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,

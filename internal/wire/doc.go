@@ -14,12 +14,17 @@
 //
 //	ch := wire.NewClientHello13("example.com")
 //	ch.SupportedGroups = []tls.CurveID{tls.X25519MLKEM768}
-//	ch.KeyShares = nil // empty key_share: a server that supports the group must answer with a HelloRetryRequest
+//	// No KeyShares: the key_share extension goes out empty, so a server
+//	// that supports the group must answer with a HelloRetryRequest.
 //	conn.SetDeadline(time.Now().Add(5 * time.Second))
 //	res, err := wire.Exchange(ctx, conn, ch, wire.ExchangeOptions{})
 //	if err == nil && res.Outcome == wire.OutcomeHelloRetryRequest {
 //		fmt.Println(pqtls.GroupName(res.ServerHello.SelectedGroup))
 //	}
+//
+// [ExchangeWithRetry] follows a HelloRetryRequest with [ClientHello.Retry];
+// [ExchangeResult.Reader] reads on through a TLS 1.2 flight
+// ([ParseCertificateChain12], [ParseServerKeyExchangeECDHE]).
 //
 // Parsing passively captured traffic:
 //

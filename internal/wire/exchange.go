@@ -100,6 +100,9 @@ type ExchangeResult struct {
 	BytesReceived int64
 	// Records is how many records were read.
 	Records int
+	// Elapsed runs from the first write to the end of the read: about one
+	// round trip plus the server's processing time (and Pause per split).
+	Elapsed time.Duration
 	// Reader continues reading the server flight after the ServerHello
 	// (TLS 1.2 Certificate, ServerKeyExchange...). It reads from the
 	// connection, so the caller's deadlines apply.
@@ -133,6 +136,7 @@ func ExchangeRaw(ctx context.Context, conn net.Conn, out []byte, opts ExchangeOp
 	defer stop()
 
 	res := &ExchangeResult{Sent: out}
+	start := time.Now()
 	if len(pieces) > 1 {
 		if nd, ok := conn.(interface{ SetNoDelay(bool) error }); ok {
 			nd.SetNoDelay(true)
@@ -167,6 +171,7 @@ func ExchangeRaw(ctx context.Context, conn net.Conn, out []byte, opts ExchangeOp
 	readErr := res.readFlight(r)
 	res.BytesReceived = r.BytesRead()
 	res.Records = r.Records()
+	res.Elapsed = time.Since(start)
 	if readErr != nil {
 		// A write error (reset mid-hello) explains more than the read
 		// error that follows it, unless the server managed to answer.
@@ -180,6 +185,31 @@ func ExchangeRaw(ctx context.Context, conn net.Conn, out []byte, opts ExchangeOp
 		res.Outcome = ClassifyError(readErr)
 	}
 	return res, nil
+}
+
+// ExchangeWithRetry is [Exchange] that follows one HelloRetryRequest: when
+// the server asks for another key share, it sends [ClientHello.Retry] on the
+// same connection (same options) and reads the answer. first is the answer
+// to ch; final is the answer to the retried hello, or first when no retry
+// happened. A HelloRetryRequest that does not fit ch (a group not offered,
+// one already shared) is not followed: final is first, and the mismatch is
+// returned in final.Err with OutcomeMalformed.
+func ExchangeWithRetry(ctx context.Context, conn net.Conn, ch *ClientHello, opts ExchangeOptions) (first, final *ExchangeResult, err error) {
+	first, err = Exchange(ctx, conn, ch, opts)
+	if err != nil || first.Outcome != OutcomeHelloRetryRequest {
+		return first, first, err
+	}
+	ch2, rerr := ch.Retry(first.ServerHello)
+	if rerr != nil {
+		first.Outcome, first.Err = OutcomeMalformed, fmt.Errorf("%w: %w", ErrMalformed, rerr)
+		return first, first, nil
+	}
+	final, err = Exchange(ctx, conn, ch2, opts)
+	if err == nil && final.Outcome == OutcomeHelloRetryRequest {
+		// RFC 8446 section 4.1.4: a second HelloRetryRequest is an error.
+		final.Outcome, final.Err = OutcomeMalformed, malformed("second HelloRetryRequest in one handshake")
+	}
+	return first, final, err
 }
 
 // readFlight reads until a ServerHello/HRR or an alert; it returns the error

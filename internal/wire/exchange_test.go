@@ -87,7 +87,7 @@ func TestExchangeOutcomes(t *testing.T) {
 				t.Fatalf("alert %v, received %d", r.Alert, r.BytesReceived)
 			}
 		}},
-		{"single read server, split hello", startRawServer(t, singleReadServer), ExchangeOptions{Segments: []int{700}, Pause: 300 * time.Millisecond}, 0, OutcomeReset, nil},
+
 		{"http", startRawServer(t, func(c *net.TCPConn) {
 			c.Read(make([]byte, 4096))
 			c.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"))
@@ -147,6 +147,48 @@ func TestExchangeOutcomes(t *testing.T) {
 	}
 }
 
+// gatedConn holds every Write after the first until the server has read
+// once, so the single-read test does not depend on scheduling.
+type gatedConn struct {
+	net.Conn
+	writes int
+	gate   <-chan struct{}
+}
+
+func (g *gatedConn) Write(p []byte) (int, error) {
+	if g.writes++; g.writes > 1 {
+		select {
+		case <-g.gate:
+		case <-time.After(5 * time.Second):
+		}
+	}
+	return g.Conn.Write(p)
+}
+
+// TestExchangeSplitSingleRead: the hello split in two TCP writes breaks a
+// server that reads once (the "tldr.fail" class): a reset.
+func TestExchangeSplitSingleRead(t *testing.T) {
+	firstRead := make(chan struct{})
+	addr := startRawServer(t, func(c *net.TCPConn) {
+		buf := make([]byte, 64<<10)
+		n, _ := c.Read(buf)
+		close(firstRead)
+		if n < RecordHeaderLen || n < RecordHeaderLen+int(buf[3])<<8|int(buf[4]) {
+			c.SetLinger(0)
+			return
+		}
+		c.Write(rec(ContentAlert, []byte{2, 40}))
+	})
+	conn := &gatedConn{Conn: dialTest(t, addr), gate: firstRead}
+	res, err := Exchange(t.Context(), conn, hybridHello(t), ExchangeOptions{Segments: []int{700}, Pause: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != OutcomeReset || res.Writes != 2 {
+		t.Fatalf("outcome %s after %d writes (%v), want reset after 2", res.Outcome, res.Writes, res.Err)
+	}
+}
+
 func TestExchangeContextCancel(t *testing.T) {
 	addr := startRawServer(t, func(c *net.TCPConn) {
 		io.Copy(io.Discard, c) // never answers; returns when the client closes
@@ -174,5 +216,39 @@ func TestExchangeBadOptions(t *testing.T) {
 	bad.PSKModes = nil
 	if _, err := Exchange(context.Background(), conn, bad, ExchangeOptions{}); !errors.Is(err, ErrInvalidClientHello) {
 		t.Errorf("invalid hello: %v", err)
+	}
+}
+
+func TestExchangeWithRetry(t *testing.T) {
+	srv := startGoServer(t, &tls.Config{})
+	// Canary case 6: hybrid advertised, only a classical share sent.
+	ch := NewClientHello13("localhost")
+	ch.SupportedGroups = []tls.CurveID{tls.X25519MLKEM768, tls.X25519}
+	ch.KeyShares = mustShares(t, tls.X25519)
+	first, final, err := ExchangeWithRetry(t.Context(), dialTest(t, srv.addr), ch, ExchangeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Outcome != OutcomeHelloRetryRequest || final.Outcome != OutcomeServerHello || final.ServerHello.SelectedGroup != tls.X25519MLKEM768 {
+		t.Fatalf("first %s final %s (%v)", first.Outcome, final.Outcome, final.Err)
+	}
+	if first == final || first.Elapsed <= 0 || final.Elapsed <= 0 {
+		t.Fatal("want two distinct timed exchanges")
+	}
+	// No retry needed: final is first.
+	ch.KeyShares = mustShares(t, tls.X25519MLKEM768)
+	first, final, err = ExchangeWithRetry(t.Context(), dialTest(t, srv.addr), ch, ExchangeOptions{})
+	if err != nil || first != final || final.Outcome != OutcomeServerHello {
+		t.Fatalf("direct ServerHello: %v %v", err, final.Outcome)
+	}
+	// A HelloRetryRequest for a group we did not offer is not followed.
+	bad := startRawServer(t, func(c *net.TCPConn) {
+		c.Read(make([]byte, 4096))
+		c.Write(rec(ContentHandshake, shSpec{version: VersionTLS12, random: helloRetryRequestRandom, sid: ch.SessionID, suite: 0x1301,
+			exts: []Extension{{ExtSupportedVersions, u16(VersionTLS13)}, {ExtKeyShare, u16(0x0017)}}}.bytes()))
+	})
+	_, final, err = ExchangeWithRetry(t.Context(), dialTest(t, bad), ch, ExchangeOptions{})
+	if err != nil || final.Outcome != OutcomeMalformed {
+		t.Fatalf("HRR for an unoffered group: %v %s", err, final.Outcome)
 	}
 }

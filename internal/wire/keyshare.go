@@ -58,8 +58,8 @@ func RealKeyShare(group tls.CurveID) bool {
 // FIPS 203 encapsulation key whose coefficients pass the modulus check;
 // curveSM2MLKEM768 a point on the SM2 curve followed by an ML-KEM-768 key; the
 // obsolete Kyber drafts a classical key followed by an ML-KEM-768 key (the
-// Kyber768 public key encoding is the same); x448 random bytes; ffdhe* a
-// random value below the prime (RFC 7919). Codepoints outside the registry are
+// Kyber768 public key encoding is the same); x448 random bytes; ffdhe* the square of a
+// random number, which lies in the prime-order subgroup (RFC 7919). Codepoints outside the registry are
 // an error: build the KeyShare yourself.
 func GenerateKeyShare(group tls.CurveID) (KeyShare, error) {
 	data, err := keyShareData(group)
@@ -155,13 +155,10 @@ func keyShareData(group tls.CurveID) ([]byte, error) {
 		return nil, fmt.Errorf("codepoint %#04x has no known key share size; build wire.KeyShare{Group, Data} yourself", uint16(group))
 	}
 	b := make([]byte, g.ClientShareSize)
-	rand.Read(b)
 	if group >= groupFFDHEFirst && group <= groupFFDHELast {
-		// Every RFC 7919 prime starts with 64 one bits: clearing the top
-		// bit keeps the value in 1 < y < p-1 (RFC 7919 section 5.1).
-		b[0] &= 0x7f
-		b[len(b)-1] |= 2
+		return ffdheShare(len(b)), nil
 	}
+	rand.Read(b)
 	return b, nil
 }
 
@@ -187,6 +184,21 @@ func mlkemLikeKey(k int) []byte {
 	seed := make([]byte, 32)
 	rand.Read(seed)
 	return append(out, seed...)
+}
+
+// ffdheShare returns y = s^2 for a random s of 8*size/2-1 bits, big-endian
+// in size bytes. Every RFC 7919 prime p is a safe prime above 2^(8*size-1), so
+// y is in 1 < y < p-1 and, being a square, in the prime-order subgroup:
+// it passes the peer checks of RFC 7919 section 5.1 (and OpenSSL's y^q = 1
+// check) without the prime being known here.
+func ffdheShare(size int) []byte {
+	bits := 8*size/2 - 1
+	s, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), uint(bits)))
+	if err != nil || s.Sign() == 0 {
+		s = big.NewInt(3)
+	}
+	s.SetBit(s, bits-1, 1) // keep y far from the small values peers reject
+	return new(big.Int).Mul(s, s).FillBytes(make([]byte, size))
 }
 
 // SM2 curve (GB/T 32918.5, RFC 8998 section 2): y^2 = x^3 - 3x + b mod p.

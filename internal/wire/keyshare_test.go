@@ -139,8 +139,11 @@ func TestFFDHEShareBelowPrime(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ks.Data[0]&0x80 != 0 {
-			t.Errorf("%s share is not below the prime", pqtls.GroupName(g))
+		// A perfect square below 2^(bits-2), so below every RFC 7919 prime.
+		y := new(big.Int).SetBytes(ks.Data)
+		r := new(big.Int).Sqrt(y)
+		if ks.Data[0]&0xc0 != 0 || new(big.Int).Mul(r, r).Cmp(y) != 0 || y.BitLen() < 8*len(ks.Data)-4 {
+			t.Errorf("%s share is not a large square below the prime", pqtls.GroupName(g))
 		}
 	}
 }

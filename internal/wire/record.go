@@ -72,6 +72,7 @@ type NotTLSError struct {
 	Protocol string
 }
 
+// Error describes the reply and what to check next.
 func (e *NotTLSError) Error() string {
 	return fmt.Sprintf("peer did not answer with TLS (looks like %s, first bytes %q): check the port, or whether the service needs a STARTTLS preamble", e.Protocol, e.Prefix)
 }
@@ -354,6 +355,9 @@ func ExtensionName(t uint16) string {
 	}
 	return "extension(" + strconv.Itoa(int(t)) + ")"
 }
+
+// knownExtension reports whether ExtensionName has a name for t.
+func knownExtension(t uint16) bool { return ExtensionName(t) != "extension("+strconv.Itoa(int(t))+")" }
 
 // readExtensions parses an extensions block (RFC 8446 section 4.2) into its
 // raw entries, rejecting duplicates (RFC 8446 section 4.2: "There MUST NOT be

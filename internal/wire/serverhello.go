@@ -122,6 +122,19 @@ func ParseServerHello(msg []byte) (*ServerHello, error) {
 			}
 		}
 	}
+	if sh.SupportedVersion == VersionTLS13 {
+		// RFC 8446 section 4.2: a recognized extension in a message it is
+		// not specified for is illegal_parameter. TLS 1.3 ServerHello:
+		// supported_versions, key_share, pre_shared_key; HelloRetryRequest:
+		// supported_versions, key_share, cookie.
+		for _, t := range sh.Extensions {
+			ok := t == ExtSupportedVersions || t == ExtKeyShare ||
+				(sh.IsHRR && t == ExtCookie) || (!sh.IsHRR && t == ExtPreSharedKey) || !knownExtension(t)
+			if !ok {
+				return nil, malformed("%s extension is not allowed in a TLS 1.3 %s (RFC 8446 section 4.2)", ExtensionName(t), sh.kind())
+			}
+		}
+	}
 	if sh.IsHRR && sh.SupportedVersion != VersionTLS13 {
 		return nil, malformed("HelloRetryRequest without supported_versions TLS 1.3 (RFC 8446 section 4.1.4)")
 	}

@@ -90,6 +90,15 @@ func TestParseServerHello(t *testing.T) {
 					t.Fatalf("%+v", sh)
 				}
 			}},
+		{"alpn in tls13 server hello", shSpec{version: VersionTLS12, random: plain, sid: sid, suite: 0x1301, exts: []Extension{sv13, {ExtKeyShare, share}, {ExtALPN, []byte{0, 3, 2, 'h', '2'}}}}, true, nil},
+		{"cookie in tls13 server hello", shSpec{version: VersionTLS12, random: plain, sid: sid, suite: 0x1301, exts: []Extension{sv13, {ExtKeyShare, share}, {ExtCookie, []byte{0, 1, 1}}}}, true, nil},
+		{"psk in hrr", shSpec{version: VersionTLS12, random: helloRetryRequestRandom, suite: 0x1301, exts: []Extension{sv13, {ExtKeyShare, u16(29)}, {ExtPreSharedKey, u16(0)}}}, true, nil},
+		{"unknown extension in tls13 server hello", shSpec{version: VersionTLS12, random: plain, sid: sid, suite: 0x1301, exts: []Extension{sv13, {ExtKeyShare, share}, {0xfe0d, nil}}}, false,
+			func(t *testing.T, sh *ServerHello) {
+				if len(sh.Extra) != 1 || sh.Extra[0].Type != 0xfe0d {
+					t.Fatalf("extra %v", sh.Extra)
+				}
+			}},
 		{"trailing bytes", shSpec{version: VersionTLS12, random: plain, suite: 0x1301, exts: []Extension{sv13}, trailer: []byte{0}}, true, nil},
 		{"duplicate extension", shSpec{version: VersionTLS12, random: plain, suite: 0x1301, exts: []Extension{sv13, sv13}}, true, nil},
 		{"hrr without supported_versions", shSpec{version: VersionTLS12, random: helloRetryRequestRandom, suite: 0x1301, exts: []Extension{{ExtKeyShare, u16(0x11EC)}}}, true, nil},

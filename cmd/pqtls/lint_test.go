@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// runLintCmd runs 'pqtls lint ARGS' through run() and returns the exit code
+// and both streams.
+func runLintCmd(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(append([]string{"lint"}, args...), strings.NewReader(""), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+type lintJSON struct {
+	Schema   string `json:"schema"`
+	Findings []struct {
+		Rule     string `json:"rule"`
+		Severity string `json:"severity"`
+		File     string `json:"file"`
+		Line     int    `json:"line"`
+		Fix      *struct {
+			Replacement string `json:"replacement"`
+		} `json:"fix"`
+	} `json:"findings"`
+	Summary struct {
+		Total  int            `json:"total"`
+		ByRule map[string]int `json:"by_rule"`
+	} `json:"summary"`
+	Suppressed struct {
+		Inline   int `json:"inline"`
+		Baseline int `json:"baseline"`
+	} `json:"suppressed"`
+}
+
+func decodeLint(t *testing.T, s string) lintJSON {
+	t.Helper()
+	var r lintJSON
+	if err := json.Unmarshal([]byte(s), &r); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, s)
+	}
+	if r.Schema != "pqtls.lint/v1" {
+		t.Fatalf("schema = %q", r.Schema)
+	}
+	return r
+}
+
+func ruleLines(r lintJSON) []string {
+	var out []string
+	for _, f := range r.Findings {
+		out = append(out, f.File+":"+f.Rule)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestLintExample runs the documented example in examples/lint and checks
+// the exact findings.
+func TestLintExample(t *testing.T) {
+	code, out, errOut := runLintCmd(t, "--format", "json", "../../examples/lint")
+	if code != exitFailure {
+		t.Fatalf("exit = %d, want 1 (findings); stderr: %s", code, errOut)
+	}
+	r := decodeLint(t, out)
+	want := []string{
+		"../../examples/lint/deploy/envoy.yaml:PQ301",
+		"../../examples/lint/deploy/pg-tunnel.service:PQ501",
+		"../../examples/lint/payments/Dockerfile:PQ104",
+		"../../examples/lint/payments/Dockerfile:PQ201",
+		"../../examples/lint/payments/Dockerfile:PQ202",
+		"../../examples/lint/payments/go.mod:PQ105",
+		"../../examples/lint/payments/main.go:PQ101",
+		"../../examples/lint/payments/main.go:PQ102",
+	}
+	// File names are relative to the working directory only when below it;
+	// here they are above, so they are absolute: compare the suffixes.
+	var got []string
+	for _, s := range ruleLines(r) {
+		i := strings.Index(s, "examples/lint/")
+		got = append(got, "../../"+s[i:])
+	}
+	sort.Strings(got)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if r.Suppressed.Inline != 1 {
+		t.Errorf("suppressed inline = %d, want 1 (the admin config)", r.Suppressed.Inline)
+	}
+	for _, f := range r.Findings {
+		if f.Fix == nil || f.Fix.Replacement == "" {
+			t.Errorf("%s %s: no fix", f.File, f.Rule)
+		}
+	}
+}
+
+func TestLintExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	warnOnly := filepath.Join(dir, "warn")
+	clean := filepath.Join(dir, "clean")
+	errs := filepath.Join(dir, "errs")
+	for _, d := range []string{warnOnly, clean, errs} {
+		os.MkdirAll(d, 0o755)
+	}
+	os.WriteFile(filepath.Join(warnOnly, "tunnel.yaml"), []byte("policy: classical\n"), 0o644)
+	os.WriteFile(filepath.Join(clean, "tunnel.yaml"), []byte("policy: require\n"), 0o644)
+	os.WriteFile(filepath.Join(errs, "app.env"), []byte("GODEBUG=tlsmlkem=0\n"), 0o644)
+
+	cases := []struct {
+		name string
+		args []string
+		code int
+		out  string // substring of stdout
+		err  string // substring of stderr
+	}{
+		{"clean", []string{clean}, 0, "0 finding(s) in 1 file(s) checked", ""},
+		{"error finding", []string{errs}, 1, "PQ104", ""},
+		{"warning below default fail-on", []string{warnOnly}, 0, "PQ501", ""},
+		{"fail-on warning", []string{"--fail-on", "warning", warnOnly}, 1, "PQ501", ""},
+		{"fail-on info", []string{"--fail-on=info", warnOnly}, 1, "PQ501", ""},
+		{"fail-on none", []string{"--fail-on", "none", errs}, 0, "PQ104", ""},
+		{"disable", []string{"--disable", "PQ104", errs}, 0, "0 finding(s)", ""},
+		{"exclude", []string{"--exclude", "*.env", errs}, 0, "0 finding(s) in 0 file(s)", ""},
+		{"bad format", []string{"--format", "xml", errs}, 2, "", "use human, json or sarif"},
+		{"bad fail-on", []string{"--fail-on", "fatal", errs}, 2, "", "use info, warning or error"},
+		{"bad color", []string{"--color", "rainbow", errs}, 2, "", "auto, always or never"},
+		{"missing path", []string{filepath.Join(dir, "nope")}, 2, "", "give an existing file or directory"},
+		{"unknown flag", []string{"--frobnicate"}, 2, "", "unknown flag"},
+		{"unknown disable", []string{"--disable", "PQ999", errs}, 2, "", "unknown rule"},
+		{"explain", []string{"--explain", "PQ101"}, 0, "CurvePreferences", ""},
+		{"explain by name", []string{"--explain", "nginx-ecdh-curve-classical"}, 0, "ssl_ecdh_curve", ""},
+		{"explain unknown", []string{"--explain", "PQ999"}, 2, "", "--list-rules"},
+		{"list rules", []string{"--list-rules"}, 0, "PQ501", ""},
+		{"missing baseline", []string{"--baseline", filepath.Join(dir, "none.json"), errs}, 2, "", "--write-baseline"},
+		{"both baselines", []string{"--baseline", "a", "--write-baseline", "b", errs}, 2, "", "cannot be combined"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errOut := runLintCmd(t, c.args...)
+			if code != c.code {
+				t.Errorf("exit = %d, want %d\nstdout: %s\nstderr: %s", code, c.code, out, errOut)
+			}
+			if !strings.Contains(out, c.out) {
+				t.Errorf("stdout lacks %q:\n%s", c.out, out)
+			}
+			if !strings.Contains(errOut, c.err) {
+				t.Errorf("stderr lacks %q:\n%s", c.err, errOut)
+			}
+			if strings.Contains(out, "\x1b[") {
+				t.Error("colour written to a non-terminal")
+			}
+		})
+	}
+}
+
+func TestLintBaselineAndOutputFile(t *testing.T) {
+	dir := t.TempDir()
+	nginx := filepath.Join(dir, "nginx")
+	os.MkdirAll(nginx, 0o755)
+	conf := filepath.Join(nginx, "site.conf")
+	os.WriteFile(conf, []byte("server {\n  ssl_ecdh_curve prime256v1;\n  ssl_protocols TLSv1.2;\n}\n"), 0o644)
+	base := filepath.Join(dir, "baseline.json")
+
+	code, out, errOut := runLintCmd(t, "--write-baseline", base, dir)
+	if code != 0 || !strings.Contains(errOut, "recorded 2 finding(s)") || out != "" {
+		t.Fatalf("write-baseline: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	// Shift the lines: the baseline still matches.
+	os.WriteFile(conf, []byte("# moved\n\nserver {\n  ssl_ecdh_curve prime256v1;\n  ssl_protocols TLSv1.2;\n}\n"), 0o644)
+	code, out, _ = runLintCmd(t, "--baseline", base, "--format", "json", dir)
+	r := decodeLint(t, out)
+	if code != 0 || r.Summary.Total != 0 || r.Suppressed.Baseline != 2 {
+		t.Errorf("with baseline: exit %d, total %d, suppressed %d", code, r.Summary.Total, r.Suppressed.Baseline)
+	}
+	// A new problem is reported, written to --output, and fails the run.
+	os.WriteFile(filepath.Join(dir, "app.env"), []byte("GODEBUG=tlssecpmlkem=0\n"), 0o644)
+	report := filepath.Join(dir, "report.sarif")
+	code, out, _ = runLintCmd(t, "--baseline", base, "--format", "sarif", "--output", report, dir)
+	if code != 1 || out != "" {
+		t.Errorf("exit %d (want 1), stdout %q (want empty)", code, out)
+	}
+	data, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sarif struct {
+		Version string `json:"version"`
+		Runs    []struct {
+			Results []struct {
+				RuleID string `json:"ruleId"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(data, &sarif); err != nil {
+		t.Fatal(err)
+	}
+	if sarif.Version != "2.1.0" || len(sarif.Runs) != 1 || len(sarif.Runs[0].Results) != 1 || sarif.Runs[0].Results[0].RuleID != "PQ104" {
+		t.Errorf("SARIF = %s", data)
+	}
+	// An unwritable --output is a runtime failure (exit 1), not a usage error.
+	code, _, errOut = runLintCmd(t, "--output", filepath.Join(dir, "no", "such", "dir", "r.json"), dir)
+	if code != 1 || !strings.Contains(errOut, "cannot write") {
+		t.Errorf("unwritable output: exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestLintHumanGroupedByFile(t *testing.T) {
+	code, out, _ := runLintCmd(t, "--color", "never", "--fail-on", "none", "../../examples/lint")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, s := range []string{
+		"examples/lint/payments/main.go\n  14:21  error    PQ102",
+		"+ CurvePreferences: []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP256},",
+		"Findings by rule:\n  PQ101",
+		"8 finding(s) in 5 file(s) checked; 1 suppressed inline, 0 by baseline.",
+	} {
+		if !strings.Contains(out, s) {
+			t.Errorf("human output lacks %q:\n%s", s, out)
+		}
+	}
+	_, colored, _ := runLintCmd(t, "--color", "always", "--fail-on", "none", "../../examples/lint")
+	if !strings.Contains(colored, "\x1b[31m") {
+		t.Error("--color always wrote no colour")
+	}
+}

@@ -1,0 +1,86 @@
+package pqtls_test
+
+import (
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+
+	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/devpki"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// A require-mode HTTPS server and a default client: the handshake is hybrid
+// and both sides count it.
+func Example() {
+	ca, _ := devpki.NewCA("example CA", devpki.ECDSAP256)
+	leaf, _ := ca.Issue(devpki.Request{CommonName: "api.internal", Hosts: []string{"api.internal"}, Server: true})
+
+	reg := prometheus.NewRegistry()
+	metrics, _ := pqtls.NewMetrics(reg)
+	obs := &pqtls.Observer{Metrics: metrics}
+
+	serverCfg, err := pqtls.ServerConfig(pqtls.Options{
+		Policy: pqtls.Policy{Mode: pqtls.ModeRequire},
+		Base:   &tls.Config{Certificates: []tls.Certificate{leaf.TLS()}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ln, err := pqtls.Listen("tcp", "127.0.0.1:0", serverCfg, pqtls.ListenerOptions{Observer: obs})
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "hello over %s", pqtls.GroupName(r.TLS.CurveID))
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	clientCfg, _ := pqtls.ClientConfig(pqtls.Options{Base: &tls.Config{RootCAs: ca.Pool(), ServerName: "api.internal"}})
+	dialer := &pqtls.Dialer{Config: clientCfg, Observer: obs}
+	client := &http.Client{Transport: dialer.HTTPTransport()}
+	resp, err := client.Get("https://" + ln.Addr().String() + "/")
+	if err != nil {
+		log.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(string(body))
+	// Output: hello over X25519MLKEM768
+}
+
+// ParsePolicy turns flag or config values into a validated policy; warnings
+// say when an explicit setting loses post-quantum protection.
+func ExampleParsePolicy() {
+	_, warnings, err := pqtls.ParsePolicy("prefer", "x25519,P-256", "")
+	fmt.Println(err)
+	fmt.Println(warnings[0][:60])
+
+	_, _, err = pqtls.ParsePolicy("require", "X25519MLKEM768,x25519", "")
+	fmt.Println(err)
+	// Output:
+	// <nil>
+	// policy prefer with a group list that has no hybrid group: th
+	// policy require offers hybrid groups only, but the list has x25519: remove them, or use policy prefer to keep a classical fallback
+}
+
+// ParseGroup accepts IANA, OpenSSL and Go names, metric labels and
+// codepoints, case-insensitively.
+func ExampleParseGroup() {
+	for _, name := range []string{"x25519mlkem768", "prime256v1", "0x11ED", "X25519MLKEM786"} {
+		g, err := pqtls.ParseGroup(name)
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		fmt.Printf("%s 0x%04X %s %s\n", g.Name, uint16(g.ID), g.Kind, g.Label)
+	}
+	// Output:
+	// X25519MLKEM768 0x11EC hybrid x25519_mlkem768
+	// secp256r1 0x0017 classical secp256r1
+	// SecP384r1MLKEM1024 0x11ED hybrid secp384r1_mlkem1024
+	// unknown group "X25519MLKEM786": did you mean X25519MLKEM768, SecP256r1MLKEM768, X25519Kyber768Draft00? ('pqtls groups' lists them all)
+}

@@ -1,0 +1,112 @@
+package lint
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// BaselineSchema versions the baseline file format.
+const BaselineSchema = "pqtls.lint.baseline/v1"
+
+// Baseline records accepted findings so a large repository can adopt the
+// linter and fix over time. Entries match by fingerprint (rule, file and the
+// trimmed text of the offending line), so moving code up or down does not
+// break the match; editing the line does, on purpose.
+type Baseline struct {
+	Schema   string          `json:"schema"`
+	Findings []BaselineEntry `json:"findings"`
+}
+
+// BaselineEntry is one accepted finding. Line and Message are informative.
+type BaselineEntry struct {
+	Rule        string `json:"rule"`
+	File        string `json:"file"`
+	Fingerprint string `json:"fingerprint"`
+	Line        int    `json:"line"`
+	Message     string `json:"message"`
+}
+
+// NewBaseline records the given findings.
+func NewBaseline(fs []Finding) *Baseline {
+	b := &Baseline{Schema: BaselineSchema, Findings: []BaselineEntry{}}
+	for _, f := range fs {
+		b.Findings = append(b.Findings, BaselineEntry{Rule: f.Rule, File: f.File, Fingerprint: f.Fingerprint(), Line: f.Start.Line, Message: f.Message})
+	}
+	return b
+}
+
+// ReadBaseline loads a baseline written by WriteFile.
+func ReadBaseline(path string) (*Baseline, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read baseline: %w (create one with --write-baseline %s)", err, path)
+	}
+	var b Baseline
+	if err := json.Unmarshal(data, &b); err != nil {
+		return nil, fmt.Errorf("baseline %s is not valid JSON: %w (regenerate it with --write-baseline)", path, err)
+	}
+	if b.Schema != BaselineSchema {
+		return nil, fmt.Errorf("baseline %s has schema %q, want %q: regenerate it with --write-baseline", path, b.Schema, BaselineSchema)
+	}
+	return &b, nil
+}
+
+// WriteFile writes the baseline atomically (temporary file, then rename).
+func (b *Baseline) WriteFile(path string) error {
+	data, err := json.MarshalIndent(b, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, append(data, '\n'))
+}
+
+// Filter drops the findings the baseline records. Each entry hides at most
+// one finding, so a second copy of an accepted line is still reported.
+func (b *Baseline) Filter(fs []Finding) ([]Finding, int) {
+	left := map[string]int{}
+	for _, e := range b.Findings {
+		left[e.Fingerprint]++
+	}
+	var out []Finding
+	n := 0
+	for _, f := range fs {
+		fp := f.Fingerprint()
+		if left[fp] > 0 {
+			left[fp]--
+			n++
+			continue
+		}
+		out = append(out, f)
+	}
+	return out, n
+}
+
+// writeFileAtomic writes data to a temporary file next to path and renames
+// it into place, so a reader never sees half a file.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	return nil
+}
+
+// WriteFileAtomic is writeFileAtomic for the CLI's --output.
+func WriteFileAtomic(path string, data []byte) error { return writeFileAtomic(path, data) }

@@ -1,0 +1,3 @@
+module example.com/tlsutil
+
+go 1.21

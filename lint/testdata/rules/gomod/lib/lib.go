@@ -1,0 +1,2 @@
+// Package tlsutil is a library.
+package tlsutil

@@ -1,0 +1,242 @@
+package lint
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"regexp"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+	"go.yaml.in/yaml/v3"
+)
+
+// yamlCurveKeys maps a YAML/TOML key holding a group list to its rule and a
+// description of the setting.
+var yamlCurveKeys = map[string][2]string{
+	"ecdh_curves":      {"PQ301", "Envoy tls_params.ecdh_curves"},
+	"ecdhCurves":       {"PQ361", "Istio ecdhCurves"},
+	"curvePreferences": {"PQ351", "Traefik curvePreferences"},
+}
+
+var (
+	envoyOldVersion   = map[string]bool{"TLSv1_0": true, "TLSv1_1": true, "TLSv1_2": true}
+	traefikOldVersion = map[string]bool{"VersionTLS10": true, "VersionTLS11": true, "VersionTLS12": true}
+	yamlErrLine       = regexp.MustCompile(`line (\d+)`)
+	tomlCurves        = regexp.MustCompile(`^\s*curvePreferences\s*=\s*\[`)
+	tomlMaxVer        = regexp.MustCompile(`^\s*maxVersion\s*=\s*["'](VersionTLS1[012])["']`)
+)
+
+// checkYAML runs the structural YAML rules (Envoy, Istio, Traefik) on every
+// document of a YAML stream. Templated files (Helm, "{{ }}") are not valid
+// YAML and get only the line-based rules.
+func checkYAML(s *source) []Finding {
+	if bytes.Contains(s.data, []byte("{{")) {
+		return nil
+	}
+	var fs []Finding
+	dec := yaml.NewDecoder(bytes.NewReader(s.data))
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			line := 1
+			if m := yamlErrLine.FindStringSubmatch(err.Error()); m != nil {
+				line = atoiDefault(m[1], 1)
+			}
+			p := s.posLC(line, 1)
+			return append(fs, s.finding("PQ000", p.Offset, p.Offset, "cannot parse YAML, so it was not checked: "+strings.TrimPrefix(err.Error(), "yaml: "), nil))
+		}
+		walkYAML(&doc, func(key, val *yaml.Node) {
+			fs = append(fs, yamlPair(s, key, val)...)
+		})
+	}
+	return fs
+}
+
+func atoiDefault(s string, d int) int {
+	n := 0
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return d
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+func walkYAML(n *yaml.Node, f func(key, val *yaml.Node)) {
+	switch n.Kind {
+	case yaml.DocumentNode, yaml.SequenceNode:
+		for _, c := range n.Content {
+			walkYAML(c, f)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			f(n.Content[i], n.Content[i+1])
+			walkYAML(n.Content[i+1], f)
+		}
+	}
+}
+
+// nodeOffset returns the byte offset of a YAML node (yaml.v3 columns count
+// runes; lines here are ASCII in practice, and posLC clamps).
+func nodeOffset(s *source, n *yaml.Node) int {
+	line := s.line(n.Line)
+	col := runeColToByte(line, n.Column)
+	return s.posLC(n.Line, col).Offset
+}
+
+func runeColToByte(line string, col int) int {
+	i := 0
+	for b := range line {
+		i++
+		if i == col {
+			return b + 1
+		}
+	}
+	return len(line) + 1
+}
+
+// scalarSpan returns the byte span of a scalar as written, quotes included.
+func scalarSpan(s *source, n *yaml.Node) (int, int) {
+	a := nodeOffset(s, n)
+	l := len(n.Value)
+	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+		l += 2
+	}
+	b := a + l
+	if b > len(s.data) {
+		b = len(s.data)
+	}
+	return a, b
+}
+
+func yamlPair(s *source, key, val *yaml.Node) []Finding {
+	if key.Kind != yaml.ScalarNode {
+		return nil
+	}
+	if r, ok := yamlCurveKeys[key.Value]; ok {
+		return yamlCurves(s, r[0], r[1], val)
+	}
+	switch key.Value {
+	case "tls_maximum_protocol_version":
+		if val.Kind == yaml.ScalarNode && envoyOldVersion[val.Value] {
+			a, b := scalarSpan(s, val)
+			return []Finding{s.finding("PQ302", a, b, "Envoy tls_maximum_protocol_version is "+val.Value+": hybrid key exchange exists only in TLS 1.3",
+				s.replace("allow TLS 1.3", a, b, "TLSv1_3"))}
+		}
+	case "maxVersion":
+		if val.Kind == yaml.ScalarNode && traefikOldVersion[val.Value] {
+			a, b := scalarSpan(s, val)
+			return []Finding{s.finding("PQ352", a, b, "Traefik maxVersion is "+val.Value+": hybrid key exchange exists only in TLS 1.3",
+				s.replace("allow TLS 1.3", a, b, "VersionTLS13"))}
+		}
+	}
+	return nil
+}
+
+// yamlCurves checks a YAML sequence (or a single colon-separated string) of
+// group names and builds an insertion fix that keeps the list's style.
+func yamlCurves(s *source, rule, what string, val *yaml.Node) []Finding {
+	var names []string
+	switch val.Kind {
+	case yaml.SequenceNode:
+		for _, c := range val.Content {
+			if c.Kind != yaml.ScalarNode {
+				return nil
+			}
+			names = append(names, c.Value)
+		}
+	case yaml.ScalarNode:
+		names = splitGroups(val.Value)
+	default:
+		return nil
+	}
+	g := classifyGroups(names)
+	if !g.classical() {
+		return nil
+	}
+	var fix *Fix
+	var a, b int
+	if val.Kind == yaml.ScalarNode {
+		a, b = scalarSpan(s, val)
+		at := a
+		if val.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+			at++
+		}
+		fix = s.replace("put "+hybridName+" first", at, at, hybridName+":")
+	} else {
+		first := val.Content[0]
+		a = nodeOffset(s, val)
+		last := val.Content[len(val.Content)-1]
+		_, b = scalarSpan(s, last)
+		at := nodeOffset(s, first)
+		if val.Style&yaml.FlowStyle != 0 {
+			fix = s.replace("put "+hybridName+" first", at, at, hybridName+", ")
+		} else {
+			p := s.pos(at)
+			prefix := s.line(p.Line)[:p.Column-1] // "    - "
+			fix = s.replace("put "+hybridName+" first", at, at, hybridName+"\n"+prefix)
+		}
+		if a > at {
+			a = at
+		}
+	}
+	return []Finding{s.finding(rule, a, b, curveMessage(what, g), fix)}
+}
+
+// checkTOML validates a TOML file (Traefik's static/dynamic configuration)
+// and runs the Traefik rules on the decoded keys, locating them in the text.
+func checkTOML(s *source) []Finding {
+	var v map[string]any
+	if _, err := toml.Decode(string(s.data), &v); err != nil {
+		line := 1
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			line = pe.Position.Line
+		}
+		p := s.posLC(line, 1)
+		return []Finding{s.finding("PQ000", p.Offset, p.Offset, "cannot parse TOML, so it was not checked: "+firstLine(err.Error()), nil)}
+	}
+	var fs []Finding
+	code := codeLines(s, hashComments)
+	for i, l := range code {
+		ln := i + 1
+		if m := tomlMaxVer.FindStringSubmatchIndex(l); m != nil {
+			base := s.posLC(ln, 1).Offset
+			fs = append(fs, s.finding("PQ352", base+m[2], base+m[3], "Traefik maxVersion is "+l[m[2]:m[3]]+": hybrid key exchange exists only in TLS 1.3",
+				s.replace("allow TLS 1.3", base+m[2], base+m[3], "VersionTLS13")))
+		}
+		if m := tomlCurves.FindStringIndex(l); m != nil {
+			// The array may span lines: collect up to the closing bracket.
+			base := s.posLC(ln, 1).Offset
+			start := base + m[1]
+			end := bytes.IndexByte(s.data[start:], ']')
+			if end < 0 {
+				continue
+			}
+			body := string(s.data[start : start+end])
+			g := classifyGroups(splitGroups(strings.NewReplacer("\n", " ", "\r", " ").Replace(body)))
+			if !g.classical() {
+				continue
+			}
+			q := strings.IndexAny(body, `"'`)
+			if q < 0 {
+				continue
+			}
+			at := start + q
+			fs = append(fs, s.finding("PQ351", base+m[0]+strings.Index(l, "curvePreferences"), start+end+1, curveMessage("Traefik curvePreferences", g),
+				s.replace("put "+hybridName+" first", at, at, `"`+hybridName+`", `)))
+		}
+	}
+	return fs
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
