@@ -3,6 +3,7 @@ package exporter
 import (
 	"context"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -67,5 +68,30 @@ func TestMetricsDocumented(t *testing.T) {
 		if !strings.Contains(text, "`"+string(k)+"`") {
 			t.Errorf("docs/METRICS.md does not list kind %s", k)
 		}
+	}
+}
+
+// TestExporterKeysDocumented checks that docs/EXPORTER.md documents every
+// module key (the flags are checked in cmd/pqtls).
+func TestExporterKeysDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../docs/EXPORTER.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(doc)
+	typ := reflect.TypeOf(Module{})
+	n := 0
+	for i := range typ.NumField() {
+		tag := strings.Split(typ.Field(i).Tag.Get("yaml"), ",")[0]
+		if tag == "" || tag == "-" {
+			continue
+		}
+		n++
+		if !strings.Contains(text, "`"+tag+"`") {
+			t.Errorf("docs/EXPORTER.md does not document module key %s", tag)
+		}
+	}
+	if n < 11 {
+		t.Errorf("only %d module keys found", n)
 	}
 }

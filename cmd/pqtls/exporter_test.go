@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/spf13/pflag"
 )
 
 func TestExporterCheckConfig(t *testing.T) {
@@ -133,4 +135,21 @@ func (l *lockedBuf) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
+}
+
+func TestExporterFlagsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/EXPORTER.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	newExporterCmd(streams{}).Flags().VisitAll(func(f *pflag.Flag) {
+		n++
+		if !strings.Contains(string(doc), "`--"+f.Name) {
+			t.Errorf("docs/EXPORTER.md does not document --%s", f.Name)
+		}
+	})
+	if n < 4 {
+		t.Errorf("%d flags", n)
+	}
 }
