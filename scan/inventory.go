@@ -122,7 +122,7 @@ func (e InventoryEntry) targets(def InventoryEntry, src string) ([]Target, error
 	}
 	protoName := firstNonEmpty(e.StartTLS, def.StartTLS)
 	if protoName == "" {
-		if p, err := ParseProtocol(firstNonEmpty(e.Protocol, def.Protocol)); err == nil && p != ProtoNone && p != ProtoAuto {
+		if p, err := ParseProtocol(firstNonEmpty(e.Protocol, def.Protocol)); err == nil && p != ProtoAuto {
 			protoName = string(p)
 		}
 	}

@@ -100,6 +100,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		newCertsCmd,
 		newDemoCmd,
 		newExporterCmd,
+		newScanCmd,
 	} {
 		root.AddCommand(add(s))
 	}

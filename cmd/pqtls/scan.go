@@ -1,0 +1,315 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/report"
+	"github.com/pqtls/pqtls/scan"
+	"github.com/spf13/cobra"
+)
+
+type scanFlags struct {
+	files       []string
+	inventory   string
+	format      string
+	output      string
+	starttls    string
+	sni         string
+	caFile      string
+	certFile    string
+	keyFile     string
+	alpn        []string
+	quick       bool
+	exhaustive  bool
+	groups      string
+	timeout     time.Duration
+	retries     int
+	concurrency int
+	perHost     int
+	failOn      string
+	sortBy      string
+	color       string
+	progress    string
+	verbose     bool
+}
+
+func newScanCmd(s streams) *cobra.Command {
+	var f scanFlags
+	cmd := &cobra.Command{
+		Use:   "scan [flags] [host:port | scheme://host:port | CIDR:ports | -] ...",
+		Short: "Inventory endpoints for post-quantum readiness: groups, server preference, versions, certificates, verdicts",
+		Long: `Scan TLS endpoints and report, for each, the TLS versions it accepts, every TLS 1.3 group of the
+pqtls registry it supports (found with crafted ClientHellos, HelloRetryRequest-validated), its group
+preference order, what a default modern client negotiates, TLS 1.2 ECDHE curves, the certificate chain,
+a verdict (pq_ready, pq_capable, classical, tls12_only, no_tls, not_tls, reset, timeout, unreachable)
+and a harvest-now-decrypt-later priority from inventory tags.
+
+Targets: host:port arguments, -f FILE (one per line, # comments; '-' reads stdin), CIDR ranges with a
+port list (10.0.0.0/30:443,8443), scheme prefixes for STARTTLS (postgres://db:5432, smtp://mx:25), and
+a YAML inventory (--inventory fleet.yaml) with service, owner, protocol and tags (data_lifetime: 10y,
+sensitivity: high). A name that resolves to several addresses is scanned at each address (SNI = name).
+
+Exit status: 0 ok, 1 when --fail-on matched (offenders are listed on stderr) or the scan failed,
+2 on usage errors. See docs/SCAN.md.`,
+		Example: `  pqtls scan example.internal:443
+  pqtls scan --format json -o scan.json -f fleet.txt
+  pqtls scan --inventory fleet.yaml --format html -o report.html --fail-on not-ready
+  pqtls scan postgres://db.internal:5432 10.0.0.0/29:443,8443`,
+		RunE: func(cmd *cobra.Command, args []string) error { return runScan(cmd.Context(), s, &f, args) },
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVarP(&f.files, "file", "f", nil, "read targets from FILE, one per line, # comments ('-' = stdin); repeatable")
+	fl.StringVar(&f.inventory, "inventory", "", "YAML inventory of endpoints with service, owner, protocol and tags")
+	fl.StringVar(&f.format, "format", "table", "output format: table, json, csv, html or cbom (CycloneDX 1.6)")
+	fl.StringVarP(&f.output, "output", "o", "", "write the report to FILE (atomically) instead of stdout")
+	fl.StringVar(&f.starttls, "starttls", "", "preamble for every target: auto (by port), none, postgres, postgres-direct, mysql, smtp, imap, pop3, ftp, ldap, xmpp")
+	fl.StringVar(&f.sni, "sni", "", "server name to send (default: the target's host name; none for IP targets)")
+	fl.StringVar(&f.caFile, "ca", "", "PEM CA bundle to verify chains against (default: system roots)")
+	fl.StringVar(&f.certFile, "cert", "", "client certificate PEM, for servers that require mTLS (with --key)")
+	fl.StringVar(&f.keyFile, "key", "", "client private key PEM (with --cert)")
+	fl.StringSliceVar(&f.alpn, "alpn", nil, "ALPN protocols to offer (e.g. h2,http/1.1)")
+	fl.BoolVar(&f.quick, "quick", false, "one default-client handshake per endpoint, no group/version enumeration")
+	fl.BoolVar(&f.exhaustive, "exhaustive", false, "also offer each registry group alone (one connection per group)")
+	fl.StringVar(&f.groups, "groups", "", "probe only these groups (comma list; default: every group of 'pqtls groups')")
+	fl.DurationVar(&f.timeout, "timeout", scan.DefaultTimeout, "timeout of each step (connect, preamble, handshake) of each connection")
+	fl.IntVar(&f.retries, "retries", scan.DefaultRetries, "retries of an endpoint's first connection after a timeout or reset (0 = none)")
+	fl.IntVar(&f.concurrency, "concurrency", scan.DefaultConcurrency, "endpoints scanned at once")
+	fl.IntVar(&f.perHost, "per-host", scan.DefaultPerHost, "endpoints scanned at once on one IP address (0 = unlimited)")
+	fl.StringVar(&f.failOn, "fail-on", "", "exit 1 if an endpoint matches: not-ready, classical, tls12, error, draft, priority-high or a verdict (comma list)")
+	fl.StringVar(&f.sortBy, "sort", "input", "endpoint order: input (deterministic, as given) or priority (migrate-first)")
+	fl.StringVar(&f.color, "color", "auto", "colour the table: auto (only on a terminal), always, never")
+	fl.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (only on a terminal), never")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log every probe to stderr")
+	return cmd
+}
+
+func runScan(ctx context.Context, s streams, f *scanFlags, args []string) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	switch f.format {
+	case "table", "json", "csv", "html", "cbom":
+	default:
+		return usageErrorf("unknown --format %q: use table, json, csv, html or cbom", f.format)
+	}
+	if f.sortBy != "input" && f.sortBy != "priority" {
+		return usageErrorf("unknown --sort %q: use input or priority", f.sortBy)
+	}
+	if f.color != "auto" && f.color != "always" && f.color != "never" {
+		return usageErrorf("unknown --color %q: use auto, always or never", f.color)
+	}
+	if f.timeout <= 0 {
+		return usageErrorf("--timeout must be positive, e.g. 5s")
+	}
+	if f.concurrency < 1 || f.perHost < 0 || f.retries < 0 {
+		return usageErrorf("--concurrency must be >= 1, --per-host and --retries >= 0")
+	}
+	failOn, err := scan.ParseFailOn(f.failOn)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	opts := scan.Options{Enumerate: !f.quick, Exhaustive: f.exhaustive, ServerName: f.sni, ALPN: f.alpn, Timeout: f.timeout,
+		Retries: f.retries, Concurrency: f.concurrency, PerHost: f.perHost}
+	if f.retries == 0 {
+		opts.Retries = -1
+	}
+	if f.perHost == 0 {
+		opts.PerHost = -1
+	}
+	if f.starttls != "" {
+		p, err := scan.ParseProtocol(f.starttls)
+		if err != nil {
+			return usageErrorf("--starttls: %v", err)
+		}
+		opts.StartTLS = p
+	}
+	if f.groups != "" {
+		gs, err := pqtls.ParseGroupList(f.groups)
+		if err != nil {
+			return usageErrorf("--groups: %v", err)
+		}
+		for _, g := range gs {
+			opts.Groups = append(opts.Groups, g.ID)
+		}
+	}
+	if f.caFile != "" {
+		pem, err := os.ReadFile(f.caFile)
+		if err != nil {
+			return usageErrorf("--ca: %v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return usageErrorf("--ca %s: no PEM certificate found", f.caFile)
+		}
+		opts.RootCAs = pool
+	}
+	if (f.certFile == "") != (f.keyFile == "") {
+		return usageErrorf("--cert and --key go together")
+	}
+	if f.certFile != "" {
+		c, err := tls.LoadX509KeyPair(f.certFile, f.keyFile)
+		if err != nil {
+			return usageErrorf("--cert/--key: %v", err)
+		}
+		opts.ClientCert = &c
+	}
+	if f.verbose {
+		opts.Logger = slog.New(slog.NewTextHandler(s.errOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+
+	targets, err := collectTargets(s, f, args)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	targets, err = scan.Resolve(ctx, targets, nil)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+
+	bar := newProgressBar(s.errOut, f.progress != "never" && isTerminal(s.errOut) && len(targets) > 1)
+	opts.Progress = bar.update
+	started := time.Now()
+	results := scan.ScanAll(ctx, targets, opts)
+	bar.finish()
+	if ctx.Err() != nil {
+		return failuref("scan interrupted: %v", ctx.Err())
+	}
+	if f.sortBy == "priority" {
+		results = scan.ByPriority(results)
+	}
+	rep := scan.NewReport(results, opts, buildVersion(), started, time.Since(started))
+
+	write := func(w io.Writer) error {
+		switch f.format {
+		case "json":
+			return report.JSON(w, rep)
+		case "csv":
+			return scan.WriteCSV(w, rep)
+		case "html":
+			return scan.WriteHTML(w, rep)
+		case "cbom":
+			return report.JSON(w, scan.BuildCBOM(rep))
+		}
+		colour := f.color == "always" || f.color == "auto" && isTerminal(s.out) && f.output == ""
+		return scan.WriteTable(w, rep, colour)
+	}
+	if f.output != "" {
+		if err := report.WriteFileAtomic(f.output, write); err != nil {
+			return failuref("%v", err)
+		}
+	} else if err := write(s.out); err != nil {
+		return failuref("write report: %v", err)
+	}
+
+	if off, why := scan.Offenders(results, failOn); len(off) > 0 {
+		fmt.Fprintf(s.errOut, "pqtls scan: %d of %d endpoints match --fail-on %s:\n", len(off), len(results), f.failOn)
+		for i, r := range off {
+			fmt.Fprintf(s.errOut, "  %s  %s (%s) [%s]\n", r.Address, r.Verdict, r.Reason, why[i])
+		}
+		return silentExit(exitFailure)
+	}
+	return nil
+}
+
+func collectTargets(s streams, f *scanFlags, args []string) ([]scan.Target, error) {
+	var out []scan.Target
+	stdinUsed := false
+	for i, a := range args {
+		if a == "-" {
+			if stdinUsed {
+				return nil, fmt.Errorf("stdin ('-') given twice")
+			}
+			stdinUsed = true
+			ts, err := scan.ParseTargetList(s.in, "stdin")
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ts...)
+			continue
+		}
+		ts, err := scan.ParseTarget(a, fmt.Sprintf("argument %d", i+1))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ts...)
+	}
+	for _, file := range f.files {
+		if file == "-" {
+			if stdinUsed {
+				return nil, fmt.Errorf("stdin ('-') given twice")
+			}
+			stdinUsed = true
+		}
+		ts, err := scan.ReadTargetFile(file, s.in)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ts...)
+	}
+	if f.inventory != "" {
+		ts, err := scan.ReadInventory(f.inventory)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ts...)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no targets: give host:port arguments, -f FILE or --inventory FILE (see 'pqtls scan --help')")
+	}
+	return out, nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// progressBar draws "[=====     ] 12/40" on stderr, only when enabled.
+type progressBar struct {
+	mu      sync.Mutex
+	w       io.Writer
+	enabled bool
+	last    time.Time
+}
+
+func newProgressBar(w io.Writer, enabled bool) *progressBar {
+	return &progressBar{w: w, enabled: enabled}
+}
+
+func (p *progressBar) update(done, total int) {
+	if !p.enabled {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if done < total && time.Since(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = time.Now()
+	const width = 30
+	n := width * done / max(total, 1)
+	fmt.Fprintf(p.w, "\r[%s%s] %d/%d endpoints", strings.Repeat("=", n), strings.Repeat(" ", width-n), done, total)
+}
+
+func (p *progressBar) finish() {
+	if p.enabled {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+}

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/csv"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pqtls/pqtls"
+)
+
+// scanTestServer serves TLS with a pqtls policy and returns its address and
+// the CA file that verifies it.
+func scanTestServer(t *testing.T, mode string) (addr, caFile string) {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "cli-scan"}, DNSNames: []string{"localhost"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	caFile = filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	pol, _, err := pqtls.ParsePolicy(mode, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pqtls.ServerConfig(pqtls.Options{Policy: pol, Base: &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	return ln.Addr().String(), caFile
+}
+
+func scanCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(args, strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestScanCLIJSONAndFailOn(t *testing.T) {
+	ready, ca := scanTestServer(t, "prefer")
+	classical, _ := scanTestServer(t, "classical")
+	code, out, errOut := scanCLI(t, "", "scan", "--format", "json", "--ca", ca, "--timeout", "3s", ready, classical)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep struct {
+		Schema  string `json:"schema"`
+		Summary struct {
+			Endpoints int            `json:"endpoints"`
+			Verdicts  map[string]int `json:"verdicts"`
+		} `json:"summary"`
+		Endpoints []struct {
+			Address       string `json:"address"`
+			Verdict       string `json:"verdict"`
+			ChainVerified bool   `json:"chain_verified"`
+			Groups        []struct {
+				Name string `json:"name"`
+			} `json:"groups"`
+			Connections int `json:"connections"`
+		} `json:"endpoints"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("JSON: %v\n%s", err, out)
+	}
+	if rep.Schema != "pqtls.scan/v1" || rep.Summary.Endpoints != 2 || rep.Summary.Verdicts["pq_ready"] != 1 || rep.Summary.Verdicts["classical"] != 1 {
+		t.Errorf("report header: %+v", rep)
+	}
+	e := rep.Endpoints
+	if e[0].Address != ready || e[0].Verdict != "pq_ready" || !e[0].ChainVerified || e[0].Groups[0].Name != "X25519MLKEM768" || e[0].Connections < 3 {
+		t.Errorf("first endpoint: %+v", e[0])
+	}
+	if e[1].Address != classical || e[1].Verdict != "classical" {
+		t.Errorf("second endpoint: %+v", e[1])
+	}
+
+	code, out, errOut = scanCLI(t, "", "scan", "--fail-on", "classical", "--quick", ready, classical)
+	if code != 1 || !strings.Contains(errOut, classical) || strings.Contains(errOut, ready+" ") || !strings.Contains(out, "pq_ready") {
+		t.Errorf("--fail-on classical: exit %d\nstdout %s\nstderr %s", code, out, errOut)
+	}
+	if code, _, _ := scanCLI(t, "", "scan", "--fail-on", "classical", "--quick", ready); code != 0 {
+		t.Errorf("--fail-on with no offender: exit %d", code)
+	}
+}
+
+func TestScanCLIUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "fleet.txt")
+	os.WriteFile(bad, []byte("# fleet\n127.0.0.1:443\nweb.internal:70000\n"), 0o644)
+	empty := filepath.Join(dir, "empty.txt")
+	os.WriteFile(empty, []byte("# nothing\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"scan"}, "no targets"},
+		{[]string{"scan", "db.internal"}, "argument 1"},
+		{[]string{"scan", "-f", bad}, "fleet.txt:3"},
+		{[]string{"scan", "-f", empty}, "no targets"},
+		{[]string{"scan", "--format", "xml", "127.0.0.1:1"}, "unknown --format"},
+		{[]string{"scan", "--fail-on", "sometimes", "127.0.0.1:1"}, "unknown --fail-on"},
+		{[]string{"scan", "--starttls", "gopher", "127.0.0.1:1"}, "unknown protocol"},
+		{[]string{"scan", "--groups", "X25519MLKEM769", "127.0.0.1:1"}, "did you mean"},
+		{[]string{"scan", "--cert", "c.pem", "127.0.0.1:1"}, "--cert and --key"},
+		{[]string{"scan", "--timeout", "0s", "127.0.0.1:1"}, "--timeout"},
+		{[]string{"scan", "--inventory", filepath.Join(dir, "missing.yaml")}, "inventory"},
+		{[]string{"scan", "--bogus"}, "unknown flag"},
+	} {
+		code, out, errOut := scanCLI(t, "", tc.args...)
+		if code != 2 || !strings.Contains(errOut, tc.want) || out != "" {
+			t.Errorf("%v: exit %d, stderr %q, stdout %q; want exit 2 mentioning %q", tc.args, code, errOut, out, tc.want)
+		}
+	}
+}
+
+func TestScanCLIOutputs(t *testing.T) {
+	ready, ca := scanTestServer(t, "prefer")
+	dir := t.TempDir()
+	// stdin target list, HTML file.
+	html := filepath.Join(dir, "report.html")
+	code, out, errOut := scanCLI(t, "# from stdin\n"+ready+"\n", "scan", "--ca", ca, "--format", "html", "-o", html, "-")
+	if code != 0 || out != "" {
+		t.Fatalf("html: exit %d stdout %q stderr %s", code, out, errOut)
+	}
+	page, _ := os.ReadFile(html)
+	s := string(page)
+	for _, want := range []string{"<!DOCTYPE html>", "<svg", "pq_ready", "X25519MLKEM768", "<script>", ready} {
+		if !strings.Contains(s, want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"<link", "src=", "@import", "url("} {
+		if strings.Contains(s, bad) {
+			t.Errorf("HTML is not self-contained: contains %q", bad)
+		}
+	}
+	// CBOM
+	code, out, _ = scanCLI(t, "", "scan", "--format", "cbom", ready)
+	var bom struct {
+		BOMFormat   string `json:"bomFormat"`
+		SpecVersion string `json:"specVersion"`
+		Components  []struct {
+			Type             string `json:"type"`
+			Name             string `json:"name"`
+			BOMRef           string `json:"bom-ref"`
+			CryptoProperties struct {
+				AssetType           string `json:"assetType"`
+				AlgorithmProperties *struct {
+					Primitive string `json:"primitive"`
+					Level     int    `json:"nistQuantumSecurityLevel"`
+				} `json:"algorithmProperties"`
+				ProtocolProperties *struct {
+					Type           string   `json:"type"`
+					Version        string   `json:"version"`
+					CryptoRefArray []string `json:"cryptoRefArray"`
+				} `json:"protocolProperties"`
+			} `json:"cryptoProperties"`
+		} `json:"components"`
+		Dependencies []struct {
+			Ref       string   `json:"ref"`
+			DependsOn []string `json:"dependsOn"`
+		} `json:"dependencies"`
+	}
+	if err := json.Unmarshal([]byte(out), &bom); err != nil || code != 0 {
+		t.Fatalf("cbom: exit %d %v", code, err)
+	}
+	if bom.BOMFormat != "CycloneDX" || bom.SpecVersion != "1.6" {
+		t.Errorf("cbom header %s %s", bom.BOMFormat, bom.SpecVersion)
+	}
+	refs := map[string]bool{}
+	var hybrid, proto bool
+	for _, c := range bom.Components {
+		refs[c.BOMRef] = true
+		if c.Type != "cryptographic-asset" {
+			t.Errorf("component %s type %s", c.Name, c.Type)
+		}
+		if c.Name == "X25519MLKEM768" {
+			ap := c.CryptoProperties.AlgorithmProperties
+			hybrid = ap != nil && ap.Primitive == "kem" && ap.Level == 3
+		}
+		if pp := c.CryptoProperties.ProtocolProperties; pp != nil {
+			proto = pp.Type == "tls" && pp.Version == "1.3" && len(pp.CryptoRefArray) >= 2
+		}
+	}
+	if !hybrid || !proto {
+		t.Errorf("cbom lacks the hybrid KEM algorithm (level 3) or the TLS 1.3 protocol asset:\n%s", out)
+	}
+	for _, d := range bom.Dependencies {
+		for _, r := range append(d.DependsOn, d.Ref) {
+			if !refs[r] {
+				t.Errorf("dependency on unknown bom-ref %s", r)
+			}
+		}
+	}
+	// CSV
+	code, out, _ = scanCLI(t, "", "scan", "--format", "csv", "--quick", ready)
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if code != 0 || err != nil || len(rows) != 2 || rows[0][0] != "endpoint" || rows[1][6] != "pq_ready" {
+		t.Errorf("csv: exit %d err %v rows %v", code, err, rows)
+	}
+	// Output into a missing directory: exit 1, nothing written.
+	missing := filepath.Join(dir, "nope", "out.json")
+	if code, _, errOut := scanCLI(t, "", "scan", "--quick", "-o", missing, ready); code != 1 || !strings.Contains(errOut, "nope") {
+		t.Errorf("output into a missing dir: exit %d %s", code, errOut)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("leftover files in %s: %v", dir, entries)
+	}
+	// The table (not a TTY: no colour codes) and the priority list.
+	inv := filepath.Join(dir, "fleet.yaml")
+	os.WriteFile(inv, []byte("endpoints:\n  - target: "+ready+"\n    service: api\n    owner: team-a\n    tags: {data_lifetime: 10y, sensitivity: high}\n"), 0o644)
+	code, out, _ = scanCLI(t, "", "scan", "--inventory", inv, "--quick")
+	if code != 0 || !strings.Contains(out, "VERDICT") || strings.Contains(out, "\x1b[") || !strings.Contains(out, "1 endpoints: 1 pq_ready") {
+		t.Errorf("table: exit %d\n%s", code, out)
+	}
+}

@@ -1,0 +1,174 @@
+package scan
+
+import (
+	"crypto/tls"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/report"
+)
+
+// nistLevel is the NIST post-quantum security category of a group's KEM
+// (FIPS 203: ML-KEM-512 = 1, ML-KEM-768 = 3, ML-KEM-1024 = 5); classical
+// groups and the obsolete drafts are 0.
+func nistLevel(g pqtls.Group) int {
+	if !g.PostQuantum() {
+		return 0
+	}
+	switch {
+	case strings.Contains(g.Name, "512"):
+		return 1
+	case strings.Contains(g.Name, "1024"):
+		return 5
+	}
+	return 3
+}
+
+func classicalLevel(g pqtls.Group) int {
+	switch g.ID {
+	case tls.X25519, tls.CurveP256, tls.X25519MLKEM768, tls.SecP256r1MLKEM768, 0x11EE, 0x0101:
+		return 128
+	case 0x0100:
+		return 103 // ffdhe2048 (RFC 7919 appendix A)
+	case 0x001E:
+		return 224
+	case tls.CurveP384, tls.SecP384r1MLKEM1024, 0x0102:
+		return 192
+	case tls.CurveP521, 0x0103, 0x0104:
+		return 256
+	}
+	return 0
+}
+
+func groupRef(id uint16) string {
+	return fmt.Sprintf("crypto/algorithm/tls-group/%s", strings.ToLower(pqtls.GroupName(tls.CurveID(id))))
+}
+
+// BuildCBOM returns a CycloneDX 1.6 cryptographic bill of materials: one
+// algorithm component per TLS group seen (primitive kem for hybrid/ML-KEM,
+// key-agree for classical, nistQuantumSecurityLevel from FIPS 203), one
+// protocol component per endpoint (TLS version, cipher suite, the groups it
+// accepts), one certificate component per distinct certificate, and the
+// dependencies between them. Endpoint verdicts and priorities are
+// properties named pqtls:*.
+func BuildCBOM(rep *Report) *report.BOM {
+	bom := report.NewBOM(rep.GeneratedAt, "pqtls", rep.Tool.Version)
+	seenAlg := map[string]bool{}
+	addAlg := func(c report.Component) {
+		if !seenAlg[c.BOMRef] {
+			seenAlg[c.BOMRef] = true
+			bom.Components = append(bom.Components, c)
+		}
+	}
+	groupAlg := func(id uint16) string {
+		ref := groupRef(id)
+		g, ok := pqtls.LookupGroup(tls.CurveID(id))
+		if !ok {
+			g = pqtls.Group{ID: tls.CurveID(id), Name: pqtls.GroupName(tls.CurveID(id)), Kind: pqtls.KindUnknown}
+		}
+		prim, fns := "key-agree", []string{"keygen", "keyderive"}
+		if g.Kind == pqtls.KindHybrid || g.Kind == pqtls.KindPQ || g.Kind == pqtls.KindDraft {
+			prim, fns = "kem", []string{"keygen", "encapsulate", "decapsulate"}
+		}
+		props := []report.Property{{Name: "pqtls:group_kind", Value: string(g.Kind)}, {Name: "pqtls:tls_codepoint", Value: hex16(id)}}
+		if g.Kind == pqtls.KindDraft {
+			props = append(props, report.Property{Name: "pqtls:note", Value: "obsolete pre-standard Kyber draft: not post-quantum ready"})
+		}
+		addAlg(report.Component{Type: "cryptographic-asset", BOMRef: ref, Name: g.Name, Properties: props,
+			CryptoProperties: &report.CryptoProperties{AssetType: "algorithm", AlgorithmProperties: &report.AlgorithmProperties{
+				Primitive: prim, ParameterSetIdentifier: g.Name, ExecutionEnvironment: "software-plain-ram", CryptoFunctions: fns,
+				ClassicalSecurityLevel: classicalLevel(g), NISTQuantumSecurityLevel: nistLevel(g)}}})
+		return ref
+	}
+	sigAlg := func(name string) string {
+		ref := "crypto/algorithm/signature/" + strings.ToLower(name)
+		addAlg(report.Component{Type: "cryptographic-asset", BOMRef: ref, Name: name,
+			CryptoProperties: &report.CryptoProperties{AssetType: "algorithm", AlgorithmProperties: &report.AlgorithmProperties{
+				Primitive: "signature", ParameterSetIdentifier: name, CryptoFunctions: []string{"sign", "verify"}, NISTQuantumSecurityLevel: 0}}})
+		return ref
+	}
+	keyAlg := func(typ string, bits int) string {
+		n := fmt.Sprintf("%s-%d", strings.ReplaceAll(typ, " ", "-"), bits)
+		ref := "crypto/algorithm/public-key/" + strings.ToLower(n)
+		prim := "signature"
+		if strings.HasPrefix(typ, "RSA") {
+			prim = "pke"
+		}
+		addAlg(report.Component{Type: "cryptographic-asset", BOMRef: ref, Name: n,
+			CryptoProperties: &report.CryptoProperties{AssetType: "algorithm", AlgorithmProperties: &report.AlgorithmProperties{
+				Primitive: prim, ParameterSetIdentifier: fmt.Sprint(bits), NISTQuantumSecurityLevel: 0}}})
+		return ref
+	}
+	for i, r := range rep.Endpoints {
+		epRef := fmt.Sprintf("crypto/protocol/tls/%d/%s", i, r.Address)
+		var deps []string
+		pp := &report.ProtocolProperties{Type: "tls"}
+		if len(r.Versions) > 0 {
+			pp.Version = strings.TrimPrefix(r.Versions[0], "TLS ")
+		}
+		for _, g := range r.Groups {
+			ref := groupAlg(g.ID)
+			pp.CryptoRefArray = append(pp.CryptoRefArray, ref)
+			deps = append(deps, ref)
+		}
+		if dc := r.DefaultClient; dc != nil && dc.Error == "" {
+			cs := report.CipherSuite{Name: dc.CipherSuite}
+			if dc.GroupID != 0 {
+				ref := groupAlg(dc.GroupID)
+				cs.Algorithms = append(cs.Algorithms, ref)
+				if !contains(deps, ref) {
+					deps = append(deps, ref)
+					pp.CryptoRefArray = append(pp.CryptoRefArray, ref)
+				}
+			}
+			for _, s := range tls.CipherSuites() {
+				if s.Name == dc.CipherSuite {
+					cs.Identifiers = []string{hex16(s.ID)}
+				}
+			}
+			pp.CipherSuites = append(pp.CipherSuites, cs)
+		}
+		for _, c := range r.Certificates {
+			ref := "crypto/certificate/" + c.SHA256
+			if !seenAlg[ref] {
+				cp := &report.CertificateProperties{SubjectName: c.Subject, IssuerName: c.Issuer, NotValidBefore: c.NotBefore.Format(time.RFC3339),
+					NotValidAfter: c.NotAfter.Format(time.RFC3339), SignatureAlgorithmRef: sigAlg(c.SignatureAlgorithm),
+					SubjectPublicKeyRef: keyAlg(c.KeyType, c.KeyBits), CertificateFormat: "X.509", CertificateExtension: "der"}
+				addAlg(report.Component{Type: "cryptographic-asset", BOMRef: ref, Name: c.Subject,
+					CryptoProperties: &report.CryptoProperties{AssetType: "certificate", CertificateProperties: cp}})
+				bom.Dependencies = append(bom.Dependencies, report.Dependency{Ref: ref, DependsOn: []string{cp.SignatureAlgorithmRef, cp.SubjectPublicKeyRef}})
+			}
+			deps = append(deps, ref)
+		}
+		props := []report.Property{{Name: "pqtls:verdict", Value: string(r.Verdict)}, {Name: "pqtls:reason", Value: r.Reason},
+			{Name: "pqtls:priority", Value: r.Priority.Level}, {Name: "pqtls:priority_score", Value: fmt.Sprint(r.Priority.Score)},
+			{Name: "pqtls:address", Value: r.Address}}
+		if r.Target.Service != "" {
+			props = append(props, report.Property{Name: "pqtls:service", Value: r.Target.Service})
+		}
+		if r.Target.Owner != "" {
+			props = append(props, report.Property{Name: "pqtls:owner", Value: r.Target.Owner})
+		}
+		if len(r.ServerPreference) > 0 {
+			props = append(props, report.Property{Name: "pqtls:server_preference", Value: strings.Join(r.ServerPreference, ",")})
+		}
+		bom.Components = append(bom.Components, report.Component{Type: "cryptographic-asset", BOMRef: epRef, Name: "TLS " + name(r),
+			CryptoProperties: &report.CryptoProperties{AssetType: "protocol", ProtocolProperties: pp}, Properties: props})
+		if deps == nil {
+			deps = []string{}
+		}
+		bom.Dependencies = append(bom.Dependencies, report.Dependency{Ref: epRef, DependsOn: deps})
+	}
+	return bom
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

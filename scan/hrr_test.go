@@ -1,0 +1,188 @@
+package scan
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pqtls/pqtls/internal/wire"
+	"golang.org/x/crypto/cryptobyte"
+)
+
+// Test-only TLS 1.3 ServerHello/HelloRetryRequest builder (internal/wire
+// parses these messages but has no builder for them): just enough to play
+// a misbehaving or cookie-demanding server.
+func serverHello(hrr bool, ch *wire.ClientHello, group tls.CurveID, share []byte, cookie []byte) []byte {
+	random := wire.HelloRetryRequestRandom()
+	if !hrr {
+		random = [32]byte{1, 2, 3}
+	}
+	var b cryptobyte.Builder
+	b.AddUint8(byte(wire.TypeServerHello))
+	b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
+		b.AddUint16(0x0303)
+		b.AddBytes(random[:])
+		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(ch.SessionID) })
+		b.AddUint16(tls.TLS_AES_128_GCM_SHA256)
+		b.AddUint8(0)
+		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+			b.AddUint16(43) // supported_versions
+			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint16(0x0304) })
+			b.AddUint16(51) // key_share
+			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+				b.AddUint16(uint16(group))
+				if share != nil {
+					b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(share) })
+				}
+			})
+			if cookie != nil {
+				b.AddUint16(44)
+				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+					b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(cookie) })
+				})
+			}
+		})
+	})
+	msg := b.BytesOrPanic()
+	rec, err := wire.EncodeRecords(wire.ContentHandshake, 0x0303, msg, nil)
+	if err != nil {
+		panic(err)
+	}
+	return rec
+}
+
+var fatalHandshakeFailure = []byte{21, 3, 3, 0, 2, 2, 40}
+
+// fakeTLS13 answers ClientHellos with respond(ch, second) and records every
+// ClientHello it sees.
+type fakeTLS13 struct {
+	mu      sync.Mutex
+	hellos  []*wire.ClientHello
+	respond func(ch *wire.ClientHello, second bool) []byte
+}
+
+func (f *fakeTLS13) serve(c net.Conn) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	r := wire.NewReader(c)
+	for second := false; ; second = true {
+		m, err := r.ReadMessage()
+		if err != nil || m.ContentType != wire.ContentHandshake {
+			return
+		}
+		ch, err := wire.ParseClientHello(m.Data)
+		if err != nil {
+			return
+		}
+		f.mu.Lock()
+		f.hellos = append(f.hellos, ch)
+		f.mu.Unlock()
+		out := f.respond(ch, second)
+		if out == nil {
+			return
+		}
+		c.Write(out)
+		if second {
+			time.Sleep(50 * time.Millisecond)
+			return
+		}
+	}
+}
+
+func TestHRRValidation(t *testing.T) {
+	const cookie = "pqtls-test-cookie"
+	offers := func(ch *wire.ClientHello, g tls.CurveID) bool { return slices.Contains(ch.SupportedGroups, g) }
+	cases := []struct {
+		name    string
+		respond func(ch *wire.ClientHello, second bool) []byte
+		check   func(t *testing.T, r Result, f *fakeTLS13)
+	}{
+		{"hrr-for-unoffered-group", func(ch *wire.ClientHello, second bool) []byte {
+			if second {
+				return nil
+			}
+			return serverHello(true, ch, 0x1234, nil, nil)
+		}, func(t *testing.T, r Result, f *fakeTLS13) {
+			if len(r.Groups) != 0 || !strings.Contains(strings.Join(r.Notes, " "), "not counted") {
+				t.Errorf("an HRR selecting a group we did not offer counted as support: %v notes %v", r.GroupNames(), r.Notes)
+			}
+		}},
+		{"serverhello-without-hrr-random", func(ch *wire.ClientHello, second bool) []byte {
+			if second || len(ch.KeyShares) > 0 {
+				return fatalHandshakeFailure
+			}
+			// A ServerHello (normal random) "selecting" x25519 with a
+			// share although the client sent none.
+			return serverHello(false, ch, tls.X25519, make([]byte, 32), nil)
+		}, func(t *testing.T, r Result, f *fakeTLS13) {
+			if len(r.Groups) != 0 {
+				t.Errorf("a ServerHello without the HRR random counted as support: %v", r.GroupNames())
+			}
+		}},
+		{"cookie", func(ch *wire.ClientHello, second bool) []byte {
+			if !offers(ch, 0x0201) {
+				return fatalHandshakeFailure
+			}
+			if !second {
+				return serverHello(true, ch, 0x0201, nil, []byte(cookie))
+			}
+			if string(ch.Cookie) != cookie || len(ch.KeyShares) != 1 || ch.KeyShares[0].Group != 0x0201 {
+				return fatalHandshakeFailure
+			}
+			return serverHello(false, ch, 0x0201, make([]byte, 1088), nil)
+		}, func(t *testing.T, r Result, f *fakeTLS13) {
+			if !slices.Equal(r.GroupNames(), []string{"MLKEM768"}) || r.Groups[0].Confirmed == nil || !*r.Groups[0].Confirmed {
+				t.Fatalf("MLKEM768 behind a cookie: groups %v %+v", r.GroupNames(), r.Groups)
+			}
+			echoed := 0
+			for _, h := range f.hellos {
+				if string(h.Cookie) == cookie {
+					echoed++
+					if len(h.KeyShares) != 1 || len(h.KeyShares[0].Data) != 1184 || !slices.Contains(h.Extensions, 45) {
+						t.Errorf("second ClientHello: shares %v, extensions %v", h.KeyShareGroups(), h.Extensions)
+					}
+				}
+			}
+			if echoed == 0 {
+				t.Errorf("cookie never echoed")
+			}
+			if r.Verdict != VerdictPQCapable {
+				t.Errorf("verdict %s", r.Verdict)
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeTLS13{respond: tc.respond}
+			addr := listen(t, f.serve)
+			r, err := ScanOne(context.Background(), target(t, addr), Options{Enumerate: true, Timeout: 2 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			// Every ClientHello we sent must be valid for a real server:
+			// key_share groups listed in supported_groups, psk modes with
+			// TLS 1.3.
+			for _, h := range f.hellos {
+				for _, g := range h.KeyShareGroups() {
+					if !slices.Contains(h.SupportedGroups, g) {
+						t.Errorf("key share for %v not in supported_groups", g)
+					}
+				}
+				// Our crafted hellos offer TLS 1.3 alone (Go's own default
+				// client, which offers 1.3 and 1.2, omits the extension
+				// without a session cache).
+				if slices.Equal(h.SupportedVersions, []uint16{wire.VersionTLS13}) && len(h.PSKModes) == 0 {
+					t.Errorf("TLS 1.3 ClientHello without psk_key_exchange_modes")
+				}
+			}
+			tc.check(t, r, f)
+		})
+	}
+}

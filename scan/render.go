@@ -1,0 +1,391 @@
+package scan
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/report"
+)
+
+// Report is the JSON document of schema pqtls.scan/v1.
+type Report struct {
+	Schema      string        `json:"schema"`
+	GeneratedAt time.Time     `json:"generated_at"`
+	Tool        ToolInfo      `json:"tool"`
+	Options     ReportOptions `json:"options"`
+	Summary     Summary       `json:"summary"`
+	Endpoints   []Result      `json:"endpoints"`
+}
+
+// ToolInfo names the generating tool.
+type ToolInfo struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// ReportOptions records the options that shape the results.
+type ReportOptions struct {
+	Enumerate   bool    `json:"enumerate"`
+	Exhaustive  bool    `json:"exhaustive"`
+	TimeoutMS   float64 `json:"timeout_ms"`
+	Retries     int     `json:"retries"`
+	Concurrency int     `json:"concurrency"`
+	PerHost     int     `json:"per_host"`
+	StartTLS    string  `json:"starttls"`
+}
+
+// Summary aggregates a scan.
+type Summary struct {
+	Endpoints   int            `json:"endpoints"`
+	Verdicts    map[string]int `json:"verdicts"`
+	Groups      map[string]int `json:"groups"`
+	Priorities  map[string]int `json:"priorities"`
+	Connections int            `json:"connections"`
+	DurationMS  float64        `json:"duration_ms"`
+}
+
+// NewReport builds the report of a scan.
+func NewReport(results []Result, opts Options, toolVersion string, started time.Time, elapsed time.Duration) *Report {
+	r := &Report{
+		Schema: Schema, GeneratedAt: started.UTC(), Tool: ToolInfo{Name: "pqtls", Version: toolVersion},
+		Options: ReportOptions{Enumerate: opts.Enumerate, Exhaustive: opts.Exhaustive, TimeoutMS: ms(opts.timeout()), Retries: opts.retries(),
+			Concurrency: cmpOr(opts.Concurrency, DefaultConcurrency), PerHost: cmpOr(opts.PerHost, DefaultPerHost), StartTLS: string(cmpOr(opts.StartTLS, ProtoAuto))},
+		Summary:   Summary{Endpoints: len(results), Verdicts: map[string]int{}, Groups: map[string]int{}, Priorities: map[string]int{}, DurationMS: ms(elapsed)},
+		Endpoints: results,
+	}
+	if r.Endpoints == nil {
+		r.Endpoints = []Result{}
+	}
+	for _, v := range Verdicts {
+		r.Summary.Verdicts[string(v)] = 0
+	}
+	for _, res := range results {
+		r.Summary.Verdicts[string(res.Verdict)]++
+		r.Summary.Priorities[res.Priority.Level]++
+		r.Summary.Connections += res.Connections
+		for _, g := range res.Groups {
+			r.Summary.Groups[g.Name]++
+		}
+	}
+	return r
+}
+
+func cmpOr[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// FailOn conditions for CI gates.
+var FailOnConditions = []string{"not-ready", "classical", "tls12", "error", "draft", "priority-high"}
+
+// ParseFailOn validates a --fail-on list (comma-separated conditions or
+// verdict names).
+func ParseFailOn(s string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(strings.ToLower(f))
+		if f == "" {
+			continue
+		}
+		ok := slices.Contains(FailOnConditions, f)
+		for _, v := range Verdicts {
+			ok = ok || string(v) == f
+		}
+		if !ok {
+			return nil, fmt.Errorf("unknown --fail-on condition %q: use %s or a verdict (%s)", f, strings.Join(FailOnConditions, ", "), verdictList())
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+func verdictList() string {
+	s := make([]string, len(Verdicts))
+	for i, v := range Verdicts {
+		s[i] = string(v)
+	}
+	return strings.Join(s, ", ")
+}
+
+// Offenders returns the results matching any fail-on condition, with the
+// condition each one matched.
+func Offenders(results []Result, conds []string) (out []Result, why []string) {
+	for _, r := range results {
+		for _, c := range conds {
+			if matchFailOn(r, c) {
+				out = append(out, r)
+				why = append(why, c)
+				break
+			}
+		}
+	}
+	return out, why
+}
+
+func matchFailOn(r Result, c string) bool {
+	switch c {
+	case "not-ready":
+		return r.Verdict != VerdictPQReady
+	case "classical":
+		return r.Verdict == VerdictClassical || r.Verdict == VerdictTLS12Only || r.Verdict == VerdictNoTLS
+	case "tls12":
+		return r.Verdict == VerdictTLS12Only
+	case "error":
+		return !r.Verdict.Scanned()
+	case "draft":
+		for _, g := range r.Groups {
+			if g.Kind == string(pqtls.KindDraft) {
+				return true
+			}
+		}
+		return false
+	case "priority-high":
+		return r.Priority.Level == "high" || r.Priority.Level == "critical"
+	}
+	return string(r.Verdict) == c
+}
+
+func verdictColour(v Verdict) report.Colour {
+	switch v {
+	case VerdictPQReady:
+		return report.Green
+	case VerdictPQCapable:
+		return report.Yellow
+	case VerdictClassical, VerdictTLS12Only, VerdictNoTLS:
+		return report.Red
+	}
+	return report.Grey
+}
+
+func verdictClass(v Verdict) string {
+	switch verdictColour(v) {
+	case report.Green:
+		return "good"
+	case report.Yellow:
+		return "warn"
+	case report.Red:
+		return "bad"
+	}
+	return "muted"
+}
+
+func name(r Result) string {
+	n := r.Target.Input
+	if n == "" {
+		n = r.Address
+	}
+	if r.Target.IP != "" && r.Target.IP != r.Target.Host {
+		n += " (" + r.Target.IP + ")"
+	}
+	return n
+}
+
+func defaultGroup(r Result) string {
+	if r.DefaultClient == nil {
+		return "-"
+	}
+	if r.DefaultClient.Error != "" {
+		return "fails"
+	}
+	g := r.DefaultClient.Group
+	if r.DefaultClient.HelloRetry {
+		g += " (HRR)"
+	}
+	return g
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// WriteTable writes the human table and a "migrate first" list.
+func WriteTable(w io.Writer, rep *Report, colour bool) error {
+	t := report.Table{Columns: []string{"ENDPOINT", "VERDICT", "DEFAULT CLIENT", "VERSIONS", "PQ GROUPS", "PRIORITY", "CONNS", "REASON"}}
+	for _, r := range rep.Endpoints {
+		var pq []string
+		for _, g := range r.Groups {
+			if g.Kind == string(pqtls.KindHybrid) || g.Kind == string(pqtls.KindPQ) {
+				pq = append(pq, g.Name)
+			}
+		}
+		pqs := strings.Join(pq, ",")
+		if !rep.Options.Enumerate {
+			pqs = "(not enumerated)"
+		}
+		t.Rows = append(t.Rows, []string{name(r), string(r.Verdict), defaultGroup(r), orDash(strings.Join(shortVersions(r.Versions), ",")),
+			orDash(pqs), fmt.Sprintf("%s %d", r.Priority.Level, r.Priority.Score), strconv.Itoa(r.Connections), r.Reason})
+		t.RowColour = append(t.RowColour, verdictColour(r.Verdict))
+	}
+	if err := t.Write(w, colour); err != nil {
+		return err
+	}
+	var parts []string
+	for _, v := range Verdicts {
+		if n := rep.Summary.Verdicts[string(v)]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, v))
+		}
+	}
+	fmt.Fprintf(w, "\n%d endpoints: %s; %d connections in %.1fs\n", rep.Summary.Endpoints, strings.Join(parts, ", "), rep.Summary.Connections, rep.Summary.DurationMS/1000)
+	first := ByPriority(rep.Endpoints)
+	var lines []string
+	for _, r := range first {
+		if r.Priority.Level == "critical" || r.Priority.Level == "high" || r.Priority.Level == "medium" {
+			who := ""
+			if r.Target.Service != "" || r.Target.Owner != "" {
+				who = fmt.Sprintf(" [%s]", strings.Trim(r.Target.Service+" / "+r.Target.Owner, " /"))
+			}
+			lines = append(lines, fmt.Sprintf("  %-8s %3d  %s%s: %s", r.Priority.Level, r.Priority.Score, name(r), who, r.Priority.Rationale))
+		}
+	}
+	if len(lines) > 0 {
+		fmt.Fprintln(w, "\nMigrate first (harvest-now-decrypt-later priority):")
+		for _, l := range lines[:min(len(lines), 20)] {
+			fmt.Fprintln(w, l)
+		}
+	}
+	return nil
+}
+
+func shortVersions(vs []string) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = strings.TrimPrefix(v, "TLS ")
+	}
+	return out
+}
+
+// ByPriority returns the results sorted by descending priority score (ties
+// keep input order).
+func ByPriority(rs []Result) []Result {
+	out := slices.Clone(rs)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Priority.Score > out[j].Priority.Score })
+	return out
+}
+
+// CSVHeader is the header of the CSV output.
+var CSVHeader = []string{"endpoint", "address", "server_name", "starttls", "service", "owner", "verdict", "reason", "default_group", "default_hrr",
+	"versions", "groups", "server_preference", "group_order", "tls12_curves", "cert_subject", "cert_key", "cert_sig", "cert_not_after",
+	"chain_verified", "priority", "priority_score", "connections", "duration_ms"}
+
+// WriteCSV writes one row per endpoint.
+func WriteCSV(w io.Writer, rep *Report) error {
+	var rows [][]string
+	for _, r := range rep.Endpoints {
+		dg, hrr := "", ""
+		if r.DefaultClient != nil && r.DefaultClient.Error == "" {
+			dg, hrr = r.DefaultClient.Group, strconv.FormatBool(r.DefaultClient.HelloRetry)
+		}
+		var subj, key, sig, na string
+		if len(r.Certificates) > 0 {
+			c := r.Certificates[0]
+			subj, key, sig, na = c.Subject, fmt.Sprintf("%s %d", c.KeyType, c.KeyBits), c.SignatureAlgorithm, c.NotAfter.Format(time.RFC3339)
+		}
+		rows = append(rows, []string{r.Target.Input, r.Address, r.Target.ServerName, string(r.StartTLS), r.Target.Service, r.Target.Owner,
+			string(r.Verdict), r.Reason, dg, hrr, strings.Join(r.Versions, ";"), strings.Join(r.GroupNames(), ";"), strings.Join(r.ServerPreference, ";"),
+			r.GroupOrder, strings.Join(r.TLS12Curves, ";"), subj, key, sig, na, strconv.FormatBool(r.ChainVerified), r.Priority.Level,
+			strconv.Itoa(r.Priority.Score), strconv.Itoa(r.Connections), strconv.FormatFloat(r.DurationMS, 'f', 1, 64)})
+	}
+	return report.CSV(w, CSVHeader, rows)
+}
+
+// WriteHTML writes a self-contained HTML report.
+func WriteHTML(w io.Writer, rep *Report) error {
+	p := &report.Page{
+		Title:    "pqtls scan: post-quantum readiness",
+		Subtitle: fmt.Sprintf("%d endpoints, generated %s by pqtls %s (schema %s)", rep.Summary.Endpoints, rep.GeneratedAt.Format(time.RFC3339), rep.Tool.Version, rep.Schema),
+		Footer:   "Verdicts: pq_ready = a default modern client gets a hybrid group; pq_capable = hybrid supported but not chosen by default; classical = TLS 1.3 without hybrid; tls12_only = no TLS 1.3. Priority = harvest-now-decrypt-later ranking from inventory tags. Certificate signatures are not yet post-quantum anywhere.",
+	}
+	vc := report.BarChart{Title: "Verdicts"}
+	for _, v := range Verdicts {
+		n := rep.Summary.Verdicts[string(v)]
+		p.Stats = append(p.Stats, report.Stat{Label: string(v), Value: strconv.Itoa(n), Class: verdictClass(v)})
+		if n > 0 {
+			vc.Bars = append(vc.Bars, report.Bar{Label: string(v), Value: n, Class: verdictClass(v)})
+		}
+	}
+	p.Charts = append(p.Charts, vc)
+	gc := report.BarChart{Title: "Groups supported (endpoints)"}
+	for _, g := range pqtls.Groups() {
+		if n := rep.Summary.Groups[g.Name]; n > 0 {
+			cls := "muted"
+			switch g.Kind {
+			case pqtls.KindHybrid, pqtls.KindPQ:
+				cls = "good"
+			case pqtls.KindDraft:
+				cls = "bad"
+			}
+			gc.Bars = append(gc.Bars, report.Bar{Label: g.Name, Value: n, Class: cls})
+		}
+	}
+	if len(gc.Bars) > 0 {
+		p.Charts = append(p.Charts, gc)
+	}
+	tbl := &report.HTMLTable{Columns: []string{"Endpoint", "Verdict", "Default client", "Versions", "Groups (server order)", "Service", "Owner", "Priority", "Score"}}
+	for i, r := range rep.Endpoints {
+		id := fmt.Sprintf("e%d", i)
+		tbl.Rows = append(tbl.Rows, report.HTMLRow{Class: verdictClass(r.Verdict), DetailID: id, Cells: []string{name(r), string(r.Verdict), defaultGroup(r),
+			strings.Join(shortVersions(r.Versions), ", "), strings.Join(r.ServerPreference, ", "), r.Target.Service, r.Target.Owner, r.Priority.Level, strconv.Itoa(r.Priority.Score)}})
+		d := report.Detail{ID: id, Class: verdictClass(r.Verdict), Title: name(r) + " - " + string(r.Verdict)}
+		add := func(k, v string) {
+			if v != "" {
+				d.Fields = append(d.Fields, [2]string{k, v})
+			}
+		}
+		add("address", r.Address)
+		add("server name", r.Target.ServerName)
+		add("starttls", string(r.StartTLS))
+		add("reason", r.Reason)
+		add("error", r.Error)
+		if dc := r.DefaultClient; dc != nil {
+			if dc.Error != "" {
+				add("default client", "fails: "+dc.Error)
+			} else {
+				add("default client", fmt.Sprintf("%s %s, HRR %v, %s, ALPN %q, %.1f ms", dc.Version, dc.Group, dc.HelloRetry, dc.CipherSuite, dc.ALPN, dc.DurationMS))
+			}
+		}
+		add("versions", strings.Join(r.Versions, ", "))
+		var gl []string
+		for _, g := range r.Groups {
+			c := "unconfirmed"
+			if g.Confirmed != nil && *g.Confirmed {
+				c = "confirmed"
+			}
+			gl = append(gl, fmt.Sprintf("%d. %s (%s, %s)", g.Rank, g.Name, g.Kind, c))
+		}
+		add("TLS 1.3 groups", strings.Join(gl, "\n"))
+		add("group order", r.GroupOrder)
+		add("TLS 1.2 curves", strings.Join(r.TLS12Curves, ", "))
+		for j, c := range r.Certificates {
+			add(fmt.Sprintf("certificate %d", j), fmt.Sprintf("subject %s\nissuer %s\nSANs %s\nkey %s %d bits, signature %s\nnot after %s",
+				c.Subject, c.Issuer, strings.Join(c.SANs, ", "), c.KeyType, c.KeyBits, c.SignatureAlgorithm, c.NotAfter.Format(time.RFC3339)))
+		}
+		if len(r.Certificates) > 0 {
+			add("chain verified", strconv.FormatBool(r.ChainVerified)+" "+r.VerifyError)
+		}
+		add("notes", strings.Join(r.Notes, "\n"))
+		add("probe errors", strings.Join(r.ProbeErrors, "\n"))
+		var tags []string
+		for k, v := range r.Target.Tags {
+			tags = append(tags, k+"="+v)
+		}
+		sort.Strings(tags)
+		add("tags", strings.Join(tags, ", "))
+		add("priority", fmt.Sprintf("%s %d: %s", r.Priority.Level, r.Priority.Score, r.Priority.Rationale))
+		add("connections", strconv.Itoa(r.Connections))
+		p.Details = append(p.Details, d)
+	}
+	p.Table = tbl
+	return report.HTML(w, p)
+}

@@ -1,0 +1,255 @@
+package scan
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"math/rand"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pqtls/pqtls"
+)
+
+// listen starts a loopback listener served by handle (one goroutine per
+// connection) and returns its address.
+func listen(t *testing.T, handle func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go handle(c)
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func target(t *testing.T, addr string) Target {
+	t.Helper()
+	ts, err := ParseTarget(addr, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts[0]
+}
+
+// startPQTLSServer serves TLS with a pqtls policy on loopback.
+func startPQTLSServer(t *testing.T, cert *testCert, mode string, groups string, minVersion string) string {
+	t.Helper()
+	pol, _, err := pqtls.ParsePolicy(mode, groups, minVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pqtls.ServerConfig(pqtls.Options{Policy: pol, Base: &tls.Config{Certificates: []tls.Certificate{cert.tls}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return listen(t, func(c net.Conn) {
+		defer c.Close()
+		tc := tls.Server(c, cfg)
+		tc.SetDeadline(time.Now().Add(5 * time.Second))
+		if tc.Handshake() == nil {
+			io.Copy(io.Discard, tc)
+		}
+	})
+}
+
+func TestMisbehavingEndpoints(t *testing.T) {
+	cert := newTestCert(t)
+	good := startPQTLSServer(t, cert, "prefer", "", "")
+	// A closed port: listen, take the address, close.
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	closed := ln.Addr().String()
+	ln.Close()
+	silent := listen(t, func(c net.Conn) { time.Sleep(10 * time.Second); c.Close() })
+	reset := listen(t, func(c net.Conn) {
+		buf := make([]byte, 5)
+		io.ReadFull(c, buf) // the ClientHello record header
+		c.(*net.TCPConn).SetLinger(0)
+		c.Close()
+	})
+	httpLn, _ := net.Listen("tcp", "127.0.0.1:0")
+	srv := &http.Server{Handler: http.NotFoundHandler()}
+	go srv.Serve(httpLn)
+	t.Cleanup(func() { srv.Close() })
+	ssh := listen(t, func(c net.Conn) {
+		io.WriteString(c, "SSH-2.0-OpenSSH_9.6\r\n")
+		time.Sleep(time.Second)
+		c.Close()
+	})
+	random := listen(t, func(c net.Conn) {
+		b := make([]byte, 512)
+		rand.New(rand.NewSource(1)).Read(b)
+		c.Write(b)
+		time.Sleep(time.Second)
+		c.Close()
+	})
+	addrs := []string{good, closed, silent, reset, httpLn.Addr().String(), ssh, random, good}
+	want := []Verdict{VerdictPQReady, VerdictUnreachable, VerdictTimeout, VerdictReset, VerdictNotTLS, VerdictNotTLS, VerdictNotTLS, VerdictPQReady}
+	var targets []Target
+	for _, a := range addrs {
+		tg := target(t, a)
+		tg.ServerName = "localhost"
+		targets = append(targets, tg)
+	}
+	timeout := 700 * time.Millisecond
+	opts := Options{Enumerate: true, Timeout: timeout, Retries: 1, Concurrency: 8, PerHost: -1, RootCAs: cert.pool}
+	res := ScanAll(context.Background(), targets, opts)
+	for i, r := range res {
+		if r.Address != addrs[i] {
+			t.Errorf("result %d is for %s, want %s (order must follow input)", i, r.Address, addrs[i])
+		}
+		if r.Verdict != want[i] {
+			t.Errorf("%s: verdict %s (%s: %s), want %s", addrs[i], r.Verdict, r.Reason, r.Error, want[i])
+		}
+		// Each error verdict comes within its budget: one timeout per
+		// attempt for connect + handshake, plus the retry back-off.
+		budget := time.Duration(opts.retries()+1)*2*timeout + time.Second
+		if !r.Verdict.Scanned() && time.Duration(r.DurationMS*float64(time.Millisecond)) > budget {
+			t.Errorf("%s: %s took %.0f ms, budget %v", addrs[i], r.Verdict, r.DurationMS, budget)
+		}
+	}
+	if res[2].Connections != 2 || res[1].Connections != 1 {
+		t.Errorf("connections: timeout endpoint %d (want 2 = 1 retry), refused %d (want 1, no retry)", res[2].Connections, res[1].Connections)
+	}
+	if !res[0].ChainVerified || len(res[0].Certificates) != 1 || res[0].Certificates[0].KeyType != "ECDSA P-256" {
+		t.Errorf("good endpoint certificate: %+v verified=%v %s", res[0].Certificates, res[0].ChainVerified, res[0].VerifyError)
+	}
+	if res[0].Verdict != res[7].Verdict || !slices.Equal(res[0].GroupNames(), res[7].GroupNames()) {
+		t.Errorf("the same server scanned twice gave different results: %v vs %v", res[0].GroupNames(), res[7].GroupNames())
+	}
+}
+
+// TestPQTLSPolicyModes scans pqtls's own servers in each policy mode.
+func TestPQTLSPolicyModes(t *testing.T) {
+	cert := newTestCert(t)
+	for _, tc := range []struct {
+		mode, groups string
+		verdict      Verdict
+		wantGroups   []string
+		tls12        bool
+	}{
+		{"prefer", "", VerdictPQReady, nil, false},
+		{"require", "", VerdictPQReady, []string{"X25519MLKEM768", "SecP256r1MLKEM768"}, false},
+		{"classical", "", VerdictClassical, nil, false},
+		// Go 1.26's default client lists SecP384r1MLKEM1024 without a key
+		// share: ready, after a HelloRetryRequest.
+		{"require", "SecP384r1MLKEM1024", VerdictPQReady, []string{"SecP384r1MLKEM1024"}, false},
+	} {
+		t.Run(tc.mode+"_"+tc.groups, func(t *testing.T) {
+			addr := startPQTLSServer(t, cert, tc.mode, tc.groups, "")
+			tg := target(t, addr)
+			tg.ServerName = "localhost"
+			r, err := ScanOne(context.Background(), tg, Options{Enumerate: true, Timeout: 3 * time.Second, RootCAs: cert.pool})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Verdict != tc.verdict {
+				t.Errorf("verdict %s (%s), want %s; groups %v", r.Verdict, r.Reason, tc.verdict, r.GroupNames())
+			}
+			for _, g := range r.Groups {
+				kind := pqtls.Kind(g.Kind)
+				if tc.mode == "classical" && kind != pqtls.KindClassical || tc.mode == "require" && kind != pqtls.KindHybrid {
+					t.Errorf("%s server accepted %s (%s)", tc.mode, g.Name, g.Kind)
+				}
+				if g.Confirmed == nil || !*g.Confirmed {
+					t.Errorf("group %s not confirmed: %s", g.Name, g.ConfirmError)
+				}
+			}
+			if tc.wantGroups != nil && !sameSet(r.GroupNames(), tc.wantGroups) {
+				t.Errorf("groups %v, want %v", r.GroupNames(), tc.wantGroups)
+			}
+			if len(r.Groups) == 0 {
+				t.Errorf("no groups found")
+			}
+			if !slices.Contains(r.Versions, "TLS 1.3") || slices.Contains(r.Versions, "TLS 1.2") != tc.tls12 {
+				t.Errorf("versions %v", r.Versions)
+			}
+			if dc := r.DefaultClient; tc.groups == "SecP384r1MLKEM1024" && (dc == nil || !dc.HelloRetry || dc.Group != "SecP384r1MLKEM1024") {
+				t.Errorf("default client against a SecP384r1MLKEM1024-only server: %+v, want that group after an HRR", dc)
+			}
+			t.Logf("%s: %s groups=%v order=%s conns=%d", tc.mode, r.Verdict, r.GroupNames(), r.GroupOrder, r.Connections)
+		})
+	}
+}
+
+func sameSet(a, b []string) bool {
+	x, y := slices.Clone(a), slices.Clone(b)
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(x, y)
+}
+
+func TestQuickModeOneConnection(t *testing.T) {
+	cert := newTestCert(t)
+	addr := startPQTLSServer(t, cert, "prefer", "", "")
+	r, err := ScanOne(context.Background(), target(t, addr), Options{Timeout: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Connections != 1 || r.Verdict != VerdictPQReady || len(r.Groups) != 0 || r.DefaultClient.Group != "X25519MLKEM768" {
+		t.Errorf("quick scan: %d connections, %s, groups %v, default %+v", r.Connections, r.Verdict, r.GroupNames(), r.DefaultClient)
+	}
+	if r.ChainVerified {
+		t.Errorf("chain verified against system roots for a test CA")
+	}
+}
+
+func TestScanAllDeterministicOrder(t *testing.T) {
+	cert := newTestCert(t)
+	a := startPQTLSServer(t, cert, "prefer", "", "")
+	b := startPQTLSServer(t, cert, "classical", "", "")
+	var targets []Target
+	for i := 0; i < 12; i++ {
+		addr := a
+		if i%3 == 0 {
+			addr = b
+		}
+		tg := target(t, addr)
+		tg.Input = strconv.Itoa(i)
+		targets = append(targets, tg)
+	}
+	calls := 0
+	res := ScanAll(context.Background(), targets, Options{Concurrency: 5, PerHost: 2, Progress: func(done, total int) { calls++ }})
+	for i, r := range res {
+		want := VerdictPQReady
+		if i%3 == 0 {
+			want = VerdictClassical
+		}
+		if r.Target.Input != strconv.Itoa(i) || r.Verdict != want {
+			t.Errorf("result %d: input %s verdict %s, want %d %s", i, r.Target.Input, r.Verdict, i, want)
+		}
+	}
+	if calls != len(targets) {
+		t.Errorf("progress called %d times, want %d", calls, len(targets))
+	}
+}
+
+func TestStartTLSRefusedIsNoTLS(t *testing.T) {
+	// A PostgreSQL-like server answering 'N' to SSLRequest.
+	addr := listen(t, func(c net.Conn) {
+		defer c.Close()
+		b := make([]byte, 8)
+		if _, err := io.ReadFull(c, b); err == nil {
+			c.Write([]byte{'N'})
+		}
+	})
+	tg := target(t, "postgres://"+addr)
+	r, _ := ScanOne(context.Background(), tg, Options{Enumerate: true, Timeout: time.Second})
+	if r.Verdict != VerdictNoTLS || !strings.Contains(r.Error, "ssl=on") {
+		t.Errorf("verdict %s (%s)", r.Verdict, r.Error)
+	}
+}
