@@ -6,51 +6,75 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
+	"strconv"
+	"time"
 
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/internal/wire"
+	"github.com/pqtls/pqtls/scan"
 )
 
-// enumParallel bounds the connections one enumeration opens at once.
-const enumParallel = 4
-
-// enumerate asks the server, one crafted TLS 1.3 ClientHello per group, which
-// groups it accepts, then runs the large ClientHello case. A group is
-// supported when the server answers with a ServerHello or a
-// HelloRetryRequest selecting it. Network failures other than a refusal
-// (timeout, reset before any answer) leave the group unsupported and are
-// logged.
+// enumerate asks scan.ScanOne (the engine of 'pqtls scan', crafted
+// ClientHellos from internal/wire) which groups the server accepts: the
+// TLS 1.3 groups it selects, plus the TLS 1.2 ECDHE curves of a TLS
+// 1.2-only server. The large ClientHello case runs at the same time on its
+// own connection.
 func enumerate(ctx context.Context, addr, serverName string, m *Module, logger *slog.Logger) (map[tls.CurveID]bool, bool, error) {
-	supported := make(map[tls.CurveID]bool, len(m.enumGroup))
-	var mu sync.Mutex
-	var firstErr error
-	sem := make(chan struct{}, enumParallel)
-	var wg sync.WaitGroup
-	for _, id := range m.enumGroup {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			ok, outcome, err := tryGroup(ctx, addr, serverName, m, id)
-			mu.Lock()
-			defer mu.Unlock()
-			supported[id] = ok
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
-			level := slog.LevelDebug
-			if err != nil {
-				level = slog.LevelWarn
-			}
-			logger.Log(ctx, level, "enumerate", "group", pqtls.GroupName(id), "supported", ok, "outcome", outcome, "err", err)
-		}()
+	type largeResult struct {
+		ok      bool
+		outcome wire.Outcome
+		err     error
 	}
-	large, outcome, err := largeHello(ctx, addr, serverName, m)
-	wg.Wait()
-	if err != nil && firstErr == nil {
-		firstErr = err
+	lc := make(chan largeResult, 1)
+	go func() {
+		ok, outcome, err := largeHello(ctx, addr, serverName, m)
+		lc <- largeResult{ok, outcome, err}
+	}()
+
+	supported := make(map[tls.CurveID]bool, len(m.enumGroup))
+	host, portStr, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(portStr)
+	target := scan.Target{Input: addr, Source: "exporter", Host: host, Port: port, ServerName: sniName(serverName), StartTLS: scan.ProtoNone}
+	opts := scan.Options{
+		Enumerate:  true,
+		Groups:     m.enumGroup,
+		ServerName: sniName(serverName),
+		RootCAs:    m.roots,
+		ClientCert: m.cert,
+		ALPN:       alpnFor(m),
+		Retries:    -1, // Prometheus' next scrape is the retry
+		Logger:     logger,
+	}
+	if m.StartTLS != "" {
+		proto, err := scan.ParseProtocol(m.StartTLS)
+		if err != nil {
+			return supported, false, err
+		}
+		opts.StartTLS = proto
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		opts.Timeout = time.Until(dl)
+	}
+	res, err := scan.ScanOne(ctx, target, opts)
+	if err == nil && res.Error != "" {
+		err = fmt.Errorf("enumeration: %s: %s", res.Verdict, res.Error)
+	}
+	for _, g := range res.Groups {
+		if g.Confirmed == nil || *g.Confirmed {
+			supported[tls.CurveID(g.ID)] = true
+		}
+	}
+	for _, name := range res.TLS12Curves {
+		if g, perr := pqtls.ParseGroup(name); perr == nil {
+			supported[g.ID] = true
+		}
+	}
+	if len(res.ProbeErrors) > 0 {
+		logger.Warn("enumeration probes with unknown answers", "errors", res.ProbeErrors)
+	}
+	large := <-lc
+	if large.err != nil && err == nil {
+		err = large.err
 	}
 	var names []string
 	for _, id := range m.enumGroup {
@@ -58,41 +82,9 @@ func enumerate(ctx context.Context, addr, serverName string, m *Module, logger *
 			names = append(names, pqtls.GroupName(id))
 		}
 	}
-	logger.Info("enumeration", "supported", names, "large_client_hello_ok", large, "large_client_hello_outcome", outcome)
-	return supported, large, firstErr
-}
-
-// tryGroup offers only group id. A real key share is sent when wire can make
-// one, else an empty key_share so a supporting server must answer with a
-// HelloRetryRequest.
-func tryGroup(ctx context.Context, addr, serverName string, m *Module, id tls.CurveID) (bool, wire.Outcome, error) {
-	ch := wire.NewClientHello13(sniName(serverName))
-	ch.SupportedGroups = []tls.CurveID{id}
-	if wire.RealKeyShare(id) {
-		ks, err := wire.GenerateKeyShare(id)
-		if err != nil {
-			return false, wire.OutcomeError, err
-		}
-		ch.KeyShares = []wire.KeyShare{ks}
-	}
-	res, err := exchange(ctx, addr, serverName, m, ch, wire.ExchangeOptions{})
-	if err != nil {
-		return false, wire.OutcomeError, err
-	}
-	switch res.Outcome {
-	case wire.OutcomeServerHello, wire.OutcomeHelloRetryRequest:
-		sh := res.ServerHello
-		if sh.Version() != wire.VersionTLS13 {
-			return false, res.Outcome, nil
-		}
-		if sh.IsHRR {
-			return sh.SelectedGroup == id, res.Outcome, nil
-		}
-		return sh.KeyShare.Group == id, res.Outcome, nil
-	case wire.OutcomeAlert, wire.OutcomeEOF, wire.OutcomeReset:
-		return false, res.Outcome, nil
-	}
-	return false, res.Outcome, fmt.Errorf("group %s: %s: %w", pqtls.GroupName(id), res.Outcome, res.Err)
+	logger.Info("enumeration", "supported", names, "tls12_curves", res.TLS12Curves, "connections", res.Connections,
+		"large_client_hello_ok", large.ok, "large_client_hello_outcome", large.outcome, "err", err)
+	return supported, large.ok, err
 }
 
 // largeHello is the canary case: a ClientHello offering X25519MLKEM768 and

@@ -52,7 +52,13 @@ func newPKI(t *testing.T) *pki {
 // until the test ends, and returns its address.
 func tlsServer(t *testing.T, p *pki, groups []tls.CurveID) string {
 	t.Helper()
-	cfg := &tls.Config{Certificates: []tls.Certificate{p.server.TLS()}, CurvePreferences: groups, MinVersion: tls.VersionTLS12}
+	return tlsServerMax(t, p, groups, tls.VersionTLS13)
+}
+
+// tlsServerMax is tlsServer with a maximum TLS version.
+func tlsServerMax(t *testing.T, p *pki, groups []tls.CurveID, maxVersion uint16) string {
+	t.Helper()
+	cfg := &tls.Config{Certificates: []tls.Certificate{p.server.TLS()}, CurvePreferences: groups, MinVersion: tls.VersionTLS12, MaxVersion: maxVersion}
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -271,6 +277,17 @@ func TestProbeEnumeration(t *testing.T) {
 	s.want(t, 0, "probe_tls_pq_ready")
 	// The large hello is answered (with an HRR to P-256): the path carries it.
 	s.want(t, 1, "probe_tls_large_client_hello_ok")
+
+	// A TLS 1.2-only server: its ECDHE curves count as supported groups.
+	tls12 := tlsServerMax(t, p, []tls.CurveID{tls.CurveP256, tls.X25519}, tls.VersionTLS12)
+	s = probeHTTP(t, e, tls12, "enum", nil)
+	s.want(t, 1, "probe_success")
+	s.want(t, 1, "probe_tls_version_info", "version", "TLS 1.2")
+	s.want(t, 1, "probe_tls_group_supported", "group", "secp256r1")
+	s.want(t, 1, "probe_tls_group_supported", "group", "x25519")
+	s.want(t, 0, "probe_tls_group_supported", "group", "secp384r1")
+	s.want(t, 0, "probe_tls_group_supported", "group", "x25519_mlkem768")
+	s.want(t, 0, "probe_tls_pq_ready")
 }
 
 // silentServer accepts connections and never answers.

@@ -78,7 +78,7 @@ func newProbeMetrics(reg prometheus.Registerer) *probeMetrics {
 			Name: "probe_tls_failure_info", Help: "Why the probe failed (value 1): phase and bounded reason.",
 		}, []string{"phase", "reason"}),
 		supported: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "probe_tls_group_supported", Help: "Enumeration: 1 for each group the server accepts in TLS 1.3, 0 for each group it refused.",
+			Name: "probe_tls_group_supported", Help: "Enumeration: 1 for each group the server accepts (TLS 1.3 group or TLS 1.2 ECDHE curve), 0 for each enumerated group it refused.",
 		}, []string{"group", "kind"}),
 		largeHello: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "probe_tls_large_client_hello_ok", Help: "Enumeration: 1 if a ~1.5 KB hybrid ClientHello split over two TCP segments got a ServerHello.",
