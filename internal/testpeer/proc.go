@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -35,6 +36,8 @@ type Proc struct {
 	// Cmd is the running command.
 	Cmd *exec.Cmd
 
+	stopSig syscall.Signal // default SIGTERM
+	stopTO  time.Duration  // default StopTimeout
 	out     *tailBuffer
 	done    chan struct{}
 	waitErr error
@@ -73,10 +76,18 @@ func (p *Proc) Stop() {
 	p.stopped = true
 	p.mu.Unlock()
 	if first && !p.Exited() {
-		_ = syscall.Kill(-p.Cmd.Process.Pid, syscall.SIGTERM)
+		sig := p.stopSig
+		if sig == 0 {
+			sig = syscall.SIGTERM
+		}
+		_ = syscall.Kill(-p.Cmd.Process.Pid, sig)
+		to := p.stopTO
+		if to == 0 {
+			to = StopTimeout
+		}
 		select {
 		case <-p.done:
-		case <-time.After(StopTimeout):
+		case <-time.After(to):
 		}
 	}
 	// Kill whatever is left of the group (children that ignored SIGTERM).
@@ -91,9 +102,14 @@ func (p *Proc) Stop() {
 type procOptions struct {
 	stdout io.Writer // extra sink for stdout (besides the tail buffer)
 	stderr io.Writer // extra sink for stderr
-	env    []string  // appended to os.Environ()
-	dir    string
-	cred   *syscall.Credential
+	// stderrOnly sends stderr only to the stderr sink, not to the kept
+	// output (for the verbose OpenSSL trace of Node).
+	stderrOnly bool
+	env        []string // appended to os.Environ()
+	dir        string
+	cred       *syscall.Credential
+	stop       syscall.Signal // signal for a clean stop (default SIGTERM)
+	stopTO     time.Duration  // grace period before SIGKILL (default StopTimeout)
 }
 
 // start starts a command in its own process group and registers cleanup.
@@ -103,7 +119,7 @@ func start(tb testing.TB, name string, o procOptions, path string, args ...strin
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: o.cred}
 	cmd.Env = append(os.Environ(), o.env...)
 	cmd.Dir = o.dir
-	p := &Proc{Name: name, Cmd: cmd, out: &tailBuffer{max: 64 << 10}, done: make(chan struct{})}
+	p := &Proc{Name: name, Cmd: cmd, stopSig: o.stop, stopTO: o.stopTO, out: &tailBuffer{max: 64 << 10}, done: make(chan struct{})}
 	cmd.Stdout = p.out
 	cmd.Stderr = p.out
 	if o.stdout != nil {
@@ -111,6 +127,9 @@ func start(tb testing.TB, name string, o procOptions, path string, args ...strin
 	}
 	if o.stderr != nil {
 		cmd.Stderr = io.MultiWriter(p.out, o.stderr)
+		if o.stderrOnly {
+			cmd.Stderr = o.stderr
+		}
 	}
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("testpeer: start %s (%s): %v", name, path, err)
@@ -268,4 +287,45 @@ func (b *tailBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return string(b.buf)
+}
+
+func writeFileMode(path string, data []byte, mode os.FileMode) error {
+	if err := os.WriteFile(path, data, mode); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// bindFailed reports whether a peer's output says its port was taken.
+func bindFailed(out string) bool {
+	for _, s := range []string{"Address already in use", "address already in use", "could not bind", "Cannot bind", "cannot bind"} {
+		if strings.Contains(out, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// startOnFreePort picks a free port, launches the peer on it and waits
+// (wait, or WaitTCP when nil). Another process may grab the port between
+// FreePort and the peer's bind: then the peer exits with a bind error and
+// this retries with a new port, up to 3 times.
+func startOnFreePort(tb testing.TB, launch func(port int) *Proc, wait func(port int, p *Proc) error) (int, *Proc) {
+	tb.Helper()
+	if wait == nil {
+		wait = func(port int, p *Proc) error { return WaitTCP(hostPort(port), p, StartTimeout) }
+	}
+	for attempt := 1; ; attempt++ {
+		port := FreePort(tb)
+		p := launch(port)
+		err := wait(port, p)
+		if err == nil {
+			return port, p
+		}
+		if attempt < 3 && p.Exited() && bindFailed(p.Output()) {
+			tb.Logf("testpeer: %s: port %d taken, retrying", p.Name, port)
+			continue
+		}
+		tb.Fatalf("testpeer: %v", err)
+	}
 }

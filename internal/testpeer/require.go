@@ -102,9 +102,6 @@ func find(peer string) (string, error) {
 			}
 		}
 		if os.Geteuid() == 0 {
-			if _, err := exec.LookPath("setpriv"); err != nil {
-				return "", errors.New("running as root needs setpriv(1) to drop to the postgres user")
-			}
 			if _, _, err := postgresUser(); err != nil {
 				return "", err
 			}

@@ -42,8 +42,9 @@ func newOpenSSLTrace() *opensslTrace {
 }
 
 var (
-	reMsg      = regexp.MustCompile(`^([A-Za-z]+), Length=\d+$`)
-	reNumParen = regexp.MustCompile(`^(.*) \((\d+)\)$`)
+	reMsg        = regexp.MustCompile(`^([A-Za-z]+), Length=\d+$`)
+	reNumParen   = regexp.MustCompile(`^(.*) \((\d+)\)$`)
+	reBase64Line = regexp.MustCompile(`^[A-Za-z0-9+/=]{4,}$`)
 )
 
 // consume reads trace lines until r ends. Lines that are not part of the
@@ -135,6 +136,9 @@ func (t *opensslTrace) consume(r io.Reader) {
 // isTraceLine is a loose test for SSL_trace output (indented, or one of its
 // record headers), to separate it from Node's own messages.
 func isTraceLine(line string) bool {
+	if reBase64Line.MatchString(line) || line == "Certificate:" {
+		return true // PEM bodies of certificates in the trace
+	}
 	return line == "" || strings.HasPrefix(line, " ") || strings.HasPrefix(line, "Header:") ||
 		strings.HasPrefix(line, "Sent ") || strings.HasPrefix(line, "Received ") ||
 		strings.HasPrefix(line, "Inner Content Type") || strings.HasPrefix(line, "---")
