@@ -125,60 +125,61 @@ func (s *instrumentedServer) traffic(t *testing.T, hybrid, hrr, classical, garba
 	}
 }
 
-// promConfig turns deploy/prometheus/prometheus.example.yml into the test's
-// configuration: same jobs and relabelling, local addresses, 1-2 s intervals
-// and absolute rule paths.
-func promConfig(t *testing.T, exporterAddr string, probeTargets map[string][]string, services []string) []byte {
+// promJobs turns the jobs of deploy/prometheus/prometheus.example.yml into
+// the test's: same relabelling and parameters, local addresses. The
+// pqtls-tunnel job is dropped (no tunnel in this test).
+func promJobs(t *testing.T, exporterAddr string, probeTargets map[string][]string, services []string) []testpeer.PrometheusJob {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(deployDir, "prometheus.example.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cfg map[string]any
+	var cfg struct {
+		ScrapeConfigs []struct {
+			JobName        string              `yaml:"job_name"`
+			MetricsPath    string              `yaml:"metrics_path"`
+			Params         map[string][]string `yaml:"params"`
+			StaticConfigs  []map[string]any    `yaml:"static_configs"`
+			RelabelConfigs []map[string]any    `yaml:"relabel_configs"`
+		} `yaml:"scrape_configs"`
+	}
 	if err := yaml.Unmarshal(raw, &cfg); err != nil {
 		t.Fatal(err)
 	}
-	cfg["global"] = map[string]any{"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"}
-	rulesDir, _ := filepath.Abs(filepath.Join(deployDir, "rules"))
-	cfg["rule_files"] = []any{filepath.Join(rulesDir, "pqtls-recording.yml"), filepath.Join(rulesDir, "pqtls-alerts.yml")}
-	var jobs []any
-	for _, j := range cfg["scrape_configs"].([]any) {
-		job := j.(map[string]any)
-		switch job["job_name"] {
+	var jobs []testpeer.PrometheusJob
+	for _, j := range cfg.ScrapeConfigs {
+		job := testpeer.PrometheusJob{Name: j.JobName, MetricsPath: j.MetricsPath, Params: j.Params, RelabelConfigs: j.RelabelConfigs}
+		switch j.JobName {
 		case "pqtls-probe":
-			var groups []any
 			for module, targets := range probeTargets {
 				g := map[string]any{"targets": targets}
 				if module != "" {
 					g["labels"] = map[string]any{"module": module}
 				}
-				groups = append(groups, g)
+				job.StaticConfigs = append(job.StaticConfigs, g)
 			}
-			job["static_configs"] = groups
 			// The probes (enumeration included) need more than 1 s.
-			job["scrape_interval"], job["scrape_timeout"] = "3s", "3s"
-			relabels := job["relabel_configs"].([]any)
-			last := relabels[len(relabels)-1].(map[string]any)
+			job.Interval, job.Timeout = "3s", "3s"
+			last := job.RelabelConfigs[len(job.RelabelConfigs)-1]
 			if last["target_label"] != "__address__" {
 				t.Fatalf("example's last pqtls-probe relabelling is not the exporter address: %v", last)
 			}
 			last["replacement"] = exporterAddr
 		case "pqtls-exporter":
-			job["static_configs"] = []any{map[string]any{"targets": []any{exporterAddr}}}
+			job.Targets = []string{exporterAddr}
 		case "pqtls-services":
-			sc := job["static_configs"].([]any)[0].(map[string]any)
+			sc := j.StaticConfigs[0]
 			sc["targets"] = services
+			job.StaticConfigs = []map[string]any{sc}
 		default:
-			continue // pqtls-tunnel: no tunnel in this test
+			continue
 		}
 		jobs = append(jobs, job)
 	}
-	cfg["scrape_configs"] = jobs
-	out, err := yaml.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
+	if len(jobs) != 3 {
+		t.Fatalf("example jobs: got %d of pqtls-probe, pqtls-exporter, pqtls-services", len(jobs))
 	}
-	return out
+	return jobs
 }
 
 // TestInteropPrometheus scrapes, with a real Prometheus and the example
@@ -190,7 +191,7 @@ func TestInteropPrometheus(t *testing.T) {
 	testpeer.Require(t, testpeer.PeerNode, testpeer.PeerNginx, testpeer.PeerPrometheus)
 	ca := testpki.NewCA(t)
 	node := testpeer.NodeServer(t, testpeer.NodeServerOptions{Cert: ca.Server(t, testpki.CertOptions{})})
-	nginx := startNginx(t, ca.Server(t, testpki.CertOptions{}))
+	nginx := testpeer.Nginx(t, testpeer.NginxOptions{Cert: ca.Server(t, testpki.CertOptions{}), ECDHCurve: "X25519:prime256v1"}).Addr
 	closed := closedPort(t)
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caFile, ca.CertPEM, 0o600); err != nil {
@@ -214,32 +215,35 @@ func TestInteropPrometheus(t *testing.T) {
 	// has a sample before the measured traffic.
 	svc.traffic(t, 1, 1, 1, 1)
 
-	p := startPrometheus(t, promConfig(t, exporterAddr,
-		map[string][]string{"": {node.Addr, nginx, closed}, "enumerate": {node.Addr, nginx}},
-		[]string{svc.metricsAddr}))
+	p := testpeer.Prometheus(t, testpeer.PrometheusOptions{
+		Jobs: promJobs(t, exporterAddr,
+			map[string][]string{"": {node.Addr, nginx, closed}, "enumerate": {node.Addr, nginx}},
+			[]string{svc.metricsAddr}),
+		RuleFiles: []string{filepath.Join(deployDir, "rules", "pqtls-recording.yml"), filepath.Join(deployDir, "rules", "pqtls-alerts.yml")},
+	})
 
 	// Every target up (the closed port's probe is up: the exporter answers).
-	p.waitFor(t, `count(up == 1)`, 60*time.Second, func(v []promSample) bool { return v[0].float(t) == 7 })
+	waitFor(t, p, `count(up == 1)`, 60*time.Second, func(v []testpeer.Sample) bool { return v[0].Value == 7 })
 	// Wait for a scrape of the instrumented server after the warm-up.
-	p.waitFor(t, `tls_handshake_group_total{job="pqtls-services",role="server",kind="classical"}`, 30*time.Second,
-		func(v []promSample) bool { return v[0].float(t) == 1 })
+	waitFor(t, p, `tls_handshake_group_total{job="pqtls-services",role="server",kind="classical"}`, 30*time.Second,
+		func(v []testpeer.Sample) bool { return v[0].Value == 1 })
 	time.Sleep(2 * time.Second) // a second scrape of the same values
 	svc.traffic(t, 20, 10, 10, 2)
-	p.waitFor(t, `sum(tls_handshake_group_total{job="pqtls-services",role="server"})`, 30*time.Second,
-		func(v []promSample) bool { return v[0].float(t) == 43 })
+	waitFor(t, p, `sum(tls_handshake_group_total{job="pqtls-services",role="server"})`, 30*time.Second,
+		func(v []testpeer.Sample) bool { return v[0].Value == 43 })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	one := func(expr string) float64 {
 		t.Helper()
-		_, vec, err := p.query(ctx, expr)
+		vec, err := p.Query(ctx, expr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(vec) != 1 {
 			t.Fatalf("%s: %d samples, want 1: %v", expr, len(vec), vec)
 		}
-		return vec[0].float(t)
+		return vec[0].Value
 	}
 	near := func(expr string, want float64) {
 		t.Helper()
@@ -251,7 +255,7 @@ func TestInteropPrometheus(t *testing.T) {
 	t.Run("probes", func(t *testing.T) {
 		// Default module (no module label).
 		sel := func(target string) string { return `job="pqtls-probe",instance="` + target + `",module=""` }
-		p.waitFor(t, `probe_tls_group_info{`+sel(node.Addr)+`}`, 20*time.Second, func([]promSample) bool { return true })
+		waitFor(t, p, `probe_tls_group_info{`+sel(node.Addr)+`}`, 20*time.Second, anySample)
 		near(`probe_success{`+sel(node.Addr)+`}`, 1)
 		near(`probe_tls_group_info{`+sel(node.Addr)+`,group="x25519_mlkem768",kind="hybrid"}`, 1)
 		near(`probe_tls_version_info{`+sel(node.Addr)+`,version="TLS 1.3"}`, 1)
@@ -271,7 +275,7 @@ func TestInteropPrometheus(t *testing.T) {
 		near(`probe_tls_failure_info{`+sel(closed)+`,phase="connect",reason="connection_refused"}`, 1)
 
 		esel := func(target string) string { return `job="pqtls-probe",instance="` + target + `",module="enumerate"` }
-		p.waitFor(t, `probe_tls_group_supported{`+esel(nginx)+`}`, 20*time.Second, func([]promSample) bool { return true })
+		waitFor(t, p, `probe_tls_group_supported{`+esel(nginx)+`}`, 20*time.Second, anySample)
 		near(`probe_tls_group_supported{`+esel(node.Addr)+`,group="x25519_mlkem768",kind="hybrid"}`, 1)
 		near(`probe_tls_group_supported{`+esel(node.Addr)+`,group="x25519"}`, 1)
 		near(`probe_tls_group_supported{`+esel(node.Addr)+`,group="mlkem512"}`, 0)
@@ -294,17 +298,17 @@ func TestInteropPrometheus(t *testing.T) {
 		// After the warm-up: 20 hybrid handshakes, 10 secp384r1 after a
 		// HelloRetryRequest and 10 x25519.
 		share := `job_role:tls_handshake_hybrid_share:ratio_rate5m{job="pqtls-services",role="server"}`
-		p.waitFor(t, share, 20*time.Second, func(v []promSample) bool { return math.Abs(v[0].float(t)-0.5) < 1e-9 })
-		p.waitFor(t, `job_role:tls_handshake_hello_retry:ratio_rate5m{job="pqtls-services",role="server"}`, 20*time.Second,
-			func(v []promSample) bool { return math.Abs(v[0].float(t)-0.25) < 1e-9 })
-		p.waitFor(t, `job_role_reason:tls_handshake_errors:rate5m{job="pqtls-services",role="server",reason="not_tls"}`, 20*time.Second,
-			func(v []promSample) bool { return v[0].float(t) > 0 })
-		p.waitFor(t, `job_role_group:tls_handshake_duration_seconds:p99_rate5m{job="pqtls-services",group="x25519_mlkem768"}`, 20*time.Second,
-			func(v []promSample) bool { f := v[0].float(t); return f > 0 && f < 10 })
+		waitFor(t, p, share, 20*time.Second, func(v []testpeer.Sample) bool { return math.Abs(v[0].Value-0.5) < 1e-9 })
+		waitFor(t, p, `job_role:tls_handshake_hello_retry:ratio_rate5m{job="pqtls-services",role="server"}`, 20*time.Second,
+			func(v []testpeer.Sample) bool { return math.Abs(v[0].Value-0.25) < 1e-9 })
+		waitFor(t, p, `job_role_reason:tls_handshake_errors:rate5m{job="pqtls-services",role="server",reason="not_tls"}`, 20*time.Second,
+			func(v []testpeer.Sample) bool { return v[0].Value > 0 })
+		waitFor(t, p, `job_role_group:tls_handshake_duration_seconds:p99_rate5m{job="pqtls-services",group="x25519_mlkem768"}`, 20*time.Second,
+			func(v []testpeer.Sample) bool { f := v[0].Value; return f > 0 && f < 10 })
 		// 1 of the 3 default-module targets is PQ-ready (node); the
 		// enumerate module adds node (1) and nginx (0): 2/5.
-		p.waitFor(t, `job:probe_tls_pq_ready:ratio{job="pqtls-probe"}`, 20*time.Second,
-			func(v []promSample) bool { return math.Abs(v[0].float(t)-0.4) < 1e-9 })
+		waitFor(t, p, `job:probe_tls_pq_ready:ratio{job="pqtls-probe"}`, 20*time.Second,
+			func(v []testpeer.Sample) bool { return math.Abs(v[0].Value-0.4) < 1e-9 })
 	})
 
 	t.Run("rules_evaluate", func(t *testing.T) {
@@ -322,13 +326,11 @@ func TestInteropPrometheus(t *testing.T) {
 		}
 		deadline := time.Now().Add(20 * time.Second)
 		for {
-			resp, err := http.Get(p.url + "/api/v1/rules")
+			data, err := p.API(ctx, "rules", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = json.NewDecoder(resp.Body).Decode(&r)
-			resp.Body.Close()
-			if err != nil {
+			if err := json.Unmarshal(data, &r.Data); err != nil {
 				t.Fatal(err)
 			}
 			var bad []string
@@ -358,17 +360,17 @@ func TestInteropPrometheus(t *testing.T) {
 		}
 		for _, e := range exprs {
 			q := concreteExpr(e.expr)
-			typ, vec, err := p.query(ctx, q)
+			vec, err := p.Query(ctx, q)
 			if err != nil {
 				t.Errorf("panel %q: %v", e.panel, err)
 				continue
 			}
-			if _, err := p.queryRange(ctx, q); err != nil {
+			if err := queryRange(ctx, p, q); err != nil {
 				t.Errorf("panel %q: %v", e.panel, err)
 			}
 			// Every panel has data here except the tunnel ones (no tunnel in
 			// this test).
-			if !strings.Contains(e.expr, "pqtls_tunnel_") && typ == "vector" && len(vec) == 0 {
+			if !strings.Contains(e.expr, "pqtls_tunnel_") && len(vec) == 0 {
 				t.Errorf("panel %q: query %s returned no data", e.panel, q)
 			}
 		}
@@ -379,8 +381,8 @@ func TestInteropPrometheus(t *testing.T) {
 			t.Fatalf("first panel is %q", share.panel)
 		}
 		q := strings.ReplaceAll(concreteExpr(share.expr), `role=~".*"`, `role="server"`)
-		_, vec, err := p.query(ctx, q)
-		if err != nil || len(vec) != 1 || math.Abs(vec[0].float(t)-0.5) > 1e-9 {
+		vec, err := p.Query(ctx, q)
+		if err != nil || len(vec) != 1 || math.Abs(vec[0].Value-0.5) > 1e-9 {
 			t.Errorf("fleet share panel: %v %v, want 0.5", vec, err)
 		}
 	})

@@ -1,8 +1,8 @@
 package exporter
 
 import (
+	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,14 +12,15 @@ import (
 
 const deployDir = "../deploy/prometheus"
 
+// promtool runs promtool (internal/testpeer) and returns its output and a
+// non-nil error when it exits non-zero.
 func promtool(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	path, err := testpeer.Find(testpeer.PeerPromtool)
-	if err != nil {
-		t.Fatal(err)
+	out, ok := testpeer.Promtool(t, args...)
+	if !ok {
+		return out, errors.New("promtool failed")
 	}
-	out, err := exec.Command(path, args...).CombinedOutput()
-	return string(out), err
+	return out, nil
 }
 
 // TestInteropPromtoolRules checks the rule files and the example
