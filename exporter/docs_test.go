@@ -39,6 +39,7 @@ func TestMetricsDocumented(t *testing.T) {
 		}
 	}
 	for _, n := range []string{"probe_success", "probe_duration_seconds", "probe_tls_group_info", "probe_tls_version_info", "probe_tls_cipher_info",
+		"probe_tls_hello_retry", "probe_tls_client_hello_bytes", "probe_ssl_earliest_cert_expiry",
 		pqtls.MetricGroupTotal, pqtls.MetricDuration, pqtls.MetricErrorsTotal, pqtls.MetricHelloRetryTotal} {
 		names[n] = true
 	}

@@ -221,8 +221,10 @@ func TestProbeDefaultClient(t *testing.T) {
 		s.want(t, 0, "probe_success")
 		s.want(t, 0, "probe_tls_pq_ready")
 		s.want(t, 1, "probe_tls_failure_info", "phase", "connect", "reason", "connection_refused")
-		if _, ok := s["probe_tls_group_info"]; ok {
-			t.Error("probe_tls_group_info present without a handshake")
+		for _, name := range []string{"probe_tls_group_info", "probe_tls_hello_retry", "probe_tls_client_hello_bytes", "probe_ssl_earliest_cert_expiry"} {
+			if _, ok := s[name]; ok {
+				t.Errorf("%s present without a handshake", name)
+			}
 		}
 	})
 	t.Run("unknown_ca_still_reports_group", func(t *testing.T) {

@@ -286,6 +286,18 @@ func TestInteropPrometheus(t *testing.T) {
 		near(`probe_tls_group_supported{`+esel(nginx)+`,group="secp384r1"}`, 0)
 		near(`probe_tls_large_client_hello_ok{`+esel(nginx)+`}`, 1)
 
+		// Figures for the report (not asserted: wall clock).
+		if vec, err := p.Query(ctx, `probe_duration_seconds{job="pqtls-probe"}`); err == nil {
+			for _, v := range vec {
+				t.Logf("probe_duration_seconds instance=%s module=%q: %.4f", v.Metric["instance"], v.Metric["module"], v.Value)
+			}
+		}
+		if vec, err := p.Query(ctx, `probe_tls_client_hello_bytes{job="pqtls-probe"}`); err == nil {
+			for _, v := range vec {
+				t.Logf("probe_tls_client_hello_bytes instance=%s module=%q: %v", v.Metric["instance"], v.Metric["module"], v.Value)
+			}
+		}
+
 		// Exporter health.
 		if n := one(`sum(pqtls_exporter_probes_total{job="pqtls-exporter",module="default",result="success"})`); n < 2 {
 			t.Errorf("probes_total success = %v", n)

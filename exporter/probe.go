@@ -87,7 +87,10 @@ func newProbeMetrics(reg prometheus.Registerer) *probeMetrics {
 			Name: "probe_tls_enumeration_duration_seconds", Help: "Enumeration: time spent enumerating groups and running the large ClientHello case.",
 		}),
 	}
-	reg.MustRegister(m.version, m.group, m.cipher, m.pqReady, m.hrr, m.helloBytes, m.certExpiry, m.failure)
+	// The vectors are always present (empty when nothing to report); plain
+	// gauges that only make sense after a handshake are registered by Probe
+	// when they have a value.
+	reg.MustRegister(m.version, m.group, m.cipher, m.pqReady, m.failure)
 	return m
 }
 
@@ -131,14 +134,17 @@ func Probe(ctx context.Context, target string, m *Module, reg prometheus.Registe
 		pm.version.WithLabelValues(pqtls.VersionName(res.Version)).Set(1)
 		pm.group.WithLabelValues(pqtls.GroupLabel(res.Group), string(pqtls.GroupKind(res.Group))).Set(1)
 		pm.cipher.WithLabelValues(tls.CipherSuiteName(res.Cipher)).Set(1)
+		reg.MustRegister(pm.hrr)
 		pm.hrr.Set(b2f(res.HelloRetry))
 		if !res.EarliestExpiry.IsZero() {
+			reg.MustRegister(pm.certExpiry)
 			pm.certExpiry.Set(float64(res.EarliestExpiry.Unix()))
 		}
 	}
 	k := pqtls.GroupKind(res.Group)
 	pm.pqReady.Set(b2f(res.Handshaked && (k == pqtls.KindHybrid || k == pqtls.KindPQ)))
 	if res.ClientHelloBytes > 0 {
+		reg.MustRegister(pm.helloBytes)
 		pm.helloBytes.Set(float64(res.ClientHelloBytes))
 	}
 	if res.Enumerated {
