@@ -336,6 +336,37 @@ func TestProbeScrapeTimeoutHeader(t *testing.T) {
 	}
 }
 
+func TestSplitTarget(t *testing.T) {
+	pg := &Module{StartTLS: "postgres"}
+	for _, tc := range []struct {
+		target string
+		m      *Module
+		host   string
+		addr   string
+		bad    bool
+	}{
+		{"db.example:5432", &Module{}, "db.example", "db.example:5432", false},
+		{"api.example", &Module{}, "api.example", "api.example:443", false},
+		{"db.example", pg, "db.example", "db.example:5432", false},
+		{"[::1]:8443", &Module{}, "::1", "[::1]:8443", false},
+		{"::1", &Module{}, "::1", "[::1]:443", false},
+		{"https://api.example", &Module{}, "", "", true},
+		{"api.example:443/path", &Module{}, "", "", true},
+		{"api.example:99999", &Module{}, "", "", true},
+		{":443", &Module{}, "", "", true},
+		{"", &Module{}, "", "", true},
+	} {
+		host, addr, err := splitTarget(tc.target, tc.m)
+		if (err != nil) != tc.bad || host != tc.host || addr != tc.addr {
+			t.Errorf("splitTarget(%q) = %q, %q, %v", tc.target, host, addr, err)
+		}
+	}
+	e := newExporter(t, mustConfig(t, "modules:\n  default: {}\n"), nil)
+	s := probeHTTP(t, e, "https://api.example", "default", nil)
+	s.want(t, 0, "probe_success")
+	s.want(t, 1, "probe_tls_failure_info", "phase", "target", "reason", "invalid")
+}
+
 func TestProbeTimeout(t *testing.T) {
 	for _, tc := range []struct {
 		header string

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -287,6 +288,9 @@ func splitTarget(target string, m *Module) (host, addr string, err error) {
 	}
 	if host == "" {
 		return "", "", fmt.Errorf("target %q has no host: use host:port", target)
+	}
+	if strings.ContainsAny(host, "/ ?#@") {
+		return "", "", fmt.Errorf("target %q is not host:port (no scheme or path): use host:port and the module's starttls for the protocol", target)
 	}
 	if n, perr := strconv.Atoi(port); perr != nil || n < 1 || n > 65535 {
 		return "", "", fmt.Errorf("target %q: bad port %q", target, port)
