@@ -193,13 +193,15 @@ func TestInteropPrometheus(t *testing.T) {
 	node := testpeer.NodeServer(t, testpeer.NodeServerOptions{Cert: ca.Server(t, testpki.CertOptions{})})
 	nginx := testpeer.Nginx(t, testpeer.NginxOptions{Cert: ca.Server(t, testpki.CertOptions{}), ECDHCurve: "X25519:prime256v1"}).Addr
 	closed := closedPort(t)
+	silent := silentServer(t)
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caFile, ca.CertPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
 
 	cfg, err := ParseConfig([]byte("modules:\n  default:\n    timeout: 5s\n    ca_file: "+caFile+
-		"\n  enumerate:\n    timeout: 5s\n    ca_file: "+caFile+"\n    enumerate: true\n"), "")
+		"\n  enumerate:\n    timeout: 5s\n    ca_file: "+caFile+"\n    enumerate: true\n"+
+		"  slow:\n    timeout: 60s\n  require_hybrid:\n    policy: require\n    ca_file: "+caFile+"\n"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,13 +219,15 @@ func TestInteropPrometheus(t *testing.T) {
 
 	p := testpeer.Prometheus(t, testpeer.PrometheusOptions{
 		Jobs: promJobs(t, exporterAddr,
-			map[string][]string{"": {node.Addr, nginx, closed}, "enumerate": {node.Addr, nginx}},
+			map[string][]string{"": {node.Addr, nginx, closed}, "enumerate": {node.Addr, nginx}, "slow": {silent}, "require_hybrid": {node.Addr, nginx}},
 			[]string{svc.metricsAddr}),
 		RuleFiles: []string{filepath.Join(deployDir, "rules", "pqtls-recording.yml"), filepath.Join(deployDir, "rules", "pqtls-alerts.yml")},
 	})
 
 	// Every target up (the closed port's probe is up: the exporter answers).
-	waitFor(t, p, `count(up == 1)`, 60*time.Second, func(v []testpeer.Sample) bool { return v[0].Value == 7 })
+	// A silent server probed with a 60 s module timeout stays up: the
+	// exporter ends the probe within Prometheus' 3 s scrape timeout.
+	waitFor(t, p, `count(up == 1)`, 60*time.Second, func(v []testpeer.Sample) bool { return v[0].Value == 10 })
 	// Wait for a scrape of the instrumented server after the warm-up.
 	waitFor(t, p, `tls_handshake_group_total{job="pqtls-services",role="server",kind="classical"}`, 30*time.Second,
 		func(v []testpeer.Sample) bool { return v[0].Value == 1 })
@@ -286,6 +290,23 @@ func TestInteropPrometheus(t *testing.T) {
 		near(`probe_tls_group_supported{`+esel(nginx)+`,group="secp384r1"}`, 0)
 		near(`probe_tls_large_client_hello_ok{`+esel(nginx)+`}`, 1)
 
+		// The scrape timeout header bounded the silent target's probe.
+		ssel := `job="pqtls-probe",instance="` + silent + `",module="slow"`
+		near(`up{`+ssel+`}`, 1)
+		near(`probe_success{`+ssel+`}`, 0)
+		near(`probe_tls_failure_info{`+ssel+`,phase="handshake",reason="timeout"}`, 1)
+		if d := one(`probe_duration_seconds{` + ssel + `}`); d >= 3 {
+			t.Errorf("silent target probe took %v s, not bounded by the 3 s scrape timeout", d)
+		}
+
+		// policy require against real peers: Node 26 passes, nginx
+		// (OpenSSL 3.0, classical) is refused before key exchange.
+		rsel := func(target string) string { return `job="pqtls-probe",instance="` + target + `",module="require_hybrid"` }
+		near(`probe_success{`+rsel(node.Addr)+`}`, 1)
+		near(`probe_tls_group_info{`+rsel(node.Addr)+`,group="x25519_mlkem768"}`, 1)
+		near(`probe_success{`+rsel(nginx)+`}`, 0)
+		near(`probe_tls_failure_info{`+rsel(nginx)+`,phase="handshake",reason="policy_classical_peer"}`, 1)
+
 		// Figures for the report (not asserted: wall clock).
 		if vec, err := p.Query(ctx, `probe_duration_seconds{job="pqtls-probe"}`); err == nil {
 			for _, v := range vec {
@@ -317,10 +338,11 @@ func TestInteropPrometheus(t *testing.T) {
 			func(v []testpeer.Sample) bool { return v[0].Value > 0 })
 		waitFor(t, p, `job_role_group:tls_handshake_duration_seconds:p99_rate5m{job="pqtls-services",group="x25519_mlkem768"}`, 20*time.Second,
 			func(v []testpeer.Sample) bool { f := v[0].Value; return f > 0 && f < 10 })
-		// 1 of the 3 default-module targets is PQ-ready (node); the
-		// enumerate module adds node (1) and nginx (0): 2/5.
+		// PQ-ready: node with the default, enumerate and require_hybrid
+		// modules; not nginx (3 modules), the closed port, the silent
+		// server: 3/8.
 		waitFor(t, p, `job:probe_tls_pq_ready:ratio{job="pqtls-probe"}`, 20*time.Second,
-			func(v []testpeer.Sample) bool { return math.Abs(v[0].Value-0.4) < 1e-9 })
+			func(v []testpeer.Sample) bool { return math.Abs(v[0].Value-0.375) < 1e-9 })
 	})
 
 	t.Run("rules_evaluate", func(t *testing.T) {
