@@ -301,7 +301,9 @@ func TestInteropPrometheus(t *testing.T) {
 
 		// policy require against real peers: Node 26 passes, nginx
 		// (OpenSSL 3.0, classical) is refused before key exchange.
-		rsel := func(target string) string { return `job="pqtls-probe",instance="` + target + `",module="require_hybrid"` }
+		rsel := func(target string) string {
+			return `job="pqtls-probe",instance="` + target + `",module="require_hybrid"`
+		}
 		near(`probe_success{`+rsel(node.Addr)+`}`, 1)
 		near(`probe_tls_group_info{`+rsel(node.Addr)+`,group="x25519_mlkem768"}`, 1)
 		near(`probe_success{`+rsel(nginx)+`}`, 0)
