@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -151,5 +152,17 @@ func TestExporterFlagsDocumented(t *testing.T) {
 	})
 	if n < 4 {
 		t.Errorf("%d flags", n)
+	}
+}
+
+func TestExporterListenInUseExits1(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	code, _, stderr := runCLI(t, "exporter", "--config", "../../examples/exporter.yaml", "--listen", ln.Addr().String())
+	if code != exitFailure || !strings.Contains(stderr, "choose another --listen address") {
+		t.Errorf("exit %d, stderr %q; want 1 with a hint", code, stderr)
 	}
 }
