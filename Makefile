@@ -8,10 +8,16 @@
 GO       ?= go
 PKGS     ?= ./...
 TIMEOUT  ?= 20m
+SHELL    := /bin/bash
+export PQTLS_TEST_LOG_DIR ?= $(CURDIR)/.test-logs
 
-.PHONY: test deps vet unit fuzz-seed interop netns bench build demo
+.PHONY: test deps vet clean-logs unit fuzz-seed interop netns bench build demo
 
-test: deps vet unit fuzz-seed interop netns
+test: deps vet clean-logs unit fuzz-seed interop netns
+	@scripts/test-summary.sh
+
+clean-logs:
+	@rm -rf $(PQTLS_TEST_LOG_DIR)
 
 deps:
 	bash scripts/test-deps.sh
@@ -25,16 +31,16 @@ vet:
 	  if [ -n "$$out" ]; then echo "gofmt needed on: $$out"; exit 1; fi
 
 unit:
-	$(GO) test -race -short -count=1 -timeout $(TIMEOUT) $(PKGS)
+	@scripts/gotest.sh unit -race -short -count=1 -timeout $(TIMEOUT) $(PKGS)
 
 fuzz-seed:
-	$(GO) test -run '^Fuzz' -count=1 -timeout $(TIMEOUT) $(PKGS)
+	@scripts/gotest.sh fuzz-seed -run '^Fuzz' -count=1 -timeout $(TIMEOUT) $(PKGS)
 
 interop:
-	$(GO) test -run '^TestInterop' -count=1 -timeout $(TIMEOUT) $(PKGS)
+	@scripts/gotest.sh interop -run '^TestInterop' -count=1 -timeout $(TIMEOUT) $(PKGS)
 
 netns:
-	$(GO) test -run '^TestNetns' -count=1 -timeout $(TIMEOUT) $(PKGS)
+	@scripts/gotest.sh netns -run '^TestNetns' -count=1 -timeout $(TIMEOUT) $(PKGS)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)

@@ -89,16 +89,23 @@ func BuildCBOM(rep *Report) *report.BOM {
 				Primitive: "signature", ParameterSetIdentifier: name, CryptoFunctions: []string{"sign", "verify"}, NISTQuantumSecurityLevel: 0}}})
 		return ref
 	}
-	keyAlg := func(typ string, bits int) string {
+	// keyRef adds the certificate's public key (related-crypto-material)
+	// and the key algorithm it uses.
+	keyRef := func(certSHA, typ string, bits int) string {
 		n := fmt.Sprintf("%s-%d", strings.ReplaceAll(typ, " ", "-"), bits)
-		ref := "crypto/algorithm/public-key/" + strings.ToLower(n)
+		alg := "crypto/algorithm/public-key/" + strings.ToLower(n)
 		prim := "signature"
 		if strings.HasPrefix(typ, "RSA") {
 			prim = "pke"
 		}
-		addAlg(report.Component{Type: "cryptographic-asset", BOMRef: ref, Name: n,
+		addAlg(report.Component{Type: "cryptographic-asset", BOMRef: alg, Name: n,
 			CryptoProperties: &report.CryptoProperties{AssetType: "algorithm", AlgorithmProperties: &report.AlgorithmProperties{
 				Primitive: prim, ParameterSetIdentifier: fmt.Sprint(bits), NISTQuantumSecurityLevel: 0}}})
+		ref := "crypto/key/" + certSHA
+		addAlg(report.Component{Type: "cryptographic-asset", BOMRef: ref, Name: n + " public key",
+			CryptoProperties: &report.CryptoProperties{AssetType: "related-crypto-material", RelatedCryptoMaterialProperties: &report.RelatedCryptoMaterialProperties{
+				Type: "public-key", AlgorithmRef: alg, Size: bits}}})
+		bom.Dependencies = append(bom.Dependencies, report.Dependency{Ref: ref, DependsOn: []string{alg}})
 		return ref
 	}
 	for i, r := range rep.Endpoints {
@@ -135,7 +142,7 @@ func BuildCBOM(rep *Report) *report.BOM {
 			if !seenAlg[ref] {
 				cp := &report.CertificateProperties{SubjectName: c.Subject, IssuerName: c.Issuer, NotValidBefore: c.NotBefore.Format(time.RFC3339),
 					NotValidAfter: c.NotAfter.Format(time.RFC3339), SignatureAlgorithmRef: sigAlg(c.SignatureAlgorithm),
-					SubjectPublicKeyRef: keyAlg(c.KeyType, c.KeyBits), CertificateFormat: "X.509", CertificateExtension: "der"}
+					SubjectPublicKeyRef: keyRef(c.SHA256, c.KeyType, c.KeyBits), CertificateFormat: "X.509", CertificateExtension: "der"}
 				addAlg(report.Component{Type: "cryptographic-asset", BOMRef: ref, Name: c.Subject,
 					CryptoProperties: &report.CryptoProperties{AssetType: "certificate", CertificateProperties: cp}})
 				bom.Dependencies = append(bom.Dependencies, report.Dependency{Ref: ref, DependsOn: []string{cp.SignatureAlgorithmRef, cp.SubjectPublicKeyRef}})

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/internal/wire"
@@ -103,11 +104,10 @@ func (p *prober) wireSNI() string {
 	return p.sni
 }
 
-// probe13 offers groups (empty key_share). It returns the group the server
-// selected with a valid HelloRetryRequest, whether a second ClientHello with
-// a key share for it (cookie echoed) got a matching ServerHello, and a
-// description when the server declined or misbehaved. final is true when the
-// server answered with something that ends the walk (alert, close).
+// probe13Result is the outcome of one probe13: the group the server
+// selected with a valid HelloRetryRequest (0 if none), whether a second
+// ClientHello with a key share for it (cookie echoed) got a matching
+// ServerHello, or why the server declined or what it did wrong.
 type probe13Result struct {
 	selected  tls.CurveID
 	hrr       bool
@@ -120,6 +120,8 @@ type probe13Result struct {
 	netErr           error
 }
 
+// probe13 offers groups in supported_groups with an empty key_share, TLS
+// 1.3 only, on a fresh connection.
 func (p *prober) probe13(ctx context.Context, groups []tls.CurveID) probe13Result {
 	ch := p.hello13(groups)
 	x := p.exchange(ctx, ch)
@@ -128,6 +130,7 @@ func (p *prober) probe13(ctx context.Context, groups []tls.CurveID) probe13Resul
 	}
 	defer x.conn.Close()
 	r := x.res
+	p.log.Debug("tls13 probe", "offered", len(groups), "outcome", r.Outcome, "selected", selectedOf(r), "err", r.Err)
 	switch r.Outcome {
 	case wire.OutcomeHelloRetryRequest:
 		hrr := r.ServerHello
@@ -135,15 +138,13 @@ func (p *prober) probe13(ctx context.Context, groups []tls.CurveID) probe13Resul
 			return probe13Result{anomaly: fmt.Sprintf("invalid HelloRetryRequest: %v", err)}
 		}
 		out := probe13Result{selected: hrr.SelectedGroup, hrr: true}
-		// Second ClientHello: a key share for the selected group, the cookie
-		// echoed if the server sent one.
-		// Second ClientHello on the same connection when the server asked
-		// for a cookie (it must be echoed to go on) or when no full Go
-		// handshake can confirm the group later (x448, pure ML-KEM, SM2,
-		// drafts). Go-supported groups are confirmed end to end
-		// by confirmGoGroups instead, which saves a duplicate key exchange.
-		// Finite-field groups are skipped too (classical, and a 3072-8192-bit
-		// exchange costs the server milliseconds per probe).
+		// Second ClientHello on the same connection (a key share for the
+		// selected group, the cookie echoed) when the server asked for a
+		// cookie or when no full Go handshake can confirm the group later
+		// (x448, pure ML-KEM, SM2, drafts). Go-supported groups are confirmed
+		// end to end by confirmGoGroups instead, which saves a duplicate key
+		// exchange; finite-field groups are skipped too (classical, and a
+		// 3072-8192-bit exchange costs the server milliseconds per probe).
 		if info, _ := pqtls.LookupGroup(hrr.SelectedGroup); (info.GoSupported || isFFDHE(hrr.SelectedGroup)) && len(hrr.Cookie) == 0 {
 			return out
 		}
@@ -184,6 +185,13 @@ func (p *prober) probe13(ctx context.Context, groups []tls.CurveID) probe13Resul
 	}
 }
 
+func selectedOf(r *wire.ExchangeResult) string {
+	if r.ServerHello == nil || r.ServerHello.SelectedGroup == 0 {
+		return ""
+	}
+	return pqtls.GroupName(r.ServerHello.SelectedGroup)
+}
+
 func outcomeErr(r *wire.ExchangeResult) error {
 	if r.Outcome == wire.OutcomeTimeout || r.Outcome == wire.OutcomeReset || r.Outcome == wire.OutcomeNotTLS || r.Outcome == wire.OutcomeError {
 		return r.Err
@@ -219,13 +227,14 @@ func (p *prober) walkGroups(ctx context.Context, res *Result) {
 	for len(remaining) > 0 && ctx.Err() == nil {
 		r := p.probe13(ctx, remaining)
 		if r.selected == 0 {
+			// An alert or a clean close is the server declining: the walk is
+			// complete. A timeout, reset or connect error leaves the rest of
+			// the groups unknown: say so.
 			switch {
 			case r.anomaly != "":
 				res.Notes = append(res.Notes, "TLS 1.3 probe: "+r.anomaly+" (not counted as support)")
-			case r.netErr != nil && len(res.Groups) == 0 && res.DefaultClient != nil && res.DefaultClient.Error == "":
-				res.ProbeErrors = append(res.ProbeErrors, fmt.Sprintf("group walk: %v", r.netErr))
-			case r.netErr != nil && r.declined != string(wire.OutcomeEOF):
-				res.ProbeErrors = append(res.ProbeErrors, fmt.Sprintf("group walk: %v", r.netErr))
+			case r.netErr != nil:
+				res.ProbeErrors = append(res.ProbeErrors, fmt.Sprintf("group walk after %d group(s): %v", len(res.Groups), r.netErr))
 			}
 			break
 		}
@@ -366,6 +375,13 @@ func (p *prober) probeVersions(ctx context.Context, res *Result) {
 		res.TLS12Curves = append(res.TLS12Curves, pqtls.GroupName(curve))
 		curves = slices.DeleteFunc(curves, func(c tls.CurveID) bool { return c == curve })
 	}
+	// RFC 8422: ECDSA suites need the certificate's curve in the client's
+	// list, so the walk cannot see past it.
+	if n := len(res.TLS12Curves); n > 0 && len(curves) > 0 && len(res.Certificates) > 0 {
+		if g, err := pqtls.ParseGroup(strings.TrimPrefix(res.Certificates[0].KeyType, "ECDSA ")); err == nil && g.Name == res.TLS12Curves[n-1] {
+			res.Notes = append(res.Notes, "TLS 1.2 curves are listed down to the ECDSA certificate's curve ("+g.Name+"); curves the server ranks lower cannot be probed in TLS 1.2")
+		}
+	}
 	// TLS 1.1 and 1.0: one hello with legacy_version 1.1 offers both; the
 	// server answers with the highest it accepts. Only when that is 1.1 does
 	// 1.0 need its own probe (most servers refuse both: one connection).
@@ -487,6 +503,13 @@ func decide(res *Result, enumerated bool) {
 		res.Notes = append(res.Notes, "legacy TLS 1.0/1.1 accepted: disable them")
 	}
 	if len(res.Certificates) > 0 {
+		leaf := res.Certificates[0]
+		switch left := time.Until(leaf.NotAfter); {
+		case left < 0:
+			res.Notes = append(res.Notes, "the leaf certificate expired on "+leaf.NotAfter.Format(time.DateOnly))
+		case left < 30*24*time.Hour:
+			res.Notes = append(res.Notes, fmt.Sprintf("the leaf certificate expires in %d days (%s)", int(left.Hours()/24), leaf.NotAfter.Format(time.DateOnly)))
+		}
 		res.Notes = append(res.Notes, "certificate signatures are classical ("+res.Certificates[0].SignatureAlgorithm+"): authentication is not yet post-quantum, which matters less than key exchange for harvest-now-decrypt-later")
 	}
 	slices.SortStableFunc(res.Versions, func(a, b string) int { return strings.Compare(b, a) })

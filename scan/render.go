@@ -84,7 +84,7 @@ func cmpOr[T comparable](v, def T) T {
 	return v
 }
 
-// FailOn conditions for CI gates.
+// FailOnConditions lists the --fail-on conditions besides verdict names.
 var FailOnConditions = []string{"not-ready", "classical", "tls12", "error", "draft", "priority-high"}
 
 // ParseFailOn validates a --fail-on list (comma-separated conditions or
@@ -237,7 +237,7 @@ func WriteTable(w io.Writer, rep *Report, colour bool) error {
 			parts = append(parts, fmt.Sprintf("%d %s", n, v))
 		}
 	}
-	fmt.Fprintf(w, "\n%d endpoints: %s; %d connections in %.1fs\n", rep.Summary.Endpoints, strings.Join(parts, ", "), rep.Summary.Connections, rep.Summary.DurationMS/1000)
+	fmt.Fprintf(w, "\n%d endpoints: %s; %d connections in %s\n", rep.Summary.Endpoints, strings.Join(parts, ", "), rep.Summary.Connections, time.Duration(rep.Summary.DurationMS*float64(time.Millisecond)).Round(time.Millisecond))
 	first := ByPriority(rep.Endpoints)
 	var lines []string
 	for _, r := range first {

@@ -37,7 +37,9 @@ type Options struct {
 	// Enumerate turns on crafted-ClientHello enumeration: TLS versions,
 	// every TLS 1.3 group and the server's preference, TLS 1.2 curves, and a
 	// confirming handshake per Go-supported group. Off, the scan is a single
-	// default-client handshake (one connection).
+	// default-client handshake (one connection): pq_ready is exact, but a
+	// pq_capable server (hybrid supported, classical preferred) then shows
+	// as classical.
 	Enumerate bool
 	// Exhaustive additionally offers every registry group on its own (one
 	// connection each) to catch servers whose choice depends on the list.
@@ -255,6 +257,19 @@ func (p *prober) run(ctx context.Context, res *Result) {
 	}
 	if err != nil {
 		v, reason, final := classify(err)
+		if final && v == VerdictReset && p.o.Enumerate && ctx.Err() == nil {
+			// Some servers close the connection on a ClientHello they do
+			// not like (no shared group, old versions only) instead of
+			// sending an alert: let the crafted probes decide.
+			res.DefaultClient = &Handshake{Error: reason + ": " + err.Error()}
+			p.enumerate(ctx, res)
+			if len(res.Versions) > 0 {
+				decide(res, true)
+				return
+			}
+			res.DefaultClient = nil
+			res.Groups, res.ServerPreference, res.TLS12Curves, res.Notes, res.GroupOrder = []GroupResult{}, []string{}, []string{}, []string{}, ""
+		}
 		if final {
 			res.Verdict, res.Reason, res.Error = v, reason, err.Error()
 			return

@@ -105,6 +105,7 @@ type NoTLSError struct {
 	Detail   string
 }
 
+// Error says which protocol refused TLS and how.
 func (e *NoTLSError) Error() string {
 	return fmt.Sprintf("%s: server does not offer TLS (%s)", e.Protocol, e.Detail)
 }
@@ -119,6 +120,7 @@ type PreambleError struct {
 	Detail   string
 }
 
+// Error describes the unexpected answer and what to check.
 func (e *PreambleError) Error() string {
 	return fmt.Sprintf("%s preamble: %s (is this really a %s server? set --starttls)", e.Protocol, e.Detail, e.Protocol)
 }

@@ -180,6 +180,7 @@ func TestStartTLSRefusals(t *testing.T) {
 		io.WriteString(c, "HTTP/1.1 400 Bad Request\r\n\r\n")
 		return false
 	})
+	silent := listen(t, func(c net.Conn) { time.Sleep(5 * time.Second); c.Close() })
 	for _, tc := range []struct {
 		addr  string
 		proto Protocol
@@ -187,10 +188,11 @@ func TestStartTLSRefusals(t *testing.T) {
 	}{
 		{noStartTLS, ProtoSMTP, VerdictNoTLS},
 		{httpOnPG, ProtoPostgres, VerdictNotTLS},
+		{silent, ProtoSMTP, VerdictTimeout}, // no greeting: the preamble step times out
 	} {
 		tg := target(t, tc.addr)
 		tg.StartTLS = tc.proto
-		r, _ := ScanOne(context.Background(), tg, Options{Enumerate: true, Timeout: 2 * time.Second})
+		r, _ := ScanOne(context.Background(), tg, Options{Enumerate: true, Timeout: 500 * time.Millisecond, Retries: -1})
 		if r.Verdict != tc.want || r.Connections != 1 {
 			t.Errorf("%s: %s (%s) after %d connections, want %s after 1", tc.proto, r.Verdict, r.Error, r.Connections, tc.want)
 		}

@@ -62,10 +62,12 @@ type TargetError struct {
 	Err    error
 }
 
+// Error names the source (file:line) and the bad target.
 func (e *TargetError) Error() string {
 	return fmt.Sprintf("%s: bad target %q: %v", e.Source, e.Input, e.Err)
 }
 
+// Unwrap returns the underlying parse error.
 func (e *TargetError) Unwrap() error { return e.Err }
 
 // ParseTarget parses one target: "host:port", "[v6]:port",
@@ -287,5 +289,35 @@ func uniqueAddrs(in []netip.Addr) []netip.Addr {
 		}
 		return out[i].Less(out[j])
 	})
+	return out
+}
+
+// ParseEndpoint parses exactly one endpoint ("host:port", "[v6]:port" or
+// "scheme://host[:port]"); a CIDR range is an error. It is the parser for
+// callers that probe a single target per request (the exporter).
+func ParseEndpoint(s string) (Target, error) {
+	ts, err := ParseTarget(s, "target")
+	if err != nil {
+		return Target{}, err
+	}
+	if len(ts) != 1 || strings.Contains(s, "/") && !strings.Contains(s, "://") {
+		return Target{}, &TargetError{Source: "target", Input: s, Err: errors.New("a range is not a single endpoint: give host:port")}
+	}
+	return ts[0], nil
+}
+
+// ResolveEach is Resolve for fleets: a name that does not resolve is kept
+// unresolved instead of failing the whole list, and ScanOne then reports it
+// as unreachable with reason "dns".
+func ResolveEach(ctx context.Context, targets []Target, r Resolver) []Target {
+	out := make([]Target, 0, len(targets))
+	for _, t := range targets {
+		rs, err := Resolve(ctx, []Target{t}, r)
+		if err != nil {
+			out = append(out, t)
+			continue
+		}
+		out = append(out, rs...)
+	}
 	return out
 }

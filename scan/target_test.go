@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseTargetForms(t *testing.T) {
@@ -159,6 +160,17 @@ func TestResolveEveryAddress(t *testing.T) {
 	if _, err := Resolve(context.Background(), bad, r); err == nil || !strings.Contains(err.Error(), "fleet.txt:3") {
 		t.Errorf("unresolvable: %v", err)
 	}
+	// ResolveEach keeps the fleet going: the bad name stays unresolved and
+	// ScanOne reports it.
+	both := append(ts, bad...)
+	each := ResolveEach(context.Background(), both, r)
+	if len(each) != 4 || each[3].IP != "" || each[3].Host != "nope.test" {
+		t.Fatalf("ResolveEach: %+v", each)
+	}
+	res, err := ScanOne(context.Background(), Target{Input: "x", Host: "nope.invalid", Port: 443}, Options{Timeout: time.Second})
+	if err != nil || res.Verdict != VerdictUnreachable || res.Reason != "dns" || res.Connections != 0 {
+		t.Errorf("unresolvable name: %+v %v", res, err)
+	}
 }
 
 func TestPriority(t *testing.T) {
@@ -223,5 +235,16 @@ func TestExamples(t *testing.T) {
 	}
 	if inv[0].StartTLS != ProtoPostgres || inv[0].Tags["data_lifetime"] != "10y" || inv[2].Port != 9093 || inv[2].StartTLS != ProtoNone || inv[3].StartTLS != ProtoSMTP || inv[1].Owner != "platform-team" {
 		t.Errorf("inventory entries: %+v", inv)
+	}
+}
+
+func TestParseEndpoint(t *testing.T) {
+	if tg, err := ParseEndpoint("postgres://db:5433"); err != nil || tg.Port != 5433 || tg.StartTLS != ProtoPostgres {
+		t.Errorf("%+v %v", tg, err)
+	}
+	for _, bad := range []string{"10.0.0.0/31:443", "db", "tls://10.0.0.0/30:443"} {
+		if _, err := ParseEndpoint(bad); err == nil {
+			t.Errorf("%q accepted as one endpoint", bad)
+		}
 	}
 }

@@ -109,6 +109,9 @@ func runScan(ctx context.Context, s streams, f *scanFlags, args []string) error 
 	if f.color != "auto" && f.color != "always" && f.color != "never" {
 		return usageErrorf("unknown --color %q: use auto, always or never", f.color)
 	}
+	if f.progress != "auto" && f.progress != "never" {
+		return usageErrorf("unknown --progress %q: use auto or never", f.progress)
+	}
 	if f.timeout <= 0 {
 		return usageErrorf("--timeout must be positive, e.g. 5s")
 	}
@@ -174,10 +177,7 @@ func runScan(ctx context.Context, s streams, f *scanFlags, args []string) error 
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	targets, err = scan.Resolve(ctx, targets, nil)
-	if err != nil {
-		return usageErrorf("%v", err)
-	}
+	targets = scan.ResolveEach(ctx, targets, nil)
 
 	bar := newProgressBar(s.errOut, f.progress != "never" && isTerminal(s.errOut) && len(targets) > 1)
 	opts.Progress = bar.update

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls"
+	"github.com/spf13/pflag"
 )
 
 // scanTestServer serves TLS with a pqtls policy and returns its address and
@@ -139,6 +140,9 @@ func TestScanCLIUsageErrors(t *testing.T) {
 		{[]string{"scan", "--timeout", "0s", "127.0.0.1:1"}, "--timeout"},
 		{[]string{"scan", "--inventory", filepath.Join(dir, "missing.yaml")}, "inventory"},
 		{[]string{"scan", "--bogus"}, "unknown flag"},
+		{[]string{"scan", "--progress", "always", "127.0.0.1:1"}, "unknown --progress"},
+		{[]string{"scan", "--sort", "random", "127.0.0.1:1"}, "unknown --sort"},
+		{[]string{"scan", "-", "-f", "-"}, "stdin"},
 	} {
 		code, out, errOut := scanCLI(t, "", tc.args...)
 		if code != 2 || !strings.Contains(errOut, tc.want) || out != "" {
@@ -248,4 +252,50 @@ func TestScanCLIOutputs(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "VERDICT") || strings.Contains(out, "\x1b[") || !strings.Contains(out, "1 endpoints: 1 pq_ready") {
 		t.Errorf("table: exit %d\n%s", code, out)
 	}
+}
+
+func TestScanCLISortAndQuietStderr(t *testing.T) {
+	ready, ca := scanTestServer(t, "prefer")
+	classical, _ := scanTestServer(t, "classical")
+	dir := t.TempDir()
+	inv := filepath.Join(dir, "fleet.yaml")
+	os.WriteFile(inv, []byte("endpoints:\n  - target: "+ready+"\n    service: web\n  - target: "+classical+"\n    service: ledger\n    tags: {data_lifetime: 10y, sensitivity: high}\n"), 0o644)
+	code, out, errOut := scanCLI(t, "", "scan", "--ca", ca, "--inventory", inv, "--sort", "priority", "--format", "csv")
+	if code != 0 || errOut != "" {
+		t.Fatalf("exit %d, stderr %q (no progress bar when stderr is not a terminal)", code, errOut)
+	}
+	rows, _ := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if len(rows) != 3 || rows[1][4] != "ledger" || rows[1][20] != "critical" || rows[2][4] != "web" {
+		t.Errorf("--sort priority: %v", rows)
+	}
+	code, out, _ = scanCLI(t, "", "scan", "--ca", ca, "--inventory", inv)
+	if code != 0 || !strings.Contains(out, "Migrate first") || !strings.Contains(out, "critical 100") || !strings.Contains(out, "[ledger]") {
+		t.Errorf("table migrate-first list:\n%s", out)
+	}
+	if i, j := strings.Index(out, ready), strings.Index(out, classical); i < 0 || j < 0 || i > j {
+		t.Errorf("default order must be the input order:\n%s", out)
+	}
+}
+
+func TestScanCLIUnresolvableNameDoesNotStopTheFleet(t *testing.T) {
+	ready, _ := scanTestServer(t, "prefer")
+	code, out, errOut := scanCLI(t, "", "scan", "--quick", "--format", "csv", "no-such-host.invalid:443", ready)
+	rows, _ := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if code != 0 || len(rows) != 3 || rows[1][6] != "unreachable" || rows[1][7] != "dns" || rows[2][6] != "pq_ready" {
+		t.Errorf("exit %d stderr %q rows %v", code, errOut, rows)
+	}
+}
+
+// TestScanFlagsDocumented checks that docs/SCAN.md lists every flag.
+func TestScanFlagsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/SCAN.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := newScanCmd(streams{})
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if !strings.Contains(string(doc), "--"+f.Name) {
+			t.Errorf("flag --%s is not documented in docs/SCAN.md", f.Name)
+		}
+	})
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/devpki"
+	"github.com/pqtls/pqtls/scan"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 )
@@ -67,6 +68,7 @@ type Report struct {
 	ServerLog    string         // the require server's log line for the refused client
 	MetricsText  string
 	ServerHelloB map[string]int // client name -> server's first flight bytes (to prefer server)
+	Scans        []scan.Result  // pqtls scan of each server, in endpoints order
 }
 
 // Run runs the demo and writes the report to w.
@@ -137,6 +139,7 @@ func Measure(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	rep.ServerLog = strings.TrimSpace(firstLine(logBuf.String(), "refused classical-only client"))
+
 	mfs, err := reg.Gather()
 	if err != nil {
 		return nil, err
@@ -149,6 +152,18 @@ func Measure(ctx context.Context, o Options) (*Report, error) {
 		_, _ = expfmt.MetricFamilyToText(&mb, mf)
 	}
 	rep.MetricsText = mb.String()
+
+	// Scan last, so its probes do not show in the metrics excerpt above.
+	var targets []scan.Target
+	for i, e := range endpoints {
+		t, err := scan.ParseEndpoint(servers[e.name])
+		if err != nil {
+			return nil, err
+		}
+		t.Service, t.Source = e.name, fmt.Sprintf("demo server %d", i+1)
+		targets = append(targets, t)
+	}
+	rep.Scans = scan.ScanAll(ctx, targets, scan.Options{Enumerate: true, ServerName: "demo.internal", RootCAs: ca.Pool(), Timeout: 5 * time.Second})
 	return rep, nil
 }
 
@@ -314,7 +329,19 @@ func Print(w io.Writer, r *Report) {
 		fmt.Fprintf(w, "   the require server's log line for the classical client it refused:\n     %s\n", r.ServerLog)
 	}
 
-	fmt.Fprintln(w, "\n5. Metrics (what Prometheus scrapes from every pqtls server and client)")
+	fmt.Fprintln(w, "\n5. Inventory: 'pqtls scan' of the three servers (crafted ClientHellos, every group of the registry)")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "server\tverdict\tdefault client gets\tgroups supported (server preference order)\tconnections")
+	for _, sr := range r.Scans {
+		def := "-"
+		if sr.DefaultClient != nil && sr.DefaultClient.Group != "" {
+			def = sr.DefaultClient.Group
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", sr.Target.Service, sr.Verdict, def, strings.Join(sr.GroupNames(), " "), sr.Connections)
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w, "\n6. Metrics (what Prometheus scrapes from every pqtls server and client)")
 	for _, l := range strings.Split(strings.TrimSpace(r.MetricsText), "\n") {
 		if !strings.HasPrefix(l, "# HELP") {
 			fmt.Fprintln(w, "   "+l)

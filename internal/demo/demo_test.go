@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/scan"
 )
 
 func TestMeasureMatrix(t *testing.T) {
@@ -75,6 +76,18 @@ func TestMeasureMatrix(t *testing.T) {
 		if !strings.Contains(r.MetricsText, want) {
 			t.Errorf("metrics lack %s:\n%s", want, r.MetricsText)
 		}
+	}
+	wantVerdicts := []scan.Verdict{scan.VerdictPQReady, scan.VerdictClassical, scan.VerdictPQReady}
+	if len(r.Scans) != len(wantVerdicts) {
+		t.Fatalf("%d scan results", len(r.Scans))
+	}
+	for i, sr := range r.Scans {
+		if sr.Verdict != wantVerdicts[i] {
+			t.Errorf("scan of %s: verdict %s (%s), want %s", sr.Target.Service, sr.Verdict, sr.Reason, wantVerdicts[i])
+		}
+	}
+	if !r.Scans[2].HasGroup(tls.X25519MLKEM768) || r.Scans[2].HasGroup(tls.X25519) {
+		t.Errorf("require server groups %v: want hybrids only", r.Scans[2].GroupNames())
 	}
 	var out bytes.Buffer
 	Print(&out, r)

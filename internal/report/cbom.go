@@ -55,8 +55,10 @@ type CryptoProperties struct {
 	AssetType             string                 `json:"assetType"`
 	AlgorithmProperties   *AlgorithmProperties   `json:"algorithmProperties,omitempty"`
 	CertificateProperties *CertificateProperties `json:"certificateProperties,omitempty"`
-	ProtocolProperties    *ProtocolProperties    `json:"protocolProperties,omitempty"`
-	OID                   string                 `json:"oid,omitempty"`
+	// RelatedCryptoMaterialProperties describes keys, secrets, tokens.
+	RelatedCryptoMaterialProperties *RelatedCryptoMaterialProperties `json:"relatedCryptoMaterialProperties,omitempty"`
+	ProtocolProperties              *ProtocolProperties              `json:"protocolProperties,omitempty"`
+	OID                             string                           `json:"oid,omitempty"`
 }
 
 // AlgorithmProperties describes an algorithm asset.
@@ -82,6 +84,15 @@ type CertificateProperties struct {
 	SubjectPublicKeyRef   string `json:"subjectPublicKeyRef,omitempty"`
 	CertificateFormat     string `json:"certificateFormat,omitempty"`
 	CertificateExtension  string `json:"certificateExtension,omitempty"`
+}
+
+// RelatedCryptoMaterialProperties describes a related-crypto-material asset
+// (e.g. a certificate's public key).
+type RelatedCryptoMaterialProperties struct {
+	// Type is public-key, private-key, secret-key, signature, ...
+	Type         string `json:"type"`
+	AlgorithmRef string `json:"algorithmRef,omitempty"`
+	Size         int    `json:"size,omitempty"`
 }
 
 // ProtocolProperties describes a protocol asset (e.g. TLS on an endpoint).

@@ -95,7 +95,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 8px}
 .stats{display:flex;flex-wrap:wrap;gap:12px}
 .stat{background:#fff;border-radius:8px;padding:10px 16px;box-shadow:0 1px 2px #0002;min-width:110px}
 .stat b{display:block;font-size:22px}
-.charts{display:flex;flex-wrap:wrap;gap:24px}
+.charts{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start;margin-top:16px}
 .chart{background:#fff;border-radius:8px;padding:12px;box-shadow:0 1px 2px #0002}
 svg text{font-size:12px;fill:#1d2430}
 rect.good,.stat.good b{fill:#2e9d57;color:#2e9d57}rect.warn,.stat.warn b{fill:#d29a12;color:#b07f00}

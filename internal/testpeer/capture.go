@@ -116,3 +116,32 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// TsharkFields decodes a pcap with tshark, an independent dissector, and
+// returns one row per packet matching displayFilter (e.g.
+// "tls.handshake.type == 2"), one column per field (e.g.
+// "tls.handshake.extensions_key_share_group"). Multiple occurrences of a
+// field in one packet are joined with ','. Values are tshark's raw
+// rendering: Wireshark 4.0 prints the ServerHello key_share group as decimal
+// ("4588") and supported_groups as hex ("0x11ec,0x001d").
+func TsharkFields(tb testing.TB, pcap, displayFilter string, fields ...string) [][]string {
+	tb.Helper()
+	Require(tb, PeerTshark)
+	bin, _ := Find(PeerTshark)
+	args := []string{"-r", pcap, "-n", "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"}
+	if displayFilter != "" {
+		args = append(args, "-Y", displayFilter)
+	}
+	for _, f := range fields {
+		args = append(args, "-e", f)
+	}
+	out := Run(tb, bin, args...)
+	var rows [][]string
+	for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		if line == "" {
+			continue
+		}
+		rows = append(rows, strings.Split(line, "\t"))
+	}
+	return rows
+}

@@ -33,6 +33,9 @@
 //	ev := srv.Next(t) // what Node saw: ev.Event ("handshake"|"error"), ev.GroupID,
 //	                  // ev.Group, ev.HelloRetry, ev.Protocol, ev.PeerCN, ev.Alert ...
 //
+//	echo := testpeer.NodeServer(t, testpeer.NodeServerOptions{Echo: true}) // TLS echo backend
+//	// Without Echo, the server writes Response ("hello from node\n") and closes.
+//
 //	// Node.js 26 client, once.
 //	res := testpeer.NodeClient(t, addr, testpeer.NodeClientOptions{Curves: "X25519", CA: ca})
 //	// res.Connected, res.Group ("X25519MLKEM768" | "X25519" | "prime256v1"),
@@ -61,6 +64,8 @@
 //	c := testpeer.Capture(t, testpeer.CaptureOptions{Filter: "tcp port 8443"})
 //	... traffic ...
 //	n, err := c.Stop() // then read c.Path
+//	rows := testpeer.TsharkFields(t, c.Path, "tls.handshake.type == 2", "tls.handshake.extensions_key_share_group")
+//	// rows[0][0] == "4588" (0x11EC): an independent dissector's reading
 //
 //	// Network namespaces (root only): client <-> router <-> server.
 //	topo := testpeer.Netns(t, testpeer.NetnsOptions{Router: true})
@@ -127,7 +132,8 @@
 //
 // # Network namespaces
 //
-// Namespaces are named pqtls-<random>-{c,r,s} and deleted on cleanup.
+// Namespaces are named pqtls-<pid>-<random>-{c,r,s} and deleted on cleanup;
+// ones left by a killed test binary (dead pid) are swept by the next Netns.
 // Inside them: Client eth0 10.201.1.2, Router rc0 10.201.1.1 / rs0
 // 10.201.2.1, Server eth0 10.201.2.2 (without Router: Client 10.201.1.2,
 // Server 10.201.1.1). Namespace.Do runs a Go func on a thread switched into

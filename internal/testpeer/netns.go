@@ -64,9 +64,12 @@ const (
 func Netns(tb testing.TB, opts NetnsOptions) *Topology {
 	tb.Helper()
 	Require(tb, PeerNetns)
+	sweepStaleNetns()
 	var rnd [3]byte
 	_, _ = rand.Read(rnd[:])
-	prefix := "pqtls-" + hex.EncodeToString(rnd[:])
+	// The creator's PID is in the name, so a later run can remove what a
+	// killed test binary left behind (see sweepStaleNetns).
+	prefix := fmt.Sprintf("pqtls-%d-%s", os.Getpid(), hex.EncodeToString(rnd[:]))
 	mk := func(role string) *Namespace {
 		ns := &Namespace{Name: prefix + "-" + role}
 		if out, err := runQuick(RunTimeout, "ip", "netns", "add", ns.Name); err != nil {
@@ -217,6 +220,30 @@ func (n *Namespace) Netem(dev string, params ...string) error {
 		return fmt.Errorf("tc netem on %s: %v %s", dev, err, out)
 	}
 	return nil
+}
+
+// sweepStaleNetns deletes namespaces named pqtls-<pid>-... whose creating
+// process no longer exists (a test binary killed before its cleanups ran).
+// Namespaces of live processes, and any other name, are left alone.
+func sweepStaleNetns() {
+	entries, err := os.ReadDir("/run/netns")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		f := strings.SplitN(e.Name(), "-", 3)
+		if len(f) != 3 || f[0] != "pqtls" {
+			continue
+		}
+		pid, err := strconv.Atoi(f[1])
+		if err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if _, err := os.Stat("/proc/" + f[1]); err == nil {
+			continue // creator alive
+		}
+		_, _ = runQuick(10*time.Second, "ip", "netns", "del", e.Name())
+	}
 }
 
 // netnsAvailable checks that network namespaces can be created: root and

@@ -126,27 +126,22 @@ func TestNetnsPairMTUAndCapture(t *testing.T) {
 	}
 }
 
+// TestInteropCaptureLoopback captures a Go hybrid handshake on lo and has
+// tshark, an independent dissector, read the groups back from the pcap.
 func TestInteropCaptureLoopback(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	port := ln.Addr().(*net.TCPAddr).Port
+	Require(t, PeerTcpdump, PeerTshark)
+	ca := testpki.NewCA(t)
+	addr, states := goServer(t, ca.ServerTLS(ca.Server(t, testpki.CertOptions{}), false))
+	_, port, _ := splitHostPort(addr)
 	capt := Capture(t, CaptureOptions{Filter: "tcp port " + strconv.Itoa(port)})
-	go func() {
-		c, err := ln.Accept()
-		if err == nil {
-			c.Close()
-		}
-	}()
-	c, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
+	if _, body, err := goDial(t, addr, ca.ClientTLS("localhost", nil)); err != nil || body != "hello from go\n" {
+		t.Fatalf("%q %v", body, err)
 	}
-	c.Close()
+	if st := <-states; st.CurveID != tls.X25519MLKEM768 {
+		t.Fatalf("negotiated %v", st.CurveID)
+	}
 	n, err := capt.Stop()
-	if err != nil || n < 3 {
+	if err != nil || n < 6 {
 		t.Fatalf("captured %d packets: %v", n, err)
 	}
 	data, err := os.ReadFile(capt.Path)
@@ -157,5 +152,13 @@ func TestInteropCaptureLoopback(t *testing.T) {
 	magic := string(data[:4])
 	if magic != "\xd4\xc3\xb2\xa1" && magic != "\xa1\xb2\xc3\xd4" && magic != "\x4d\x3c\xb2\xa1" && magic != "\xa1\xb2\x3c\x4d" {
 		t.Errorf("not a pcap: % x", data[:4])
+	}
+	sh := TsharkFields(t, capt.Path, "tls.handshake.type == 2", "tls.handshake.extensions_key_share_group")
+	if len(sh) != 1 || sh[0][0] != "4588" {
+		t.Errorf("tshark ServerHello key_share: %v", sh)
+	}
+	ch := TsharkFields(t, capt.Path, "tls.handshake.type == 1", "tls.handshake.extensions_supported_group")
+	if len(ch) != 1 || !strings.HasPrefix(ch[0][0], "0x11ec,") {
+		t.Errorf("tshark ClientHello supported_groups: %v", ch)
 	}
 }

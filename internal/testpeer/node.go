@@ -48,8 +48,11 @@ type NodeServerOptions struct {
 	// ALPN protocols offered, e.g. []string{"h2", "http/1.1"}.
 	ALPN []string
 	// Response is written to each client after the handshake, then the
-	// server closes the connection. Default "hello from node\n".
-	Response *string
+	// server closes the connection. Empty means "hello from node\n".
+	Response string
+	// Echo makes the server echo everything it receives instead (a TLS echo
+	// backend, e.g. behind a tunnel); it closes when the client does.
+	Echo bool
 }
 
 // NodeServerPeer is a running Node.js TLS server.
@@ -142,9 +145,10 @@ func NodeServer(tb testing.TB, opts NodeServerOptions) *NodeServerPeer {
 	if opts.ClientCA != nil {
 		cfg["ca"] = string(opts.ClientCA.CertPEM)
 	}
-	if opts.Response != nil {
-		cfg["response"] = *opts.Response
+	if opts.Response != "" {
+		cfg["response"] = opts.Response
 	}
+	cfg["echo"] = opts.Echo
 	script := writeJSFiles(tb, dir, "server.js", nodeServerJS, cfg)
 
 	stdoutR, stdoutW := io.Pipe()

@@ -240,3 +240,15 @@ func TestInteropNodeTLS12(t *testing.T) {
 		t.Errorf("node server %+v", ev)
 	}
 }
+
+func TestInteropNodeEcho(t *testing.T) {
+	srv := NodeServer(t, NodeServerOptions{Echo: true})
+	msg := strings.Repeat("pqtls-echo ", 1000)
+	res := NodeClient(t, srv.Addr, NodeClientOptions{CA: srv.CA, Send: msg})
+	if res.Error != "" || res.Response != msg || res.GroupID != tls.X25519MLKEM768 {
+		t.Errorf("echo: error %q, %d bytes back, group %v", res.Error, len(res.Response), res.GroupID)
+	}
+	if ev := srv.Next(t); ev.GroupID != tls.X25519MLKEM768 {
+		t.Errorf("node server %+v", ev)
+	}
+}

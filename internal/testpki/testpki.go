@@ -206,6 +206,21 @@ func (ca *CA) Pool() *x509.CertPool {
 	return p
 }
 
+// WriteCertFile writes the CA certificate as <dir>/ca.pem (for peers that
+// take a trust file: sslrootcert, --cacert, ssl_client_certificate) and
+// returns its path, failing the test on error.
+func (ca *CA) WriteCertFile(tb testing.TB, dir string) string {
+	tb.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.Fatalf("testpki: %v", err)
+	}
+	p := filepath.Join(dir, "ca.pem")
+	if err := writeFile(p, ca.CertPEM, 0o644); err != nil {
+		tb.Fatalf("testpki: %v", err)
+	}
+	return p
+}
+
 // Server issues a server certificate (ExtKeyUsage serverAuth), failing the
 // test on error. Default SANs: localhost, 127.0.0.1, ::1.
 func (ca *CA) Server(tb testing.TB, opts CertOptions) *Cert {

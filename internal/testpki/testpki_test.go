@@ -225,6 +225,9 @@ func TestWriteFiles(t *testing.T) {
 	if strings.Join(types, ",") != "CERTIFICATE,CERTIFICATE,PRIVATE KEY" {
 		t.Errorf("combined PEM %v", types)
 	}
+	if b, err := os.ReadFile(ca.WriteCertFile(t, t.TempDir())); err != nil || string(b) != string(ca.CertPEM) {
+		t.Errorf("CA file: %v", err)
+	}
 	if len(srv.SPKIHash()) != 44 {
 		t.Errorf("SPKI hash %q", srv.SPKIHash())
 	}

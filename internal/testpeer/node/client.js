@@ -48,7 +48,12 @@ const sock = tls.connect(opts, () => {
   setTimeout(finish, cfg.readTimeoutMs || 2000);
 });
 sock.setTimeout(cfg.timeoutMs || 10000, () => { res.error = 'timeout'; res.code = 'ETIMEDOUT'; finish(); });
-sock.on('data', (d) => { res.response += d.toString(); if (!cfg.readAll) setTimeout(finish, 50); });
+sock.on('data', (d) => {
+  res.response += d.toString();
+  // Echo peers: wait until everything sent came back.
+  if (cfg.send && res.response.length < cfg.send.length) return;
+  setTimeout(finish, 50);
+});
 sock.on('end', finish);
 sock.on('close', finish);
 sock.on('error', (e) => { res.error = e.message; res.code = e.code || ''; finish(); });

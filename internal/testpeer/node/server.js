@@ -47,6 +47,10 @@ const server = tls.createServer(opts, (sock) => {
     resumed: sock.isSessionReused(),
   });
   sock.on('error', (e) => out({ event: 'socketError', seq, message: e.message, code: e.code || '' }));
+  if (cfg.echo) {
+    sock.pipe(sock);
+    return;
+  }
   sock.on('data', () => {});
   sock.end(cfg.response === undefined ? 'hello from node\n' : cfg.response);
 });

@@ -1,0 +1,93 @@
+package report
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestWriteFileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.json")
+	if err := WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write([]byte("first")); return err }); err != nil {
+		t.Fatal(err)
+	}
+	// A failing writer leaves the previous file intact and no temp file.
+	boom := errors.New("boom")
+	err := WriteFileAtomic(path, func(w io.Writer) error {
+		w.Write([]byte("half-written"))
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("error %v, want boom", err)
+	}
+	b, _ := os.ReadFile(path)
+	entries, _ := os.ReadDir(dir)
+	if string(b) != "first" || len(entries) != 1 {
+		t.Errorf("after a failed write: content %q, %d files", b, len(entries))
+	}
+	if err := WriteFileAtomic(filepath.Join(dir, "missing", "x"), func(w io.Writer) error { return nil }); err == nil || !strings.Contains(err.Error(), "writable") {
+		t.Errorf("missing dir: %v", err)
+	}
+}
+
+func TestCSVNeutralisesFormulas(t *testing.T) {
+	var b bytes.Buffer
+	if err := CSV(&b, []string{"a", "b", "c"}, [][]string{{"=cmd|'/c calc'!A1", "-3", "@x"}}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&b).ReadAll()
+	if err != nil || len(rows) != 2 || rows[1][0] != "'=cmd|'/c calc'!A1" || rows[1][1] != "-3" || rows[1][2] != "'@x" {
+		t.Errorf("rows %q err %v", rows, err)
+	}
+}
+
+func TestTableAlignmentAndColour(t *testing.T) {
+	tb := Table{Columns: []string{"A", "LONGER"}, Rows: [][]string{{"xxxx", "y"}, {"z", "é"}}, RowColour: []Colour{Green, None}}
+	var plain, col bytes.Buffer
+	tb.Write(&plain, false)
+	tb.Write(&col, true)
+	want := "A     LONGER\nxxxx  y\nz     é\n"
+	if plain.String() != want {
+		t.Errorf("table:\n%q\nwant\n%q", plain.String(), want)
+	}
+	if strings.Contains(plain.String(), "\x1b") || !strings.Contains(col.String(), "\x1b[32mxxxx  y\x1b[0m") {
+		t.Errorf("colour: %q", col.String())
+	}
+}
+
+func TestHTMLSelfContainedAndEscaped(t *testing.T) {
+	var b bytes.Buffer
+	p := &Page{Title: "t", Stats: []Stat{{Label: "ok", Value: "3", Class: "good"}},
+		Charts:  []BarChart{{Title: "c", Bars: []Bar{{Label: "a", Value: 2, Class: "good"}, {Label: "b", Value: 4}}}},
+		Table:   &HTMLTable{Columns: []string{"x"}, Rows: []HTMLRow{{Cells: []string{"<script>alert(1)</script>"}, DetailID: "d0"}}},
+		Details: []Detail{{ID: "d0", Title: "d", Fields: [][2]string{{"k", "v"}}}}}
+	if err := HTML(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	s := b.String()
+	if strings.Contains(s, "<script>alert(1)") || !strings.Contains(s, "&lt;script&gt;") {
+		t.Errorf("cell not escaped")
+	}
+	for _, bad := range []string{"<link", "src=", "@import", "url(", "http://", "https://"} {
+		if strings.Contains(strings.ReplaceAll(s, "http://www.w3.org", ""), bad) {
+			t.Errorf("HTML references an external asset: %q", bad)
+		}
+	}
+	if !strings.Contains(s, `width="301"`) || !strings.Contains(s, `width="151"`) {
+		t.Errorf("bar widths not proportional")
+	}
+}
+
+func TestNewBOM(t *testing.T) {
+	b := NewBOM(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), "pqtls", "v1")
+	if b.BOMFormat != "CycloneDX" || b.SpecVersion != "1.6" || b.Metadata.Timestamp != "2026-01-02T03:04:05Z" || len(b.SerialNumber) != len("urn:uuid:")+36 || b.SerialNumber[len("urn:uuid:")+14] != '4' {
+		t.Errorf("bom header %+v", b)
+	}
+}

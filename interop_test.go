@@ -1,0 +1,293 @@
+package pqtls_test
+
+// Interop with peers nobody on this team wrote: Node.js 26 (OpenSSL 3.5) as
+// client and server, and headless Chromium (BoringSSL) as client, against
+// pqtls configs. Each test also checks the metrics pqtls counted.
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/testpeer"
+	"github.com/pqtls/pqtls/internal/testpki"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type interopServer struct {
+	addr string
+	reg  *prometheus.Registry
+	logs *safeBuffer
+}
+
+type safeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *safeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startPQServer serves "hello over GROUP\n" on each connection, or HTTP when
+// httpMode is set.
+func startPQServer(t *testing.T, cert *testpki.Cert, p pqtls.Policy, httpMode bool) *interopServer {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	m, err := pqtls.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &safeBuffer{}
+	cfg, err := pqtls.ServerConfig(pqtls.Options{Policy: p, Base: &tls.Config{Certificates: []tls.Certificate{cert.TLS}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := pqtls.Listen("tcp", "127.0.0.1:0", cfg, pqtls.ListenerOptions{HandshakeTimeout: 10 * time.Second,
+		Observer: &pqtls.Observer{Metrics: m, Logger: slog.New(slog.NewTextHandler(logs, nil))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	if httpMode {
+		srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, "<html><body><p id=g>hello over %s</p></body></html>", pqtls.GroupName(r.TLS.CurveID))
+		})}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+	} else {
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				go func() {
+					defer c.Close()
+					fmt.Fprintf(c, "hello over %s\n", pqtls.GroupName(c.(*tls.Conn).ConnectionState().CurveID))
+				}()
+			}
+		}()
+	}
+	return &interopServer{addr: ln.Addr().String(), reg: reg, logs: logs}
+}
+
+// metric returns the value of the counter with exactly these labels.
+func metric(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			if len(m.GetLabel()) != len(labels) {
+				continue
+			}
+			for _, lp := range m.GetLabel() {
+				if labels[lp.GetName()] != lp.GetValue() {
+					continue next
+				}
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 10 s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func groupCount(t *testing.T, reg *prometheus.Registry, role string, id tls.CurveID) float64 {
+	return metric(t, reg, pqtls.MetricGroupTotal, map[string]string{"role": role, "group": pqtls.GroupLabel(id), "kind": string(pqtls.GroupKind(id))})
+}
+
+// TestInteropNodeClientToPQServer: Node.js 26 clients with several ecdhCurve
+// lists against pqtls servers.
+func TestInteropNodeClientToPQServer(t *testing.T) {
+	testpeer.Require(t, "node")
+	ca := testpki.NewCA(t)
+	cert := ca.Server(t, testpki.CertOptions{})
+	withP384 := pqtls.Policy{Groups: []tls.CurveID{tls.X25519MLKEM768, tls.SecP256r1MLKEM768, tls.SecP384r1MLKEM1024, tls.X25519, tls.CurveP256}}
+	cases := []struct {
+		name   string
+		policy pqtls.Policy
+		curves string
+		want   tls.CurveID
+	}{
+		{"node default vs prefer", pqtls.Policy{}, "", tls.X25519MLKEM768},
+		{"node default vs require", pqtls.Policy{Mode: pqtls.ModeRequire}, "", tls.X25519MLKEM768},
+		{"node SecP256r1MLKEM768 only", pqtls.Policy{}, "SecP256r1MLKEM768", tls.SecP256r1MLKEM768},
+		{"node SecP384r1MLKEM1024 only", withP384, "SecP384r1MLKEM1024", tls.SecP384r1MLKEM1024},
+		{"node classical vs prefer", pqtls.Policy{}, "X25519:P-256", tls.X25519},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := startPQServer(t, cert, tc.policy, false)
+			res := testpeer.NodeClient(t, srv.addr, testpeer.NodeClientOptions{Curves: tc.curves, CA: ca})
+			if !res.Connected || res.GroupID != tc.want {
+				t.Fatalf("node: connected=%v group=%q (%#04x) err=%q, want %s", res.Connected, res.Group, uint16(res.GroupID), res.Error, pqtls.GroupName(tc.want))
+			}
+			if !strings.Contains(res.Response, "hello over "+pqtls.GroupName(tc.want)) {
+				t.Errorf("server saw a different group: %q", res.Response)
+			}
+			eventually(t, "server metric", func() bool { return groupCount(t, srv.reg, "server", tc.want) == 1 })
+		})
+	}
+}
+
+// TestInteropRequireServerRefusesNodeClassicalClient: a Node client that
+// offers only classical groups gets a handshake_failure alert; pqtls counts
+// policy_classical_peer and logs the peer.
+func TestInteropRequireServerRefusesNodeClassicalClient(t *testing.T) {
+	testpeer.Require(t, "node")
+	ca := testpki.NewCA(t)
+	srv := startPQServer(t, ca.Server(t, testpki.CertOptions{}), pqtls.Policy{Mode: pqtls.ModeRequire}, false)
+	res := testpeer.NodeClient(t, srv.addr, testpeer.NodeClientOptions{Curves: "X25519:P-256", CA: ca})
+	if res.Connected {
+		t.Fatalf("classical Node client connected with %s", res.Group)
+	}
+	if res.AlertDescription != "handshake_failure" {
+		t.Errorf("node got alert %q (%s), want handshake_failure", res.AlertDescription, res.Error)
+	}
+	eventually(t, "policy error metric", func() bool {
+		return metric(t, srv.reg, pqtls.MetricErrorsTotal, map[string]string{"role": "server", "reason": pqtls.ReasonPolicyClassicalPeer}) == 1
+	})
+	if n := metric(t, srv.reg, pqtls.MetricGroupTotal, map[string]string{"role": "server", "group": "x25519", "kind": "classical"}); n != 0 {
+		t.Errorf("a classical handshake was counted as completed: %v", n)
+	}
+	eventually(t, "log line", func() bool {
+		l := srv.logs.String()
+		return strings.Contains(l, "refused classical-only client 127.0.0.1:") && strings.Contains(l, "it offered x25519, secp256r1")
+	})
+}
+
+func pqDial(t *testing.T, addr string, ca *testpki.CA, p pqtls.Policy) (*tls.Conn, *prometheus.Registry, error) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	m, _ := pqtls.NewMetrics(reg)
+	cfg, err := pqtls.ClientConfig(pqtls.Options{Policy: p, Base: &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &pqtls.Dialer{Config: cfg, Observer: &pqtls.Observer{Metrics: m}, HandshakeTimeout: 10 * time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, reg, err
+	}
+	t.Cleanup(func() { c.Close() })
+	return c.(*tls.Conn), reg, nil
+}
+
+// TestInteropPQClientToNodeServer: pqtls clients against Node.js 26 servers.
+func TestInteropPQClientToNodeServer(t *testing.T) {
+	testpeer.Require(t, "node")
+	withP384 := pqtls.Policy{Groups: []tls.CurveID{tls.X25519MLKEM768, tls.SecP256r1MLKEM768, tls.SecP384r1MLKEM1024, tls.X25519}}
+	cases := []struct {
+		name    string
+		curves  string
+		policy  pqtls.Policy
+		want    tls.CurveID
+		wantHRR bool
+	}{
+		{"node default", "", pqtls.Policy{}, tls.X25519MLKEM768, false},
+		{"node SecP256r1MLKEM768 only", "SecP256r1MLKEM768", pqtls.Policy{}, tls.SecP256r1MLKEM768, true},
+		{"node SecP384r1MLKEM1024 only", "SecP384r1MLKEM1024", withP384, tls.SecP384r1MLKEM1024, true},
+		// Go sends an x25519 share beside its hybrid one: no HRR needed.
+		{"node classical, pqtls prefer", "X25519:P-256", pqtls.Policy{}, tls.X25519, false},
+		{"node default, pqtls require", "", pqtls.Policy{Mode: pqtls.ModeRequire}, tls.X25519MLKEM768, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			node := testpeer.NodeServer(t, testpeer.NodeServerOptions{Curves: tc.curves})
+			c, reg, err := pqDial(t, node.Addr, node.CA, tc.policy)
+			if err != nil {
+				t.Fatalf("dial: %v", err)
+			}
+			cs := c.ConnectionState()
+			if cs.CurveID != tc.want || cs.HelloRetryRequest != tc.wantHRR {
+				t.Fatalf("negotiated %s hrr=%v, want %s hrr=%v", pqtls.GroupName(cs.CurveID), cs.HelloRetryRequest, pqtls.GroupName(tc.want), tc.wantHRR)
+			}
+			ev := node.Next(t)
+			if ev.Event != "handshake" || ev.GroupID != tc.want {
+				t.Fatalf("node saw %+v, want a handshake on %s", ev, pqtls.GroupName(tc.want))
+			}
+			if got := groupCount(t, reg, "client", tc.want); got != 1 {
+				t.Errorf("client group metric = %v", got)
+			}
+			hrr := metric(t, reg, pqtls.MetricHelloRetryTotal, map[string]string{"role": "client", "group": pqtls.GroupLabel(tc.want)})
+			if (hrr == 1) != tc.wantHRR {
+				t.Errorf("client HRR metric = %v, want HRR %v", hrr, tc.wantHRR)
+			}
+		})
+	}
+}
+
+// TestInteropRequireClientRefusesNodeClassicalServer: a require-mode pqtls
+// client names the classical group a Node server selects.
+func TestInteropRequireClientRefusesNodeClassicalServer(t *testing.T) {
+	testpeer.Require(t, "node")
+	node := testpeer.NodeServer(t, testpeer.NodeServerOptions{Curves: "X25519:P-256"})
+	_, reg, err := pqDial(t, node.Addr, node.CA, pqtls.Policy{Mode: pqtls.ModeRequire})
+	var perr *pqtls.PolicyError
+	if !errors.As(err, &perr) {
+		t.Fatalf("want *pqtls.PolicyError, got %v", err)
+	}
+	if len(perr.Offered) != 1 || perr.Offered[0] != tls.X25519 || !strings.Contains(err.Error(), "classical-only") {
+		t.Fatalf("error does not name the server's x25519: %v", err)
+	}
+	if got := metric(t, reg, pqtls.MetricErrorsTotal, map[string]string{"role": "client", "reason": pqtls.ReasonPolicyClassicalPeer}); got != 1 {
+		t.Errorf("client policy metric = %v", got)
+	}
+}
+
+// TestInteropChromiumToPQServer: headless Chromium (BoringSSL) loads a page
+// from a require-mode pqtls HTTPS server over X25519MLKEM768.
+func TestInteropChromiumToPQServer(t *testing.T) {
+	testpeer.Require(t, "chromium")
+	ca := testpki.NewCA(t)
+	cert := ca.Server(t, testpki.CertOptions{})
+	srv := startPQServer(t, cert, pqtls.Policy{Mode: pqtls.ModeRequire}, true)
+	body, err := testpeer.ChromiumFetch(t, "https://"+srv.addr+"/", testpeer.ChromiumOptions{Trust: []*testpki.Cert{cert}})
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	if !strings.Contains(body, "hello over X25519MLKEM768") {
+		t.Fatalf("page body %q", body)
+	}
+	eventually(t, "server metric", func() bool { return groupCount(t, srv.reg, "server", tls.X25519MLKEM768) >= 1 })
+	if n := metric(t, srv.reg, pqtls.MetricErrorsTotal, map[string]string{"role": "server", "reason": pqtls.ReasonPolicyClassicalPeer}); n != 0 {
+		t.Errorf("chromium was refused %v times", n)
+	}
+}

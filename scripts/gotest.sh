@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs one `go test` stage of `make test` verbosely into a log file and prints
+# what a person needs: each package's result, skipped tests with their reason,
+# and the full output of anything that failed.
+#
+#   scripts/gotest.sh STAGE [go test flags and packages...]
+#
+# Logs go to $PQTLS_TEST_LOG_DIR (default .test-logs/STAGE.log);
+# scripts/test-summary.sh totals them.
+set -uo pipefail
+stage=$1
+shift
+dir=${PQTLS_TEST_LOG_DIR:-.test-logs}
+mkdir -p "$dir"
+log=$dir/$stage.log
+echo "== $stage: go test $*"
+start=$(date +%s)
+go test -v "$@" >"$log" 2>&1
+rc=$?
+grep -E '^(ok|FAIL|---) ' "$log" | grep -v -- '--- PASS' || true
+# Skips under -short (the unit stage) are by design; elsewhere show each
+# skipped test with its reason (printed just before the SKIP line).
+if [ "$stage" != unit ]; then
+  grep -E -B1 '^\s*--- SKIP' "$log" | grep -vE '^(--|=== RUN.*)$' | sed 's/^/   /' | head -60 || true
+fi
+if [ $rc -ne 0 ]; then
+  echo "== $stage FAILED (exit $rc); failing tests and their output:"
+  grep -E '^\s*--- FAIL' "$log" || true
+  # The output of each failing test (go test -v prints it under its RUN line).
+  awk '/^=== RUN/{buf=""} {buf=buf $0 "\n"} /^\s*--- FAIL/{printf "%s", buf; buf=""}' "$log" | tail -300
+  grep -E '^(panic:|fatal error:)' -A30 "$log" | head -60 || true
+fi
+echo "== $stage: exit $rc in $(( $(date +%s) - start ))s (log: $log)"
+exit $rc
