@@ -54,7 +54,9 @@ func ParseKeyType(s string) (KeyType, error) {
 	return "", fmt.Errorf("unknown key type %q: use ecdsa-p256 (default), rsa-2048 or ed25519", s)
 }
 
-func generateKey(kt KeyType) (crypto.Signer, error) {
+// GenerateKey returns a new private key of type kt (the empty string is
+// ECDSAP256).
+func GenerateKey(kt KeyType) (crypto.Signer, error) {
 	switch kt {
 	case "", ECDSAP256:
 		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -64,7 +66,7 @@ func generateKey(kt KeyType) (crypto.Signer, error) {
 		_, k, err := ed25519.GenerateKey(rand.Reader)
 		return k, err
 	}
-	return nil, fmt.Errorf("unknown key type %q", kt)
+	return nil, fmt.Errorf("unknown key type %q: use ecdsa-p256, rsa-2048 or ed25519", kt)
 }
 
 // Cert is an issued certificate with its key.
@@ -89,15 +91,40 @@ type CA struct {
 
 // NewCA creates a self-signed CA valid for ten years.
 func NewCA(commonName string, kt KeyType) (*CA, error) {
-	key, err := generateKey(kt)
+	return CreateCA(CARequest{CommonName: commonName, KeyType: kt})
+}
+
+// CARequest describes a CA to create with [CreateCA].
+type CARequest struct {
+	// CommonName is the subject CN.
+	CommonName string
+	// Organization is the subject O; default "pqtls development CA".
+	Organization []string
+	// KeyType defaults to ECDSA P-256.
+	KeyType KeyType
+	// Key, when set, is used instead of generating a key of KeyType (for
+	// callers that cache expensive keys).
+	Key crypto.Signer
+	// NotBefore and NotAfter default to now-1h and now+10 years.
+	NotBefore, NotAfter time.Time
+}
+
+// CreateCA creates a self-signed CA as r describes.
+func CreateCA(r CARequest) (*CA, error) {
+	key, err := keyFor(r.Key, r.KeyType)
 	if err != nil {
 		return nil, err
 	}
+	org := r.Organization
+	if org == nil {
+		org = []string{"pqtls development CA"}
+	}
+	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: commonName, Organization: []string{"pqtls development CA"}},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().AddDate(10, 0, 0),
+		Subject:               pkix.Name{CommonName: r.CommonName, Organization: org},
+		NotBefore:             orDefault(r.NotBefore, now.Add(-time.Hour)),
+		NotAfter:              orDefault(r.NotAfter, now.AddDate(10, 0, 0)),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
@@ -105,9 +132,23 @@ func NewCA(commonName string, kt KeyType) (*CA, error) {
 	}
 	c, err := sign(tmpl, tmpl, key.Public(), key, key)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("create CA certificate %q: %w", r.CommonName, err)
 	}
 	return &CA{Cert: *c}, nil
+}
+
+func keyFor(key crypto.Signer, kt KeyType) (crypto.Signer, error) {
+	if key != nil {
+		return key, nil
+	}
+	return GenerateKey(kt)
+}
+
+func orDefault(t, def time.Time) time.Time {
+	if t.IsZero() {
+		return def
+	}
+	return t
 }
 
 // Pool returns a certificate pool holding the CA.
@@ -121,47 +162,59 @@ func (ca *CA) Pool() *x509.CertPool {
 type Request struct {
 	// CommonName is the subject CN.
 	CommonName string
+	// Organization is the subject O.
+	Organization []string
 	// OrganizationalUnit is the subject OU.
 	OrganizationalUnit []string
 	// Hosts are DNS names and IP addresses for the SAN extension.
 	Hosts []string
+	// IPs are IP address SANs, added after those found in Hosts.
+	IPs []net.IP
 	// URIs are URI SANs, such as SPIFFE IDs (spiffe://example.org/svc).
 	URIs []string
 	// Server and Client select the extended key usages (both if neither).
 	Server, Client bool
+	// ExtKeyUsage, when not empty, is used instead of the usages that
+	// Server and Client select.
+	ExtKeyUsage []x509.ExtKeyUsage
 	// KeyType defaults to ECDSA P-256.
 	KeyType KeyType
+	// Key, when set, is used instead of generating a key of KeyType (for
+	// callers that cache expensive keys).
+	Key crypto.Signer
 	// NotBefore and NotAfter default to now-1h and now+1 year.
 	NotBefore, NotAfter time.Time
 }
 
 // Issue issues a certificate signed by the CA.
 func (ca *CA) Issue(r Request) (*Cert, error) {
-	key, err := generateKey(r.KeyType)
+	key, err := keyFor(r.Key, r.KeyType)
 	if err != nil {
 		return nil, err
 	}
+	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: r.CommonName, OrganizationalUnit: r.OrganizationalUnit},
-		NotBefore:    r.NotBefore,
-		NotAfter:     r.NotAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-	}
-	if tmpl.NotBefore.IsZero() {
-		tmpl.NotBefore = time.Now().Add(-time.Hour)
-	}
-	if tmpl.NotAfter.IsZero() {
-		tmpl.NotAfter = time.Now().AddDate(1, 0, 0)
+		Subject: pkix.Name{
+			CommonName:         r.CommonName,
+			Organization:       r.Organization,
+			OrganizationalUnit: r.OrganizationalUnit,
+		},
+		NotBefore:   orDefault(r.NotBefore, now.Add(-time.Hour)),
+		NotAfter:    orDefault(r.NotAfter, now.AddDate(1, 0, 0)),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: append([]x509.ExtKeyUsage(nil), r.ExtKeyUsage...),
 	}
 	if _, isRSA := key.(*rsa.PrivateKey); isRSA {
 		tmpl.KeyUsage |= x509.KeyUsageKeyEncipherment
 	}
-	if r.Server || !r.Client {
-		tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageServerAuth)
-	}
-	if r.Client || !r.Server {
-		tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
+	if len(r.ExtKeyUsage) == 0 {
+		if r.Server || !r.Client {
+			tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageServerAuth)
+		}
+		if r.Client || !r.Server {
+			tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
+		}
 	}
 	for _, h := range r.Hosts {
 		if ip := net.ParseIP(h); ip != nil {
@@ -170,6 +223,7 @@ func (ca *CA) Issue(r Request) (*Cert, error) {
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
+	tmpl.IPAddresses = append(tmpl.IPAddresses, r.IPs...)
 	for _, u := range r.URIs {
 		parsed, err := url.Parse(u)
 		if err != nil || parsed.Scheme == "" {
@@ -177,7 +231,11 @@ func (ca *CA) Issue(r Request) (*Cert, error) {
 		}
 		tmpl.URIs = append(tmpl.URIs, parsed)
 	}
-	return sign(tmpl, ca.Leaf, key.Public(), ca.Key, key)
+	c, err := sign(tmpl, ca.Leaf, key.Public(), ca.Key, key)
+	if err != nil {
+		return nil, fmt.Errorf("issue certificate %q: %w", r.CommonName, err)
+	}
+	return c, nil
 }
 
 func sign(tmpl, parent *x509.Certificate, pub crypto.PublicKey, signer crypto.Signer, key crypto.Signer) (*Cert, error) {

@@ -101,6 +101,8 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		newDemoCmd,
 		newExporterCmd,
 		newScanCmd,
+		newCanaryCmd,
+		newObserveCmd,
 	} {
 		root.AddCommand(add(s))
 	}

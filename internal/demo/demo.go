@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/canary"
 	"github.com/pqtls/pqtls/devpki"
 	"github.com/pqtls/pqtls/scan"
 	"github.com/prometheus/client_golang/prometheus"
@@ -67,8 +68,9 @@ type Report struct {
 	HelloSizes   map[string]int // client name -> ClientHello record bytes
 	ServerLog    string         // the require server's log line for the refused client
 	MetricsText  string
-	ServerHelloB map[string]int // client name -> server's first flight bytes (to prefer server)
-	Scans        []scan.Result  // pqtls scan of each server, in endpoints order
+	ServerHelloB map[string]int            // client name -> server's first flight bytes (to prefer server)
+	Scans        []scan.Result             // pqtls scan of each server, in endpoints order
+	Canary       map[string]canary.Verdict // pqtls canary verdict per server
 }
 
 // Run runs the demo and writes the report to w.
@@ -153,7 +155,8 @@ func Measure(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep.MetricsText = mb.String()
 
-	// Scan last, so its probes do not show in the metrics excerpt above.
+	// Scan and canary last, so their probes do not show in the metrics
+	// excerpt above.
 	var targets []scan.Target
 	for i, e := range endpoints {
 		t, err := scan.ParseEndpoint(servers[e.name])
@@ -164,6 +167,14 @@ func Measure(ctx context.Context, o Options) (*Report, error) {
 		targets = append(targets, t)
 	}
 	rep.Scans = scan.ScanAll(ctx, targets, scan.Options{Enumerate: true, ServerName: "demo.internal", RootCAs: ca.Pool(), Timeout: 5 * time.Second})
+	rep.Canary = map[string]canary.Verdict{}
+	for _, e := range endpoints {
+		cr, err := canary.Run(ctx, canary.Options{Target: servers[e.name], ServerName: "demo.internal", Count: 3, RootCAs: ca.Pool(), PMTU: canary.PMTUOff, Timeout: 5 * time.Second})
+		if err != nil {
+			return nil, err
+		}
+		rep.Canary[e.name] = cr.Verdict
+	}
 	return rep, nil
 }
 
@@ -341,7 +352,14 @@ func Print(w io.Writer, r *Report) {
 	}
 	tw.Flush()
 
-	fmt.Fprintln(w, "\n6. Metrics (what Prometheus scrapes from every pqtls server and client)")
+	fmt.Fprintln(w, "\n6. Hybrid canary: 'pqtls canary' runs the large-ClientHello matrix (split segments, record fragments, 4/16 KB, HRR)")
+	for _, e := range endpoints {
+		if v, ok := r.Canary[e.name]; ok {
+			fmt.Fprintf(w, "   %-17s %-19s %s\n", e.name, v.Code, v.Summary)
+		}
+	}
+
+	fmt.Fprintln(w, "\n7. Metrics (what Prometheus scrapes from every pqtls server and client)")
 	for _, l := range strings.Split(strings.TrimSpace(r.MetricsText), "\n") {
 		if !strings.HasPrefix(l, "# HELP") {
 			fmt.Fprintln(w, "   "+l)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/canary"
 	"github.com/pqtls/pqtls/scan"
 )
 
@@ -88,6 +89,11 @@ func TestMeasureMatrix(t *testing.T) {
 	}
 	if !r.Scans[2].HasGroup(tls.X25519MLKEM768) || r.Scans[2].HasGroup(tls.X25519) {
 		t.Errorf("require server groups %v: want hybrids only", r.Scans[2].GroupNames())
+	}
+	for name, want := range map[string]string{"prefer (default)": canary.VerdictOK, "classical-only": canary.VerdictHybridUnavailable, "require": canary.VerdictOK} {
+		if got := r.Canary[name].Code; got != want {
+			t.Errorf("canary verdict for %s = %q (%s), want %q", name, got, r.Canary[name].Summary, want)
+		}
 	}
 	var out bytes.Buffer
 	Print(&out, r)

@@ -57,13 +57,8 @@ func HAProxy(tb testing.TB, opts HAProxyOptions) *HAProxyPeer {
 	Require(tb, PeerHAProxy)
 	bin, _ := Find(PeerHAProxy)
 	dir := tb.TempDir()
-	h := &HAProxyPeer{Cert: opts.Cert}
-	if h.Cert == nil {
-		h.CA = testpki.NewCA(tb)
-		h.Cert = h.CA.Server(tb, testpki.CertOptions{})
-	} else {
-		h.CA = h.Cert.CA
-	}
+	h := &HAProxyPeer{}
+	h.CA, h.Cert = serverCert(tb, opts.Cert)
 	crt := filepath.Join(dir, "combined.pem")
 	if err := writeFileMode(crt, h.Cert.CombinedPEM(), 0o600); err != nil {
 		tb.Fatalf("testpeer: %v", err)

@@ -13,28 +13,6 @@ import (
 	"github.com/pqtls/pqtls/internal/testpki"
 )
 
-// serveTLS accepts TLS connections on ln, completes handshakes and writes
-// "ok\n".
-func serveTLS(t *testing.T, ln net.Listener, cfg *tls.Config) {
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				tc := tls.Server(c, cfg)
-				_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
-				if tc.Handshake() == nil {
-					_, _ = tc.Write([]byte("ok\n"))
-				}
-			}()
-		}
-	}()
-}
-
 // TestNetnsLargeClientHello builds client/router/server namespaces, then
 // drops large packets on the router: a hybrid ClientHello (about 1.3 KB in
 // one segment) no longer gets through while a classical one does. This is
@@ -46,7 +24,7 @@ func TestNetnsLargeClientHello(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serveTLS(t, ln, ca.ServerTLS(ca.Server(t, testpki.CertOptions{IPs: []net.IP{net.ParseIP(topo.ServerIP)}}), false))
+	serveTLS(t, ln, ca.ServerTLS(ca.Server(t, testpki.CertOptions{IPs: []net.IP{net.ParseIP(topo.ServerIP)}}), false), "ok\n")
 	// The addresses exist only inside the namespaces (never dial them from
 	// the root namespace: its traffic may leave the machine).
 	if out, _ := runQuick(10*time.Second, "ip", "-o", "addr"); strings.Contains(out, "10.201.") {

@@ -88,12 +88,9 @@ func Nginx(tb testing.TB, opts NginxOptions) *NginxPeer {
 			Missing(tb, "nginx stream module (libnginx-mod-stream)", err)
 		}
 	}
-	n := &NginxPeer{Dir: tb.TempDir(), Cert: opts.Cert}
-	if !opts.NoTLS && n.Cert == nil {
-		n.CA = testpki.NewCA(tb)
-		n.Cert = n.CA.Server(tb, testpki.CertOptions{})
-	} else if n.Cert != nil {
-		n.CA = n.Cert.CA
+	n := &NginxPeer{Dir: tb.TempDir()}
+	if !opts.NoTLS || opts.Cert != nil {
+		n.CA, n.Cert = serverCert(tb, opts.Cert)
 	}
 	conf := filepath.Join(n.Dir, "nginx.conf")
 	n.Port, n.Proc = startOnFreePort(tb, func(port int) *Proc {

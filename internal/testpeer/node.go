@@ -129,13 +129,8 @@ func NodeServer(tb testing.TB, opts NodeServerOptions) *NodeServerPeer {
 	Require(tb, PeerNode)
 	node, _ := Find(PeerNode)
 	dir := tb.TempDir()
-	s := &NodeServerPeer{Cert: opts.Cert, trace: newOpenSSLTrace(), events: make(chan NodeEvent, 1024)}
-	if s.Cert == nil {
-		s.CA = testpki.NewCA(tb)
-		s.Cert = s.CA.Server(tb, testpki.CertOptions{})
-	} else {
-		s.CA = s.Cert.CA
-	}
+	s := &NodeServerPeer{trace: newOpenSSLTrace(), events: make(chan NodeEvent, 1024)}
+	s.CA, s.Cert = serverCert(tb, opts.Cert)
 	cfg := map[string]any{
 		"key": string(s.Cert.KeyPEM), "cert": string(s.Cert.CertPEM),
 		"curves": opts.Curves, "minVersion": opts.MinVersion, "maxVersion": opts.MaxVersion,

@@ -37,16 +37,30 @@ func goHandshake(addr string, cfg *tls.Config) (tls.ConnectionState, error) {
 	return c.ConnectionState(), nil
 }
 
-// goServer runs a Go TLS server that records each ConnectionState and writes
+// goServer runs a Go TLS server on 127.0.0.1 (see serveTLS) that writes
 // "hello from go\n".
 func goServer(t *testing.T, cfg *tls.Config) (string, <-chan tls.ConnectionState) {
 	t.Helper()
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ln.Addr().String(), serveTLS(t, ln, cfg, "hello from go\n")
+}
+
+// serveTLS accepts connections on ln until the test ends, runs a TLS server
+// handshake with cfg on each, sends its ConnectionState (the zero value when
+// the handshake failed) on the returned channel, then writes reply. The
+// channel holds 16 states; when nobody reads them, later ones are dropped.
+func serveTLS(t *testing.T, ln net.Listener, cfg *tls.Config, reply string) <-chan tls.ConnectionState {
 	t.Cleanup(func() { ln.Close() })
 	states := make(chan tls.ConnectionState, 16)
+	report := func(cs tls.ConnectionState) {
+		select {
+		case states <- cs:
+		default:
+		}
+	}
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -55,18 +69,18 @@ func goServer(t *testing.T, cfg *tls.Config) (string, <-chan tls.ConnectionState
 			}
 			go func() {
 				defer c.Close()
-				tc := c.(*tls.Conn)
+				tc := tls.Server(c, cfg)
 				_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
 				if err := tc.Handshake(); err != nil {
-					states <- tls.ConnectionState{}
+					report(tls.ConnectionState{})
 					return
 				}
-				states <- tc.ConnectionState()
-				_, _ = tc.Write([]byte("hello from go\n"))
+				report(tc.ConnectionState())
+				_, _ = tc.Write([]byte(reply))
 			}()
 		}
 	}()
-	return ln.Addr().String(), states
+	return states
 }
 
 func TestInteropNodeServerGroups(t *testing.T) {

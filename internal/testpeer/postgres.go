@@ -109,13 +109,7 @@ func Postgres(tb testing.TB, opts PostgresOptions) *PostgresPeer {
 		opts.SSL = true
 	}
 	if opts.SSL {
-		p.Cert = opts.Cert
-		if p.Cert == nil {
-			p.CA = testpki.NewCA(tb)
-			p.Cert = p.CA.Server(tb, testpki.CertOptions{})
-		} else {
-			p.CA = p.Cert.CA
-		}
+		p.CA, p.Cert = serverCert(tb, opts.Cert)
 		for _, f := range []struct {
 			name string
 			data []byte

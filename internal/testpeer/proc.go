@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pqtls/pqtls/internal/testpki"
 )
 
 // Default deadlines. Every step that waits on a peer has one.
@@ -328,4 +330,15 @@ func startOnFreePort(tb testing.TB, launch func(port int) *Proc, wait func(port 
 		}
 		tb.Fatalf("testpeer: %v", err)
 	}
+}
+
+// serverCert returns cert and its CA or, when cert is nil, a new CA and a
+// server certificate it issued for localhost, 127.0.0.1 and ::1.
+func serverCert(tb testing.TB, cert *testpki.Cert) (*testpki.CA, *testpki.Cert) {
+	tb.Helper()
+	if cert != nil {
+		return cert.CA, cert
+	}
+	ca := testpki.NewCA(tb)
+	return ca, ca.Server(tb, testpki.CertOptions{})
 }

@@ -46,13 +46,7 @@ func Redis(tb testing.TB, opts RedisOptions) *RedisPeer {
 		"--daemonize", "no", "--protected-mode", "no", "--logfile", ""}
 	if opts.NoTLS {
 	} else {
-		r.Cert = opts.Cert
-		if r.Cert == nil {
-			r.CA = testpki.NewCA(tb)
-			r.Cert = r.CA.Server(tb, testpki.CertOptions{})
-		} else {
-			r.CA = r.Cert.CA
-		}
+		r.CA, r.Cert = serverCert(tb, opts.Cert)
 		f := r.Cert.WriteFiles(tb, dir)
 		args = append(args, "--port", "0",
 			"--tls-cert-file", f.Cert, "--tls-key-file", f.Key)

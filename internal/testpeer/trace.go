@@ -156,52 +156,59 @@ func parenNum(s string) (int, bool) {
 	return n, true
 }
 
+// waitUntil calls found with t.mu held until it reports true (waitUntil
+// then returns true), the trace ends or timeout passes (false).
+func (t *opensslTrace) waitUntil(timeout time.Duration, found func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	timer := time.AfterFunc(timeout, func() {
+		t.mu.Lock()
+		t.cond.Broadcast()
+		t.mu.Unlock()
+	})
+	defer timer.Stop()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for !found() {
+		if t.eof || time.Now().After(deadline) {
+			return false
+		}
+		t.cond.Wait()
+	}
+	return true
+}
+
 // wait returns the handshake with the given client random once its group is
 // known, the trace ended, or timeout passed.
 func (t *opensslTrace) wait(random string, timeout time.Duration) (traceHandshake, error) {
-	deadline := time.Now().Add(timeout)
-	timer := time.AfterFunc(timeout, func() {
-		t.mu.Lock()
-		t.cond.Broadcast()
-		t.mu.Unlock()
-	})
-	defer timer.Stop()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for {
-		if h := t.hs[random]; h != nil && h.group != 0 {
-			return *h, nil
+	var h traceHandshake
+	if t.waitUntil(timeout, func() bool {
+		if p := t.hs[random]; p != nil && p.group != 0 {
+			h = *p
+			return true
 		}
-		if t.eof || time.Now().After(deadline) {
-			return traceHandshake{}, fmt.Errorf("no ServerHello group in the OpenSSL trace for client random %s", random)
-		}
-		t.cond.Wait()
+		return false
+	}) {
+		return h, nil
 	}
+	return traceHandshake{}, fmt.Errorf("no ServerHello group in the OpenSSL trace for client random %s", random)
 }
 
-// last returns the last handshake that has a group, waiting up to timeout.
+// last returns the last handshake that has a group, waiting up to timeout;
+// when the trace ends or time is up first, it returns the last handshake
+// seen even without a group.
 func (t *opensslTrace) last(timeout time.Duration) (traceHandshake, error) {
-	deadline := time.Now().Add(timeout)
-	timer := time.AfterFunc(timeout, func() {
-		t.mu.Lock()
-		t.cond.Broadcast()
-		t.mu.Unlock()
+	var h traceHandshake
+	seen := false
+	t.waitUntil(timeout, func() bool {
+		n := len(t.order)
+		if n == 0 {
+			return false
+		}
+		h, seen = *t.hs[t.order[n-1]], true
+		return h.group != 0
 	})
-	defer timer.Stop()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for {
-		if n := len(t.order); n > 0 {
-			if h := t.hs[t.order[n-1]]; h.group != 0 {
-				return *h, nil
-			}
-		}
-		if t.eof || time.Now().After(deadline) {
-			if n := len(t.order); n > 0 {
-				return *t.hs[t.order[n-1]], nil
-			}
-			return traceHandshake{}, fmt.Errorf("no ClientHello in the OpenSSL trace")
-		}
-		t.cond.Wait()
+	if !seen {
+		return traceHandshake{}, fmt.Errorf("no ClientHello in the OpenSSL trace")
 	}
+	return h, nil
 }

@@ -28,28 +28,22 @@ package testpki
 import (
 	"bytes"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
-	"net/url"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pqtls/pqtls/devpki"
 )
 
 // KeyType selects the key algorithm of a CA or a leaf certificate.
@@ -112,8 +106,7 @@ type CA struct {
 	// CertPEM is Cert in PEM form.
 	CertPEM []byte
 
-	mu     sync.Mutex
-	serial int64
+	dev *devpki.CA
 }
 
 // Cert is an issued leaf certificate with its key.
@@ -175,35 +168,23 @@ func New(opts CAOptions) (*CA, error) {
 	if cn == "" {
 		cn = "pqtls test CA"
 	}
-	cn = fmt.Sprintf("%s %d-%x", cn, n, suffix)
 	now := time.Now()
-	tpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: cn, Organization: []string{"pqtls tests"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(7 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
-	tpl.SubjectKeyId = skid(key.Public())
-	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, key.Public(), key)
+	dev, err := devpki.CreateCA(devpki.CARequest{
+		CommonName:   fmt.Sprintf("%s %d-%x", cn, n, suffix),
+		Organization: []string{"pqtls tests"},
+		Key:          key,
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(7 * 24 * time.Hour),
+	})
 	if err != nil {
-		return nil, fmt.Errorf("create CA certificate: %w", err)
+		return nil, err
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("parse CA certificate: %w", err)
-	}
-	return &CA{Cert: cert, Key: key, CertPEM: pemBlock("CERTIFICATE", der), serial: 1}, nil
+	return &CA{Cert: dev.Leaf, Key: dev.Key, CertPEM: dev.CertPEM, dev: dev}, nil
 }
 
 // Pool returns a new cert pool holding only this CA.
 func (ca *CA) Pool() *x509.CertPool {
-	p := x509.NewCertPool()
-	p.AddCert(ca.Cert)
-	return p
+	return ca.dev.Pool()
 }
 
 // WriteCertFile writes the CA certificate as <dir>/ca.pem (for peers that
@@ -211,14 +192,10 @@ func (ca *CA) Pool() *x509.CertPool {
 // returns its path, failing the test on error.
 func (ca *CA) WriteCertFile(tb testing.TB, dir string) string {
 	tb.Helper()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := devpki.WriteFiles(dir, []devpki.File{{Name: "ca.pem", Data: ca.CertPEM, Mode: 0o644}}, true); err != nil {
 		tb.Fatalf("testpki: %v", err)
 	}
-	p := filepath.Join(dir, "ca.pem")
-	if err := writeFile(p, ca.CertPEM, 0o644); err != nil {
-		tb.Fatalf("testpki: %v", err)
-	}
-	return p
+	return filepath.Join(dir, "ca.pem")
 }
 
 // Server issues a server certificate (ExtKeyUsage serverAuth), failing the
@@ -244,7 +221,9 @@ func (ca *CA) Client(tb testing.TB, opts CertOptions) *Cert {
 }
 
 // Issue issues a leaf certificate with the given extended key usages
-// (serverAuth gets the server default SANs unless opts.NoDefaultSANs).
+// (serverAuth gets the server default SANs unless opts.NoDefaultSANs; with
+// no usage at all the certificate is good for both serverAuth and
+// clientAuth).
 func (ca *CA) Issue(opts CertOptions, usage ...x509.ExtKeyUsage) (*Cert, error) {
 	key, err := newKey(opts.Key)
 	if err != nil {
@@ -273,14 +252,6 @@ func (ca *CA) Issue(opts CertOptions, usage ...x509.ExtKeyUsage) (*Cert, error) 
 			ips = []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
 		}
 	}
-	var uris []*url.URL
-	for _, s := range opts.URIs {
-		u, err := url.Parse(s)
-		if err != nil {
-			return nil, fmt.Errorf("URI SAN %q: %w", s, err)
-		}
-		uris = append(uris, u)
-	}
 	now := time.Now()
 	nb, na := now.Add(-time.Hour), now.Add(24*time.Hour)
 	switch {
@@ -295,50 +266,22 @@ func (ca *CA) Issue(opts CertOptions, usage ...x509.ExtKeyUsage) (*Cert, error) 
 	if !opts.NotAfter.IsZero() {
 		na = opts.NotAfter
 	}
-	ku := x509.KeyUsageDigitalSignature
-	if _, ok := key.(*rsa.PrivateKey); ok {
-		ku |= x509.KeyUsageKeyEncipherment
-	}
-	ca.mu.Lock()
-	ca.serial++
-	serial := ca.serial
-	ca.mu.Unlock()
-	tpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
-		Subject: pkix.Name{
-			CommonName:         cn,
-			OrganizationalUnit: opts.OrganizationalUnit,
-			Organization:       opts.Organization,
-		},
-		NotBefore:      nb,
-		NotAfter:       na,
-		KeyUsage:       ku,
-		ExtKeyUsage:    usage,
-		DNSNames:       dns,
-		IPAddresses:    ips,
-		URIs:           uris,
-		AuthorityKeyId: ca.Cert.SubjectKeyId,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tpl, ca.Cert, key.Public(), ca.Key)
+	c, err := ca.dev.Issue(devpki.Request{
+		CommonName:         cn,
+		Organization:       opts.Organization,
+		OrganizationalUnit: opts.OrganizationalUnit,
+		Hosts:              dns,
+		IPs:                ips,
+		URIs:               opts.URIs,
+		ExtKeyUsage:        usage,
+		Key:                key,
+		NotBefore:          nb,
+		NotAfter:           na,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("create certificate %q: %w", cn, err)
+		return nil, err
 	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("parse certificate %q: %w", cn, err)
-	}
-	pk, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, fmt.Errorf("marshal key: %w", err)
-	}
-	return &Cert{
-		TLS:     tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf},
-		Leaf:    leaf,
-		Key:     key,
-		CertPEM: pemBlock("CERTIFICATE", der),
-		KeyPEM:  pemBlock("PRIVATE KEY", pk),
-		CA:      ca,
-	}, nil
+	return &Cert{TLS: c.TLS(), Leaf: c.Leaf, Key: c.Key, CertPEM: c.CertPEM, KeyPEM: c.KeyPEM, CA: ca}, nil
 }
 
 // ServerTLS returns a server tls.Config presenting cert. With clientAuth the
@@ -377,25 +320,20 @@ func (c *Cert) WriteFiles(tb testing.TB, dir string) Files {
 // Write writes <prefix>cert.pem, <prefix>key.pem (0600) and <prefix>ca.pem
 // into dir (created if needed) and returns their paths.
 func (c *Cert) Write(dir, prefix string) (Files, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return Files{}, fmt.Errorf("create %s: %w", dir, err)
+	err := devpki.WriteFiles(dir, []devpki.File{
+		{Name: prefix + "cert.pem", Data: c.CertPEM, Mode: 0o644},
+		{Name: prefix + "key.pem", Data: c.KeyPEM, Mode: 0o600},
+		{Name: prefix + "ca.pem", Data: c.CA.CertPEM, Mode: 0o644},
+	}, true)
+	if err != nil {
+		return Files{}, fmt.Errorf("write certificate files into %s: %w", dir, err)
 	}
-	f := Files{
+	return Files{
 		Dir:  dir,
 		Cert: filepath.Join(dir, prefix+"cert.pem"),
 		Key:  filepath.Join(dir, prefix+"key.pem"),
 		CA:   filepath.Join(dir, prefix+"ca.pem"),
-	}
-	for _, w := range []struct {
-		path string
-		data []byte
-		mode os.FileMode
-	}{{f.Cert, c.CertPEM, 0o644}, {f.Key, c.KeyPEM, 0o600}, {f.CA, c.CA.CertPEM, 0o644}} {
-		if err := writeFile(w.path, w.data, w.mode); err != nil {
-			return Files{}, err
-		}
-	}
-	return f, nil
+	}, nil
 }
 
 // SPKIHash returns base64(SHA-256(SubjectPublicKeyInfo)) of the leaf, the
@@ -417,42 +355,6 @@ func (c *Cert) CombinedPEM() []byte {
 	return bytes.Join([][]byte{c.CertPEM, c.CA.CertPEM, c.KeyPEM}, nil)
 }
 
-func writeFile(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("chmod %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
-func pemBlock(typ string, der []byte) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
-}
-
-func skid(pub crypto.PublicKey) []byte {
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		return nil
-	}
-	sum := sha256.Sum256(der)
-	return sum[:20]
-}
-
 // rsaPool caches RSA-2048 keys per process: generating one costs ~100 ms
 // on a shared 2-core machine. Keys are handed out round-robin once the pool
 // is full; CA subjects are unique, so sharing a key never makes a
@@ -469,34 +371,27 @@ func rsaKey() (*rsa.PrivateKey, error) {
 	rsaPool.mu.Lock()
 	defer rsaPool.mu.Unlock()
 	if len(rsaPool.keys) < rsaPoolSize {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		k, err := devpki.GenerateKey(devpki.RSA2048)
 		if err != nil {
 			return nil, fmt.Errorf("generate RSA key: %w", err)
 		}
-		rsaPool.keys = append(rsaPool.keys, k)
-		return k, nil
+		rk := k.(*rsa.PrivateKey)
+		rsaPool.keys = append(rsaPool.keys, rk)
+		return rk, nil
 	}
 	k := rsaPool.keys[rsaPool.next%len(rsaPool.keys)]
 	rsaPool.next++
 	return k, nil
 }
 
+// newKey returns a key of type kt: RSA keys from the pool, the others
+// freshly generated by devpki.
 func newKey(kt KeyType) (crypto.Signer, error) {
 	switch kt {
-	case "", ECDSAP256:
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return nil, fmt.Errorf("generate ECDSA key: %w", err)
-		}
-		return k, nil
 	case RSA2048:
 		return rsaKey()
-	case Ed25519:
-		_, k, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			return nil, fmt.Errorf("generate Ed25519 key: %w", err)
-		}
-		return k, nil
+	case "", ECDSAP256, Ed25519:
+		return devpki.GenerateKey(devpki.KeyType(kt))
 	}
 	return nil, errors.New("unknown key type " + string(kt) + ": use testpki.ECDSAP256, RSA2048 or Ed25519")
 }

@@ -100,11 +100,13 @@ func TestClientIdentity(t *testing.T) {
 	cli := ca.Client(t, CertOptions{
 		CommonName:         "api",
 		OrganizationalUnit: []string{"payments"},
+		Organization:       []string{"acme"},
 		DNSNames:           []string{"api.internal"},
 		URIs:               []string{"spiffe://example.org/ns/prod/sa/api"},
 	})
 	l := cli.Leaf
-	if l.Subject.CommonName != "api" || len(l.Subject.OrganizationalUnit) != 1 || l.Subject.OrganizationalUnit[0] != "payments" {
+	if l.Subject.CommonName != "api" || len(l.Subject.OrganizationalUnit) != 1 || l.Subject.OrganizationalUnit[0] != "payments" ||
+		len(l.Subject.Organization) != 1 || l.Subject.Organization[0] != "acme" {
 		t.Errorf("subject %v", l.Subject)
 	}
 	if len(l.URIs) != 1 || l.URIs[0].String() != "spiffe://example.org/ns/prod/sa/api" {
@@ -115,6 +117,9 @@ func TestClientIdentity(t *testing.T) {
 	}
 	if err := verify(cli, ca.Pool(), x509.ExtKeyUsageClientAuth, ""); err != nil {
 		t.Error(err)
+	}
+	if len(l.ExtKeyUsage) != 1 || l.ExtKeyUsage[0] != x509.ExtKeyUsageClientAuth {
+		t.Errorf("client usages %v", l.ExtKeyUsage)
 	}
 	if _, err := ca.Issue(CertOptions{URIs: []string{"%zz"}}); err == nil {
 		t.Error("bad URI accepted")

@@ -4,14 +4,14 @@ import (
 	"bytes"
 	"crypto/tls"
 	"fmt"
-	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/pqtls/pqtls/internal/testpeer"
 )
 
 // The fuzz seeds in testdata/fuzz/ are real first flights recorded by
@@ -133,7 +133,7 @@ func writeSeeds(t *testing.T, seeds []seed) {
 }
 
 func TestInteropWireCaptureSeeds(t *testing.T) {
-	node := nodeBinary(t)
+	testpeer.Require(t, testpeer.PeerNode)
 	var seeds []seed
 	addFlight := func(name string, flight []byte) {
 		seeds = append(seeds, seed{"FuzzRecordReader", name, []any{flight}})
@@ -191,11 +191,11 @@ func TestInteropWireCaptureSeeds(t *testing.T) {
 	}
 	addFlight("go-server-tls12", f)
 
-	nodeDefault := startNodeServer(t, "", "")
+	nodeDefault := nodeServer(t, "", "")
 	f, res = serverFlight(t, nodeDefault, hello([]tls.CurveID{tls.X25519MLKEM768, tls.X25519}, []tls.CurveID{tls.X25519MLKEM768, tls.X25519}))
 	wantSH(t, res, tls.X25519MLKEM768)
 	addFlight("node-server-x25519mlkem768", f)
-	nodeMLKEM := startNodeServer(t, "MLKEM768", "")
+	nodeMLKEM := nodeServer(t, "MLKEM768", "")
 	f, res = serverFlight(t, nodeMLKEM, hello([]tls.CurveID{0x0201}, nil))
 	wantHRR(t, res, 0x0201)
 	addFlight("node-server-hrr-mlkem768", f)
@@ -204,7 +204,7 @@ func TestInteropWireCaptureSeeds(t *testing.T) {
 		t.Fatalf("node MLKEM768-only with X25519: %s", res.Outcome)
 	}
 	addFlight("node-server-alert-handshake-failure", f)
-	node12 := startNodeServer(t, "P-256", "TLSv1.2")
+	node12 := nodeServer(t, "P-256", "TLSv1.2")
 	f, res = serverFlight(t, node12, ch12)
 	if res.Outcome != OutcomeServerHello {
 		t.Fatalf("node TLS 1.2: %s", res.Outcome)
@@ -218,14 +218,7 @@ func TestInteropWireCaptureSeeds(t *testing.T) {
 			c.Close()
 		}
 	}))
-	addFlight("node-client-default", clientFlight(t, func(addr string) {
-		_, port, _ := net.SplitHostPort(addr)
-		cmd := exec.Command(node, "testdata/node_tls_client.js", port)
-		cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
-		if err := cmd.Run(); err != nil {
-			t.Errorf("node client: %v", err)
-		}
-	}))
+	addFlight("node-client-default", clientFlight(t, func(addr string) { nodeClientHello(t, addr, "") }))
 	// Our own hybrid hello split over records, padded to 4 KB.
 	ours := hello([]tls.CurveID{tls.X25519MLKEM768, tls.X25519}, []tls.CurveID{tls.X25519MLKEM768, tls.X25519})
 	ours.PadTo = 4096

@@ -151,34 +151,14 @@ func TestGoServerTLS12(t *testing.T) {
 	if err := sh.CheckAgainst(ch); err != nil {
 		t.Fatal(err)
 	}
-	var sawCert, sawSKE bool
-	for !sawSKE {
-		m, err := res.Reader.ReadMessage()
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch m.HandshakeType {
-		case TypeCertificate:
-			chain, err := ParseCertificateChain12(m.Data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(chain) != 1 || !slices.Equal(chain[0].Raw, cert.Certificate[0]) {
-				t.Fatalf("chain of %d certificates does not match the server's", len(chain))
-			}
-			sawCert = true
-		case TypeServerKeyExchange:
-			ske, err := ParseServerKeyExchangeECDHE(m.Data, sh.Version())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ske.Curve != tls.CurveP384 || len(ske.Public) != 97 || ske.SignatureAlgorithm == 0 || len(ske.Signature) == 0 {
-				t.Fatalf("ServerKeyExchange %+v", ske)
-			}
-			sawSKE = true
-		}
-	}
-	if !sawCert {
+	chain, ske := readTLS12Flight(t, res.Reader, sh.Version())
+	if chain == nil {
 		t.Fatal("no Certificate before ServerKeyExchange")
+	}
+	if len(chain) != 1 || !slices.Equal(chain[0].Raw, cert.Certificate[0]) {
+		t.Fatalf("chain of %d certificates does not match the server's", len(chain))
+	}
+	if ske.Curve != tls.CurveP384 || len(ske.Public) != 97 || ske.SignatureAlgorithm == 0 || len(ske.Signature) == 0 {
+		t.Fatalf("ServerKeyExchange %+v", ske)
 	}
 }

@@ -1,63 +1,47 @@
 package wire
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pqtls/pqtls/internal/testpki"
 )
 
-// testCert returns a self-signed ECDSA P-256 certificate for "localhost" and
-// 127.0.0.1 (internal/testpki will replace this once merged).
+// testCert returns a certificate for "localhost", 127.0.0.1 and ::1 from a
+// fresh test CA (the chain is the leaf alone).
 func testCert(t testing.TB) tls.Certificate {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "localhost"},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	return testpki.NewCA(t).Server(t, testpki.CertOptions{}).TLS
 }
 
-// writeCertFiles writes cert and key as PEM files in a temporary directory.
-func writeCertFiles(t testing.TB, c tls.Certificate) (certFile, keyFile string) {
+// readTLS12Flight reads the messages that follow a TLS 1.2 ServerHello up to
+// the ServerKeyExchange and returns the chain of the Certificate message
+// (nil if none came before) and the ServerKeyExchange.
+func readTLS12Flight(t *testing.T, r *Reader, version uint16) ([]*x509.Certificate, *ServerKeyExchangeECDHE) {
 	t.Helper()
-	dir := t.TempDir()
-	keyDER, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
-	if err != nil {
-		t.Fatal(err)
+	var chain []*x509.Certificate
+	for {
+		m, err := r.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch m.HandshakeType {
+		case TypeCertificate:
+			if chain, err = ParseCertificateChain12(m.Data); err != nil {
+				t.Fatal(err)
+			}
+		case TypeServerKeyExchange:
+			ske, err := ParseServerKeyExchangeECDHE(m.Data, version)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return chain, ske
+		}
 	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile
 }
 
 // goServer is a crypto/tls server on 127.0.0.1 that records the group each

@@ -2,16 +2,32 @@ package wire
 
 import (
 	"crypto/tls"
-	"io"
-	"net"
-	"os"
-	"os/exec"
 	"reflect"
 	"slices"
 	"testing"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/testpeer"
 )
+
+// nodeServer starts a Node.js 26 (OpenSSL 3.5) TLS server with the given
+// ecdhCurve ("" for Node's default) and maxVersion ("" for none) and returns
+// its address; testpeer skips or fails the test when Node is missing.
+func nodeServer(t *testing.T, curves, maxVersion string) string {
+	t.Helper()
+	return testpeer.NodeServer(t, testpeer.NodeServerOptions{Curves: curves, MaxVersion: maxVersion}).Addr
+}
+
+// nodeClientHello makes Node.js 26 send its ClientHello (SNI localhost, ALPN
+// h2 and http/1.1, the given ecdhCurve) to addr, a capturing listener that
+// hangs up after the hello: the handshake must not complete.
+func nodeClientHello(t *testing.T, addr, curves string) {
+	t.Helper()
+	res := testpeer.NodeClient(t, addr, testpeer.NodeClientOptions{Curves: curves, Insecure: true, ALPN: []string{"h2", "http/1.1"}})
+	if res.Connected {
+		t.Errorf("node client completed a handshake with a listener that only reads the ClientHello: %+v", res)
+	}
+}
 
 // probe sends a TLS 1.3 ClientHello offering groups, with real key shares for
 // shareGroups, and returns the result.
@@ -62,7 +78,7 @@ func TestInteropWireNodeHRR(t *testing.T) {
 		{"MLKEM1024", 0x0202},
 	} {
 		t.Run(tc.curve, func(t *testing.T) {
-			addr := startNodeServer(t, tc.curve, "")
+			addr := nodeServer(t, tc.curve, "")
 			wantHRR(t, probe(t, addr, []tls.CurveID{tc.group}, nil), tc.group)
 			// Among several offered groups, the server still picks its only one.
 			wantHRR(t, probe(t, addr, []tls.CurveID{tls.X25519, tls.CurveP256, tc.group}, []tls.CurveID{tls.X25519}), tc.group)
@@ -83,7 +99,7 @@ func TestInteropWireNodeHRR(t *testing.T) {
 // MLKEM512 share that Go cannot generate natively.
 func TestInteropWireNodeKeyShares(t *testing.T) {
 	groups := []tls.CurveID{tls.X25519MLKEM768, tls.SecP256r1MLKEM768, tls.SecP384r1MLKEM1024, 0x0200, 0x0201, 0x0202, tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521, 0x001E, 0x0100, 0x0101}
-	addr := startNodeServer(t, "X25519MLKEM768:SecP256r1MLKEM768:SecP384r1MLKEM1024:MLKEM512:MLKEM768:MLKEM1024:X25519:P-256:P-384:P-521:X448:ffdhe2048:ffdhe3072", "")
+	addr := nodeServer(t, "X25519MLKEM768:SecP256r1MLKEM768:SecP384r1MLKEM1024:MLKEM512:MLKEM768:MLKEM1024:X25519:P-256:P-384:P-521:X448:ffdhe2048:ffdhe3072", "")
 	for _, g := range groups {
 		t.Run(pqtls.GroupName(g), func(t *testing.T) {
 			wantSH(t, probe(t, addr, []tls.CurveID{g}, []tls.CurveID{g}), g)
@@ -115,7 +131,7 @@ func TestInteropWireNodeKeyShares(t *testing.T) {
 // hello (hybrid + X25519 shares) with X25519MLKEM768, and the HRR path works
 // end to end with ClientHello.Retry when only X25519 is sent.
 func TestInteropWireNodeDefault(t *testing.T) {
-	addr := startNodeServer(t, "", "")
+	addr := nodeServer(t, "", "")
 	wantSH(t, probe(t, addr, []tls.CurveID{tls.X25519MLKEM768, tls.X25519}, []tls.CurveID{tls.X25519MLKEM768, tls.X25519}), tls.X25519MLKEM768)
 
 	ch := NewClientHello13("localhost")
@@ -141,40 +157,19 @@ func TestInteropWireNodeDefault(t *testing.T) {
 // hello; the ECDHE curve is read from its ServerKeyExchange and the chain from
 // its Certificate message.
 func TestInteropWireNodeTLS12(t *testing.T) {
-	addr := startNodeServer(t, "P-384:P-256", "TLSv1.2")
+	addr := nodeServer(t, "P-384:P-256", "TLSv1.2")
 	ch := NewClientHello12("localhost")
 	ch.SupportedGroups = []tls.CurveID{tls.CurveP256, tls.CurveP384}
 	res := exchange(t, addr, ch, ExchangeOptions{})
 	if res.Outcome != OutcomeServerHello || res.ServerHello.Version() != VersionTLS12 {
 		t.Fatalf("outcome %s %v", res.Outcome, res.Err)
 	}
-	var curve tls.CurveID
-	var certs int
-	for curve == 0 {
-		m, err := res.Reader.ReadMessage()
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch m.HandshakeType {
-		case TypeCertificate:
-			chain, err := ParseCertificateChain12(m.Data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			certs = len(chain)
-			if chain[0].Subject.CommonName != "localhost" {
-				t.Errorf("leaf subject %s", chain[0].Subject)
-			}
-		case TypeServerKeyExchange:
-			ske, err := ParseServerKeyExchangeECDHE(m.Data, VersionTLS12)
-			if err != nil {
-				t.Fatal(err)
-			}
-			curve = ske.Curve
-		}
+	chain, ske := readTLS12Flight(t, res.Reader, VersionTLS12)
+	if len(chain) > 0 && chain[0].Subject.CommonName != "localhost" {
+		t.Errorf("leaf subject %s", chain[0].Subject)
 	}
-	if certs != 1 || (curve != tls.CurveP384 && curve != tls.CurveP256) {
-		t.Fatalf("certs %d curve %v", certs, curve)
+	if curve := ske.Curve; len(chain) != 1 || (curve != tls.CurveP384 && curve != tls.CurveP256) {
+		t.Fatalf("certs %d curve %v", len(chain), curve)
 	}
 	// A TLS 1.3-only hello gets protocol_version from this server.
 	ch13 := NewClientHello13("localhost")
@@ -190,7 +185,7 @@ func TestInteropWireNodeTLS12(t *testing.T) {
 // (OpenSSL 3.5) clients, what `pqtls observe` sees on the wire, and checks
 // that the builder can reproduce them field for field.
 func TestInteropWireNodeClientHello(t *testing.T) {
-	node := nodeBinary(t)
+	testpeer.Require(t, testpeer.PeerNode)
 	for _, tc := range []struct {
 		curves string
 		groups []tls.CurveID
@@ -209,14 +204,7 @@ func TestInteropWireNodeClientHello(t *testing.T) {
 			name = "default"
 		}
 		t.Run(name, func(t *testing.T) {
-			flight := clientFlight(t, func(addr string) {
-				_, port, _ := net.SplitHostPort(addr)
-				cmd := exec.Command(node, "testdata/node_tls_client.js", port, tc.curves)
-				cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
-				if err := cmd.Run(); err != nil {
-					t.Errorf("node client: %v", err)
-				}
-			})
+			flight := clientFlight(t, func(addr string) { nodeClientHello(t, addr, tc.curves) })
 			msgs := messages(t, flight)
 			if len(msgs) != 1 || msgs[0].HandshakeType != TypeClientHello {
 				t.Fatalf("captured %d messages", len(msgs))

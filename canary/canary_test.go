@@ -1,0 +1,284 @@
+package canary
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pqtls/pqtls"
+)
+
+func run(t *testing.T, o Options) *Report {
+	t.Helper()
+	if o.PMTU == "" {
+		o.PMTU = PMTUOff
+	}
+	if o.Count == 0 {
+		o.Count = 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func TestHybridServerOK(t *testing.T) {
+	addr := servePQTLS(t, listenLoopback(t), pqtls.ModePrefer)
+	rep := run(t, Options{Target: addr, Count: 3})
+	if rep.Verdict.Code != VerdictOK || !rep.Verdict.Safe {
+		t.Fatalf("verdict = %+v, want ok", rep.Verdict)
+	}
+	for _, c := range rep.Cases {
+		if c.OK != c.Attempts || c.Attempts != 3 || c.SuccessRate != 1 {
+			t.Errorf("%s: %d/%d ok (%v) %v", c.Name, c.OK, c.Attempts, c.Classes, c.Errors)
+		}
+		if c.Latency.Samples != 3 || c.Latency.P50 <= 0 || c.Latency.Max < c.Latency.P50 || c.Latency.P99 < c.Latency.P90 {
+			t.Errorf("%s: implausible latency %+v", c.Name, c.Latency)
+		}
+	}
+	for name, want := range map[string]string{
+		CaseClassical: "x25519", CaseHybrid: "X25519MLKEM768", CaseHybridSplitTCP: "X25519MLKEM768",
+		// pqtls enables SecP384r1MLKEM1024 only on request (DESIGN.md).
+		CaseHybridSplitRecord: "X25519MLKEM768", CaseHybridP384: "x25519", CaseHybridHRR: "X25519MLKEM768",
+		CaseFullClassical: "x25519", CaseFullHybrid: "X25519MLKEM768",
+	} {
+		if got := caseOf(t, rep, name).SelectedGroup; got != want {
+			t.Errorf("%s negotiated %q, want %q", name, got, want)
+		}
+	}
+	// Sizes: ~1.4-1.5 KB hybrid, ~1.9 KB P-384 hybrid, padded exactly.
+	cl, hy, p384 := caseOf(t, rep, CaseClassical), caseOf(t, rep, CaseHybrid), caseOf(t, rep, CaseHybridP384)
+	if cl.HelloBytes > 400 || hy.HelloBytes < 1400 || hy.HelloBytes > 1600 || p384.HelloBytes < 1850 || p384.HelloBytes > 2000 {
+		t.Errorf("hello sizes classical %d hybrid %d p384 %d", cl.HelloBytes, hy.HelloBytes, p384.HelloBytes)
+	}
+	if got := caseOf(t, rep, CaseHybridPad4K).HelloBytes; got != 4096 {
+		t.Errorf("pad-4k hello = %d bytes", got)
+	}
+	if got := caseOf(t, rep, CaseHybridPad16K).HelloBytes; got != 16384 {
+		t.Errorf("pad-16k hello = %d bytes", got)
+	}
+	// Bytes on the wire: the record header(s) on top of the hello.
+	if hy.BytesSent != hy.HelloBytes+5 {
+		t.Errorf("hybrid sent %d bytes for a %d-byte hello", hy.BytesSent, hy.HelloBytes)
+	}
+	if rec := caseOf(t, rep, CaseHybridSplitRecord); rec.BytesSent != rec.HelloBytes+3*5 {
+		t.Errorf("split-records sent %d bytes for a %d-byte hello in 3 records", rec.BytesSent, rec.HelloBytes)
+	}
+	// Go's server prefers hybrid: the classical-share hello gets a retry.
+	if hrr := caseOf(t, rep, CaseHybridHRR); hrr.HelloRetries != 3 || hrr.BytesSent < hy.HelloBytes {
+		t.Errorf("HRR case: %d retries, %d bytes sent", hrr.HelloRetries, hrr.BytesSent)
+	}
+	cost := rep.Verdict.Cost
+	if cost == nil || cost.HybridGroup != "X25519MLKEM768" || cost.ExtraBytes < 2000 || cost.ExtraBytes > 3000 {
+		t.Fatalf("cost = %+v, want about 2.3 KB extra (1184+1088 bytes of ML-KEM)", cost)
+	}
+	if !strings.Contains(rep.Verdict.Summary, "extra bytes per handshake") {
+		t.Errorf("summary %q", rep.Verdict.Summary)
+	}
+	if rep.Path.LocalAddr == "" || rep.Path.MSS <= 0 || rep.Path.InterfaceMTU <= 0 || rep.Path.Interface == "" {
+		t.Errorf("path info missing: %+v", rep.Path)
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]any
+	if err := json.Unmarshal(b, &back); err != nil || back["schema"] != Schema {
+		t.Fatalf("JSON schema = %v (%v)", back["schema"], err)
+	}
+}
+
+func TestClassicalOnlyServerIsNotABrokenPath(t *testing.T) {
+	addr := servePQTLS(t, listenLoopback(t), pqtls.ModeClassical)
+	rep := run(t, Options{Target: addr})
+	if rep.Verdict.Code != VerdictHybridUnavailable || !rep.Verdict.Safe {
+		t.Fatalf("verdict = %+v, want hybrid_unavailable (safe)", rep.Verdict)
+	}
+	if !strings.Contains(rep.Verdict.Summary, "hybrid not available on this server") {
+		t.Errorf("summary %q", rep.Verdict.Summary)
+	}
+	if got := caseOf(t, rep, CaseHybrid).SelectedGroup; got != "x25519" {
+		t.Errorf("hybrid case negotiated %q on a classical server", got)
+	}
+	strict := run(t, Options{Target: addr, RequireHybrid: true, Cases: []string{CaseHybrid}})
+	if strict.Verdict.Code != VerdictHybridUnavailable || strict.Verdict.Safe {
+		t.Fatalf("--require-hybrid verdict = %+v, want hybrid_unavailable, unsafe", strict.Verdict)
+	}
+	if len(strict.Cases) != 3 {
+		t.Errorf("Cases filter ran %d cases, want hybrid plus the two baselines", len(strict.Cases))
+	}
+}
+
+func TestRequireServerRefusesClassicalOnly(t *testing.T) {
+	addr := servePQTLS(t, listenLoopback(t), pqtls.ModeRequire)
+	rep := run(t, Options{Target: addr})
+	if rep.Verdict.Code != VerdictOK {
+		t.Fatalf("verdict = %+v, want ok", rep.Verdict)
+	}
+	if c := caseOf(t, rep, CaseClassical); c.Classes["alert:handshake_failure"] != c.Attempts {
+		t.Errorf("classical case classes = %v, want alert:handshake_failure", c.Classes)
+	}
+	if c := caseOf(t, rep, CaseFullClassical); c.Classes["alert:handshake_failure"] != c.Attempts {
+		t.Errorf("full classical classes = %v, want alert:handshake_failure", c.Classes)
+	}
+	if !strings.Contains(strings.Join(rep.Verdict.Warnings, "\n"), "refuses classical") {
+		t.Errorf("warnings %q do not mention the refused classical handshakes", rep.Verdict.Warnings)
+	}
+}
+
+func TestSingleReadServerResetsSplitHello(t *testing.T) {
+	addr := serveFault(t, listenLoopback(t), faultSingleRead)
+	rep := run(t, Options{Target: addr, Count: 3})
+	if rep.Verdict.Code != VerdictSplitHelloReset || rep.Verdict.Safe {
+		t.Fatalf("verdict = %+v, want split_hello_reset", rep.Verdict)
+	}
+	if c := caseOf(t, rep, CaseHybridSplitTCP); c.Classes[ClassReset] != 3 {
+		t.Errorf("split-tcp classes = %v, want reset 3", c.Classes)
+	}
+	if c := caseOf(t, rep, CaseClassical); c.OK != 3 {
+		t.Errorf("classical %v", c.Classes)
+	}
+	if !strings.Contains(rep.Verdict.Summary, "single read") {
+		t.Errorf("summary %q", rep.Verdict.Summary)
+	}
+}
+
+func TestLargeHelloDropped(t *testing.T) {
+	addr := serveFault(t, listenLoopback(t), faultDropLarge)
+	// Only the hybrid case (plus the baselines): each timeout costs a full
+	// --timeout, kept generous so that a loaded machine does not time the
+	// classical baselines out too.
+	rep := run(t, Options{Target: addr, Timeout: time.Second, Cases: []string{CaseHybrid, CaseHybridSplitTCP}})
+	if rep.Verdict.Code != VerdictLargeHelloDropped || rep.Verdict.Safe {
+		t.Fatalf("verdict = %+v, want large_hello_dropped", rep.Verdict)
+	}
+	if c := caseOf(t, rep, CaseHybrid); c.Classes[ClassTimeout] != 2 {
+		t.Errorf("hybrid classes %v", c.Classes)
+	}
+	if !strings.Contains(rep.Verdict.Summary, "time out while classical ones succeed") {
+		t.Errorf("summary %q", rep.Verdict.Summary)
+	}
+}
+
+func TestHybridAlert(t *testing.T) {
+	addr := serveFault(t, listenLoopback(t), faultAlertLarge)
+	rep := run(t, Options{Target: addr})
+	if rep.Verdict.Code != VerdictHybridAlert || rep.Verdict.Safe {
+		t.Fatalf("verdict = %+v, want hybrid_alert", rep.Verdict)
+	}
+	if c := caseOf(t, rep, CaseHybrid); c.Classes["alert:handshake_failure"] != 2 {
+		t.Errorf("hybrid classes %v", c.Classes)
+	}
+}
+
+func TestNotTLSIsUnreachable(t *testing.T) {
+	addr := serveFault(t, listenLoopback(t), faultHTTP)
+	rep := run(t, Options{Target: addr, Count: 1})
+	if rep.Verdict.Code != VerdictUnreachable || rep.Verdict.Safe {
+		t.Fatalf("verdict = %+v, want unreachable", rep.Verdict)
+	}
+	if c := caseOf(t, rep, CaseClassical); c.Classes[ClassUnexpected] != 1 {
+		t.Errorf("classical classes %v", c.Classes)
+	}
+}
+
+func TestConnectRefused(t *testing.T) {
+	ln := listenLoopback(t)
+	addr := ln.Addr().String()
+	ln.Close()
+	rep := run(t, Options{Target: addr, Count: 1})
+	if rep.Verdict.Code != VerdictUnreachable {
+		t.Fatalf("verdict = %+v", rep.Verdict)
+	}
+	if c := caseOf(t, rep, CaseFullHybrid); c.Classes[ClassConnectFailed] != 1 {
+		t.Errorf("classes %v", c.Classes)
+	}
+}
+
+func TestOptionsValidation(t *testing.T) {
+	for _, o := range []Options{
+		{},
+		{Target: "no-port"},
+		{Target: ":443"},
+		{Target: "h:0"},
+		{Target: "h:443", Count: -1},
+		{Target: "h:443", Count: MaxCount + 1},
+		{Target: "h:443", StartTLS: "gopher"},
+		{Target: "h:443", PMTU: "sometimes"},
+		{Target: "h:443", Cases: []string{"hybird"}},
+		{Target: "h:443", Timeout: time.Second, SplitPause: 2 * time.Second},
+	} {
+		if err := ValidateOptions(&o); err == nil {
+			t.Errorf("%+v: no error", o)
+		}
+	}
+	o := Options{Target: "h:443"}
+	if err := ValidateOptions(&o); err != nil || o.Count != DefaultCount || o.Timeout != DefaultTimeout || o.PMTU != PMTUAuto {
+		t.Errorf("defaults: %+v %v", o, err)
+	}
+}
+
+func TestCancelStopsEarly(t *testing.T) {
+	addr := serveFault(t, listenLoopback(t), faultDropLarge)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	rep, err := Run(ctx, Options{Target: addr, Count: 100, Timeout: 5 * time.Second, PMTU: PMTUOff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Run took %v after cancel", d)
+	}
+	if rep.Cases[0].Attempts >= 100 {
+		t.Errorf("ran all %d rounds despite the cancel", rep.Cases[0].Attempts)
+	}
+}
+
+func TestPercentiles(t *testing.T) {
+	var ds []time.Duration
+	for i := 100; i >= 1; i-- {
+		ds = append(ds, time.Duration(i)*time.Millisecond)
+	}
+	l := summarize(ds)
+	if l.P50 != 50 || l.P90 != 90 || l.P99 != 99 || l.Max != 100 || l.Samples != 100 || l.Mean != 50.5 {
+		t.Errorf("%+v", l)
+	}
+	if l := summarize([]time.Duration{7 * time.Millisecond}); l.P50 != 7 || l.P99 != 7 {
+		t.Errorf("%+v", l)
+	}
+	if l := summarize(nil); l.Samples != 0 {
+		t.Errorf("%+v", l)
+	}
+}
+
+func TestChecksum(t *testing.T) {
+	// RFC 1071 example words 0001 f203 f4f5 f6f7 sum to ddf2, checksum 220d.
+	if got := checksum([]byte{0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7}); got != 0x220d {
+		t.Errorf("checksum = %04x", got)
+	}
+}
+
+func TestStartTLSPostgres(t *testing.T) {
+	// A PostgreSQL-like front: SSLRequest, 'S', then TLS from pqtls.
+	inner := listenLoopback(t)
+	pre := &sslRequestListener{Listener: inner, t: t}
+	addr := servePQTLS(t, pre, pqtls.ModePrefer)
+	rep := run(t, Options{Target: addr, StartTLS: "postgres", Cases: []string{CaseHybrid}})
+	if rep.Verdict.Code != VerdictOK {
+		t.Fatalf("verdict %+v", rep.Verdict)
+	}
+	if rep.StartTLS != "postgres" || pre.requests.Load() != int32(3*2) {
+		t.Errorf("starttls %q, %d SSLRequests seen, want 6", rep.StartTLS, pre.requests.Load())
+	}
+	// Without the preamble the same server sees garbage and never answers TLS.
+	rep = run(t, Options{Target: addr, Count: 1, Timeout: 500 * time.Millisecond, Cases: []string{CaseHybrid}})
+	if rep.Verdict.Safe {
+		t.Fatalf("no preamble: verdict %+v", rep.Verdict)
+	}
+}

@@ -1,0 +1,88 @@
+package canary
+
+import (
+	"strings"
+	"testing"
+)
+
+// synth builds a report where every case succeeded (n attempts, hybrid
+// group for the hybrid cases) except the overrides, given as class counts.
+func synth(n int, override map[string]map[string]int) *Report {
+	r := &Report{Target: "db:5432"}
+	for _, c := range allCases {
+		cr := CaseResult{Name: c.name, Hybrid: c.hybrid, Critical: c.critical, Attempts: n, OK: n, Classes: map[string]int{ClassOK: n}, HelloBytes: 1447}
+		cr.SelectedGroup, cr.SelectedKind = "x25519", "classical"
+		if c.hybrid {
+			cr.SelectedGroup, cr.SelectedKind = "X25519MLKEM768", "hybrid"
+		}
+		if cl, ok := override[c.name]; ok {
+			cr.Classes, cr.OK = cl, cl[ClassOK]
+			if cr.OK == 0 {
+				cr.SelectedGroup, cr.SelectedKind = "", ""
+			}
+		}
+		cr.Latency.Samples = cr.OK
+		r.Cases = append(r.Cases, cr)
+	}
+	return r
+}
+
+func TestDecide(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		override map[string]map[string]int
+		want     string
+		text     string
+	}{
+		{"all ok", nil, VerdictOK, "OK: hybrid works"},
+		{"records only", map[string]map[string]int{CaseHybridSplitRecord: {ClassEOF: 4}}, VerdictRecordFragmentation, "several TLS records"},
+		{"hrr only", map[string]map[string]int{CaseHybridHRR: {"alert:illegal_parameter": 4}}, VerdictHRRBroken, "HelloRetryRequest path fails"},
+		{"split reset", map[string]map[string]int{CaseHybridSplitTCP: {ClassReset: 4}, CaseHybridSplitRecord: {ClassReset: 4}}, VerdictSplitHelloReset, "single read()"},
+		{"reset at once", map[string]map[string]int{CaseHybrid: {ClassReset: 4}, CaseFullHybrid: {ClassEOF: 4}}, VerdictLargeHelloReset, "reset or closed"},
+		{"timeouts", map[string]map[string]int{CaseHybrid: {ClassTimeout: 4}, CaseHybridSplitTCP: {ClassTimeout: 4}, CaseFullHybrid: {ClassTimeout: 4}}, VerdictLargeHelloDropped, "time out"},
+		{"intermittent timeouts", map[string]map[string]int{CaseHybrid: {ClassOK: 3, ClassTimeout: 1}}, VerdictLargeHelloDropped, "failed intermittently"},
+		{"alert", map[string]map[string]int{CaseHybrid: {"alert:decode_error": 4}, CaseFullHybrid: {"alert:decode_error": 4}}, VerdictHybridAlert, "alert"},
+		{"not tls", map[string]map[string]int{CaseHybrid: {ClassUnexpected: 4}}, VerdictHybridUnexpected, "unexpected answer"},
+		{"unstable", map[string]map[string]int{CaseClassical: {ClassOK: 2, ClassTimeout: 2}, CaseHybrid: {ClassOK: 3, ClassTimeout: 1}}, VerdictUnstable, "both fail intermittently"},
+		{"unreachable", map[string]map[string]int{
+			CaseClassical: {ClassConnectFailed: 4}, CaseFullClassical: {ClassConnectFailed: 4},
+			CaseHybrid: {ClassConnectFailed: 4}, CaseHybridSplitTCP: {ClassConnectFailed: 4}, CaseHybridSplitRecord: {ClassConnectFailed: 4},
+			CaseHybridHRR: {ClassConnectFailed: 4}, CaseFullHybrid: {ClassConnectFailed: 4},
+		}, VerdictUnreachable, "even classical"},
+		{"big hellos only", map[string]map[string]int{CaseHybridPad16K: {ClassTimeout: 4}, CaseHybridP384: {"alert:illegal_parameter": 4}}, VerdictOK, "OK"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := decide(synth(4, tc.override), false)
+			if v.Code != tc.want {
+				t.Fatalf("code %s, want %s: %s", v.Code, tc.want, v.Summary)
+			}
+			if v.Safe != (tc.want == VerdictOK) {
+				t.Errorf("safe = %v", v.Safe)
+			}
+			if !strings.Contains(v.Summary, tc.text) {
+				t.Errorf("summary %q lacks %q", v.Summary, tc.text)
+			}
+			if len(v.Advice) == 0 {
+				t.Error("no advice")
+			}
+		})
+	}
+	// Non-critical failures are warnings that name the case.
+	v := decide(synth(4, map[string]map[string]int{CaseHybridPad16K: {ClassTimeout: 4}}), false)
+	if len(v.Warnings) != 1 || !strings.Contains(v.Warnings[0], CaseHybridPad16K) {
+		t.Errorf("warnings %q", v.Warnings)
+	}
+}
+
+func TestDecideClassicalServer(t *testing.T) {
+	r := synth(2, nil)
+	for i := range r.Cases {
+		r.Cases[i].SelectedGroup, r.Cases[i].SelectedKind = "secp256r1", "classical"
+	}
+	if v := decide(r, false); v.Code != VerdictHybridUnavailable || !v.Safe || !strings.Contains(v.Summary, "negotiated secp256r1") {
+		t.Errorf("%+v", v)
+	}
+	if v := decide(r, true); v.Code != VerdictHybridUnavailable || v.Safe {
+		t.Errorf("require-hybrid: %+v", v)
+	}
+}

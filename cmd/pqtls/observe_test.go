@@ -1,0 +1,306 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pqtls/pqtls"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/pqtls/pqtls/internal/testpki"
+	"github.com/pqtls/pqtls/observe"
+)
+
+const recorded = "../../observe/testdata/interop.pcap"
+
+func jsonFlows(t *testing.T, out string) []observe.Flow {
+	t.Helper()
+	var flows []observe.Flow
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var f observe.Flow
+		if err := json.Unmarshal([]byte(line), &f); err != nil {
+			t.Fatalf("bad JSON line %q: %v", line, err)
+		}
+		if f.Schema != "pqtls.observe/v1" {
+			t.Fatalf("schema %q", f.Schema)
+		}
+		flows = append(flows, f)
+	}
+	return flows
+}
+
+func TestObserveJSONL(t *testing.T) {
+	code, out, errOut := runCLI(t, "observe", "-r", recorded, "--format", "jsonl")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	outcomes := map[string]int{}
+	for _, f := range jsonFlows(t, out) {
+		outcomes[f.Outcome]++
+	}
+	want := map[string]int{"hybrid": 4, "classical": 1, "tls12": 1, "failed": 1}
+	if len(outcomes) != len(want) {
+		t.Errorf("outcomes %v, want %v", outcomes, want)
+	}
+	for k, v := range want {
+		if outcomes[k] != v {
+			t.Errorf("outcomes %v, want %v", outcomes, want)
+		}
+	}
+	if !strings.Contains(errOut, "104 packets analysed, 7 TLS flows, 0 malformed") {
+		t.Errorf("stats line: %q", errOut)
+	}
+}
+
+func TestObserveTable(t *testing.T) {
+	code, out, _ := runCLI(t, "observe", "-r", recorded)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 8 || !strings.HasPrefix(lines[0], "SERVER ") || !strings.HasPrefix(lines[7], "TOTAL") ||
+		!strings.HasSuffix(lines[7], "66.7") {
+		t.Errorf("exit %d, table:\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, "observe", "-r", recorded, "--by", "client")
+	lines = strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 2 || !strings.HasPrefix(lines[1], "127.0.0.1 ") {
+		t.Errorf("by client: exit %d:\n%s", code, out)
+	}
+}
+
+func TestObserveProm(t *testing.T) {
+	code, out, _ := runCLI(t, "observe", "-r", recorded, "--format", "prom")
+	for _, want := range []string{
+		`tls_handshake_group_total{group="x25519_mlkem768",kind="hybrid",role="observed"} 4`,
+		`tls_handshake_group_total{group="x25519",kind="classical",role="observed"} 2`,
+		`tls_handshake_hello_retry_total{group="x25519_mlkem768",role="observed"} 1`,
+		`tls_handshake_errors_total{reason="reset",role="observed"} 1`,
+		`pqtls_observe_flows_total{outcome="tls12"} 1`,
+		`pqtls_observe_packets_total 104`,
+	} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+	if code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	if promtool, err := exec.LookPath("promtool"); err == nil {
+		cmd := exec.Command(promtool, "check", "metrics")
+		cmd.Stdin = strings.NewReader(out)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("promtool check metrics: %v %s", err, b)
+		}
+	}
+}
+
+func TestObserveOutputFileAndFailUnlessPQ(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "flows.jsonl")
+	code, out, _ := runCLI(t, "observe", "-r", recorded, "--format", "jsonl", "-o", path)
+	b, err := os.ReadFile(path)
+	if code != 0 || out != "" || err != nil || len(jsonFlows(t, string(b))) != 7 {
+		t.Errorf("exit %d stdout %q file err %v", code, out, err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("temp files left: %v", entries)
+	}
+	if code, _, _ := runCLI(t, "observe", "-r", recorded, "-o", filepath.Join(dir, "missing", "x")); code != exitFailure {
+		t.Errorf("unwritable output: exit %d", code)
+	}
+	// The capture has classical and TLS 1.2 flows.
+	code, _, errOut := runCLI(t, "observe", "-r", recorded, "--fail-unless-pq")
+	if code != exitFailure || !strings.Contains(errOut, "2 completed handshake(s) without a hybrid") {
+		t.Errorf("fail-unless-pq: exit %d %q", code, errOut)
+	}
+	// Only the hybrid server's port: passes.
+	_, out, _ = runCLI(t, "observe", "-r", recorded, "--format", "jsonl")
+	var port string
+	for _, f := range jsonFlows(t, out) {
+		if f.SNI == "hybrid.test" {
+			_, port, _ = net.SplitHostPort(f.Server)
+		}
+	}
+	if _, err := exec.LookPath("tcpdump"); err == nil {
+		code, out, errOut = runCLI(t, "observe", "-r", recorded, "--fail-unless-pq", "--filter", "tcp port "+port, "--format", "jsonl")
+		if code != 0 || len(jsonFlows(t, out)) != 1 {
+			t.Errorf("filtered fail-unless-pq: exit %d %s %s", code, out, errOut)
+		}
+	}
+}
+
+func TestObserveErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"observe"}, exitUsage, "exactly one of -r FILE"},
+		{[]string{"observe", "-r", recorded, "-i", "lo"}, exitUsage, "exactly one of -r FILE"},
+		{[]string{"observe", "-r", recorded, "--format", "xml"}, exitUsage, "use table, jsonl or prom"},
+		{[]string{"observe", "-r", recorded, "--by", "sni"}, exitUsage, "use server or client"},
+		{[]string{"observe", "-r", recorded, "--serve", ":0"}, exitUsage, "--serve only works with live capture"},
+		{[]string{"observe", "-r", "/nonexistent.pcap"}, exitFailure, "no such file"},
+		{[]string{"observe", "-r", "observe.go"}, exitFailure, "not a pcap or pcapng file"},
+		{[]string{"observe", "-i", "nonexistent0"}, exitFailure, "list interfaces with 'ip link'"},
+		{[]string{"observe", "--bogus"}, exitUsage, "unknown flag"},
+		{[]string{"observe", "-r", recorded, "--filter", "tcp port"}, exitUsage, "invalid filter"},
+	} {
+		code, _, errOut := runCLI(t, tc.args...)
+		if code != tc.code || !strings.Contains(errOut, tc.msg) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", tc.args, code, errOut, tc.code, tc.msg)
+		}
+	}
+}
+
+// TestNetnsLiveCapture captures live on the loopback interface with the
+// AF_PACKET socket (needs root), filtered to one port, while a handshake
+// runs, and scrapes --serve during the capture.
+func TestNetnsLiveCapture(t *testing.T) {
+	if testing.Short() {
+		t.Skip("live capture needs root; skipped in -short mode")
+	}
+	if os.Geteuid() != 0 {
+		if os.Getenv("PQTLS_REQUIRE_PEERS") == "1" {
+			t.Fatal("live capture needs root; PQTLS_REQUIRE_PEERS=1 makes this a failure")
+		}
+		t.Skip("live capture needs root")
+	}
+	ca := testpki.NewCA(t)
+	cfg, err := pqtls.ServerConfig(pqtls.Options{Base: &tls.Config{Certificates: []tls.Certificate{ca.Server(t, testpki.CertOptions{}).TLS}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { c.(*tls.Conn).Handshake(); c.Write([]byte("ok")); c.Close() }()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	metricsLn, _ := net.Listen("tcp", "127.0.0.1:0")
+	metricsAddr := metricsLn.Addr().String()
+	metricsLn.Close()
+
+	type result struct {
+		code        int
+		out, errOut string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, out, errOut := runCLI(t, "observe", "-i", "lo", "--filter", "tcp port "+strconv.Itoa(port), "--duration", "4s",
+			"--format", "jsonl", "--serve", metricsAddr)
+		done <- result{code, out, errOut}
+	}()
+	time.Sleep(1500 * time.Millisecond) // capture started
+	for range 3 {
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", ln.Addr().String(), &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.ReadAll(conn)
+		conn.Close()
+	}
+	time.Sleep(1200 * time.Millisecond) // the OnTick publishes and flows finish
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+metricsAddr+"/metrics", nil)
+	resp, err := http.DefaultClient.Do(req)
+	var scraped string
+	if err == nil {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		scraped = string(b)
+	}
+	r := <-done
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.errOut)
+	}
+	flows := jsonFlows(t, r.out)
+	if len(flows) != 3 {
+		t.Fatalf("%d flows captured live, want 3:\n%s", len(flows), r.out)
+	}
+	for _, f := range flows {
+		if f.Outcome != "hybrid" || f.SelectedGroup != "X25519MLKEM768" || len(f.Notes) != 0 {
+			t.Errorf("live flow %+v", f)
+		}
+	}
+	if !strings.Contains(scraped, `tls_handshake_group_total{group="x25519_mlkem768",kind="hybrid",role="observed"} 3`) {
+		t.Errorf("--serve during capture: err %v, metrics:\n%s", err, scraped)
+	}
+}
+
+// TestObserveJSONLSchema validates every record against the published JSON
+// Schema (additionalProperties false: a new field must be documented).
+func TestObserveJSONLSchema(t *testing.T) {
+	f, err := os.Open("../../docs/schemas/pqtls.observe.v1.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	if err := c.AddResource("observe.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile("observe.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runCLI(t, "observe", "-r", recorded, "--format", "jsonl")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for _, line := range lines {
+		v, err := jsonschema.UnmarshalJSON(strings.NewReader(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sch.Validate(v); err != nil {
+			t.Errorf("record does not match the schema: %v\n%s", err, line)
+		}
+	}
+	// The schema is not vacuous.
+	bad, _ := jsonschema.UnmarshalJSON(strings.NewReader(strings.Replace(lines[0], `"outcome":"`, `"surprise":1,"outcome":"`, 1)))
+	if sch.Validate(bad) == nil {
+		t.Error("a record with an undocumented field validates")
+	}
+}
+
+func TestObserveStdin(t *testing.T) {
+	b, err := os.ReadFile(recorded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o, e strings.Builder
+	code := run([]string{"observe", "-r", "-", "--format", "jsonl"}, strings.NewReader(string(b)), &o, &e)
+	if code != 0 || len(jsonFlows(t, o.String())) != 7 {
+		t.Errorf("exit %d, stderr %q", code, e.String())
+	}
+	code = run([]string{"observe", "-r", "-"}, strings.NewReader("not a capture"), &o, &e)
+	if code != exitFailure || !strings.Contains(e.String(), "standard input") {
+		t.Errorf("garbage on stdin: exit %d, stderr %q", code, e.String())
+	}
+}

@@ -1,0 +1,107 @@
+//go:build linux
+
+package observe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// LiveOptions configure Live.
+type LiveOptions struct {
+	// Interface to capture on, e.g. "eth0" or "lo".
+	Interface string
+	// Filter is a pcap-filter(7) expression compiled by tcpdump and attached
+	// to the socket in the kernel; empty captures every packet.
+	Filter string
+	// Snaplen bounds the bytes read per packet. Default 262144 (GRO/GSO
+	// packets on loopback and virtual NICs exceed 64 KiB).
+	Snaplen int
+	// OnTick, when set, is called about once a second from the capture
+	// goroutine (e.g. to publish Analyzer.Stats).
+	OnTick func()
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// Live captures on a network interface with a pure-Go AF_PACKET socket (no
+// libpcap, no cgo) until ctx ends, feeding every packet to a. It needs
+// CAP_NET_RAW (root). The caller runs a.Flush afterwards.
+func Live(ctx context.Context, opts LiveOptions, a *Analyzer) error {
+	ifi, err := net.InterfaceByName(opts.Interface)
+	if err != nil {
+		return fmt.Errorf("interface %q: %w (list interfaces with 'ip link')", opts.Interface, err)
+	}
+	// Protocol 0: the socket receives nothing until bind, so no packet can
+	// be queued before the filter is attached (it would bypass it).
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+			return fmt.Errorf("live capture needs root or CAP_NET_RAW (run with sudo, or setcap cap_net_raw+ep on the binary): %w", err)
+		}
+		return fmt.Errorf("opening AF_PACKET socket: %w", err)
+	}
+	defer unix.Close(fd)
+	// Link type: ARPHRD_ETHER and loopback frames carry an Ethernet header
+	// on SOCK_RAW; other devices (tun, wireguard) deliver raw IP.
+	linkType := LinkEthernet
+	if ifi.Flags&net.FlagLoopback == 0 && len(ifi.HardwareAddr) == 0 {
+		linkType = LinkRaw
+	}
+	if opts.Filter != "" {
+		flt, err := CompileFilter(ctx, opts.Filter, linkType)
+		if err != nil {
+			return err
+		}
+		prog := make([]unix.SockFilter, len(flt.raw))
+		for i, in := range flt.raw {
+			prog[i] = unix.SockFilter{Code: in.Op, Jt: in.Jt, Jf: in.Jf, K: in.K}
+		}
+		if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}); err != nil {
+			return fmt.Errorf("attaching filter %q: %w", opts.Filter, err)
+		}
+	}
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index}); err != nil {
+		return fmt.Errorf("binding to %s: %w", opts.Interface, err)
+	}
+	// Wake up every 200 ms to check ctx.
+	tv := unix.NsecToTimeval((200 * time.Millisecond).Nanoseconds())
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		return fmt.Errorf("setting receive timeout: %w", err)
+	}
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 8<<20)
+	snap := opts.Snaplen
+	if snap <= 0 {
+		snap = maxCapLen
+	}
+	buf := make([]byte, snap)
+	lastTick := time.Now()
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if opts.OnTick != nil && time.Since(lastTick) >= time.Second {
+			lastTick = time.Now()
+			opts.OnTick()
+		}
+		n, from, err := unix.Recvfrom(fd, buf, 0)
+		if err != nil {
+			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
+				a.Tick(time.Now())
+				continue
+			}
+			return fmt.Errorf("capturing on %s: %w", opts.Interface, err)
+		}
+		// On loopback every packet is seen twice (outgoing and incoming):
+		// keep the incoming copy only.
+		if ll, ok := from.(*unix.SockaddrLinklayer); ok && ll.Pkttype == unix.PACKET_OUTGOING && ifi.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		a.Packet(time.Now(), linkType, buf[:n])
+	}
+}

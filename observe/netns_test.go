@@ -1,0 +1,73 @@
+package observe
+
+import (
+	"crypto/tls"
+	"io"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/testpeer"
+	"github.com/pqtls/pqtls/internal/testpki"
+)
+
+// TestNetnsSplitClientHello records a hybrid handshake over a 1500-byte MTU
+// veth path between two network namespaces, where the ClientHello really
+// takes two TCP segments, and checks the count the observer reports.
+func TestNetnsSplitClientHello(t *testing.T) {
+	topo := testpeer.Netns(t, testpeer.NetnsOptions{MTU: 1500})
+	// No segmentation offload on the client side, so that the capture shows
+	// the segments as they travel on a real 1500-byte link.
+	topo.Client.Run(t, "ip", "link", "set", testpeer.NetnsDev, "gso_max_size", "1500", "gso_max_segs", "1")
+	ca := testpki.NewCA(t)
+	base := ca.ServerTLS(ca.Server(t, testpki.CertOptions{}), false)
+	base.MinVersion = 0
+	cfg, err := pqtls.ServerConfig(pqtls.Options{Base: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner, err := topo.Server.Listen("tcp", net.JoinHostPort(topo.ServerIP, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := tls.NewListener(inner, cfg)
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			c.(*tls.Conn).Handshake()
+			c.Write([]byte("ok"))
+			c.Close()
+		}
+	}()
+	port := inner.Addr().(*net.TCPAddr).Port
+	capture := testpeer.Capture(t, testpeer.CaptureOptions{Interface: testpeer.NetnsDev, Netns: topo.Server, Filter: "tcp port " + strconv.Itoa(port)})
+	raw, err := topo.Client.DialTimeout("tcp", inner.Addr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := tls.Client(raw, &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost"})
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadAll(conn); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	if _, err := capture.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	flows, _ := analyzeFile(t, capture.Path)
+	if len(flows) != 1 {
+		t.Fatalf("%d flows", len(flows))
+	}
+	f := flows[0]
+	if f.Outcome != OutcomeHybrid || f.ClientHelloSegments != 2 || f.ClientHelloRecords != 1 || f.ClientHelloBytes < 1460 ||
+		f.Client != net.JoinHostPort(topo.ClientIP, strconv.Itoa(raw.LocalAddr().(*net.TCPAddr).Port)) || len(f.Notes) != 0 {
+		t.Errorf("flow %+v", f)
+	}
+}
