@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/observe"
 )
 
 // TestMetricsDocumented checks that docs/METRICS.md names every metric the
@@ -29,7 +30,12 @@ func TestMetricsDocumented(t *testing.T) {
 	Probe(context.Background(), closedPort(t), m, reg, nil)
 	health := prometheus.NewRegistry()
 	newExporter(t, mustConfig(t, "modules:\n  a: {}\n"), health)
-	for _, r := range []*prometheus.Registry{reg, health} {
+	// pqtls observe's own metrics.
+	obs := prometheus.NewRegistry()
+	if _, err := observe.NewRecorder(obs); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*prometheus.Registry{reg, health, obs} {
 		mfs, err := r.Gather()
 		if err != nil {
 			t.Fatal(err)
