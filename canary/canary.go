@@ -56,8 +56,9 @@ type Options struct {
 	// SplitPause is the pause between the two TCP writes of the
 	// hybrid-split-tcp case; default DefaultSplitPause.
 	SplitPause time.Duration
-	// StartTLS names a clear-text preamble to run first (postgres, smtp,
-	// imap, pop3); empty for none.
+	// StartTLS names a clear-text preamble to run first (one of
+	// StartTLSProtocols, or an alias such as "pg"; internal/starttls
+	// speaks them); empty or "none" for none.
 	StartTLS string
 	// Cases restricts the matrix to these case names (the classical
 	// baselines always run). Empty runs every case.
@@ -90,6 +91,30 @@ type Report struct {
 	Path       PathInfo     `json:"path"`
 	Cases      []CaseResult `json:"cases"`
 	Verdict    Verdict      `json:"verdict"`
+}
+
+// StartTLSProtocols lists the preambles Options.StartTLS accepts: every
+// protocol of internal/starttls that sends clear text before TLS. (auto and
+// postgres-direct are scan's: the canary takes no port default and its
+// crafted ClientHellos carry no ALPN.)
+var StartTLSProtocols = func() []string {
+	var out []string
+	for _, p := range starttls.All {
+		if p.HasPreamble() {
+			out = append(out, string(p))
+		}
+	}
+	return out
+}()
+
+// CheckStartTLS returns an error naming the accepted values when s is not
+// a valid Options.StartTLS ("" and "none" are valid: no preamble).
+func CheckStartTLS(s string) error {
+	p, err := starttls.Parse(s)
+	if s == "" || err == nil && (p.HasPreamble() || p == starttls.None) {
+		return nil
+	}
+	return fmt.Errorf("unsupported STARTTLS protocol %q: use one of %s, or none", s, strings.Join(StartTLSProtocols, ", "))
 }
 
 // Failure classes of an attempt.
@@ -214,8 +239,15 @@ func (o *Options) validate() error {
 	if o.SplitPause < 0 || o.SplitPause >= o.Timeout {
 		return fmt.Errorf("split pause %v must be positive and shorter than the timeout %v", o.SplitPause, o.Timeout)
 	}
-	if err := starttls.Check(o.StartTLS); err != nil {
+	if err := CheckStartTLS(o.StartTLS); err != nil {
 		return err
+	}
+	if o.StartTLS != "" {
+		p, _ := starttls.Parse(o.StartTLS)
+		o.StartTLS = string(p)
+		if p == starttls.None {
+			o.StartTLS = ""
+		}
 	}
 	switch o.PMTU {
 	case "":
@@ -329,7 +361,7 @@ func (r *runner) dial(ctx context.Context, a *attempt) (net.Conn, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
-	if _, _, err := starttls.Negotiate(ctx, conn, r.opts.StartTLS); err != nil {
+	if _, _, err := starttls.Negotiate(ctx, conn, starttls.Protocol(r.opts.StartTLS), r.serverName); err != nil {
 		_ = conn.Close()
 		a.class = classOf(err)
 		if errors.Is(err, starttls.ErrRefused) {
@@ -490,7 +522,7 @@ func (r *runner) classifyExchange(res *wire.ExchangeResult, a *attempt) {
 
 // handshake runs a full handshake with Go's client.
 func (r *runner) handshake(ctx context.Context, conn net.Conn, c caseSpec, a *attempt) {
-	cc := &countingConn{Conn: conn}
+	cc := &starttls.CountingConn{Conn: conn}
 	cfg := &tls.Config{
 		ServerName:       r.serverName,
 		CurvePreferences: c.groups,
@@ -509,7 +541,7 @@ func (r *runner) handshake(ctx context.Context, conn net.Conn, c caseSpec, a *at
 	start := time.Now()
 	err := tc.HandshakeContext(ctx)
 	a.latency = time.Since(start)
-	a.sent, a.received = cc.sent, cc.received
+	a.sent, a.received = cc.Sent, cc.Received
 	if err != nil {
 		a.class, a.err = classOf(err), err
 		return
@@ -532,23 +564,6 @@ func classOf(err error) string {
 		return ClassAlertPrefix + strings.TrimPrefix(reason, "alert_")
 	}
 	return ClassUnexpected
-}
-
-type countingConn struct {
-	net.Conn
-	sent, received int
-}
-
-func (c *countingConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	c.received += n
-	return n, err
-}
-
-func (c *countingConn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
-	c.sent += n
-	return n, err
 }
 
 func groupName(id tls.CurveID) string {

@@ -3,6 +3,8 @@ package canary
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -280,5 +282,36 @@ func TestStartTLSPostgres(t *testing.T) {
 	rep = run(t, Options{Target: addr, Count: 1, Timeout: 500 * time.Millisecond, Cases: []string{CaseHybrid}})
 	if rep.Verdict.Safe {
 		t.Fatalf("no preamble: verdict %+v", rep.Verdict)
+	}
+}
+
+func TestStartTLSProtocolsShared(t *testing.T) {
+	// The canary accepts every preamble of internal/starttls (aliases
+	// normalised, none = no preamble), but not scan's auto/postgres-direct.
+	for in, want := range map[string]string{"pg": "postgres", "ldap": "ldap", "XMPP": "xmpp", "none": "", "": ""} {
+		o := Options{Target: "h:443", StartTLS: in}
+		if err := ValidateOptions(&o); err != nil || o.StartTLS != want {
+			t.Errorf("--starttls %q: %q, %v; want %q", in, o.StartTLS, err, want)
+		}
+	}
+	for _, bad := range []string{"auto", "postgres-direct", "gopher"} {
+		if err := CheckStartTLS(bad); err == nil || !strings.Contains(err.Error(), "use one of postgres, mysql, smtp, imap, pop3, ftp, ldap, xmpp, or none") {
+			t.Errorf("--starttls %s: %v", bad, err)
+		}
+	}
+	// An LDAP server: StartTLS extended operation, success, then TLS.
+	inner := listenLoopback(t)
+	pre := &sslRequestListener{Listener: inner, t: t, serve: func(c net.Conn) bool {
+		req := make([]byte, 31)
+		if _, err := io.ReadFull(c, req); err != nil || !strings.Contains(string(req), "1.3.6.1.4.1.1466.20037") {
+			return false
+		}
+		_, err := c.Write([]byte{0x30, 0x0c, 0x02, 0x01, 0x01, 0x78, 0x07, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00})
+		return err == nil
+	}}
+	addr := servePQTLS(t, pre, pqtls.ModePrefer)
+	rep := run(t, Options{Target: addr, StartTLS: "ldap", Cases: []string{CaseHybrid}})
+	if rep.Verdict.Code != VerdictOK || rep.StartTLS != "ldap" || pre.requests.Load() != int32(3*2) {
+		t.Errorf("ldap: verdict %+v, starttls %q, %d StartTLS requests, want 6", rep.Verdict, rep.StartTLS, pre.requests.Load())
 	}
 }

@@ -220,11 +220,13 @@ func caseOf(t testing.TB, r *Report, name string) CaseResult {
 }
 
 // sslRequestListener answers PostgreSQL's SSLRequest with 'S' on each
-// accepted connection before handing it over.
+// accepted connection before handing it over (or, when serve is set, runs
+// serve as the server side of another preamble).
 type sslRequestListener struct {
 	net.Listener
 	t        testing.TB
 	requests atomic.Int32
+	serve    func(c net.Conn) bool
 }
 
 func (l *sslRequestListener) Accept() (net.Conn, error) {
@@ -234,6 +236,15 @@ func (l *sslRequestListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		if l.serve != nil {
+			if !l.serve(c) {
+				_ = c.Close()
+				continue
+			}
+			l.requests.Add(1)
+			_ = c.SetDeadline(time.Time{})
+			return c, nil
+		}
 		b := make([]byte, 8)
 		if _, err := io.ReadFull(c, b); err != nil || binary.BigEndian.Uint32(b[4:]) != 80877103 {
 			_ = c.Close()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/starttls"
 	"github.com/pqtls/pqtls/internal/wire"
 )
 
@@ -354,9 +355,8 @@ func (a *Analyzer) parse(f *flowState, d int) {
 	a.handle(f, d)
 }
 
-// pgSSLRequest is PostgreSQL's SSLRequest message: length 8, code 80877103
-// (PostgreSQL protocol, section "SSL Session Encryption").
-var pgSSLRequest = []byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f}
+// pgSSLRequest is PostgreSQL's SSLRequest message, as the prober sends it.
+var pgSSLRequest = []byte(starttls.PostgresSSLRequest)
 
 // startTLS strips the PostgreSQL SSLRequest and the server's 'S' answer, so
 // the TLS handshake that follows is read like any other. It returns false

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/starttls"
 )
 
 // Defaults of Options.
@@ -137,9 +138,11 @@ func (p *prober) dial(ctx context.Context) (net.Conn, error) {
 	if err != nil {
 		return nil, &dialError{err: err}
 	}
-	if p.proto != ProtoNone && p.proto != ProtoPostgresDirect {
-		conn.SetDeadline(time.Now().Add(to))
-		if err := StartTLS(conn, p.proto, p.sni); err != nil {
+	if p.proto.HasPreamble() {
+		pctx, cancel := context.WithTimeout(ctx, to)
+		_, _, err := starttls.Negotiate(pctx, conn, p.proto, p.sni)
+		cancel()
+		if err != nil {
 			conn.Close()
 			return nil, err
 		}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls/canary"
-	"github.com/pqtls/pqtls/internal/starttls"
 	"github.com/spf13/cobra"
 )
 
@@ -59,8 +58,8 @@ is harmless), 1 it is not, 2 usage error. See docs/CANARY.md.`,
 			if o.Timeout <= 0 {
 				return usageErrorf("--timeout %v: give a positive duration such as 5s", o.Timeout)
 			}
-			if !starttls.Valid(o.StartTLS) {
-				return usageErrorf("%v", starttls.Check(o.StartTLS))
+			if err := canary.CheckStartTLS(o.StartTLS); err != nil {
+				return usageErrorf("--starttls: %v", err)
 			}
 			if caFile != "" {
 				pem, err := os.ReadFile(caFile)
@@ -111,7 +110,7 @@ is harmless), 1 it is not, 2 usage error. See docs/CANARY.md.`,
 	}
 	f := cmd.Flags()
 	f.IntVarP(&o.Count, "count", "n", canary.DefaultCount, "repetitions of each case")
-	f.StringVar(&o.StartTLS, "starttls", "", "clear-text preamble before TLS: "+strings.Join(starttls.Protocols, ", "))
+	f.StringVar(&o.StartTLS, "starttls", "", "clear-text preamble before TLS: "+strings.Join(canary.StartTLSProtocols, ", "))
 	f.StringVar(&o.ServerName, "server-name", "", "SNI to send (default: the target host, none for an IP address)")
 	f.StringVar(&format, "format", "text", "output format: text or json (schema "+canary.Schema+")")
 	f.DurationVar(&o.Timeout, "timeout", canary.DefaultTimeout, "deadline of each attempt (connect, preamble, handshake)")

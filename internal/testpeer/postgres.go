@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/user"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pqtls/pqtls/internal/starttls"
 	"github.com/pqtls/pqtls/internal/testpki"
 )
 
@@ -319,21 +319,11 @@ func postgresUser() (uint32, uint32, error) {
 // client handshake on c), an error for 'N' (server has no TLS) or anything
 // else. It sets and clears a 10 s deadline on c.
 func PostgresSSLRequest(c net.Conn) error {
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	defer func() { _ = c.SetDeadline(time.Time{}) }()
-	// Int32 length 8, Int32 code 80877103 (1234 << 16 | 5679).
-	if _, err := c.Write([]byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f}); err != nil {
-		return fmt.Errorf("send SSLRequest: %w", err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, _, err := starttls.Negotiate(ctx, c, starttls.Postgres, "")
+	if errors.Is(err, starttls.ErrRefused) {
+		return fmt.Errorf("postgres answered N: TLS is off on this server (ssl=off): %w", err)
 	}
-	var b [1]byte
-	if _, err := io.ReadFull(c, b[:]); err != nil {
-		return fmt.Errorf("read SSLRequest answer: %w", err)
-	}
-	switch b[0] {
-	case 'S':
-		return nil
-	case 'N':
-		return errors.New("postgres answered N: TLS is off on this server (ssl=off)")
-	}
-	return fmt.Errorf("postgres answered %q to SSLRequest", b[0])
+	return err
 }
