@@ -11,6 +11,7 @@ import (
 
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/observe"
+	"github.com/pqtls/pqtls/tunnel"
 )
 
 // TestMetricsDocumented checks that docs/METRICS.md names every metric the
@@ -46,7 +47,10 @@ func TestMetricsDocumented(t *testing.T) {
 	}
 	for _, n := range []string{"probe_success", "probe_duration_seconds", "probe_tls_group_info", "probe_tls_version_info", "probe_tls_cipher_info",
 		"probe_tls_hello_retry", "probe_tls_client_hello_bytes", "probe_ssl_earliest_cert_expiry",
-		pqtls.MetricGroupTotal, pqtls.MetricDuration, pqtls.MetricErrorsTotal, pqtls.MetricHelloRetryTotal} {
+		pqtls.MetricGroupTotal, pqtls.MetricDuration, pqtls.MetricErrorsTotal, pqtls.MetricHelloRetryTotal,
+		tunnel.MetricConnectionsActive, tunnel.MetricConnectionsTotal, tunnel.MetricBytesTotal, tunnel.MetricConnectionDuration,
+		tunnel.MetricBackendDial, tunnel.MetricBackendErrors, tunnel.MetricReloads, tunnel.MetricReloadErrors,
+		tunnel.DirectionToTarget, tunnel.DirectionFromTarget} {
 		names[n] = true
 	}
 	if len(names) < 20 {
