@@ -146,14 +146,28 @@ func runObserve(ctx context.Context, s streams, f observeFlags) error {
 	}
 	a := observe.NewAnalyzer(observe.Options{IdleTimeout: f.idle, MaxFlows: f.maxFlows}, emit)
 
+	// readErr is a capture that could not be read to its end (damaged, or
+	// interrupted): the report still covers the packets read before it, and
+	// the run fails after writing it (a half-read file is not its answer).
+	var readErr error
 	if f.read == "-" {
 		// A capture streamed on stdin: tcpdump -w - | pqtls observe -r -
-		if err := observe.ReadCapture(ctx, s.in, observe.FileOptions{Filter: f.filter}, a); err != nil {
-			return failuref("reading the capture from standard input: %w", err)
+		if err := observe.ReadCapture(ctx, s.in, observe.FileOptions{Filter: f.filter}, a); err != nil && ctx.Err() == nil {
+			// (Ctrl-C ends a stream like a live capture: not an error.)
+			if a.Stats().Packets == 0 {
+				return failuref("reading the capture from standard input: %w", err)
+			}
+			readErr = fmt.Errorf("reading the capture from standard input: %w; the report covers only the %d packets read before it", err, a.Stats().Packets)
 		}
 	} else if f.read != "" {
 		if err := observe.ReadFile(ctx, f.read, observe.FileOptions{Filter: f.filter}, a); err != nil {
-			return failuref("%w", err)
+			if a.Stats().Packets == 0 && ctx.Err() == nil {
+				return failuref("%w", err) // not a capture at all: nothing to report
+			}
+			if ctx.Err() != nil {
+				err = errors.New("interrupted before the end of the capture")
+			}
+			readErr = fmt.Errorf("%s: %w; the report covers only the %d packets read before it", f.read, err, a.Stats().Packets)
 		}
 	} else {
 		if f.duration > 0 {
@@ -209,6 +223,10 @@ func runObserve(ctx context.Context, s streams, f observeFlags) error {
 	}
 	if err := errors.Join(writeErr, bw.Flush()); err != nil {
 		return failuref("writing the report: %w", err)
+	}
+	if readErr != nil {
+		printObserveStats(s.errOut, st)
+		return failuref("%w", readErr) // --output is not renamed into place
 	}
 	if tmp != nil {
 		if err := tmp.Close(); err != nil {
