@@ -91,8 +91,12 @@ type Analyzer struct {
 	stats     Stats
 	now       time.Time
 	lastSweep time.Time
+	sweeps    int // for tests: how often the table was swept
 	seg       segment
 }
+
+// fullSweepEvery bounds how often a full flow table is swept.
+const fullSweepEvery = time.Second
 
 // NewAnalyzer returns an analyzer that calls emit once per TLS flow, when
 // its outcome is known (or at Flush for flows still open).
@@ -163,7 +167,12 @@ func (a *Analyzer) tcp(ts time.Time, seg *segment) {
 			return // nothing to learn from a lone ACK or RST
 		}
 		if len(a.flows) >= a.opts.MaxFlows {
-			a.sweep()
+			// A full table is swept at most once per fullSweepEvery of
+			// capture time: sweeping it for every new flow (a SYN flood, a
+			// scan) would cost O(MaxFlows) per packet.
+			if a.now.Sub(a.lastSweep) >= min(fullSweepEvery, a.opts.IdleTimeout/4) {
+				a.sweep()
+			}
 			if len(a.flows) >= a.opts.MaxFlows {
 				a.stats.DroppedFlows++
 				return
@@ -652,12 +661,16 @@ func (a *Analyzer) finish(f *flowState, outcome, reason string) {
 		c := *r // the callback may keep it; the tombstone goes on changing
 		a.emit(&c)
 	}
+	// The tombstone only needs its timestamps: long-lived connections keep
+	// one each, so it must not hold the record's slices and strings.
+	f.rec = Flow{FirstSeen: r.FirstSeen, LastSeen: r.LastSeen}
 }
 
 // sweep evicts flows idle for longer than IdleTimeout, emitting those whose
 // handshake was under way.
 func (a *Analyzer) sweep() {
 	a.lastSweep = a.now
+	a.sweeps++
 	for k, f := range a.flows {
 		if a.now.Sub(f.last) > a.opts.IdleTimeout {
 			a.expire(f)

@@ -571,3 +571,50 @@ func TestHRRServerHelloBeforeSecondClientHello(t *testing.T) {
 		t.Errorf("got %+v", f)
 	}
 }
+
+// A SYN flood on a full table: new flows are dropped, and the table is not
+// swept once per packet (each sweep walks every flow).
+func TestFullTableSweepIsRateLimited(t *testing.T) {
+	var b bytes.Buffer
+	pw := pcapgo.NewWriter(&b)
+	pw.WriteFileHeader(65535, layers.LinkTypeEthernet)
+	syn := []seg{{fromClient: true, seq: cliISN, flags: flagSYN}}
+	for i := range 3000 {
+		// 3000 SYNs within 300 ms of capture time.
+		appendPackets(t, pw, netipFrom(cliAddr.Addr(), uint16(10000+i)), srvAddr, syn, 65535, t0.Add(time.Duration(i)*100*time.Microsecond))
+	}
+	a := NewAnalyzer(Options{MaxFlows: 100}, nil)
+	if err := ReadCapture(t.Context(), bytes.NewReader(b.Bytes()), FileOptions{}, a); err != nil {
+		t.Fatal(err)
+	}
+	st := a.Stats()
+	if st.DroppedFlows != 2900 || st.PeakFlows != 100 {
+		t.Errorf("dropped %d, peak %d; want 2900 and 100", st.DroppedFlows, st.PeakFlows)
+	}
+	if a.sweeps > 2 {
+		t.Errorf("the full table was swept %d times for 2900 packets", a.sweeps)
+	}
+}
+
+// A flow whose record is out keeps a tombstone (so the rest of the
+// connection is not counted again) that holds no part of the record.
+func TestTombstoneHoldsNoRecord(t *testing.T) {
+	segs := segments(hybridWrites(t), 1448)
+	segs = segs[:len(segs)-2] // still open at the end of the capture
+	var flows []*Flow
+	a := NewAnalyzer(Options{}, func(f *Flow) { flows = append(flows, f) })
+	if err := ReadCapture(t.Context(), bytes.NewReader(capture(t, segs, 0)), FileOptions{}, a); err != nil {
+		t.Fatal(err)
+	}
+	if len(flows) != 1 || flows[0].Outcome != OutcomeHybrid || len(flows[0].OfferedGroups) == 0 {
+		t.Fatalf("flows %+v", flows)
+	}
+	if len(a.flows) != 1 {
+		t.Fatalf("%d flows in the table, want the tombstone", len(a.flows))
+	}
+	for _, f := range a.flows {
+		if f.state != stDone || f.rec.OfferedGroups != nil || f.rec.KeyShares != nil || f.rec.SNI != "" || f.ch != nil {
+			t.Errorf("tombstone keeps the record: %+v", f.rec)
+		}
+	}
+}

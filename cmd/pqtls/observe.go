@@ -84,6 +84,9 @@ func runObserve(ctx context.Context, s streams, f observeFlags) error {
 	if f.duration != 0 && f.iface == "" {
 		return usageErrorf("--duration only works with live capture (-i IFACE)")
 	}
+	if f.duration < 0 {
+		return usageErrorf("--duration must be positive (or 0: until interrupted)")
+	}
 	if f.maxFlows <= 0 || f.idle <= 0 {
 		return usageErrorf("--max-flows and --idle-timeout must be positive")
 	}

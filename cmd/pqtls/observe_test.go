@@ -155,6 +155,7 @@ func TestObserveErrors(t *testing.T) {
 		{[]string{"observe", "-r", "observe.go"}, exitFailure, "not a pcap or pcapng file"},
 		{[]string{"observe", "-i", "nonexistent0"}, exitFailure, "list interfaces with 'ip link'"},
 		{[]string{"observe", "--bogus"}, exitUsage, "unknown flag"},
+		{[]string{"observe", "-i", "lo", "--duration", "-5s"}, exitUsage, "--duration must be positive"},
 		{[]string{"observe", "-r", recorded, "--filter", "tcp port"}, exitUsage, "invalid filter"},
 	} {
 		code, _, errOut := runCLI(t, tc.args...)
