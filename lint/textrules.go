@@ -228,8 +228,23 @@ func ruleCaddy(s *source, ln, base int, code string, _ []string) []Finding {
 
 var (
 	nodeCurve  = regexp.MustCompile("(?:ecdhCurve|DEFAULT_ECDH_CURVE)[\"']?\\s*[:=]\\s*([\"'`])([^\"'`]*)[\"'`]")
-	nodeMaxVer = regexp.MustCompile("maxVersion[\"']?\\s*:\\s*[\"'`](TLSv1(?:\\.[12])?)[\"'`]")
+	nodeMaxVer = regexp.MustCompile("(?:maxVersion[\"']?\\s*:|DEFAULT_MAX_VERSION\\s*=)\\s*[\"'`](TLSv1(?:\\.[12])?)[\"'`]")
+	// nodeMaxFlag is node's --tls-max-v1.2 command-line option (often in
+	// NODE_OPTIONS), which sets tls.DEFAULT_MAX_VERSION to TLSv1.2.
+	nodeMaxFlag = regexp.MustCompile(`(?:^|[\s"'=])--tls-max-v1\.(2)\b`)
 )
+
+// ruleNodeFlag is PQ402 for node's --tls-max-v1.2 option in command lines
+// and environments (NODE_OPTIONS) of any text file.
+func ruleNodeFlag(s *source, ln, base int, code string, _ []string) []Finding {
+	m := nodeMaxFlag.FindStringSubmatchIndex(code)
+	if m == nil {
+		return nil
+	}
+	start := base + m[2] - len("--tls-max-v1.")
+	return []Finding{s.finding("PQ402", start, base+m[3], "Node.js --tls-max-v1.2 caps every TLS connection of the process at TLS 1.2: hybrid key exchange exists only in TLS 1.3",
+		s.replace("allow TLS 1.3 (or drop the option)", base+m[2], base+m[3], "3"))}
+}
 
 func ruleNode(s *source, ln, base int, code string, _ []string) []Finding {
 	var fs []Finding
