@@ -443,14 +443,18 @@ func keyShares(ks []wire.KeyShare) []KeyShare {
 }
 
 func (a *Analyzer) clientMessage(f *flowState, m wire.Message) {
+	if m.ContentType == wire.ContentAlert && f.state != stWaitCH {
+		// A plaintext alert from the client before the key exchange
+		// completed: it gave up after the ServerHello it waited for did
+		// not come, or after a HelloRetryRequest it would not satisfy.
+		if al, err := wire.ParseAlert(m.Data); err == nil && f.state != stTLS12 {
+			a.finish(f, OutcomeFailed, "alert_"+al.Description.String())
+		}
+		return
+	}
 	switch f.state {
 	case stWaitCH, stWaitCH2:
 	default:
-		if m.ContentType == wire.ContentAlert && f.state == stWaitSH {
-			if al, err := wire.ParseAlert(m.Data); err == nil {
-				a.finish(f, OutcomeFailed, "alert_"+al.Description.String())
-			}
-		}
 		return
 	}
 	if m.ContentType == wire.ContentChangeCipherSpec && f.state == stWaitCH2 {

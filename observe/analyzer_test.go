@@ -618,3 +618,23 @@ func TestTombstoneHoldsNoRecord(t *testing.T) {
 		}
 	}
 }
+
+// A client that gives up after a HelloRetryRequest (it cannot, or will not,
+// send a share of the group asked for) sends a plaintext alert: the flow
+// failed, with that alert, and is not a malformed handshake.
+func TestClientAlertAfterHRR(t *testing.T) {
+	srv, cli := certs(t)
+	srv.CurvePreferences = []tls.CurveID{tls.CurveP256}
+	w := transcript(t, srv, cli, 0)
+	if len(w) < 2 || !w[0].fromClient || w[1].fromClient {
+		t.Fatalf("unexpected transcript shape")
+	}
+	ccs := []byte{0x14, 0x03, 0x03, 0x00, 0x01, 0x01}
+	alert := []byte{0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x2f} // fatal illegal_parameter
+	w = append(w[:2:2], write{fromClient: true, data: append(ccs, alert...)})
+	flows, st := analyze(t, capture(t, segments(w, 1448), 0), Options{})
+	f := oneFlow(t, flows)
+	if f.Outcome != OutcomeFailed || f.Reason != "alert_illegal_parameter" || !f.HRR || f.HRRGroup != "secp256r1" || st.Malformed != 0 {
+		t.Errorf("got outcome %q reason %q hrr %v %q, %d malformed", f.Outcome, f.Reason, f.HRR, f.HRRGroup, st.Malformed)
+	}
+}
