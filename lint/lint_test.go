@@ -99,6 +99,8 @@ var ruleCases = []struct {
 	// Suppressions: what is left after pqtls-lint:ignore comments.
 	{"suppress/nginx.conf", []want{{"PQ311", 7}}},
 	{"suppress/main.go", []want{{"PQ104", 12}}},
+	{"suppress/envoy.yaml", []want{{"PQ301", 24}}},
+	{"suppress/config.go", []want{{"PQ101", 14}}},
 }
 
 // nearMisses must produce no finding: hybrid lists, commented-out lines,
@@ -590,8 +592,8 @@ func TestJSONReport(t *testing.T) {
 	if sum != rep.Summary.Total {
 		t.Errorf("by_rule sums to %d, total %d", sum, rep.Summary.Total)
 	}
-	if rep.Suppressed.Inline != 4 {
-		t.Errorf("suppressed inline = %d, want 4 (go/good f, suppress/nginx x2, suppress/main.go)", rep.Suppressed.Inline)
+	if rep.Suppressed.Inline != 6 {
+		t.Errorf("suppressed inline = %d, want 6 (go/good f, suppress/nginx x2, suppress/main.go, suppress/envoy.yaml, suppress/config.go)", rep.Suppressed.Inline)
 	}
 }
 

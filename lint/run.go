@@ -1,8 +1,12 @@
 package lint
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -292,10 +296,29 @@ var ignoreRe = regexp.MustCompile(`pqtls-lint:ignore\s+([A-Za-z0-9_,\-]+)`)
 
 // suppressedInline reports whether the finding's line, or the line above,
 // carries a pqtls-lint:ignore comment naming its rule (or "all"). The marker
-// must sit in a comment of the file's syntax.
+// must sit in a comment of the file's syntax. Where the construct that holds
+// the finding starts on an earlier line, a marker on (or above) that line
+// counts too: the key of a YAML block list whose item is flagged, or the Go
+// declaration or statement around a multi-line tls.Config literal.
 func suppressedInline(s *source, f Finding) bool {
+	if !bytes.Contains(s.data, []byte("pqtls-lint:ignore")) {
+		return false
+	}
 	cs := commentsOf(s.kind)
-	for _, ln := range []int{f.Start.Line, f.Start.Line - 1} {
+	lines := []int{f.Start.Line, f.Start.Line - 1}
+	switch s.kind {
+	case kindYAML:
+		if yamlKeyLine.MatchString(s.line(f.Start.Line - 1)) {
+			lines = append(lines, f.Start.Line-2)
+		}
+	case kindGo:
+		for _, ln := range goStatementLines(s, f.Start.Offset) {
+			if ln < f.Start.Line {
+				lines = append(lines, ln, ln-1)
+			}
+		}
+	}
+	for _, ln := range lines {
 		text := s.line(ln)
 		m := ignoreRe.FindStringSubmatchIndex(text)
 		if m == nil || !inComment(text[:m[0]], cs) {
@@ -321,4 +344,36 @@ func inComment(before string, cs commentStyle) bool {
 		}
 	}
 	return cs.block && strings.Contains(before, "/*")
+}
+
+// yamlKeyLine matches a YAML mapping key that opens a block (its value is on
+// the next lines), optionally followed by a comment.
+var yamlKeyLine = regexp.MustCompile(`^\s*(?:- )?["']?[\w.\-]+["']?\s*:\s*(?:#.*)?$`)
+
+// goStatementLines returns the first lines of the simple statements and
+// declarations (not functions or block statements) that enclose offset off
+// in a Go file.
+func goStatementLines(s *source, off int) []int {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, s.name, s.data, parser.SkipObjectResolution)
+	if err != nil {
+		return nil
+	}
+	file := fset.File(f.Pos())
+	if file == nil || off < 0 || off > file.Size() {
+		return nil
+	}
+	pos := file.Pos(off)
+	var out []int
+	ast.Inspect(f, func(n ast.Node) bool {
+		if n == nil || pos < n.Pos() || pos >= n.End() {
+			return false
+		}
+		switch n.(type) {
+		case *ast.GenDecl, *ast.DeclStmt, *ast.AssignStmt, *ast.ExprStmt, *ast.ReturnStmt, *ast.ValueSpec:
+			out = append(out, fset.Position(n.Pos()).Line)
+		}
+		return true
+	})
+	return out
 }
