@@ -67,6 +67,7 @@ var ruleCases = []struct {
 }{
 	{"go/bad/server.go", []want{{"PQ103", 1}, {"PQ101", 15}, {"PQ102", 20}, {"PQ101", 21}, {"PQ102", 27}, {"PQ104", 33}, {"PQ104", 33}, {"PQ101", 35}, {"PQ104", 42}}},
 	{"go/bad/server_test.go", []want{{"PQ101", 10}}},
+	{"go/bad/indirect.go", []want{{"PQ102", 14}, {"PQ104", 19}}},
 	{"go/bad/legacy/main.go", []want{{"PQ103", 1}}},
 	{"go/pqtlsuse/main.go", []want{{"PQ501", 12}, {"PQ501", 13}}},
 	{"gomod/oldgo/go.mod", []want{{"PQ105", 3}, {"PQ105", 5}}},
