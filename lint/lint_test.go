@@ -285,7 +285,7 @@ func TestGoFixesCompile(t *testing.T) {
 
 func TestExcludeTestFiles(t *testing.T) {
 	all := lintPath(t, "go/bad", Options{})
-	ex := lintPath(t, "go/bad", Options{Excludes: []string{"**/*_test.go"}})
+	ex := lintPath(t, "go/bad", Options{Excludes: []string{"**/*_test.go", "examples/lint/"}})
 	count := func(r *Result, file string) int {
 		n := 0
 		for _, f := range r.Findings {
@@ -756,6 +756,30 @@ func TestGoFixesCompileWithPqtls(t *testing.T) {
 		}
 		if bytes.Equal(data, fixed) && len(after.Findings) != 0 {
 			t.Errorf("fixed file still has findings: %v", got(after))
+		}
+	}
+}
+
+// TestRepositoryHasNoError lints this repository the way the docs tell users
+// to lint theirs in CI, with tests and the deliberately bad examples/lint
+// excluded: pqtls itself must not keep anything classical. (Tests configure
+// classical peers on purpose; internal/demo's classical-only server is a
+// warning-level PQ501, deliberately.)
+func TestRepositoryHasNoError(t *testing.T) {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Lint(context.Background(), []string{root}, Options{BaseDir: root, Excludes: []string{"**/*_test.go", "examples/lint/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Files < 50 {
+		t.Fatalf("only %d files checked: is %s the repository?", res.Files, root)
+	}
+	for _, f := range res.Findings {
+		if f.Severity >= SeverityError {
+			t.Errorf("%s:%d: %s %s", f.File, f.Start.Line, f.Rule, f.Message)
 		}
 	}
 }
