@@ -85,6 +85,7 @@ var ruleCases = []struct {
 	{"traefik/traefik.toml", []want{{"PQ352", 6}, {"PQ351", 7}}},
 	{"yaml/broken.yaml", []want{{"PQ000", 4}}},
 	{"yaml/deployment-template.yaml", []want{{"PQ104", 12}}},
+	{"yaml/envoy-template.yaml", []want{{"PQ302", 26}, {"PQ361", 42}}},
 	{"pqtls/tunnel.yaml", []want{{"PQ501", 4}}},
 	{"nginx/nginx.conf", []want{{"PQ312", 10}, {"PQ311", 11}, {"PQ312", 15}, {"PQ311", 16}}},
 	{"haproxy/haproxy.cfg", []want{{"PQ321", 3}, {"PQ322", 4}, {"PQ321", 12}}},

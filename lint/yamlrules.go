@@ -28,14 +28,20 @@ var (
 )
 
 // checkYAML runs the structural YAML rules (Envoy, Istio, Traefik) on every
-// document of a YAML stream. Templated files (Helm, "{{ }}") are not valid
-// YAML and get only the line-based rules.
+// document of a YAML stream. In a templated file (Helm, "{{ }}") every
+// template action is blanked out first (same length, newlines kept, so
+// positions do not move); if what remains still does not parse, the file
+// gets only the line-based rules, without a parse-error finding. A value
+// that came from a template is empty, so a list holding one is unknown and
+// not flagged.
 func checkYAML(s *source) []Finding {
-	if bytes.Contains(s.data, []byte("{{")) {
-		return nil
+	data := s.data
+	templated := bytes.Contains(data, []byte("{{"))
+	if templated {
+		data = blankTemplateActions(data)
 	}
 	var fs []Finding
-	dec := yaml.NewDecoder(bytes.NewReader(s.data))
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
 		var doc yaml.Node
 		err := dec.Decode(&doc)
@@ -43,6 +49,9 @@ func checkYAML(s *source) []Finding {
 			break
 		}
 		if err != nil {
+			if templated {
+				return nil
+			}
 			line := 1
 			if m := yamlErrLine.FindStringSubmatch(err.Error()); m != nil {
 				line = atoiDefault(m[1], 1)
@@ -146,8 +155,8 @@ func yamlCurves(s *source, rule, what string, val *yaml.Node) []Finding {
 	switch val.Kind {
 	case yaml.SequenceNode:
 		for _, c := range val.Content {
-			if c.Kind != yaml.ScalarNode {
-				return nil
+			if c.Kind != yaml.ScalarNode || c.Value == "" {
+				return nil // a nested node, or an empty (templated) entry: unknown
 			}
 			names = append(names, c.Value)
 		}
@@ -239,4 +248,27 @@ func checkTOML(s *source) []Finding {
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\n")
 	return l
+}
+
+// blankTemplateActions returns a copy of data with every Go template action
+// ("{{ ... }}", "{{- ... -}}") replaced by spaces, newlines kept.
+func blankTemplateActions(data []byte) []byte {
+	out := append([]byte(nil), data...)
+	for i := 0; i+1 < len(out); i++ {
+		if out[i] != '{' || out[i+1] != '{' {
+			continue
+		}
+		end := bytes.Index(out[i+2:], []byte("}}"))
+		if end < 0 {
+			break
+		}
+		end += i + 4
+		for j := i; j < end; j++ {
+			if out[j] != '\n' {
+				out[j] = ' '
+			}
+		}
+		i = end - 1
+	}
+	return out
 }
