@@ -85,6 +85,7 @@ var ruleCases = []struct {
 	{"traefik/traefik.toml", []want{{"PQ352", 6}, {"PQ351", 7}}},
 	{"yaml/broken.yaml", []want{{"PQ000", 4}}},
 	{"yaml/deployment-template.yaml", []want{{"PQ104", 12}}},
+	{"k8s/ingress-nginx-controller.yaml", []want{{"PQ312", 9}, {"PQ311", 10}}},
 	{"yaml/envoy-template.yaml", []want{{"PQ302", 26}, {"PQ361", 42}}},
 	{"pqtls/tunnel.yaml", []want{{"PQ501", 4}}},
 	{"nginx/nginx.conf", []want{{"PQ312", 10}, {"PQ311", 11}, {"PQ312", 15}, {"PQ311", 16}}},

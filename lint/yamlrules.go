@@ -132,6 +132,27 @@ func yamlPair(s *source, key, val *yaml.Node) []Finding {
 		return yamlCurves(s, r[0], r[1], val)
 	}
 	switch key.Value {
+	case "ssl-ecdh-curve": // ingress-nginx ConfigMap: nginx's ssl_ecdh_curve
+		if val.Kind == yaml.ScalarNode {
+			return yamlCurves(s, "PQ311", "ingress-nginx ssl-ecdh-curve", val)
+		}
+	case "ssl-protocols": // ingress-nginx ConfigMap: nginx's ssl_protocols
+		protos := strings.Fields(val.Value)
+		if val.Kind != yaml.ScalarNode || len(protos) == 0 {
+			return nil
+		}
+		for _, p := range protos {
+			if strings.EqualFold(p, "TLSv1.3") {
+				return nil
+			}
+		}
+		a, b := scalarSpan(s, val)
+		at := b
+		if val.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+			at--
+		}
+		return []Finding{s.finding("PQ312", a, b, "ingress-nginx ssl-protocols "+strings.Join(protos, " ")+" does not include TLSv1.3: hybrid key exchange exists only in TLS 1.3",
+			s.replace("add TLSv1.3", at, at, " TLSv1.3"))}
 	case "tls_maximum_protocol_version":
 		if val.Kind == yaml.ScalarNode && envoyOldVersion[val.Value] {
 			a, b := scalarSpan(s, val)
