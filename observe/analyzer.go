@@ -47,6 +47,9 @@ type Stats struct {
 	ActiveFlows   int   `json:"active_flows"`
 	PeakFlows     int   `json:"peak_flows"`
 	TruncatedPkts int64 `json:"truncated_packets"`
+	// KernelDrops counts packets the kernel dropped before the live capture
+	// could read them (socket buffer full); always 0 for a file.
+	KernelDrops int64 `json:"kernel_dropped_packets"`
 }
 
 type flowKey struct{ a, b netip.AddrPort }

@@ -25,6 +25,12 @@ type LiveOptions struct {
 	// OnTick, when set, is called about once a second from the capture
 	// goroutine (e.g. to publish Analyzer.Stats).
 	OnTick func()
+	// NoPromisc leaves the interface out of promiscuous mode, so that only
+	// traffic to and from this host is seen (tcpdump -p). By default the
+	// socket asks for promiscuous mode, like tcpdump, so that a mirror (SPAN)
+	// port shows the traffic of other hosts; the kernel drops the request
+	// when the socket closes.
+	NoPromisc bool
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
@@ -69,6 +75,12 @@ func Live(ctx context.Context, opts LiveOptions, a *Analyzer) error {
 	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index}); err != nil {
 		return fmt.Errorf("binding to %s: %w", opts.Interface, err)
 	}
+	if !opts.NoPromisc {
+		mreq := unix.PacketMreq{Ifindex: int32(ifi.Index), Type: unix.PACKET_MR_PROMISC}
+		if err := unix.SetsockoptPacketMreq(fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mreq); err != nil {
+			return fmt.Errorf("putting %s in promiscuous mode: %w (capture only this host's traffic with --no-promiscuous-mode)", opts.Interface, err)
+		}
+	}
 	// Wake up every 200 ms to check ctx.
 	tv := unix.NsecToTimeval((200 * time.Millisecond).Nanoseconds())
 	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
@@ -80,14 +92,25 @@ func Live(ctx context.Context, opts LiveOptions, a *Analyzer) error {
 		snap = maxCapLen
 	}
 	buf := make([]byte, snap)
+	// kernelStats adds the packets the kernel dropped since the last call
+	// (reading PACKET_STATISTICS resets it).
+	kernelStats := func() {
+		if st, err := unix.GetsockoptTpacketStats(fd, unix.SOL_PACKET, unix.PACKET_STATISTICS); err == nil {
+			a.stats.KernelDrops += int64(st.Drops)
+		}
+	}
+	defer kernelStats()
 	lastTick := time.Now()
 	for {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if opts.OnTick != nil && time.Since(lastTick) >= time.Second {
+		if time.Since(lastTick) >= time.Second {
 			lastTick = time.Now()
-			opts.OnTick()
+			kernelStats()
+			if opts.OnTick != nil {
+				opts.OnTick()
+			}
 		}
 		n, from, err := unix.Recvfrom(fd, buf, 0)
 		if err != nil {

@@ -1,10 +1,13 @@
 package observe
 
 import (
+	"context"
 	"crypto/tls"
 	"io"
 	"net"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,5 +72,54 @@ func TestNetnsSplitClientHello(t *testing.T) {
 	if f.Outcome != OutcomeHybrid || f.ClientHelloSegments != 2 || f.ClientHelloRecords != 1 || f.ClientHelloBytes < 1460 ||
 		f.Client != net.JoinHostPort(topo.ClientIP, strconv.Itoa(raw.LocalAddr().(*net.TCPAddr).Port)) || len(f.Notes) != 0 {
 		t.Errorf("flow %+v", f)
+	}
+}
+
+// TestNetnsLivePromiscuous checks that a live capture puts the interface in
+// promiscuous mode while it runs (so that a mirror port shows other hosts'
+// traffic, as with tcpdump), that the kernel takes it back when the capture
+// ends, and that NoPromisc leaves the interface alone.
+func TestNetnsLivePromiscuous(t *testing.T) {
+	topo := testpeer.Netns(t, testpeer.NetnsOptions{})
+	promiscuity := func() string {
+		out := topo.Server.Run(t, "ip", "-d", "link", "show", "dev", testpeer.NetnsDev)
+		i := strings.Index(out, "promiscuity ")
+		if i < 0 {
+			t.Fatalf("no promiscuity in %q", out)
+		}
+		return strings.Fields(out[i:])[1]
+	}
+	for _, noPromisc := range []bool{false, true} {
+		ctx, cancel := context.WithCancel(t.Context())
+		running := make(chan struct{})
+		var once sync.Once
+		done := make(chan error, 1)
+		go func() {
+			done <- topo.Server.Do(func() error {
+				return Live(ctx, LiveOptions{Interface: testpeer.NetnsDev, NoPromisc: noPromisc,
+					OnTick: func() { once.Do(func() { close(running) }) }}, NewAnalyzer(Options{}, nil))
+			})
+		}()
+		select {
+		case <-running:
+		case err := <-done:
+			t.Fatalf("Live ended before its first tick: %v", err)
+		case <-time.After(10 * time.Second):
+			t.Fatal("Live never ticked")
+		}
+		want := "1"
+		if noPromisc {
+			want = "0"
+		}
+		if got := promiscuity(); got != want {
+			t.Errorf("NoPromisc %v: promiscuity %s while capturing, want %s", noPromisc, got, want)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if got := promiscuity(); got != "0" {
+			t.Errorf("promiscuity %s after the capture, want 0", got)
+		}
 	}
 }

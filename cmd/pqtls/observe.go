@@ -28,7 +28,7 @@ type observeFlags struct {
 	read, iface, filter, format, by, output, serve string
 	duration, idle                                 time.Duration
 	maxFlows                                       int
-	failUnlessPQ                                   bool
+	failUnlessPQ, noPromisc                        bool
 }
 
 func newObserveCmd(s streams) *cobra.Command {
@@ -62,6 +62,7 @@ See docs/OBSERVE.md.`,
 	fl.DurationVar(&f.duration, "duration", 0, "live mode: stop after this long (default: until interrupted)")
 	fl.DurationVar(&f.idle, "idle-timeout", 2*time.Minute, "forget a flow after this long without packets (capture time)")
 	fl.IntVar(&f.maxFlows, "max-flows", 100000, "track at most this many flows at once (memory bound)")
+	fl.BoolVar(&f.noPromisc, "no-promiscuous-mode", false, "live mode: do not put the interface in promiscuous mode (see only this host's traffic, like tcpdump -p)")
 	fl.BoolVar(&f.failUnlessPQ, "fail-unless-pq", false, "exit 1 if any completed handshake did not use a hybrid or ML-KEM group")
 	return cmd
 }
@@ -80,6 +81,9 @@ func runObserve(ctx context.Context, s streams, f observeFlags) error {
 	}
 	if f.serve != "" && f.iface == "" {
 		return usageErrorf("--serve only works with live capture (-i IFACE); for a file use --format prom")
+	}
+	if f.noPromisc && f.iface == "" {
+		return usageErrorf("--no-promiscuous-mode only works with live capture (-i IFACE)")
 	}
 	if f.duration != 0 && f.iface == "" {
 		return usageErrorf("--duration only works with live capture (-i IFACE)")
@@ -206,7 +210,7 @@ func runObserve(ctx context.Context, s streams, f observeFlags) error {
 				fmt.Fprintf(s.errOut, "\rpqtls observe: %s: %d packets, %d TLS flows, %d in flight", f.iface, st.Packets, st.Flows, st.ActiveFlows)
 			}
 		}
-		err := observe.Live(ctx, observe.LiveOptions{Interface: f.iface, Filter: f.filter, OnTick: onTick}, a)
+		err := observe.Live(ctx, observe.LiveOptions{Interface: f.iface, Filter: f.filter, OnTick: onTick, NoPromisc: f.noPromisc}, a)
 		if tty {
 			fmt.Fprint(s.errOut, "\r\x1b[K") // clear the progress line before the report
 		}
@@ -262,6 +266,9 @@ func printObserveStats(w io.Writer, st observe.Stats) {
 	}
 	if st.DroppedFlows > 0 {
 		fmt.Fprintf(w, ", %d flows dropped (flow table full: raise --max-flows)", st.DroppedFlows)
+	}
+	if st.KernelDrops > 0 {
+		fmt.Fprintf(w, ", %d packets dropped by the kernel before they could be read (busy link: narrow --filter, or capture with tcpdump -w and use -r)", st.KernelDrops)
 	}
 	if st.TruncatedPkts > 0 {
 		fmt.Fprintf(w, ", %d packets cut by the snaplen", st.TruncatedPkts)
