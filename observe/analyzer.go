@@ -237,7 +237,11 @@ func (a *Analyzer) tcp(ts time.Time, seg *segment) {
 			f.rec.addNote(NoteNoSYN)
 		}
 	}
-	if seg.wireLen > 0 && s.add(seg.seq, seg.payload, seg.wireLen, a.opts.MaxHandshakeBytes) {
+	dataSeq := seg.seq
+	if seg.flags&flagSYN != 0 {
+		dataSeq++ // data in a SYN (TCP Fast Open) follows the SYN's own sequence number
+	}
+	if seg.wireLen > 0 && s.add(dataSeq, seg.payload, seg.wireLen, a.opts.MaxHandshakeBytes) {
 		a.parse(f, d)
 	}
 	if f.state >= stDone {

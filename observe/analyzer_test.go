@@ -638,3 +638,21 @@ func TestClientAlertAfterHRR(t *testing.T) {
 		t.Errorf("got outcome %q reason %q hrr %v %q, %d malformed", f.Outcome, f.Reason, f.HRR, f.HRRGroup, st.Malformed)
 	}
 }
+
+// TCP Fast Open: the first part of the ClientHello rides in the SYN, whose
+// payload starts one sequence number after the SYN's own (the SYN flag
+// takes one).
+func TestClientHelloInSYN(t *testing.T) {
+	segs := segments(hybridWrites(t), 1448)
+	if segs[3].seq != cliISN+1 || !segs[3].fromClient || len(segs[3].payload) == 0 {
+		t.Fatalf("unexpected segment layout")
+	}
+	segs[0].payload = segs[3].payload                                                               // the SYN carries the first segment
+	segs = append(segs[:3:3], segs[4:]...)                                                          // which is not sent again
+	segs[2] = seg{fromClient: true, seq: cliISN + 1 + uint32(len(segs[0].payload)), flags: flagACK} // the client's ACK
+	f := oneFlow(t, first(analyze(t, capture(t, segs, 0), Options{})))
+	checkHybrid(t, f)
+	if f.ClientHelloSegments != 2 || len(f.Notes) != 0 {
+		t.Errorf("client_hello_segments %d notes %v", f.ClientHelloSegments, f.Notes)
+	}
+}
