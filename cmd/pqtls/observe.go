@@ -53,7 +53,7 @@ See docs/OBSERVE.md.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&f.read, "read", "r", "", "read packets from a pcap or pcapng `FILE` (tcpdump -w, Wireshark, dumpcap); - reads standard input")
-	fl.StringVarP(&f.iface, "interface", "i", "", "capture live on `IFACE` (AF_PACKET, needs root or CAP_NET_RAW)")
+	fl.StringVarP(&f.iface, "interface", "i", "", "capture live on `IFACE`, or on every interface with any (AF_PACKET, needs root or CAP_NET_RAW)")
 	fl.StringVar(&f.filter, "filter", "", "pcap-filter(7) `EXPR`, e.g. 'tcp port 443' (compiled by tcpdump, which must be installed)")
 	fl.StringVar(&f.format, "format", "table", "output `FORMAT`: table, jsonl or prom")
 	fl.StringVar(&f.by, "by", "server", "group the table by `KEY`: server (address:port) or client (IP address)")
