@@ -56,6 +56,9 @@ type Result struct {
 	SuppressedInline int
 	// SuppressedBaseline counts findings hidden by the baseline.
 	SuppressedBaseline int
+	// BaseDir is the absolute directory the findings' file names are
+	// relative to.
+	BaseDir string
 }
 
 // Counts returns the number of findings per rule ID.
@@ -127,7 +130,7 @@ func Lint(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		}
 	}
 	base, _ = filepath.Abs(base)
-	res := &Result{}
+	res := &Result{BaseDir: base}
 	seen := map[string]bool{}
 	var all []Finding
 	mains := map[string]bool{}
@@ -220,7 +223,7 @@ func Lint(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		}
 	}
 	if opts.Baseline != nil {
-		all, res.SuppressedBaseline = opts.Baseline.Filter(all)
+		all, res.SuppressedBaseline = opts.Baseline.filterIn(all, base)
 	}
 	sortFindings(all)
 	res.Findings = all

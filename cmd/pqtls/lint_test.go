@@ -230,3 +230,28 @@ func TestLintHumanGroupedByFile(t *testing.T) {
 		t.Error("--color always wrote no colour")
 	}
 }
+
+// A baseline names files relative to itself, so it matches whichever
+// directory lint runs from: written at the repository root, used from a
+// subdirectory or from the parent directory.
+func TestLintBaselineFromAnotherDirectory(t *testing.T) {
+	dir := t.TempDir()
+	repo := filepath.Join(dir, "repo")
+	os.MkdirAll(filepath.Join(repo, "nginx"), 0o755)
+	os.WriteFile(filepath.Join(repo, "nginx", "site.conf"), []byte("server {\n  ssl_ecdh_curve prime256v1;\n}\n"), 0o644)
+	t.Chdir(repo)
+	if code, _, errOut := runLintCmd(t, "--write-baseline", ".pqtls-lint-baseline.json", "."); code != 0 {
+		t.Fatalf("write-baseline: exit %d: %s", code, errOut)
+	}
+	for _, tc := range []struct{ cwd, baseline, path string }{
+		{repo, ".pqtls-lint-baseline.json", "."},
+		{filepath.Join(repo, "nginx"), "../.pqtls-lint-baseline.json", "."},
+		{dir, "repo/.pqtls-lint-baseline.json", "repo"},
+	} {
+		t.Chdir(tc.cwd)
+		code, out, errOut := runLintCmd(t, "--baseline", tc.baseline, "--format", "json", tc.path)
+		if r := decodeLint(t, out); code != 0 || r.Summary.Total != 0 || r.Suppressed.Baseline != 1 {
+			t.Errorf("from %s: exit %d, %d findings, %d hidden by the baseline: %s", tc.cwd, code, r.Summary.Total, r.Suppressed.Baseline, errOut)
+		}
+	}
+}
