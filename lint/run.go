@@ -140,14 +140,38 @@ func Lint(ctx context.Context, paths []string, opts Options) (*Result, error) {
 			return
 		}
 		seen[abs] = true
+		// A file that cannot be read is reported (PQ000), never silently
+		// passed: "no finding" must mean "checked". An oversized file is
+		// reported too, except scripts and unrecognised *.conf/*.cfg, where
+		// a huge file is a bundle or data, not a configuration.
+		var data []byte
+		skip := ""
 		st, err := os.Stat(abs)
-		if err != nil || st.Size() > MaxFileSize {
-			log.Debug("skipping file", "path", abs, "reason", "unreadable or larger than MaxFileSize")
-			return
+		switch {
+		case err != nil:
+			skip = "cannot read the file, so it was not checked: " + err.Error()
+		case !st.Mode().IsRegular():
+			// Reading a named pipe would block forever.
+			what := "a device or socket"
+			if st.Mode()&fs.ModeNamedPipe != 0 {
+				what = "a named pipe"
+			}
+			skip = "not a regular file (" + what + "), so it was not read"
+		case st.Size() > MaxFileSize:
+			if kind == kindJS || kind == kindText {
+				log.Debug("skipping file", "path", abs, "reason", "larger than MaxFileSize")
+				return
+			}
+			skip = fmt.Sprintf("the file is larger than %d MiB, so it was not checked: split it, or --exclude it if it holds no TLS settings", MaxFileSize>>20)
+		default:
+			if data, err = os.ReadFile(abs); err != nil {
+				skip = "cannot read the file, so it was not checked: " + err.Error()
+			}
 		}
-		data, err := os.ReadFile(abs)
-		if err != nil {
-			log.Debug("skipping file", "path", abs, "err", err)
+		if skip != "" {
+			if !disabled["PQ000"] {
+				all = append(all, newSource(reportName(base, abs), nil, kind).finding("PQ000", 0, 0, skip, nil))
+			}
 			return
 		}
 		if kind == kindText {
