@@ -41,8 +41,8 @@ const (
 // rules is the registry, ordered by ID.
 var rules = []Rule{
 	{ID: "PQ000", Name: "parse-error", Severity: SeverityWarning, Format: "any",
-		Summary:    "The file could not be parsed, so it was not checked",
-		Rationale:  "A file pqtls lint cannot parse may hide any of the settings the other rules look for. The run goes on with the other files; fix the syntax (or exclude the file with --exclude) so that it is checked.",
+		Summary:    "The file could not be read or parsed, so it was not checked",
+		Rationale:  "A file pqtls lint cannot read or parse may hide any of the settings the other rules look for. The run goes on with the other files; fix the syntax or the permissions, split a file over 4 MiB (or exclude the file with --exclude) so that it is checked.",
 		Bad:        "func main() {   // Go file cut in the middle",
 		Good:       "a file that go vet / the service itself accepts",
 		References: []string{refPlaybook}},
