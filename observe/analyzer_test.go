@@ -3,6 +3,7 @@ package observe
 import (
 	"bytes"
 	"crypto/tls"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -654,5 +655,22 @@ func TestClientHelloInSYN(t *testing.T) {
 	checkHybrid(t, f)
 	if f.ClientHelloSegments != 2 || len(f.Notes) != 0 {
 		t.Errorf("client_hello_segments %d notes %v", f.ClientHelloSegments, f.Notes)
+	}
+}
+
+// One server address fronting many names (a CDN): the row's name counts
+// stay bounded, and the most frequent name still wins.
+func TestSummarySNIBounded(t *testing.T) {
+	s := NewSummary(false)
+	for i := range 5000 {
+		s.Add(&Flow{Server: "192.0.2.1:443", SNI: fmt.Sprintf("site%d.example", i), Outcome: OutcomeHybrid})
+		s.Add(&Flow{Server: "192.0.2.1:443", SNI: "www.example", Outcome: OutcomeHybrid})
+	}
+	rows := s.Rows()
+	if len(rows) != 1 || rows[0].Flows != 10000 || rows[0].SNI != "www.example" {
+		t.Fatalf("rows %+v", rows)
+	}
+	if n := len(rows[0].sni); n > maxSNIsPerRow {
+		t.Errorf("%d names counted for one row", n)
 	}
 }

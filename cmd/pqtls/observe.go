@@ -139,7 +139,9 @@ func runObserve(ctx context.Context, s streams, f observeFlags) error {
 	var writeErr error
 	emit := func(fl *observe.Flow) {
 		rec.Flow(fl)
-		summary.Add(fl)
+		if f.format == "table" { // the only format that prints it: no growth otherwise
+			summary.Add(fl)
+		}
 		switch fl.Outcome {
 		case observe.OutcomeClassical, observe.OutcomeTLS12, observe.OutcomeDraft, observe.OutcomeUnknownGroup:
 			notPQ++
