@@ -76,6 +76,9 @@ var ruleCases = []struct {
 	{"gomod/default/go.mod", []want{{"PQ106", 5}}},
 	{"gomod/mid/go.mod", []want{{"PQ107", 3}}},
 	{"docker/bad/Dockerfile", []want{{"PQ201", 3}, {"PQ201", 8}, {"PQ202", 11}, {"PQ104", 16}, {"PQ501", 18}}},
+	// api runs only the Go binary (no PQ202); edge also installs nginx; tools
+	// copies from a non-golang stage.
+	{"docker/bad/Dockerfile.stages", []want{{"PQ202", 7}, {"PQ202", 12}}},
 	{"docker/bad/Dockerfile.sidecars", []want{{"PQ202", 1}, {"PQ202", 2}, {"PQ202", 3}, {"PQ202", 4}, {"PQ411", 5}}},
 	{"envoy/front-proxy.yaml", []want{{"PQ302", 14}, {"PQ301", 15}, {"PQ301", 25}}},
 	{"k8s/payments.yaml", []want{{"PQ501", 18}, {"PQ104", 21}, {"PQ411", 23}, {"PQ402", 25}}},
