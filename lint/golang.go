@@ -131,6 +131,19 @@ func checkGo(s *source) (fs []Finding, generated bool) {
 	ast.Inspect(f, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.CompositeLit:
+			if pqName != "" && tlsName != "" && isSel(n.Type, pqName, "Policy") {
+				for _, e := range n.Elts {
+					if kv, ok := e.(*ast.KeyValueExpr); ok {
+						if id, ok := kv.Key.(*ast.Ident); ok && id.Name == "Groups" {
+							if fd, ok := checkGoCurves(s, off, tlsName, kv.Value, vars); ok {
+								fd.Rule, fd.Severity = "PQ502", ruleByID["PQ502"].Severity
+								fd.Message = strings.Replace(fd.Message, "tls.Config.CurvePreferences", "pqtls.Policy.Groups", 1)
+								fs = append(fs, fd)
+							}
+						}
+					}
+				}
+			}
 			if isSel(n.Type, tlsName, "Config") {
 				for _, e := range n.Elts {
 					if kv, ok := e.(*ast.KeyValueExpr); ok {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -132,6 +133,10 @@ func yamlPair(s *source, key, val *yaml.Node) []Finding {
 		return yamlCurves(s, r[0], r[1], val)
 	}
 	switch key.Value {
+	case "groups": // pqtls tunnel listener: overrides the policy's group list
+		if pqtlsGroupList(val) {
+			return yamlCurves(s, "PQ502", "pqtls groups", val)
+		}
 	case "ssl-ecdh-curve": // ingress-nginx ConfigMap: nginx's ssl_ecdh_curve
 		if val.Kind == yaml.ScalarNode {
 			return yamlCurves(s, "PQ311", "ingress-nginx ssl-ecdh-curve", val)
@@ -292,4 +297,32 @@ func blankTemplateActions(data []byte) []byte {
 		i = end - 1
 	}
 	return out
+}
+
+// pqtlsGroupList reports whether a "groups" value is a list of TLS group
+// names and nothing else (the key is common: RBAC groups, Prometheus rule
+// groups, LDAP groups are not group lists and have names pqtls does not
+// know, or are not scalars).
+func pqtlsGroupList(val *yaml.Node) bool {
+	var names []string
+	switch val.Kind {
+	case yaml.ScalarNode:
+		names = splitGroups(val.Value)
+	case yaml.SequenceNode:
+		for _, c := range val.Content {
+			if c.Kind != yaml.ScalarNode {
+				return false
+			}
+			names = append(names, c.Value)
+		}
+	default:
+		return false
+	}
+	for _, n := range names {
+		if _, err := strconv.ParseUint(n, 0, 16); n == "" || err == nil {
+			return false // numbers: not written as codepoints in pqtls configs
+		}
+	}
+	g := classifyGroups(names)
+	return g.known == len(names)
 }
