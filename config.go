@@ -22,7 +22,10 @@ type Options struct {
 	// Base.CurvePreferences is set, Base's list is used as the policy's group
 	// list and validated like one (an explicit list never silently turns
 	// hybrid key exchange off: see Policy.Validate). The same holds for
-	// Base.MinVersion and Base.MaxVersion. Base is not modified.
+	// Base.MinVersion and Base.MaxVersion. A configuration returned by
+	// Base.GetConfigForClient (server side) gets the same groups and
+	// versions, so a per-client configuration cannot bypass the policy.
+	// Base is not modified.
 	Base *tls.Config
 	// Logger receives configuration warnings. Nil discards them.
 	Logger *slog.Logger
@@ -37,18 +40,39 @@ func ServerConfig(o Options) (*tls.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p.EffectiveMode() != ModeRequire {
-		return cfg, nil
-	}
+	require := p.EffectiveMode() == ModeRequire
 	required := cfg.CurvePreferences
 	baseGetConfig := cfg.GetConfigForClient
+	// perClient applies the policy to a configuration that Base's own
+	// GetConfigForClient returns for one client: its key-exchange groups and
+	// versions would otherwise replace the policy's for that connection.
+	perClient := func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		c, err := baseGetConfig(hello)
+		if err != nil || c == nil {
+			return c, err
+		}
+		c = c.Clone()
+		applyPolicy(c, p)
+		if require {
+			c.VerifyConnection = requireHybrid(RoleServer, c.VerifyConnection, required)
+		}
+		return c, nil
+	}
+	if !require {
+		if baseGetConfig != nil {
+			cfg.GetConfigForClient = perClient
+		}
+		return cfg, nil
+	}
 	cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		// A client that offers hybrids, just not ours, is not classical:
 		// crypto/tls refuses it as no_shared_group.
 		if !slices.ContainsFunc(hello.SupportedCurves, IsHybrid) {
 			perr := &PolicyError{Role: RoleServer, ServerName: hello.ServerName, Offered: slices.Clone(hello.SupportedCurves), Required: slices.Clone(required)}
 			if hello.Conn != nil {
-				perr.Peer = hello.Conn.RemoteAddr().String()
+				if a := hello.Conn.RemoteAddr(); a != nil { // nil for some wrapped conns
+					perr.Peer = a.String()
+				}
 				// RFC 8446 section 4.1.1: a server that cannot negotiate
 				// parameters aborts with handshake_failure. crypto/tls would
 				// send internal_error for an error from this callback, so
@@ -60,14 +84,7 @@ func ServerConfig(o Options) (*tls.Config, error) {
 		if baseGetConfig == nil {
 			return nil, nil
 		}
-		c, err := baseGetConfig(hello)
-		if err != nil || c == nil {
-			return c, err
-		}
-		c = c.Clone()
-		applyPolicy(c, p)
-		c.VerifyConnection = requireHybrid(RoleServer, c.VerifyConnection, required)
-		return c, nil
+		return perClient(hello)
 	}
 	cfg.VerifyConnection = requireHybrid(RoleServer, cfg.VerifyConnection, required)
 	return cfg, nil

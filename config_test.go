@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -123,7 +124,7 @@ func TestRequireServerAcceptsHybridAndRefusesClassical(t *testing.T) {
 	}
 	waitFor(t, func() bool {
 		logs := srv.logs.String()
-		return strings.Contains(logs, "refused classical-only client 127.0.0.1:") && strings.Contains(logs, `SNI \"localhost\"`) && strings.Contains(logs, "policy_classical_peer")
+		return strings.Contains(logs, "refused classical-only client 127.0.0.1:") && strings.Contains(logs, `SNI \"localhost\"`) && strings.Contains(logs, `"sni":"localhost","reason":"policy_classical_peer"`)
 	})
 }
 
@@ -275,5 +276,114 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 10 s")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A Base with its own GetConfigForClient (per-SNI certificates, say) must not
+// bypass the policy: the per-client configuration gets the policy's groups
+// and versions in every mode, and require still refuses classical clients.
+func TestServerConfigPolicyAppliesToBaseGetConfigForClient(t *testing.T) {
+	cert, pool := selfSigned(t)
+	var calls atomic.Int32
+	base := &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		calls.Add(1)
+		// What a careless per-client config looks like: classical groups,
+		// TLS 1.2 allowed.
+		return &tls.Config{Certificates: []tls.Certificate{cert}, CurvePreferences: []tls.CurveID{tls.X25519}, MinVersion: tls.VersionTLS12}, nil
+	}}
+	client := &tls.Config{RootCAs: pool, ServerName: "localhost"}
+	for _, tc := range []struct {
+		mode Mode
+		want tls.CurveID
+	}{{ModePrefer, tls.X25519MLKEM768}, {ModeRequire, tls.X25519MLKEM768}} {
+		srv, err := ServerConfig(Options{Policy: Policy{Mode: tc.mode}, Base: base})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := calls.Load()
+		cs := pipeHandshake(t, srv, client)
+		if cs.CurveID != tc.want {
+			t.Errorf("%s: negotiated %s, want %s (the per-client config bypassed the policy)", tc.mode, GroupName(cs.CurveID), GroupName(tc.want))
+		}
+		if calls.Load() == before {
+			t.Errorf("%s: Base.GetConfigForClient was not called", tc.mode)
+		}
+	}
+	// Classical mode: the per-client config offers hybrids by default (nil
+	// CurvePreferences); the rollback switch must still win.
+	classicalBase := &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		return &tls.Config{Certificates: []tls.Certificate{cert}}, nil
+	}}
+	srv, err := ServerConfig(Options{Policy: Policy{Mode: ModeClassical}, Base: classicalBase})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs := pipeHandshake(t, srv, client); IsHybrid(cs.CurveID) {
+		t.Errorf("classical server with a per-client config negotiated %s", GroupName(cs.CurveID))
+	}
+	// TLS 1.2 from the per-client config must not reopen a TLS 1.2 path in
+	// require mode.
+	srv, _ = ServerConfig(Options{Policy: Policy{Mode: ModeRequire}, Base: base})
+	old := &tls.Config{RootCAs: pool, ServerName: "localhost", MaxVersion: tls.VersionTLS12}
+	if err := handshakeErr(t, srv, old); err == nil {
+		t.Error("require server with a per-client config accepted a TLS 1.2 client")
+	}
+}
+
+// handshakeErr runs a handshake over loopback and returns the server's error.
+func handshakeErr(t *testing.T, server, client *tls.Config) error {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	errc := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		errc <- tls.Server(c, server).Handshake()
+	}()
+	raw, err := net.DialTimeout("tcp", ln.Addr().String(), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	_ = raw.SetDeadline(time.Now().Add(10 * time.Second))
+	_ = tls.Client(raw, client).Handshake()
+	return <-errc
+}
+
+// noAddrConn is a wrapped connection that does not know its peer address.
+type noAddrConn struct{ net.Conn }
+
+func (noAddrConn) RemoteAddr() net.Addr { return nil }
+
+// A require-mode refusal on a connection without a remote address (some
+// wrappers return nil) is still a PolicyError, not a panic.
+func TestRequireRefusalWithoutRemoteAddr(t *testing.T) {
+	cert, _ := selfSigned(t)
+	srvCfg, err := ServerConfig(Options{Policy: Policy{Mode: ModeRequire}, Base: &tls.Config{Certificates: []tls.Certificate{cert}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	go func() {
+		_ = b.SetDeadline(time.Now().Add(5 * time.Second))
+		_ = tls.Client(b, &tls.Config{InsecureSkipVerify: true, CurvePreferences: []tls.CurveID{tls.X25519}}).Handshake()
+		b.Close()
+	}()
+	_ = a.SetDeadline(time.Now().Add(5 * time.Second))
+	err = tls.Server(noAddrConn{a}, srvCfg).Handshake()
+	var perr *PolicyError
+	if !errors.As(err, &perr) {
+		t.Fatalf("want *PolicyError, got %v", err)
 	}
 }

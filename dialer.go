@@ -156,11 +156,15 @@ func RefusedByPolicy(cfg *tls.Config, peer string, err error) error {
 // HTTPTransport returns an *http.Transport whose TLS connections go through
 // the Dialer (policy, metrics, handshake timeout). HTTP/2 is negotiated when
 // the Dialer's Config lists "h2" in NextProtos.
+//
+// A Dialer without Config yields a transport whose requests fail with the
+// same error DialContext returns.
 func (d *Dialer) HTTPTransport() *http.Transport {
+	h2 := d.Config != nil && slices.Contains(d.Config.NextProtos, "h2")
 	return &http.Transport{
 		Proxy:                 nil,
 		DialTLSContext:        d.DialContext,
-		ForceAttemptHTTP2:     slices.Contains(d.Config.NextProtos, "h2"),
+		ForceAttemptHTTP2:     h2,
 		MaxIdleConnsPerHost:   16,
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: 30 * time.Second,

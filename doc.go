@@ -10,16 +10,22 @@
 //     refused before any key exchange with a typed [*PolicyError];
 //   - classical: offer classical groups only (the rollback switch).
 //
-// A typical server:
+// A typical server (the runnable version is the package Example):
 //
-//	metrics, _ := pqtls.NewMetrics(prometheus.DefaultRegisterer)
+//	metrics, err := pqtls.NewMetrics(registry) // your prometheus.Registerer
+//	obs := &pqtls.Observer{Metrics: metrics, Logger: logger}
 //	cfg, err := pqtls.ServerConfig(pqtls.Options{
-//		Policy:  pqtls.Policy{Mode: pqtls.ModeRequire},
-//		Base:    &tls.Config{Certificates: certs},
-//		Metrics: metrics,
-//		Logger:  logger,
+//		Policy: pqtls.Policy{Mode: pqtls.ModeRequire},
+//		Base:   &tls.Config{Certificates: certs},
+//		Logger: logger,
 //	})
-//	ln, err := pqtls.Listen("tcp", ":8443", cfg, pqtls.ListenerOptions{Metrics: metrics, Logger: logger})
+//	ln, err := pqtls.Listen("tcp", ":8443", cfg, pqtls.ListenerOptions{Observer: obs})
+//
+// and a client:
+//
+//	cfg, err := pqtls.ClientConfig(pqtls.Options{Base: &tls.Config{RootCAs: pool}})
+//	d := &pqtls.Dialer{Config: cfg, Observer: obs}
+//	conn, err := d.DialContext(ctx, "tcp", "api.internal:8443")
 //
 // The group registry ([Groups], [ParseGroup]) is the single source of truth
 // for every named group the pqtls tools deal with, including the ones Go's

@@ -28,6 +28,11 @@ const (
 	ReasonACLDenied           = "acl_denied"
 	ReasonCanceled            = "canceled"
 	ReasonOther               = "other"
+	// Reasons of handshakes seen passively by pqtls observe (RoleObserved).
+	ReasonNoServerHello   = "no_server_hello"
+	ReasonSnaplen         = "snaplen"
+	ReasonMissingSegments = "missing_segments"
+	ReasonTooLarge        = "too_large"
 	// Alerts received from the peer are reported as "alert_" + the alert
 	// name, e.g. alert_handshake_failure; see AlertReasons.
 )
@@ -40,6 +45,26 @@ var AlertReasons = func() []string {
 	}
 	return out
 }()
+
+// knownReasons is the whole bounded set of reason label values.
+var knownReasons = func() map[string]bool {
+	m := map[string]bool{}
+	for _, r := range []string{ReasonTimeout, ReasonEOF, ReasonReset, ReasonNotTLS, ReasonProtocolVersion,
+		ReasonNoSharedGroup, ReasonBadCertificate, ReasonUnknownCA, ReasonExpiredCertificate,
+		ReasonPolicyClassicalPeer, ReasonACLDenied, ReasonCanceled, ReasonOther,
+		ReasonNoServerHello, ReasonSnaplen, ReasonMissingSegments, ReasonTooLarge} {
+		m[r] = true
+	}
+	for _, r := range AlertReasons {
+		m[r] = true
+	}
+	return m
+}()
+
+// KnownReason reports whether s is one of the bounded reason label values:
+// a Reason* constant or one of AlertReasons. Metrics records any other value
+// as ReasonOther, so the label set stays bounded whatever an error says.
+func KnownReason(s string) bool { return knownReasons[s] }
 
 // alertNames maps the text Go's crypto/tls prints for an alert to its RFC 8446
 // section 6 name.
@@ -79,7 +104,8 @@ var alertNames = []struct{ text, name string }{
 
 // Reasoner is implemented by errors that carry their own handshake error
 // reason (PolicyError, the tunnel's ACL error). The reason must be one of the
-// Reason* constants.
+// Reason* constants (see KnownReason); ErrorReason reports any other value as
+// ReasonOther.
 type Reasoner interface {
 	Reason() string
 }
@@ -110,6 +136,7 @@ func (e *PolicyError) Reason() string { return ReasonPolicyClassicalPeer }
 // Unwrap returns the underlying handshake error.
 func (e *PolicyError) Unwrap() error { return e.Err }
 
+// Error says who was refused, what it offered and what to do about it.
 func (e *PolicyError) Error() string {
 	req := groupNames2(e.Required)
 	switch e.Role {
@@ -149,7 +176,10 @@ func ErrorReason(err error) string {
 	}
 	var r Reasoner
 	if errors.As(err, &r) {
-		return r.Reason()
+		if reason := r.Reason(); KnownReason(reason) {
+			return reason
+		}
+		return ReasonOther
 	}
 	var opErr *net.OpError
 	if errors.As(err, &opErr) && opErr.Op == "remote error" {

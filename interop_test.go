@@ -291,3 +291,54 @@ func TestInteropChromiumToPQServer(t *testing.T) {
 		t.Errorf("chromium was refused %v times", n)
 	}
 }
+
+// TestInteropServerHelloRetryCounted: a Node.js client that sends only an
+// x25519 key share but also supports SecP256r1MLKEM768 meets a require-mode
+// server: the server asks again (HelloRetryRequest), the handshake ends on
+// the hybrid, and the HRR is counted on the server with that group.
+func TestInteropServerHelloRetryCounted(t *testing.T) {
+	testpeer.Require(t, "node")
+	ca := testpki.NewCA(t)
+	srv := startPQServer(t, ca.Server(t, testpki.CertOptions{}), pqtls.Policy{Mode: pqtls.ModeRequire}, false)
+	res := testpeer.NodeClient(t, srv.addr, testpeer.NodeClientOptions{Curves: "X25519:SecP256r1MLKEM768", CA: ca})
+	if !res.Connected || res.GroupID != tls.SecP256r1MLKEM768 {
+		t.Fatalf("node: connected=%v group=%q err=%q, want SecP256r1MLKEM768", res.Connected, res.Group, res.Error)
+	}
+	eventually(t, "server metrics", func() bool { return groupCount(t, srv.reg, "server", tls.SecP256r1MLKEM768) == 1 })
+	labels := map[string]string{"role": "server", "group": pqtls.GroupLabel(tls.SecP256r1MLKEM768)}
+	if n := metric(t, srv.reg, pqtls.MetricHelloRetryTotal, labels); n != 1 {
+		t.Fatalf("server HRR metric = %v, want 1", n)
+	}
+	if !strings.Contains(srv.logs.String(), "hrr=true") {
+		t.Errorf("the handshake log line does not show the HRR:\n%s", srv.logs.String())
+	}
+}
+
+// TestInteropNodeTLS12ClientAgainstPrefer: a TLS 1.2-only Node.js client is
+// refused by a default pqtls server (TLS 1.3 minimum: the hybrids exist only
+// in TLS 1.3) with reason protocol_version, and gets classical x25519,
+// counted as classical, when the server allows TLS 1.2.
+func TestInteropNodeTLS12ClientAgainstPrefer(t *testing.T) {
+	testpeer.Require(t, "node")
+	ca := testpki.NewCA(t)
+	cert := ca.Server(t, testpki.CertOptions{})
+
+	srv := startPQServer(t, cert, pqtls.Policy{}, false)
+	res := testpeer.NodeClient(t, srv.addr, testpeer.NodeClientOptions{CA: ca, MaxVersion: "TLSv1.2"})
+	if res.Connected {
+		t.Fatalf("TLS 1.2 Node client connected to a TLS 1.3-minimum server on %s", res.Group)
+	}
+	eventually(t, "protocol_version metric", func() bool {
+		return metric(t, srv.reg, pqtls.MetricErrorsTotal, map[string]string{"role": "server", "reason": pqtls.ReasonProtocolVersion}) == 1
+	})
+
+	srv12 := startPQServer(t, cert, pqtls.Policy{MinVersion: tls.VersionTLS12}, false)
+	res = testpeer.NodeClient(t, srv12.addr, testpeer.NodeClientOptions{CA: ca, MaxVersion: "TLSv1.2"})
+	if !res.Connected || res.GroupID != tls.X25519 {
+		t.Fatalf("TLS 1.2 Node client vs prefer+1.2: connected=%v group=%q err=%q, want x25519", res.Connected, res.Group, res.Error)
+	}
+	eventually(t, "classical metric", func() bool { return groupCount(t, srv12.reg, "server", tls.X25519) == 1 })
+	if !strings.Contains(srv12.logs.String(), `version="TLS 1.2"`) {
+		t.Errorf("log line does not show TLS 1.2:\n%s", srv12.logs.String())
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -51,6 +52,9 @@ type Listener struct {
 // Listen announces on a local network address and returns a Listener that
 // serves TLS with cfg (usually from ServerConfig).
 func Listen(network, addr string, cfg *tls.Config, o ListenerOptions) (*Listener, error) {
+	if cfg == nil {
+		return nil, errNilConfig
+	}
 	inner, err := net.Listen(network, addr)
 	if err != nil {
 		return nil, err
@@ -58,7 +62,10 @@ func Listen(network, addr string, cfg *tls.Config, o ListenerOptions) (*Listener
 	return NewListener(inner, cfg, o), nil
 }
 
-// NewListener wraps inner; see Listener. It takes ownership of inner.
+var errNilConfig = errors.New("pqtls: the Listener has no *tls.Config: build one with pqtls.ServerConfig")
+
+// NewListener wraps inner; see Listener. It takes ownership of inner. With a
+// nil cfg, Accept returns an error saying so.
 func NewListener(inner net.Listener, cfg *tls.Config, o ListenerOptions) *Listener {
 	if o.HandshakeTimeout <= 0 {
 		o.HandshakeTimeout = DefaultHandshakeTimeout
@@ -74,6 +81,10 @@ func NewListener(inner net.Listener, cfg *tls.Config, o ListenerOptions) *Listen
 		done:    make(chan struct{}),
 		sem:     make(chan struct{}, o.MaxPendingHandshakes),
 		pending: map[net.Conn]struct{}{},
+	}
+	if cfg == nil {
+		l.fail(errNilConfig)
+		return l
 	}
 	l.wg.Add(1)
 	go l.acceptLoop()
@@ -92,10 +103,10 @@ func (l *Listener) acceptLoop() {
 		raw, err := l.inner.Accept()
 		if err != nil {
 			<-l.sem
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				// Temporary accept failure (e.g. EMFILE shows as such in
-				// some wrappers): back off and retry, as net/http does.
+			if temporaryAcceptError(err) {
+				// Out of file descriptors, a connection aborted before
+				// accept, a timeout: back off and retry, as net/http does,
+				// instead of shutting the listener down.
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
 				select {
 				case <-time.After(backoff):
@@ -126,24 +137,49 @@ func (l *Listener) acceptLoop() {
 
 func (l *Listener) handshake(raw net.Conn) {
 	defer l.wg.Done()
-	defer func() {
-		l.pendMu.Lock()
-		delete(l.pending, raw)
-		l.pendMu.Unlock()
-		<-l.sem
-	}()
+	defer func() { <-l.sem }()
 	conn := tls.Server(raw, l.config)
 	_ = raw.SetDeadline(time.Now().Add(l.opts.HandshakeTimeout))
-	if _, err := l.opts.Observer.Handshake(context.Background(), conn, RoleServer); err != nil {
+	_, err := l.opts.Observer.Handshake(context.Background(), conn, RoleServer)
+	// From here on Close must not close raw behind the back of whoever
+	// Accept hands it to: it is no longer "still handshaking".
+	l.pendMu.Lock()
+	delete(l.pending, raw)
+	l.pendMu.Unlock()
+	if err != nil {
 		_ = raw.Close()
 		return
 	}
-	_ = raw.SetDeadline(time.Time{})
+	if err := raw.SetDeadline(time.Time{}); err != nil {
+		_ = raw.Close()
+		return
+	}
 	select {
 	case l.ready <- conn:
 	case <-l.done:
 		_ = conn.Close()
 	}
+}
+
+// temporaryAcceptError reports whether an Accept error is worth retrying:
+// the listener itself is still usable.
+func temporaryAcceptError(err error) bool {
+	if errors.Is(err, net.ErrClosed) {
+		return false
+	}
+	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED, syscall.ECONNRESET, syscall.EINTR, syscall.EAGAIN} {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	var ne interface{ Timeout() bool }
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	// Wrappers that only say Temporary() (net.Error's deprecated method,
+	// still what net/http's Server checks).
+	var te interface{ Temporary() bool }
+	return errors.As(err, &te) && te.Temporary()
 }
 
 func (l *Listener) fail(err error) {
@@ -192,6 +228,8 @@ func (l *Listener) Close() error {
 	l.wg.Wait()
 	return err
 }
+
+var _ net.Listener = (*Listener)(nil)
 
 // Addr returns the listener's network address.
 func (l *Listener) Addr() net.Addr { return l.inner.Addr() }

@@ -3,6 +3,7 @@ package pqtls
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -95,7 +96,7 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 				return existing, nil
 			}
 		}
-		return c, err
+		return c, fmt.Errorf("pqtls: registering the tls_handshake_* metrics: %w (the registry already has a different metric with one of these names: use a separate prometheus.Registry, or share one *pqtls.Metrics)", err)
 	}
 	return c, nil
 }
@@ -133,10 +134,14 @@ func (m *Metrics) ObserveError(role Role, err error) {
 }
 
 // ObserveReason records a failed handshake with an explicit reason, which
-// must be one of the Reason* constants or an alert_* reason.
+// should be one of the Reason* constants or an alert_* reason; any other
+// value is recorded as ReasonOther, so the reason label stays bounded.
 func (m *Metrics) ObserveReason(role Role, reason string) {
 	if m == nil {
 		return
+	}
+	if !KnownReason(reason) {
+		reason = ReasonOther
 	}
 	m.errors.WithLabelValues(string(role), reason).Inc()
 }

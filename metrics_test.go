@@ -8,11 +8,13 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func TestMetricsNamesAndLabels(t *testing.T) {
@@ -89,5 +91,63 @@ func TestErrorReason(t *testing.T) {
 	}
 	if !slices.Contains(AlertReasons, "alert_handshake_failure") || len(AlertReasons) != len(alertNames) {
 		t.Errorf("AlertReasons = %v", AlertReasons)
+	}
+}
+
+type chattyReason struct{ s string }
+
+func (e chattyReason) Error() string  { return e.s }
+func (e chattyReason) Reason() string { return e.s }
+
+// The reason label must stay bounded whatever an error or a caller says:
+// unknown reasons become "other", known ones pass through.
+func TestReasonLabelStaysBounded(t *testing.T) {
+	m, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 50; i++ {
+		m.ObserveReason(RoleServer, fmt.Sprintf("dial 10.0.0.%d: connection refused", i))
+		m.ObserveError(RoleServer, chattyReason{fmt.Sprintf("peer %d said no", i)})
+	}
+	m.ObserveReason(RoleObserved, ReasonMissingSegments)
+	m.ObserveError(RoleServer, chattyReason{ReasonACLDenied})
+	if n := testutil.CollectAndCount(m.errors); n != 3 {
+		t.Fatalf("errors series = %d, want 3 (server/other, observed/missing_segments, server/acl_denied)", n)
+	}
+	if got := counter(t, m.errors, "server", ReasonOther); got != 100 {
+		t.Fatalf("server/other = %v, want 100", got)
+	}
+	if got := ErrorReason(chattyReason{"free text"}); got != ReasonOther {
+		t.Fatalf("ErrorReason of an unknown Reasoner value = %q, want other", got)
+	}
+	for _, r := range append([]string{ReasonTimeout, ReasonPolicyClassicalPeer, ReasonACLDenied}, AlertReasons...) {
+		if !KnownReason(r) {
+			t.Errorf("KnownReason(%q) = false", r)
+		}
+	}
+}
+
+// A registry that already has a different metric under one of our names
+// gives an error that says what to do; a second NewMetrics shares collectors.
+func TestNewMetricsConflict(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: MetricErrorsTotal, Help: "someone else's"}))
+	if _, err := NewMetrics(reg); err == nil || !strings.Contains(err.Error(), "separate prometheus.Registry") {
+		t.Fatalf("NewMetrics on a conflicting registry = %v", err)
+	}
+	reg = prometheus.NewRegistry()
+	a, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.ObserveReason(RoleServer, ReasonEOF)
+	b.ObserveReason(RoleServer, ReasonEOF)
+	if got := counter(t, a.errors, "server", ReasonEOF); got != 2 {
+		t.Fatalf("shared collectors counted %v, want 2", got)
 	}
 }

@@ -56,6 +56,12 @@ func (o *Observer) Record(role Role, peer net.Addr, cs tls.ConnectionState, d ti
 		peerStr = peer.String()
 	}
 	if err != nil {
+		var perr *PolicyError
+		if cs.ServerName == "" && errors.As(err, &perr) {
+			// crypto/tls learns the SNI after GetConfigForClient, where
+			// require mode refuses; the PolicyError kept it.
+			cs.ServerName = perr.ServerName
+		}
 		reason := ErrorReason(err)
 		o.Metrics.ObserveReason(role, reason)
 		if o.Logger != nil {

@@ -125,6 +125,10 @@ const (
 	ClassEOF           = "eof"
 	ClassUnexpected    = "unexpected"
 	ClassConnectFailed = "connect_failed"
+	// ClassCertificate: a full handshake whose key exchange succeeded but
+	// whose certificate did not verify against --ca (or --server-name). It
+	// is not counted for or against hybrid.
+	ClassCertificate = "certificate"
 	// ClassAlertPrefix is followed by the alert name: "alert:handshake_failure".
 	ClassAlertPrefix = "alert:"
 )
@@ -150,7 +154,7 @@ type CaseResult struct {
 	OK          int     `json:"ok"`
 	SuccessRate float64 `json:"success_rate"`
 	// Classes counts the attempts per failure class (ok, timeout, reset,
-	// eof, alert:<name>, unexpected, connect_failed).
+	// eof, alert:<name>, unexpected, connect_failed, certificate).
 	Classes map[string]int `json:"classes"`
 	// Answers counts what the server answered to crafted hellos:
 	// server_hello, hello_retry_request (then server_hello after the retry
@@ -297,12 +301,17 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	total, done := o.Count*len(cases), 0
 	// Rounds interleave the cases, so that a change of conditions during
 	// the run affects every case alike.
-	for round := 0; round < o.Count && ctx.Err() == nil; round++ {
+	for round := 0; round < o.Count && !stopped(ctx); round++ {
 		for i, c := range cases {
-			if ctx.Err() != nil {
+			if stopped(ctx) {
 				break
 			}
 			a := r.attempt(ctx, c)
+			if stopped(ctx) {
+				// Cut short by the cancel, not by the path: its class
+				// (a timeout) would be a false finding.
+				break
+			}
 			results[i] = append(results[i], a)
 			r.log.Debug("canary attempt", "case", c.name, "round", round, "class", a.class, "answer", a.answer,
 				"group", groupName(a.group), "latency_ms", ms(a.latency), "sent", a.sent, "received", a.received, "error", a.err)
@@ -329,18 +338,38 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		rep.Path.Notes = append(rep.Path.Notes, "no connection succeeded: path details unknown")
 	}
 	switch {
-	case o.PMTU == PMTUOff || ctx.Err() != nil:
+	case o.PMTU == PMTUOff || stopped(ctx):
 	case r.path == nil:
 		rep.Path.PMTU = &PMTUResult{Status: PMTUStatusSkipped, Reason: "no connection succeeded, so the interface towards the target is unknown"}
 	default:
 		rep.Path.PMTU = probePMTU(ctx, o.Target, rep.Path)
+		if stopped(ctx) {
+			// Probes cut short read as lost packets: no finding.
+			rep.Path.PMTU = &PMTUResult{Status: PMTUStatusSkipped, Reason: "interrupted before the probe finished", Probes: rep.Path.PMTU.Probes}
+		}
 	}
 	rep.Verdict = decide(rep, o.RequireHybrid)
+	if stopped(ctx) {
+		rep.Verdict = Verdict{Code: VerdictInterrupted, Warnings: rep.Verdict.Warnings,
+			Summary: fmt.Sprintf("interrupted after %d of %d attempts: the matrix is incomplete, so no verdict is drawn (the cases below show the attempts that finished)", done, total),
+			Advice:  []string{"rerun the canary and let it finish (lower --count or --timeout for a shorter run)"}}
+	}
 	if pm := rep.Path.PMTU; o.PMTU == PMTUOn && pm != nil && pm.Status != PMTUStatusOK {
 		rep.Verdict.Warnings = append(rep.Verdict.Warnings, fmt.Sprintf("the DF-bit path-MTU probe (--pmtu on) did not run to the end: %s: %s", pm.Status, pm.Reason))
 	}
 	rep.DurationMs = ms(time.Since(rep.Started))
 	return rep, nil
+}
+
+// stopped reports whether ctx is cancelled or past its deadline. ctx.Err()
+// alone lags a passed deadline by a scheduler tick, long enough for a tight
+// loop of instantly failing dials to record hundreds of false timeouts.
+func stopped(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 // dial connects, runs the STARTTLS preamble and records path details once.
@@ -451,6 +480,7 @@ func (r *runner) crafted(ctx context.Context, conn net.Conn, c caseSpec, a *atte
 			res, err = wire.Exchange(ctx, conn, ch, eo)
 			if err == nil {
 				a.sent, a.received = res.BytesSent, int(res.BytesReceived)
+				checkAnswer(res, ch)
 				if c.hrr && res.Outcome == wire.OutcomeHelloRetryRequest {
 					a.hrr = true
 					res, err = r.retry(ctx, conn, ch, res, a)
@@ -491,12 +521,26 @@ func (r *runner) retry(ctx context.Context, conn net.Conn, ch *wire.ClientHello,
 	}
 	a.sent += res.BytesSent
 	a.received += int(res.BytesReceived)
+	checkAnswer(res, ch2)
 	if res.Outcome == wire.OutcomeHelloRetryRequest {
 		// RFC 8446 section 4.1.4: a second HelloRetryRequest is a protocol
 		// violation.
 		res.Outcome, res.Err = wire.OutcomeMalformed, errors.New("server sent a second HelloRetryRequest")
 	}
 	return res, nil
+}
+
+// checkAnswer turns a ServerHello or HelloRetryRequest that is not a valid
+// answer to ch (wire's CheckAgainst: session ID echo, offered suite,
+// version and group) into a malformed outcome: a device answering in the
+// server's place, or a confused server, must not count as ok.
+func checkAnswer(res *wire.ExchangeResult, ch *wire.ClientHello) {
+	if res.ServerHello == nil || res.Outcome != wire.OutcomeServerHello && res.Outcome != wire.OutcomeHelloRetryRequest {
+		return
+	}
+	if err := res.ServerHello.CheckAgainst(ch); err != nil {
+		res.Outcome, res.Err = wire.OutcomeMalformed, err
+	}
 }
 
 func (r *runner) classifyExchange(res *wire.ExchangeResult, a *attempt) {
@@ -544,6 +588,10 @@ func (r *runner) handshake(ctx context.Context, conn net.Conn, c caseSpec, a *at
 	a.sent, a.received = cc.Sent, cc.Received
 	if err != nil {
 		a.class, a.err = classOf(err), err
+		var cve *tls.CertificateVerificationError
+		if errors.As(err, &cve) {
+			a.class = ClassCertificate
+		}
 		return
 	}
 	cs := tc.ConnectionState()

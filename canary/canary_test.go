@@ -2,14 +2,23 @@ package canary
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"io"
+	"math/big"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/wire"
+	"golang.org/x/crypto/cryptobyte"
 )
 
 func run(t *testing.T, o Options) *Report {
@@ -240,6 +249,15 @@ func TestCancelStopsEarly(t *testing.T) {
 	if rep.Cases[0].Attempts >= 100 {
 		t.Errorf("ran all %d rounds despite the cancel", rep.Cases[0].Attempts)
 	}
+	// The hybrid attempt stalled by the fault was cut by the cancel, not by
+	// its timeout: it is not a finding, and an incomplete matrix gets no
+	// path verdict (large_hello_dropped here would be a guess).
+	if hy := caseOf(t, rep, CaseHybrid); hy.Classes[ClassTimeout] != 0 {
+		t.Errorf("the attempt interrupted by the cancel counted as a timeout: %+v", hy.Classes)
+	}
+	if rep.Verdict.Code != VerdictInterrupted || rep.Verdict.Safe {
+		t.Errorf("verdict after cancel: %+v", rep.Verdict)
+	}
 }
 
 func TestPercentiles(t *testing.T) {
@@ -313,5 +331,90 @@ func TestStartTLSProtocolsShared(t *testing.T) {
 	rep := run(t, Options{Target: addr, StartTLS: "ldap", Cases: []string{CaseHybrid}})
 	if rep.Verdict.Code != VerdictOK || rep.StartTLS != "ldap" || pre.requests.Load() != int32(3*2) {
 		t.Errorf("ldap: verdict %+v, starttls %q, %d StartTLS requests, want 6", rep.Verdict, rep.StartTLS, pre.requests.Load())
+	}
+}
+
+// TestWrongCAIsNotAPathVerdict: with a --ca that does not sign the server's
+// certificate, both full handshakes fail verification after a successful key
+// exchange. That says nothing about the path: no unstable_path, no "server
+// refuses classical", but a warning naming the certificate problem.
+func TestWrongCAIsNotAPathVerdict(t *testing.T) {
+	addr := servePQTLS(t, listenLoopback(t), pqtls.ModePrefer)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(9), Subject: pkix.Name{CommonName: "unrelated CA"}, IsCA: true, BasicConstraintsValid: true,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	rep := run(t, Options{Target: addr, Count: 2, RootCAs: pool})
+	if c := caseOf(t, rep, CaseFullHybrid); c.Classes[ClassCertificate] != 2 {
+		t.Fatalf("full hybrid handshake classes %v, want certificate 2", c.Classes)
+	}
+	if rep.Verdict.Code != VerdictOK || !rep.Verdict.Safe {
+		t.Errorf("verdict %+v, want ok from the crafted cases", rep.Verdict)
+	}
+	w := strings.Join(rep.Verdict.Warnings, "\n")
+	if !strings.Contains(w, "failed certificate verification") || strings.Contains(w, "refuses classical") {
+		t.Errorf("warnings %q", w)
+	}
+}
+
+// TestInvalidServerHelloIsNotOK: a ServerHello that does not answer our
+// ClientHello (session ID not echoed, as from a device that replays a
+// canned answer) is class unexpected, not ok.
+func TestInvalidServerHelloIsNotOK(t *testing.T) {
+	ln := listenLoopback(t)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+				if _, err := wire.NewReader(c).ReadMessage(); err != nil {
+					return
+				}
+				var b cryptobyte.Builder
+				b.AddUint8(byte(wire.TypeServerHello))
+				b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
+					b.AddUint16(0x0303)
+					b.AddBytes(make([]byte, 32))
+					b.AddUint8(0) // empty session ID: not echoed
+					b.AddUint16(tls.TLS_AES_128_GCM_SHA256)
+					b.AddUint8(0)
+					b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+						b.AddUint16(43)
+						b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint16(0x0304) })
+						b.AddUint16(51)
+						b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+							b.AddUint16(uint16(tls.X25519))
+							b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(make([]byte, 32)) })
+						})
+					})
+				})
+				rec, err := wire.EncodeRecords(wire.ContentHandshake, 0x0303, b.BytesOrPanic(), nil)
+				if err == nil {
+					_, _ = c.Write(rec)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}()
+		}
+	}()
+	rep := run(t, Options{Target: ln.Addr().String(), Count: 1, Cases: []string{CaseHybrid}})
+	for _, name := range []string{CaseClassical, CaseHybrid} {
+		c := caseOf(t, rep, name)
+		if c.OK != 0 || c.Classes[ClassUnexpected] != 1 || !strings.Contains(strings.Join(c.Errors, " "), "session ID") {
+			t.Errorf("%s: ok %d classes %v errors %v", name, c.OK, c.Classes, c.Errors)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package canary
 
 import (
+	"crypto/tls"
 	"fmt"
 	"math"
 	"slices"
@@ -45,6 +46,10 @@ const (
 	// VerdictHybridUnexpected: hybrid ClientHellos get an answer that is not
 	// TLS or is malformed.
 	VerdictHybridUnexpected = "hybrid_unexpected"
+	// VerdictInterrupted: the run was cancelled (Ctrl-C) before the matrix
+	// was complete; the cases show the attempts that finished, and no
+	// conclusion is drawn from an incomplete matrix.
+	VerdictInterrupted = "interrupted"
 )
 
 // Verdict is the plain-words conclusion of a run.
@@ -111,19 +116,28 @@ func decide(r *Report, requireHybrid bool) Verdict {
 	}
 	baseOK, baseAtt, hybOK, hybAtt := 0, 0, 0, 0
 	for _, c := range base {
-		baseOK, baseAtt = baseOK+c.OK, baseAtt+c.Attempts
+		baseOK, baseAtt = baseOK+c.OK, baseAtt+judged(c)
 	}
 	for _, c := range hyb {
-		hybOK, hybAtt = hybOK+c.OK, hybAtt+c.Attempts
+		hybOK, hybAtt = hybOK+c.OK, hybAtt+judged(c)
 	}
 	for _, c := range extra {
-		if baseOK > 0 && c.OK < c.Attempts {
+		if baseOK > 0 && c.OK < judged(c) {
 			v.Warnings = append(v.Warnings, fmt.Sprintf("%s (%d-byte ClientHello) failed %d of %d times (%s): larger than today's hybrid ClientHellos, so it does not block X25519MLKEM768, but this path or server will not carry bigger ones",
 				c.Name, c.HelloBytes, c.Attempts-c.OK, c.Attempts, classSummary(c.Classes)))
 		}
 	}
+	certFailed := []string{}
+	for i := range r.Cases {
+		if c := &r.Cases[i]; c.Classes[ClassCertificate] > 0 {
+			certFailed = append(certFailed, c.Name)
+		}
+	}
+	if len(certFailed) > 0 {
+		v.Warnings = append(v.Warnings, fmt.Sprintf("%s failed certificate verification (see the errors with -v): check --ca and --server-name; those attempts say nothing about key exchange or the path and are left out of the verdict and the cost figures", strings.Join(certFailed, ", ")))
+	}
 	for _, c := range base {
-		if c.OK == 0 && hybOK > 0 {
+		if c.OK == 0 && judged(c) > 0 && hybOK > 0 {
 			v.Warnings = append(v.Warnings, fmt.Sprintf("classical case %s failed (%s) while hybrid ones succeeded: the server refuses classical key exchange (a require-mode server does that)", c.Name, classSummary(c.Classes)))
 		}
 	}
@@ -152,12 +166,23 @@ func decide(r *Report, requireHybrid bool) Verdict {
 		if classes[ClassConnectFailed] > 0 {
 			v.Advice = append([]string{"the TCP connection itself failed: is the server up, and does a firewall allow this client?"}, v.Advice...)
 		}
+		// A server that accepts only a group outside the main matrix (a
+		// SecP384r1MLKEM1024-only server) fails every critical case but
+		// answers the non-critical one that offers its group: say so
+		// rather than leave "the path does not carry TLS".
+		for _, c := range extra {
+			if c.OK > 0 && pqtls.Kind(c.SelectedKind) == pqtls.KindHybrid {
+				v.Summary += fmt.Sprintf("; but %s succeeded (%s negotiated, %d-byte ClientHello): the server accepts only that hybrid group, and this path carries ClientHellos of that size", c.Name, c.SelectedGroup, c.HelloBytes)
+				v.Advice = append([]string{"clients must offer " + c.SelectedGroup + " to reach this server (Go >= 1.26 lists it by default; pqtls policies: add it to groups)"}, v.Advice...)
+				break
+			}
+		}
 		return v
 	}
 
 	failing := []*CaseResult{}
 	for _, c := range hyb {
-		if c.OK < c.Attempts {
+		if c.OK < judged(c) {
 			failing = append(failing, c)
 		}
 	}
@@ -253,8 +278,11 @@ func decideWorking(r *Report, v Verdict, requireHybrid bool) Verdict {
 		} else if c := r.caseByName(CaseFullHybrid); c != nil {
 			sel = c.SelectedGroup
 		}
-		v.Summary = fmt.Sprintf("hybrid not available on this server: offered X25519MLKEM768, it negotiated %s. The path carried the hybrid ClientHellos fine, so offering hybrid is safe; this link stays classical until the server supports it", orDash(sel))
-		v.Advice = []string{"enable X25519MLKEM768 on the server (OpenSSL >= 3.5, Go >= 1.24, BoringSSL, or put 'pqtls tunnel' in front of it), then rerun the canary", "'pqtls scan " + r.Target + "' lists the groups the server accepts"}
+		if c := r.caseByName(CaseFullHybrid); c != nil && c.OK > 0 && c.Version != "" && c.Version != pqtls.VersionName(tls.VersionTLS13) {
+			sel += " over " + c.Version + " (hybrid key exchange needs TLS 1.3)"
+		}
+		v.Summary = fmt.Sprintf("hybrid not available on this server (or not preferred: a server that ranks classical groups first picks them too): offered X25519MLKEM768, it negotiated %s. The path carried the hybrid ClientHellos fine, so offering hybrid is safe; this link stays classical until the server supports it", orDash(sel))
+		v.Advice = []string{"enable X25519MLKEM768 on the server (OpenSSL >= 3.5, Go >= 1.24, BoringSSL, or put 'pqtls tunnel' in front of it), then rerun the canary", "'pqtls scan " + r.Target + "' lists the groups the server accepts: verdict pq_capable means it supports hybrid but prefers a classical group, so change its group preference rather than its TLS stack"}
 		if requireHybrid {
 			v.Summary += " (--require-hybrid: failing)"
 		}
@@ -328,6 +356,12 @@ func blackHoleText(pm *PMTUResult) string {
 	return ""
 }
 
+// judged is the number of attempts of c that count for the verdict: a
+// full handshake that failed certificate verification (wrong --ca or
+// --server-name) got through key exchange, so it tells nothing about the
+// path or hybrid support.
+func judged(c *CaseResult) int { return c.Attempts - c.Classes[ClassCertificate] }
+
 // resetLike counts reset and eof attempts.
 func resetLike(classes map[string]int) int { return classes[ClassReset] + classes[ClassEOF] }
 
@@ -343,7 +377,7 @@ func dominant(classes map[string]int) string {
 			fam["reset"] += n
 		case strings.HasPrefix(k, ClassAlertPrefix):
 			fam["alert"] += n
-		case k == ClassOK:
+		case k == ClassOK, k == ClassCertificate:
 		default:
 			fam["unexpected"] += n
 		}

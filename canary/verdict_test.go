@@ -79,10 +79,42 @@ func TestDecideClassicalServer(t *testing.T) {
 	for i := range r.Cases {
 		r.Cases[i].SelectedGroup, r.Cases[i].SelectedKind = "secp256r1", "classical"
 	}
-	if v := decide(r, false); v.Code != VerdictHybridUnavailable || !v.Safe || !strings.Contains(v.Summary, "negotiated secp256r1") {
+	if v := decide(r, false); v.Code != VerdictHybridUnavailable || !v.Safe || !strings.Contains(v.Summary, "negotiated secp256r1") || !strings.Contains(v.Summary, "or not preferred") {
 		t.Errorf("%+v", v)
 	}
 	if v := decide(r, true); v.Code != VerdictHybridUnavailable || v.Safe {
 		t.Errorf("require-hybrid: %+v", v)
+	}
+	// A TLS 1.2-only server: the summary says why hybrid cannot happen.
+	for i := range r.Cases {
+		r.Cases[i].Version = "TLS 1.2"
+	}
+	if v := decide(r, false); v.Code != VerdictHybridUnavailable || !strings.Contains(v.Summary, "over TLS 1.2 (hybrid key exchange needs TLS 1.3)") {
+		t.Errorf("TLS 1.2 server: %+v", v)
+	}
+}
+
+// TestDecideP384OnlyServer: a server accepting only SecP384r1MLKEM1024
+// fails every critical case (none offers that group) but answers
+// hybrid-p384: the summary and advice must say so, not only "the path does
+// not carry TLS".
+func TestDecideP384OnlyServer(t *testing.T) {
+	fail := map[string]int{"alert:handshake_failure": 2}
+	over := map[string]map[string]int{}
+	for _, c := range allCases {
+		if c.name != CaseHybridP384 {
+			over[c.name] = fail
+		}
+	}
+	r := synth(2, over)
+	for i := range r.Cases {
+		if r.Cases[i].Name == CaseHybridP384 {
+			r.Cases[i].SelectedGroup, r.Cases[i].HelloBytes = "SecP384r1MLKEM1024", 1896
+		}
+	}
+	v := decide(r, false)
+	if v.Code != VerdictUnreachable || v.Safe || !strings.Contains(v.Summary, "hybrid-p384 succeeded (SecP384r1MLKEM1024 negotiated, 1896-byte ClientHello)") ||
+		!strings.Contains(v.Advice[0], "offer SecP384r1MLKEM1024") {
+		t.Errorf("%+v", v)
 	}
 }

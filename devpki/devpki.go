@@ -220,6 +220,9 @@ func (ca *CA) Issue(r Request) (*Cert, error) {
 		if ip := net.ParseIP(h); ip != nil {
 			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
 		} else if h != "" {
+			if err := checkDNSName(h); err != nil {
+				return nil, err
+			}
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
@@ -267,10 +270,41 @@ func serial() *big.Int {
 	return n
 }
 
+// checkDNSName rejects what no TLS client would match: ports, URLs, spaces,
+// empty labels. A leading "*." wildcard label is allowed.
+func checkDNSName(h string) error {
+	if _, _, err := net.SplitHostPort(h); err == nil {
+		return fmt.Errorf("host %q has a port: give the name or address only", h)
+	}
+	name := strings.TrimPrefix(h, "*.")
+	if len(name) > 253 {
+		return fmt.Errorf("host name %q is longer than 253 characters", h)
+	}
+	labels := strings.Split(name, ".")
+	if strings.Trim(labels[len(labels)-1], "0123456789") == "" {
+		return fmt.Errorf("host %q looks like an IP address but is not one: fix it", h)
+	}
+	for _, label := range labels {
+		ok := label != "" && len(label) <= 63 && label[0] != '-' && label[len(label)-1] != '-'
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				ok = false
+			}
+		}
+		if !ok {
+			return fmt.Errorf("host %q is neither an IP address nor a DNS name (letters, digits and hyphens between dots, e.g. db.internal): fix the name", h)
+		}
+	}
+	return nil
+}
+
 // File is one file to write.
 type File struct {
+	// Name is the file name inside the directory (no path separators).
 	Name string
+	// Data is the file content.
 	Data []byte
+	// Mode is the permission bits, e.g. 0o600 for a private key.
 	Mode os.FileMode
 }
 
@@ -280,7 +314,7 @@ type File struct {
 // file is left behind.
 func WriteFiles(dir string, files []File, force bool) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+		return fmt.Errorf("creating %s: %w: choose a writable --out directory", dir, err)
 	}
 	if !force {
 		var existing []string

@@ -164,3 +164,24 @@ func TestWriteFiles(t *testing.T) {
 		t.Errorf("files left: %v (temporary files not cleaned?)", ents)
 	}
 }
+
+// Names no TLS client could match are refused with a message that names
+// them, instead of producing a useless certificate.
+func TestIssueRejectsBadHosts(t *testing.T) {
+	ca, err := NewCA("test", ECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"a b", "http://x", "db.internal:5432", "1.2.3.4.5", "a..b", "-x.internal", "db.internal."} {
+		if _, err := ca.Issue(Request{Hosts: []string{h}, Server: true}); err == nil || !strings.Contains(err.Error(), h) {
+			t.Errorf("Issue with host %q = %v, want an error naming it", h, err)
+		}
+	}
+	c, err := ca.Issue(Request{Hosts: []string{"*.svc.internal", "db_1.internal", "localhost", "::1", "10.0.0.1"}, Server: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Leaf.DNSNames) != 3 || len(c.Leaf.IPAddresses) != 2 {
+		t.Fatalf("SANs %v %v", c.Leaf.DNSNames, c.Leaf.IPAddresses)
+	}
+}

@@ -36,19 +36,22 @@ const (
 var Outcomes = []string{OutcomeHybrid, OutcomePQ, OutcomeClassical, OutcomeDraft, OutcomeUnknownGroup, OutcomeTLS12, OutcomeFailed, OutcomeIncomplete}
 
 // Reasons of an incomplete or failed flow, beside pqtls.ReasonReset,
-// pqtls.ReasonEOF and "alert_<name>".
+// pqtls.ReasonEOF and "alert_<name>". They are the reason label of
+// tls_handshake_errors_total{role="observed"}, whose bounded set lives in the
+// root package (pqtls.KnownReason): a new reason goes there first, or it is
+// counted as "other".
 const (
 	// ReasonNoServerHello: the capture ended (or the flow went idle) after
 	// the ClientHello with no answer seen.
-	ReasonNoServerHello = "no_server_hello"
+	ReasonNoServerHello = pqtls.ReasonNoServerHello
 	// ReasonSnaplen: a packet needed for the handshake was cut by the
 	// capture's snaplen.
-	ReasonSnaplen = "snaplen"
+	ReasonSnaplen = pqtls.ReasonSnaplen
 	// ReasonMissingSegments: TCP bytes needed for the handshake never
 	// appeared in the capture.
-	ReasonMissingSegments = "missing_segments"
+	ReasonMissingSegments = pqtls.ReasonMissingSegments
 	// ReasonTooLarge: the handshake flight exceeded the per-flow buffer.
-	ReasonTooLarge = "too_large"
+	ReasonTooLarge = pqtls.ReasonTooLarge
 )
 
 // Notes qualify a flow record (Flow.Notes).

@@ -16,6 +16,7 @@ package pqgrpc
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"time"
 
@@ -54,7 +55,20 @@ type creds struct {
 func (c *creds) ClientHandshake(ctx context.Context, authority string, raw net.Conn) (net.Conn, credentials.AuthInfo, error) {
 	start := time.Now()
 	conn, auth, err := c.inner.ClientHandshake(ctx, authority, raw)
-	err = pqtls.RefusedByPolicy(c.cfg, raw.RemoteAddr().String(), err)
+	peer := ""
+	if a := raw.RemoteAddr(); a != nil { // nil for some wrapped conns
+		peer = a.String()
+	}
+	err = pqtls.RefusedByPolicy(c.cfg, peer, err)
+	var perr *pqtls.PolicyError
+	if errors.As(err, &perr) && perr.ServerName == "" {
+		// grpc-go verifies the authority when Config.ServerName is empty:
+		// name that in the error.
+		perr.ServerName = authority
+		if host, _, serr := net.SplitHostPort(authority); serr == nil {
+			perr.ServerName = host
+		}
+	}
 	c.obs.Record(pqtls.RoleClient, raw.RemoteAddr(), stateOf(auth), time.Since(start), err)
 	return conn, auth, err
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,6 +152,17 @@ func TestRequireClientRefusesClassicalGRPCServer(t *testing.T) {
 	var perr *pqtls.PolicyError
 	if !errors.As(err, &perr) {
 		t.Fatalf("want *pqtls.PolicyError, got %v", err)
+	}
+	// Without Config.ServerName the error names the authority dialed.
+	creds, _ = NewClientCredentials(pqtls.Options{Policy: pqtls.Policy{Mode: pqtls.ModeRequire}, Base: &tls.Config{RootCAs: f.ca.Pool()}}, nil)
+	raw2, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw2.Close()
+	_, _, err = creds.ClientHandshake(context.Background(), "grpc.test:443", raw2)
+	if !errors.As(err, &perr) || perr.ServerName != "grpc.test" || !strings.Contains(err.Error(), "server grpc.test (") {
+		t.Fatalf("want a PolicyError naming grpc.test, got %v", err)
 	}
 	creg, err := check(t, f, addr, pqtls.Policy{Mode: pqtls.ModeRequire})
 	if err == nil {

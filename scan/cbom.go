@@ -116,6 +116,9 @@ func BuildCBOM(rep *Report) *report.BOM {
 			pp.Version = strings.TrimPrefix(r.Versions[0], "TLS ")
 		}
 		for _, g := range r.Groups {
+			if g.Broken() {
+				continue // selected in an HRR but never completes: not a usable algorithm
+			}
 			ref := groupAlg(g.ID)
 			pp.CryptoRefArray = append(pp.CryptoRefArray, ref)
 			deps = append(deps, ref)

@@ -145,7 +145,8 @@ func (p *prober) probe13(ctx context.Context, groups []tls.CurveID) probe13Resul
 		// end to end by confirmGoGroups instead, which saves a duplicate key
 		// exchange; finite-field groups are skipped too (classical, and a
 		// 3072-8192-bit exchange costs the server milliseconds per probe).
-		if info, _ := pqtls.LookupGroup(hrr.SelectedGroup); (info.GoSupported || isFFDHE(hrr.SelectedGroup)) && len(hrr.Cookie) == 0 {
+		info, _ := pqtls.LookupGroup(hrr.SelectedGroup)
+		if (info.GoSupported || isFFDHE(hrr.SelectedGroup)) && len(hrr.Cookie) == 0 {
 			return out
 		}
 		out.confirmAttempted = true
@@ -161,10 +162,14 @@ func (p *prober) probe13(ctx context.Context, groups []tls.CurveID) probe13Resul
 		case r2.Outcome == wire.OutcomeServerHello && !r2.ServerHello.IsHRR:
 			if err := r2.ServerHello.CheckAgainst(ch2); err != nil {
 				out.confErr = err.Error()
-			} else if r2.ServerHello.SelectedGroup == hrr.SelectedGroup {
-				out.confirmed = true
-			} else {
+			} else if r2.ServerHello.SelectedGroup != hrr.SelectedGroup {
 				out.confErr = "ServerHello for another group"
+			} else if want, got := info.ServerShareSize, len(r2.ServerHello.KeyShare.Data); want > 0 && got != want {
+				// A share of the wrong size cannot complete the key
+				// exchange: a confused server, not support.
+				out.confErr = fmt.Sprintf("ServerHello key share of %d bytes, want %d for %s", got, want, info.Name)
+			} else {
+				out.confirmed = true
 			}
 		case r2.Outcome == wire.OutcomeAlert:
 			out.confErr = "alert " + r2.Alert.Description.String() + " after the second ClientHello"
@@ -457,14 +462,24 @@ func decide(res *Result, enumerated bool) {
 	has := func(v string) bool { return slices.Contains(res.Versions, v) }
 	dc := res.DefaultClient
 	defaultPQ := dc != nil && dc.Error == "" && (dc.GroupKind == string(pqtls.KindHybrid) || dc.GroupKind == string(pqtls.KindPQ))
-	var pq, drafts []string
+	var pq, drafts, broken []string
 	for _, g := range res.Groups {
 		switch pqtls.Kind(g.Kind) {
 		case pqtls.KindHybrid, pqtls.KindPQ:
+			// A HelloRetryRequest alone is not support: a group whose
+			// confirming handshake failed does not make the endpoint
+			// pq_capable.
+			if g.Broken() {
+				broken = append(broken, g.Name)
+				continue
+			}
 			pq = append(pq, g.Name)
 		case pqtls.KindDraft:
 			drafts = append(drafts, g.Name)
 		}
+	}
+	if len(broken) > 0 {
+		res.Notes = append(res.Notes, "the server selects "+strings.Join(broken, ", ")+" in a HelloRetryRequest but a handshake with it fails: broken, not counted as post-quantum support (see confirm_error)")
 	}
 	if len(drafts) > 0 {
 		res.Notes = append(res.Notes, "obsolete pre-standard Kyber draft group(s) accepted: "+strings.Join(drafts, ", ")+"; remove them (never counted as post-quantum ready)")
@@ -475,6 +490,9 @@ func decide(res *Result, enumerated bool) {
 		res.Reason = "default client negotiates " + dc.Group
 		if dc.HelloRetry {
 			res.Notes = append(res.Notes, "the default client needed a HelloRetryRequest (one extra round trip)")
+		}
+		if enumerated && tls.CurveID(dc.GroupID) != tls.X25519MLKEM768 && !res.HasGroup(tls.X25519MLKEM768) {
+			res.Notes = append(res.Notes, "X25519MLKEM768 is not accepted: ready for Go's default client ("+dc.Group+"), but clients whose only hybrid is X25519MLKEM768 (browsers, OpenSSL 3.5 defaults) will not get a hybrid group; enable X25519MLKEM768 too")
 		}
 	case len(pq) > 0:
 		res.Verdict = VerdictPQCapable
@@ -507,8 +525,10 @@ func decide(res *Result, enumerated bool) {
 		switch left := time.Until(leaf.NotAfter); {
 		case left < 0:
 			res.Notes = append(res.Notes, "the leaf certificate expired on "+leaf.NotAfter.Format(time.DateOnly))
+		case left < 24*time.Hour:
+			res.Notes = append(res.Notes, "the leaf certificate expires in less than a day ("+leaf.NotAfter.UTC().Format(time.RFC3339)+")")
 		case left < 30*24*time.Hour:
-			res.Notes = append(res.Notes, fmt.Sprintf("the leaf certificate expires in %d days (%s)", int(left.Hours()/24), leaf.NotAfter.Format(time.DateOnly)))
+			res.Notes = append(res.Notes, fmt.Sprintf("the leaf certificate expires in %d day(s) (%s)", int(left.Hours()/24), leaf.NotAfter.Format(time.DateOnly)))
 		}
 		res.Notes = append(res.Notes, "certificate signatures are classical ("+res.Certificates[0].SignatureAlgorithm+"): authentication is not yet post-quantum, which matters less than key exchange for harvest-now-decrypt-later")
 	}

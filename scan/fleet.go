@@ -55,7 +55,14 @@ func ScanAll(ctx context.Context, targets []Target, opts Options) []Result {
 					<-s
 				}
 				if err != nil && r.Verdict == "" {
-					r = Result{Target: t, Address: t.Address(), Verdict: VerdictTimeout, Reason: "canceled", Error: err.Error(),
+					// Not started: canceled, or a target ScanOne refuses
+					// (no host, port out of range) when built by a caller
+					// instead of ParseTarget.
+					v, reason := VerdictTimeout, "canceled"
+					if ctx.Err() == nil {
+						v, reason = VerdictUnreachable, "invalid_target"
+					}
+					r = Result{Target: t, Address: t.Address(), Verdict: v, Reason: reason, Error: err.Error(),
 						Versions: []string{}, Groups: []GroupResult{}, ServerPreference: []string{}, TLS12Curves: []string{}, Certificates: []CertInfo{}, Notes: []string{}}
 					r.Priority = Prioritize(&r)
 				}

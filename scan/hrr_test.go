@@ -3,6 +3,8 @@ package scan
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
+	"io"
 	"net"
 	"slices"
 	"strings"
@@ -175,6 +177,22 @@ func TestHRRValidation(t *testing.T) {
 				}
 			}
 		}},
+		{"mlkem-share-wrong-size", func(ch *wire.ClientHello, second bool) []byte {
+			switch {
+			case !offers(ch, 0x0201):
+				return fatalHandshakeFailure
+			case !second:
+				return serverHello(true, ch, 0x0201, nil, nil)
+			}
+			return serverHello(false, ch, 0x0201, make([]byte, 32), nil) // ML-KEM-768 ciphertexts are 1088 bytes
+		}, func(t *testing.T, r Result, f *fakeTLS13) {
+			if len(r.Groups) != 1 || !r.Groups[0].Broken() || !strings.Contains(r.Groups[0].ConfirmError, "32 bytes, want 1088") {
+				t.Errorf("a 32-byte ML-KEM-768 share confirmed the group: %+v", r.Groups)
+			}
+			if r.Verdict == VerdictPQCapable || r.Verdict == VerdictPQReady {
+				t.Errorf("verdict %s from a group that cannot complete a key exchange", r.Verdict)
+			}
+		}},
 		{"closes-on-default-client", func(ch *wire.ClientHello, second bool) []byte {
 			switch {
 			case !second && len(ch.KeyShares) > 0:
@@ -220,4 +238,107 @@ func TestHRRValidation(t *testing.T) {
 			tc.check(t, r, f)
 		})
 	}
+}
+
+// TestHRRThenHandshakeFails: a server (here a proxy in front of a
+// classical-only server) that answers a key-share-less ClientHello with a
+// HelloRetryRequest for X25519MLKEM768 but cannot complete a handshake with
+// it must not be counted as supporting hybrid: the full handshake decides.
+func TestHRRThenHandshakeFails(t *testing.T) {
+	cert := newTestCert(t)
+	backend := startPQTLSServer(t, cert, "classical", "", "")
+	addr := listen(t, func(c net.Conn) {
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		var buf bytesBuffer
+		r := wire.NewReader(io.TeeReader(c, &buf))
+		m, err := r.ReadMessage()
+		if err != nil || m.ContentType != wire.ContentHandshake {
+			return
+		}
+		ch, err := wire.ParseClientHello(m.Data)
+		if err != nil {
+			return
+		}
+		if len(ch.KeyShares) == 0 && slices.Contains(ch.SupportedGroups, tls.X25519MLKEM768) {
+			c.Write(serverHello(true, ch, tls.X25519MLKEM768, nil, nil))
+			time.Sleep(50 * time.Millisecond)
+			return
+		}
+		b, err := net.Dial("tcp", backend)
+		if err != nil {
+			return
+		}
+		defer b.Close()
+		b.Write(buf.Bytes())
+		go io.Copy(b, c)
+		io.Copy(c, b)
+	})
+	r, err := ScanOne(context.Background(), target(t, addr), Options{Enumerate: true, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g *GroupResult
+	for i := range r.Groups {
+		if r.Groups[i].ID == uint16(tls.X25519MLKEM768) {
+			g = &r.Groups[i]
+		}
+	}
+	if g == nil || !g.HelloRetry || g.Confirmed == nil || *g.Confirmed {
+		t.Fatalf("X25519MLKEM768 should be listed as HRR'd but not confirmed: %+v", r.Groups)
+	}
+	if r.Verdict != VerdictClassical {
+		t.Errorf("verdict %s (%s), want classical: the hybrid group never completes a handshake", r.Verdict, r.Reason)
+	}
+	if !strings.Contains(strings.Join(r.Notes, " "), "X25519MLKEM768") {
+		t.Errorf("no note about the broken hybrid group: %v", r.Notes)
+	}
+	if conds, _ := ParseFailOn("pq_capable"); len(conds) == 1 {
+		if off, _ := Offenders([]Result{r}, conds); len(off) != 0 {
+			t.Errorf("a broken hybrid group made the endpoint pq_capable")
+		}
+	}
+	rep := NewReport([]Result{r}, Options{Enumerate: true}, "test", time.Now(), time.Second)
+	if n := rep.Summary.Groups["X25519MLKEM768"]; n != 0 {
+		t.Errorf("summary counts the broken group as accepted by %d endpoint(s)", n)
+	}
+	var table strings.Builder
+	if err := WriteTable(&table, rep, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), "X25519MLKEM768(broken)") {
+		t.Errorf("table does not flag the broken group:\n%s", table.String())
+	}
+	var csvOut strings.Builder
+	if err := WriteCSV(&csvOut, rep); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(csvOut.String(), "X25519MLKEM768(broken)") {
+		t.Errorf("CSV does not flag the broken group:\n%s", csvOut.String())
+	}
+	bom, err := json.Marshal(BuildCBOM(rep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(strings.ToLower(string(bom)), "tls-group/x25519mlkem768") {
+		t.Errorf("CBOM lists the broken group as an algorithm of the endpoint")
+	}
+}
+
+type bytesBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (w *bytesBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
+
+func (w *bytesBuffer) Bytes() []byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.b)
 }

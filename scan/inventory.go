@@ -156,6 +156,11 @@ func (e InventoryEntry) targets(def InventoryEntry, src string) ([]Target, error
 				return nil, &TargetError{Source: src, Input: t.Input, Err: err}
 			}
 		}
+		if v, ok := t.Tags["sensitivity"]; ok {
+			if _, err := sensitivityWeight(v); err != nil {
+				return nil, &TargetError{Source: src, Input: t.Input, Err: err}
+			}
+		}
 	}
 	return ts, nil
 }

@@ -32,6 +32,21 @@ func ParseLifetime(s string) (float64, error) {
 	return n * unit, nil
 }
 
+// sensitivityWeight maps a sensitivity tag to its weight in Prioritize. An
+// unknown value is an error (ReadInventory refuses it) rather than a silent
+// "medium": a typo must not rank a critical service lower.
+func sensitivityWeight(s string) (float64, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "critical", "high", "secret", "restricted":
+		return 1, nil
+	case "medium", "internal", "confidential":
+		return 0.6, nil
+	case "low", "public":
+		return 0.3, nil
+	}
+	return 0, fmt.Errorf("unknown sensitivity %q: use critical, high, medium or low (also: secret, restricted, confidential, internal, public)", s)
+}
+
 // longLivedProtocols hold data that usually outlives a session: databases,
 // brokers and directories. Without a data_lifetime tag they are assumed to
 // keep data 5 years.
@@ -82,14 +97,8 @@ func Prioritize(r *Result) Priority {
 	}
 	sens, sensWhy := 0.6, "sensitivity unknown"
 	if v, ok := tags["sensitivity"]; ok {
-		sensWhy = "sensitivity " + v
-		switch strings.ToLower(v) {
-		case "critical", "high", "secret", "restricted":
-			sens = 1
-		case "medium", "internal", "confidential":
-			sens = 0.6
-		case "low", "public":
-			sens = 0.3
+		if w, err := sensitivityWeight(v); err == nil {
+			sens, sensWhy = w, "sensitivity "+v
 		}
 	}
 	score := int(math.Round(100 * exposure * life * sens))

@@ -70,7 +70,9 @@ func NewReport(results []Result, opts Options, toolVersion string, started time.
 		r.Summary.Priorities[res.Priority.Level]++
 		r.Summary.Connections += res.Connections
 		for _, g := range res.Groups {
-			r.Summary.Groups[g.Name]++
+			if !g.Broken() {
+				r.Summary.Groups[g.Name]++
+			}
 		}
 	}
 	return r
@@ -217,7 +219,11 @@ func WriteTable(w io.Writer, rep *Report, colour bool) error {
 		var pq []string
 		for _, g := range r.Groups {
 			if g.Kind == string(pqtls.KindHybrid) || g.Kind == string(pqtls.KindPQ) {
-				pq = append(pq, g.Name)
+				if g.Broken() {
+					pq = append(pq, g.Name+"(broken)")
+				} else {
+					pq = append(pq, g.Name)
+				}
 			}
 		}
 		pqs := strings.Join(pq, ",")
@@ -293,11 +299,25 @@ func WriteCSV(w io.Writer, rep *Report) error {
 			subj, key, sig, na = c.Subject, fmt.Sprintf("%s %d", c.KeyType, c.KeyBits), c.SignatureAlgorithm, c.NotAfter.Format(time.RFC3339)
 		}
 		rows = append(rows, []string{r.Target.Input, r.Address, r.Target.ServerName, string(r.StartTLS), r.Target.Service, r.Target.Owner,
-			string(r.Verdict), r.Reason, dg, hrr, strings.Join(r.Versions, ";"), strings.Join(r.GroupNames(), ";"), strings.Join(r.ServerPreference, ";"),
+			string(r.Verdict), r.Reason, dg, hrr, strings.Join(r.Versions, ";"), strings.Join(groupCells(r), ";"), strings.Join(r.ServerPreference, ";"),
 			r.GroupOrder, strings.Join(r.TLS12Curves, ";"), subj, key, sig, na, strconv.FormatBool(r.ChainVerified), r.Priority.Level,
 			strconv.Itoa(r.Priority.Score), strconv.Itoa(r.Connections), strconv.FormatFloat(r.DurationMS, 'f', 1, 64)})
 	}
 	return report.CSV(w, CSVHeader, rows)
+}
+
+// groupCells names the accepted groups, a broken one (HRR but no
+// handshake) suffixed "(broken)" so that a filter on the name does not
+// count it as support.
+func groupCells(r Result) []string {
+	out := make([]string, len(r.Groups))
+	for i, g := range r.Groups {
+		out[i] = g.Name
+		if g.Broken() {
+			out[i] += "(broken)"
+		}
+	}
+	return out
 }
 
 // WriteHTML writes a self-contained HTML report.
@@ -359,7 +379,10 @@ func WriteHTML(w io.Writer, rep *Report) error {
 		var gl []string
 		for _, g := range r.Groups {
 			c := "unconfirmed"
-			if g.Confirmed != nil && *g.Confirmed {
+			switch {
+			case g.Broken():
+				c = "BROKEN: HelloRetryRequest but the handshake fails: " + g.ConfirmError
+			case g.Confirmed != nil:
 				c = "confirmed"
 			}
 			gl = append(gl, fmt.Sprintf("%d. %s (%s, %s)", g.Rank, g.Name, g.Kind, c))

@@ -165,6 +165,12 @@ type Priority struct {
 	Rationale string `json:"rationale"`
 }
 
+// Broken reports whether the server selected the group in a
+// HelloRetryRequest but a handshake with it failed (confirmed false): it is
+// listed for diagnosis but never counted as support (verdict, summary,
+// table, CBOM).
+func (g GroupResult) Broken() bool { return g.Confirmed != nil && !*g.Confirmed }
+
 // HasGroup reports whether the server accepted the group in TLS 1.3.
 func (r *Result) HasGroup(id tls.CurveID) bool {
 	for _, g := range r.Groups {

@@ -232,10 +232,16 @@ func ScanOne(ctx context.Context, t Target, opts Options) (Result, error) {
 	p.run(ctx, &res)
 	res.Connections = p.conns
 	res.DurationMS = ms(now().Sub(start))
-	res.Priority = Prioritize(&res)
 	if err := ctx.Err(); err != nil {
+		// Interrupted mid-scan: what was found is kept for reference, but
+		// a verdict from a half-done enumeration (a pq_capable server
+		// showing as classical...) would be wrong.
+		res.ProbeErrors = append(res.ProbeErrors, "scan interrupted ("+err.Error()+"): the results of this endpoint are incomplete")
+		res.Verdict, res.Reason, res.Error = VerdictTimeout, pqtls.ReasonCanceled, err.Error()
+		res.Priority = Prioritize(&res)
 		return res, err
 	}
+	res.Priority = Prioritize(&res)
 	return res, nil
 }
 

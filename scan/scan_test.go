@@ -131,7 +131,7 @@ func TestMisbehavingEndpoints(t *testing.T) {
 	if !res[0].ChainVerified || len(res[0].Certificates) != 1 || res[0].Certificates[0].KeyType != "ECDSA P-256" {
 		t.Errorf("good endpoint certificate: %+v verified=%v %s", res[0].Certificates, res[0].ChainVerified, res[0].VerifyError)
 	}
-	if !strings.Contains(strings.Join(res[0].Notes, " "), "leaf certificate expires in 0 days") {
+	if !strings.Contains(strings.Join(res[0].Notes, " "), "leaf certificate expires in ") {
 		t.Errorf("a certificate valid for one more day is not flagged: %v", res[0].Notes)
 	}
 	if res[0].Verdict != res[7].Verdict || !slices.Equal(res[0].GroupNames(), res[7].GroupNames()) {
@@ -186,6 +186,9 @@ func TestPQTLSPolicyModes(t *testing.T) {
 			}
 			if dc := r.DefaultClient; tc.groups == "SecP384r1MLKEM1024" && (dc == nil || !dc.HelloRetry || dc.Group != "SecP384r1MLKEM1024") {
 				t.Errorf("default client against a SecP384r1MLKEM1024-only server: %+v, want that group after an HRR", dc)
+			}
+			if warned := strings.Contains(strings.Join(r.Notes, " "), "X25519MLKEM768 is not accepted"); warned != (tc.groups == "SecP384r1MLKEM1024") {
+				t.Errorf("note about clients offering only X25519MLKEM768: %v, notes %v", warned, r.Notes)
 			}
 			t.Logf("%s: %s groups=%v order=%s conns=%d", tc.mode, r.Verdict, r.GroupNames(), r.GroupOrder, r.Connections)
 		})
@@ -336,5 +339,97 @@ func TestPerHostConnectionLimit(t *testing.T) {
 	}
 	if open != 0 || total != sum {
 		t.Errorf("connections left open %d; dialled %d, results report %d", open, total, sum)
+	}
+}
+
+// TestScanAllCanceled: cancelling a fleet scan returns promptly (well before
+// the hour-long step timeout), keeps the endpoints already finished, and
+// marks the interrupted and unstarted ones timeout/canceled instead of
+// giving them a verdict from a half-done enumeration.
+func TestScanAllCanceled(t *testing.T) {
+	cert := newTestCert(t)
+	good := startPQTLSServer(t, cert, "prefer", "", "")
+	accepted := make(chan struct{}, 100)
+	// A TLS server that answers the default client, then stalls every later
+	// connection: the enumeration of this endpoint is in flight at cancel.
+	var mu sync.Mutex
+	conns := 0
+	stall := listen(t, func(c net.Conn) {
+		mu.Lock()
+		conns++
+		n := conns
+		mu.Unlock()
+		if n == 1 {
+			b, err := net.Dial("tcp", good)
+			if err != nil {
+				c.Close()
+				return
+			}
+			go func() { io.Copy(b, c); b.Close() }()
+			io.Copy(c, b)
+			c.Close()
+			return
+		}
+		accepted <- struct{}{}
+		defer c.Close()
+		io.Copy(io.Discard, c)
+	})
+	targets := []Target{target(t, good), target(t, stall)}
+	for i := 0; i < 5; i++ {
+		targets = append(targets, target(t, stall))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan []Result)
+	go func() {
+		// Concurrency 1: the first target finishes, the second stalls, the
+		// rest never start.
+		done <- ScanAll(ctx, targets, Options{Enumerate: true, Concurrency: 1, Timeout: time.Hour, Retries: -1})
+	}()
+	<-accepted
+	cancel()
+	var res []Result
+	select {
+	case res = <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("ScanAll did not return after cancel")
+	}
+	if len(res) != len(targets) {
+		t.Fatalf("%d results for %d targets", len(res), len(targets))
+	}
+	if res[0].Verdict != VerdictPQReady {
+		t.Errorf("finished endpoint: %s (%s), want pq_ready", res[0].Verdict, res[0].Reason)
+	}
+	for i, r := range res[1:] {
+		if r.Verdict != VerdictTimeout || r.Reason != "canceled" {
+			t.Errorf("endpoint %d: %s (%s), want timeout (canceled)", i+1, r.Verdict, r.Reason)
+		}
+	}
+}
+
+// TestScanAllInvalidTarget: a target ScanOne refuses is reported as such,
+// not as "canceled" when nothing was cancelled.
+func TestScanAllInvalidTarget(t *testing.T) {
+	res := ScanAll(context.Background(), []Target{{Input: "bad", Host: "example.invalid", Port: 0}}, Options{})
+	if len(res) != 1 || res[0].Verdict != VerdictUnreachable || res[0].Reason != "invalid_target" || !strings.Contains(res[0].Error, "port 1-65535") {
+		t.Errorf("%+v", res)
+	}
+}
+
+func TestExpiryNotes(t *testing.T) {
+	for _, tc := range []struct {
+		left time.Duration
+		want string
+	}{
+		{2 * time.Hour, "expires in less than a day"},
+		{50 * time.Hour, "expires in 2 day(s)"},
+		{-time.Hour, "expired on"},
+		{90 * 24 * time.Hour, ""},
+	} {
+		r := Result{Versions: []string{"TLS 1.3"}, Certificates: []CertInfo{{NotAfter: time.Now().Add(tc.left), SignatureAlgorithm: "ECDSA-SHA256"}}}
+		decide(&r, true)
+		notes := strings.Join(r.Notes, "\n")
+		if tc.want == "" && strings.Contains(notes, "expire") || tc.want != "" && !strings.Contains(notes, tc.want) {
+			t.Errorf("%v left: notes %q, want %q", tc.left, notes, tc.want)
+		}
 	}
 }

@@ -120,7 +120,10 @@ func ParseTarget(s, source string) ([]Target, error) {
 
 func parsePort(s string) (int, error) {
 	p, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil || p < 1 || p > 65535 {
+	if err != nil {
+		return 0, fmt.Errorf("port %q is not a number: use 1-65535", s)
+	}
+	if p < 1 || p > 65535 {
 		return 0, fmt.Errorf("port %q out of range: use 1-65535", s)
 	}
 	return p, nil
@@ -257,7 +260,10 @@ func Resolve(ctx context.Context, targets []Target, r Resolver) ([]Target, error
 		addrs, ok := cache[t.Host]
 		if !ok {
 			var err error
-			addrs, err = r.LookupNetIP(ctx, "ip", t.Host)
+			// Every network step has a deadline, DNS included.
+			lctx, cancel := context.WithTimeout(ctx, DefaultTimeout)
+			addrs, err = r.LookupNetIP(lctx, "ip", t.Host)
+			cancel()
 			if err != nil {
 				return nil, &TargetError{Source: t.Source, Input: t.Input, Err: fmt.Errorf("resolve %s: %w (check the name or scan an IP)", t.Host, err)}
 			}

@@ -47,7 +47,7 @@ func TestParseTargetErrors(t *testing.T) {
 		"db.internal":            "want host:port",
 		"db:0":                   "out of range",
 		"db:65536":               "out of range",
-		"db:https":               "out of range",
+		"db:https":               "is not a number",
 		"gopher://db:70":         "unknown protocol",
 		"10.0.0.0/8:443":         "split it",
 		"10.0.0.0/30":            "port list",
@@ -58,7 +58,7 @@ func TestParseTargetErrors(t *testing.T) {
 		"10.0.0.0/30:443,99999":  "out of range",
 		"postgres://db:5432:1":   "want host:port",
 		"":                       "empty target",
-		"10.0.0.0/30:443,,8443x": "out of range",
+		"10.0.0.0/30:443,,8443x": "is not a number",
 	} {
 		_, err := ParseTarget(in, "fleet.txt:7")
 		var te *TargetError
@@ -122,6 +122,7 @@ func TestInventory(t *testing.T) {
 		"endpoints:\n  - service: x\n":                                      "neither target",
 		"endpoints:\n  - target: a:1\n  - target: b:99999\n":                "inv.yaml:3",
 		"endpoints:\n  - target: a:1\n    tags: {data_lifetime: forever}\n": "bad data_lifetime",
+		"endpoints:\n  - target: a:1\n    tags: {sensitivity: hgih}\n":      "unknown sensitivity \"hgih\"",
 	} {
 		_, err := ParseInventory(strings.NewReader(doc), "inv.yaml")
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -246,5 +247,24 @@ func TestParseEndpoint(t *testing.T) {
 		if _, err := ParseEndpoint(bad); err == nil {
 			t.Errorf("%q accepted as one endpoint", bad)
 		}
+	}
+}
+
+// deadlineResolver refuses lookups made without a deadline.
+type deadlineResolver struct{}
+
+func (deadlineResolver) LookupNetIP(ctx context.Context, _, _ string) ([]netip.Addr, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		return nil, errors.New("lookup without a deadline")
+	}
+	return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
+}
+
+// TestResolveHasDeadline: a DNS lookup is a network step and gets one, even
+// under a context without a deadline.
+func TestResolveHasDeadline(t *testing.T) {
+	ts, _ := ParseTarget("db.test:5432", "arg 1")
+	if _, err := Resolve(context.Background(), ts, deadlineResolver{}); err != nil {
+		t.Error(err)
 	}
 }

@@ -17,7 +17,7 @@ echo "== $stage: go test $*"
 start=$(date +%s)
 go test -v "$@" >"$log" 2>&1
 rc=$?
-grep -E '^(ok|FAIL|---) ' "$log" | grep -v -- '--- PASS' || true
+grep -E '^(ok|FAIL|---)\s' "$log" | grep -v -- '--- PASS' || true
 # Skips under -short (the unit stage) are by design; elsewhere show each
 # skipped test with its reason (printed just before the SKIP line).
 if [ "$stage" != unit ]; then
@@ -29,6 +29,19 @@ if [ $rc -ne 0 ]; then
   # The output of each failing test (go test -v prints it under its RUN line).
   awk '/^=== RUN/{buf=""} {buf=buf $0 "\n"} /^\s*--- FAIL/{printf "%s", buf; buf=""}' "$log" | tail -300
   grep -E '^(panic:|fatal error:)' -A30 "$log" | head -60 || true
+  # Build and vet failures have no --- FAIL line: show the compiler's words.
+  if grep -qE '\[(build|setup) failed\]' "$log"; then
+    echo "== build failures:"
+    grep -E '^(# |\S+\.go:[0-9]+(:[0-9]+)?: )' "$log" | head -60 || true
+  fi
+  # No failing test, panic or build error (go missing, a bad flag, a test
+  # binary that exits early): the log's first and last lines say why.
+  if ! grep -qE '^(\s*--- FAIL|panic:|fatal error:)|\[(build|setup) failed\]' "$log"; then
+    echo "== no failing test found; start and end of $log:"
+    head -5 "$log"
+    echo "   ..."
+    tail -10 "$log"
+  fi
 fi
 echo "== $stage: exit $rc in $(( $(date +%s) - start ))s (log: $log)"
 exit $rc

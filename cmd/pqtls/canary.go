@@ -86,6 +86,9 @@ is harmless), 1 it is not, 2 usage error. See docs/CANARY.md.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
 			rep, err := canary.Run(ctx, o)
+			if o.Progress != nil && ctx.Err() != nil {
+				fmt.Fprint(s.errOut, "\r\033[K") // an interrupted run leaves the progress line behind
+			}
 			if err != nil {
 				return usageErrorf("%v", err)
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/pqtls/pqtls/devpki"
 	"github.com/spf13/cobra"
@@ -12,6 +13,10 @@ func newCertsCmd(s streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "certs",
 		Short: "Create certificates for trying pqtls (development only)",
+		Args:  cobra.NoArgs, // an unknown subcommand is a usage error
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cmd.Help()
+		},
 	}
 	cmd.AddCommand(newCertsDevCmd(s))
 	return cmd
@@ -44,6 +49,14 @@ Signatures are classical (ECDSA P-256 by default): only the key exchange is post
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return usageErrorf("--out DIR is required: the directory to write the certificates into")
+			}
+			for _, h := range hosts {
+				if strings.TrimSpace(h) == "" {
+					return usageErrorf("--host has an empty name: give the server's DNS names and IP addresses, e.g. --host db.internal,127.0.0.1")
+				}
+			}
+			if len(hosts) == 0 {
+				return usageErrorf("--host needs at least one name: a server certificate without names is rejected by every client")
 			}
 			kt, err := devpki.ParseKeyType(keyType)
 			if err != nil {

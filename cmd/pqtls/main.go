@@ -102,6 +102,8 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		newScanCmd,
 		newCanaryCmd,
 		newObserveCmd,
+		newTunnelCmd,
+		newBenchCmd,
 	} {
 		root.AddCommand(add(s))
 	}

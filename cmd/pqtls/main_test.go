@@ -26,6 +26,9 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"groups", "--nope"},
 		{"certs", "dev"},
 		{"demo", "--handshakes", "0"},
+		{"certs", "bogus"},
+		{"certs", "dev", "--out", filepath.Join(t.TempDir(), "pki"), "--host", ""},
+		{"certs", "dev", "--out", filepath.Join(t.TempDir(), "pki"), "--host", "db.internal,"},
 	} {
 		code, _, stderr := runCLI(t, args...)
 		if code != exitUsage {

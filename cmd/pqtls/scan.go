@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -175,6 +176,16 @@ func runScan(ctx context.Context, s streams, f *scanFlags, args []string) error 
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
+	if f.output != "" {
+		// Fail before a long scan, not after it: the report is written
+		// next to the output file (temp + rename).
+		tmp, err := os.CreateTemp(filepath.Dir(f.output), "."+filepath.Base(f.output)+".check-*")
+		if err != nil {
+			return usageErrorf("-o %s: cannot write there (%v): give a path in an existing, writable directory", f.output, err)
+		}
+		tmp.Close()
+		os.Remove(tmp.Name())
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
 	targets = scan.ResolveEach(ctx, targets, nil)
@@ -184,9 +195,7 @@ func runScan(ctx context.Context, s streams, f *scanFlags, args []string) error 
 	started := time.Now()
 	results := scan.ScanAll(ctx, targets, opts)
 	bar.finish()
-	if ctx.Err() != nil {
-		return failuref("scan interrupted: %v", ctx.Err())
-	}
+	interrupted := ctx.Err() != nil
 	if f.sortBy == "priority" {
 		results = scan.ByPriority(results)
 	}
@@ -214,6 +223,18 @@ func runScan(ctx context.Context, s streams, f *scanFlags, args []string) error 
 		return failuref("write report: %v", err)
 	}
 
+	if interrupted {
+		// The report is written anyway (atomically with -o): endpoints
+		// finished before the interrupt keep their results, the others
+		// are marked timeout/canceled.
+		n := 0
+		for _, r := range results {
+			if r.Reason != pqtls.ReasonCanceled {
+				n++
+			}
+		}
+		return failuref("scan interrupted: %d of %d endpoints finished; the report marks the others timeout (canceled); rerun to scan them", n, len(results))
+	}
 	if off, why := scan.Offenders(results, failOn); len(off) > 0 {
 		fmt.Fprintf(s.errOut, "pqtls scan: %d of %d endpoints match --fail-on %s:\n", len(off), len(results), f.failOn)
 		for i, r := range off {

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -236,9 +237,10 @@ func TestScanCLIOutputs(t *testing.T) {
 	if code != 0 || err != nil || len(rows) != 2 || rows[0][0] != "endpoint" || rows[1][6] != "pq_ready" {
 		t.Errorf("csv: exit %d err %v rows %v", code, err, rows)
 	}
-	// Output into a missing directory: exit 1, nothing written.
+	// Output into a missing directory: a usage error (checked before the
+	// scan), nothing written.
 	missing := filepath.Join(dir, "nope", "out.json")
-	if code, _, errOut := scanCLI(t, "", "scan", "--quick", "-o", missing, ready); code != 1 || !strings.Contains(errOut, "nope") {
+	if code, _, errOut := scanCLI(t, "", "scan", "--quick", "-o", missing, ready); code != 2 || !strings.Contains(errOut, "nope") {
 		t.Errorf("output into a missing dir: exit %d %s", code, errOut)
 	}
 	entries, _ := os.ReadDir(dir)
@@ -298,4 +300,97 @@ func TestScanFlagsDocumented(t *testing.T) {
 			t.Errorf("flag --%s is not documented in docs/SCAN.md", f.Name)
 		}
 	})
+}
+
+// TestScanCLIInterrupt: Ctrl-C during a fleet scan exits promptly with
+// status 1, and the report (written atomically) keeps the endpoints that
+// finished and marks the others canceled.
+func TestScanCLIInterrupt(t *testing.T) {
+	ready, _ := scanTestServer(t, "prefer")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	accepted := make(chan struct{}, 16)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- struct{}{}
+			go func() { defer c.Close(); io.Copy(io.Discard, c) }() // never answers
+		}
+	}()
+	stall := ln.Addr().String()
+	out := filepath.Join(t.TempDir(), "scan.json")
+	type result struct {
+		code         int
+		stdout, errs string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, o, e := scanCLI(t, "", "scan", "--format", "json", "-o", out, "--concurrency", "1", "--timeout", "1h", "--retries", "0", ready, stall, stall)
+		done <- result{code, o, e}
+	}()
+	<-accepted // the scan, and its SIGINT handler, are running
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("pqtls scan did not stop after SIGINT")
+	}
+	if r.code != 1 || !strings.Contains(r.errs, "interrupted: 1 of 3 endpoints finished") {
+		t.Errorf("exit %d, stderr %q", r.code, r.errs)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatalf("no report after an interrupt: %v", err)
+	}
+	var rep struct {
+		Endpoints []struct {
+			Verdict string `json:"verdict"`
+			Reason  string `json:"reason"`
+		} `json:"endpoints"`
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatalf("report: %v\n%s", err, b)
+	}
+	if len(rep.Endpoints) != 3 || rep.Endpoints[0].Verdict != "pq_ready" || rep.Endpoints[1].Reason != "canceled" || rep.Endpoints[2].Reason != "canceled" {
+		t.Errorf("endpoints after interrupt: %+v", rep.Endpoints)
+	}
+}
+
+// TestScanCLIUnwritableOutputFailsFirst: an -o path that cannot be written
+// is a usage error before any endpoint is scanned, not a lost report after
+// a long scan.
+func TestScanCLIUnwritableOutputFailsFirst(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	conns := make(chan struct{}, 8)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns <- struct{}{}
+			c.Close()
+		}
+	}()
+	out := filepath.Join(t.TempDir(), "missing-dir", "scan.json")
+	code, _, errOut := scanCLI(t, "", "scan", "--quick", "-o", out, ln.Addr().String())
+	if code != 2 || !strings.Contains(errOut, "existing, writable directory") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	if len(conns) != 0 {
+		t.Errorf("%d connections made before the output path was checked", len(conns))
+	}
 }

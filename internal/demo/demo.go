@@ -55,22 +55,31 @@ var extraClients = []endpoint{
 
 // Result is one client/server pair's outcome.
 type Result struct {
+	// Client and Server name the policies of the pair.
 	Client, Server string
-	Group          tls.CurveID
-	HRR            bool
-	P50            time.Duration
-	Err            error
+	// Group is the negotiated key-exchange group (0 when refused).
+	Group tls.CurveID
+	// HRR reports a HelloRetryRequest in the last handshake.
+	HRR bool
+	// P50 is the median handshake time, TCP connect included.
+	P50 time.Duration
+	// Err is why the pair could not connect (a *pqtls.PolicyError when a
+	// policy refused it).
+	Err error
 }
 
 // Report is everything the demo measured; Run prints it.
 type Report struct {
-	Pairs        []Result
-	HelloSizes   map[string]int // client name -> ClientHello record bytes
-	ServerLog    string         // the require server's log line for the refused client
+	// Pairs is every client/server combination, clients in order.
+	Pairs      []Result
+	HelloSizes map[string]int // client name -> ClientHello record bytes
+	ServerLog  string         // the require server's log line for the refused client
+	// MetricsText is the counters in Prometheus text format.
 	MetricsText  string
 	ServerHelloB map[string]int            // client name -> server's first flight bytes (to prefer server)
 	Scans        []scan.Result             // pqtls scan of each server, in endpoints order
 	Canary       map[string]canary.Verdict // pqtls canary verdict per server
+	Tunnel       *TunnelResult
 }
 
 // Run runs the demo and writes the report to w.
@@ -174,6 +183,9 @@ func Measure(ctx context.Context, o Options) (*Report, error) {
 			return nil, err
 		}
 		rep.Canary[e.name] = cr.Verdict
+	}
+	if rep.Tunnel, err = runTunnel(ctx, ca); err != nil {
+		return nil, fmt.Errorf("tunnel: %w", err)
 	}
 	return rep, nil
 }
@@ -359,7 +371,15 @@ func Print(w io.Writer, r *Report) {
 		}
 	}
 
-	fmt.Fprintln(w, "\n7. Metrics (what Prometheus scrapes from every pqtls server and client)")
+	if t := r.Tunnel; t != nil {
+		fmt.Fprintln(w, "\n7. A service that cannot change: 'pqtls tunnel' in server and client mode")
+		fmt.Fprintf(w, "   %s\n   reply: %s\n", strings.Join(t.Path, " -> "), t.Reply)
+		for _, l := range t.Metrics {
+			fmt.Fprintln(w, "   "+l)
+		}
+	}
+
+	fmt.Fprintln(w, "\n8. Metrics (what Prometheus scrapes from every pqtls server and client)")
 	for _, l := range strings.Split(strings.TrimSpace(r.MetricsText), "\n") {
 		if !strings.HasPrefix(l, "# HELP") {
 			fmt.Fprintln(w, "   "+l)

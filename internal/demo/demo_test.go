@@ -95,6 +95,15 @@ func TestMeasureMatrix(t *testing.T) {
 			t.Errorf("canary verdict for %s = %q (%s), want %q", name, got, r.Canary[name].Summary, want)
 		}
 	}
+	if r.Tunnel == nil || !strings.Contains(r.Tunnel.Reply, `legacy service got "SELECT balance FROM accounts"`) {
+		t.Fatalf("tunnel reply %+v", r.Tunnel)
+	}
+	tm := strings.Join(r.Tunnel.Metrics, "\n")
+	for _, role := range []string{"server", "client"} {
+		if !strings.Contains(tm, `group="x25519_mlkem768",kind="hybrid",role="`+role+`"} 1`) {
+			t.Errorf("tunnel %s did not count one hybrid handshake:\n%s", role, tm)
+		}
+	}
 	var out bytes.Buffer
 	Print(&out, r)
 	for _, want := range []string{"X25519MLKEM768 hybrid", "refused by server", "refused by client", "spans packets", "Hybrid cost"} {

@@ -1,0 +1,79 @@
+package bench
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"net"
+	"testing"
+	"time"
+)
+
+func testServer(t *testing.T, curves []tls.CurveID) (string, *tls.Config) {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "bench"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign}
+	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	leaf, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewEchoServer(ln, &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, CurvePreferences: curves})
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String(), &tls.Config{RootCAs: pool}
+}
+
+func TestRunModes(t *testing.T) {
+	addr, cfg := testServer(t, nil)
+	ctx := context.Background()
+	res, err := Run(ctx, Options{Target: addr, TLS: cfg, Mode: ModeHandshake, Concurrency: 2, Count: 20, Duration: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Operations < 20 || res.Errors != 0 || res.Groups["X25519MLKEM768"] != res.Operations {
+		t.Fatalf("handshake run: %+v", res)
+	}
+	if res.Schema != Schema || res.Latency.P50 <= 0 || res.Latency.P99 < res.Latency.P50 {
+		t.Fatalf("summary: %+v", res.Latency)
+	}
+	res, err = Run(ctx, Options{Target: addr, TLS: cfg, Mode: ModeRR, Concurrency: 2, Count: 50, Duration: 30 * time.Second})
+	if err != nil || res.Operations < 50 || res.Errors != 0 {
+		t.Fatalf("rr run: %+v %v", res, err)
+	}
+	res, err = Run(ctx, Options{Target: addr, TLS: cfg, Mode: ModeThroughput, Concurrency: 2, Duration: 300 * time.Millisecond})
+	if err != nil || res.EchoedBytes == 0 || res.Errors != 0 {
+		t.Fatalf("throughput run: %+v %v", res, err)
+	}
+	ready := -1
+	res, err = Run(ctx, Options{Target: addr, TLS: cfg, Mode: ModeIdle, Concurrency: 20, Duration: 500 * time.Millisecond, OnReady: func(n int) { ready = n }})
+	if err != nil || res.OpenConnections != 20 || ready != 20 {
+		t.Fatalf("idle run: open %d ready %d %v", res.OpenConnections, ready, err)
+	}
+}
+
+func TestRunReportsClassicalAndErrors(t *testing.T) {
+	addr, cfg := testServer(t, []tls.CurveID{tls.X25519})
+	res, err := Run(context.Background(), Options{Target: addr, TLS: cfg, Concurrency: 1, Count: 3, Duration: 30 * time.Second})
+	if err != nil || res.Groups["x25519"] == 0 || res.Groups["X25519MLKEM768"] != 0 {
+		t.Fatalf("classical server: groups %v err %v", res.Groups, err)
+	}
+	// A client offering only a hybrid group cannot talk to it: every
+	// handshake fails and Run says so.
+	hy := cfg.Clone()
+	hy.CurvePreferences = []tls.CurveID{tls.X25519MLKEM768}
+	res, err = Run(context.Background(), Options{Target: addr, TLS: hy, Concurrency: 1, Duration: 300 * time.Millisecond})
+	if err == nil || res.Errors == 0 || res.Operations != 0 {
+		t.Fatalf("hybrid-only client vs classical server: %+v %v", res, err)
+	}
+}

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/bench"
+	"github.com/spf13/cobra"
+)
+
+func newBenchCmd(s streams) *cobra.Command {
+	var (
+		o                    bench.Options
+		mode, format, groups string
+		ca, cert, key, sni   string
+		insecure, plain      bool
+		readyFile            string
+	)
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Load-test any TLS endpoint: concurrent handshakes, round trips, echo streams or idle connections",
+		Long: `pqtls bench opens N concurrent handshakes or streams against a TLS target and reports the rate,
+latency percentiles and negotiated groups, so you can measure what hybrid key exchange costs on
+your own servers (phase 3). Modes:
+  handshake   connect + full handshake + close, repeatedly (no resumption)
+  rr          one connection per worker, write --size bytes and read them back (target must echo)
+  throughput  one connection per worker streams for --duration and reads the echo
+  idle        open --concurrency connections and hold them for --duration
+
+  pqtls bench --target db.internal:5433 --ca ca.pem --mode handshake -c 16 --duration 10s
+  pqtls bench --target 127.0.0.1:15432 --plain --mode rr --format json
+  pqtls bench echo-server --listen 127.0.0.1:9000 --cert c.pem --key k.pem   (reference server)`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.Target == "" {
+				return usageErrorf("--target is required (host:port or unix:/path); run 'pqtls bench --help'")
+			}
+			m, err := bench.ParseMode(mode)
+			if err != nil {
+				return usageErrorf("%v", err)
+			}
+			o.Mode = m
+			if format != "text" && format != "json" {
+				return usageErrorf("unknown --format %q: use text or json", format)
+			}
+			if !plain {
+				cfg, err := benchTLSConfig(ca, cert, key, sni, groups, insecure)
+				if err != nil {
+					return usageErrorf("%v", err)
+				}
+				o.TLS = cfg
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if o.Mode == bench.ModeIdle {
+				o.OnReady = func(n int) {
+					if isTerminal(s.errOut) {
+						fmt.Fprintf(s.errOut, "holding %d idle connections for %s\n", n, o.Duration)
+					}
+					if readyFile != "" {
+						// temp + rename: a reader never sees a half-written file.
+						tmp := readyFile + ".tmp"
+						if err := os.WriteFile(tmp, []byte(fmt.Sprintf("%d\n", n)), 0o644); err == nil {
+							_ = os.Rename(tmp, readyFile)
+						}
+					}
+				}
+			}
+			res, err := bench.Run(ctx, o)
+			if res != nil {
+				if format == "json" {
+					enc := json.NewEncoder(s.out)
+					enc.SetIndent("", "  ")
+					_ = enc.Encode(res)
+				} else {
+					printBench(s, res)
+				}
+			}
+			if err != nil {
+				return failuref("%v", err)
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Target, "target", "", "host:port or unix:/path to load")
+	fl.StringVar(&mode, "mode", "handshake", "handshake, rr, throughput or idle")
+	fl.IntVarP(&o.Concurrency, "concurrency", "c", 8, "concurrent workers (idle: connections)")
+	fl.DurationVar(&o.Duration, "duration", 10*time.Second, "run time (idle: hold time)")
+	fl.Int64Var(&o.Count, "count", 0, "stop after about this many operations (handshake, rr)")
+	fl.IntVar(&o.Size, "size", 0, "payload bytes: rr round trip (64), throughput write (32768), idle (16)")
+	fl.DurationVar(&o.Timeout, "timeout", 10*time.Second, "deadline for each network step")
+	fl.StringVar(&ca, "ca", "", "PEM bundle that verifies the target (default: system roots)")
+	fl.StringVar(&cert, "cert", "", "client certificate for mTLS targets")
+	fl.StringVar(&key, "key", "", "client key for --cert")
+	fl.StringVar(&sni, "server-name", "", "SNI and name to verify (default: target host)")
+	fl.StringVar(&groups, "groups", "", "groups to offer, e.g. X25519MLKEM768 or x25519 (default: Go's, hybrid first)")
+	fl.BoolVar(&insecure, "insecure", false, "do not verify the target certificate (measurement only)")
+	fl.BoolVar(&plain, "plain", false, "the target speaks plaintext (e.g. a tunnel client-mode listener)")
+	fl.StringVar(&readyFile, "ready-file", "", "idle mode: write the number of open connections to this file once they are all open (for scripts that measure the server meanwhile)")
+	fl.StringVar(&format, "format", "text", "output: text or json (schema "+bench.Schema+")")
+	cmd.AddCommand(newBenchEchoCmd(s))
+	return cmd
+}
+
+func benchTLSConfig(ca, cert, key, sni, groups string, insecure bool) (*tls.Config, error) {
+	cfg := &tls.Config{ServerName: sni, InsecureSkipVerify: insecure, MinVersion: tls.VersionTLS12}
+	if ca != "" {
+		pem, err := os.ReadFile(ca)
+		if err != nil {
+			return nil, fmt.Errorf("read --ca: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--ca %s holds no PEM certificate", ca)
+		}
+	}
+	if (cert == "") != (key == "") {
+		return nil, fmt.Errorf("--cert and --key go together")
+	}
+	if cert != "" {
+		c, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			return nil, fmt.Errorf("load --cert/--key: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{c}
+	}
+	if groups != "" {
+		gs, err := pqtls.ParseGroupList(groups)
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range gs {
+			if !g.GoSupported {
+				return nil, fmt.Errorf("group %s cannot be offered by Go's crypto/tls", g.Name)
+			}
+			cfg.CurvePreferences = append(cfg.CurvePreferences, g.ID)
+		}
+	}
+	return cfg, nil
+}
+
+func printBench(s streams, r *bench.Result) {
+	tw := tabwriter.NewWriter(s.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "target\t%s (%s, tls=%v)\n", r.Target, r.Mode, r.TLS)
+	fmt.Fprintf(tw, "concurrency\t%d\n", r.Concurrency)
+	fmt.Fprintf(tw, "duration\t%.2fs\n", r.DurationSeconds)
+	fmt.Fprintf(tw, "operations\t%d (%.1f/s)\n", r.Operations, r.Rate)
+	if r.Mode == bench.ModeIdle {
+		fmt.Fprintf(tw, "open connections\t%d\n", r.OpenConnections)
+	}
+	if r.EchoedBytes > 0 {
+		fmt.Fprintf(tw, "echoed\t%d bytes (%.1f MiB/s)\n", r.EchoedBytes, r.BytesPerSecond/(1<<20))
+	}
+	fmt.Fprintf(tw, "latency ms\tp50 %.3f  p90 %.3f  p99 %.3f  max %.3f  mean %.3f\n", r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.Max, r.Latency.Mean)
+	fmt.Fprintf(tw, "groups\t%s\n", countMap(r.Groups))
+	fmt.Fprintf(tw, "versions\t%s\n", countMap(r.Versions))
+	fmt.Fprintf(tw, "errors\t%d %s\n", r.Errors, countMap(r.ErrorReasons))
+	if r.FirstError != "" {
+		fmt.Fprintf(tw, "first error\t%s\n", r.FirstError)
+	}
+	_ = tw.Flush()
+}
+
+func countMap(m map[string]int64) string {
+	var parts []string
+	for k, v := range m {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, v))
+	}
+	slices.Sort(parts)
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, " ")
+}
+
+func newBenchEchoCmd(s streams) *cobra.Command {
+	var listen, cert, key string
+	var plain bool
+	cmd := &cobra.Command{
+		Use:   "echo-server",
+		Short: "Run a reference echo server: plaintext, or TLS from Go's crypto/tls with its defaults",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if listen == "" {
+				return usageErrorf("--listen is required")
+			}
+			var cfg *tls.Config
+			if !plain {
+				if cert == "" || key == "" {
+					return usageErrorf("give --cert and --key, or --plain for a plaintext echo server")
+				}
+				c, err := tls.LoadX509KeyPair(cert, key)
+				if err != nil {
+					return usageErrorf("load --cert/--key: %v", err)
+				}
+				cfg = &tls.Config{Certificates: []tls.Certificate{c}, MinVersion: tls.VersionTLS13}
+			}
+			network, addr := "tcp", listen
+			if p, ok := strings.CutPrefix(listen, "unix:"); ok {
+				network, addr = "unix", p
+			}
+			ln, err := net.Listen(network, addr)
+			if err != nil {
+				return failuref("%v", err)
+			}
+			srv := bench.NewEchoServer(ln, cfg)
+			fmt.Fprintf(s.errOut, "echo server on %s (tls=%v)\n", srv.Addr(), cfg != nil)
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			<-ctx.Done()
+			return srv.Close()
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "", "host:port or unix:/path")
+	cmd.Flags().StringVar(&cert, "cert", "", "PEM certificate")
+	cmd.Flags().StringVar(&key, "key", "", "PEM key")
+	cmd.Flags().BoolVar(&plain, "plain", false, "plaintext echo")
+	return cmd
+}

@@ -1,0 +1,303 @@
+package main
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"io"
+	"math/big"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pqtls/pqtls/bench"
+	"go.yaml.in/yaml/v3"
+)
+
+// writeTestCerts writes ca.pem plus name.pem/name.key leaves signed by it
+// into dir, and returns a pool trusting the CA.
+func writeTestCerts(t *testing.T, dir string, caName string, leaves ...string) *x509.CertPool {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"}, IsCA: true, BasicConstraintsValid: true,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageCertSign}
+	caDER, _ := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	ca, _ := x509.ParseCertificate(caDER)
+	write := func(name, typ string, der []byte, mode os.FileMode) {
+		if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(caName, "CERTIFICATE", caDER, 0o644)
+	for i, name := range leaves {
+		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		u, _ := url.Parse("spiffe://example.org/ns/billing/sa/" + name)
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(int64(i + 2)), Subject: pkix.Name{CommonName: name},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), DNSNames: []string{"localhost"}, URIs: []*url.URL{u},
+			IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}}
+		der, _ := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+		kder, _ := x509.MarshalPKCS8PrivateKey(key)
+		write(name+".pem", "CERTIFICATE", der, 0o644)
+		write(name+".key", "PRIVATE KEY", kder, 0o600)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	return pool
+}
+
+// TestTunnelExampleConfigChecks loads examples/tunnel/tunnel.yaml with
+// --check-config, with its /etc/pqtls/ files created in a temp dir.
+func TestTunnelExampleConfigChecks(t *testing.T) {
+	src, err := os.ReadFile("../../examples/tunnel/tunnel.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeTestCerts(t, dir, "clients-ca.pem", "server", "client")
+	writeTestCerts(t, dir, "servers-ca.pem")
+	cfg := filepath.Join(dir, "tunnel.yaml")
+	if err := os.WriteFile(cfg, bytes.ReplaceAll(src, []byte("/etc/pqtls/"), []byte(dir+"/")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, "tunnel", "--config", cfg, "--check-config")
+	if code != exitOK || !strings.Contains(out, "config OK: 2 listener(s)") {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	// The same config with a file missing is a usage error naming it.
+	_ = os.Remove(filepath.Join(dir, "server.key"))
+	code, _, errOut = runCLI(t, "tunnel", "--config", cfg, "--check-config")
+	if code != exitUsage || !strings.Contains(errOut, "server.key") {
+		t.Fatalf("missing key: exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestTunnelBadInput(t *testing.T) {
+	dir := t.TempDir()
+	writeTestCerts(t, dir, "ca.pem", "server")
+	cases := []struct {
+		name   string
+		args   []string
+		yaml   string
+		want   []string
+		status int
+	}{
+		{name: "missing cert file", args: []string{"tunnel", "server", "--listen", "127.0.0.1:0", "--target", "127.0.0.1:5432", "--cert", filepath.Join(dir, "nope.pem"), "--key", filepath.Join(dir, "nope.key")},
+			want: []string{"nope.pem", "check the paths"}, status: exitUsage},
+		{name: "unknown key", yaml: "listeners:\n  - mode: server\n    listen: 127.0.0.1:0\n    targte: 127.0.0.1:5432\n",
+			want: []string{"line 4", "targte"}, status: exitUsage},
+		{name: "not yaml", yaml: "listeners: [\n  - {mode: server\n", want: []string{"line"}, status: exitUsage},
+		{name: "remote target", args: []string{"tunnel", "server", "--listen", "127.0.0.1:0", "--target", "10.1.2.3:5432", "--cert", filepath.Join(dir, "server.pem"), "--key", filepath.Join(dir, "server.key")},
+			want: []string{"allow-remote-target"}, status: exitUsage},
+		{name: "no mode", args: []string{"tunnel"}, want: []string{"--config"}, status: exitUsage},
+		{name: "bad policy", args: []string{"tunnel", "client", "--listen", "127.0.0.1:0", "--target", "db:5433", "--policy", "strict"}, want: []string{"prefer", "require"}, status: exitUsage},
+		{name: "duration", yaml: "listeners:\n  - mode: client\n    listen: 127.0.0.1:0\n    target: db:1\n    idle_timeout: forever\n", want: []string{"line 5", "duration"}, status: exitUsage},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			args := c.args
+			if c.yaml != "" {
+				p := filepath.Join(t.TempDir(), "t.yaml")
+				_ = os.WriteFile(p, []byte(c.yaml), 0o644)
+				args = []string{"tunnel", "--config", p}
+			}
+			code, _, errOut := runCLI(t, args...)
+			if code != c.status {
+				t.Fatalf("exit %d, want %d; stderr %q", code, c.status, errOut)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr %q does not mention %q", errOut, w)
+				}
+			}
+		})
+	}
+}
+
+// TestTunnelSIGTERMDrains runs the real binary: SIGHUP reloads; a transfer in flight when
+// SIGTERM arrives completes with every byte, new connections are refused,
+// and the process exits 0.
+func TestTunnelSIGTERMDrains(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary; skipped in -short")
+	}
+	dir := t.TempDir()
+	pool := writeTestCerts(t, dir, "ca.pem", "server")
+	bin := filepath.Join(dir, "pqtls")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	pln, _ := net.Listen("tcp", "127.0.0.1:0")
+	echo := bench.NewEchoServer(pln, nil)
+	defer echo.Close()
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, "tunnel", "server", "--listen", addr, "--target", pln.Addr().String(),
+		"--cert", filepath.Join(dir, "server.pem"), "--key", filepath.Join(dir, "server.key"), "--drain-timeout", "20s")
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	cfg := &tls.Config{RootCAs: pool, ServerName: "localhost"}
+	var c *tls.Conn
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var err error
+		c, err = tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, cfg)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tunnel never came up: %v\n%s", err, stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	defer c.Close()
+	// SIGHUP reloads the certificates; the process keeps serving.
+	_ = cmd.Process.Signal(syscall.SIGHUP)
+	for !strings.Contains(stderr.String(), "tunnel reloaded") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reload after SIGHUP:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	payload := bytes.Repeat([]byte("pqtls-drain-"), 200000) // 2.4 MB
+	writeErr := make(chan error, 1)
+	go func() {
+		for i := 0; i < 10; i++ {
+			chunk := payload[i*len(payload)/10 : (i+1)*len(payload)/10]
+			if _, err := c.Write(chunk); err != nil {
+				writeErr <- err
+				return
+			}
+			if i == 2 {
+				_ = cmd.Process.Signal(syscall.SIGTERM)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		writeErr <- c.CloseWrite()
+	}()
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("read during drain: %v", err)
+	}
+	if err := <-writeErr; err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, payload) {
+		t.Fatalf("got %d bytes back, want %d identical", len(got), len(payload))
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("tunnel exit: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "draining") {
+		t.Errorf("no drain log line:\n%s", stderr.String())
+	}
+	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		t.Fatal("tunnel still accepting after exit")
+	}
+}
+
+func TestBenchJSON(t *testing.T) {
+	dir := t.TempDir()
+	writeTestCerts(t, dir, "ca.pem", "server")
+	cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	srv := bench.NewEchoServer(ln, &tls.Config{Certificates: []tls.Certificate{cert}})
+	defer srv.Close()
+	code, out, errOut := runCLI(t, "bench", "--target", ln.Addr().String(), "--ca", filepath.Join(dir, "ca.pem"), "--mode", "rr", "-c", "2", "--count", "20", "--duration", "30s", "--format", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var res bench.Result
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("bad JSON %v:\n%s", err, out)
+	}
+	if res.Schema != "pqtls.bench/v1" || res.Operations < 20 || res.Groups["X25519MLKEM768"] != 2 || res.Errors != 0 {
+		t.Fatalf("unexpected result %+v", res)
+	}
+	code, _, errOut = runCLI(t, "bench", "--target", ln.Addr().String(), "--mode", "warp")
+	if code != exitUsage || !strings.Contains(errOut, "handshake, rr, throughput or idle") {
+		t.Fatalf("bad mode: exit %d %q", code, errOut)
+	}
+	// Untrusted certificate: runtime failure, exit 1, reason named.
+	code, out, _ = runCLI(t, "bench", "--target", ln.Addr().String(), "--count", "2", "--duration", "5s")
+	if code != exitFailure || !strings.Contains(out, "unknown_ca") {
+		t.Fatalf("untrusted target: exit %d\n%s", code, out)
+	}
+}
+
+// TestTunnelKubernetesExampleConfigChecks extracts the tunnel config from the
+// Kubernetes sidecar example's ConfigMap and checks it.
+func TestTunnelKubernetesExampleConfigChecks(t *testing.T) {
+	src, err := os.ReadFile("../../deploy/kubernetes/tunnel-sidecar.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	var cfgText string
+	for {
+		var doc struct {
+			Kind string            `yaml:"kind"`
+			Data map[string]string `yaml:"data"`
+		}
+		if err := dec.Decode(&doc); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			t.Fatalf("manifest is not valid YAML: %v", err)
+		}
+		if doc.Kind == "ConfigMap" {
+			cfgText = doc.Data["tunnel.yaml"]
+		}
+	}
+	if cfgText == "" {
+		t.Fatal("no ConfigMap with tunnel.yaml in the manifest")
+	}
+	dir := t.TempDir()
+	_ = os.Mkdir(filepath.Join(dir, "tls"), 0o755)
+	writeTestCerts(t, filepath.Join(dir, "tls"), "clients-ca.pem", "server")
+	p := filepath.Join(dir, "tunnel.yaml")
+	_ = os.WriteFile(p, []byte(strings.ReplaceAll(cfgText, "/etc/pqtls/", dir+"/")), 0o644)
+	if code, out, errOut := runCLI(t, "tunnel", "--config", p, "--check-config"); code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for a writer process and a reading test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# Tunnel benchmarks (docs/PERFORMANCE.md, "Tunnel"): one load generator,
+# 'pqtls bench', against
+#   bare    a bare Go crypto/tls echo server ('pqtls bench echo-server')
+#   tunnel  'pqtls tunnel server' in front of a plaintext echo server
+#   pair    'pqtls tunnel client' -> 'pqtls tunnel server' -> plaintext echo
+#   nginx   nginx 'stream' with ssl (Debian, OpenSSL 3.0: classical X25519) -> plaintext echo
+# with an ECDSA P-256 certificate. Runs are interleaved (ROUNDS rounds of every
+# target) and the medians reported, because the machine is shared; ratios are
+# the median of the per-round ratios. Besides rates, the script reads the CPU
+# time (utime+stime) the server-side processes used in each run (tunnel: the
+# tunnel plus the echo backend; nginx: its workers plus the echo backend) and
+# reports CPU per handshake and per MiB: a figure that other load on the
+# machine does not distort.
+#
+#   scripts/bench/tunnel.sh                 # about 3 minutes in all, no run longer than ~15 s
+#   DUR=2s ROUNDS=2 IDLE_CONNS=2000 scripts/bench/tunnel.sh   # quicker
+#
+# Output: a summary on stdout, raw JSON (schema pqtls.bench/v1) in $OUT (default a temp dir).
+set -euo pipefail
+
+DUR=${DUR:-2s}
+ROUNDS=${ROUNDS:-5}
+IDLE_CONNS=${IDLE_CONNS:-9900}   # 10,000 needs 20,000+ descriptors in the tunnel; see the docs
+IDLE_HOLD=${IDLE_HOLD:-12s}
+HS_CONC=${HS_CONC:-8}
+TP_CONC=${TP_CONC:-2}
+cd "$(dirname "$0")/../.."
+work=$(mktemp -d)
+OUT=${OUT:-$work/results}
+mkdir -p "$OUT"
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	[ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+	wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+go build -o "$work/pqtls" ./cmd/pqtls
+P=$work/pqtls
+
+# ECDSA P-256 CA and server certificate.
+openssl ecparam -name prime256v1 -genkey -noout -out "$work/ca.key"
+openssl req -x509 -new -key "$work/ca.key" -subj /CN=bench-ca -days 2 -out "$work/ca.pem" 2>/dev/null
+openssl ecparam -name prime256v1 -genkey -noout -out "$work/srv.key"
+chmod 600 "$work/srv.key"
+openssl req -new -key "$work/srv.key" -subj /CN=localhost -out "$work/srv.csr"
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$work/ext"
+openssl x509 -req -in "$work/srv.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -days 2 -extfile "$work/ext" -out "$work/srv.pem" 2>/dev/null
+
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+waitport() { for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
+ECHO=$(freeport); BARE=$(freeport); TUN=$(freeport); PAIR=$(freeport); NGINX=$(freeport)
+
+"$P" bench echo-server --listen 127.0.0.1:$ECHO --plain 2>/dev/null & pids+=($!)
+"$P" bench echo-server --listen 127.0.0.1:$BARE --cert "$work/srv.pem" --key "$work/srv.key" 2>/dev/null & pids+=($!)
+BARE_PID=$!
+# Default log level (info): one log line per connection, as in production.
+"$P" tunnel server --listen 127.0.0.1:$TUN --target 127.0.0.1:$ECHO --cert "$work/srv.pem" --key "$work/srv.key" \
+	--max-connections 20000 2>"$work/tunnel-server.log" & pids+=($!)
+TUN_PID=$!
+"$P" tunnel client --listen 127.0.0.1:$PAIR --target 127.0.0.1:$TUN --ca "$work/ca.pem" --server-name localhost \
+	2>"$work/tunnel-client.log" & pids+=($!)
+cat >"$work/nginx.conf" <<NGINX
+load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+worker_processes 2;
+worker_rlimit_nofile 20000;
+error_log $work/nginx-error.log warn;
+pid $work/nginx.pid;
+events { worker_connections 20000; }
+stream {
+  server {
+    listen 127.0.0.1:$NGINX ssl;
+    ssl_certificate $work/srv.pem;
+    ssl_certificate_key $work/srv.key;
+    ssl_protocols TLSv1.3;
+    proxy_pass 127.0.0.1:$ECHO;
+  }
+}
+NGINX
+HAVE_NGINX=0
+NGINX_BIN=$(command -v nginx || ls /usr/sbin/nginx 2>/dev/null || true)
+if [ -n "$NGINX_BIN" ]; then
+	"$NGINX_BIN" -p "$work" -c "$work/nginx.conf" -g 'daemon off;' 2>"$work/nginx.stderr" & pids+=($!)
+	HAVE_NGINX=1
+fi
+for p in $ECHO $BARE $TUN $PAIR; do waitport $p; done
+if [ $HAVE_NGINX = 1 ]; then waitport $NGINX; fi
+
+b() { "$P" bench --format json --ca "$work/ca.pem" --server-name localhost "$@"; }
+ticks() { local s=0; for p in "$@"; do s=$((s + $(awk '{print $14 + $15}' /proc/"$p"/stat))); done; echo $s; }
+ECHO_PID=${pids[0]}
+CLIENT_PID=${pids[3]}
+NGINX_PIDS=""
+if [ $HAVE_NGINX = 1 ]; then NGINX_PIDS="$(pgrep -P "$(cat "$work/nginx.pid")" | tr '\n' ' ')"; fi
+declare -A SERVER_PIDS=([bare]="$BARE_PID" [tunnel]="$TUN_PID $ECHO_PID" [pair]="$CLIENT_PID $TUN_PID $ECHO_PID" [nginx]="$NGINX_PIDS $ECHO_PID")
+# The proxy alone, without the echo backend.
+declare -A PROXY_PIDS=([bare]="$BARE_PID" [tunnel]="$TUN_PID" [pair]="$CLIENT_PID $TUN_PID" [nginx]="$NGINX_PIDS")
+# measure NAME KIND ROUND ARGS...: one bench run with the server-side CPU ticks recorded.
+measure() {
+	local name=$1 kind=$2 round=$3; shift 3
+	local t0 t1 p0 p1
+	t0=$(ticks ${SERVER_PIDS[$name]})
+	p0=$(ticks ${PROXY_PIDS[$name]})
+	"$@" >"$OUT/$kind-$name-$round.json"
+	t1=$(ticks ${SERVER_PIDS[$name]})
+	p1=$(ticks ${PROXY_PIDS[$name]})
+	echo "{\"ticks\": $((t1 - t0)), \"proxy_ticks\": $((p1 - p0)), \"hz\": $(getconf CLK_TCK)}" >"$OUT/cpu-$kind-$name-$round.json"
+}
+targets_tls=(bare:$BARE tunnel:$TUN)
+if [ $HAVE_NGINX = 1 ]; then targets_tls+=(nginx:$NGINX); fi
+
+echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), load $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT/machine.txt"
+for r in $(seq "$ROUNDS"); do
+	for t in "${targets_tls[@]}"; do
+		measure "${t%%:*}" handshake "$r" b --target 127.0.0.1:${t#*:} --mode handshake -c "$HS_CONC" --duration "$DUR"
+	done
+	for t in "${targets_tls[@]}"; do
+		measure "${t%%:*}" throughput "$r" b --target 127.0.0.1:${t#*:} --mode throughput -c "$TP_CONC" --duration "$DUR"
+	done
+	measure pair throughput "$r" "$P" bench --format json --plain --target 127.0.0.1:$PAIR --mode throughput -c "$TP_CONC" --duration "$DUR"
+	b --target 127.0.0.1:$BARE --mode rr -c 1 --size 64 --duration "$DUR" >"$OUT/rr-bare-$r.json"
+	"$P" bench --format json --plain --target 127.0.0.1:$PAIR --mode rr -c 1 --size 64 --duration "$DUR" >"$OUT/rr-pair-$r.json"
+done
+
+rss() { awk '/VmRSS/ {print $2}' /proc/"$1"/status; }
+rss_sum() { local s=0; for p in "$@"; do s=$((s + $(rss "$p"))); done; echo $s; }
+# Idle memory: RSS growth of the server process(es) while holding IDLE_CONNS
+# connections that each did a handshake and one 16-byte round trip.
+idle() { # name port pids...
+	local name=$1 port=$2; shift 2
+	local before after
+	before=$(rss_sum "$@")
+	b --target 127.0.0.1:$port --mode idle -c "$IDLE_CONNS" --duration "$IDLE_HOLD" --timeout 30s \
+		--ready-file "$work/idle-$name.ready" >"$OUT/idle-$name.json" 2>"$work/idle-$name.err" &
+	local bp=$!
+	for _ in $(seq 600); do [ -f "$work/idle-$name.ready" ] && break; sleep 0.1; done
+	sleep 2
+	after=$(rss_sum "$@")
+	wait $bp
+	echo "{\"name\":\"$name\",\"rss_before_kib\":$before,\"rss_holding_kib\":$after,\"connections\":$(jq .open_connections "$OUT/idle-$name.json")}" >"$OUT/idle-rss-$name.json"
+}
+idle tunnel $TUN $TUN_PID
+idle bare $BARE $BARE_PID
+if [ $HAVE_NGINX = 1 ]; then
+	idle nginx $NGINX $(pgrep -P "$(cat "$work/nginx.pid")") "$(cat "$work/nginx.pid")"
+fi
+
+python3 - "$OUT" <<'PY'
+import glob, json, statistics, sys
+out = sys.argv[1]
+names = ("bare", "tunnel", "pair", "nginx")
+def load(kind, name, r):
+    try:
+        return json.load(open(f"{out}/{kind}-{name}-{r}.json")), json.load(open(f"{out}/cpu-{kind}-{name}-{r}.json"))
+    except FileNotFoundError:
+        return None, None
+rounds = sorted({int(f.rsplit("-", 1)[1].split(".")[0]) for f in glob.glob(f"{out}/handshake-bare-*.json")})
+def med(xs):
+    xs = [x for x in xs if x == x]
+    return statistics.median(xs) if xs else float("nan")
+def series(kind, name, f):
+    vals = []
+    for r in rounds:
+        res, cpu = load(kind, name, r)
+        vals.append(f(res, cpu) if res else float("nan"))
+    return vals
+rate = lambda res, cpu: res["operations_per_second"]
+mibs = lambda res, cpu: res["echoed_bytes_per_second"] / 2**20
+cpu_per_hs = lambda res, cpu: 1000 * cpu["ticks"] / cpu["hz"] / max(res["operations"], 1)          # ms
+proxy_per_hs = lambda res, cpu: 1000 * cpu["proxy_ticks"] / cpu["hz"] / max(res["operations"], 1)
+proxy_per_gib = lambda res, cpu: cpu["proxy_ticks"] / cpu["hz"] / max(res["echoed_bytes"] / 2**30, 1e-9)
+cpu_per_gib = lambda res, cpu: cpu["ticks"] / cpu["hz"] / max(res["echoed_bytes"] / 2**30, 1e-9)   # s
+def ratio(kind, name, f, inverse=False):
+    a, b = series(kind, name, f), series(kind, "bare", f)
+    return med([(y / x if inverse else x / y) for x, y in zip(a, b) if x == x and y == y and x > 0 and y > 0])
+print("\nhandshakes (full, no resumption, %s workers):" % json.load(open(f"{out}/handshake-bare-{rounds[0]}.json"))["concurrency"])
+print("| server | handshakes/s (median) | ratio vs bare (median of rounds) | p50 ms | p99 ms | server-side CPU ms/handshake (with backend) | CPU ratio (bare/x) | proxy-only CPU ms/handshake | proxy CPU ratio | groups | errors |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
+for n in ("bare", "tunnel", "nginx"):
+    if not series("handshake", n, rate) or all(x != x for x in series("handshake", n, rate)):
+        continue
+    groups = sorted({g for r in rounds for g in (load("handshake", n, r)[0] or {"groups": {}})["groups"]})
+    errs = sum((load("handshake", n, r)[0] or {"errors": 0})["errors"] for r in rounds)
+    print(f"| {n} | {med(series('handshake', n, rate)):.0f} | {ratio('handshake', n, rate):.2f} | "
+          f"{med(series('handshake', n, lambda r, c: r['latency']['p50_ms'])):.2f} | {med(series('handshake', n, lambda r, c: r['latency']['p99_ms'])):.2f} | "
+          f"{med(series('handshake', n, cpu_per_hs)):.3f} | {ratio('handshake', n, cpu_per_hs, inverse=True):.2f} | "
+          f"{med(series('handshake', n, proxy_per_hs)):.3f} | {ratio('handshake', n, proxy_per_hs, inverse=True):.2f} | {' '.join(groups)} | {errs} |")
+print("\nbulk echo (%s streams, 32 KiB writes):" % json.load(open(f"{out}/throughput-bare-{rounds[0]}.json"))["concurrency"])
+print("| path | MiB/s (median) | ratio vs bare (median of rounds) | server-side CPU s/GiB (with backend) | CPU ratio (bare/x) | proxy-only CPU s/GiB | proxy CPU ratio | errors |")
+print("|---|---|---|---|---|---|---|---|")
+for n in names:
+    s_ = series("throughput", n, mibs)
+    if all(x != x for x in s_):
+        continue
+    errs = sum((load("throughput", n, r)[0] or {"errors": 0})["errors"] for r in rounds)
+    print(f"| {n} | {med(s_):.0f} | {ratio('throughput', n, mibs):.2f} | {med(series('throughput', n, cpu_per_gib)):.2f} | "
+          f"{ratio('throughput', n, cpu_per_gib, inverse=True):.2f} | {med(series('throughput', n, proxy_per_gib)):.2f} | "
+          f"{ratio('throughput', n, proxy_per_gib, inverse=True):.2f} | {errs} |")
+rr = {n: [json.load(open(f)) for f in sorted(glob.glob(f"{out}/rr-{n}-*.json"))] for n in ("bare", "pair")}
+p50 = {n: med([x["latency"]["p50_ms"] for x in rr[n]]) for n in rr}
+p99 = {n: med([x["latency"]["p99_ms"] for x in rr[n]]) for n in rr}
+print(f"\nsmall request/response (64 B, one connection): direct TLS p50 {p50['bare']*1000:.0f} us, p99 {p99['bare']*1000:.0f} us; "
+      f"through the client+server pair p50 {p50['pair']*1000:.0f} us, p99 {p99['pair']*1000:.0f} us "
+      f"(added: p50 {(p50['pair']-p50['bare'])*1000:.0f} us, p99 {(p99['pair']-p99['bare'])*1000:.0f} us)")
+for f in sorted(glob.glob(f"{out}/idle-rss-*.json")):
+    d = json.load(open(f))
+    per = (d["rss_holding_kib"] - d["rss_before_kib"]) / max(d["connections"], 1)
+    print(f"idle memory {d['name']}: {d['connections']} connections, RSS {d['rss_before_kib']/1024:.0f} -> {d['rss_holding_kib']/1024:.0f} MiB, {per:.1f} KiB per connection")
+PY
+echo "raw results: $OUT"

@@ -1,0 +1,742 @@
+package tunnel
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pqtls/pqtls"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// serverOnly starts a server tunnel in front of target and returns it with
+// a client config that trusts it.
+func serverOnly(t *testing.T, p *testPKI, target string, mod func(*ListenerConfig)) (*Tunnel, *prometheus.Registry, *tls.Config) {
+	t.Helper()
+	l := serverListener(t, p, target)
+	if mod != nil {
+		mod(&l)
+	}
+	tu, reg := startTunnel(t, Config{Listeners: []ListenerConfig{l}})
+	return tu, reg, &tls.Config{RootCAs: p.pool(), ServerName: "db.internal"}
+}
+
+func dialTLS(addr string, cfg *tls.Config) (*tls.Conn, error) {
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	c, err := tls.DialWithDialer(d, "tcp", addr, cfg)
+	if err != nil {
+		return nil, err
+	}
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c, nil
+}
+
+// roundTrip writes msg and reads the same number of bytes back.
+func roundTrip(c net.Conn, msg string) (string, error) {
+	if _, err := c.Write([]byte(msg)); err != nil {
+		return "", err
+	}
+	buf := make([]byte, len(msg))
+	_, err := io.ReadFull(c, buf)
+	return string(buf), err
+}
+
+func TestACLAllowsAndDenies(t *testing.T) {
+	p := newPKI(t)
+	tu, reg, base := serverOnly(t, p, echoServer(t), func(l *ListenerConfig) {
+		l.CA = p.caPath
+		l.Allow = ACL{URI: []string{"spiffe://example.org/ns/*/sa/api"}, DNS: []string{"*.ops.example.org"}, OU: []string{"dba"}}
+	})
+	addr := tu.Listeners()[0].Addr().String()
+	cases := []struct {
+		name  string
+		opts  certOpts
+		allow bool
+	}{
+		{"spiffe wildcard", certOpts{cn: "a", uris: []string{"spiffe://example.org/ns/prod/sa/api"}}, true},
+		{"spiffe other sa", certOpts{cn: "b", uris: []string{"spiffe://example.org/ns/prod/sa/web"}}, false},
+		{"spiffe extra segment", certOpts{cn: "c", uris: []string{"spiffe://example.org/ns/prod/x/sa/api"}}, false},
+		{"dns wildcard", certOpts{cn: "d", dns: []string{"bastion.ops.example.org"}}, true},
+		{"dns two labels", certOpts{cn: "e", dns: []string{"a.b.ops.example.org"}}, false},
+		{"ou", certOpts{cn: "f", ous: []string{"dba"}}, true},
+		{"nothing matching", certOpts{cn: "mallory", ous: []string{"dev"}}, false},
+	}
+	denied := 0
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.opts.client = true
+			cert, _, _ := p.issue(t, c.opts)
+			cfg := base.Clone()
+			cfg.Certificates = []tls.Certificate{cert}
+			conn, err := dialTLS(addr, cfg)
+			if err == nil {
+				// TLS 1.3: the client learns about a rejected certificate
+				// on its first read.
+				if c.allow {
+					_, err = roundTrip(conn, "ping")
+				} else {
+					_, err = conn.Read(make([]byte, 1))
+				}
+				conn.Close()
+			}
+			if c.allow && err != nil {
+				t.Fatalf("allowed peer refused: %v", err)
+			}
+			if !c.allow {
+				denied++
+				if err == nil {
+					t.Fatal("denied peer got through")
+				}
+				if !strings.Contains(err.Error(), "bad certificate") {
+					t.Fatalf("denied peer error %q, want a bad_certificate alert", err)
+				}
+			}
+		})
+	}
+	waitFor(t, "acl_denied count", func() bool {
+		return metricValue(t, reg, pqtls.MetricErrorsTotal, map[string]string{"role": "server", "reason": pqtls.ReasonACLDenied}) == float64(denied)
+	})
+	// A client without any certificate is refused too.
+	conn, err := dialTLS(addr, base)
+	if err == nil {
+		_, err = conn.Read(make([]byte, 1))
+		conn.Close()
+	}
+	if err == nil {
+		t.Fatal("client without certificate got through an mTLS listener")
+	}
+}
+
+func TestACLMatchers(t *testing.T) {
+	for _, c := range []struct {
+		p, u string
+		ok   bool
+	}{
+		{"spiffe://td/ns/a/sa/b", "spiffe://td/ns/a/sa/b", true},
+		{"spiffe://td/ns/*/sa/b", "spiffe://td/ns/x/sa/b", true},
+		{"spiffe://td/ns/*/sa/b", "spiffe://td/ns//sa/b", false},
+		{"spiffe://td/**", "spiffe://td/ns/x/sa/b", true},
+		{"spiffe://td/**", "spiffe://td", false},
+		{"spiffe://td/ns/**", "spiffe://other/ns/x", false},
+		{"spiffe://*/ns/a", "spiffe://td/ns/a", false}, // no wildcard in the trust domain
+		{"spiffe://td/ns/a", "spiffe://td/ns/a/b", false},
+	} {
+		if got := matchURI(c.p, c.u); got != c.ok {
+			t.Errorf("matchURI(%q, %q) = %v, want %v", c.p, c.u, got, c.ok)
+		}
+	}
+	for _, c := range []struct {
+		p, n string
+		ok   bool
+	}{{"*.a.org", "x.a.org", true}, {"*.a.org", "a.org", false}, {"*.a.org", "y.x.a.org", false}, {"DB.a.org", "db.A.org.", true}} {
+		if got := matchDNS(c.p, c.n); got != c.ok {
+			t.Errorf("matchDNS(%q, %q) = %v, want %v", c.p, c.n, got, c.ok)
+		}
+	}
+}
+
+func TestRequirePolicyRefusesClassicalClient(t *testing.T) {
+	p := newPKI(t)
+	tu, reg, base := serverOnly(t, p, echoServer(t), func(l *ListenerConfig) { l.Policy = "require" })
+	addr := tu.Listeners()[0].Addr().String()
+	cfg := base.Clone()
+	cfg.CurvePreferences = []tls.CurveID{tls.X25519}
+	if c, err := dialTLS(addr, cfg); err == nil {
+		c.Close()
+		t.Fatal("X25519-only client completed a handshake with a require-mode tunnel")
+	} else if !strings.Contains(err.Error(), "handshake failure") {
+		t.Fatalf("error %q, want a handshake_failure alert", err)
+	}
+	cfg.CurvePreferences = []tls.CurveID{tls.SecP256r1MLKEM768}
+	c, err := dialTLS(addr, cfg)
+	if err != nil {
+		t.Fatalf("hybrid client refused: %v", err)
+	}
+	if got := c.ConnectionState().CurveID; got != tls.SecP256r1MLKEM768 {
+		t.Fatalf("negotiated %v, want SecP256r1MLKEM768", got)
+	}
+	if s, err := roundTrip(c, "hello"); err != nil || s != "hello" {
+		t.Fatalf("echo through require tunnel: %q %v", s, err)
+	}
+	c.Close()
+	waitFor(t, "policy metric", func() bool {
+		return metricValue(t, reg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonPolicyClassicalPeer}) == 1
+	})
+}
+
+func TestBadClients(t *testing.T) {
+	p := newPKI(t)
+	tu, reg, base := serverOnly(t, p, echoServer(t), func(l *ListenerConfig) {
+		l.CA = p.caPath
+		l.HandshakeTimeout = Duration(300 * time.Millisecond)
+	})
+	addr := tu.Listeners()[0].Addr().String()
+	good, _, _ := p.issue(t, certOpts{cn: "good", client: true})
+
+	t.Run("garbage", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_, _ = c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b, _ := io.ReadAll(c)
+		if bytes.Contains(b, []byte("HTTP")) {
+			t.Fatalf("garbage got an answer from the backend: %q", b)
+		}
+		waitFor(t, "not_tls", func() bool {
+			return metricValue(t, reg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonNotTLS}) == 1
+		})
+	})
+	t.Run("tls12 only", func(t *testing.T) {
+		cfg := base.Clone()
+		cfg.Certificates = []tls.Certificate{good}
+		cfg.MaxVersion = tls.VersionTLS12
+		if c, err := dialTLS(addr, cfg); err == nil {
+			c.Close()
+			t.Fatal("TLS 1.2-only client accepted by a TLS 1.3-minimum tunnel")
+		} else if !strings.Contains(err.Error(), "protocol version") {
+			t.Fatalf("error %q, want protocol_version", err)
+		}
+	})
+	for _, c := range []struct {
+		name string
+		cert func() tls.Certificate
+	}{
+		{"expired client cert", func() tls.Certificate {
+			c, _, _ := p.issue(t, certOpts{cn: "old", client: true, notAfter: time.Now().Add(-time.Hour)})
+			return c
+		}},
+		{"wrong CA", func() tls.Certificate {
+			c, _, _ := newPKI(t).issue(t, certOpts{cn: "stranger", client: true})
+			return c
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := base.Clone()
+			cfg.Certificates = []tls.Certificate{c.cert()}
+			conn, err := dialTLS(addr, cfg)
+			if err == nil {
+				_, err = conn.Read(make([]byte, 1))
+				conn.Close()
+			}
+			if err == nil {
+				t.Fatal("client got through")
+			}
+		})
+	}
+	waitFor(t, "expired_certificate and unknown_ca counted", func() bool {
+		return metricValue(t, reg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonExpiredCertificate}) == 1 &&
+			metricValue(t, reg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonUnknownCA}) == 1
+	})
+	t.Run("slow loris", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_, _ = c.Write([]byte{22, 3, 1}) // a record header, then nothing
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		start := time.Now()
+		_, err = io.ReadAll(c)
+		if err != nil {
+			t.Fatalf("tunnel did not close the slow client (read error %v after %v)", err, time.Since(start))
+		}
+		waitFor(t, "timeout metric", func() bool {
+			return metricValue(t, reg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonTimeout}) == 1
+		})
+	})
+	// The tunnel still serves good clients.
+	cfg := base.Clone()
+	cfg.Certificates = []tls.Certificate{good}
+	conn, err := dialTLS(addr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := roundTrip(conn, "still up"); err != nil || s != "still up" {
+		t.Fatalf("after bad clients: %q %v", s, err)
+	}
+	conn.Close()
+}
+
+func TestBackendDown(t *testing.T) {
+	p := newPKI(t)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := ln.Addr().String()
+	ln.Close()
+	tu, reg, base := serverOnly(t, p, dead, nil)
+	addr := tu.Listeners()[0].Addr().String()
+	for i := 0; i < 3; i++ {
+		c, err := dialTLS(addr, base)
+		if err != nil {
+			t.Fatalf("handshake should complete before the backend dial: %v", err)
+		}
+		start := time.Now()
+		_, err = c.Read(make([]byte, 1))
+		if err == nil {
+			t.Fatal("read succeeded with the backend down")
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("client connection closed after %v, want promptly", d)
+		}
+		c.Close()
+	}
+	waitFor(t, "backend errors", func() bool {
+		return metricValue(t, reg, MetricBackendErrors, map[string]string{"stage": "dial"}) == 3
+	})
+	if probs := tu.Ready(); len(probs) != 1 || !strings.Contains(probs[0], "unreachable") {
+		t.Fatalf("Ready() = %q, want one 'target unreachable' problem", probs)
+	}
+}
+
+func TestHalfClose(t *testing.T) {
+	p := newPKI(t)
+	// Backend: reads everything until EOF, then answers with the byte count
+	// and closes (client -> target half-close).
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	mode := make(chan string, 2)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				switch <-mode {
+				case "client-first":
+					b, _ := io.ReadAll(c)
+					_, _ = c.Write([]byte("got:" + string(b)))
+				case "server-first":
+					// The target closes its write side first, then
+					// still reads what the client sends.
+					_, _ = c.Write([]byte("bye"))
+					_ = c.(*net.TCPConn).CloseWrite()
+					b, _ := io.ReadAll(c)
+					if string(b) != "late data" {
+						t.Errorf("target read %q after its half-close, want %q", b, "late data")
+					}
+				}
+			}(c)
+		}
+	}()
+	srv, _, _ := serverOnly(t, p, ln.Addr().String(), nil)
+	cl, _ := startTunnel(t, Config{Listeners: []ListenerConfig{{Mode: ModeClient, Listen: "127.0.0.1:0",
+		Target: srv.Listeners()[0].Addr().String(), CA: p.caPath, ServerName: "db.internal"}}})
+	caddr := cl.Listeners()[0].Addr().String()
+
+	mode <- "client-first"
+	c, err := net.Dial("tcp", caddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	_, _ = c.Write([]byte("question"))
+	_ = c.(*net.TCPConn).CloseWrite()
+	b, err := io.ReadAll(c)
+	if err != nil || string(b) != "got:question" {
+		t.Fatalf("after client half-close read %q, %v; want %q", b, err, "got:question")
+	}
+	c.Close()
+
+	mode <- "server-first"
+	c, err = net.Dial("tcp", caddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	b, err = io.ReadAll(c) // EOF arrives while our write side is open
+	if err != nil || string(b) != "bye" {
+		t.Fatalf("read %q, %v; want %q then EOF", b, err, "bye")
+	}
+	if _, err := c.Write([]byte("late data")); err != nil {
+		t.Fatalf("write after the target's half-close: %v", err)
+	}
+	_ = c.(*net.TCPConn).CloseWrite()
+	waitFor(t, "connections to end", func() bool { return srv.ActiveConnections() == 0 && cl.ActiveConnections() == 0 })
+}
+
+func TestIdleTimeoutAndLongIdle(t *testing.T) {
+	p := newPKI(t)
+	tu, _, base := serverOnly(t, p, echoServer(t), func(l *ListenerConfig) { l.IdleTimeout = Duration(400 * time.Millisecond) })
+	addr := tu.Listeners()[0].Addr().String()
+	c, err := dialTLS(addr, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// Traffic every 150 ms keeps it alive well past the idle timeout.
+	for i := 0; i < 6; i++ {
+		if s, err := roundTrip(c, "tick"); err != nil || s != "tick" {
+			t.Fatalf("round trip %d: %q %v", i, s, err)
+		}
+		time.Sleep(150 * time.Millisecond)
+	}
+	// Then silence: the tunnel closes it.
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("idle connection not closed by the tunnel: %v", err)
+	}
+}
+
+func TestProxyProtocolV2(t *testing.T) {
+	p := newPKI(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan *ProxyInfo, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		buf := make([]byte, 0, 4096)
+		tmp := make([]byte, 4096)
+		for {
+			n, err := c.Read(tmp)
+			buf = append(buf, tmp[:n]...)
+			if info, hl, perr := ParseProxyHeader(buf); perr == nil {
+				got <- info
+				_, _ = c.Write(buf[hl:]) // echo what followed the header
+				_, _ = io.Copy(c, c)
+				return
+			}
+			if err != nil {
+				close(got)
+				return
+			}
+		}
+	}()
+	tu, _, base := serverOnly(t, p, ln.Addr().String(), func(l *ListenerConfig) { l.ProxyProtocol = true; l.CA = p.caPath })
+	cert, _, _ := p.issue(t, certOpts{cn: "api-client", uris: []string{"spiffe://example.org/ns/prod/sa/api"}, client: true})
+	cfg := base.Clone()
+	cfg.Certificates = []tls.Certificate{cert}
+	c, err := dialTLS(tu.Listeners()[0].Addr().String(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if s, err := roundTrip(c, "after header"); err != nil || s != "after header" {
+		t.Fatalf("payload after PROXY header: %q %v", s, err)
+	}
+	info := <-got
+	if info == nil {
+		t.Fatal("backend got no valid PROXY v2 header")
+	}
+	if info.Source.String() != c.LocalAddr().String() {
+		t.Errorf("PROXY source %v, want the client's address %v", info.Source, c.LocalAddr())
+	}
+	want := map[byte]string{PP2SubtypeSSLVersion: "TLSv1.3", PP2SubtypeSSLGroup: "X25519MLKEM768", PP2SubtypeSSLCN: "api-client", PP2SubtypeSSLCipher: tls.CipherSuiteName(c.ConnectionState().CipherSuite)}
+	for k, v := range want {
+		if string(info.SSL[k]) != v {
+			t.Errorf("SSL sub-TLV 0x%02x = %q, want %q", k, info.SSL[k], v)
+		}
+	}
+	if string(info.TLVs[PP2TypeAuthority]) != "db.internal" {
+		t.Errorf("authority TLV %q, want db.internal", info.TLVs[PP2TypeAuthority])
+	}
+	if string(info.TLVs[PP2TypePeerIdentity]) != "spiffe://example.org/ns/prod/sa/api" {
+		t.Errorf("identity TLV %q", info.TLVs[PP2TypePeerIdentity])
+	}
+	if info.SSLClient != pp2ClientSSL|pp2ClientCertConn|pp2ClientCertSess {
+		t.Errorf("SSL client flags 0x%02x", info.SSLClient)
+	}
+}
+
+func TestUnixSockets(t *testing.T) {
+	p := newPKI(t)
+	dir := t.TempDir()
+	backendPath := filepath.Join(dir, "backend.sock")
+	bl, err := net.Listen("unix", backendPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bl.Close()
+	go func() {
+		for {
+			c, err := bl.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); _, _ = io.Copy(c, c) }()
+		}
+	}()
+	srvPath := filepath.Join(dir, "tls.sock")
+	srv, _, base := serverOnly(t, p, "unix:"+backendPath, func(l *ListenerConfig) { l.Listen = "unix:" + srvPath })
+	_ = srv
+	cl, _ := startTunnel(t, Config{Listeners: []ListenerConfig{{Mode: ModeClient, Listen: "unix:" + filepath.Join(dir, "plain.sock"),
+		Target: "unix:" + srvPath, CA: p.caPath, ServerName: "db.internal"}}})
+	_ = base
+	c, err := net.Dial("unix", cl.Listeners()[0].Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if s, err := roundTrip(c, "over unix sockets"); err != nil || s != "over unix sockets" {
+		t.Fatalf("%q %v", s, err)
+	}
+}
+
+// TestReloadUnderLoad replaces the server certificate (rename, as editors
+// and Kubernetes do) while clients handshake continuously: zero failed
+// handshakes, and new connections get the new certificate.
+func TestReloadUnderLoad(t *testing.T) {
+	p := newPKI(t)
+	l := serverListener(t, p, echoServer(t))
+	tu, reg := startTunnel(t, Config{Listeners: []ListenerConfig{l}})
+	addr := tu.Listeners()[0].Addr().String()
+	base := &tls.Config{RootCAs: p.pool(), ServerName: "db.internal"}
+	first, _ := dialTLS(addr, base)
+	oldSerial := first.ConnectionState().PeerCertificates[0].SerialNumber
+	// An established connection survives the reload.
+	defer first.Close()
+
+	var ok, failed atomic.Int64
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithCancel(context.Background())
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				c, err := dialTLS(addr, base)
+				if err == nil {
+					_, err = roundTrip(c, "x")
+					c.Close()
+				}
+				if err != nil {
+					failed.Add(1)
+					t.Logf("handshake during reload: %v", err)
+				} else {
+					ok.Add(1)
+				}
+			}
+		}()
+	}
+	time.Sleep(100 * time.Millisecond)
+	// Re-issue to the same paths (written via temp + rename); the file
+	// watcher reloads.
+	newCert, _, _ := p.issue(t, certOpts{cn: "db.internal", dns: []string{"db.internal"}, name: "server"})
+	waitFor(t, "watcher reload", func() bool { return metricValue(t, reg, MetricReloads, nil) >= 1 })
+	if err := tu.Reload(); err != nil { // the SIGHUP path
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	wg.Wait()
+	if failed.Load() != 0 || ok.Load() == 0 {
+		t.Fatalf("during reload: %d ok, %d failed handshakes", ok.Load(), failed.Load())
+	}
+	c, err := dialTLS(addr, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.ConnectionState().PeerCertificates[0].SerialNumber; got.Cmp(newCert.Leaf.SerialNumber) != 0 || got.Cmp(oldSerial) == 0 {
+		t.Fatalf("after reload served serial %v, want new %v", got, newCert.Leaf.SerialNumber)
+	}
+	c.Close()
+	if s, err := roundTrip(first, "old conn"); err != nil || s != "old conn" {
+		t.Fatalf("connection established before the reload: %q %v", s, err)
+	}
+
+	// A broken file: reload fails, the old material keeps serving.
+	if err := os.WriteFile(l.Cert, []byte("not a certificate"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := tu.Reload(); err == nil {
+		t.Fatal("reload of a broken certificate succeeded")
+	}
+	if v := metricValue(t, reg, MetricReloadErrors, nil); v < 1 {
+		t.Fatalf("reload errors = %v", v)
+	}
+	c, err = dialTLS(addr, base)
+	if err != nil {
+		t.Fatalf("after a failed reload: %v", err)
+	}
+	c.Close()
+}
+
+// TestShutdownDrains: in-flight transfers that finish within the drain
+// timeout lose nothing; new connections are refused.
+func TestShutdownDrains(t *testing.T) {
+	p := newPKI(t)
+	tu, _, base := serverOnly(t, p, echoServer(t), nil)
+	addr := tu.Listeners()[0].Addr().String()
+	c, err := dialTLS(addr, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	done := make(chan error, 1)
+	payload := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	go func() {
+		for i := 0; i < 8; i++ {
+			if _, err := c.Write(payload[i*len(payload)/8 : (i+1)*len(payload)/8]); err != nil {
+				done <- err
+				return
+			}
+			time.Sleep(30 * time.Millisecond)
+		}
+		done <- c.CloseWrite()
+	}()
+	time.Sleep(50 * time.Millisecond)
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	shut := make(chan error, 1)
+	go func() { shut <- tu.Shutdown(sctx) }()
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("read during drain: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, payload) {
+		t.Fatalf("drained transfer returned %d bytes, want %d identical", len(got), len(payload))
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if _, err := dialTLS(addr, base); err == nil {
+		t.Fatal("new connection accepted after Shutdown")
+	}
+}
+
+func TestMaxConnections(t *testing.T) {
+	p := newPKI(t)
+	tu, _, base := serverOnly(t, p, echoServer(t), func(l *ListenerConfig) { l.MaxConnections = 2 })
+	addr := tu.Listeners()[0].Addr().String()
+	var conns []*tls.Conn
+	for i := 0; i < 2; i++ {
+		c, err := dialTLS(addr, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := roundTrip(c, "x"); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	// The third waits in the kernel backlog: its handshake does not
+	// complete until a slot frees.
+	third := make(chan error, 1)
+	go func() {
+		c, err := dialTLS(addr, base)
+		if err == nil {
+			_, err = roundTrip(c, "y")
+			c.Close()
+		}
+		third <- err
+	}()
+	select {
+	case err := <-third:
+		t.Fatalf("third connection served beyond max_connections=2 (err %v)", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	conns[0].Close()
+	if err := <-third; err != nil {
+		t.Fatalf("third connection after a slot freed: %v", err)
+	}
+	conns[1].Close()
+}
+
+func dialPlain(addr string) (net.Conn, error) {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c, nil
+}
+
+// TestWatcherIgnoresUnrelatedFiles: files written next to the certificates
+// (logs, editor swap files) do not trigger reloads; a Kubernetes ..data swap
+// does.
+func TestWatcherIgnoresUnrelatedFiles(t *testing.T) {
+	p := newPKI(t)
+	l := serverListener(t, p, echoServer(t))
+	_, reg := startTunnel(t, Config{Listeners: []ListenerConfig{l}})
+	for i := 0; i < 5; i++ {
+		_ = os.WriteFile(filepath.Join(p.dir, "tunnel.log"), []byte(strings.Repeat("x", i)), 0o644)
+	}
+	time.Sleep(3 * reloadDebounce)
+	if v := metricValue(t, reg, MetricReloads, nil); v != 0 {
+		t.Fatalf("%v reloads after writing an unrelated file", v)
+	}
+	_ = os.Mkdir(filepath.Join(p.dir, "..2026_11_27"), 0o755)
+	_ = os.Symlink("..2026_11_27", filepath.Join(p.dir, "..data"))
+	waitFor(t, "reload on ..data swap", func() bool { return metricValue(t, reg, MetricReloads, nil) == 1 })
+}
+
+// TestTargetTLS: a server tunnel in front of a backend that speaks classical
+// TLS only; a target with a certificate from another CA is refused and
+// counted as a backend handshake error.
+func TestTargetTLS(t *testing.T) {
+	p := newPKI(t)
+	backendCert, _, _ := p.issue(t, certOpts{cn: "backend", name: "backend"})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				tc := tls.Server(c, &tls.Config{Certificates: []tls.Certificate{backendCert}, CurvePreferences: []tls.CurveID{tls.X25519}, MaxVersion: tls.VersionTLS12})
+				_, _ = io.Copy(tc, tc)
+			}()
+		}
+	}()
+	defer ln.Close()
+	tu, reg, base := serverOnly(t, p, ln.Addr().String(), func(l *ListenerConfig) { l.TargetTLS = true; l.TargetCA = p.caPath })
+	c, err := dialTLS(tu.Listeners()[0].Addr().String(), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := roundTrip(c, "to a TLS backend"); err != nil || s != "to a TLS backend" {
+		t.Fatalf("%q %v", s, err)
+	}
+	c.Close()
+
+	other := newPKI(t)
+	tu2, reg2, base2 := serverOnly(t, p, ln.Addr().String(), func(l *ListenerConfig) { l.TargetTLS = true; l.TargetCA = other.caPath })
+	c, err = dialTLS(tu2.Listeners()[0].Addr().String(), base2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := roundTrip(c, "x"); err == nil {
+		t.Fatal("data went to a target whose certificate the tunnel cannot verify")
+	}
+	c.Close()
+	waitFor(t, "backend handshake error", func() bool {
+		return metricValue(t, reg2, MetricBackendErrors, map[string]string{"stage": "handshake"}) == 1
+	})
+	if v := metricValue(t, reg, MetricBackendErrors, nil); v != 0 {
+		t.Fatalf("%v backend errors on the good target", v)
+	}
+}

@@ -1,0 +1,321 @@
+package tunnel
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// bufSize is the size of the pooled copy buffers. Buffers are taken from the
+// pool only once the source socket is readable and returned right after the
+// write, so an idle connection holds none.
+const bufSize = 64 << 10
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+
+// sockConn is the socket under a tls.Conn. Once the handshake is done the
+// copy loop switches it to non-blocking: a Read with no data returns
+// errWouldBlock (a temporary error, which crypto/tls does not treat as
+// fatal) instead of parking the goroutine, and the loop then waits for the
+// socket without holding a buffer. crypto/tls asks its socket for bytes only
+// when it holds no complete record, so errWouldBlock from a tls.Conn Read
+// means nothing is left to decrypt. It also batches the records of one
+// tls.Conn Write into one system call (startBatch/flush).
+type sockConn struct {
+	net.Conn
+	sc       syscall.RawConn // nil: no descriptor, always blocking
+	nonblock bool
+
+	wmu      sync.Mutex
+	batching bool
+	wbuf     *[]byte // pooled, only while batching
+	wlen     int
+}
+
+func newSockConn(c net.Conn) *sockConn {
+	rc := &sockConn{Conn: c}
+	if s, ok := c.(syscall.Conn); ok {
+		rc.sc, _ = s.SyscallConn()
+	}
+	return rc
+}
+
+// errWouldBlock is returned by a non-blocking sockConn with no data.
+var errWouldBlock error = wouldBlock{}
+
+type wouldBlock struct{}
+
+func (wouldBlock) Error() string   { return "tunnel: no data ready" }
+func (wouldBlock) Timeout() bool   { return true }
+func (wouldBlock) Temporary() bool { return true }
+
+func (c *sockConn) Read(p []byte) (int, error) {
+	if !c.nonblock || c.sc == nil || len(p) == 0 {
+		return c.Conn.Read(p)
+	}
+	var n int
+	var errno error
+	if err := c.sc.Read(func(fd uintptr) bool {
+		for {
+			n, errno = syscall.Read(int(fd), p)
+			if errno != syscall.EINTR {
+				return true
+			}
+		}
+	}); err != nil {
+		return 0, err
+	}
+	switch {
+	case errno == syscall.EAGAIN:
+		return 0, errWouldBlock
+	case errno != nil:
+		return 0, &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("read", errno)}
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// startBatch makes the records crypto/tls writes accumulate until flush, so
+// one tls.Conn Write of several records costs one system call.
+func (c *sockConn) startBatch() {
+	c.wmu.Lock()
+	c.batching = true
+	c.wmu.Unlock()
+}
+
+// flush writes the accumulated records and ends the batch.
+func (c *sockConn) flush() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.batching = false
+	if c.wbuf == nil {
+		return nil
+	}
+	_, err := c.Conn.Write((*c.wbuf)[:c.wlen])
+	wbufPool.Put(c.wbuf)
+	c.wbuf, c.wlen = nil, 0
+	return err
+}
+
+// wbufPool holds write batches: a full read buffer of plaintext plus record
+// overhead (5-byte header, 16-byte tag, 1 content-type byte per record).
+var wbufPool = sync.Pool{New: func() any { b := make([]byte, bufSize+bufSize/1024+1024); return &b }}
+
+func (c *sockConn) Write(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if !c.batching {
+		return c.Conn.Write(p)
+	}
+	if c.wbuf == nil {
+		c.wbuf = wbufPool.Get().(*[]byte)
+	}
+	if c.wlen+len(p) > len(*c.wbuf) {
+		if c.wlen > 0 {
+			if _, err := c.Conn.Write((*c.wbuf)[:c.wlen]); err != nil {
+				return 0, err
+			}
+			c.wlen = 0
+		}
+		if len(p) > len(*c.wbuf) {
+			return c.Conn.Write(p)
+		}
+	}
+	c.wlen += copy((*c.wbuf)[c.wlen:], p)
+	return len(p), nil
+}
+
+// endpoint is one side of a proxied connection.
+type endpoint struct {
+	rw    io.ReadWriter   // what payload is read from and written to
+	raw   net.Conn        // the socket
+	sc    syscall.RawConn // nil if the socket has no file descriptor
+	tls   interface{ CloseWrite() error }
+	rc    *sockConn // the socket under the TLS side; nil for plaintext
+	armed time.Time // when the read deadline was last pushed out
+	once  sync.Once
+}
+
+func newEndpoint(rw io.ReadWriter, raw net.Conn, tlsConn interface{ CloseWrite() error }, rc *sockConn) *endpoint {
+	e := &endpoint{rw: rw, raw: raw, tls: tlsConn, rc: rc}
+	if rc != nil {
+		rc.nonblock = true
+	}
+	if s, ok := raw.(syscall.Conn); ok {
+		e.sc, _ = s.SyscallConn()
+	}
+	return e
+}
+
+// write writes payload; on a TLS endpoint the records go out in one system
+// call.
+func (e *endpoint) write(b []byte) error {
+	if e.rc == nil {
+		_, err := e.rw.Write(b)
+		return err
+	}
+	e.rc.startBatch()
+	_, err := e.rw.Write(b)
+	if ferr := e.rc.flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// closeWrite propagates a half-close: close_notify for TLS, then a TCP (or
+// unix) shutdown of the write side.
+func (e *endpoint) closeWrite() {
+	e.once.Do(func() {
+		if e.tls != nil {
+			_ = e.tls.CloseWrite()
+		}
+		if cw, ok := e.raw.(interface{ CloseWrite() error }); ok {
+			_ = cw.CloseWrite()
+		}
+	})
+}
+
+// waitReadable blocks until the socket is readable (data, EOF or an error)
+// without consuming anything or holding a buffer, honouring the read
+// deadline. RawConn.Read clears the poller's readiness before calling the
+// function, so the function must look at the socket itself (a one-byte
+// MSG_PEEK) rather than assume it is empty: data that arrived just before
+// would otherwise be missed until more came.
+func (e *endpoint) waitReadable() error {
+	if e.sc == nil {
+		return nil
+	}
+	return e.sc.Read(func(fd uintptr) bool {
+		var b [1]byte
+		for {
+			_, _, errno := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+			switch errno {
+			case syscall.EINTR:
+				continue
+			case syscall.EAGAIN:
+				return false
+			}
+			return true // data, EOF or an error: the next read reports it
+		}
+	})
+}
+
+// readPlain reads from a plaintext socket. The buffer is taken from the
+// pool only when the read has data, so a waiting connection holds none, and
+// a ready socket costs one system call.
+func (e *endpoint) readPlain() (bp *[]byte, n int, err error) {
+	var rerr error
+	err = e.sc.Read(func(fd uintptr) bool {
+		if bp == nil {
+			bp = bufPool.Get().(*[]byte)
+		}
+		for {
+			n, rerr = syscall.Read(int(fd), *bp)
+			if rerr != syscall.EINTR {
+				break
+			}
+		}
+		if rerr == syscall.EAGAIN {
+			bufPool.Put(bp)
+			bp = nil
+			return false
+		}
+		return true
+	})
+	if n < 0 {
+		n = 0
+	}
+	switch {
+	case err != nil:
+	case rerr != nil:
+		err = os.NewSyscallError("read", rerr)
+	case n == 0:
+		err = io.EOF
+	}
+	if bp == nil {
+		bp = bufPool.Get().(*[]byte)
+	}
+	return bp, n, err
+}
+
+var errIdle = errors.New("idle timeout")
+
+// pipe copies src to dst until EOF or an error. It returns nil on a clean
+// EOF (after propagating the half-close), errIdle when the connection saw no
+// traffic in either direction for idle.
+func pipe(src, dst *endpoint, idle time.Duration, last *atomic.Int64, count func(int)) error {
+	rearm := max(idle/16, time.Second)
+	for {
+		if now := time.Now(); now.Sub(src.armed) > rearm {
+			_ = src.raw.SetReadDeadline(now.Add(idle))
+			src.armed = now
+		}
+		var (
+			bp  *[]byte
+			n   int
+			err error
+		)
+		if src.rc == nil && src.sc != nil {
+			bp, n, err = src.readPlain()
+		} else {
+			bp = bufPool.Get().(*[]byte)
+			n, err = src.rw.Read(*bp)
+			if errors.Is(err, errWouldBlock) {
+				if n > 0 {
+					err = nil // data, then nothing more for now
+				} else {
+					bufPool.Put(bp)
+					if err = src.waitReadable(); err == nil {
+						continue
+					}
+					bp = nil
+				}
+			}
+		}
+		if n > 0 && err == nil && src.rc != nil {
+			// Gather the records that are already there (one write to
+			// the target instead of one per record).
+			for n < len(*bp) {
+				k, rerr := src.rw.Read((*bp)[n:])
+				n += k
+				if rerr != nil {
+					if !errors.Is(rerr, errWouldBlock) {
+						err = rerr
+					}
+					break
+				}
+			}
+		}
+		if n > 0 {
+			last.Store(time.Now().UnixNano())
+			if werr := dst.write((*bp)[:n]); werr != nil {
+				bufPool.Put(bp)
+				return werr
+			}
+			count(n)
+		}
+		if bp != nil {
+			bufPool.Put(bp)
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				dst.closeWrite()
+				return nil
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				if time.Since(time.Unix(0, last.Load())) < idle {
+					src.armed = time.Time{} // the other direction is active: re-arm
+					continue
+				}
+				return errIdle
+			}
+			return err
+		}
+	}
+}

@@ -1,0 +1,285 @@
+package tunnel
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/testpeer"
+	"github.com/pqtls/pqtls/internal/testpki"
+)
+
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("interop test with a real peer: skipped in -short")
+	}
+}
+
+// TestInteropPostgresPgbenchThroughPair: pgbench (libpq, plaintext) ->
+// tunnel client -> hybrid TLS -> tunnel server -> PostgreSQL 15. Thousands
+// of transactions with 0 failures, and both tunnels count X25519MLKEM768.
+func TestInteropPostgresPgbenchThroughPair(t *testing.T) {
+	skipShort(t)
+	testpeer.Require(t, testpeer.PeerPostgres, testpeer.PeerPgbench)
+	pg := testpeer.Postgres(t, testpeer.PostgresOptions{})
+	ca := testpki.NewCA(t)
+	srvFiles := ca.Server(t, testpki.CertOptions{DNSNames: []string{"db.internal"}}).WriteFiles(t, t.TempDir())
+	cliFiles := ca.Client(t, testpki.CertOptions{URIs: []string{"spiffe://example.org/ns/billing/sa/pgbench"}}).WriteFiles(t, t.TempDir())
+	srv, sreg := startTunnel(t, Config{Listeners: []ListenerConfig{{Name: "pg-in", Mode: ModeServer, Listen: "127.0.0.1:0", Target: pg.Addr,
+		Cert: srvFiles.Cert, Key: srvFiles.Key, CA: srvFiles.CA, Allow: ACL{URI: []string{"spiffe://example.org/ns/billing/sa/*"}}}}})
+	cl, creg := startTunnel(t, Config{Listeners: []ListenerConfig{{Name: "pg-out", Mode: ModeClient, Listen: "127.0.0.1:0",
+		Target: srv.Listeners()[0].Addr().String(), ServerName: "db.internal", CA: srvFiles.CA, Cert: cliFiles.Cert, Key: cliFiles.Key, Policy: "require"}}})
+	caddr := cl.Listeners()[0].Addr().(*net.TCPAddr)
+
+	// Long-lived connections: 4 clients x 750 transactions.
+	res := testpeer.Pgbench(t, testpeer.PgbenchOptions{Host: "127.0.0.1", Port: caddr.Port, Clients: 4, Transactions: 750})
+	if res.Failed != 0 || res.Transactions != 3000 {
+		t.Fatalf("pgbench through the pair: %d transactions, %d failed\n%s", res.Transactions, res.Failed, res.Output)
+	}
+	// One connection (one handshake) per transaction.
+	res = testpeer.Pgbench(t, testpeer.PgbenchOptions{Host: "127.0.0.1", Port: caddr.Port, Clients: 2, Transactions: 100, Connect: true, SelectOnly: true})
+	if res.Failed != 0 || res.Transactions != 200 {
+		t.Fatalf("pgbench -C through the pair: %d transactions, %d failed\n%s", res.Transactions, res.Failed, res.Output)
+	}
+	t.Logf("pgbench -C through the pair: %.0f tps", res.TPS)
+	waitFor(t, "connections to end", func() bool { return srv.ActiveConnections() == 0 && cl.ActiveConnections() == 0 })
+	s := metricValue(t, sreg, pqtls.MetricGroupTotal, map[string]string{"role": "server", "group": "x25519_mlkem768"})
+	c := metricValue(t, creg, pqtls.MetricGroupTotal, map[string]string{"role": "client", "group": "x25519_mlkem768"})
+	if s < 200 || c < 200 || s != c {
+		t.Fatalf("x25519_mlkem768 handshakes: server %v, client %v; want equal and >= 200", s, c)
+	}
+	if e := metricValue(t, sreg, pqtls.MetricErrorsTotal, nil) + metricValue(t, creg, pqtls.MetricErrorsTotal, nil); e != 0 {
+		t.Fatalf("%v handshake errors", e)
+	}
+	if b := metricValue(t, creg, MetricBytesTotal, map[string]string{"direction": DirectionFromTarget}); b == 0 {
+		t.Fatal("client tunnel counted no bytes from the server")
+	}
+}
+
+// TestInteropChromiumThroughTunnel: headless Chromium loads a page from a
+// plaintext HTTP backend behind the tunnel server, with X25519MLKEM768.
+func TestInteropChromiumThroughTunnel(t *testing.T) {
+	skipShort(t)
+	testpeer.Require(t, testpeer.PeerChromium)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, "<html><body><p id=msg>served through pqtls tunnel</p></body></html>")
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go hs.Serve(ln)
+	defer hs.Close()
+	ca := testpki.NewCA(t)
+	cert := ca.Server(t, testpki.CertOptions{})
+	files := cert.WriteFiles(t, t.TempDir())
+	tu, reg := startTunnel(t, Config{Listeners: []ListenerConfig{{Name: "web", Mode: ModeServer, Listen: "127.0.0.1:0", Target: ln.Addr().String(),
+		Cert: files.Cert, Key: files.Key}}})
+	dom, err := testpeer.ChromiumFetch(t, "https://"+tu.Listeners()[0].Addr().String()+"/", testpeer.ChromiumOptions{Trust: []*testpki.Cert{cert}})
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	if !strings.Contains(dom, "served through pqtls tunnel") {
+		t.Fatalf("page not served through the tunnel; DOM:\n%s", dom)
+	}
+	if v := metricValue(t, reg, pqtls.MetricGroupTotal, map[string]string{"role": "server", "group": "x25519_mlkem768", "kind": "hybrid"}); v < 1 {
+		t.Fatalf("tunnel counted %v X25519MLKEM768 handshakes from Chromium", v)
+	}
+}
+
+// TestInteropNodeRequirePolicy: Node.js 26 (OpenSSL 3.5) offering only
+// X25519 is refused by a require-mode tunnel with handshake_failure; one
+// offering SecP256r1MLKEM768 gets it and reaches the backend.
+func TestInteropNodeRequirePolicy(t *testing.T) {
+	skipShort(t)
+	testpeer.Require(t, testpeer.PeerNode)
+	ca := testpki.NewCA(t)
+	files := ca.Server(t, testpki.CertOptions{}).WriteFiles(t, t.TempDir())
+	tu, reg := startTunnel(t, Config{Listeners: []ListenerConfig{{Name: "strict", Mode: ModeServer, Listen: "127.0.0.1:0", Target: echoServer(t),
+		Cert: files.Cert, Key: files.Key, Policy: "require"}}})
+	addr := tu.Listeners()[0].Addr().String()
+
+	res := testpeer.NodeClient(t, addr, testpeer.NodeClientOptions{Curves: "X25519", CA: ca, Send: "classical"})
+	if res.Connected || res.AlertDescription != "handshake_failure" {
+		t.Fatalf("X25519-only Node client: connected=%v alert=%q error=%q; want refused with handshake_failure", res.Connected, res.AlertDescription, res.Error)
+	}
+	res = testpeer.NodeClient(t, addr, testpeer.NodeClientOptions{Curves: "SecP256r1MLKEM768", CA: ca, Send: "hybrid hello"})
+	if !res.Connected || res.Group != "SecP256r1MLKEM768" || res.GroupID != tls.SecP256r1MLKEM768 {
+		t.Fatalf("SecP256r1MLKEM768 Node client: connected=%v group=%q id=%v error=%q", res.Connected, res.Group, res.GroupID, res.Error)
+	}
+	if res.Response != "hybrid hello" {
+		t.Fatalf("echo through the tunnel: %q", res.Response)
+	}
+	if v := metricValue(t, reg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonPolicyClassicalPeer}); v != 1 {
+		t.Fatalf("policy_classical_peer errors = %v, want 1", v)
+	}
+	if v := metricValue(t, reg, pqtls.MetricGroupTotal, map[string]string{"group": "secp256r1_mlkem768"}); v != 1 {
+		t.Fatalf("secp256r1_mlkem768 handshakes = %v, want 1", v)
+	}
+}
+
+// TestInteropHAProxyAcceptsProxyV2: HAProxy (bind accept-proxy) parses the
+// tunnel's PROXY v2 header and sees the real client address and the SNI
+// (PP2_TYPE_AUTHORITY).
+func TestInteropHAProxyAcceptsProxyV2(t *testing.T) {
+	skipShort(t)
+	testpeer.Require(t, testpeer.PeerHAProxy)
+	bin, _ := testpeer.Find(testpeer.PeerHAProxy)
+	dir := t.TempDir()
+	port := testpeer.FreePort(t)
+	cfg := fmt.Sprintf(`global
+  log stderr format raw local0 info
+defaults
+  mode http
+  log global
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+frontend fe
+  bind 127.0.0.1:%d accept-proxy
+  http-request return status 200 content-type text/plain lf-string "src=%%[src]:%%[src_port] authority=%%[fc_pp_authority]\n"
+`, port)
+	cfgPath := filepath.Join(dir, "haproxy.cfg")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, "-db", "-f", cfgPath)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	haddr := fmt.Sprintf("127.0.0.1:%d", port)
+	if err := testpeer.WaitTCP(haddr, nil, 10*time.Second); err != nil {
+		t.Fatalf("haproxy did not start: %v\n%s", err, out.String())
+	}
+	ca := testpki.NewCA(t)
+	files := ca.Server(t, testpki.CertOptions{DNSNames: []string{"api.internal"}}).WriteFiles(t, t.TempDir())
+	tu, _ := startTunnel(t, Config{Listeners: []ListenerConfig{{Mode: ModeServer, Listen: "127.0.0.1:0", Target: haddr,
+		Cert: files.Cert, Key: files.Key, ProxyProtocol: true}}})
+	c, err := dialTLS(tu.Listeners()[0].Addr().String(), ca.ClientTLS("api.internal", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprint(c, "GET / HTTP/1.1\r\nHost: api.internal\r\nConnection: close\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no HTTP answer from haproxy (did it reject the PROXY header?): %v\n%s", err, out.String())
+	}
+	body, _ := io.ReadAll(resp.Body)
+	want := fmt.Sprintf("src=%s authority=api.internal", c.LocalAddr().String())
+	if strings.TrimSpace(string(body)) != want {
+		t.Fatalf("haproxy saw %q, want %q", strings.TrimSpace(string(body)), want)
+	}
+}
+
+// TestInteropClientModeToNode: the client tunnel originates hybrid TLS with
+// a client certificate to Node.js 26 (OpenSSL 3.5), which sees
+// X25519MLKEM768 and the client's certificate; a require-mode client tunnel
+// refuses a Node server that offers only X25519.
+func TestInteropClientModeToNode(t *testing.T) {
+	skipShort(t)
+	testpeer.Require(t, testpeer.PeerNode)
+	clientCA := testpki.NewCA(t)
+	cli := clientCA.Client(t, testpki.CertOptions{CommonName: "billing-api"}).WriteFiles(t, t.TempDir())
+	srv := testpeer.NodeServer(t, testpeer.NodeServerOptions{Echo: true, ClientCA: clientCA, RequestCert: true, RejectUnauthorized: true})
+	caFile := filepath.Join(t.TempDir(), "node-ca.pem")
+	if err := os.WriteFile(caFile, srv.CA.CertPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cl, reg := startTunnel(t, Config{Listeners: []ListenerConfig{{Mode: ModeClient, Listen: "127.0.0.1:0", Target: srv.Addr,
+		ServerName: "localhost", CA: caFile, Cert: cli.Cert, Key: cli.Key, Policy: "require"}}})
+	c, err := dialPlain(cl.Listeners()[0].Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := roundTrip(c, "through the client tunnel"); err != nil || s != "through the client tunnel" {
+		t.Fatalf("echo via Node: %q %v", s, err)
+	}
+	c.Close()
+	ev := srv.Next(t)
+	if ev.Event != "handshake" || ev.GroupID != tls.X25519MLKEM768 || ev.PeerCN != "billing-api" {
+		t.Fatalf("Node saw %+v, want a handshake on X25519MLKEM768 from billing-api", ev)
+	}
+	if v := metricValue(t, reg, pqtls.MetricGroupTotal, map[string]string{"role": "client", "group": "x25519_mlkem768"}); v != 1 {
+		t.Fatalf("client tunnel counted %v hybrid handshakes", v)
+	}
+
+	classical := testpeer.NodeServer(t, testpeer.NodeServerOptions{Echo: true, Curves: "X25519"})
+	caFile2 := filepath.Join(t.TempDir(), "node-ca.pem")
+	_ = os.WriteFile(caFile2, classical.CA.CertPEM, 0o644)
+	cl2, reg2 := startTunnel(t, Config{Listeners: []ListenerConfig{{Mode: ModeClient, Listen: "127.0.0.1:0", Target: classical.Addr,
+		ServerName: "localhost", CA: caFile2, Policy: "require"}}})
+	c, err = dialPlain(cl2.Listeners()[0].Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := roundTrip(c, "x"); err == nil {
+		t.Fatal("require-mode client tunnel talked to an X25519-only server")
+	}
+	c.Close()
+	waitFor(t, "handshake failure counted", func() bool {
+		return metricValue(t, reg2, MetricBackendErrors, map[string]string{"stage": "handshake"}) == 1
+	})
+	if v := metricValue(t, reg2, pqtls.MetricErrorsTotal, map[string]string{"role": "client", "reason": pqtls.ReasonPolicyClassicalPeer}); v != 1 {
+		t.Errorf("client tunnel counted %v policy_classical_peer refusals, want 1", v)
+	}
+}
+
+// TestInteropNginxClassicalClient: nginx (OpenSSL 3.0, no ML-KEM) as a TLS
+// client of the server tunnel. In prefer mode it gets through on X25519 and
+// the tunnel counts a classical handshake (what phase 4 dashboards look
+// for); in require mode it is refused and counted as policy_classical_peer.
+func TestInteropNginxClassicalClient(t *testing.T) {
+	skipShort(t)
+	testpeer.Require(t, testpeer.PeerNginx)
+	ca := testpki.NewCA(t)
+	files := ca.Server(t, testpki.CertOptions{}).WriteFiles(t, t.TempDir())
+	for _, policy := range []string{"prefer", "require"} {
+		t.Run(policy, func(t *testing.T) {
+			tu, reg := startTunnel(t, Config{Listeners: []ListenerConfig{{Mode: ModeServer, Listen: "127.0.0.1:0", Target: echoServer(t),
+				Cert: files.Cert, Key: files.Key, Policy: policy}}})
+			ng := testpeer.Nginx(t, testpeer.NginxOptions{Stream: true, ProxyTarget: tu.Listeners()[0].Addr().String(), ProxySSL: true, ProxyCA: ca})
+			c, err := dialTLS(ng.Addr, ng.CA.ClientTLS("localhost", nil))
+			if err != nil {
+				t.Fatalf("TLS to nginx: %v", err)
+			}
+			s, err := roundTrip(c, "via nginx")
+			c.Close()
+			switch policy {
+			case "prefer":
+				if err != nil || s != "via nginx" {
+					t.Fatalf("echo through nginx -> tunnel: %q %v", s, err)
+				}
+				waitFor(t, "classical handshake counted", func() bool {
+					return metricValue(t, reg, pqtls.MetricGroupTotal, map[string]string{"role": "server", "group": "x25519", "kind": "classical"}) == 1
+				})
+			case "require":
+				if err == nil {
+					t.Fatal("nginx (classical) got through a require-mode tunnel")
+				}
+				waitFor(t, "policy refusal counted", func() bool {
+					return metricValue(t, reg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonPolicyClassicalPeer}) >= 1
+				})
+			}
+		})
+	}
+}

@@ -1,0 +1,153 @@
+package tunnel
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/pqtls/pqtls"
+)
+
+// material is what a reload replaces: the TLS configuration and the
+// expiry of the listener's own certificate.
+type material struct {
+	config   *tls.Config
+	notAfter time.Time   // zero: no certificate of our own
+	target   *tls.Config // server mode with target_tls: the config towards the target
+}
+
+// buildMaterial loads certificates and CA bundles from disk and builds the
+// listener's TLS configuration through pqtls.ServerConfig/ClientConfig.
+func (l *ListenerConfig) buildMaterial(logger *slog.Logger) (*material, []string, error) {
+	var warnings []string
+	pol, _, err := l.policy()
+	if err != nil {
+		return nil, nil, err
+	}
+	base := &tls.Config{}
+	m := &material{}
+	if l.Cert != "" {
+		cert, err := tls.LoadX509KeyPair(l.Cert, l.Key)
+		if err != nil {
+			return nil, nil, fmt.Errorf("load certificate %s / key %s: %w (check the paths and that the key matches the certificate)", l.Cert, l.Key, err)
+		}
+		if cert.Leaf == nil {
+			if cert.Leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
+				return nil, nil, fmt.Errorf("parse certificate %s: %w", l.Cert, err)
+			}
+		}
+		m.notAfter = cert.Leaf.NotAfter
+		if time.Now().After(cert.Leaf.NotAfter) {
+			warnings = append(warnings, fmt.Sprintf("certificate %s expired on %s: renew it", l.Cert, cert.Leaf.NotAfter.Format(time.RFC3339)))
+		}
+		if fi, err := os.Stat(l.Key); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			warnings = append(warnings, fmt.Sprintf("key file %s is readable by group or others (mode %04o): chmod 600 it", l.Key, fi.Mode().Perm()))
+		}
+		base.Certificates = []tls.Certificate{cert}
+	}
+	var pool *x509.CertPool
+	if l.CA != "" {
+		pem, err := os.ReadFile(l.CA)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read CA bundle: %w", err)
+		}
+		pool = x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, nil, fmt.Errorf("CA bundle %s holds no PEM certificate: give a PEM file with one or more CERTIFICATE blocks", l.CA)
+		}
+	}
+	opts := pqtls.Options{Policy: pol, Base: base, Logger: logger}
+	switch l.Mode {
+	case ModeServer:
+		if pool != nil {
+			base.ClientCAs = pool
+			base.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+		if !l.Allow.Empty() {
+			acl := l.Allow
+			base.VerifyConnection = func(cs tls.ConnectionState) error {
+				if len(cs.PeerCertificates) == 0 {
+					return &ACLError{Identity: "(no certificate)", Role: pqtls.RoleServer}
+				}
+				if !acl.Match(cs.PeerCertificates[0]) {
+					return &ACLError{Identity: describeCert(cs.PeerCertificates[0]), Role: pqtls.RoleServer}
+				}
+				return nil
+			}
+		}
+		cfg, err := pqtls.ServerConfig(opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		m.config = cfg
+		if l.TargetTLS {
+			if m.target, err = l.targetConfig(); err != nil {
+				return nil, nil, err
+			}
+		}
+	case ModeClient:
+		base.RootCAs = pool
+		base.ClientSessionCache = tls.NewLRUClientSessionCache(256)
+		base.ServerName = l.ServerName
+		if base.ServerName == "" {
+			if network, addr, _ := splitAddr(l.Target); network == "tcp" {
+				base.ServerName, _, _ = net.SplitHostPort(addr)
+			}
+		}
+		if !l.Verify.Empty() {
+			// Identity pinning (SPIFFE style certificates carry no DNS
+			// name): verify the chain ourselves, then match the identity.
+			acl := l.Verify
+			base.InsecureSkipVerify = true
+			base.VerifyConnection = func(cs tls.ConnectionState) error {
+				if len(cs.PeerCertificates) == 0 {
+					return errors.New("tunnel: server sent no certificate")
+				}
+				inter := x509.NewCertPool()
+				for _, c := range cs.PeerCertificates[1:] {
+					inter.AddCert(c)
+				}
+				if _, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
+					return &tls.CertificateVerificationError{UnverifiedCertificates: cs.PeerCertificates, Err: err}
+				}
+				if !acl.Match(cs.PeerCertificates[0]) {
+					return &ACLError{Identity: describeCert(cs.PeerCertificates[0]), Role: pqtls.RoleClient}
+				}
+				return nil
+			}
+		}
+		cfg, err := pqtls.ClientConfig(opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		m.config = cfg
+	}
+	return m, warnings, nil
+}
+
+// targetConfig is the client configuration towards a TLS target: the local
+// hop may be classical and TLS 1.2 (the backend's own stack decides).
+func (l *ListenerConfig) targetConfig() (*tls.Config, error) {
+	base := &tls.Config{ServerName: l.TargetServerName}
+	if base.ServerName == "" {
+		if network, addr, _ := splitAddr(l.Target); network == "tcp" {
+			base.ServerName, _, _ = net.SplitHostPort(addr)
+		}
+	}
+	if l.TargetCA != "" {
+		pem, err := os.ReadFile(l.TargetCA)
+		if err != nil {
+			return nil, fmt.Errorf("read target CA bundle: %w", err)
+		}
+		base.RootCAs = x509.NewCertPool()
+		if !base.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("target CA bundle %s holds no PEM certificate", l.TargetCA)
+		}
+	}
+	return pqtls.ClientConfig(pqtls.Options{Policy: pqtls.Policy{Mode: pqtls.ModePrefer, MinVersion: tls.VersionTLS12}, Base: base})
+}

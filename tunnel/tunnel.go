@@ -1,0 +1,654 @@
+// Package tunnel is the pqtls sidecar engine: it puts hybrid post-quantum
+// TLS in front of services that cannot change (server mode: hybrid TLS in,
+// plaintext to a local target) and originates it for clients that cannot
+// change (client mode: plaintext on localhost in, hybrid TLS out).
+//
+// Each connection goes accept -> handshake (policy, ACL) -> dial target ->
+// copy both ways with half-close propagation. Certificates, keys and CA
+// bundles reload on Reload (the CLI calls it on SIGHUP) and on file change.
+package tunnel
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/pqtls/pqtls"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Options are the process-level dependencies of a Tunnel.
+type Options struct {
+	// Logger receives warnings, reload results and one line per connection.
+	// Nil discards.
+	Logger *slog.Logger
+	// Registerer receives the tls_handshake_* and pqtls_tunnel_* metrics.
+	// Nil: the tunnel creates its own registry.
+	Registerer prometheus.Registerer
+	// Gatherer serves /metrics when Config.Metrics is set. Nil: Registerer
+	// if it is a Gatherer, else the tunnel's own registry.
+	Gatherer prometheus.Gatherer
+	// NoWatch disables reloading on file change (SIGHUP-style Reload calls
+	// still work).
+	NoWatch bool
+}
+
+// Tunnel is a running set of listeners.
+type Tunnel struct {
+	cfg       Config
+	log       *slog.Logger
+	m         *metrics
+	observer  *pqtls.Observer
+	listeners []*Listener
+	metricsLn net.Listener
+	httpSrv   *http.Server
+	watcher   *watcher
+
+	closing   chan struct{}
+	closeOnce sync.Once
+	connWG    sync.WaitGroup
+	acceptWG  sync.WaitGroup
+	mu        sync.Mutex
+	conns     map[*conn]struct{}
+	reloadMu  sync.Mutex
+}
+
+// Listener is one listening socket of a Tunnel.
+type Listener struct {
+	cfg      ListenerConfig
+	t        *Tunnel
+	ln       net.Listener
+	material atomic.Pointer[material]
+	sem      chan struct{}
+
+	active                      prometheus.Gauge
+	proxied, hsFailed, beFailed prometheus.Counter
+	toTarget, fromTarget        prometheus.Counter
+	duration, dial              prometheus.Observer
+	role                        pqtls.Role
+}
+
+// Name returns the listener's name (the metrics label).
+func (l *Listener) Name() string { return l.cfg.Name }
+
+// Addr returns the address the listener is bound to.
+func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
+
+// Config returns the listener's validated configuration.
+func (l *Listener) Config() ListenerConfig { return l.cfg }
+
+// ConfigError is a problem with the configuration or the files it names
+// (the CLI exits 2 for it), as opposed to a runtime failure such as an
+// address already in use.
+type ConfigError struct{ Err error }
+
+// Error returns the underlying message.
+func (e *ConfigError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Start validates cfg, loads every certificate, binds every listener and the
+// metrics server, and starts serving. Cancelling ctx closes the tunnel
+// immediately; use Shutdown for a graceful stop.
+func Start(ctx context.Context, cfg Config, opts Options) (*Tunnel, error) {
+	cfg.Listeners = append([]ListenerConfig(nil), cfg.Listeners...)
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	warnings, err := cfg.Validate()
+	if err != nil {
+		return nil, &ConfigError{err}
+	}
+	for _, w := range warnings {
+		logger.Warn("tunnel config warning", "warning", w)
+	}
+	reg, gath := opts.Registerer, opts.Gatherer
+	if reg == nil {
+		r := prometheus.NewRegistry()
+		reg, gath = r, r
+	}
+	if gath == nil {
+		if g, ok := reg.(prometheus.Gatherer); ok {
+			gath = g
+		}
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("register tunnel metrics: %w", err)
+	}
+	hm, err := pqtls.NewMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("register handshake metrics: %w", err)
+	}
+	t := &Tunnel{cfg: cfg, log: logger, m: m, observer: &pqtls.Observer{Metrics: hm}, closing: make(chan struct{}), conns: map[*conn]struct{}{}}
+	for _, lc := range cfg.Listeners {
+		mat, w, err := lc.buildMaterial(logger)
+		if err != nil {
+			return nil, &ConfigError{fmt.Errorf("listener %s: %w", lc.Name, err)}
+		}
+		for _, s := range w {
+			logger.Warn("tunnel config warning", "listener", lc.Name, "warning", s)
+		}
+		l := &Listener{cfg: lc, t: t, sem: make(chan struct{}, lc.MaxConnections), role: pqtls.RoleServer}
+		if lc.Mode == ModeClient {
+			l.role = pqtls.RoleClient
+		}
+		l.material.Store(mat)
+		name := lc.Name
+		l.active = m.active.WithLabelValues(name)
+		l.proxied = m.total.WithLabelValues(name, "proxied")
+		l.hsFailed = m.total.WithLabelValues(name, "handshake_failed")
+		l.beFailed = m.total.WithLabelValues(name, "backend_failed")
+		l.toTarget = m.bytes.WithLabelValues(name, DirectionToTarget)
+		l.fromTarget = m.bytes.WithLabelValues(name, DirectionFromTarget)
+		l.duration = m.duration.WithLabelValues(name)
+		l.dial = m.dial.WithLabelValues(name)
+		m.reloads.WithLabelValues(name)
+		m.reloadErrors.WithLabelValues(name)
+		t.listeners = append(t.listeners, l)
+	}
+	for _, l := range t.listeners {
+		network, addr, _ := splitAddr(l.cfg.Listen)
+		if network == "unix" {
+			removeStaleSocket(addr)
+		}
+		ln, err := net.Listen(network, addr)
+		if err != nil {
+			t.Close()
+			return nil, fmt.Errorf("listener %s: %w (is another process using %s?)", l.cfg.Name, err, l.cfg.Listen)
+		}
+		l.ln = ln
+	}
+	if cfg.Metrics != "" {
+		if err := t.startHTTP(cfg.Metrics, gath); err != nil {
+			t.Close()
+			return nil, err
+		}
+	}
+	if !opts.NoWatch {
+		if t.watcher, err = t.watch(); err != nil {
+			logger.Warn("tunnel: file watching unavailable; reload with SIGHUP", "error", err)
+		}
+	}
+	for _, l := range t.listeners {
+		t.acceptWG.Add(1)
+		go l.acceptLoop()
+		logger.Info("tunnel listening", "listener", l.cfg.Name, "mode", string(l.cfg.Mode), "listen", l.ln.Addr().String(),
+			"target", l.cfg.Target, "policy", pqtlsPolicy(l.cfg))
+	}
+	if ctx != nil && ctx.Done() != nil {
+		go func() {
+			select {
+			case <-ctx.Done():
+				t.Close()
+			case <-t.closing:
+			}
+		}()
+	}
+	return t, nil
+}
+
+func pqtlsPolicy(l ListenerConfig) string {
+	p, _, _ := l.policy()
+	return p.String()
+}
+
+func removeStaleSocket(path string) {
+	fi, err := os.Lstat(path)
+	if err != nil || fi.Mode()&os.ModeSocket == 0 {
+		return
+	}
+	if c, err := net.DialTimeout("unix", path, 200*time.Millisecond); err == nil {
+		_ = c.Close()
+		return // in use: Listen will report it
+	}
+	_ = os.Remove(path)
+}
+
+// Listeners returns the listeners in configuration order.
+func (t *Tunnel) Listeners() []*Listener { return t.listeners }
+
+// Listener returns the listener with the given name, or nil.
+func (t *Tunnel) Listener(name string) *Listener {
+	for _, l := range t.listeners {
+		if l.cfg.Name == name {
+			return l
+		}
+	}
+	return nil
+}
+
+// MetricsAddr returns the address of the metrics server, or nil.
+func (t *Tunnel) MetricsAddr() net.Addr {
+	if t.metricsLn == nil {
+		return nil
+	}
+	return t.metricsLn.Addr()
+}
+
+// ActiveConnections returns the number of connections being served.
+func (t *Tunnel) ActiveConnections() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.conns)
+}
+
+// Reload re-reads every certificate, key and CA bundle. A listener whose
+// files fail to load keeps its previous material; the error is logged,
+// counted in pqtls_tunnel_reload_errors_total and returned (joined).
+// Established connections are not touched.
+func (t *Tunnel) Reload() error {
+	t.reloadMu.Lock()
+	defer t.reloadMu.Unlock()
+	var errs []error
+	for _, l := range t.listeners {
+		mat, w, err := l.cfg.buildMaterial(t.log)
+		if err != nil {
+			t.m.reloadErrors.WithLabelValues(l.cfg.Name).Inc()
+			t.log.Error("tunnel reload failed; keeping the previous certificates", "listener", l.cfg.Name, "error", err)
+			errs = append(errs, fmt.Errorf("listener %s: %w", l.cfg.Name, err))
+			continue
+		}
+		for _, s := range w {
+			t.log.Warn("tunnel config warning", "listener", l.cfg.Name, "warning", s)
+		}
+		l.material.Store(mat)
+		t.m.reloads.WithLabelValues(l.cfg.Name).Inc()
+		t.log.Info("tunnel reloaded", "listener", l.cfg.Name, "cert_not_after", mat.notAfter.Format(time.RFC3339))
+	}
+	return errors.Join(errs...)
+}
+
+// Shutdown stops accepting, lets in-flight connections finish until ctx is
+// done, then closes what is left. It returns ctx.Err() if connections had to
+// be cut.
+func (t *Tunnel) Shutdown(ctx context.Context) error {
+	t.stopAccepting()
+	done := make(chan struct{})
+	go func() { t.connWG.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+		t.mu.Lock()
+		n := len(t.conns)
+		for c := range t.conns {
+			c.abort()
+		}
+		t.mu.Unlock()
+		if n > 0 {
+			t.log.Warn("tunnel drain timeout: closed remaining connections", "connections", n)
+		}
+		<-done
+	}
+	t.stopHTTP()
+	return err
+}
+
+// Close stops the tunnel at once, cutting every connection.
+func (t *Tunnel) Close() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = t.Shutdown(ctx)
+	return nil
+}
+
+func (t *Tunnel) stopAccepting() {
+	t.closeOnce.Do(func() {
+		close(t.closing)
+		if t.watcher != nil {
+			t.watcher.close()
+		}
+		for _, l := range t.listeners {
+			if l.ln != nil {
+				_ = l.ln.Close()
+			}
+		}
+	})
+	t.acceptWG.Wait()
+}
+
+func (t *Tunnel) stopHTTP() {
+	if t.httpSrv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = t.httpSrv.Shutdown(ctx)
+		cancel()
+	}
+}
+
+func (l *Listener) acceptLoop() {
+	t := l.t
+	defer t.acceptWG.Done()
+	var backoff time.Duration
+	for {
+		select {
+		case l.sem <- struct{}{}:
+		case <-t.closing:
+			return
+		}
+		c, err := l.ln.Accept()
+		if err != nil {
+			<-l.sem
+			select {
+			case <-t.closing:
+				return
+			default:
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// EMFILE and friends: back off and retry, as net/http does.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			t.log.Warn("tunnel accept failed; retrying", "listener", l.cfg.Name, "error", err, "backoff", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-t.closing:
+				return
+			}
+			continue
+		}
+		backoff = 0
+		cn := &conn{l: l, front: c, start: time.Now()}
+		t.mu.Lock()
+		t.conns[cn] = struct{}{}
+		t.connWG.Add(1)
+		t.mu.Unlock()
+		go cn.serve()
+	}
+}
+
+// conn is one proxied connection.
+type conn struct {
+	l     *Listener
+	front net.Conn // accepted socket
+	start time.Time
+
+	mu    sync.Mutex
+	back  net.Conn // target socket, once dialed
+	dead  bool
+	state tls.ConnectionState
+}
+
+// abort closes both sockets.
+func (c *conn) abort() {
+	c.mu.Lock()
+	c.dead = true
+	back := c.back
+	c.mu.Unlock()
+	_ = c.front.Close()
+	if back != nil {
+		_ = back.Close()
+	}
+}
+
+func (c *conn) setBack(b net.Conn) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead {
+		return false
+	}
+	c.back = b
+	return true
+}
+
+// release forgets the connection and frees its slot.
+func (c *conn) release() {
+	t := c.l.t
+	t.mu.Lock()
+	delete(t.conns, c)
+	t.mu.Unlock()
+	<-c.l.sem
+	t.connWG.Done()
+}
+
+func (c *conn) serve() {
+	l := c.l
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			c.release()
+		}
+	}()
+	var (
+		front, back *endpoint
+		reason      string
+		err         error
+	)
+	switch l.cfg.Mode {
+	case ModeServer:
+		front, back, reason, err = c.openServer()
+	default:
+		front, back, reason, err = c.openClient()
+	}
+	if err != nil {
+		c.abort()
+		c.logConn(reason, err, 0, 0)
+		return
+	}
+	l.proxied.Inc()
+	l.active.Inc()
+	// The handshake grew this goroutine's stack; the copy loops run on two
+	// fresh goroutines with small stacks and this one exits, so an idle
+	// connection costs as little memory as possible.
+	p := &pump{c: c, front: front, back: back, idle: time.Duration(l.cfg.IdleTimeout)}
+	p.last.Store(time.Now().UnixNano())
+	p.remaining.Store(2)
+	go p.run(back, front, &p.fromTarget, l.fromTarget, &p.err2)
+	go p.run(front, back, &p.toTarget, l.toTarget, &p.err1)
+	handedOff = true
+}
+
+// pump copies both directions of an established connection.
+type pump struct {
+	c                    *conn
+	front, back          *endpoint
+	idle                 time.Duration
+	last                 atomic.Int64
+	toTarget, fromTarget atomic.Int64
+	remaining            atomic.Int32
+	err1, err2           error
+}
+
+func (p *pump) run(src, dst *endpoint, n *atomic.Int64, ctr prometheus.Counter, errOut *error) {
+	err := pipe(src, dst, p.idle, &p.last, func(k int) { n.Add(int64(k)); ctr.Add(float64(k)) })
+	*errOut = err
+	if err != nil {
+		p.c.abort() // unblock the other direction
+	}
+	if p.remaining.Add(-1) != 0 {
+		return
+	}
+	c, l := p.c, p.c.l
+	c.abort()
+	l.active.Dec()
+	l.duration.Observe(time.Since(c.start).Seconds())
+	reason, err := closeReason(c, p.err1, p.err2)
+	c.logConn(reason, err, p.toTarget.Load(), p.fromTarget.Load())
+	c.release()
+}
+
+func closeReason(c *conn, errs ...error) (string, error) {
+	c.mu.Lock()
+	dead := c.dead
+	c.mu.Unlock()
+	for _, err := range errs {
+		switch {
+		case err == nil:
+		case errors.Is(err, errIdle):
+			return "idle_timeout", err
+		case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+			return "reset", err
+		case errors.Is(err, net.ErrClosed):
+			select {
+			case <-c.l.t.closing:
+				return "shutdown", nil
+			default:
+			}
+			if dead {
+				continue
+			}
+			return "closed", err
+		default:
+			return "error", err
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return "closed", nil // cut by the other direction's failure
+		}
+	}
+	return "eof", nil
+}
+
+// openServer runs the TLS handshake with the client, then dials the target.
+func (c *conn) openServer() (front, back *endpoint, reason string, err error) {
+	l := c.l
+	mat := l.material.Load()
+	rc := newSockConn(c.front)
+	tc := tls.Server(rc, mat.config)
+	_ = c.front.SetDeadline(time.Now().Add(time.Duration(l.cfg.HandshakeTimeout)))
+	hsStart := time.Now()
+	err = tc.Handshake()
+	c.state = tc.ConnectionState()
+	l.t.observer.Record(pqtls.RoleServer, c.front.RemoteAddr(), c.state, time.Since(hsStart), err)
+	if err != nil {
+		l.hsFailed.Inc()
+		return nil, nil, "handshake_" + pqtls.ErrorReason(err), err
+	}
+	_ = c.front.SetDeadline(time.Time{})
+	network, addr, _ := splitAddr(l.cfg.Target)
+	dialStart := time.Now()
+	b, err := net.DialTimeout(network, addr, time.Duration(l.cfg.ConnectTimeout))
+	if err != nil {
+		l.beFailed.Inc()
+		l.t.m.backendErrs.WithLabelValues(l.cfg.Name, "dial").Inc()
+		return nil, nil, "backend_dial_failed", err
+	}
+	l.dial.Observe(time.Since(dialStart).Seconds())
+	if !c.setBack(b) {
+		_ = b.Close()
+		return nil, nil, "shutdown", net.ErrClosed
+	}
+	if l.cfg.ProxyProtocol {
+		_ = b.SetWriteDeadline(time.Now().Add(time.Duration(l.cfg.ConnectTimeout)))
+		if _, err := b.Write(ProxyHeader(c.front.RemoteAddr(), c.front.LocalAddr(), c.state)); err != nil {
+			l.beFailed.Inc()
+			l.t.m.backendErrs.WithLabelValues(l.cfg.Name, "proxy_header").Inc()
+			return nil, nil, "backend_proxy_header_failed", err
+		}
+		_ = b.SetWriteDeadline(time.Time{})
+	}
+	if mat.target != nil {
+		brc := newSockConn(b)
+		btc := tls.Client(brc, mat.target)
+		_ = b.SetDeadline(time.Now().Add(time.Duration(l.cfg.HandshakeTimeout)))
+		if err := btc.Handshake(); err != nil {
+			l.beFailed.Inc()
+			l.t.m.backendErrs.WithLabelValues(l.cfg.Name, "handshake").Inc()
+			return nil, nil, "backend_handshake_failed", fmt.Errorf("TLS to target %s: %w", l.cfg.Target, err)
+		}
+		_ = b.SetDeadline(time.Time{})
+		return newEndpoint(tc, c.front, tc, rc), newEndpoint(btc, b, btc, brc), "", nil
+	}
+	return newEndpoint(tc, c.front, tc, rc), newEndpoint(b, b, nil, nil), "", nil
+}
+
+// openClient dials the target and runs the TLS handshake with it.
+func (c *conn) openClient() (front, back *endpoint, reason string, err error) {
+	l := c.l
+	mat := l.material.Load()
+	network, addr, _ := splitAddr(l.cfg.Target)
+	dialStart := time.Now()
+	raw, err := net.DialTimeout(network, addr, time.Duration(l.cfg.ConnectTimeout))
+	if err != nil {
+		l.beFailed.Inc()
+		l.t.m.backendErrs.WithLabelValues(l.cfg.Name, "dial").Inc()
+		return nil, nil, "backend_dial_failed", err
+	}
+	if !c.setBack(raw) {
+		_ = raw.Close()
+		return nil, nil, "shutdown", net.ErrClosed
+	}
+	rc := newSockConn(raw)
+	tc := tls.Client(rc, mat.config)
+	_ = raw.SetDeadline(time.Now().Add(time.Duration(l.cfg.HandshakeTimeout)))
+	hsStart := time.Now()
+	err = tc.Handshake()
+	// A require-mode client refused by a classical-only server: say so
+	// (reason policy_classical_peer) rather than "handshake failure".
+	err = pqtls.RefusedByPolicy(mat.config, addr, err)
+	c.state = tc.ConnectionState()
+	l.t.observer.Record(pqtls.RoleClient, raw.RemoteAddr(), c.state, time.Since(hsStart), err)
+	if err != nil {
+		l.beFailed.Inc()
+		l.t.m.backendErrs.WithLabelValues(l.cfg.Name, "handshake").Inc()
+		return nil, nil, "handshake_" + pqtls.ErrorReason(err), err
+	}
+	_ = raw.SetDeadline(time.Time{})
+	l.dial.Observe(time.Since(dialStart).Seconds())
+	return newEndpoint(c.front, c.front, nil, nil), newEndpoint(tc, raw, tc, rc), "", nil
+}
+
+// logConn writes the one line per connection.
+func (c *conn) logConn(reason string, err error, toTarget, fromTarget int64) {
+	log := c.l.t.log
+	cs := c.state
+	level := slog.LevelInfo
+	if err != nil {
+		level = slog.LevelWarn
+	}
+	if !log.Enabled(context.Background(), level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("listener", c.l.cfg.Name), slog.String("peer", c.front.RemoteAddr().String()),
+		slog.String("identity", pqtls.PeerIdentity(cs)), slog.String("sni", cs.ServerName),
+		slog.String("version", pqtls.VersionName(cs.Version)), slog.String("group", pqtls.GroupName(cs.CurveID)),
+		slog.Bool("hrr", cs.HelloRetryRequest),
+		slog.Int64("bytes_to_target", toTarget), slog.Int64("bytes_from_target", fromTarget),
+		slog.Float64("duration_ms", float64(time.Since(c.start).Microseconds())/1000),
+		slog.String("close_reason", reason),
+	}
+	if cs.Version == 0 {
+		attrs[4] = slog.String("version", "")
+		attrs[5] = slog.String("group", "")
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	log.LogAttrs(context.Background(), level, "tunnel connection", attrs...)
+}
+
+// Check validates cfg and loads every certificate, key and CA bundle it
+// names, without binding anything: what --check-config runs. Errors are
+// *ConfigError.
+func Check(cfg Config) (warnings []string, err error) {
+	cfg.Listeners = append([]ListenerConfig(nil), cfg.Listeners...)
+	warnings, err = cfg.Validate()
+	if err != nil {
+		return warnings, &ConfigError{err}
+	}
+	for _, l := range cfg.Listeners {
+		_, w, err := l.buildMaterial(nil)
+		for _, s := range w {
+			warnings = append(warnings, fmt.Sprintf("listener %s: %s", l.Name, s))
+		}
+		if err != nil {
+			return warnings, &ConfigError{fmt.Errorf("listener %s: %w", l.Name, err)}
+		}
+	}
+	return warnings, nil
+}
