@@ -129,6 +129,16 @@ var nearMisses = []string{
 	"openssl/openssl-good.cnf",
 }
 
+// A fix keeps the separator of the list it edits.
+func TestFixKeepsSeparator(t *testing.T) {
+	res := lintPath(t, "pqtls/tunnel.yaml", Options{})
+	for _, f := range res.Findings {
+		if f.Rule == "PQ502" && (f.Fix == nil || f.Fix.NewText != "X25519MLKEM768,") {
+			t.Errorf("fix %+v, want X25519MLKEM768, inserted", f.Fix)
+		}
+	}
+}
+
 func TestRules(t *testing.T) {
 	for _, tc := range ruleCases {
 		t.Run(tc.file, func(t *testing.T) {

@@ -203,7 +203,11 @@ func yamlCurves(s *source, rule, what string, val *yaml.Node) []Finding {
 		if val.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
 			at++
 		}
-		fix = s.replace("put "+hybridName+" first", at, at, hybridName+":")
+		sep := ":" // keep the list's own separator
+		if strings.Contains(val.Value, ",") && !strings.Contains(val.Value, ":") {
+			sep = ","
+		}
+		fix = s.replace("put "+hybridName+" first", at, at, hybridName+sep)
 	} else {
 		first := val.Content[0]
 		a = nodeOffset(s, val)
