@@ -137,7 +137,7 @@ func check(s *source, isMain func() bool) (fs []Finding, generated bool) {
 		return nil, false
 	}
 	cs := commentsOf(s.kind)
-	generic := []lineRule{ruleGodebug, ruleJava, rulePolicy, ruleCompliance, ruleNodeFlag}
+	generic := []lineRule{ruleGodebug, ruleJava, rulePolicy, ruleCompliance, ruleNodeFlag, ruleGroupsFlag}
 	switch s.kind {
 	case kindGo:
 		return checkGo(s)

@@ -100,7 +100,7 @@ var ruleCases = []struct {
 	{"java/PaymentsClient.java", []want{{"PQ411", 6}}},
 	{"java/run.sh", []want{{"PQ411", 3}}},
 	{"openssl/openssl.cnf", []want{{"PQ422", 11}, {"PQ421", 12}}},
-	{"systemd/payments.service", []want{{"PQ104", 6}, {"PQ104", 7}, {"PQ501", 10}}},
+	{"systemd/payments.service", []want{{"PQ104", 6}, {"PQ104", 7}, {"PQ501", 10}, {"PQ502", 12}}},
 	{"shell/.env", []want{{"PQ104", 3}}},
 	// Suppressions: what is left after pqtls-lint:ignore comments.
 	{"suppress/nginx.conf", []want{{"PQ311", 7}}},

@@ -214,11 +214,11 @@ var rules = []Rule{
 		Bad:        "policy: classical\npqtls tunnel --policy classical ...\np := pqtls.Policy{Mode: pqtls.ModeClassical}",
 		Good:       "policy: prefer\npqtls tunnel --policy prefer ...\np := pqtls.Policy{Mode: pqtls.ModePrefer}",
 		References: []string{"docs/PLAYBOOK.md (policy modes)", refPlaybook}},
-	{ID: "PQ502", Name: "pqtls-groups-classical", Severity: SeverityError, Format: "pqtls tunnel configs (groups), Go code (pqtls.Policy.Groups)",
+	{ID: "PQ502", Name: "pqtls-groups-classical", Severity: SeverityError, Format: "pqtls tunnel configs (groups) and command lines (pqtls tunnel --groups), Go code (pqtls.Policy.Groups)",
 		Summary:    "pqtls groups override lists no hybrid group",
 		Rationale:  "A pqtls policy's groups replace its hybrid-first default list. With only classical groups, even the prefer and require policies cannot negotiate hybrid key exchange (require then refuses every peer). Leave groups unset, or put X25519MLKEM768 first.",
-		Bad:        "groups: X25519,secp256r1\npqtls.Policy{Groups: []tls.CurveID{tls.X25519}}",
-		Good:       "groups: X25519MLKEM768,X25519,secp256r1\npqtls.Policy{Groups: []tls.CurveID{tls.X25519MLKEM768, tls.X25519}}",
+		Bad:        "groups: X25519,secp256r1\npqtls tunnel --groups X25519 ...\npqtls.Policy{Groups: []tls.CurveID{tls.X25519}}",
+		Good:       "groups: X25519MLKEM768,X25519,secp256r1\npqtls tunnel --groups X25519MLKEM768,X25519 ...\npqtls.Policy{Groups: []tls.CurveID{tls.X25519MLKEM768, tls.X25519}}",
 		References: []string{"docs/TUNNEL.md (groups)", "docs/LIBRARY.md (Policy)", refPlaybook}},
 }
 

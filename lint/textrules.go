@@ -59,6 +59,30 @@ func ruleGodebug(s *source, ln, base int, code string, _ []string) []Finding {
 	return fs
 }
 
+// tunnelGroupsFlag matches pqtls tunnel's --groups option. Only on a line
+// that runs the tunnel: pqtls bench --groups x25519 measures the classical
+// cost on purpose.
+var tunnelGroupsFlag = regexp.MustCompile(`\btunnel\b.*--groups[= ]["']?([A-Za-z0-9_,:\-]+)`)
+
+// ruleGroupsFlag is PQ502 for pqtls tunnel --groups with only classical
+// groups, in any command line.
+func ruleGroupsFlag(s *source, ln, base int, code string, _ []string) []Finding {
+	m := tunnelGroupsFlag.FindStringSubmatchIndex(code)
+	if m == nil {
+		return nil
+	}
+	list := code[m[2]:m[3]]
+	names := splitGroups(list)
+	if g := classifyGroups(names); g.known != len(names) {
+		return nil
+	}
+	sep := ","
+	if strings.Contains(list, ":") && !strings.Contains(list, ",") {
+		sep = ":"
+	}
+	return listFinding(s, "PQ502", "pqtls tunnel --groups", base+m[2], base+m[3], list, sep)
+}
+
 // rulePolicy is PQ501: pqtls configs and command lines with policy classical.
 func rulePolicy(s *source, ln, base int, code string, _ []string) []Finding {
 	m := policyClassical.FindStringSubmatchIndex(code)
