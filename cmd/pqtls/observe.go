@@ -102,7 +102,11 @@ func runObserve(ctx context.Context, s streams, f observeFlags) error {
 		if _, err := exec.LookPath("tcpdump"); err != nil {
 			return failuref("--filter needs tcpdump to compile BPF expressions and it is not in PATH: install tcpdump or drop --filter")
 		}
-		if _, err := observe.CompileFilter(ctx, f.filter, observe.LinkEthernet); err != nil {
+		link := observe.LinkEthernet
+		if f.iface == "any" {
+			link = observe.LinkRaw // -i any reads IP packets without link-layer headers
+		}
+		if _, err := observe.CompileFilter(ctx, f.filter, link); err != nil {
 			return usageErrorf("%v", err)
 		}
 	}
