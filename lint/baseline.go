@@ -14,9 +14,19 @@ const BaselineSchema = "pqtls.lint.baseline/v1"
 // linter and fix over time. Entries match by fingerprint (rule, file and the
 // trimmed text of the offending line), so moving code up or down does not
 // break the match; editing the line does, on purpose.
+//
+// A baseline written with NewBaselineFile and read with ReadBaseline names
+// files relative to the baseline file's own directory, so it matches
+// whatever directory pqtls lint runs from (the repository root in CI, a
+// subdirectory on a laptop).
 type Baseline struct {
 	Schema   string          `json:"schema"`
 	Findings []BaselineEntry `json:"findings"`
+
+	// dir is the absolute directory of the baseline file (ReadBaseline),
+	// which entry file names are relative to; empty: relative to the
+	// directory findings are reported against.
+	dir string
 }
 
 // BaselineEntry is one accepted finding. Line and Message are informative.
@@ -37,6 +47,31 @@ func NewBaseline(fs []Finding) *Baseline {
 	return b
 }
 
+// NewBaselineFile records the findings of res for a baseline file at path:
+// file names (and fingerprints) relative to path's directory.
+func NewBaselineFile(res *Result, path string) (*Baseline, error) {
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("cannot resolve %s: %w", path, err)
+	}
+	b := &Baseline{Schema: BaselineSchema, Findings: []BaselineEntry{}}
+	for _, f := range res.Findings {
+		name := rebase(f.File, res.BaseDir, dir)
+		b.Findings = append(b.Findings, BaselineEntry{Rule: f.Rule, File: name, Fingerprint: f.fingerprintAs(name), Line: f.Start.Line, Message: f.Message})
+	}
+	return b, nil
+}
+
+// rebase turns file, reported relative to from (or absolute), into a name
+// relative to to (absolute when it is not below to).
+func rebase(file, from, to string) string {
+	abs := filepath.FromSlash(file)
+	if !filepath.IsAbs(abs) {
+		abs = filepath.Join(from, abs)
+	}
+	return reportName(to, abs)
+}
+
 // ReadBaseline loads a baseline written by WriteFile.
 func ReadBaseline(path string) (*Baseline, error) {
 	data, err := os.ReadFile(path)
@@ -49,6 +84,9 @@ func ReadBaseline(path string) (*Baseline, error) {
 	}
 	if b.Schema != BaselineSchema {
 		return nil, fmt.Errorf("baseline %s has schema %q, want %q: regenerate it with --write-baseline", path, b.Schema, BaselineSchema)
+	}
+	if b.dir, err = filepath.Abs(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("cannot resolve %s: %w", path, err)
 	}
 	return &b, nil
 }
@@ -64,7 +102,12 @@ func (b *Baseline) WriteFile(path string) error {
 
 // Filter drops the findings the baseline records. Each entry hides at most
 // one finding, so a second copy of an accepted line is still reported.
-func (b *Baseline) Filter(fs []Finding) ([]Finding, int) {
+func (b *Baseline) Filter(fs []Finding) ([]Finding, int) { return b.filterIn(fs, "") }
+
+// filterIn is Filter for findings reported relative to base: with a
+// baseline read from a file, each finding's file is renamed relative to the
+// baseline's directory before its fingerprint is compared.
+func (b *Baseline) filterIn(fs []Finding, base string) ([]Finding, int) {
 	left := map[string]int{}
 	for _, e := range b.Findings {
 		left[e.Fingerprint]++
@@ -73,6 +116,9 @@ func (b *Baseline) Filter(fs []Finding) ([]Finding, int) {
 	n := 0
 	for _, f := range fs {
 		fp := f.Fingerprint()
+		if b.dir != "" && base != "" {
+			fp = f.fingerprintAs(rebase(f.File, base, b.dir))
+		}
 		if left[fp] > 0 {
 			left[fp]--
 			n++

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/version"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -89,13 +90,49 @@ func dockerLines(s *source) []dockerLine {
 	return out
 }
 
-// checkDockerfile runs PQ201 and PQ202.
+// dockerStage is what checkDockerfile learns about one FROM stage.
+type dockerStage struct {
+	alias    string
+	golang   bool  // built FROM a golang image
+	pq202    []int // indexes in fs of the stage's PQ202 findings
+	copiesGo bool  // COPY --from a golang stage: it runs a Go binary
+	installs bool  // RUN installs distribution packages
+}
+
+// dockerInstall matches a RUN that installs distribution packages.
+var dockerInstall = regexp.MustCompile(`\b(apt-get|apt|apk|yum|dnf|microdnf|zypper)\s+(-\S+\s+)*(install|add)\b`)
+
+// checkDockerfile runs PQ201 and PQ202. PQ202 (system OpenSSL older than
+// 3.5) is not reported for a stage that only runs a Go binary built in a
+// golang stage (COPY --from it, no package installed): Go's crypto/tls does
+// not use the system OpenSSL, so the base image's version is irrelevant.
 func checkDockerfile(s *source) []Finding {
 	var fs []Finding
+	var stages []*dockerStage
 	args := map[string]string{}
 	argAt := map[string]int{} // offset of each ARG default value
 	for _, dl := range dockerLines(s) {
+		var cur *dockerStage
+		if len(stages) > 0 {
+			cur = stages[len(stages)-1]
+		}
 		switch dl.instr {
+		case "RUN":
+			if cur != nil && dockerInstall.MatchString(dockerLogical(s, dl)) {
+				cur.installs = true
+			}
+		case "COPY", "ADD":
+			for _, f := range strings.Fields(dl.args) {
+				from, ok := strings.CutPrefix(strings.ToLower(f), "--from=")
+				if !ok || cur == nil {
+					continue
+				}
+				for i, st := range stages[:len(stages)-1] {
+					if st.golang && (from == st.alias || from == strconv.Itoa(i)) {
+						cur.copiesGo = true
+					}
+				}
+			}
 		case "ARG":
 			fields := strings.Fields(dl.args)
 			if len(fields) == 0 {
@@ -129,10 +166,53 @@ func checkDockerfile(s *source) []Finding {
 			if substituted {
 				addArgFixes(s, found, raw, args, argAt)
 			}
-			fs = append(fs, found...)
+			name, _, _ := splitImage(image)
+			st := &dockerStage{golang: name == "golang"}
+			for i := idx + 1; i+1 < len(fields); i++ {
+				if strings.EqualFold(fields[i], "AS") {
+					st.alias = strings.ToLower(fields[i+1])
+				}
+			}
+			for _, f := range found {
+				if f.Rule == "PQ202" {
+					st.pq202 = append(st.pq202, len(fs))
+				}
+				fs = append(fs, f)
+			}
+			stages = append(stages, st)
 		}
 	}
-	return fs
+	drop := map[int]bool{}
+	for _, st := range stages {
+		if st.copiesGo && !st.installs {
+			for _, i := range st.pq202 {
+				drop[i] = true
+			}
+		}
+	}
+	out := fs[:0]
+	for i, f := range fs {
+		if !drop[i] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// dockerLogical returns the whole instruction starting at dl, continuation
+// lines joined.
+func dockerLogical(s *source, dl dockerLine) string {
+	ln := s.pos(dl.start).Line
+	var b strings.Builder
+	for i := ln; i <= s.numLines(); i++ {
+		l := strings.TrimRight(s.line(i), " \t")
+		b.WriteString(strings.TrimSuffix(l, "\\"))
+		b.WriteByte(' ')
+		if !strings.HasSuffix(l, "\\") {
+			break
+		}
+	}
+	return b.String()
 }
 
 // splitImage splits [registry/]repo[:tag][@digest] and reports the Docker

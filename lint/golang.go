@@ -23,7 +23,9 @@ var godebugOff = regexp.MustCompile(`\b(tlsmlkem|tlssecpmlkem)=(0)\b`)
 
 // godebugValue matches a whole GODEBUG value, optionally with the variable
 // name: comma-separated key=value pairs and nothing else.
-var godebugValue = regexp.MustCompile(`^(GODEBUG=)?[A-Za-z0-9_.]+=[A-Za-z0-9_.]*(,[A-Za-z0-9_.]+=[A-Za-z0-9_.]*)*$`)
+// A leading or trailing comma is allowed: os.Getenv("GODEBUG")+",tlsmlkem=0"
+// appends to the value the process already has.
+var godebugValue = regexp.MustCompile(`^(GODEBUG=)?,?[A-Za-z0-9_.]+=[A-Za-z0-9_.]*(,[A-Za-z0-9_.]+=[A-Za-z0-9_.]*)*,?$`)
 
 // godebugDefault matches default=go1.N, which implies the GODEBUG defaults of
 // that release.
@@ -91,12 +93,13 @@ func checkGo(s *source) (fs []Finding, generated bool) {
 			pqName = name
 		}
 	}
-	// Package-level composite literals, so that CurvePreferences: curves
-	// resolves when curves is declared in the same file.
+	// Package-level variables and constants, so that CurvePreferences:
+	// curves and MaxVersion: maxTLS resolve when curves or maxTLS is
+	// declared in the same file.
 	vars := map[string]ast.Expr{}
 	for _, d := range f.Decls {
 		gd, ok := d.(*ast.GenDecl)
-		if !ok || gd.Tok != token.VAR {
+		if !ok || (gd.Tok != token.VAR && gd.Tok != token.CONST) {
 			continue
 		}
 		for _, sp := range gd.Specs {
@@ -119,7 +122,7 @@ func checkGo(s *source) (fs []Finding, generated bool) {
 				fs = append(fs, fd)
 			}
 		case "MaxVersion":
-			if fd, ok := checkGoMaxVersion(s, off, tlsName, v); ok {
+			if fd, ok := checkGoMaxVersion(s, off, tlsName, v, vars); ok {
 				fs = append(fs, fd)
 			}
 		}
@@ -128,6 +131,19 @@ func checkGo(s *source) (fs []Finding, generated bool) {
 	ast.Inspect(f, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.CompositeLit:
+			if pqName != "" && tlsName != "" && isSel(n.Type, pqName, "Policy") {
+				for _, e := range n.Elts {
+					if kv, ok := e.(*ast.KeyValueExpr); ok {
+						if id, ok := kv.Key.(*ast.Ident); ok && id.Name == "Groups" {
+							if fd, ok := checkGoCurves(s, off, tlsName, kv.Value, vars); ok {
+								fd.Rule, fd.Severity = "PQ502", ruleByID["PQ502"].Severity
+								fd.Message = strings.Replace(fd.Message, "tls.Config.CurvePreferences", "pqtls.Policy.Groups", 1)
+								fs = append(fs, fd)
+							}
+						}
+					}
+				}
+			}
 			if isSel(n.Type, tlsName, "Config") {
 				for _, e := range n.Elts {
 					if kv, ok := e.(*ast.KeyValueExpr); ok {
@@ -251,9 +267,17 @@ func goCurveName(e ast.Expr, tlsName string) (string, bool) {
 
 var goOldVersions = map[string]bool{"VersionSSL30": true, "VersionTLS10": true, "VersionTLS11": true, "VersionTLS12": true}
 
-func checkGoMaxVersion(s *source, off func(token.Pos) int, tlsName string, v ast.Expr) (Finding, bool) {
+func checkGoMaxVersion(s *source, off func(token.Pos) int, tlsName string, v ast.Expr, vars map[string]ast.Expr) (Finding, bool) {
 	old := ""
-	switch e := v.(type) {
+	val, via := v, ""
+	if id, ok := v.(*ast.Ident); ok {
+		// A package-level constant or variable of this file: report (and
+		// fix) the use, not the declaration, which may serve elsewhere.
+		if d, ok := vars[id.Name]; ok {
+			val, via = d, id.Name+" = "
+		}
+	}
+	switch e := val.(type) {
 	case *ast.SelectorExpr:
 		if id, ok := e.X.(*ast.Ident); ok && id.Name == tlsName && goOldVersions[e.Sel.Name] {
 			old = tlsName + "." + e.Sel.Name
@@ -268,7 +292,7 @@ func checkGoMaxVersion(s *source, off func(token.Pos) int, tlsName string, v ast
 	}
 	start, end := off(v.Pos()), off(v.End())
 	return s.finding("PQ102", start, end,
-		"tls.Config.MaxVersion is "+old+": hybrid key exchange exists only in TLS 1.3, so every connection is classical",
+		"tls.Config.MaxVersion is "+via+old+": hybrid key exchange exists only in TLS 1.3, so every connection is classical",
 		s.replace("allow TLS 1.3 (or leave MaxVersion unset)", start, end, tlsName+".VersionTLS13")), true
 }
 

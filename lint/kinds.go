@@ -137,7 +137,7 @@ func check(s *source, isMain func() bool) (fs []Finding, generated bool) {
 		return nil, false
 	}
 	cs := commentsOf(s.kind)
-	generic := []lineRule{ruleGodebug, ruleJava, rulePolicy, ruleCompliance}
+	generic := []lineRule{ruleGodebug, ruleJava, rulePolicy, ruleCompliance, ruleNodeFlag, ruleGroupsFlag}
 	switch s.kind {
 	case kindGo:
 		return checkGo(s)
@@ -166,7 +166,7 @@ func check(s *source, isMain func() bool) (fs []Finding, generated bool) {
 	case kindCaddy:
 		generic = append(generic, ruleCaddy)
 	case kindJS:
-		generic = []lineRule{ruleGodebug, ruleNode}
+		generic = []lineRule{ruleGodebug, ruleNode, ruleNodeFlag}
 	case kindJava:
 		generic = []lineRule{ruleJava}
 	}

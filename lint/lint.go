@@ -98,8 +98,11 @@ type Finding struct {
 // Fingerprint identifies a finding independently of its line number: a hash
 // of the rule, the file and the trimmed text of the offending line. Baselines
 // and SARIF partial fingerprints use it.
-func (f Finding) Fingerprint() string {
-	h := sha256.Sum256([]byte(f.Rule + "\x00" + f.File + "\x00" + strings.TrimSpace(f.Snippet)))
+func (f Finding) Fingerprint() string { return f.fingerprintAs(f.File) }
+
+// fingerprintAs is the fingerprint with the file named as file.
+func (f Finding) fingerprintAs(file string) string {
+	h := sha256.Sum256([]byte(f.Rule + "\x00" + file + "\x00" + strings.TrimSpace(f.Snippet)))
 	return hex.EncodeToString(h[:16])
 }
 

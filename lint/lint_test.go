@@ -67,38 +67,46 @@ var ruleCases = []struct {
 }{
 	{"go/bad/server.go", []want{{"PQ103", 1}, {"PQ101", 15}, {"PQ102", 20}, {"PQ101", 21}, {"PQ102", 27}, {"PQ104", 33}, {"PQ104", 33}, {"PQ101", 35}, {"PQ104", 42}}},
 	{"go/bad/server_test.go", []want{{"PQ101", 10}}},
+	{"go/bad/indirect.go", []want{{"PQ102", 14}, {"PQ104", 19}}},
 	{"go/bad/legacy/main.go", []want{{"PQ103", 1}}},
-	{"go/pqtlsuse/main.go", []want{{"PQ501", 12}, {"PQ501", 13}}},
+	{"go/pqtlsuse/main.go", []want{{"PQ501", 13}, {"PQ501", 14}, {"PQ502", 20}}},
 	{"gomod/oldgo/go.mod", []want{{"PQ105", 3}, {"PQ105", 5}}},
 	{"gomod/lib/go.mod", []want{{"PQ105", 3}}},
 	{"gomod/godebug/go.mod", []want{{"PQ106", 5}, {"PQ106", 9}}},
 	{"gomod/default/go.mod", []want{{"PQ106", 5}}},
 	{"gomod/mid/go.mod", []want{{"PQ107", 3}}},
 	{"docker/bad/Dockerfile", []want{{"PQ201", 3}, {"PQ201", 8}, {"PQ202", 11}, {"PQ104", 16}, {"PQ501", 18}}},
+	// api runs only the Go binary (no PQ202); edge also installs nginx; tools
+	// copies from a non-golang stage.
+	{"docker/bad/Dockerfile.stages", []want{{"PQ202", 7}, {"PQ202", 12}}},
 	{"docker/bad/Dockerfile.sidecars", []want{{"PQ202", 1}, {"PQ202", 2}, {"PQ202", 3}, {"PQ202", 4}, {"PQ411", 5}}},
 	{"envoy/front-proxy.yaml", []want{{"PQ302", 14}, {"PQ301", 15}, {"PQ301", 25}}},
-	{"k8s/payments.yaml", []want{{"PQ501", 18}, {"PQ104", 21}, {"PQ411", 23}}},
+	{"k8s/payments.yaml", []want{{"PQ501", 18}, {"PQ104", 21}, {"PQ411", 23}, {"PQ402", 25}}},
 	{"istio/operator.yaml", []want{{"PQ361", 8}, {"PQ362", 17}}},
 	{"istio/values.yaml", []want{{"PQ362", 3}, {"PQ361", 6}}},
 	{"traefik/dynamic.yml", []want{{"PQ352", 5}, {"PQ351", 7}}},
 	{"traefik/traefik.toml", []want{{"PQ352", 6}, {"PQ351", 7}}},
 	{"yaml/broken.yaml", []want{{"PQ000", 4}}},
 	{"yaml/deployment-template.yaml", []want{{"PQ104", 12}}},
-	{"pqtls/tunnel.yaml", []want{{"PQ501", 4}}},
+	{"k8s/ingress-nginx-controller.yaml", []want{{"PQ312", 9}, {"PQ311", 10}}},
+	{"yaml/envoy-template.yaml", []want{{"PQ302", 26}, {"PQ361", 42}}},
+	{"pqtls/tunnel.yaml", []want{{"PQ501", 4}, {"PQ502", 5}}},
 	{"nginx/nginx.conf", []want{{"PQ312", 10}, {"PQ311", 11}, {"PQ312", 15}, {"PQ311", 16}}},
 	{"haproxy/haproxy.cfg", []want{{"PQ321", 3}, {"PQ322", 4}, {"PQ321", 12}}},
 	{"stunnel/stunnel.conf", []want{{"PQ331", 9}, {"PQ332", 10}}},
 	{"caddy/Caddyfile", []want{{"PQ341", 3}}},
-	{"node/server.js", []want{{"PQ401", 6}, {"PQ401", 11}, {"PQ402", 12}}},
+	{"node/server.js", []want{{"PQ401", 6}, {"PQ401", 11}, {"PQ402", 12}, {"PQ402", 15}}},
 	{"java/java.security", []want{{"PQ411", 3}}},
 	{"java/PaymentsClient.java", []want{{"PQ411", 6}}},
 	{"java/run.sh", []want{{"PQ411", 3}}},
 	{"openssl/openssl.cnf", []want{{"PQ422", 11}, {"PQ421", 12}}},
-	{"systemd/payments.service", []want{{"PQ104", 6}, {"PQ104", 7}, {"PQ501", 10}}},
+	{"systemd/payments.service", []want{{"PQ104", 6}, {"PQ104", 7}, {"PQ501", 10}, {"PQ502", 12}}},
 	{"shell/.env", []want{{"PQ104", 3}}},
 	// Suppressions: what is left after pqtls-lint:ignore comments.
 	{"suppress/nginx.conf", []want{{"PQ311", 7}}},
 	{"suppress/main.go", []want{{"PQ104", 12}}},
+	{"suppress/envoy.yaml", []want{{"PQ301", 24}}},
+	{"suppress/config.go", []want{{"PQ101", 14}}},
 }
 
 // nearMisses must produce no finding: hybrid lists, commented-out lines,
@@ -113,11 +121,22 @@ var nearMisses = []string{
 	"istio/good-values.yaml",
 	"traefik/good.toml",
 	"pqtls/tunnel-good.yaml",
+	"pqtls/other-groups.yaml",
 	"nginx/good.conf",
 	"caddy/Caddyfile", // the second site block is clean; only line 3 is flagged (checked above)
 	"node/client.ts",
 	"java/application.properties",
 	"openssl/openssl-good.cnf",
+}
+
+// A fix keeps the separator of the list it edits.
+func TestFixKeepsSeparator(t *testing.T) {
+	res := lintPath(t, "pqtls/tunnel.yaml", Options{})
+	for _, f := range res.Findings {
+		if f.Rule == "PQ502" && (f.Fix == nil || f.Fix.NewText != "X25519MLKEM768,") {
+			t.Errorf("fix %+v, want X25519MLKEM768, inserted", f.Fix)
+		}
+	}
 }
 
 func TestRules(t *testing.T) {
@@ -282,7 +301,7 @@ func TestGoFixesCompile(t *testing.T) {
 
 func TestExcludeTestFiles(t *testing.T) {
 	all := lintPath(t, "go/bad", Options{})
-	ex := lintPath(t, "go/bad", Options{Excludes: []string{"**/*_test.go"}})
+	ex := lintPath(t, "go/bad", Options{Excludes: []string{"**/*_test.go", "examples/lint/"}})
 	count := func(r *Result, file string) int {
 		n := 0
 		for _, f := range r.Findings {
@@ -590,8 +609,8 @@ func TestJSONReport(t *testing.T) {
 	if sum != rep.Summary.Total {
 		t.Errorf("by_rule sums to %d, total %d", sum, rep.Summary.Total)
 	}
-	if rep.Suppressed.Inline != 4 {
-		t.Errorf("suppressed inline = %d, want 4 (go/good f, suppress/nginx x2, suppress/main.go)", rep.Suppressed.Inline)
+	if rep.Suppressed.Inline != 6 {
+		t.Errorf("suppressed inline = %d, want 6 (go/good f, suppress/nginx x2, suppress/main.go, suppress/envoy.yaml, suppress/config.go)", rep.Suppressed.Inline)
 	}
 }
 
@@ -753,6 +772,30 @@ func TestGoFixesCompileWithPqtls(t *testing.T) {
 		}
 		if bytes.Equal(data, fixed) && len(after.Findings) != 0 {
 			t.Errorf("fixed file still has findings: %v", got(after))
+		}
+	}
+}
+
+// TestRepositoryHasNoError lints this repository the way the docs tell users
+// to lint theirs in CI, with tests and the deliberately bad examples/lint
+// excluded: pqtls itself must not keep anything classical. (Tests configure
+// classical peers on purpose; internal/demo's classical-only server is a
+// warning-level PQ501, deliberately.)
+func TestRepositoryHasNoError(t *testing.T) {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Lint(context.Background(), []string{root}, Options{BaseDir: root, Excludes: []string{"**/*_test.go", "examples/lint/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Files < 50 {
+		t.Fatalf("only %d files checked: is %s the repository?", res.Files, root)
+	}
+	for _, f := range res.Findings {
+		if f.Severity >= SeverityError {
+			t.Errorf("%s:%d: %s %s", f.File, f.Start.Line, f.Rule, f.Message)
 		}
 	}
 }

@@ -1,8 +1,12 @@
 package lint
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -52,6 +56,9 @@ type Result struct {
 	SuppressedInline int
 	// SuppressedBaseline counts findings hidden by the baseline.
 	SuppressedBaseline int
+	// BaseDir is the absolute directory the findings' file names are
+	// relative to.
+	BaseDir string
 }
 
 // Counts returns the number of findings per rule ID.
@@ -123,7 +130,7 @@ func Lint(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		}
 	}
 	base, _ = filepath.Abs(base)
-	res := &Result{}
+	res := &Result{BaseDir: base}
 	seen := map[string]bool{}
 	var all []Finding
 	mains := map[string]bool{}
@@ -133,14 +140,38 @@ func Lint(ctx context.Context, paths []string, opts Options) (*Result, error) {
 			return
 		}
 		seen[abs] = true
+		// A file that cannot be read is reported (PQ000), never silently
+		// passed: "no finding" must mean "checked". An oversized file is
+		// reported too, except scripts and unrecognised *.conf/*.cfg, where
+		// a huge file is a bundle or data, not a configuration.
+		var data []byte
+		skip := ""
 		st, err := os.Stat(abs)
-		if err != nil || st.Size() > MaxFileSize {
-			log.Debug("skipping file", "path", abs, "reason", "unreadable or larger than MaxFileSize")
-			return
+		switch {
+		case err != nil:
+			skip = "cannot read the file, so it was not checked: " + err.Error()
+		case !st.Mode().IsRegular():
+			// Reading a named pipe would block forever.
+			what := "a device or socket"
+			if st.Mode()&fs.ModeNamedPipe != 0 {
+				what = "a named pipe"
+			}
+			skip = "not a regular file (" + what + "), so it was not read"
+		case st.Size() > MaxFileSize:
+			if kind == kindJS || kind == kindText {
+				log.Debug("skipping file", "path", abs, "reason", "larger than MaxFileSize")
+				return
+			}
+			skip = fmt.Sprintf("the file is larger than %d MiB, so it was not checked: split it, or --exclude it if it holds no TLS settings", MaxFileSize>>20)
+		default:
+			if data, err = os.ReadFile(abs); err != nil {
+				skip = "cannot read the file, so it was not checked: " + err.Error()
+			}
 		}
-		data, err := os.ReadFile(abs)
-		if err != nil {
-			log.Debug("skipping file", "path", abs, "err", err)
+		if skip != "" {
+			if !disabled["PQ000"] {
+				all = append(all, newSource(reportName(base, abs), nil, kind).finding("PQ000", 0, 0, skip, nil))
+			}
 			return
 		}
 		if kind == kindText {
@@ -216,7 +247,7 @@ func Lint(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		}
 	}
 	if opts.Baseline != nil {
-		all, res.SuppressedBaseline = opts.Baseline.Filter(all)
+		all, res.SuppressedBaseline = opts.Baseline.filterIn(all, base)
 	}
 	sortFindings(all)
 	res.Findings = all
@@ -292,10 +323,29 @@ var ignoreRe = regexp.MustCompile(`pqtls-lint:ignore\s+([A-Za-z0-9_,\-]+)`)
 
 // suppressedInline reports whether the finding's line, or the line above,
 // carries a pqtls-lint:ignore comment naming its rule (or "all"). The marker
-// must sit in a comment of the file's syntax.
+// must sit in a comment of the file's syntax. Where the construct that holds
+// the finding starts on an earlier line, a marker on (or above) that line
+// counts too: the key of a YAML block list whose item is flagged, or the Go
+// declaration or statement around a multi-line tls.Config literal.
 func suppressedInline(s *source, f Finding) bool {
+	if !bytes.Contains(s.data, []byte("pqtls-lint:ignore")) {
+		return false
+	}
 	cs := commentsOf(s.kind)
-	for _, ln := range []int{f.Start.Line, f.Start.Line - 1} {
+	lines := []int{f.Start.Line, f.Start.Line - 1}
+	switch s.kind {
+	case kindYAML:
+		if yamlKeyLine.MatchString(s.line(f.Start.Line - 1)) {
+			lines = append(lines, f.Start.Line-2)
+		}
+	case kindGo:
+		for _, ln := range goStatementLines(s, f.Start.Offset) {
+			if ln < f.Start.Line {
+				lines = append(lines, ln, ln-1)
+			}
+		}
+	}
+	for _, ln := range lines {
 		text := s.line(ln)
 		m := ignoreRe.FindStringSubmatchIndex(text)
 		if m == nil || !inComment(text[:m[0]], cs) {
@@ -321,4 +371,36 @@ func inComment(before string, cs commentStyle) bool {
 		}
 	}
 	return cs.block && strings.Contains(before, "/*")
+}
+
+// yamlKeyLine matches a YAML mapping key that opens a block (its value is on
+// the next lines), optionally followed by a comment.
+var yamlKeyLine = regexp.MustCompile(`^\s*(?:- )?["']?[\w.\-]+["']?\s*:\s*(?:#.*)?$`)
+
+// goStatementLines returns the first lines of the simple statements and
+// declarations (not functions or block statements) that enclose offset off
+// in a Go file.
+func goStatementLines(s *source, off int) []int {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, s.name, s.data, parser.SkipObjectResolution)
+	if err != nil {
+		return nil
+	}
+	file := fset.File(f.Pos())
+	if file == nil || off < 0 || off > file.Size() {
+		return nil
+	}
+	pos := file.Pos(off)
+	var out []int
+	ast.Inspect(f, func(n ast.Node) bool {
+		if n == nil || pos < n.Pos() || pos >= n.End() {
+			return false
+		}
+		switch n.(type) {
+		case *ast.GenDecl, *ast.DeclStmt, *ast.AssignStmt, *ast.ExprStmt, *ast.ReturnStmt, *ast.ValueSpec:
+			out = append(out, fset.Position(n.Pos()).Line)
+		}
+		return true
+	})
+	return out
 }

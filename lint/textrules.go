@@ -59,6 +59,30 @@ func ruleGodebug(s *source, ln, base int, code string, _ []string) []Finding {
 	return fs
 }
 
+// tunnelGroupsFlag matches pqtls tunnel's --groups option. Only on a line
+// that runs the tunnel: pqtls bench --groups x25519 measures the classical
+// cost on purpose.
+var tunnelGroupsFlag = regexp.MustCompile(`\btunnel\b.*--groups[= ]["']?([A-Za-z0-9_,:\-]+)`)
+
+// ruleGroupsFlag is PQ502 for pqtls tunnel --groups with only classical
+// groups, in any command line.
+func ruleGroupsFlag(s *source, ln, base int, code string, _ []string) []Finding {
+	m := tunnelGroupsFlag.FindStringSubmatchIndex(code)
+	if m == nil {
+		return nil
+	}
+	list := code[m[2]:m[3]]
+	names := splitGroups(list)
+	if g := classifyGroups(names); g.known != len(names) {
+		return nil
+	}
+	sep := ","
+	if strings.Contains(list, ":") && !strings.Contains(list, ",") {
+		sep = ":"
+	}
+	return listFinding(s, "PQ502", "pqtls tunnel --groups", base+m[2], base+m[3], list, sep)
+}
+
 // rulePolicy is PQ501: pqtls configs and command lines with policy classical.
 func rulePolicy(s *source, ln, base int, code string, _ []string) []Finding {
 	m := policyClassical.FindStringSubmatchIndex(code)
@@ -228,8 +252,23 @@ func ruleCaddy(s *source, ln, base int, code string, _ []string) []Finding {
 
 var (
 	nodeCurve  = regexp.MustCompile("(?:ecdhCurve|DEFAULT_ECDH_CURVE)[\"']?\\s*[:=]\\s*([\"'`])([^\"'`]*)[\"'`]")
-	nodeMaxVer = regexp.MustCompile("maxVersion[\"']?\\s*:\\s*[\"'`](TLSv1(?:\\.[12])?)[\"'`]")
+	nodeMaxVer = regexp.MustCompile("(?:maxVersion[\"']?\\s*:|DEFAULT_MAX_VERSION\\s*=)\\s*[\"'`](TLSv1(?:\\.[12])?)[\"'`]")
+	// nodeMaxFlag is node's --tls-max-v1.2 command-line option (often in
+	// NODE_OPTIONS), which sets tls.DEFAULT_MAX_VERSION to TLSv1.2.
+	nodeMaxFlag = regexp.MustCompile(`(?:^|[\s"'=])--tls-max-v1\.(2)\b`)
 )
+
+// ruleNodeFlag is PQ402 for node's --tls-max-v1.2 option in command lines
+// and environments (NODE_OPTIONS) of any text file.
+func ruleNodeFlag(s *source, ln, base int, code string, _ []string) []Finding {
+	m := nodeMaxFlag.FindStringSubmatchIndex(code)
+	if m == nil {
+		return nil
+	}
+	start := base + m[2] - len("--tls-max-v1.")
+	return []Finding{s.finding("PQ402", start, base+m[3], "Node.js --tls-max-v1.2 caps every TLS connection of the process at TLS 1.2: hybrid key exchange exists only in TLS 1.3",
+		s.replace("allow TLS 1.3 (or drop the option)", base+m[2], base+m[3], "3"))}
+}
 
 func ruleNode(s *source, ln, base int, code string, _ []string) []Finding {
 	var fs []Finding

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -28,14 +29,20 @@ var (
 )
 
 // checkYAML runs the structural YAML rules (Envoy, Istio, Traefik) on every
-// document of a YAML stream. Templated files (Helm, "{{ }}") are not valid
-// YAML and get only the line-based rules.
+// document of a YAML stream. In a templated file (Helm, "{{ }}") every
+// template action is blanked out first (same length, newlines kept, so
+// positions do not move); if what remains still does not parse, the file
+// gets only the line-based rules, without a parse-error finding. A value
+// that came from a template is empty, so a list holding one is unknown and
+// not flagged.
 func checkYAML(s *source) []Finding {
-	if bytes.Contains(s.data, []byte("{{")) {
-		return nil
+	data := s.data
+	templated := bytes.Contains(data, []byte("{{"))
+	if templated {
+		data = blankTemplateActions(data)
 	}
 	var fs []Finding
-	dec := yaml.NewDecoder(bytes.NewReader(s.data))
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
 		var doc yaml.Node
 		err := dec.Decode(&doc)
@@ -43,6 +50,9 @@ func checkYAML(s *source) []Finding {
 			break
 		}
 		if err != nil {
+			if templated {
+				return nil
+			}
 			line := 1
 			if m := yamlErrLine.FindStringSubmatch(err.Error()); m != nil {
 				line = atoiDefault(m[1], 1)
@@ -123,6 +133,31 @@ func yamlPair(s *source, key, val *yaml.Node) []Finding {
 		return yamlCurves(s, r[0], r[1], val)
 	}
 	switch key.Value {
+	case "groups": // pqtls tunnel listener: overrides the policy's group list
+		if pqtlsGroupList(val) {
+			return yamlCurves(s, "PQ502", "pqtls groups", val)
+		}
+	case "ssl-ecdh-curve": // ingress-nginx ConfigMap: nginx's ssl_ecdh_curve
+		if val.Kind == yaml.ScalarNode {
+			return yamlCurves(s, "PQ311", "ingress-nginx ssl-ecdh-curve", val)
+		}
+	case "ssl-protocols": // ingress-nginx ConfigMap: nginx's ssl_protocols
+		protos := strings.Fields(val.Value)
+		if val.Kind != yaml.ScalarNode || len(protos) == 0 {
+			return nil
+		}
+		for _, p := range protos {
+			if strings.EqualFold(p, "TLSv1.3") {
+				return nil
+			}
+		}
+		a, b := scalarSpan(s, val)
+		at := b
+		if val.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+			at--
+		}
+		return []Finding{s.finding("PQ312", a, b, "ingress-nginx ssl-protocols "+strings.Join(protos, " ")+" does not include TLSv1.3: hybrid key exchange exists only in TLS 1.3",
+			s.replace("add TLSv1.3", at, at, " TLSv1.3"))}
 	case "tls_maximum_protocol_version":
 		if val.Kind == yaml.ScalarNode && envoyOldVersion[val.Value] {
 			a, b := scalarSpan(s, val)
@@ -146,8 +181,8 @@ func yamlCurves(s *source, rule, what string, val *yaml.Node) []Finding {
 	switch val.Kind {
 	case yaml.SequenceNode:
 		for _, c := range val.Content {
-			if c.Kind != yaml.ScalarNode {
-				return nil
+			if c.Kind != yaml.ScalarNode || c.Value == "" {
+				return nil // a nested node, or an empty (templated) entry: unknown
 			}
 			names = append(names, c.Value)
 		}
@@ -168,7 +203,11 @@ func yamlCurves(s *source, rule, what string, val *yaml.Node) []Finding {
 		if val.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
 			at++
 		}
-		fix = s.replace("put "+hybridName+" first", at, at, hybridName+":")
+		sep := ":" // keep the list's own separator
+		if strings.Contains(val.Value, ",") && !strings.Contains(val.Value, ":") {
+			sep = ","
+		}
+		fix = s.replace("put "+hybridName+" first", at, at, hybridName+sep)
 	} else {
 		first := val.Content[0]
 		a = nodeOffset(s, val)
@@ -239,4 +278,55 @@ func checkTOML(s *source) []Finding {
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\n")
 	return l
+}
+
+// blankTemplateActions returns a copy of data with every Go template action
+// ("{{ ... }}", "{{- ... -}}") replaced by spaces, newlines kept.
+func blankTemplateActions(data []byte) []byte {
+	out := append([]byte(nil), data...)
+	for i := 0; i+1 < len(out); i++ {
+		if out[i] != '{' || out[i+1] != '{' {
+			continue
+		}
+		end := bytes.Index(out[i+2:], []byte("}}"))
+		if end < 0 {
+			break
+		}
+		end += i + 4
+		for j := i; j < end; j++ {
+			if out[j] != '\n' {
+				out[j] = ' '
+			}
+		}
+		i = end - 1
+	}
+	return out
+}
+
+// pqtlsGroupList reports whether a "groups" value is a list of TLS group
+// names and nothing else (the key is common: RBAC groups, Prometheus rule
+// groups, LDAP groups are not group lists and have names pqtls does not
+// know, or are not scalars).
+func pqtlsGroupList(val *yaml.Node) bool {
+	var names []string
+	switch val.Kind {
+	case yaml.ScalarNode:
+		names = splitGroups(val.Value)
+	case yaml.SequenceNode:
+		for _, c := range val.Content {
+			if c.Kind != yaml.ScalarNode {
+				return false
+			}
+			names = append(names, c.Value)
+		}
+	default:
+		return false
+	}
+	for _, n := range names {
+		if _, err := strconv.ParseUint(n, 0, 16); n == "" || err == nil {
+			return false // numbers: not written as codepoints in pqtls configs
+		}
+	}
+	g := classifyGroups(names)
+	return g.known == len(names)
 }

@@ -47,6 +47,9 @@ type Stats struct {
 	ActiveFlows   int   `json:"active_flows"`
 	PeakFlows     int   `json:"peak_flows"`
 	TruncatedPkts int64 `json:"truncated_packets"`
+	// KernelDrops counts packets the kernel dropped before the live capture
+	// could read them (socket buffer full); always 0 for a file.
+	KernelDrops int64 `json:"kernel_dropped_packets"`
 }
 
 type flowKey struct{ a, b netip.AddrPort }
@@ -91,8 +94,12 @@ type Analyzer struct {
 	stats     Stats
 	now       time.Time
 	lastSweep time.Time
+	sweeps    int // for tests: how often the table was swept
 	seg       segment
 }
+
+// fullSweepEvery bounds how often a full flow table is swept.
+const fullSweepEvery = time.Second
 
 // NewAnalyzer returns an analyzer that calls emit once per TLS flow, when
 // its outcome is known (or at Flush for flows still open).
@@ -163,7 +170,12 @@ func (a *Analyzer) tcp(ts time.Time, seg *segment) {
 			return // nothing to learn from a lone ACK or RST
 		}
 		if len(a.flows) >= a.opts.MaxFlows {
-			a.sweep()
+			// A full table is swept at most once per fullSweepEvery of
+			// capture time: sweeping it for every new flow (a SYN flood, a
+			// scan) would cost O(MaxFlows) per packet.
+			if a.now.Sub(a.lastSweep) >= min(fullSweepEvery, a.opts.IdleTimeout/4) {
+				a.sweep()
+			}
 			if len(a.flows) >= a.opts.MaxFlows {
 				a.stats.DroppedFlows++
 				return
@@ -225,7 +237,11 @@ func (a *Analyzer) tcp(ts time.Time, seg *segment) {
 			f.rec.addNote(NoteNoSYN)
 		}
 	}
-	if seg.wireLen > 0 && s.add(seg.seq, seg.payload, seg.wireLen, a.opts.MaxHandshakeBytes) {
+	dataSeq := seg.seq
+	if seg.flags&flagSYN != 0 {
+		dataSeq++ // data in a SYN (TCP Fast Open) follows the SYN's own sequence number
+	}
+	if seg.wireLen > 0 && s.add(dataSeq, seg.payload, seg.wireLen, a.opts.MaxHandshakeBytes) {
 		a.parse(f, d)
 	}
 	if f.state >= stDone {
@@ -434,14 +450,18 @@ func keyShares(ks []wire.KeyShare) []KeyShare {
 }
 
 func (a *Analyzer) clientMessage(f *flowState, m wire.Message) {
+	if m.ContentType == wire.ContentAlert && f.state != stWaitCH {
+		// A plaintext alert from the client before the key exchange
+		// completed: it gave up after the ServerHello it waited for did
+		// not come, or after a HelloRetryRequest it would not satisfy.
+		if al, err := wire.ParseAlert(m.Data); err == nil && f.state != stTLS12 {
+			a.finish(f, OutcomeFailed, "alert_"+al.Description.String())
+		}
+		return
+	}
 	switch f.state {
 	case stWaitCH, stWaitCH2:
 	default:
-		if m.ContentType == wire.ContentAlert && f.state == stWaitSH {
-			if al, err := wire.ParseAlert(m.Data); err == nil {
-				a.finish(f, OutcomeFailed, "alert_"+al.Description.String())
-			}
-		}
 		return
 	}
 	if m.ContentType == wire.ContentChangeCipherSpec && f.state == stWaitCH2 {
@@ -652,12 +672,16 @@ func (a *Analyzer) finish(f *flowState, outcome, reason string) {
 		c := *r // the callback may keep it; the tombstone goes on changing
 		a.emit(&c)
 	}
+	// The tombstone only needs its timestamps: long-lived connections keep
+	// one each, so it must not hold the record's slices and strings.
+	f.rec = Flow{FirstSeen: r.FirstSeen, LastSeen: r.LastSeen}
 }
 
 // sweep evicts flows idle for longer than IdleTimeout, emitting those whose
 // handshake was under way.
 func (a *Analyzer) sweep() {
 	a.lastSweep = a.now
+	a.sweeps++
 	for k, f := range a.flows {
 		if a.now.Sub(f.last) > a.opts.IdleTimeout {
 			a.expire(f)

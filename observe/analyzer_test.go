@@ -3,6 +3,7 @@ package observe
 import (
 	"bytes"
 	"crypto/tls"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -569,5 +570,107 @@ func TestHRRServerHelloBeforeSecondClientHello(t *testing.T) {
 	f := oneFlow(t, first(analyze(t, capture(t, segs, 0), Options{})))
 	if !f.HRR || f.SelectedGroup != "secp256r1" || f.Outcome != OutcomeClassical || len(f.RetryKeyShares) != 1 {
 		t.Errorf("got %+v", f)
+	}
+}
+
+// A SYN flood on a full table: new flows are dropped, and the table is not
+// swept once per packet (each sweep walks every flow).
+func TestFullTableSweepIsRateLimited(t *testing.T) {
+	var b bytes.Buffer
+	pw := pcapgo.NewWriter(&b)
+	pw.WriteFileHeader(65535, layers.LinkTypeEthernet)
+	syn := []seg{{fromClient: true, seq: cliISN, flags: flagSYN}}
+	for i := range 3000 {
+		// 3000 SYNs within 300 ms of capture time.
+		appendPackets(t, pw, netipFrom(cliAddr.Addr(), uint16(10000+i)), srvAddr, syn, 65535, t0.Add(time.Duration(i)*100*time.Microsecond))
+	}
+	a := NewAnalyzer(Options{MaxFlows: 100}, nil)
+	if err := ReadCapture(t.Context(), bytes.NewReader(b.Bytes()), FileOptions{}, a); err != nil {
+		t.Fatal(err)
+	}
+	st := a.Stats()
+	if st.DroppedFlows != 2900 || st.PeakFlows != 100 {
+		t.Errorf("dropped %d, peak %d; want 2900 and 100", st.DroppedFlows, st.PeakFlows)
+	}
+	if a.sweeps > 2 {
+		t.Errorf("the full table was swept %d times for 2900 packets", a.sweeps)
+	}
+}
+
+// A flow whose record is out keeps a tombstone (so the rest of the
+// connection is not counted again) that holds no part of the record.
+func TestTombstoneHoldsNoRecord(t *testing.T) {
+	segs := segments(hybridWrites(t), 1448)
+	segs = segs[:len(segs)-2] // still open at the end of the capture
+	var flows []*Flow
+	a := NewAnalyzer(Options{}, func(f *Flow) { flows = append(flows, f) })
+	if err := ReadCapture(t.Context(), bytes.NewReader(capture(t, segs, 0)), FileOptions{}, a); err != nil {
+		t.Fatal(err)
+	}
+	if len(flows) != 1 || flows[0].Outcome != OutcomeHybrid || len(flows[0].OfferedGroups) == 0 {
+		t.Fatalf("flows %+v", flows)
+	}
+	if len(a.flows) != 1 {
+		t.Fatalf("%d flows in the table, want the tombstone", len(a.flows))
+	}
+	for _, f := range a.flows {
+		if f.state != stDone || f.rec.OfferedGroups != nil || f.rec.KeyShares != nil || f.rec.SNI != "" || f.ch != nil {
+			t.Errorf("tombstone keeps the record: %+v", f.rec)
+		}
+	}
+}
+
+// A client that gives up after a HelloRetryRequest (it cannot, or will not,
+// send a share of the group asked for) sends a plaintext alert: the flow
+// failed, with that alert, and is not a malformed handshake.
+func TestClientAlertAfterHRR(t *testing.T) {
+	srv, cli := certs(t)
+	srv.CurvePreferences = []tls.CurveID{tls.CurveP256}
+	w := transcript(t, srv, cli, 0)
+	if len(w) < 2 || !w[0].fromClient || w[1].fromClient {
+		t.Fatalf("unexpected transcript shape")
+	}
+	ccs := []byte{0x14, 0x03, 0x03, 0x00, 0x01, 0x01}
+	alert := []byte{0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x2f} // fatal illegal_parameter
+	w = append(w[:2:2], write{fromClient: true, data: append(ccs, alert...)})
+	flows, st := analyze(t, capture(t, segments(w, 1448), 0), Options{})
+	f := oneFlow(t, flows)
+	if f.Outcome != OutcomeFailed || f.Reason != "alert_illegal_parameter" || !f.HRR || f.HRRGroup != "secp256r1" || st.Malformed != 0 {
+		t.Errorf("got outcome %q reason %q hrr %v %q, %d malformed", f.Outcome, f.Reason, f.HRR, f.HRRGroup, st.Malformed)
+	}
+}
+
+// TCP Fast Open: the first part of the ClientHello rides in the SYN, whose
+// payload starts one sequence number after the SYN's own (the SYN flag
+// takes one).
+func TestClientHelloInSYN(t *testing.T) {
+	segs := segments(hybridWrites(t), 1448)
+	if segs[3].seq != cliISN+1 || !segs[3].fromClient || len(segs[3].payload) == 0 {
+		t.Fatalf("unexpected segment layout")
+	}
+	segs[0].payload = segs[3].payload                                                               // the SYN carries the first segment
+	segs = append(segs[:3:3], segs[4:]...)                                                          // which is not sent again
+	segs[2] = seg{fromClient: true, seq: cliISN + 1 + uint32(len(segs[0].payload)), flags: flagACK} // the client's ACK
+	f := oneFlow(t, first(analyze(t, capture(t, segs, 0), Options{})))
+	checkHybrid(t, f)
+	if f.ClientHelloSegments != 2 || len(f.Notes) != 0 {
+		t.Errorf("client_hello_segments %d notes %v", f.ClientHelloSegments, f.Notes)
+	}
+}
+
+// One server address fronting many names (a CDN): the row's name counts
+// stay bounded, and the most frequent name still wins.
+func TestSummarySNIBounded(t *testing.T) {
+	s := NewSummary(false)
+	for i := range 5000 {
+		s.Add(&Flow{Server: "192.0.2.1:443", SNI: fmt.Sprintf("site%d.example", i), Outcome: OutcomeHybrid})
+		s.Add(&Flow{Server: "192.0.2.1:443", SNI: "www.example", Outcome: OutcomeHybrid})
+	}
+	rows := s.Rows()
+	if len(rows) != 1 || rows[0].Flows != 10000 || rows[0].SNI != "www.example" {
+		t.Fatalf("rows %+v", rows)
+	}
+	if n := len(rows[0].sni); n > maxSNIsPerRow {
+		t.Errorf("%d names counted for one row", n)
 	}
 }

@@ -14,7 +14,8 @@ import (
 
 // LiveOptions configure Live.
 type LiveOptions struct {
-	// Interface to capture on, e.g. "eth0" or "lo".
+	// Interface to capture on, e.g. "eth0" or "lo"; "any" captures on every
+	// interface (IP headers only, no promiscuous mode, as tcpdump -i any).
 	Interface string
 	// Filter is a pcap-filter(7) expression compiled by tcpdump and attached
 	// to the socket in the kernel; empty captures every packet.
@@ -25,6 +26,12 @@ type LiveOptions struct {
 	// OnTick, when set, is called about once a second from the capture
 	// goroutine (e.g. to publish Analyzer.Stats).
 	OnTick func()
+	// NoPromisc leaves the interface out of promiscuous mode, so that only
+	// traffic to and from this host is seen (tcpdump -p). By default the
+	// socket asks for promiscuous mode, like tcpdump, so that a mirror (SPAN)
+	// port shows the traffic of other hosts; the kernel drops the request
+	// when the socket closes.
+	NoPromisc bool
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
@@ -33,13 +40,38 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 // libpcap, no cgo) until ctx ends, feeding every packet to a. It needs
 // CAP_NET_RAW (root). The caller runs a.Flush afterwards.
 func Live(ctx context.Context, opts LiveOptions, a *Analyzer) error {
-	ifi, err := net.InterfaceByName(opts.Interface)
-	if err != nil {
-		return fmt.Errorf("interface %q: %w (list interfaces with 'ip link')", opts.Interface, err)
+	// "any" (as with tcpdump -i any) captures on every interface with a
+	// SOCK_DGRAM socket: the kernel strips the link-layer headers, which
+	// differ between interfaces, and every packet starts at its IP header.
+	anyIface := opts.Interface == "any"
+	ifi := &net.Interface{Name: "any"}
+	loopbacks := map[int]bool{}
+	if anyIface {
+		ifs, err := net.Interfaces()
+		if err != nil {
+			return fmt.Errorf("listing interfaces: %w", err)
+		}
+		for _, i := range ifs {
+			if i.Flags&net.FlagLoopback != 0 {
+				loopbacks[i.Index] = true
+			}
+		}
+	} else {
+		var err error
+		if ifi, err = net.InterfaceByName(opts.Interface); err != nil {
+			return fmt.Errorf("interface %q: %w (list interfaces with 'ip link', or use any)", opts.Interface, err)
+		}
+		if ifi.Flags&net.FlagLoopback != 0 {
+			loopbacks[ifi.Index] = true
+		}
+	}
+	sockType := unix.SOCK_RAW
+	if anyIface {
+		sockType = unix.SOCK_DGRAM
 	}
 	// Protocol 0: the socket receives nothing until bind, so no packet can
 	// be queued before the filter is attached (it would bypass it).
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(unix.AF_PACKET, sockType|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
 			return fmt.Errorf("live capture needs root or CAP_NET_RAW (run with sudo, or setcap cap_net_raw+ep on the binary): %w", err)
@@ -50,7 +82,7 @@ func Live(ctx context.Context, opts LiveOptions, a *Analyzer) error {
 	// Link type: ARPHRD_ETHER and loopback frames carry an Ethernet header
 	// on SOCK_RAW; other devices (tun, wireguard) deliver raw IP.
 	linkType := LinkEthernet
-	if ifi.Flags&net.FlagLoopback == 0 && len(ifi.HardwareAddr) == 0 {
+	if anyIface || (ifi.Flags&net.FlagLoopback == 0 && len(ifi.HardwareAddr) == 0) {
 		linkType = LinkRaw
 	}
 	if opts.Filter != "" {
@@ -69,6 +101,12 @@ func Live(ctx context.Context, opts LiveOptions, a *Analyzer) error {
 	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index}); err != nil {
 		return fmt.Errorf("binding to %s: %w", opts.Interface, err)
 	}
+	if !opts.NoPromisc && !anyIface { // "any" has no promiscuous mode (nor with tcpdump)
+		mreq := unix.PacketMreq{Ifindex: int32(ifi.Index), Type: unix.PACKET_MR_PROMISC}
+		if err := unix.SetsockoptPacketMreq(fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mreq); err != nil {
+			return fmt.Errorf("putting %s in promiscuous mode: %w (capture only this host's traffic with --no-promiscuous-mode)", opts.Interface, err)
+		}
+	}
 	// Wake up every 200 ms to check ctx.
 	tv := unix.NsecToTimeval((200 * time.Millisecond).Nanoseconds())
 	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
@@ -80,14 +118,25 @@ func Live(ctx context.Context, opts LiveOptions, a *Analyzer) error {
 		snap = maxCapLen
 	}
 	buf := make([]byte, snap)
+	// kernelStats adds the packets the kernel dropped since the last call
+	// (reading PACKET_STATISTICS resets it).
+	kernelStats := func() {
+		if st, err := unix.GetsockoptTpacketStats(fd, unix.SOL_PACKET, unix.PACKET_STATISTICS); err == nil {
+			a.stats.KernelDrops += int64(st.Drops)
+		}
+	}
+	defer kernelStats()
 	lastTick := time.Now()
 	for {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if opts.OnTick != nil && time.Since(lastTick) >= time.Second {
+		if time.Since(lastTick) >= time.Second {
 			lastTick = time.Now()
-			opts.OnTick()
+			kernelStats()
+			if opts.OnTick != nil {
+				opts.OnTick()
+			}
 		}
 		n, from, err := unix.Recvfrom(fd, buf, 0)
 		if err != nil {
@@ -99,7 +148,7 @@ func Live(ctx context.Context, opts LiveOptions, a *Analyzer) error {
 		}
 		// On loopback every packet is seen twice (outgoing and incoming):
 		// keep the incoming copy only.
-		if ll, ok := from.(*unix.SockaddrLinklayer); ok && ll.Pkttype == unix.PACKET_OUTGOING && ifi.Flags&net.FlagLoopback != 0 {
+		if ll, ok := from.(*unix.SockaddrLinklayer); ok && ll.Pkttype == unix.PACKET_OUTGOING && loopbacks[ll.Ifindex] {
 			continue
 		}
 		a.Packet(time.Now(), linkType, buf[:n])

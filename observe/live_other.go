@@ -13,6 +13,7 @@ type LiveOptions struct {
 	Filter    string
 	Snaplen   int
 	OnTick    func()
+	NoPromisc bool
 }
 
 // Live is only implemented on Linux (AF_PACKET).

@@ -25,6 +25,7 @@ type Recorder struct {
 	bad      prometheus.Counter
 	nontls   prometheus.Counter
 	dropped  prometheus.Counter
+	kdrops   prometheus.Counter
 	active   prometheus.Gauge
 }
 
@@ -45,13 +46,14 @@ func NewRecorder(reg prometheus.Registerer) (*Recorder, error) {
 		bad:     prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_malformed_handshakes_total", Help: "TLS handshakes that could not be parsed and were skipped."}),
 		nontls:  prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_non_tls_flows_total", Help: "TCP flows whose first bytes were not TLS."}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_dropped_flows_total", Help: "Flows not tracked because the flow table was full."}),
+		kdrops:  prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_kernel_dropped_packets_total", Help: "Packets the kernel dropped before the live capture could read them."}),
 		active:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "pqtls_observe_active_flows", Help: "Flows currently tracked."}),
 	}
 	for _, o := range Outcomes {
 		r.outcomes.WithLabelValues(o)
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{r.outcomes, r.packets, r.bytes, r.bad, r.nontls, r.dropped, r.active} {
+		for _, c := range []prometheus.Collector{r.outcomes, r.packets, r.bytes, r.bad, r.nontls, r.dropped, r.kdrops, r.active} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("registering observe metrics: %w", err)
 			}
@@ -87,6 +89,7 @@ func (r *Recorder) Stats(s Stats) {
 	r.bad.Add(float64(s.Malformed - r.last.Malformed))
 	r.nontls.Add(float64(s.NotTLS - r.last.NotTLS))
 	r.dropped.Add(float64(s.DroppedFlows - r.last.DroppedFlows))
+	r.kdrops.Add(float64(s.KernelDrops - r.last.KernelDrops))
 	r.active.Set(float64(s.ActiveFlows))
 	r.last = s
 }

@@ -72,9 +72,18 @@ func (s *Summary) Add(f *Flow) {
 		}
 	}
 	if f.SNI != "" {
-		r.sni[f.SNI]++
+		// Bounded: a server behind which a CDN hosts millions of names must
+		// not grow the table without end. Names first seen after the cap
+		// are not counted (the row's most frequent name is then among the
+		// first maxSNIsPerRow seen).
+		if _, ok := r.sni[f.SNI]; ok || len(r.sni) < maxSNIsPerRow {
+			r.sni[f.SNI]++
+		}
 	}
 }
+
+// maxSNIsPerRow bounds the distinct server names counted per row.
+const maxSNIsPerRow = 256
 
 // Rows returns the rows, worst first: lowest PQ share, then most flows.
 func (s *Summary) Rows() []*Row {

@@ -138,7 +138,11 @@ func runLint(ctx context.Context, s streams, f lintFlags, args []string) error {
 		return failuref("lint failed: %v", err)
 	}
 	if f.writeBaseline != "" {
-		if err := lint.NewBaseline(res.Findings).WriteFile(f.writeBaseline); err != nil {
+		b, err := lint.NewBaselineFile(res, f.writeBaseline)
+		if err != nil {
+			return failuref("%v", err)
+		}
+		if err := b.WriteFile(f.writeBaseline); err != nil {
 			return failuref("%v", err)
 		}
 		fmt.Fprintf(s.errOut, "pqtls lint: recorded %d finding(s) in %s; run with --baseline %s to report only new ones\n", len(res.Findings), f.writeBaseline, f.writeBaseline)

@@ -1,37 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/pqtls/pqtls/tunnel"
 )
-
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestTunnelLogFlushesAllButConnectionLines: only the per-connection lines
 // wait in the batch; a reload error (or any other line) is written before
 // the call returns, so a crash right after it cannot lose it; Close writes
 // the batched rest.
 func TestTunnelLogFlushesAllButConnectionLines(t *testing.T) {
-	var out lockedBuf
+	var out lockedBuffer
 	buf := newBufferedLog(&out)
 	log := newTunnelLogger(buf, tunnel.LogConfig{Format: "json"}).With("pid", 1)
 	log.Info(tunnel.ConnectionLogMessage, "peer", "first")

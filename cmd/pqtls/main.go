@@ -99,6 +99,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		newLintCmd,
 		newCertsCmd,
 		newDemoCmd,
+		newExporterCmd,
 		newScanCmd,
 		newCanaryCmd,
 		newObserveCmd,

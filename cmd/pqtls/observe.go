@@ -28,7 +28,7 @@ type observeFlags struct {
 	read, iface, filter, format, by, output, serve string
 	duration, idle                                 time.Duration
 	maxFlows                                       int
-	failUnlessPQ                                   bool
+	failUnlessPQ, noPromisc                        bool
 }
 
 func newObserveCmd(s streams) *cobra.Command {
@@ -53,7 +53,7 @@ See docs/OBSERVE.md.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&f.read, "read", "r", "", "read packets from a pcap or pcapng `FILE` (tcpdump -w, Wireshark, dumpcap); - reads standard input")
-	fl.StringVarP(&f.iface, "interface", "i", "", "capture live on `IFACE` (AF_PACKET, needs root or CAP_NET_RAW)")
+	fl.StringVarP(&f.iface, "interface", "i", "", "capture live on `IFACE`, or on every interface with any (AF_PACKET, needs root or CAP_NET_RAW)")
 	fl.StringVar(&f.filter, "filter", "", "pcap-filter(7) `EXPR`, e.g. 'tcp port 443' (compiled by tcpdump, which must be installed)")
 	fl.StringVar(&f.format, "format", "table", "output `FORMAT`: table, jsonl or prom")
 	fl.StringVar(&f.by, "by", "server", "group the table by `KEY`: server (address:port) or client (IP address)")
@@ -62,6 +62,7 @@ See docs/OBSERVE.md.`,
 	fl.DurationVar(&f.duration, "duration", 0, "live mode: stop after this long (default: until interrupted)")
 	fl.DurationVar(&f.idle, "idle-timeout", 2*time.Minute, "forget a flow after this long without packets (capture time)")
 	fl.IntVar(&f.maxFlows, "max-flows", 100000, "track at most this many flows at once (memory bound)")
+	fl.BoolVar(&f.noPromisc, "no-promiscuous-mode", false, "live mode: do not put the interface in promiscuous mode (see only this host's traffic, like tcpdump -p)")
 	fl.BoolVar(&f.failUnlessPQ, "fail-unless-pq", false, "exit 1 if any completed handshake did not use a hybrid or ML-KEM group")
 	return cmd
 }
@@ -81,8 +82,14 @@ func runObserve(ctx context.Context, s streams, f observeFlags) error {
 	if f.serve != "" && f.iface == "" {
 		return usageErrorf("--serve only works with live capture (-i IFACE); for a file use --format prom")
 	}
+	if f.noPromisc && f.iface == "" {
+		return usageErrorf("--no-promiscuous-mode only works with live capture (-i IFACE)")
+	}
 	if f.duration != 0 && f.iface == "" {
 		return usageErrorf("--duration only works with live capture (-i IFACE)")
+	}
+	if f.duration < 0 {
+		return usageErrorf("--duration must be positive (or 0: until interrupted)")
 	}
 	if f.maxFlows <= 0 || f.idle <= 0 {
 		return usageErrorf("--max-flows and --idle-timeout must be positive")
@@ -95,7 +102,11 @@ func runObserve(ctx context.Context, s streams, f observeFlags) error {
 		if _, err := exec.LookPath("tcpdump"); err != nil {
 			return failuref("--filter needs tcpdump to compile BPF expressions and it is not in PATH: install tcpdump or drop --filter")
 		}
-		if _, err := observe.CompileFilter(ctx, f.filter, observe.LinkEthernet); err != nil {
+		link := observe.LinkEthernet
+		if f.iface == "any" {
+			link = observe.LinkRaw // -i any reads IP packets without link-layer headers
+		}
+		if _, err := observe.CompileFilter(ctx, f.filter, link); err != nil {
 			return usageErrorf("%v", err)
 		}
 	}
@@ -132,7 +143,9 @@ func runObserve(ctx context.Context, s streams, f observeFlags) error {
 	var writeErr error
 	emit := func(fl *observe.Flow) {
 		rec.Flow(fl)
-		summary.Add(fl)
+		if f.format == "table" { // the only format that prints it: no growth otherwise
+			summary.Add(fl)
+		}
 		switch fl.Outcome {
 		case observe.OutcomeClassical, observe.OutcomeTLS12, observe.OutcomeDraft, observe.OutcomeUnknownGroup:
 			notPQ++
@@ -146,14 +159,28 @@ func runObserve(ctx context.Context, s streams, f observeFlags) error {
 	}
 	a := observe.NewAnalyzer(observe.Options{IdleTimeout: f.idle, MaxFlows: f.maxFlows}, emit)
 
+	// readErr is a capture that could not be read to its end (damaged, or
+	// interrupted): the report still covers the packets read before it, and
+	// the run fails after writing it (a half-read file is not its answer).
+	var readErr error
 	if f.read == "-" {
 		// A capture streamed on stdin: tcpdump -w - | pqtls observe -r -
-		if err := observe.ReadCapture(ctx, s.in, observe.FileOptions{Filter: f.filter}, a); err != nil {
-			return failuref("reading the capture from standard input: %w", err)
+		if err := observe.ReadCapture(ctx, s.in, observe.FileOptions{Filter: f.filter}, a); err != nil && ctx.Err() == nil {
+			// (Ctrl-C ends a stream like a live capture: not an error.)
+			if a.Stats().Packets == 0 {
+				return failuref("reading the capture from standard input: %w", err)
+			}
+			readErr = fmt.Errorf("reading the capture from standard input: %w; the report covers only the %d packets read before it", err, a.Stats().Packets)
 		}
 	} else if f.read != "" {
 		if err := observe.ReadFile(ctx, f.read, observe.FileOptions{Filter: f.filter}, a); err != nil {
-			return failuref("%w", err)
+			if a.Stats().Packets == 0 && ctx.Err() == nil {
+				return failuref("%w", err) // not a capture at all: nothing to report
+			}
+			if ctx.Err() != nil {
+				err = errors.New("interrupted before the end of the capture")
+			}
+			readErr = fmt.Errorf("%s: %w; the report covers only the %d packets read before it", f.read, err, a.Stats().Packets)
 		}
 	} else {
 		if f.duration > 0 {
@@ -189,7 +216,7 @@ func runObserve(ctx context.Context, s streams, f observeFlags) error {
 				fmt.Fprintf(s.errOut, "\rpqtls observe: %s: %d packets, %d TLS flows, %d in flight", f.iface, st.Packets, st.Flows, st.ActiveFlows)
 			}
 		}
-		err := observe.Live(ctx, observe.LiveOptions{Interface: f.iface, Filter: f.filter, OnTick: onTick}, a)
+		err := observe.Live(ctx, observe.LiveOptions{Interface: f.iface, Filter: f.filter, OnTick: onTick, NoPromisc: f.noPromisc}, a)
 		if tty {
 			fmt.Fprint(s.errOut, "\r\x1b[K") // clear the progress line before the report
 		}
@@ -209,6 +236,10 @@ func runObserve(ctx context.Context, s streams, f observeFlags) error {
 	}
 	if err := errors.Join(writeErr, bw.Flush()); err != nil {
 		return failuref("writing the report: %w", err)
+	}
+	if readErr != nil {
+		printObserveStats(s.errOut, st)
+		return failuref("%w", readErr) // --output is not renamed into place
 	}
 	if tmp != nil {
 		if err := tmp.Close(); err != nil {
@@ -241,6 +272,9 @@ func printObserveStats(w io.Writer, st observe.Stats) {
 	}
 	if st.DroppedFlows > 0 {
 		fmt.Fprintf(w, ", %d flows dropped (flow table full: raise --max-flows)", st.DroppedFlows)
+	}
+	if st.KernelDrops > 0 {
+		fmt.Fprintf(w, ", %d packets dropped by the kernel before they could be read (busy link: narrow --filter, or capture with tcpdump -w and use -r)", st.KernelDrops)
 	}
 	if st.TruncatedPkts > 0 {
 		fmt.Fprintf(w, ", %d packets cut by the snaplen", st.TruncatedPkts)

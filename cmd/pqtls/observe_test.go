@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -153,6 +155,7 @@ func TestObserveErrors(t *testing.T) {
 		{[]string{"observe", "-r", "observe.go"}, exitFailure, "not a pcap or pcapng file"},
 		{[]string{"observe", "-i", "nonexistent0"}, exitFailure, "list interfaces with 'ip link'"},
 		{[]string{"observe", "--bogus"}, exitUsage, "unknown flag"},
+		{[]string{"observe", "-i", "lo", "--duration", "-5s"}, exitUsage, "--duration must be positive"},
 		{[]string{"observe", "-r", recorded, "--filter", "tcp port"}, exitUsage, "invalid filter"},
 	} {
 		code, _, errOut := runCLI(t, tc.args...)
@@ -302,5 +305,66 @@ func TestObserveStdin(t *testing.T) {
 	code = run([]string{"observe", "-r", "-"}, strings.NewReader("not a capture"), &o, &e)
 	if code != exitFailure || !strings.Contains(e.String(), "standard input") {
 		t.Errorf("garbage on stdin: exit %d, stderr %q", code, e.String())
+	}
+}
+
+// corruptCapture copies the recorded capture with the captured length of
+// packet n (1-based) set to an impossible value.
+func corruptCapture(t *testing.T, n int) string {
+	t.Helper()
+	b, err := os.ReadFile(recorded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b[:4]) != "\xd4\xc3\xb2\xa1" {
+		t.Fatalf("%s is not a little-endian pcap", recorded)
+	}
+	off := 24
+	for i := 1; i < n; i++ {
+		off += 16 + int(binary.LittleEndian.Uint32(b[off+8:]))
+	}
+	copy(b[off+8:], "\xff\xff\xff\x7f")
+	p := filepath.Join(t.TempDir(), "damaged.pcap")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// A capture damaged in the middle: the flows before the damage are reported
+// (whole JSONL lines only), the run fails naming the packet, and --output
+// is not written.
+func TestObserveDamagedCapture(t *testing.T) {
+	p := corruptCapture(t, 60)
+	code, out, errOut := runCLI(t, "observe", "-r", p, "--format", "jsonl")
+	if code != exitFailure || !strings.Contains(errOut, "reading packet 60") || !strings.Contains(errOut, "covers only the 59 packets") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	if n := len(jsonFlows(t, out)); n == 0 || n >= 7 {
+		t.Errorf("%d flows reported before the damage, want some but not all 7", n)
+	}
+	dst := filepath.Join(t.TempDir(), "report.txt")
+	if code, _, _ := runCLI(t, "observe", "-r", p, "-o", dst); code != exitFailure {
+		t.Errorf("exit %d with --output", code)
+	}
+	if _, err := os.Stat(dst); !os.IsNotExist(err) {
+		t.Errorf("--output written for a damaged capture: %v", err)
+	}
+}
+
+// Ctrl-C while reading a file: the report of what was read is written, and
+// the run fails (the file was not read to its end).
+func TestObserveInterruptedFile(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errOut strings.Builder
+	err := runObserve(ctx, streams{in: strings.NewReader(""), out: &out, errOut: &errOut},
+		observeFlags{read: recorded, format: "table", by: "server", idle: time.Minute, maxFlows: 10})
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != exitFailure || !strings.Contains(ee.err.Error(), "interrupted") {
+		t.Fatalf("err %v, want an exit-1 error saying interrupted", err)
+	}
+	if !strings.HasPrefix(out.String(), "SERVER ") {
+		t.Errorf("no report written: %q", out.String())
 	}
 }

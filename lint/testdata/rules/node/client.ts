@@ -10,3 +10,4 @@ export const options: tls.ConnectionOptions = {
 };
 export const fallback = { ecdhCurve: 'auto', servername: 'https://example.com/path' };
 export const fromEnv = { ecdhCurve: process.env.CURVES };
+tls.DEFAULT_MAX_VERSION = 'TLSv1.3';

@@ -12,3 +12,4 @@ const server = tls.createServer({
   maxVersion: 'TLSv1.2',
 }, (socket) => socket.end('ok\n'));
 server.listen(8443);
+tls.DEFAULT_MAX_VERSION = 'TLSv1.2';

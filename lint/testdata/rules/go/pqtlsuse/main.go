@@ -3,6 +3,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"log"
 
 	pq "github.com/pqtls/pqtls"
@@ -16,5 +17,7 @@ func main() {
 	}
 	ok := pq.Policy{Mode: pq.ModeRequire}
 	m, _ := pq.ParseMode("prefer")
-	log.Println(p, q, ok, m)
+	legacy := pq.Policy{Mode: pq.ModePrefer, Groups: []tls.CurveID{tls.X25519, tls.CurveP256}}
+	hybrid := pq.Policy{Groups: []tls.CurveID{tls.X25519MLKEM768, tls.X25519}}
+	log.Println(p, q, ok, m, legacy, hybrid)
 }

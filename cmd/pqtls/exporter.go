@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/pqtls/pqtls/exporter"
+)
+
+// exporterOpts are the flags of 'pqtls exporter'.
+type exporterOpts struct {
+	config      string
+	listen      string
+	checkConfig bool
+	logLevel    string
+	// ready, when set (tests), receives the listening address.
+	ready chan<- string
+}
+
+func newExporterCmd(s streams) *cobra.Command {
+	return newExporterCmdWith(s, &exporterOpts{})
+}
+
+func newExporterCmdWith(s streams, o *exporterOpts) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "exporter --config exporter.yaml [--listen :9650]",
+		Short: "Prometheus exporter: probe targets for the key-exchange group they negotiate (blackbox-style /probe)",
+		Long: `Serve Prometheus probes of TLS endpoints: GET /probe?target=host:port&module=NAME runs one probe
+with the module's settings and returns its metrics (probe_success, probe_tls_group_info{group,kind},
+probe_tls_pq_ready, ...). /metrics has the exporter's own health. SIGHUP (or POST /-/reload) rereads
+the configuration and keeps the old one if the new one is invalid. See docs/EXPORTER.md.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runExporter(cmd.Context(), s, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.config, "config", "", "module configuration file (YAML, see docs/EXPORTER.md)")
+	f.StringVar(&o.listen, "listen", ":9650", "address to serve /probe and /metrics on")
+	f.BoolVar(&o.checkConfig, "check-config", false, "validate the configuration, print the modules and exit")
+	f.StringVar(&o.logLevel, "log-level", "info", "log level on stderr: debug (every failed probe), info, warn, error")
+	return cmd
+}
+
+func parseLogLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("--log-level %q: use debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+func runExporter(ctx context.Context, s streams, o *exporterOpts) error {
+	if o.config == "" {
+		return usageErrorf("--config is required: write a module file (see docs/EXPORTER.md and examples/exporter.yaml)")
+	}
+	level, err := parseLogLevel(o.logLevel)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	cfg, err := exporter.LoadConfig(o.config)
+	if err != nil {
+		var ce *exporter.ConfigError
+		if errors.As(err, &ce) {
+			return usageErrorf("%v", err)
+		}
+		return usageErrorf("%v (check the --config path)", err)
+	}
+	if o.checkConfig {
+		names := make([]string, 0, len(cfg.Modules))
+		for n := range cfg.Modules {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		fmt.Fprintf(s.out, "%s: OK, %d module(s): %s\n", o.config, len(names), strings.Join(names, ", "))
+		return nil
+	}
+	logger := slog.New(slog.NewTextHandler(s.errOut, &slog.HandlerOptions{Level: level}))
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	exp, err := exporter.New(exporter.Options{Config: cfg, ConfigFile: o.config, Logger: logger, Registerer: reg, Version: buildVersion()})
+	if err != nil {
+		return failuref("%v", err)
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return failuref("listen on %s: %v (choose another --listen address)", o.listen, err)
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	srv := &http.Server{Handler: exp.Handler(reg), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	logger.Info("pqtls exporter listening", "addr", ln.Addr().String(), "config", o.config, "modules", len(cfg.Modules))
+	if o.ready != nil {
+		o.ready <- ln.Addr().String()
+	}
+	for {
+		select {
+		case <-hup:
+			_ = exp.Reload() // logged and counted; the old config stays on error
+		case err := <-errc:
+			return failuref("serve: %v", err)
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+			logger.Info("pqtls exporter stopped")
+			return nil
+		}
+	}
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+func TestExporterCheckConfig(t *testing.T) {
+	code, out, stderr := runCLI(t, "exporter", "--config", "../../examples/exporter.yaml", "--check-config")
+	if code != 0 || !strings.Contains(out, "OK, 4 module(s): default, enumerate, postgres, require_hybrid") {
+		t.Fatalf("exit %d, out %q, stderr %q", code, out, stderr)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("modules:\n  a:\n    timeout: 2s\n    enumerat: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"exporter", "--config", bad, "--check-config"}, "line 4: unknown key enumerat"},
+		{[]string{"exporter", "--check-config"}, "--config is required"},
+		{[]string{"exporter", "--config", "/nonexistent.yaml"}, "check the --config path"},
+		{[]string{"exporter", "--config", "../../examples/exporter.yaml", "--log-level", "loud"}, "--log-level"},
+	} {
+		code, _, stderr := runCLI(t, tc.args...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d stderr %q, want exit 2 with %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
+
+// TestExporterServeAndSIGHUP runs the exporter command, probes a closed port
+// through it, then reloads on SIGHUP: a bad file keeps the old modules, a good
+// one brings new ones.
+func TestExporterServeAndSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "exporter.yaml")
+	if err := os.WriteFile(file, []byte("modules:\n  default:\n    timeout: 2s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr bytes.Buffer
+	s := streams{in: strings.NewReader(""), out: io.Discard, errOut: &lockedBuf{b: &stderr}}
+	cmd := newExporterCmdWith(s, &exporterOpts{ready: ready})
+	cmd.SetArgs([]string{"--config", file, "--listen", "127.0.0.1:0", "--log-level", "debug"})
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("exporter exited: %v", err)
+	}
+	get := func(path string) (int, string) {
+		t.Helper()
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := get("/probe?target=127.0.0.1:1&module=default")
+	if code != 200 || !strings.Contains(body, "probe_success 0") || !strings.Contains(body, `reason="connection_refused"`) {
+		t.Fatalf("probe: %d %s", code, body)
+	}
+	waitMetric := func(want string) string {
+		t.Helper()
+		var body string
+		for i := 0; i < 100; i++ {
+			_, body = get("/metrics")
+			if strings.Contains("\n"+body, want) {
+				return body
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("/metrics never showed %q:\n%s", want, body)
+		return ""
+	}
+	waitMetric(`pqtls_exporter_probes_total{module="default",result="failure"} 1`)
+	waitMetric(`pqtls_exporter_build_info{goversion=`)
+
+	if err := os.WriteFile(file, []byte("modules:\n  default:\n    timeout: nope\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitMetric("\npqtls_exporter_config_last_reload_successful 0\n")
+	if code, _ := get("/probe?target=127.0.0.1:1&module=default"); code != 200 {
+		t.Errorf("after a bad reload the old module is gone: HTTP %d", code)
+	}
+	if err := os.WriteFile(file, []byte("modules:\n  default:\n    timeout: 2s\n  second:\n    timeout: 1s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitMetric("\npqtls_exporter_config_last_reload_successful 1\n")
+	if code, body := get("/probe?target=127.0.0.1:1&module=second"); code != 200 {
+		t.Errorf("module second after reload: HTTP %d %s\n%s", code, body, stderr.String())
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("exporter returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("exporter did not stop")
+	}
+}
+
+// lockedBuf is a bytes.Buffer safe for concurrent writes.
+type lockedBuf struct {
+	mu sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func TestExporterFlagsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/EXPORTER.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	newExporterCmd(streams{}).Flags().VisitAll(func(f *pflag.Flag) {
+		n++
+		if !strings.Contains(string(doc), "`--"+f.Name) {
+			t.Errorf("docs/EXPORTER.md does not document --%s", f.Name)
+		}
+	})
+	if n < 4 {
+		t.Errorf("%d flags", n)
+	}
+}
+
+func TestExporterListenInUseExits1(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	code, _, stderr := runCLI(t, "exporter", "--config", "../../examples/exporter.yaml", "--listen", ln.Addr().String())
+	if code != exitFailure || !strings.Contains(stderr, "choose another --listen address") {
+		t.Errorf("exit %d, stderr %q; want 1 with a hint", code, stderr)
+	}
+}

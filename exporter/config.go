@@ -1,0 +1,273 @@
+package exporter
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/pqtls/pqtls"
+)
+
+// Defaults of a module.
+const (
+	// DefaultTimeout bounds one probe when the module sets no timeout.
+	DefaultTimeout = 10 * time.Second
+	// DefaultModule is the module used when /probe has no module parameter.
+	DefaultModule = "default"
+)
+
+// Config is the exporter configuration file: a set of named modules.
+type Config struct {
+	// Modules maps a module name (the module= parameter of /probe) to its
+	// settings.
+	Modules map[string]*Module `yaml:"modules"`
+}
+
+// Module is how one probe is made. The zero value is a default modern
+// client: Go crypto/tls defaults, system roots, TLS 1.2-1.3, no enumeration.
+type Module struct {
+	// Timeout bounds the probe (connect, STARTTLS, handshake, enumeration).
+	// The Prometheus scrape timeout bounds it too. Default 10s.
+	Timeout time.Duration `yaml:"timeout"`
+	// StartTLS is the plain-text protocol spoken before the handshake:
+	// "" (none), smtp, imap, pop3, ftp, postgres, mysql, ldap, xmpp...
+	StartTLS string `yaml:"starttls"`
+	// ServerName is the SNI and the name verified in the certificate. Default:
+	// the host part of the target.
+	ServerName string `yaml:"server_name"`
+	// CAFile is a PEM bundle of roots used instead of the system roots.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are a client certificate for servers that require
+	// one (mTLS).
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// InsecureSkipVerify turns certificate verification off: the probe still
+	// reports the group and the expiry of the presented chain.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+	// Policy is the pqtls policy of the probing client: "" (a default Go
+	// client: whatever crypto/tls offers by default), prefer, require or
+	// classical.
+	Policy string `yaml:"policy"`
+	// Groups overrides the groups the probing client offers (names as in
+	// 'pqtls groups'). Needs a policy.
+	Groups []string `yaml:"groups"`
+	// MinVersion is the lowest TLS version offered: "1.2" or "1.3". Default
+	// 1.2 for the default client, the policy's minimum otherwise.
+	MinVersion string `yaml:"min_version"`
+	// Enumerate turns group enumeration on: one crafted ClientHello per
+	// registered group, reported as probe_tls_group_supported, plus the large
+	// ClientHello canary case (probe_tls_large_client_hello_ok).
+	Enumerate bool `yaml:"enumerate"`
+	// EnumerateGroups restricts enumeration to these groups. Default: every
+	// group of the registry.
+	EnumerateGroups []string `yaml:"enumerate_groups"`
+
+	// Derived at load time.
+	policy    *pqtls.Policy
+	roots     *x509.CertPool
+	cert      *tls.Certificate
+	enumGroup []tls.CurveID
+}
+
+var unknownField = regexp.MustCompile(`field (\S+) not found in type exporter\.Module`)
+
+// ConfigError is a configuration problem, with the line it is on when known.
+type ConfigError struct {
+	// File is the configuration file, empty for in-memory data.
+	File string
+	// Line is the 1-based line, 0 when unknown.
+	Line int
+	// Msg says what is wrong and what to do.
+	Msg string
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+	} else {
+		b.WriteString("config")
+	}
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// LoadConfig reads and validates a configuration file.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read exporter config: %w", err)
+	}
+	return ParseConfig(data, path)
+}
+
+// ParseConfig parses and validates a configuration. Unknown keys are errors.
+// file names the source in error messages and is the base for relative
+// ca_file, cert_file and key_file paths.
+func ParseConfig(data []byte, file string) (*Config, error) {
+	var cfg Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &ConfigError{File: file, Msg: "empty configuration: define at least one module under 'modules:'"}
+		}
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		msg = unknownField.ReplaceAllString(msg, "unknown key $1 (see docs/EXPORTER.md for the module keys)")
+		msg = strings.ReplaceAll(msg, "in type exporter.Config", "at the top level")
+		return nil, &ConfigError{File: file, Msg: msg}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, &ConfigError{File: file, Msg: "more than one YAML document: keep a single document"}
+	}
+	var root yaml.Node
+	_ = yaml.Unmarshal(data, &root)
+	lines := moduleLines(&root)
+	if len(cfg.Modules) == 0 {
+		return nil, &ConfigError{File: file, Msg: "no modules: define at least one under 'modules:' (see docs/EXPORTER.md)"}
+	}
+	names := make([]string, 0, len(cfg.Modules))
+	for name := range cfg.Modules {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		m := cfg.Modules[name]
+		if m == nil {
+			m = &Module{}
+			cfg.Modules[name] = m
+		}
+		if err := m.prepare(file); err != nil {
+			l := lines[name]
+			if k, ok := lines[name+"."+err.key]; ok {
+				l = k
+			}
+			return nil, &ConfigError{File: file, Line: l, Msg: fmt.Sprintf("module %q: %s", name, err.msg)}
+		}
+	}
+	return &cfg, nil
+}
+
+// moduleLines maps "name" and "name.key" to their line numbers.
+func moduleLines(root *yaml.Node) map[string]int {
+	out := map[string]int{}
+	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
+		return out
+	}
+	top := root.Content[0]
+	if top.Kind != yaml.MappingNode {
+		return out
+	}
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		if top.Content[i].Value != "modules" || top.Content[i+1].Kind != yaml.MappingNode {
+			continue
+		}
+		mods := top.Content[i+1]
+		for j := 0; j+1 < len(mods.Content); j += 2 {
+			name := mods.Content[j].Value
+			out[name] = mods.Content[j].Line
+			body := mods.Content[j+1]
+			for k := 0; k+1 < len(body.Content); k += 2 {
+				out[name+"."+body.Content[k].Value] = body.Content[k].Line
+			}
+		}
+	}
+	return out
+}
+
+type fieldError struct{ key, msg string }
+
+func (m *Module) prepare(file string) *fieldError {
+	if m.Timeout < 0 {
+		return &fieldError{"timeout", "timeout must be positive (e.g. 5s)"}
+	}
+	if m.Timeout == 0 {
+		m.Timeout = DefaultTimeout
+	}
+	if m.StartTLS != "" {
+		if err := checkStartTLS(m.StartTLS); err != nil {
+			return &fieldError{"starttls", err.Error()}
+		}
+	}
+	if len(m.Groups) > 0 && m.Policy == "" {
+		return &fieldError{"groups", "groups needs a policy: add 'policy: prefer' (or require/classical) to this module"}
+	}
+	if m.Policy != "" {
+		p, _, err := pqtls.ParsePolicy(m.Policy, strings.Join(m.Groups, ","), m.MinVersion)
+		if err != nil {
+			key := "policy"
+			if strings.Contains(err.Error(), "group") && len(m.Groups) > 0 {
+				key = "groups"
+			}
+			return &fieldError{key, err.Error()}
+		}
+		m.policy = &p
+	} else if m.MinVersion != "" {
+		if _, err := pqtls.ParseVersion(m.MinVersion); err != nil {
+			return &fieldError{"min_version", err.Error()}
+		}
+	}
+	if m.CAFile != "" {
+		pem, err := os.ReadFile(resolve(file, m.CAFile))
+		if err != nil {
+			return &fieldError{"ca_file", fmt.Sprintf("%v: point ca_file at a readable PEM bundle", err)}
+		}
+		m.roots = x509.NewCertPool()
+		if !m.roots.AppendCertsFromPEM(pem) {
+			return &fieldError{"ca_file", fmt.Sprintf("%s holds no PEM certificate", m.CAFile)}
+		}
+	}
+	if (m.CertFile == "") != (m.KeyFile == "") {
+		return &fieldError{"cert_file", "cert_file and key_file go together: set both or neither"}
+	}
+	if m.CertFile != "" {
+		c, err := tls.LoadX509KeyPair(resolve(file, m.CertFile), resolve(file, m.KeyFile))
+		if err != nil {
+			return &fieldError{"cert_file", fmt.Sprintf("client certificate: %v", err)}
+		}
+		m.cert = &c
+	}
+	if _, err := m.clientConfig("example.com"); err != nil {
+		return &fieldError{"policy", err.Error()}
+	}
+	if len(m.EnumerateGroups) > 0 {
+		if !m.Enumerate {
+			return &fieldError{"enumerate_groups", "enumerate_groups needs 'enumerate: true'"}
+		}
+		gs, err := pqtls.ParseGroupList(strings.Join(m.EnumerateGroups, ","))
+		if err != nil {
+			return &fieldError{"enumerate_groups", err.Error()}
+		}
+		for _, g := range gs {
+			m.enumGroup = append(m.enumGroup, g.ID)
+		}
+	} else if m.Enumerate {
+		for _, g := range pqtls.Groups() {
+			m.enumGroup = append(m.enumGroup, g.ID)
+		}
+	}
+	return nil
+}
+
+func resolve(file, p string) string {
+	if file == "" || strings.HasPrefix(p, "/") {
+		return p
+	}
+	dir := file[:strings.LastIndex(file, "/")+1]
+	return dir + p
+}

@@ -1,0 +1,89 @@
+package exporter
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, yml string
+		line      int
+		want      string
+	}{
+		{"unknown key", "modules:\n  a:\n    timeout: 2s\n    timout: 3s\n", 0, "line 4: unknown key timout"},
+		{"unknown top key", "modulez:\n  a: {}\n", 0, "line 1"},
+		{"bad duration", "modules:\n  a:\n    timeout: soon\n", 0, "line 3"},
+		{"negative timeout", "modules:\n  a:\n    timeout: -1s\n", 3, "timeout must be positive"},
+		{"bad policy", "modules:\n  a:\n    timeout: 2s\n    policy: sometimes\n", 4, "sometimes"},
+		{"groups without policy", "modules:\n  a:\n    groups: [x25519]\n", 3, "groups needs a policy"},
+		{"require with classical group", "modules:\n  a:\n    policy: require\n    groups: [X25519MLKEM768, x25519]\n", 0, "x25519"},
+		{"unknown group", "modules:\n  a:\n    policy: prefer\n    groups: [x25519mlkem]\n", 0, "x25519mlkem"},
+		{"bad starttls", "modules:\n  a:\n    starttls: gopher\n", 3, "gopher"},
+		{"missing ca", "modules:\n  a:\n    ca_file: /nonexistent/ca.pem\n", 3, "ca_file"},
+		{"cert without key", "modules:\n  a:\n    cert_file: c.pem\n", 3, "cert_file and key_file go together"},
+		{"enumerate_groups without enumerate", "modules:\n  a:\n    enumerate_groups: [x25519]\n", 3, "needs 'enumerate: true'"},
+		{"empty", "", 0, "empty configuration"},
+		{"no modules", "modules: {}\n", 0, "no modules"},
+		{"two documents", "modules:\n  a: {}\n---\nmodules:\n  b: {}\n", 0, "more than one YAML document"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig([]byte(tc.yml), "x.yaml")
+			if err == nil {
+				t.Fatal("no error")
+			}
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %T %v is not a *ConfigError", err, err)
+			}
+			if !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "x.yaml") {
+				t.Errorf("error %q does not contain %q", err, tc.want)
+			}
+			if tc.line != 0 && ce.Line != tc.line {
+				t.Errorf("error %q on line %d, want %d", err, ce.Line, tc.line)
+			}
+		})
+	}
+}
+
+func TestParseConfigDefaultsAndPaths(t *testing.T) {
+	dir := t.TempDir()
+	p := newPKI(t)
+	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), p.ca.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "exporter.yaml")
+	yml := "modules:\n  default:\n  rel:\n    ca_file: ca.pem\n    enumerate: true\n    enumerate_groups: [X25519MLKEM768, p256]\n    policy: prefer\n"
+	if err := os.WriteFile(file, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := cfg.Modules["default"]
+	if d == nil || d.Timeout != DefaultTimeout || d.policy != nil || len(d.enumGroup) != 0 {
+		t.Errorf("default module: %+v", d)
+	}
+	r := cfg.Modules["rel"]
+	if r.roots == nil || len(r.enumGroup) != 2 || r.enumGroup[1] != 0x0017 || r.policy == nil {
+		t.Errorf("rel module: roots %v enum %v policy %v", r.roots != nil, r.enumGroup, r.policy)
+	}
+	if r.Timeout != 10*time.Second {
+		t.Errorf("timeout %v", r.Timeout)
+	}
+}
+
+func TestExampleConfigLoads(t *testing.T) {
+	cfg, err := LoadConfig("../examples/exporter.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := cfg.Modules[DefaultModule]; !ok {
+		t.Errorf("examples/exporter.yaml has no %q module", DefaultModule)
+	}
+}
