@@ -300,9 +300,9 @@ func pipe(src, dst *endpoint, idle time.Duration, last *atomic.Int64, count func
 			last.Store(now.UnixNano())
 			// A peer that stops reading must not hold the connection
 			// forever: once the other direction is done (half-close)
-			// nothing else would notice.
-			// A write deadline cannot be retried like a read one, so it
-			// is pushed out well before it could expire.
+			// nothing else would notice. A write deadline cannot be
+			// retried like a read one, so it is pushed out well before
+			// it could expire.
 			if now.Sub(dst.warmed) > idle/16 {
 				_ = dst.raw.SetWriteDeadline(now.Add(idle))
 				dst.warmed = now
