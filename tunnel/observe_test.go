@@ -305,3 +305,31 @@ func TestReadyzDoesNotProbeRemoteTarget(t *testing.T) {
 		t.Fatalf("readiness opened %d connection(s) to the remote server", len(peers)-1)
 	}
 }
+
+// TestMaxConnectionsLogged: clients beyond max_connections get no error of
+// their own (they wait in the accept queue), so the tunnel logs that the
+// limit was reached.
+func TestMaxConnectionsLogged(t *testing.T) {
+	p := newPKI(t)
+	l := serverListener(t, p, echoServer(t))
+	l.MaxConnections = 1
+	var logs logBuffer
+	tu, err := Start(t.Context(), Config{Listeners: []ListenerConfig{l}},
+		Options{Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.NewJSONHandler(&logs, nil)), NoWatch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tu.Close()
+	base := &tls.Config{RootCAs: p.pool(), ServerName: "db.internal"}
+	c, err := dialTLS(tu.Listeners()[0].Addr().String(), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := roundTrip(c, "x"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the max_connections warning", func() bool {
+		return strings.Contains(logs.String(), `"msg":"tunnel max_connections reached`) && strings.Contains(logs.String(), `"max_connections":1`)
+	})
+}

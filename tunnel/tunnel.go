@@ -333,11 +333,24 @@ func (l *Listener) acceptLoop() {
 	t := l.t
 	defer t.acceptWG.Done()
 	var backoff time.Duration
+	var lastFull time.Time
 	for {
 		select {
 		case l.sem <- struct{}{}:
-		case <-t.closing:
-			return
+		default:
+			// At the limit: further clients wait in the kernel accept
+			// queue with no error of their own, so say it here (at most
+			// once a minute).
+			if time.Since(lastFull) > time.Minute {
+				lastFull = time.Now()
+				t.log.Warn("tunnel max_connections reached; new connections wait in the accept queue until one ends",
+					"listener", l.cfg.Name, "max_connections", l.cfg.MaxConnections)
+			}
+			select {
+			case l.sem <- struct{}{}:
+			case <-t.closing:
+				return
+			}
 		}
 		c, err := l.ln.Accept()
 		if err != nil {
