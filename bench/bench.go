@@ -66,8 +66,8 @@ type Options struct {
 	// Duration bounds the run (idle: how long connections are held).
 	// Default 10 s.
 	Duration time.Duration
-	// Count stops handshake and rr runs after this many operations (0:
-	// run for Duration).
+	// Count stops handshake and rr runs after exactly this many successful
+	// operations, shared among the workers (0: run for Duration).
 	Count int64
 	// Size is the payload per round trip (rr, idle) or per write
 	// (throughput). Defaults: 64 B, 16 B, 32 KiB.
@@ -114,6 +114,7 @@ type Result struct {
 type worker struct {
 	lat      []time.Duration
 	ops      int64
+	quota    int64 // with Options.Count: this worker's share of it
 	errs     map[string]int64
 	groups   map[string]int64
 	versions map[string]int64
@@ -184,6 +185,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	dialSem := make(chan struct{}, 64)
 	for i := range workers {
 		w := &worker{errs: map[string]int64{}, groups: map[string]int64{}, versions: map[string]int64{}}
+		if o.Count > 0 {
+			w.quota = o.Count / int64(o.Concurrency)
+			if int64(i) < o.Count%int64(o.Concurrency) {
+				w.quota++
+			}
+		}
 		workers[i] = w
 		wg.Add(1)
 		go func() {
@@ -305,7 +312,7 @@ func over(ctx context.Context) bool {
 }
 
 func (b *runner) done(ctx context.Context, w *worker) bool {
-	return over(ctx) || (b.o.Count > 0 && w.ops >= b.o.Count/int64(b.o.Concurrency)+1)
+	return over(ctx) || (b.o.Count > 0 && w.ops >= w.quota)
 }
 
 func (b *runner) handshakes(ctx context.Context, w *worker) {

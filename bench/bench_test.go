@@ -93,3 +93,19 @@ func TestSummarizeNearestRank(t *testing.T) {
 		t.Fatalf("one sample: %+v", l)
 	}
 }
+
+// TestRunCountIsExact: --count N runs exactly N operations, however they
+// divide among the workers.
+func TestRunCountIsExact(t *testing.T) {
+	addr, cfg := testServer(t, nil)
+	for _, c := range []struct {
+		mode        Mode
+		count       int64
+		concurrency int
+	}{{ModeHandshake, 21, 4}, {ModeRR, 10, 3}, {ModeHandshake, 2, 5}} {
+		res, err := Run(context.Background(), Options{Target: addr, TLS: cfg, Mode: c.mode, Concurrency: c.concurrency, Count: c.count, Duration: 30 * time.Second})
+		if err != nil || res.Operations != c.count {
+			t.Errorf("%s count %d with %d workers: %d operations, err %v", c.mode, c.count, c.concurrency, res.Operations, err)
+		}
+	}
+}

@@ -99,7 +99,7 @@ your own servers (phase 3). Modes:
 	fl.StringVar(&mode, "mode", "handshake", "handshake, rr, throughput or idle")
 	fl.IntVarP(&o.Concurrency, "concurrency", "c", 8, "concurrent workers (idle: connections)")
 	fl.DurationVar(&o.Duration, "duration", 10*time.Second, "run time (idle: hold time)")
-	fl.Int64Var(&o.Count, "count", 0, "stop after about this many operations (handshake, rr)")
+	fl.Int64Var(&o.Count, "count", 0, "stop after this many successful operations (handshake, rr)")
 	fl.IntVar(&o.Size, "size", 0, "payload bytes: rr round trip (64), throughput write (32768), idle (16)")
 	fl.DurationVar(&o.Timeout, "timeout", 10*time.Second, "deadline for each network step")
 	fl.StringVar(&ca, "ca", "", "PEM bundle that verifies the target (default: system roots)")
