@@ -333,30 +333,8 @@ func TestServerConfigPolicyAppliesToBaseGetConfigForClient(t *testing.T) {
 // handshakeErr runs a handshake over loopback and returns the server's error.
 func handshakeErr(t *testing.T, server, client *tls.Config) error {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	errc := make(chan error, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-		errc <- tls.Server(c, server).Handshake()
-	}()
-	raw, err := net.DialTimeout("tcp", ln.Addr().String(), 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	_ = raw.SetDeadline(time.Now().Add(10 * time.Second))
-	_ = tls.Client(raw, client).Handshake()
-	return <-errc
+	_, _, serr := loopbackHandshake(t, server, client)
+	return serr
 }
 
 // noAddrConn is a wrapped connection that does not know its peer address.

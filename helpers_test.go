@@ -20,10 +20,10 @@ func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
 	return ca.Server(t, testpki.CertOptions{}).TLS, ca.Pool()
 }
 
-// pipeHandshake runs a handshake between server and client configs over
-// loopback TCP and returns the client's connection state. It fails the test
-// on a handshake error.
-func pipeHandshake(t testing.TB, server, client *tls.Config) tls.ConnectionState {
+// loopbackHandshake runs one handshake between server and client configs
+// over loopback TCP (10 s deadlines) and returns the client's connection
+// state and both sides' errors.
+func loopbackHandshake(t testing.TB, server, client *tls.Config) (cs tls.ConnectionState, clientErr, serverErr error) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -48,13 +48,25 @@ func pipeHandshake(t testing.TB, server, client *tls.Config) tls.ConnectionState
 	defer raw.Close()
 	_ = raw.SetDeadline(time.Now().Add(10 * time.Second))
 	c := tls.Client(raw, client)
-	if err := c.Handshake(); err != nil {
-		t.Fatalf("client handshake: %v", err)
+	clientErr = c.Handshake()
+	if clientErr != nil {
+		raw.Close() // unblock a server still waiting for the client's flight
 	}
-	if err := <-errc; err != nil {
-		t.Fatalf("server handshake: %v", err)
+	return c.ConnectionState(), clientErr, <-errc
+}
+
+// pipeHandshake runs a handshake over loopback and returns the client's
+// connection state. It fails the test on a handshake error.
+func pipeHandshake(t testing.TB, server, client *tls.Config) tls.ConnectionState {
+	t.Helper()
+	cs, cerr, serr := loopbackHandshake(t, server, client)
+	if cerr != nil {
+		t.Fatalf("client handshake: %v", cerr)
 	}
-	return c.ConnectionState()
+	if serr != nil {
+		t.Fatalf("server handshake: %v", serr)
+	}
+	return cs
 }
 
 func poolOf(v any) *x509.CertPool {

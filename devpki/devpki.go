@@ -22,7 +22,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"net/url"
 	"os"
@@ -120,8 +119,8 @@ func CreateCA(r CARequest) (*CA, error) {
 		org = []string{"pqtls development CA"}
 	}
 	now := time.Now()
+	// A nil SerialNumber makes crypto/x509 draw a random RFC 5280 serial.
 	tmpl := &x509.Certificate{
-		SerialNumber:          serial(),
 		Subject:               pkix.Name{CommonName: r.CommonName, Organization: org},
 		NotBefore:             orDefault(r.NotBefore, now.Add(-time.Hour)),
 		NotAfter:              orDefault(r.NotAfter, now.AddDate(10, 0, 0)),
@@ -193,8 +192,8 @@ func (ca *CA) Issue(r Request) (*Cert, error) {
 		return nil, err
 	}
 	now := time.Now()
+	// A nil SerialNumber makes crypto/x509 draw a random RFC 5280 serial.
 	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
 		Subject: pkix.Name{
 			CommonName:         r.CommonName,
 			Organization:       r.Organization,
@@ -260,14 +259,6 @@ func sign(tmpl, parent *x509.Certificate, pub crypto.PublicKey, signer crypto.Si
 		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}),
 	}, nil
-}
-
-func serial() *big.Int {
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		panic("crypto/rand failed: " + err.Error()) // crypto/rand never fails on supported platforms
-	}
-	return n
 }
 
 // checkDNSName rejects what no TLS client would match: ports, URLs, spaces,

@@ -185,3 +185,20 @@ func TestIssueRejectsBadHosts(t *testing.T) {
 		t.Fatalf("SANs %v %v", c.Leaf.DNSNames, c.Leaf.IPAddresses)
 	}
 }
+
+func TestSerialNumbersAreRandomAndDistinct(t *testing.T) {
+	ca, err := NewCA("serial CA", ECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := ca.Issue(Request{CommonName: "a", Server: true})
+	b, _ := ca.Issue(Request{CommonName: "b", Server: true})
+	for _, c := range []*Cert{&ca.Cert, a, b} {
+		if c.Leaf.SerialNumber == nil || c.Leaf.SerialNumber.Sign() <= 0 || c.Leaf.SerialNumber.BitLen() < 64 {
+			t.Fatalf("serial %v: want a positive random serial of at least 64 bits", c.Leaf.SerialNumber)
+		}
+	}
+	if a.Leaf.SerialNumber.Cmp(b.Leaf.SerialNumber) == 0 || a.Leaf.SerialNumber.Cmp(ca.Leaf.SerialNumber) == 0 {
+		t.Fatal("two certificates share a serial number")
+	}
+}
