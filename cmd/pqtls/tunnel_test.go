@@ -134,41 +134,8 @@ func TestTunnelSIGTERMDrains(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary; skipped in -short")
 	}
-	dir := t.TempDir()
-	pool := writeTestCerts(t, dir, "ca.pem", "server")
-	bin := filepath.Join(dir, "pqtls")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	pln, _ := net.Listen("tcp", "127.0.0.1:0")
-	echo := bench.NewEchoServer(pln, nil)
-	defer echo.Close()
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(bin, "tunnel", "server", "--listen", addr, "--target", pln.Addr().String(),
-		"--cert", filepath.Join(dir, "server.pem"), "--key", filepath.Join(dir, "server.key"), "--drain-timeout", "20s")
-	stderr := &lockedBuffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	cfg := &tls.Config{RootCAs: pool, ServerName: "localhost"}
-	var c *tls.Conn
+	cmd, stderr, c := startTunnelProcess(t, "20s")
 	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var err error
-		c, err = tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, cfg)
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("tunnel never came up: %v\n%s", err, stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	defer c.Close()
 	// SIGHUP reloads the certificates; the process keeps serving.
 	_ = cmd.Process.Signal(syscall.SIGHUP)
 	for !strings.Contains(stderr.String(), "tunnel reloaded") {
@@ -210,7 +177,7 @@ func TestTunnelSIGTERMDrains(t *testing.T) {
 	if !strings.Contains(stderr.String(), "draining") {
 		t.Errorf("no drain log line:\n%s", stderr.String())
 	}
-	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+	if _, err := net.DialTimeout("tcp", c.RemoteAddr().String(), time.Second); err == nil {
 		t.Fatal("tunnel still accepting after exit")
 	}
 }
@@ -310,41 +277,8 @@ func TestTunnelSecondSignalCutsDrain(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary; skipped in -short")
 	}
-	dir := t.TempDir()
-	pool := writeTestCerts(t, dir, "ca.pem", "server")
-	bin := filepath.Join(dir, "pqtls")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	pln, _ := net.Listen("tcp", "127.0.0.1:0")
-	echo := bench.NewEchoServer(pln, nil)
-	defer echo.Close()
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(bin, "tunnel", "server", "--listen", addr, "--target", pln.Addr().String(),
-		"--cert", filepath.Join(dir, "server.pem"), "--key", filepath.Join(dir, "server.key"), "--drain-timeout", "10m")
-	stderr := &lockedBuffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	cfg := &tls.Config{RootCAs: pool, ServerName: "localhost"}
-	var c *tls.Conn
+	cmd, stderr, c := startTunnelProcess(t, "10m")
 	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var err error
-		c, err = tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, cfg)
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("tunnel never came up: %v\n%s", err, stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
 	if _, err := c.Write([]byte("x")); err != nil {
 		t.Fatal(err)
@@ -368,5 +302,52 @@ func TestTunnelSecondSignalCutsDrain(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "second signal") {
 		t.Errorf("no log line for the second signal:\n%s", stderr.String())
+	}
+}
+
+// startTunnelProcess builds the pqtls binary and runs 'pqtls tunnel server'
+// in front of an echo server with the given drain timeout, and returns the
+// process, its stderr and one TLS client connection through it. Cleanup
+// kills the process and closes the connection.
+func startTunnelProcess(t *testing.T, drainTimeout string) (*exec.Cmd, *lockedBuffer, *tls.Conn) {
+	t.Helper()
+	dir := t.TempDir()
+	pool := writeTestCerts(t, dir, "ca.pem", "server")
+	bin := filepath.Join(dir, "pqtls")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	pln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	echo := bench.NewEchoServer(pln, nil)
+	t.Cleanup(func() { echo.Close() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, "tunnel", "server", "--listen", addr, "--target", pln.Addr().String(),
+		"--cert", filepath.Join(dir, "server.pem"), "--key", filepath.Join(dir, "server.key"), "--drain-timeout", drainTimeout)
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	cfg := &tls.Config{RootCAs: pool, ServerName: "localhost"}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, cfg)
+		if err == nil {
+			t.Cleanup(func() { c.Close() })
+			return cmd, stderr, c
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tunnel never came up: %v\n%s", err, stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
