@@ -2,9 +2,10 @@ package canary
 
 import (
 	"os"
-	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/pqtls/pqtls/internal/doccheck"
 )
 
 // TestSchemaDocumented checks that every JSON field of pqtls.canary/v1,
@@ -16,29 +17,11 @@ func TestSchemaDocumented(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := string(b)
-	seen := map[reflect.Type]bool{}
-	var walk func(reflect.Type, string)
-	walk = func(typ reflect.Type, path string) {
-		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice || typ.Kind() == reflect.Map {
-			typ = typ.Elem()
-		}
-		if typ.Kind() != reflect.Struct || seen[typ] || typ.PkgPath() != reflect.TypeOf(Report{}).PkgPath() {
-			return
-		}
-		seen[typ] = true
-		for i := 0; i < typ.NumField(); i++ {
-			f := typ.Field(i)
-			name := strings.Split(f.Tag.Get("json"), ",")[0]
-			if name == "" || name == "-" {
-				continue
-			}
-			if !strings.Contains(doc, name) {
-				t.Errorf("JSON field %s%s is not documented in docs/CANARY.md", path, name)
-			}
-			walk(f.Type, path+name+".")
+	for _, f := range doccheck.Fields(Report{}, "json") {
+		if !strings.Contains(doc, f.Name) {
+			t.Errorf("JSON field %s%s is not documented in docs/CANARY.md", f.Path, f.Name)
 		}
 	}
-	walk(reflect.TypeOf(Report{}), "")
 	for _, code := range []string{VerdictOK, VerdictHybridUnavailable, VerdictUnreachable, VerdictUnstable, VerdictLargeHelloDropped,
 		VerdictSplitHelloReset, VerdictLargeHelloReset, VerdictRecordFragmentation, VerdictHybridAlert, VerdictHRRBroken,
 		VerdictHybridUnexpected, VerdictInterrupted} {

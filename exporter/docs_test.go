@@ -3,13 +3,13 @@ package exporter
 import (
 	"context"
 	"os"
-	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/doccheck"
 	"github.com/pqtls/pqtls/observe"
 	"github.com/pqtls/pqtls/tunnel"
 )
@@ -90,16 +90,11 @@ func TestExporterKeysDocumented(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := string(doc)
-	typ := reflect.TypeOf(Module{})
 	n := 0
-	for i := range typ.NumField() {
-		tag := strings.Split(typ.Field(i).Tag.Get("yaml"), ",")[0]
-		if tag == "" || tag == "-" {
-			continue
-		}
+	for _, f := range doccheck.Fields(Module{}, "yaml") {
 		n++
-		if !strings.Contains(text, "`"+tag+"`") {
-			t.Errorf("docs/EXPORTER.md does not document module key %s", tag)
+		if !strings.Contains(text, "`"+f.Name+"`") {
+			t.Errorf("docs/EXPORTER.md does not document module key %s%s", f.Path, f.Name)
 		}
 	}
 	if n < 11 {

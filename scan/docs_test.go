@@ -2,9 +2,10 @@ package scan
 
 import (
 	"os"
-	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/pqtls/pqtls/internal/doccheck"
 )
 
 // TestSchemaDocumented checks that every JSON field of pqtls.scan/v1 is
@@ -14,29 +15,11 @@ func TestSchemaDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := map[reflect.Type]bool{}
-	var walk func(reflect.Type, string)
-	walk = func(typ reflect.Type, path string) {
-		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice || typ.Kind() == reflect.Map {
-			typ = typ.Elem()
-		}
-		if typ.Kind() != reflect.Struct || seen[typ] || typ.PkgPath() != reflect.TypeOf(Result{}).PkgPath() {
-			return
-		}
-		seen[typ] = true
-		for i := 0; i < typ.NumField(); i++ {
-			f := typ.Field(i)
-			name := strings.Split(f.Tag.Get("json"), ",")[0]
-			if name == "" || name == "-" {
-				continue
-			}
-			if !strings.Contains(string(doc), "`"+name+"`") {
-				t.Errorf("JSON field %s%s is not documented in docs/SCAN.md", path, name)
-			}
-			walk(f.Type, path+name+".")
+	for _, f := range doccheck.Fields(Report{}, "json") {
+		if !strings.Contains(string(doc), "`"+f.Name+"`") {
+			t.Errorf("JSON field %s%s is not documented in docs/SCAN.md", f.Path, f.Name)
 		}
 	}
-	walk(reflect.TypeOf(Report{}), "")
 	for _, v := range Verdicts {
 		if !strings.Contains(string(doc), "| `"+string(v)+"` |") {
 			t.Errorf("verdict %s is not in the verdict table of docs/SCAN.md", v)
