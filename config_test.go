@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pqtls/pqtls/internal/testpeer"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -42,19 +44,7 @@ func startServer(t *testing.T, p Policy, cert tls.Certificate) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_, _ = io.Copy(c, c)
-			}()
-		}
-	}()
+	testpeer.Serve(t, ln, 0, func(c net.Conn) { _, _ = io.Copy(c, c) })
 	return &testServer{ln: ln, reg: reg, logs: logs, metrics: m}
 }
 

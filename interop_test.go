@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -73,18 +74,9 @@ func startPQServer(t *testing.T, cert *testpki.Cert, p pqtls.Policy, httpMode bo
 		go srv.Serve(ln)
 		t.Cleanup(func() { srv.Close() })
 	} else {
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				go func() {
-					defer c.Close()
-					fmt.Fprintf(c, "hello over %s\n", pqtls.GroupName(c.(*tls.Conn).ConnectionState().CurveID))
-				}()
-			}
-		}()
+		testpeer.Serve(t, ln, 0, func(c net.Conn) {
+			fmt.Fprintf(c, "hello over %s\n", pqtls.GroupName(c.(*tls.Conn).ConnectionState().CurveID))
+		})
 	}
 	return &interopServer{addr: ln.Addr().String(), reg: reg, logs: logs}
 }

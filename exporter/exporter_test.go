@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/pqtls/pqtls/devpki"
+	"github.com/pqtls/pqtls/internal/testpeer"
 )
 
 // pki is a CA and a server certificate for 127.0.0.1/localhost, with the CA
@@ -63,21 +64,10 @@ func tlsServerMax(t *testing.T, p *pki, groups []tls.CurveID, maxVersion uint16)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-				_ = c.(*tls.Conn).Handshake()
-				_, _ = io.Copy(io.Discard, c)
-			}()
-		}
-	}()
+	testpeer.Serve(t, ln, 5*time.Second, func(c net.Conn) {
+		_ = c.(*tls.Conn).Handshake()
+		_, _ = io.Copy(io.Discard, c)
+	})
 	return ln.Addr().String()
 }
 

@@ -67,19 +67,7 @@ func startInstrumented(t *testing.T, ca *testpki.CA) *instrumentedServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_, _ = c.Write([]byte("hello\n"))
-			}()
-		}
-	}()
+	testpeer.Serve(t, ln, 0, func(c net.Conn) { _, _ = c.Write([]byte("hello\n")) })
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return &instrumentedServer{addr: ln.Addr().String(), metricsAddr: serveHTTP(t, mux), ca: ca}
@@ -136,20 +124,7 @@ func startTunnel(t *testing.T, ca *testpki.CA) (string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-				_, _ = io.Copy(c, c)
-			}()
-		}
-	}()
+	testpeer.Serve(t, ln, 0, func(c net.Conn) { _, _ = io.Copy(c, c) })
 	files := ca.Server(t, testpki.CertOptions{}).WriteFiles(t, t.TempDir())
 	tun, err := tunnel.Start(context.Background(), tunnel.Config{
 		Listeners: []tunnel.ListenerConfig{{Name: "echo", Mode: tunnel.ModeServer, Listen: "127.0.0.1:0",

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/testpeer"
 	"github.com/spf13/pflag"
 )
 
@@ -49,20 +50,7 @@ func scanTestServer(t *testing.T, mode string) (addr, caFile string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				io.Copy(io.Discard, c)
-			}()
-		}
-	}()
+	testpeer.Serve(t, ln, 5*time.Second, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
 	return ln.Addr().String(), caFile
 }
 
