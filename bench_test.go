@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pqtls/pqtls/internal/testpeer"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -137,7 +138,7 @@ func BenchmarkInstrumentationOverhead(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { ln.Close() })
-			go acceptAndDrain(ln)
+			testpeer.Serve(b, ln, 0, drain)
 			b.ResetTimer()
 			cpu := processCPU()
 			for i := 0; i < b.N; i++ {
@@ -168,37 +169,17 @@ func bareServer(b *testing.B, cfg *tls.Config) net.Listener {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-				if err := c.(*tls.Conn).Handshake(); err == nil {
-					_, _ = io.Copy(io.Discard, c)
-				}
-			}()
+	testpeer.Serve(b, ln, 0, func(c net.Conn) {
+		if err := c.(*tls.Conn).Handshake(); err == nil {
+			_, _ = io.Copy(io.Discard, c)
 		}
-	}()
+	})
 	return ln
 }
 
-func acceptAndDrain(ln net.Listener) {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		go func() {
-			defer c.Close()
-			_, _ = io.Copy(io.Discard, c)
-		}()
-	}
-}
+// drain is the handler of the pqtls servers: the handshake already ran in
+// the Listener.
+func drain(c net.Conn) { _, _ = io.Copy(io.Discard, c) }
 
 // dialOnce runs one full handshake and waits for the server's session
 // tickets to be read, so both sides' work is inside the measurement.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/testpeer"
 )
 
 var (
@@ -110,25 +111,8 @@ func serveFault(t testing.TB, ln net.Listener, f fault) string {
 	t.Helper()
 	cfg := serverConfig(t, pqtls.ModePrefer)
 	done := make(chan struct{})
-	var wg sync.WaitGroup
-	t.Cleanup(func() { close(done); ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-				handleFault(c, f, cfg, done)
-			}()
-		}
-	}()
+	testpeer.Serve(t, ln, 0, func(c net.Conn) { handleFault(c, f, cfg, done) })
+	t.Cleanup(func() { close(done) }) // runs first (cleanups are LIFO): wakes sleeping faults
 	return ln.Addr().String()
 }
 

@@ -37,18 +37,10 @@ func TestNetnsSplitClientHello(t *testing.T) {
 	}
 	ln := tls.NewListener(inner, cfg)
 	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.SetDeadline(time.Now().Add(10 * time.Second))
-			c.(*tls.Conn).Handshake()
-			c.Write([]byte("ok"))
-			c.Close()
-		}
-	}()
+	testpeer.Serve(t, ln, 0, func(c net.Conn) {
+		_ = c.(*tls.Conn).Handshake()
+		_, _ = c.Write([]byte("ok"))
+	})
 	port := inner.Addr().(*net.TCPAddr).Port
 	capture := testpeer.Capture(t, testpeer.CaptureOptions{Interface: testpeer.NetnsDev, Netns: topo.Server, Filter: "tcp port " + strconv.Itoa(port)})
 	raw, err := topo.Client.DialTimeout("tcp", inner.Addr().String(), 5*time.Second)
@@ -141,18 +133,10 @@ func TestNetnsLiveAny(t *testing.T) {
 	}
 	ln := tls.NewListener(inner, cfg)
 	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.SetDeadline(time.Now().Add(10 * time.Second))
-			c.(*tls.Conn).Handshake()
-			c.Write([]byte("ok"))
-			c.Close()
-		}
-	}()
+	testpeer.Serve(t, ln, 0, func(c net.Conn) {
+		_ = c.(*tls.Conn).Handshake()
+		_, _ = c.Write([]byte("ok"))
+	})
 	port := strconv.Itoa(inner.Addr().(*net.TCPAddr).Port)
 
 	var mu sync.Mutex

@@ -271,8 +271,11 @@ func TestHRRThenHandshakeFails(t *testing.T) {
 		}
 		defer b.Close()
 		b.Write(buf.Bytes())
-		go io.Copy(b, c)
-		io.Copy(c, b)
+		go func() {
+			_, _ = io.Copy(b, c)
+			b.Close() // the scanner hung up: end the backend side too
+		}()
+		_, _ = io.Copy(c, b)
 	})
 	r, err := ScanOne(context.Background(), target(t, addr), Options{Enumerate: true, Timeout: 2 * time.Second})
 	if err != nil {

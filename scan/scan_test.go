@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/testpeer"
 )
 
 // listen starts a loopback listener served by handle (one goroutine per
@@ -25,16 +26,7 @@ func listen(t *testing.T, handle func(net.Conn)) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go handle(c)
-		}
-	}()
+	testpeer.Serve(t, ln, 0, handle)
 	return ln.Addr().String()
 }
 
@@ -75,7 +67,7 @@ func TestMisbehavingEndpoints(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	closed := ln.Addr().String()
 	ln.Close()
-	silent := listen(t, func(c net.Conn) { time.Sleep(10 * time.Second); c.Close() })
+	silent := listen(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) }) // reads, never answers
 	reset := listen(t, func(c net.Conn) {
 		buf := make([]byte, 5)
 		io.ReadFull(c, buf) // the ClientHello record header
@@ -88,15 +80,13 @@ func TestMisbehavingEndpoints(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 	ssh := listen(t, func(c net.Conn) {
 		io.WriteString(c, "SSH-2.0-OpenSSH_9.6\r\n")
-		time.Sleep(time.Second)
-		c.Close()
+		_, _ = io.Copy(io.Discard, c) // until the scanner hangs up
 	})
 	random := listen(t, func(c net.Conn) {
 		b := make([]byte, 512)
 		rand.New(rand.NewSource(1)).Read(b)
 		c.Write(b)
-		time.Sleep(time.Second)
-		c.Close()
+		_, _ = io.Copy(io.Discard, c)
 	})
 	addrs := []string{good, closed, silent, reset, httpLn.Addr().String(), ssh, random, good}
 	want := []Verdict{VerdictPQReady, VerdictUnreachable, VerdictTimeout, VerdictReset, VerdictNotTLS, VerdictNotTLS, VerdictNotTLS, VerdictPQReady}
