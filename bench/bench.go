@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"slices"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/latency"
 )
 
 // Schema versions the JSON form of Result.
@@ -80,13 +80,7 @@ type Options struct {
 }
 
 // Latency summarises operation latencies in milliseconds.
-type Latency struct {
-	P50  float64 `json:"p50_ms"`
-	P90  float64 `json:"p90_ms"`
-	P99  float64 `json:"p99_ms"`
-	Max  float64 `json:"max_ms"`
-	Mean float64 `json:"mean_ms"`
-}
+type Latency = latency.Summary
 
 // Result is the outcome of a run; its JSON form is versioned by Schema.
 type Result struct {
@@ -252,23 +246,7 @@ func reasons(m map[string]int64) string {
 	return strings.Join(parts, " ")
 }
 
-func summarize(d []time.Duration) Latency {
-	if len(d) == 0 {
-		return Latency{}
-	}
-	slices.Sort(d)
-	ms := func(x time.Duration) float64 { return float64(x.Nanoseconds()) / 1e6 }
-	// Nearest rank: the smallest value with at least p of the samples at
-	// or below it (p99 of 100 samples is the 99th, not the maximum).
-	q := func(p float64) float64 {
-		return ms(d[min(len(d)-1, max(0, int(math.Ceil(p*float64(len(d))))-1))])
-	}
-	var sum time.Duration
-	for _, x := range d {
-		sum += x
-	}
-	return Latency{P50: q(0.50), P90: q(0.90), P99: q(0.99), Max: ms(d[len(d)-1]), Mean: ms(sum / time.Duration(len(d)))}
-}
+func summarize(d []time.Duration) Latency { return latency.Summarize(d) }
 
 type runner struct {
 	o       Options

@@ -17,14 +17,15 @@ type Field struct {
 }
 
 // Fields walks v's type and returns every field with a tag (such as "json"
-// or "yaml"), descending into nested structs, pointers, slices and maps of
-// the same package. Fields tagged "-" or untagged are skipped.
+// or "yaml"), descending into nested structs, pointers, slices and maps
+// defined in this module (so a shared type such as latency.Summary is
+// included, time.Time is not). Fields tagged "-" or untagged are skipped.
 func Fields(v any, tag string) []Field {
 	root := reflect.TypeOf(v)
 	for root.Kind() == reflect.Pointer {
 		root = root.Elem()
 	}
-	pkg := root.PkgPath()
+	const module = "github.com/pqtls/pqtls"
 	seen := map[reflect.Type]bool{}
 	var out []Field
 	var walk func(reflect.Type, string)
@@ -32,7 +33,7 @@ func Fields(v any, tag string) []Field {
 		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice || typ.Kind() == reflect.Map {
 			typ = typ.Elem()
 		}
-		if typ.Kind() != reflect.Struct || seen[typ] || typ.PkgPath() != pkg {
+		if typ.Kind() != reflect.Struct || seen[typ] || !strings.HasPrefix(typ.PkgPath(), module) {
 			return
 		}
 		seen[typ] = true
