@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"strconv"
 	"strings"
@@ -43,7 +44,7 @@ type InventoryEntry struct {
 }
 
 // ReadInventory reads a YAML inventory file.
-func ReadInventory(path string) ([]Target, error) {
+func ReadInventory(path string) ([]Spec, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("open inventory: %w", err)
@@ -53,8 +54,9 @@ func ReadInventory(path string) ([]Target, error) {
 
 // ParseInventory parses a YAML inventory. Errors name the file and the line
 // of the offending entry; unknown keys are errors (a typo in "data_lifetime"
-// under tags is kept, a typo in a top-level key is not).
-func ParseInventory(r io.Reader, name string) ([]Target, error) {
+// under tags is kept, a typo in a top-level key is not). Ranges are not
+// expanded: see [Expand].
+func ParseInventory(r io.Reader, name string) ([]Spec, error) {
 	var doc struct {
 		Defaults  yaml.Node   `yaml:"defaults"`
 		Endpoints []yaml.Node `yaml:"endpoints"`
@@ -76,18 +78,18 @@ func ParseInventory(r io.Reader, name string) ([]Target, error) {
 	if len(doc.Endpoints) == 0 {
 		return nil, fmt.Errorf("%s: no endpoints: add an 'endpoints:' list", name)
 	}
-	var out []Target
+	var out []Spec
 	for i, n := range doc.Endpoints {
 		src := fmt.Sprintf("%s:%d", name, n.Line)
 		var e InventoryEntry
 		if err := strictDecode(&n, &e); err != nil {
 			return nil, fmt.Errorf("%s: endpoints[%d]: %w", src, i, err)
 		}
-		ts, err := e.targets(def, src)
+		sp, err := e.spec(def, src)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, ts...)
+		out = append(out, sp)
 	}
 	return out, nil
 }
@@ -102,11 +104,11 @@ func strictDecode(n *yaml.Node, v any) error {
 	return dec.Decode(v)
 }
 
-func (e InventoryEntry) targets(def InventoryEntry, src string) ([]Target, error) {
+func (e InventoryEntry) spec(def InventoryEntry, src string) (Spec, error) {
 	spec := e.Target
 	if spec == "" {
 		if e.Host == "" {
-			return nil, &TargetError{Source: src, Input: "", Err: errors.New("entry has neither target: nor host:")}
+			return Spec{}, &TargetError{Source: src, Input: "", Err: errors.New("entry has neither target: nor host:")}
 		}
 		port := e.Port
 		if port == 0 {
@@ -120,6 +122,7 @@ func (e InventoryEntry) targets(def InventoryEntry, src string) ([]Target, error
 			spec += ":" + strconv.Itoa(port)
 		}
 	}
+	input := spec
 	protoName := firstNonEmpty(e.StartTLS, def.StartTLS)
 	if protoName == "" {
 		if p, err := ParseProtocol(firstNonEmpty(e.Protocol, def.Protocol)); err == nil && p != ProtoAuto {
@@ -129,40 +132,34 @@ func (e InventoryEntry) targets(def InventoryEntry, src string) ([]Target, error
 	if protoName != "" && !strings.Contains(spec, "://") {
 		spec = protoName + "://" + spec
 	}
-	ts, err := ParseTarget(spec, src)
+	sp, err := ParseSpec(spec, src)
 	if err != nil {
-		return nil, err
+		return Spec{}, err
 	}
-	for i := range ts {
-		t := &ts[i]
-		t.Input = firstNonEmpty(e.Target, e.Host)
-		t.Service = firstNonEmpty(e.Service, def.Service)
-		t.Owner = firstNonEmpty(e.Owner, def.Owner)
-		t.Protocol = firstNonEmpty(e.Protocol, def.Protocol)
-		if sn := firstNonEmpty(e.ServerName, def.ServerName); sn != "" {
-			t.ServerName = sn
-		}
-		if len(def.Tags)+len(e.Tags) > 0 {
-			t.Tags = map[string]string{}
-			for k, v := range def.Tags {
-				t.Tags[k] = v
-			}
-			for k, v := range e.Tags {
-				t.Tags[k] = v
-			}
-		}
-		if v, ok := t.Tags["data_lifetime"]; ok {
-			if _, err := ParseLifetime(v); err != nil {
-				return nil, &TargetError{Source: src, Input: t.Input, Err: err}
-			}
-		}
-		if v, ok := t.Tags["sensitivity"]; ok {
-			if _, err := sensitivityWeight(v); err != nil {
-				return nil, &TargetError{Source: src, Input: t.Input, Err: err}
-			}
+	t := &sp.Target
+	t.Input = input
+	t.Service = firstNonEmpty(e.Service, def.Service)
+	t.Owner = firstNonEmpty(e.Owner, def.Owner)
+	t.Protocol = firstNonEmpty(e.Protocol, def.Protocol)
+	if sn := firstNonEmpty(e.ServerName, def.ServerName); sn != "" {
+		t.ServerName = sn
+	}
+	if len(def.Tags)+len(e.Tags) > 0 {
+		t.Tags = map[string]string{}
+		maps.Copy(t.Tags, def.Tags)
+		maps.Copy(t.Tags, e.Tags)
+	}
+	if v, ok := t.Tags["data_lifetime"]; ok {
+		if _, err := ParseLifetime(v); err != nil {
+			return Spec{}, &TargetError{Source: src, Input: t.Input, Err: err}
 		}
 	}
-	return ts, nil
+	if v, ok := t.Tags["sensitivity"]; ok {
+		if _, err := sensitivityWeight(v); err != nil {
+			return Spec{}, &TargetError{Source: src, Input: t.Input, Err: err}
+		}
+	}
+	return sp, nil
 }
 
 func firstNonEmpty(s ...string) string {

@@ -69,10 +69,11 @@ func TestParseTargetErrors(t *testing.T) {
 }
 
 func TestTargetFile(t *testing.T) {
-	ts, err := ReadTargetFile("testdata/fleet.txt", nil)
+	specs, err := ReadTargetFile("testdata/fleet.txt", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ts := expand(t, specs)
 	if len(ts) != 8 {
 		t.Fatalf("got %d targets, want 8: %+v", len(ts), ts)
 	}
@@ -80,7 +81,8 @@ func TestTargetFile(t *testing.T) {
 		t.Errorf("sources/ports: %+v", ts[:4])
 	}
 	// stdin
-	ts, err = ReadTargetFile("-", strings.NewReader("# c\n127.0.0.1:1\n"))
+	specs, err = ReadTargetFile("-", strings.NewReader("# c\n127.0.0.1:1\n"))
+	ts = expand(t, specs)
 	if err != nil || len(ts) != 1 || ts[0].Source != "stdin:2" {
 		t.Fatalf("stdin: %v %+v", err, ts)
 	}
@@ -226,7 +228,8 @@ func TestFailOn(t *testing.T) {
 // TestExamples parses the example target list and inventory that the docs
 // show (no connection, no resolution).
 func TestExamples(t *testing.T) {
-	ts, err := ReadTargetFile("../examples/fleet.txt", nil)
+	specs, err := ReadTargetFile("../examples/fleet.txt", nil)
+	ts := expand(t, specs)
 	if err != nil || len(ts) != 12 || ts[1].StartTLS != ProtoPostgres || ts[2].Port != 587 {
 		t.Fatalf("examples/fleet.txt: %v %+v", err, ts)
 	}
@@ -267,4 +270,13 @@ func TestResolveHasDeadline(t *testing.T) {
 	if _, err := Resolve(context.Background(), ts, deadlineResolver{}); err != nil {
 		t.Error(err)
 	}
+}
+
+func expand(t *testing.T, specs []Spec) []Target {
+	t.Helper()
+	ts, err := Expand(specs, Options{}, Shard{}, DefaultMaxEndpoints)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
 }
