@@ -7,6 +7,8 @@ import (
 	"io"
 	"maps"
 	"os"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -52,40 +54,59 @@ func ReadInventory(path string) ([]Spec, error) {
 	return ParseInventory(bytes.NewReader(data), path)
 }
 
-// ParseInventory parses a YAML inventory. Errors name the file and the line
-// of the offending entry; unknown keys are errors (a typo in "data_lifetime"
-// under tags is kept, a typo in a top-level key is not). Ranges are not
-// expanded: see [Expand].
+// ParseInventory parses a YAML inventory. Errors are one line naming the
+// file and the line of the offending key or entry; unknown keys are errors
+// (a typo in "data_lifetime" under tags is kept, a typo in any other key is
+// not). Ranges are not expanded: see [Expand].
 func ParseInventory(r io.Reader, name string) ([]Spec, error) {
-	var doc struct {
-		Defaults  yaml.Node   `yaml:"defaults"`
-		Endpoints []yaml.Node `yaml:"endpoints"`
-	}
-	dec := yaml.NewDecoder(r)
-	dec.KnownFields(true)
-	if err := dec.Decode(&doc); err != nil {
+	var root yaml.Node
+	if err := yaml.NewDecoder(r).Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: empty inventory: add an 'endpoints:' list", name)
 		}
-		return nil, fmt.Errorf("%s: %w (the inventory needs 'endpoints:' entries with target, service, owner, protocol, tags)", name, err)
+		line, msg := splitLine(oneLine(err), "")
+		if line != "" {
+			line = ":" + line
+		}
+		return nil, fmt.Errorf("%s%s: %s (the inventory needs 'endpoints:' entries with target, service, owner, protocol, tags)", name, line, msg)
+	}
+	doc := &root
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		doc = doc.Content[0]
+	}
+	if doc.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s:%d: the inventory is a map with an 'endpoints:' list", name, doc.Line)
+	}
+	var defNode, epNode *yaml.Node
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		switch k := doc.Content[i]; k.Value {
+		case "defaults":
+			defNode = doc.Content[i+1]
+		case "endpoints":
+			epNode = doc.Content[i+1]
+		default:
+			return nil, fmt.Errorf("%s:%d: unknown key %q: use defaults or endpoints", name, k.Line, k.Value)
+		}
 	}
 	var def InventoryEntry
-	if doc.Defaults.Kind != 0 {
-		if err := doc.Defaults.Decode(&def); err != nil {
-			return nil, fmt.Errorf("%s:%d: defaults: %w", name, doc.Defaults.Line, err)
+	if defNode != nil && defNode.Tag != "!!null" {
+		if err := decodeEntry(defNode, &def); err != nil {
+			return nil, fmt.Errorf("%s:%s: defaults: %s", name, err.line, err.msg)
 		}
 	}
-	if len(doc.Endpoints) == 0 {
+	if epNode == nil || epNode.Tag == "!!null" || epNode.Kind == yaml.SequenceNode && len(epNode.Content) == 0 {
 		return nil, fmt.Errorf("%s: no endpoints: add an 'endpoints:' list", name)
 	}
+	if epNode.Kind != yaml.SequenceNode {
+		return nil, fmt.Errorf("%s:%d: endpoints is a list ('- target: host:port' entries)", name, epNode.Line)
+	}
 	var out []Spec
-	for i, n := range doc.Endpoints {
-		src := fmt.Sprintf("%s:%d", name, n.Line)
+	for i, n := range epNode.Content {
 		var e InventoryEntry
-		if err := strictDecode(&n, &e); err != nil {
-			return nil, fmt.Errorf("%s: endpoints[%d]: %w", src, i, err)
+		if err := decodeEntry(n, &e); err != nil {
+			return nil, fmt.Errorf("%s:%s: endpoints[%d]: %s", name, err.line, i, err.msg)
 		}
-		sp, err := e.spec(def, src)
+		sp, err := e.spec(def, fmt.Sprintf("%s:%d", name, n.Line))
 		if err != nil {
 			return nil, err
 		}
@@ -94,14 +115,59 @@ func ParseInventory(r io.Reader, name string) ([]Spec, error) {
 	return out, nil
 }
 
-func strictDecode(n *yaml.Node, v any) error {
-	b, err := yaml.Marshal(n)
-	if err != nil {
-		return err
+// inventoryKeys are the keys of an InventoryEntry, from its yaml tags.
+var inventoryKeys = func() []string {
+	var out []string
+	t := reflect.TypeFor[InventoryEntry]()
+	for i := range t.NumField() {
+		out = append(out, t.Field(i).Tag.Get("yaml"))
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	return dec.Decode(v)
+	return out
+}()
+
+type entryError struct{ line, msg string }
+
+// decodeEntry decodes one inventory entry (or the defaults): unknown keys
+// and wrong types are reported with their own line, in one line of text.
+func decodeEntry(n *yaml.Node, e *InventoryEntry) *entryError {
+	if n.Kind != yaml.MappingNode {
+		return &entryError{strconv.Itoa(n.Line), "an entry is a map of " + strings.Join(inventoryKeys, ", ")}
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; !slices.Contains(inventoryKeys, k.Value) {
+			return &entryError{strconv.Itoa(k.Line), fmt.Sprintf("unknown key %q: use %s", k.Value, strings.Join(inventoryKeys, ", "))}
+		}
+	}
+	if err := n.Decode(e); err != nil {
+		line, msg := splitLine(oneLine(err), strconv.Itoa(n.Line))
+		return &entryError{line, msg}
+	}
+	return nil
+}
+
+// splitLine splits "line N: msg" into N and msg (def when there is no
+// line).
+func splitLine(msg, def string) (string, string) {
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if l, m, ok := strings.Cut(rest, ": "); ok {
+			return l, m
+		}
+	}
+	return def, msg
+}
+
+// oneLine turns a yaml error into one line without Go type names.
+func oneLine(err error) string {
+	var te *yaml.TypeError
+	msg := err.Error()
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	for _, r := range [][2]string{{" into int", ": want a number"}, {" into map[string]string", ": want a map of strings"}, {" into string", ": want a string"}, {"cannot unmarshal ", ""}, {"!!str ", ""}, {"!!seq", "a list"}, {"!!map", "a map"}} {
+		msg = strings.ReplaceAll(msg, r[0], r[1])
+	}
+	return strings.Join(strings.Fields(msg), " ")
 }
 
 func (e InventoryEntry) spec(def InventoryEntry, src string) (Spec, error) {

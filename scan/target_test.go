@@ -119,15 +119,20 @@ func TestInventory(t *testing.T) {
 	for doc, want := range map[string]string{
 		"":                             "empty inventory",
 		"endpoints: []\n":              "no endpoints",
-		"endpoint:\n  - target: a:1\n": "field endpoint not found",
-		"endpoints:\n  - target: a:1\n    servce: x\n":                      "inv.yaml:2",
-		"endpoints:\n  - service: x\n":                                      "neither target",
+		"endpoint:\n  - target: a:1\n": "inv.yaml:1: unknown key \"endpoint\": use defaults or endpoints",
+		// The typo's own line, one line of text, no Go type names.
+		"endpoints:\n  - target: a:1\n\n    servce: x\n":      "inv.yaml:4: endpoints[0]: unknown key \"servce\": use target, host, port",
+		"defaults:\n  ownr: x\nendpoints:\n  - target: a:1\n": "inv.yaml:2: defaults: unknown key \"ownr\"",
+		"endpoints:\n  - target: a:1\n    port: abc\n":        "inv.yaml:3: endpoints[0]: `abc`: want a number",
+		"endpoints: 3\n":               "inv.yaml:1: endpoints is a list",
+		"x: [\n":                       "inv.yaml:1: did not find expected node content",
+		"endpoints:\n  - service: x\n": "neither target",
 		"endpoints:\n  - target: a:1\n  - target: b:99999\n":                "inv.yaml:3",
 		"endpoints:\n  - target: a:1\n    tags: {data_lifetime: forever}\n": "bad data_lifetime",
 		"endpoints:\n  - target: a:1\n    tags: {sensitivity: hgih}\n":      "unknown sensitivity \"hgih\"",
 	} {
 		_, err := ParseInventory(strings.NewReader(doc), "inv.yaml")
-		if err == nil || !strings.Contains(err.Error(), want) {
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), "scan.") {
 			t.Errorf("inventory %q: error %v, want %q", doc, err, want)
 		}
 	}
