@@ -66,8 +66,8 @@ func TestScripts(t *testing.T) {
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"freeport": cmdFreeport,
-			"waitport": cmdWaitport,
+			"freeport":  cmdFreeport,
+			"waitport":  cmdWaitport,
 			"normalize": cmdNormalize,
 		},
 	})
