@@ -16,6 +16,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -122,7 +123,7 @@ func TestScanCLIUsageErrors(t *testing.T) {
 		{[]string{"scan", "db.internal"}, "argument 1"},
 		{[]string{"scan", "-f", bad}, "fleet.txt:3"},
 		{[]string{"scan", "-f", empty}, "no targets"},
-		{[]string{"scan", "--format", "xml", "127.0.0.1:1"}, "unknown --format"},
+		{[]string{"scan", "--format", "xml", "127.0.0.1:1"}, "unknown format \"xml\": use table, json, csv, html, cbom"},
 		{[]string{"scan", "--fail-on", "sometimes", "127.0.0.1:1"}, "unknown --fail-on"},
 		{[]string{"scan", "--starttls", "gopher", "127.0.0.1:1"}, "unknown protocol"},
 		{[]string{"scan", "--groups", "X25519MLKEM769", "127.0.0.1:1"}, "did you mean"},
@@ -400,32 +401,118 @@ func TestScanCLIMaxEndpoints(t *testing.T) {
 	}
 }
 
-// TestScanCLIUnwritableOutputFailsFirst: an -o path that cannot be written
-// is a usage error before any endpoint is scanned, not a lost report after
-// a long scan.
-func TestScanCLIUnwritableOutputFailsFirst(t *testing.T) {
+// countingListener counts connections (closed at once) to show that a
+// command did no work.
+func countingListener(t *testing.T) (string, chan struct{}) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	conns := make(chan struct{}, 8)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns <- struct{}{}
-			c.Close()
-		}
-	}()
-	out := filepath.Join(t.TempDir(), "missing-dir", "scan.json")
-	code, _, errOut := scanCLI(t, "", "scan", "--quick", "-o", out, ln.Addr().String())
-	if code != 2 || !strings.Contains(errOut, "existing, writable directory") {
-		t.Errorf("exit %d, stderr %q", code, errOut)
+	conns := make(chan struct{}, 64)
+	testpeer.Serve(t, ln, 5*time.Second, func(c net.Conn) { conns <- struct{}{} })
+	return ln.Addr().String(), conns
+}
+
+// TestScanCLIOutputRefusedFirst: an -o path that cannot take the report (a
+// directory, a missing directory, a FIFO without reader) is exit 2 before
+// any endpoint is scanned, not a lost report after a long scan.
+func TestScanCLIOutputRefusedFirst(t *testing.T) {
+	addr, conns := countingListener(t)
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
 	}
-	if len(conns) != 0 {
-		t.Errorf("%d connections made before the output path was checked", len(conns))
+	for _, tc := range []struct{ out, want string }{
+		{dir, "is a directory"},
+		{filepath.Join(dir, "missing-dir", "scan.json"), "does not exist"},
+		{fifo, "FIFO with no reader"},
+	} {
+		code, out, errOut := scanCLI(t, "", "scan", "--quick", "-o", tc.out, addr)
+		if code != 2 || out != "" || !strings.Contains(errOut, tc.want) || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
+			t.Errorf("-o %s: exit %d, stderr %q; want exit 2 saying %q", tc.out, code, errOut, tc.want)
+		}
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		t.Errorf("the directory given to -o: %v %v", st, err)
+	}
+	if n := len(conns); n != 0 {
+		t.Errorf("%d connections made before the output was refused", n)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("files left behind: %v", entries)
+	}
+}
+
+// TestScanCLIOutputKeepsSpecialFiles: -o to a device or a symlink writes
+// through it and never replaces the node or the link by a regular file
+// (the defect replaced a machine's /dev/stdout).
+func TestScanCLIOutputKeepsSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	// A symlink to a regular file: the target is replaced atomically, its
+	// mode kept; the link stays a link.
+	target := filepath.Join(dir, "report.csv")
+	os.WriteFile(target, []byte("old"), 0o600)
+	link := filepath.Join(dir, "latest.csv")
+	if err := os.Symlink("report.csv", link); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := scanCLI(t, "", "scan", "--quick", "--format", "csv", "-o", link, "127.0.0.1:1"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced: %v %v", st, err)
+	}
+	b, _ := os.ReadFile(target)
+	st, _ := os.Stat(target)
+	if !strings.HasPrefix(string(b), "endpoint,address") || st.Mode().Perm() != 0o600 {
+		t.Errorf("target: mode %v, content %q", st.Mode(), b)
+	}
+	// A character device made with mknod (root): written in place.
+	if os.Geteuid() != 0 {
+		t.Log("not root: mknod case skipped")
+		return
+	}
+	null := filepath.Join(dir, "null")
+	if err := syscall.Mknod(null, syscall.S_IFCHR|0o666, 1<<8|3); err != nil {
+		t.Fatalf("mknod: %v", err)
+	}
+	if code, out, errOut := scanCLI(t, "", "scan", "--quick", "-o", null, "127.0.0.1:1"); code != 0 || out != "" {
+		t.Fatalf("-o device: exit %d, stdout %q, stderr %s", code, out, errOut)
+	}
+	if st, err := os.Lstat(null); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		t.Errorf("the device node was replaced: %v %v", st.Mode(), err)
+	}
+}
+
+// TestScanCLIOutputProcSelfFd: -o through a symlink to /proc/self/fd/1,
+// with standard output a pipe (the real binary, re-executed): the report
+// goes down the pipe and the link stays.
+func TestScanCLIOutputProcSelfFd(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "pqtls")
+	if err := os.Symlink(exe, bin); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "out")
+	if err := os.Symlink("/proc/self/fd/1", link); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "scan", "--quick", "--format", "csv", "-o", link, "127.0.0.1:1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v: %s", err, stderr.String())
+	}
+	if !strings.HasPrefix(stdout.String(), "endpoint,address") || !strings.Contains(stdout.String(), "127.0.0.1:1") {
+		t.Errorf("stdout %q", stdout.String())
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced: %v", err)
 	}
 }
