@@ -56,26 +56,32 @@ func NewReport(results []Result, opts Options, toolVersion string, started time.
 		Schema: Schema, GeneratedAt: started.UTC(), Tool: ToolInfo{Name: "pqtls", Version: toolVersion},
 		Options: ReportOptions{Enumerate: opts.Enumerate, Exhaustive: opts.Exhaustive, TimeoutMS: ms(opts.timeout()), Retries: opts.retries(),
 			Concurrency: cmpOr(opts.Concurrency, DefaultConcurrency), PerHost: cmpOr(opts.PerHost, DefaultPerHost), StartTLS: string(cmpOr(opts.StartTLS, ProtoAuto))},
-		Summary:   Summary{Endpoints: len(results), Verdicts: map[string]int{}, Groups: map[string]int{}, Priorities: map[string]int{}, DurationMS: ms(elapsed)},
 		Endpoints: results,
 	}
 	if r.Endpoints == nil {
 		r.Endpoints = []Result{}
 	}
+	r.Summary = summarize(r.Endpoints, ms(elapsed))
+	return r
+}
+
+// summarize counts verdicts, groups, priorities and connections.
+func summarize(results []Result, durationMS float64) Summary {
+	s := Summary{Endpoints: len(results), Verdicts: map[string]int{}, Groups: map[string]int{}, Priorities: map[string]int{}, DurationMS: durationMS}
 	for _, v := range Verdicts {
-		r.Summary.Verdicts[string(v)] = 0
+		s.Verdicts[string(v)] = 0
 	}
 	for _, res := range results {
-		r.Summary.Verdicts[string(res.Verdict)]++
-		r.Summary.Priorities[res.Priority.Level]++
-		r.Summary.Connections += res.Connections
+		s.Verdicts[string(res.Verdict)]++
+		s.Priorities[res.Priority.Level]++
+		s.Connections += res.Connections
 		for _, g := range res.Groups {
 			if !g.Broken() {
-				r.Summary.Groups[g.Name]++
+				s.Groups[g.Name]++
 			}
 		}
 	}
-	return r
+	return s
 }
 
 func cmpOr[T comparable](v, def T) T {

@@ -97,6 +97,7 @@ Exit status: 0 ok, 1 when --fail-on matched (offenders are listed on stderr) or 
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log every probe to stderr")
 	fl.StringVar(&f.shard, "shard", "", "scan only shard K of N (1-based, e.g. 2/4): N workers with 1/N...N/N cover the fleet exactly once")
 	fl.IntVar(&f.maxEnd, "max-endpoints", scan.DefaultMaxEndpoints, "refuse to scan more endpoints than this (counted after --shard, before expanding ranges)")
+	cmd.AddCommand(newScanMergeCmd(s), newScanDiffCmd(s))
 	return cmd
 }
 
@@ -363,4 +364,109 @@ func (p *progressBar) finish() {
 	if p.enabled {
 		fmt.Fprint(p.w, "\r\x1b[K")
 	}
+}
+
+func newScanMergeCmd(s streams) *cobra.Command {
+	var format, output string
+	cmd := &cobra.Command{
+		Use:   "merge REPORT.json... [-o fleet.json]",
+		Short: "Merge pqtls.scan/v1 JSON reports (the shards of a fleet) into one",
+		Long: `Merge JSON scan reports into one pqtls.scan/v1 report with the same endpoints[] shape. Endpoints are
+keyed by (address, STARTTLS, SNI); of duplicates the newest scanned_at wins, else the one from the
+report with the later generated_at. endpoints[].source names the report each endpoint came from; the
+summary is recomputed. Exit status: 0 ok, 2 on a missing or invalid report.`,
+		Example: `  pqtls scan merge shard-1.json shard-2.json shard-3.json -o fleet.json`,
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := scan.ParseFormat(format)
+			if err != nil {
+				return usageErrorf("--format: %v", err)
+			}
+			reps, err := readReports(s, args)
+			if err != nil {
+				return err
+			}
+			return writeOutput(s, output, func(w io.Writer) error {
+				return f.Write(w, scan.Merge(reps, args, buildVersion()), scan.RenderOptions{Terminal: output == "" && report.IsTerminal(s.out)})
+			})
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "json", "output format: "+strings.Join(scan.FormatNames(), ", "))
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write the merged report to FILE instead of stdout")
+	return cmd
+}
+
+func newScanDiffCmd(s streams) *cobra.Command {
+	var format, output, failOn string
+	cmd := &cobra.Command{
+		Use:   "diff OLD.json NEW.json",
+		Short: "Migration progress between two scan reports: newly_hybrid, regressed, new, gone, unchanged, errored",
+		Long: `Compare two pqtls.scan/v1 JSON reports endpoint by endpoint (keyed by address, STARTTLS, SNI) and
+put each endpoint in one category: newly_hybrid, regressed (hybrid -> classical, or a hybrid group
+lost), new, gone, unchanged, errored (assessed before, failing now: not a regression).
+Exit status: 0 ok, 1 when a --fail-on category is not empty, 2 on bad input.`,
+		Example: `  pqtls scan diff last-week.json fleet.json
+  pqtls scan diff --format html -o progress.html last-week.json fleet.json
+  pqtls scan diff --fail-on regressed last-week.json fleet.json`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := scan.ParseDiffFormat(format)
+			if err != nil {
+				return usageErrorf("--format: %v", err)
+			}
+			cats, err := scan.ParseDiffCategories(failOn)
+			if err != nil {
+				return usageErrorf("--fail-on: %v", err)
+			}
+			reps, err := readReports(s, args)
+			if err != nil {
+				return err
+			}
+			d := scan.Compare(reps[0], reps[1], args[0], args[1])
+			if err := writeOutput(s, output, func(w io.Writer) error { return f.Write(w, d) }); err != nil {
+				return err
+			}
+			if hit := d.Has(cats); len(hit) > 0 {
+				for _, c := range hit {
+					fmt.Fprintf(s.errOut, "pqtls scan diff: %d endpoints %s (--fail-on)\n", d.Counts[string(c)], c)
+				}
+				return silentExit(exitFailure)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table, json or html")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write the diff to FILE instead of stdout")
+	cmd.Flags().StringVar(&failOn, "fail-on", "", "exit 1 when one of these categories is not empty (comma list, e.g. regressed,errored)")
+	return cmd
+}
+
+// readReports reads JSON scan reports; a bad one is a usage error.
+func readReports(s streams, paths []string) ([]*scan.Report, error) {
+	var out []*scan.Report
+	for _, p := range paths {
+		r, err := scan.ReadReport(p, s.in)
+		if err != nil {
+			return nil, usageErrorf("%v", err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// writeOutput writes through internal/outfile ("" = stdout); a path that
+// cannot be opened is a usage error.
+func writeOutput(s streams, path string, write func(io.Writer) error) error {
+	out, err := outfile.Create(cmp.Or(path, "-"), s.out)
+	if err != nil {
+		return usageErrorf("-o: %v", err)
+	}
+	defer out.Abort()
+	if err := write(out); err != nil {
+		return failuref("write: %v", err)
+	}
+	if err := out.Commit(); err != nil {
+		return failuref("%v", err)
+	}
+	return nil
 }

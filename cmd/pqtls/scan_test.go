@@ -11,6 +11,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -18,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -25,7 +27,9 @@ import (
 
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/internal/testpeer"
+	"github.com/pqtls/pqtls/scan"
 	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
 )
 
 // scanTestServer serves TLS with a pqtls policy and returns its address and
@@ -514,5 +518,207 @@ func TestScanCLIOutputProcSelfFd(t *testing.T) {
 	}
 	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
 		t.Errorf("the link was replaced: %v", err)
+	}
+}
+
+// TestScanCLIShardsMergeDiff: a fleet scanned as 2 shards and merged equals
+// the fleet scanned at once; diff against an older report sorts the
+// changes and --fail-on turns a category into exit 1.
+func TestScanCLIShardsMergeDiff(t *testing.T) {
+	var eps []string
+	for _, mode := range []string{"prefer", "prefer", "classical", "classical"} {
+		a, _ := scanTestServer(t, mode)
+		eps = append(eps, a)
+	}
+	dir := t.TempDir()
+	path := func(n string) string { return filepath.Join(dir, n) }
+	for k := 1; k <= 2; k++ {
+		args := append([]string{"scan", "--quick", "--format", "json", "--shard", fmt.Sprintf("%d/2", k), "-o", path(fmt.Sprintf("s%d.json", k))}, eps...)
+		if code, _, errOut := scanCLI(t, "", args...); code != 0 {
+			t.Fatalf("shard %d: exit %d: %s", k, code, errOut)
+		}
+	}
+	if code, _, errOut := scanCLI(t, "", "scan", "merge", path("s1.json"), path("s2.json"), "-o", path("fleet.json")); code != 0 {
+		t.Fatalf("merge: exit %d: %s", code, errOut)
+	}
+	var fleet struct {
+		Summary struct {
+			Endpoints int            `json:"endpoints"`
+			Verdicts  map[string]int `json:"verdicts"`
+		} `json:"summary"`
+		Endpoints []struct {
+			Address   string    `json:"address"`
+			Source    string    `json:"source"`
+			ScannedAt time.Time `json:"scanned_at"`
+		} `json:"endpoints"`
+	}
+	b, _ := os.ReadFile(path("fleet.json"))
+	if err := json.Unmarshal(b, &fleet); err != nil {
+		t.Fatal(err)
+	}
+	if fleet.Summary.Endpoints != 4 || fleet.Summary.Verdicts["pq_ready"] != 2 || fleet.Summary.Verdicts["classical"] != 2 || len(fleet.Endpoints) != 4 {
+		t.Fatalf("merged summary %+v", fleet.Summary)
+	}
+	got := map[string]bool{}
+	for _, e := range fleet.Endpoints {
+		got[e.Address] = true
+		if e.ScannedAt.IsZero() || (e.Source != path("s1.json") && e.Source != path("s2.json")) {
+			t.Errorf("endpoint %+v", e)
+		}
+	}
+	for _, ep := range eps {
+		if !got[ep] {
+			t.Errorf("%s missing from the merged report", ep)
+		}
+	}
+
+	// Last week: everything classical, and an endpoint since gone.
+	old := strings.ReplaceAll(string(b), `"pq_ready"`, `"classical"`)
+	old = strings.Replace(old, `"endpoints": [`, `"endpoints": [{"address": "127.0.0.1:1", "starttls": "none", "verdict": "classical", "target": {}}, `, 1)
+	os.WriteFile(path("old.json"), []byte(old), 0o644)
+	code, out, errOut := scanCLI(t, "", "scan", "diff", "--fail-on", "regressed", path("old.json"), path("fleet.json"))
+	if code != 0 || !strings.Contains(out, "2 newly_hybrid, 0 regressed, 0 new, 1 gone, 2 unchanged, 0 errored") || !strings.Contains(out, "classical -> pq_ready") {
+		t.Fatalf("diff: exit %d, stdout %s, stderr %s", code, out, errOut)
+	}
+	code, _, errOut = scanCLI(t, "", "scan", "diff", "--fail-on", "Gone,regressed", path("old.json"), path("fleet.json"))
+	if code != 1 || !strings.Contains(errOut, "1 endpoints gone") {
+		t.Errorf("--fail-on gone: exit %d, %s", code, errOut)
+	}
+	code, out, _ = scanCLI(t, "", "scan", "diff", "--format", "json", path("fleet.json"), path("old.json"))
+	var d struct {
+		Schema string         `json:"schema"`
+		Counts map[string]int `json:"counts"`
+	}
+	if err := json.Unmarshal([]byte(out), &d); code != 0 || err != nil || d.Schema != "pqtls.scan-diff/v1" || d.Counts["regressed"] != 2 || d.Counts["new"] != 1 {
+		t.Errorf("diff json: exit %d, %v %+v", code, err, d)
+	}
+	os.WriteFile(path("bad.json"), []byte(`{"schema":"other"}`), 0o644)
+	for _, args := range [][]string{
+		{"scan", "diff", "--fail-on", "worse", path("old.json"), path("fleet.json")},
+		{"scan", "diff", path("old.json"), path("missing.json")},
+		{"scan", "diff", path("old.json"), path("bad.json")},
+		{"scan", "diff", "--format", "pdf", path("old.json"), path("fleet.json")},
+		{"scan", "diff", path("old.json")},
+		{"scan", "merge", path("s1.json"), path("bad.json")},
+		{"scan", "merge", path("s1.json"), "-o", dir},
+	} {
+		if code, out, errOut := scanCLI(t, "", args...); code != 2 || out != "" || errOut == "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2", args[1:], code, out, errOut)
+		}
+	}
+}
+
+// TestScanKubernetesCronJob runs the shell scripts of
+// deploy/kubernetes/scan-cronjob.yaml with the real binary: the N indexed
+// shard pods, then the merge pod, on a loopback fleet; the merged report
+// covers every endpoint once, and a second night's merge writes the diff.
+func TestScanKubernetesCronJob(t *testing.T) {
+	src, err := os.ReadFile("../../deploy/kubernetes/scan-cronjob.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type container struct {
+		Env  []struct{ Name, Value string } `yaml:"env"`
+		Args []string                       `yaml:"args"`
+	}
+	scripts := map[string]container{}
+	completions := 0
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	for {
+		var doc struct {
+			Kind     string `yaml:"kind"`
+			Metadata struct{ Name string }
+			Spec     struct {
+				JobTemplate struct {
+					Spec struct {
+						CompletionMode string `yaml:"completionMode"`
+						Completions    int    `yaml:"completions"`
+						Template       struct {
+							Spec struct{ Containers []container }
+						}
+					}
+				} `yaml:"jobTemplate"`
+			}
+		}
+		if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("manifest is not valid YAML: %v", err)
+		}
+		if doc.Kind == "CronJob" {
+			js := doc.Spec.JobTemplate.Spec
+			scripts[doc.Metadata.Name] = js.Template.Spec.Containers[0]
+			if js.CompletionMode == "Indexed" {
+				completions = js.Completions
+			}
+		}
+	}
+	shards, merge := scripts["pqtls-scan-shards"], scripts["pqtls-scan-merge"]
+	if completions < 2 || len(shards.Args) != 1 || len(merge.Args) != 1 || !strings.Contains(shards.Args[0], `--shard "$((JOB_COMPLETION_INDEX+1))/$N"`) ||
+		shards.Env[0].Value != strconv.Itoa(completions) || merge.Env[0].Value != strconv.Itoa(completions) {
+		t.Fatalf("manifest: completions %d, scripts %+v", completions, scripts)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	bin := filepath.Join(root, "bin")
+	os.Mkdir(bin, 0o755)
+	if err := os.Symlink(exe, filepath.Join(bin, "pqtls")); err != nil {
+		t.Fatal(err)
+	}
+	var eps []string
+	for _, mode := range []string{"prefer", "classical", "prefer", "classical", "prefer"} {
+		a, _ := scanTestServer(t, mode)
+		eps = append(eps, a)
+	}
+	etc, reports := filepath.Join(root, "etc"), filepath.Join(root, "reports")
+	os.Mkdir(etc, 0o755)
+	os.WriteFile(filepath.Join(etc, "fleet.txt"), []byte(strings.Join(eps, "\n")+"\n"), 0o644)
+	sh := func(script string, env ...string) (string, error) {
+		script = strings.NewReplacer("/etc/pqtls", etc, "/reports", reports).Replace(script)
+		cmd := exec.Command("sh", "-c", script)
+		cmd.Env = append([]string{"PATH=" + bin + ":/usr/bin:/bin", "N=" + strconv.Itoa(completions)}, env...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	for i := range completions {
+		if out, err := sh(shards.Args[0], fmt.Sprintf("JOB_COMPLETION_INDEX=%d", i)); err != nil {
+			t.Fatalf("shard pod %d: %v\n%s", i, err, out)
+		}
+	}
+	if out, err := sh(merge.Args[0]); err != nil {
+		t.Fatalf("merge pod: %v\n%s", err, out)
+	}
+	day := time.Now().UTC().Format("2006-01-02")
+	rep, err := scan.ReadReport(filepath.Join(reports, day, "fleet.json"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, e := range rep.Endpoints {
+		seen[e.Address]++
+	}
+	for _, ep := range eps {
+		if seen[ep] != 1 {
+			t.Errorf("%s: %d times in the merged report", ep, seen[ep])
+		}
+	}
+	// The previous night had every endpoint classical: tonight's merge
+	// writes the diff (newly_hybrid, no regression, exit 0).
+	prev := filepath.Join(reports, "2000-01-01")
+	os.Mkdir(prev, 0o755)
+	b, _ := os.ReadFile(filepath.Join(reports, day, "fleet.json"))
+	os.WriteFile(filepath.Join(prev, "fleet.json"), bytes.ReplaceAll(b, []byte(`"pq_ready"`), []byte(`"classical"`)), 0o644)
+	if out, err := sh(merge.Args[0]); err != nil {
+		t.Fatalf("merge pod with a previous night: %v\n%s", err, out)
+	}
+	diff, _ := os.ReadFile(filepath.Join(reports, day, "diff.txt"))
+	if !strings.Contains(string(diff), "3 newly_hybrid, 0 regressed") {
+		t.Errorf("diff.txt: %s", diff)
+	}
+	if _, err := os.Stat(filepath.Join(reports, day, "diff.html")); err != nil {
+		t.Error(err)
 	}
 }
