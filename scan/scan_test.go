@@ -423,3 +423,34 @@ func TestExpiryNotes(t *testing.T) {
 		}
 	}
 }
+
+// TestMTLSWithoutClientCertGetsANote: an endpoint that requires a client
+// certificate, scanned without one, keeps its key-exchange verdict and
+// says why the server rejected the scanner; with --cert/--key no note.
+func TestMTLSWithoutClientCertGetsANote(t *testing.T) {
+	cert := newTestCert(t)
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert.tls}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: cert.pool}
+	addr := listen(t, func(c net.Conn) {
+		defer c.Close()
+		tc := tls.Server(c, cfg)
+		tc.SetDeadline(time.Now().Add(5 * time.Second))
+		if tc.Handshake() == nil {
+			io.Copy(io.Discard, tc)
+		}
+	})
+	r, err := ScanOne(context.Background(), target(t, addr), Options{Timeout: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Verdict != VerdictPQReady || !slices.Contains(r.Notes, NoteClientCert) {
+		t.Errorf("without a client certificate: %s, notes %q", r.Verdict, r.Notes)
+	}
+	r, _ = ScanOne(context.Background(), target(t, addr), Options{Timeout: 3 * time.Second, ClientCert: &cert.tls})
+	if r.Verdict != VerdictPQReady || slices.Contains(r.Notes, NoteClientCert) {
+		t.Errorf("with a client certificate: %s, notes %q", r.Verdict, r.Notes)
+	}
+	plain := startPQTLSServer(t, cert, "prefer", "", "")
+	if r, _ := ScanOne(context.Background(), target(t, plain), Options{Timeout: 3 * time.Second}); slices.Contains(r.Notes, NoteClientCert) {
+		t.Error("note on a server that asks for no certificate")
+	}
+}
