@@ -454,3 +454,15 @@ func TestMTLSWithoutClientCertGetsANote(t *testing.T) {
 		t.Error("note on a server that asks for no certificate")
 	}
 }
+
+// TestConnectionCounts pins the connection counts docs/SCAN.md gives for
+// pqtls servers ("How it probes").
+func TestConnectionCounts(t *testing.T) {
+	cert := newTestCert(t)
+	for mode, want := range map[string]int{"require": 8, "prefer": 12} {
+		r, err := ScanOne(context.Background(), target(t, startPQTLSServer(t, cert, mode, "", "")), Options{Enumerate: true, Timeout: 5 * time.Second})
+		if err != nil || r.Connections != want {
+			t.Errorf("%s server: %d connections (%v), docs/SCAN.md says %d", mode, r.Connections, err, want)
+		}
+	}
+}
