@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls"
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -361,8 +362,15 @@ func checkPatterns(a ACL) error {
 			case i < 3:
 				return fmt.Errorf("uri %q: wildcards match path segments only, never the scheme or trust domain", p)
 			case s == "*", s == "**" && i == len(segs)-1:
+				segs[i] = "x"
 			default:
 				return fmt.Errorf("uri %q: * must be a whole path segment (ns/*/sa/x) and ** the whole last one (ns/**)", p)
+			}
+		}
+		if scheme, _, _ := strings.Cut(p, ":"); strings.EqualFold(scheme, "spiffe") {
+			// A pattern that no valid SPIFFE ID can match is a mistake.
+			if _, err := spiffeid.FromString(strings.Join(segs, "/")); err != nil {
+				return fmt.Errorf("uri %q is not a valid SPIFFE ID pattern: %v (lowercase trust domain, no empty, . or .. segments, no %%-encoding)", p, err)
 			}
 		}
 	}

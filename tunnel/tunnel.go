@@ -393,6 +393,9 @@ type conn struct {
 	back  net.Conn // target socket, once dialed
 	dead  bool
 	state tls.ConnectionState
+	// identity is the peer identity the listener's decision approved
+	// (material.identify): the one logged and sent in the PROXY header.
+	identity string
 }
 
 // abort closes both sockets.
@@ -537,6 +540,9 @@ func (c *conn) openServer() (front, back *endpoint, reason string, err error) {
 	err = tc.Handshake()
 	c.state = tc.ConnectionState()
 	l.t.observer.Record(pqtls.RoleServer, c.front.RemoteAddr(), c.state, time.Since(hsStart), err)
+	if err == nil {
+		err = c.approve(mat)
+	}
 	if err != nil {
 		l.hsFailed.Inc()
 		return nil, nil, "handshake_" + pqtls.ErrorReason(err), err
@@ -557,7 +563,7 @@ func (c *conn) openServer() (front, back *endpoint, reason string, err error) {
 	}
 	if l.cfg.ProxyProtocol {
 		_ = b.SetWriteDeadline(time.Now().Add(time.Duration(l.cfg.ConnectTimeout)))
-		if _, err := b.Write(ProxyHeader(c.front.RemoteAddr(), c.front.LocalAddr(), c.state)); err != nil {
+		if _, err := b.Write(ProxyHeader(c.front.RemoteAddr(), c.front.LocalAddr(), c.state, c.identity)); err != nil {
 			l.beFailed.Inc()
 			l.t.m.backendErrs.WithLabelValues(l.cfg.Name, "proxy_header").Inc()
 			return nil, nil, "backend_proxy_header_failed", err
@@ -577,6 +583,19 @@ func (c *conn) openServer() (front, back *endpoint, reason string, err error) {
 		return newEndpoint(tc, c.front, tc, rc), newEndpoint(btc, b, btc, brc), "", nil
 	}
 	return newEndpoint(tc, c.front, tc, rc), newEndpoint(b, b, nil, nil), "", nil
+}
+
+// approve takes the peer identity from the decision that let the handshake
+// through, for the same connection state. It cannot disagree with
+// VerifyConnection (same function, same state); if it ever did, the
+// connection is refused rather than reported under another name.
+func (c *conn) approve(mat *material) error {
+	id, err := mat.identify(c.state)
+	if err != nil {
+		return err
+	}
+	c.identity = id
+	return nil
 }
 
 // openClient dials the target and runs the TLS handshake with it.
@@ -604,6 +623,9 @@ func (c *conn) openClient() (front, back *endpoint, reason string, err error) {
 	// (reason policy_classical_peer) rather than "handshake failure".
 	err = pqtls.RefusedByPolicy(mat.config, addr, err)
 	c.state = tc.ConnectionState()
+	if err == nil {
+		err = c.approve(mat)
+	}
 	l.t.observer.Record(pqtls.RoleClient, raw.RemoteAddr(), c.state, time.Since(hsStart), err)
 	if err != nil {
 		l.beFailed.Inc()
@@ -632,7 +654,7 @@ func (c *conn) logConn(reason string, err error, toTarget, fromTarget int64) {
 	}
 	attrs := []slog.Attr{
 		slog.String("listener", c.l.cfg.Name), slog.String("peer", c.front.RemoteAddr().String()),
-		slog.String("identity", pqtls.PeerIdentity(cs)), slog.String("sni", cs.ServerName),
+		slog.String("identity", c.identity), slog.String("sni", cs.ServerName),
 		slog.String("version", pqtls.VersionName(cs.Version)), slog.String("group", pqtls.GroupName(cs.CurveID)),
 		slog.Bool("hrr", cs.HelloRetryRequest),
 		slog.Int64("bytes_to_target", toTarget), slog.Int64("bytes_from_target", fromTarget),
