@@ -172,7 +172,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Tunnel, error) {
 		l.ln = ln
 	}
 	if cfg.Metrics != "" {
-		if err := t.startHTTP(cfg.Metrics, gath); err != nil {
+		if err := t.startHTTP(cfg.Metrics, reg, gath); err != nil {
 			t.Close()
 			return nil, err
 		}
