@@ -40,11 +40,11 @@ func (l *ListenerConfig) buildMaterial(logger *slog.Logger) (*material, []string
 	if l.Cert != "" {
 		cert, err := tls.LoadX509KeyPair(l.Cert, l.Key)
 		if err != nil {
-			return nil, nil, fmt.Errorf("load certificate %s / key %s: %w (check the paths and that the key matches the certificate)", l.Cert, l.Key, err)
+			return nil, nil, at("cert", fmt.Errorf("load certificate %s / key %s: %w (check the paths and that the key matches the certificate)", l.Cert, l.Key, err))
 		}
 		if cert.Leaf == nil {
 			if cert.Leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
-				return nil, nil, fmt.Errorf("parse certificate %s: %w", l.Cert, err)
+				return nil, nil, at("cert", fmt.Errorf("parse certificate %s: %w", l.Cert, err))
 			}
 		}
 		m.notAfter = cert.Leaf.NotAfter
@@ -60,11 +60,11 @@ func (l *ListenerConfig) buildMaterial(logger *slog.Logger) (*material, []string
 	if l.CA != "" {
 		pem, err := os.ReadFile(l.CA)
 		if err != nil {
-			return nil, nil, fmt.Errorf("read CA bundle: %w", err)
+			return nil, nil, at("ca", fmt.Errorf("read CA bundle: %w", err))
 		}
 		pool = x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, nil, fmt.Errorf("CA bundle %s holds no PEM certificate: give a PEM file with one or more CERTIFICATE blocks", l.CA)
+			return nil, nil, at("ca", fmt.Errorf("CA bundle %s holds no PEM certificate: give a PEM file with one or more CERTIFICATE blocks", l.CA))
 		}
 	}
 	opts := pqtls.Options{Policy: pol, Base: base, Logger: logger}
@@ -88,7 +88,7 @@ func (l *ListenerConfig) buildMaterial(logger *slog.Logger) (*material, []string
 		m.config = cfg
 		if l.TargetTLS {
 			if m.target, err = l.targetConfig(); err != nil {
-				return nil, nil, err
+				return nil, nil, at("target_ca", err)
 			}
 		}
 	case ModeClient:

@@ -107,10 +107,11 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Tunnel, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	warnings, err := cfg.Validate()
+	warnings, err := Check(cfg)
 	if err != nil {
-		return nil, &ConfigError{err}
+		return nil, err
 	}
+	_, _ = cfg.Validate() // fill the defaults Check filled in its copy
 	for _, w := range warnings {
 		logger.Warn("tunnel config warning", "warning", w)
 	}
@@ -134,12 +135,9 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Tunnel, error) {
 	}
 	t := &Tunnel{cfg: cfg, log: logger, m: m, observer: &pqtls.Observer{Metrics: hm}, closing: make(chan struct{}), conns: map[*conn]struct{}{}}
 	for _, lc := range cfg.Listeners {
-		mat, w, err := lc.buildMaterial(logger)
-		if err != nil {
+		mat, _, err := lc.buildMaterial(logger)
+		if err != nil { // changed on disk since Check
 			return nil, &ConfigError{fmt.Errorf("listener %s: %w", lc.Name, err)}
-		}
-		for _, s := range w {
-			logger.Warn("tunnel config warning", "listener", lc.Name, "warning", s)
 		}
 		l := &Listener{cfg: lc, t: t, sem: make(chan struct{}, lc.MaxConnections), role: pqtls.RoleServer}
 		if lc.Mode == ModeClient {
@@ -672,22 +670,26 @@ func (c *conn) logConn(reason string, err error, toTarget, fromTarget int64) {
 }
 
 // Check validates cfg and loads every certificate, key and CA bundle it
-// names, without binding anything: what --check-config runs. Errors are
-// *ConfigError.
+// names, without binding anything: what --check-config runs. The error
+// holds one line per failing listener (errors.Join of *ConfigError); the
+// warnings are those of the listeners without an error.
 func Check(cfg Config) (warnings []string, err error) {
 	cfg.Listeners = append([]ListenerConfig(nil), cfg.Listeners...)
-	warnings, err = cfg.Validate()
+	warns, lerrs, top := cfg.validate()
+	for i, l := range cfg.Listeners {
+		if lerrs == nil || lerrs[i] != nil {
+			continue
+		}
+		_, w, err := l.buildMaterial(nil)
+		if err != nil {
+			lerrs[i] = cfg.listenerError(i, err)
+			continue
+		}
+		warns[i] = append(warns[i], w...)
+	}
+	warnings, err = cfg.flatten(warns, lerrs, top)
 	if err != nil {
 		return warnings, &ConfigError{err}
-	}
-	for _, l := range cfg.Listeners {
-		_, w, err := l.buildMaterial(nil)
-		for _, s := range w {
-			warnings = append(warnings, fmt.Sprintf("listener %s: %s", l.Name, s))
-		}
-		if err != nil {
-			return warnings, &ConfigError{fmt.Errorf("listener %s: %w", l.Name, err)}
-		}
 	}
 	return warnings, nil
 }

@@ -98,13 +98,13 @@ func TestTunnelBadInput(t *testing.T) {
 		{name: "missing cert file", args: []string{"tunnel", "server", "--listen", "127.0.0.1:0", "--target", "127.0.0.1:5432", "--cert", filepath.Join(dir, "nope.pem"), "--key", filepath.Join(dir, "nope.key")},
 			want: []string{"nope.pem", "check the paths"}, status: exitUsage},
 		{name: "unknown key", yaml: "listeners:\n  - mode: server\n    listen: 127.0.0.1:0\n    targte: 127.0.0.1:5432\n",
-			want: []string{"line 4", "targte"}, status: exitUsage},
-		{name: "not yaml", yaml: "listeners: [\n  - {mode: server\n", want: []string{"line"}, status: exitUsage},
+			want: []string{"t.yaml:4: unknown field \"targte\" (valid: "}, status: exitUsage},
+		{name: "not yaml", yaml: "listeners: [\n  - {mode: server\n", want: []string{"t.yaml:"}, status: exitUsage},
 		{name: "remote target", args: []string{"tunnel", "server", "--listen", "127.0.0.1:0", "--target", "10.1.2.3:5432", "--cert", filepath.Join(dir, "server.pem"), "--key", filepath.Join(dir, "server.key")},
 			want: []string{"allow-remote-target"}, status: exitUsage},
 		{name: "no mode", args: []string{"tunnel"}, want: []string{"--config"}, status: exitUsage},
 		{name: "bad policy", args: []string{"tunnel", "client", "--listen", "127.0.0.1:0", "--target", "db:5433", "--policy", "strict"}, want: []string{"prefer", "require"}, status: exitUsage},
-		{name: "duration", yaml: "listeners:\n  - mode: client\n    listen: 127.0.0.1:0\n    target: db:1\n    idle_timeout: forever\n", want: []string{"line 5", "duration"}, status: exitUsage},
+		{name: "duration", yaml: "listeners:\n  - mode: client\n    listen: 127.0.0.1:0\n    target: db:1\n    idle_timeout: forever\n", want: []string{"t.yaml:5: idle_timeout: \"forever\" is not a duration"}, status: exitUsage},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
