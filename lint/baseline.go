@@ -85,6 +85,11 @@ func ReadBaseline(path string) (*Baseline, error) {
 	if b.Schema != BaselineSchema {
 		return nil, fmt.Errorf("baseline %s has schema %q, want %q: regenerate it with --write-baseline", path, b.Schema, BaselineSchema)
 	}
+	for _, e := range b.Findings {
+		if _, ok := ruleByID[e.Rule]; !ok {
+			return nil, fmt.Errorf("baseline %s: %w (regenerate it with --write-baseline)", path, &RuleError{Rule: e.Rule})
+		}
+	}
 	if b.dir, err = filepath.Abs(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("cannot resolve %s: %w", path, err)
 	}

@@ -149,6 +149,16 @@ type source struct {
 	data  []byte
 	lines []int // byte offset of the start of each line
 	kind  fileKind
+	code  []string // codeLines, computed once for the line rules
+}
+
+// codeLines returns the lines with comments blanked (see codeLines),
+// computed once per file.
+func (s *source) codeLines() []string {
+	if s.code == nil {
+		s.code = codeLines(s, commentsOf(s.kind))
+	}
+	return s.code
 }
 
 func newSource(name string, data []byte, kind fileKind) *source {

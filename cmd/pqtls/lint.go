@@ -77,7 +77,7 @@ func runLint(ctx context.Context, s streams, f lintFlags, args []string) error {
 	if f.explain != "" {
 		r, ok := lint.LookupRule(f.explain)
 		if !ok {
-			return usageErrorf("unknown rule %q: run 'pqtls lint --list-rules' for the list", f.explain)
+			return usageErrorf("%v", &lint.RuleError{Rule: f.explain})
 		}
 		_, err := io.WriteString(s.out, lint.Explain(r))
 		return err

@@ -110,6 +110,8 @@ func TestLintExitCodes(t *testing.T) {
 	os.WriteFile(filepath.Join(warnOnly, "tunnel.yaml"), []byte("policy: classical\n"), 0o644)
 	os.WriteFile(filepath.Join(clean, "tunnel.yaml"), []byte("policy: require\n"), 0o644)
 	os.WriteFile(filepath.Join(errs, "app.env"), []byte("GODEBUG=tlsmlkem=0\n"), 0o644)
+	foreignBaseline := filepath.Join(dir, "foreign.json")
+	os.WriteFile(foreignBaseline, []byte(`{"schema":"pqtls.lint.baseline/v1","findings":[{"rule":"PQ9","file":"app.env","fingerprint":"x"}]}`), 0o644)
 
 	cases := []struct {
 		name string
@@ -137,6 +139,7 @@ func TestLintExitCodes(t *testing.T) {
 		{"explain unknown", []string{"--explain", "PQ999"}, 2, "", "--list-rules"},
 		{"list rules", []string{"--list-rules"}, 0, "PQ501", ""},
 		{"missing baseline", []string{"--baseline", filepath.Join(dir, "none.json"), errs}, 2, "", "--write-baseline"},
+		{"baseline with unknown rule", []string{"--baseline", foreignBaseline, errs}, 2, "", `unknown rule "PQ9"`},
 		{"both baselines", []string{"--baseline", "a", "--write-baseline", "b", errs}, 2, "", "cannot be combined"},
 	}
 	for _, c := range cases {
