@@ -2,12 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/pqtls/pqtls/internal/testpki"
+	"github.com/pqtls/pqtls/lint"
 )
 
 // runLintCmd runs 'pqtls lint ARGS' through run() and returns the exit code
@@ -140,6 +144,10 @@ func TestLintExitCodes(t *testing.T) {
 		{"list rules", []string{"--list-rules"}, 0, "PQ501", ""},
 		{"missing baseline", []string{"--baseline", filepath.Join(dir, "none.json"), errs}, 2, "", "--write-baseline"},
 		{"baseline with unknown rule", []string{"--baseline", foreignBaseline, errs}, 2, "", `unknown rule "PQ9"`},
+		{"exclude [", []string{"--exclude", "[", errs}, 2, "", `invalid --exclude pattern "[": unclosed`},
+		{"exclude a[", []string{"--exclude", "a[", errs}, 2, "", `invalid --exclude pattern "a["`},
+		{"exclude [!", []string{"--exclude", "[!", errs}, 2, "", `invalid --exclude pattern "[!"`},
+		{"exclude escaped bracket", []string{"--exclude", `\[x`, errs}, 1, "PQ104", ""},
 		{"both baselines", []string{"--baseline", "a", "--write-baseline", "b", errs}, 2, "", "cannot be combined"},
 	}
 	for _, c := range cases {
@@ -255,5 +263,45 @@ func TestLintBaselineFromAnotherDirectory(t *testing.T) {
 		if r := decodeLint(t, out); code != 0 || r.Summary.Total != 0 || r.Suppressed.Baseline != 1 {
 			t.Errorf("from %s: exit %d, %d findings, %d hidden by the baseline: %s", tc.cwd, code, r.Summary.Total, r.Suppressed.Baseline, errOut)
 		}
+	}
+}
+
+// The documented unit runs a real pqtls tunnel command line, before and
+// after the PQ501 fix: both pass 'pqtls tunnel ... --check-config' (with
+// test certificates in place of /etc/pqtls) and the fix makes it prefer.
+func TestLintExampleUnitIsARealCommand(t *testing.T) {
+	unit := "../../examples/lint/deploy/pg-tunnel.service"
+	src, err := os.ReadFile(unit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := lint.Lint(context.Background(), []string{unit}, lint.Options{})
+	if err != nil || len(res.Findings) != 1 || res.Findings[0].Rule != "PQ501" {
+		t.Fatalf("lint %s: %v, %+v", unit, err, res)
+	}
+	fixed := lint.ApplyFixes(src, res.Findings)
+	files := testpki.NewCA(t).Server(t, testpki.CertOptions{}).WriteFiles(t, t.TempDir())
+	for _, data := range [][]byte{src, fixed} {
+		var args []string
+		for _, l := range strings.Split(string(data), "\n") {
+			if cmdline, ok := strings.CutPrefix(l, "ExecStart="); ok {
+				args = strings.Fields(cmdline)[1:] // drop /usr/local/bin/pqtls
+			}
+		}
+		for i := range args {
+			switch {
+			case i > 0 && args[i-1] == "--cert":
+				args[i] = files.Cert
+			case i > 0 && args[i-1] == "--key":
+				args[i] = files.Key
+			}
+		}
+		var out, errOut bytes.Buffer
+		if code := run(append(args, "--check-config"), strings.NewReader(""), &out, &errOut); code != 0 {
+			t.Errorf("%v: exit %d: %s%s", args, code, out.String(), errOut.String())
+		}
+	}
+	if !bytes.Contains(fixed, []byte("tunnel server --policy prefer --listen :5433 --target 127.0.0.1:5432")) {
+		t.Errorf("fixed unit:\n%s", fixed)
 	}
 }
