@@ -209,6 +209,9 @@ func check(s *source, isMain func() bool) (fs []Finding, generated bool) {
 				continue
 			}
 			parseErr = parseErr || f.Rule == "PQ000"
+			if f.Fix != nil {
+				f.Fix.Upgrade = ruleByID[f.Rule].UpgradeFix
+			}
 			fs = append(fs, f)
 		}
 		if env.generated {

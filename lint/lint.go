@@ -70,6 +70,9 @@ type Fix struct {
 	Start, End Pos
 	// NewText is the replacement text.
 	NewText string
+	// Upgrade marks a fix that changes a version (toolchain, base image,
+	// library): shown and exported, never applied by --fix.
+	Upgrade bool
 }
 
 // Finding is one problem at one place.

@@ -29,6 +29,9 @@ type Rule struct {
 	// Notes is an optional paragraph for the documentation (limits, what
 	// is deliberately not reported).
 	Notes string
+	// UpgradeFix marks a rule whose fix changes a version (toolchain, base
+	// image, library): pqtls lint --fix reports it and never applies it.
+	UpgradeFix bool
 	// Checked is the date (YYYY-MM-DD) the references were last checked.
 	Checked string
 
@@ -118,6 +121,7 @@ var rules = []Rule{
 		References: []string{refGodebug, refGo124}},
 	{ID: "PQ105", Name: "go-mod-version-without-mlkem", Severity: SeverityError, Format: "go.mod",
 		checks:     []ruleCheck{{goModFile, kinds(kindGoMod)}},
+		UpgradeFix: true,
 		Checked:    "2026-11-27",
 		Summary:    "go.mod 'go' or 'toolchain' is older than Go 1.24",
 		Rationale:  "crypto/tls gained X25519MLKEM768 in Go 1.24. A toolchain older than that cannot offer it, and a main module whose go line is older than 1.24 gets the old GODEBUG defaults (tlsmlkem=0) even when built with a newer toolchain. In a library module (no package main) the go line does not set GODEBUG defaults for its users, so the finding is lowered to info there.",
@@ -134,6 +138,7 @@ var rules = []Rule{
 		References: []string{refGodebug}},
 	{ID: "PQ107", Name: "go-mod-version-without-secp-mlkem", Severity: SeverityInfo, Format: "go.mod",
 		checks:     []ruleCheck{{goModFile, kinds(kindGoMod)}},
+		UpgradeFix: true,
 		Checked:    "2026-11-27",
 		Summary:    "go.mod 'go' line is 1.24 or 1.25: the NIST-curve hybrids stay off",
 		Rationale:  "Go 1.26 added SecP256r1MLKEM768 and SecP384r1MLKEM1024 to the defaults. A main module whose go line is 1.24 or 1.25 keeps tlssecpmlkem=0, so peers that only speak the NIST-curve hybrids (common with FIPS-minded stacks) fall back to classical. X25519MLKEM768 is still on.",
@@ -142,6 +147,7 @@ var rules = []Rule{
 		References: []string{refGodebug}},
 	{ID: "PQ201", Name: "dockerfile-golang-old", Severity: SeverityError, Format: "Dockerfile",
 		checks:     []ruleCheck{{dockerFile, kinds(kindDockerfile)}},
+		UpgradeFix: true,
 		Checked:    "2026-11-27",
 		Summary:    "FROM golang:<1.24 builds with a toolchain without ML-KEM",
 		Rationale:  "The Go toolchain in the build stage decides which key exchanges the binary can do. golang images older than 1.24 produce binaries that can never offer X25519MLKEM768.",
@@ -150,6 +156,7 @@ var rules = []Rule{
 		References: []string{refGo124}},
 	{ID: "PQ202", Name: "dockerfile-base-openssl-old", Severity: SeverityWarning, Format: "Dockerfile",
 		checks:     []ruleCheck{{dockerFile, kinds(kindDockerfile)}},
+		UpgradeFix: true,
 		Checked:    "2026-11-27",
 		Summary:    "Base image ships OpenSSL older than 3.5",
 		Rationale:  "OpenSSL added ML-KEM and the hybrid groups (and put X25519MLKEM768 first in its default list) in 3.5. Programs in the image that use the system OpenSSL (nginx, HAProxy, Python, Ruby, PHP, curl...) stay classical on an older base. The table of known images is in docs/LINT.md; unknown images are not reported.",
