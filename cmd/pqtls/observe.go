@@ -28,6 +28,7 @@ type observeFlags struct {
 	read, iface, filter, format, by, output, serve string
 	duration, idle                                 time.Duration
 	maxFlows                                       int
+	maxBuffer                                      int64
 	failUnlessPQ, noPromisc                        bool
 }
 
@@ -62,6 +63,7 @@ See docs/OBSERVE.md.`,
 	fl.DurationVar(&f.duration, "duration", 0, "live mode: stop after this long (default: until interrupted)")
 	fl.DurationVar(&f.idle, "idle-timeout", 2*time.Minute, "forget a flow after this long without packets (capture time)")
 	fl.IntVar(&f.maxFlows, "max-flows", 100000, "track at most this many flows at once (memory bound)")
+	fl.Int64Var(&f.maxBuffer, "max-buffer-bytes", observe.DefaultMaxBufferBytes, "buffer at most this many handshake bytes across all flows; beyond, the oldest unfinished handshakes are evicted as incomplete (memory bound)")
 	fl.BoolVar(&f.noPromisc, "no-promiscuous-mode", false, "live mode: do not put the interface in promiscuous mode (see only this host's traffic, like tcpdump -p)")
 	fl.BoolVar(&f.failUnlessPQ, "fail-unless-pq", false, "exit 1 if any completed handshake did not use a hybrid or ML-KEM group")
 	return cmd
@@ -91,8 +93,8 @@ func runObserve(ctx context.Context, s streams, f observeFlags) error {
 	if f.duration < 0 {
 		return usageErrorf("--duration must be positive (or 0: until interrupted)")
 	}
-	if f.maxFlows <= 0 || f.idle <= 0 {
-		return usageErrorf("--max-flows and --idle-timeout must be positive")
+	if f.maxFlows <= 0 || f.idle <= 0 || f.maxBuffer <= 0 {
+		return usageErrorf("--max-flows, --max-buffer-bytes and --idle-timeout must be positive")
 	}
 	if ctx == nil {
 		ctx = context.Background()
@@ -157,7 +159,7 @@ func runObserve(ctx context.Context, s streams, f observeFlags) error {
 			}
 		}
 	}
-	a := observe.NewAnalyzer(observe.Options{IdleTimeout: f.idle, MaxFlows: f.maxFlows}, emit)
+	a := observe.NewAnalyzer(observe.Options{IdleTimeout: f.idle, MaxFlows: f.maxFlows, MaxBufferBytes: f.maxBuffer}, emit)
 
 	// readErr is a capture that could not be read to its end (damaged, or
 	// interrupted): the report still covers the packets read before it, and
@@ -238,7 +240,7 @@ func runObserve(ctx context.Context, s streams, f observeFlags) error {
 		return failuref("writing the report: %w", err)
 	}
 	if readErr != nil {
-		printObserveStats(s.errOut, st)
+		printObserveStats(s.errOut, st, f.maxBuffer)
 		return failuref("%w", readErr) // --output is not renamed into place
 	}
 	if tmp != nil {
@@ -250,7 +252,7 @@ func runObserve(ctx context.Context, s streams, f observeFlags) error {
 		}
 		tmp = nil
 	}
-	printObserveStats(s.errOut, st)
+	printObserveStats(s.errOut, st, f.maxBuffer)
 	if f.failUnlessPQ && notPQ > 0 {
 		fmt.Fprintf(s.errOut, "pqtls observe: %d completed handshake(s) without a hybrid or ML-KEM group\n", notPQ)
 		return silentExit(exitFailure)
@@ -258,7 +260,7 @@ func runObserve(ctx context.Context, s streams, f observeFlags) error {
 	return nil
 }
 
-func printObserveStats(w io.Writer, st observe.Stats) {
+func printObserveStats(w io.Writer, st observe.Stats, maxBuffer int64) {
 	fmt.Fprintf(w, "pqtls observe: %d packets analysed, %d TLS flows, %d malformed handshakes skipped, %d non-TLS flows, %d flows picked up without a ClientHello",
 		st.Packets, st.Flows, st.Malformed, st.NotTLS, st.Untracked)
 	if st.UnknownLink > 0 {
@@ -271,7 +273,10 @@ func printObserveStats(w io.Writer, st observe.Stats) {
 		fmt.Fprintf(w, ", %d packets excluded by --filter", st.FiltersOut)
 	}
 	if st.DroppedFlows > 0 {
-		fmt.Fprintf(w, ", %d flows dropped (flow table full: raise --max-flows)", st.DroppedFlows)
+		fmt.Fprintf(w, ", %d flows not tracked and their %d packets skipped (flow table full: raise --max-flows)", st.DroppedFlows, st.DroppedPackets)
+	}
+	if st.EvictedFlows > 0 {
+		fmt.Fprintf(w, ", %d flows evicted before their handshake was read (buffered handshake bytes over %d: raise --max-buffer-bytes)", st.EvictedFlows, maxBuffer)
 	}
 	if st.KernelDrops > 0 {
 		fmt.Fprintf(w, ", %d packets dropped by the kernel before they could be read (busy link: narrow --filter, or capture with tcpdump -w and use -r)", st.KernelDrops)
