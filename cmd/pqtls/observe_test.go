@@ -116,7 +116,7 @@ func TestObserveOutputFileAndFailUnlessPQ(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("temp files left: %v", entries)
 	}
-	if code, _, _ := runCLI(t, "observe", "-r", recorded, "-o", filepath.Join(dir, "missing", "x")); code != exitFailure {
+	if code, _, _ := runCLI(t, "observe", "-r", recorded, "-o", filepath.Join(dir, "missing", "x")); code != exitUsage {
 		t.Errorf("unwritable output: exit %d", code)
 	}
 	// The capture has classical and TLS 1.2 flows.
@@ -150,7 +150,7 @@ func TestObserveErrors(t *testing.T) {
 		{[]string{"observe", "-r", recorded, "-i", "lo"}, exitUsage, "exactly one of -r FILE"},
 		{[]string{"observe", "-r", recorded, "--format", "xml"}, exitUsage, "use table, jsonl or prom"},
 		{[]string{"observe", "-r", recorded, "--by", "sni"}, exitUsage, "use server or client"},
-		{[]string{"observe", "-r", recorded, "--serve", ":0"}, exitUsage, "--serve only works with live capture"},
+		{[]string{"observe", "-r", recorded, "--serve", ":0"}, exitUsage, "--serve only works while reading a stream"},
 		{[]string{"observe", "-r", "/nonexistent.pcap"}, exitFailure, "no such file"},
 		{[]string{"observe", "-r", "observe.go"}, exitFailure, "not a pcap or pcapng file"},
 		{[]string{"observe", "-i", "nonexistent0"}, exitFailure, "list interfaces with 'ip link'"},
