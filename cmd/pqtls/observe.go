@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -192,7 +193,8 @@ func newObserveRun(f observeFlags, s streams, out *outfile.File) (*observeRun, e
 		return nil, failuref("%w", err)
 	}
 	r.summary = observe.NewSummary(f.by == "client")
-	r.a = observe.NewAnalyzer(observe.Options{IdleTimeout: f.idle, MaxFlows: f.maxFlows, MaxBufferBytes: f.maxBuffer}, r.emit)
+	r.a = observe.NewAnalyzer(observe.Options{IdleTimeout: f.idle, MaxFlows: f.maxFlows, MaxBufferBytes: f.maxBuffer,
+		Logger: observeLogger(s.errOut)}, r.emit)
 	return r, nil
 }
 
@@ -319,6 +321,18 @@ func (r *observeRun) finish(st observe.Stats, readErr error) error {
 		return silentExit(exitFailure)
 	}
 	return nil
+}
+
+// observeLogger prints the analyzer's warnings (a capture cut inside a
+// packet) on standard error, without a timestamp; debug lines are dropped.
+func observeLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}}))
 }
 
 func printObserveStats(w io.Writer, st observe.Stats, maxBuffer int64) {
