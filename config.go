@@ -110,6 +110,13 @@ func ClientConfig(o Options) (*tls.Config, error) {
 // (GODEBUG tlsmlkem=0 or tlssecpmlkem=0), and validates the result. It
 // returns the effective policy and its warnings.
 func ResolvePolicy(p Policy, base *tls.Config) (Policy, []string, error) {
+	m, err := ParseMode(string(p.Mode))
+	if err != nil {
+		return p, nil, err
+	}
+	if p.Mode != "" {
+		p.Mode = m // canonical spelling
+	}
 	if base != nil {
 		if len(p.Groups) == 0 && len(base.CurvePreferences) > 0 {
 			p.Groups = slices.Clone(base.CurvePreferences)
@@ -121,7 +128,7 @@ func ResolvePolicy(p Policy, base *tls.Config) (Policy, []string, error) {
 			p.MaxVersion = base.MaxVersion
 		}
 		if p.MinVersion != 0 && p.MinVersion < tls.VersionTLS12 {
-			return p, nil, fmt.Errorf("base config allows %s: pqtls supports TLS 1.2 and 1.3 only; raise MinVersion", VersionName(p.MinVersion))
+			return p, nil, configErrorf("policy", "base config allows %s: pqtls supports TLS 1.2 and 1.3 only; raise MinVersion", VersionName(p.MinVersion))
 		}
 	}
 	warnings, err := p.Validate()
@@ -140,10 +147,10 @@ func ResolvePolicy(p Policy, base *tls.Config) (Policy, []string, error) {
 	if len(dropped) > 0 {
 		msg := fmt.Sprintf("%s disabled in this process by GODEBUG (tlsmlkem=0 / tlssecpmlkem=0, from the environment or the main module's go.mod/go:debug): remove that setting", groupNames2(dropped))
 		if p.EffectiveMode() == ModeRequire && !slices.ContainsFunc(kept, IsHybrid) {
-			return p, warnings, fmt.Errorf("policy require cannot work: %s", msg)
+			return p, warnings, configErrorf("policy", "policy require cannot work: %s", msg)
 		}
 		if len(kept) == 0 {
-			return p, warnings, fmt.Errorf("no usable group left: %s", msg)
+			return p, warnings, configErrorf("policy", "no usable group left: %s", msg)
 		}
 		warnings = append(warnings, msg)
 		p.Groups = kept
