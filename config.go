@@ -117,21 +117,16 @@ func ResolvePolicy(p Policy, base *tls.Config) (Policy, []string, error) {
 	if p.Mode != "" {
 		p.Mode = m // canonical spelling
 	}
+	var warnings []string
 	if base != nil {
-		if len(p.Groups) == 0 && len(base.CurvePreferences) > 0 {
-			p.Groups = slices.Clone(base.CurvePreferences)
+		var w []string
+		if p, w, err = mergeBase(p, base); err != nil {
+			return p, nil, err
 		}
-		if p.MinVersion == 0 {
-			p.MinVersion = base.MinVersion
-		}
-		if p.MaxVersion == 0 {
-			p.MaxVersion = base.MaxVersion
-		}
-		if p.MinVersion != 0 && p.MinVersion < tls.VersionTLS12 {
-			return p, nil, configErrorf("policy", "base config allows %s: pqtls supports TLS 1.2 and 1.3 only; raise MinVersion", VersionName(p.MinVersion))
-		}
+		warnings = w
 	}
-	warnings, err := p.Validate()
+	vw, err := p.Validate()
+	warnings = append(warnings, vw...)
 	if err != nil {
 		return p, warnings, err
 	}
@@ -154,6 +149,37 @@ func ResolvePolicy(p Policy, base *tls.Config) (Policy, []string, error) {
 		}
 		warnings = append(warnings, msg)
 		p.Groups = kept
+	}
+	return p, warnings, nil
+}
+
+// mergeBase takes the groups and versions the policy leaves open from base,
+// so that prefer never breaks a link base allows: a classical-only base list
+// gets the default hybrids added (with a warning naming them), and in require
+// a base TLS 1.2 minimum is raised to TLS 1.3 with a warning.
+func mergeBase(p Policy, base *tls.Config) (Policy, []string, error) {
+	var warnings []string
+	mode := p.EffectiveMode()
+	if len(p.Groups) == 0 && len(base.CurvePreferences) > 0 {
+		p.Groups = slices.Clone(base.CurvePreferences)
+		if mode == ModePrefer && !slices.ContainsFunc(p.Groups, IsHybrid) {
+			added := DefaultGroups(ModeRequire)
+			p.Groups = append(added, p.Groups...)
+			warnings = append(warnings, fmt.Sprintf("base config's CurvePreferences are classical-only (%s): policy prefer added %s so peers that support them get post-quantum key exchange", groupNames2(base.CurvePreferences), groupNames2(added)))
+		}
+	}
+	if p.MinVersion == 0 && base.MinVersion != 0 {
+		if base.MinVersion < tls.VersionTLS12 {
+			return p, nil, configErrorf("version", "base config allows %s: pqtls supports TLS 1.2 and 1.3 only; raise MinVersion", VersionName(base.MinVersion))
+		}
+		if mode == ModeRequire && base.MinVersion < tls.VersionTLS13 {
+			warnings = append(warnings, fmt.Sprintf("base config's MinVersion %s raised to TLS 1.3: policy require needs it (a TLS 1.2 handshake is never hybrid)", VersionName(base.MinVersion)))
+		} else {
+			p.MinVersion = base.MinVersion
+		}
+	}
+	if p.MaxVersion == 0 {
+		p.MaxVersion = base.MaxVersion
 	}
 	return p, warnings, nil
 }

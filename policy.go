@@ -43,16 +43,41 @@ func ParseMode(s string) (Mode, error) {
 	return "", configErrorf("mode", "unknown policy mode %q: use %s", s, modeList())
 }
 
-// Default group orders. They are the single place defaults live; see DESIGN.md.
+// DefaultGroups returns the groups a mode offers and accepts when the policy
+// names none, as a fresh slice the caller may modify:
+//
+//   - prefer: Go's default set for this toolchain (Go 1.26: X25519MLKEM768,
+//     SecP256r1MLKEM768, SecP384r1MLKEM1024, x25519, secp256r1, secp384r1,
+//     secp521r1), so prefer is never narrower than plain crypto/tls;
+//   - require: its hybrid groups;
+//   - classical: its classical groups.
+//
+// Listing SecP384r1MLKEM1024 does not grow a Go ClientHello: since Go 1.24
+// crypto/tls sends key shares only for its top choices. The mode is parsed
+// by ParseMode; an invalid mode gets the prefer list.
+func DefaultGroups(m Mode) []tls.CurveID {
+	all := []tls.CurveID{tls.X25519MLKEM768, tls.SecP256r1MLKEM768, tls.SecP384r1MLKEM1024, tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521}
+	mode, _ := ParseMode(string(m))
+	switch mode {
+	case ModeRequire:
+		return slices.DeleteFunc(all, func(id tls.CurveID) bool { return !IsHybrid(id) })
+	case ModeClassical:
+		return slices.DeleteFunc(all, IsHybrid)
+	}
+	return all
+}
+
+// Deprecated default group lists, kept for one release.
 var (
-	// DefaultPreferGroups is the prefer-mode offer: hybrids first, then
-	// classical. SecP384r1MLKEM1024 is offered only on request, because its
-	// 1.7 KB key share makes every ClientHello larger.
-	DefaultPreferGroups = []tls.CurveID{tls.X25519MLKEM768, tls.SecP256r1MLKEM768, tls.X25519, tls.CurveP256}
-	// DefaultRequireGroups is the require-mode offer: hybrids only.
-	DefaultRequireGroups = []tls.CurveID{tls.X25519MLKEM768, tls.SecP256r1MLKEM768}
-	// DefaultClassicalGroups is the classical-mode offer.
-	DefaultClassicalGroups = []tls.CurveID{tls.X25519, tls.CurveP256}
+	// Deprecated: use DefaultGroups(ModePrefer). pqtls no longer reads this
+	// variable; assigning it has no effect.
+	DefaultPreferGroups = DefaultGroups(ModePrefer)
+	// Deprecated: use DefaultGroups(ModeRequire). pqtls no longer reads this
+	// variable; assigning it has no effect.
+	DefaultRequireGroups = DefaultGroups(ModeRequire)
+	// Deprecated: use DefaultGroups(ModeClassical). pqtls no longer reads
+	// this variable; assigning it has no effect.
+	DefaultClassicalGroups = DefaultGroups(ModeClassical)
 )
 
 // Policy says which key-exchange groups and TLS versions a configuration
@@ -64,8 +89,11 @@ type Policy struct {
 	// order of preference (server). Nil means the mode's default list.
 	Groups []tls.CurveID
 	// MinVersion is the lowest TLS version (tls.VersionTLS12 or
-	// tls.VersionTLS13). Zero means TLS 1.3: the hybrid groups exist only in
-	// TLS 1.3. TLS 1.2 may be allowed in prefer and classical modes.
+	// tls.VersionTLS13). Zero means the base configuration's MinVersion,
+	// else TLS 1.2 in prefer and classical (Go's default: prefer never
+	// refuses a peer plain crypto/tls accepts) and TLS 1.3 in require (the
+	// hybrid groups exist only in TLS 1.3). An explicit TLS 1.2 with require
+	// is an error.
 	MinVersion uint16
 	// MaxVersion is the highest TLS version. Zero means TLS 1.3.
 	MaxVersion uint16
@@ -147,13 +175,7 @@ func (p Policy) EffectiveGroups() []tls.CurveID {
 	if len(p.Groups) > 0 {
 		return slices.Clone(p.Groups)
 	}
-	switch p.EffectiveMode() {
-	case ModeRequire:
-		return slices.Clone(DefaultRequireGroups)
-	case ModeClassical:
-		return slices.Clone(DefaultClassicalGroups)
-	}
-	return slices.Clone(DefaultPreferGroups)
+	return DefaultGroups(p.EffectiveMode())
 }
 
 // HybridGroups returns the hybrid groups the policy offers, in order.
@@ -167,10 +189,14 @@ func (p Policy) HybridGroups() []tls.CurveID {
 	return out
 }
 
-// EffectiveMinVersion returns the minimum TLS version (default TLS 1.3).
+// EffectiveMinVersion returns the minimum TLS version: MinVersion, or by
+// default TLS 1.3 in require and TLS 1.2 in prefer and classical.
 func (p Policy) EffectiveMinVersion() uint16 {
 	if p.MinVersion == 0 {
-		return tls.VersionTLS13
+		if p.EffectiveMode() == ModeRequire {
+			return tls.VersionTLS13
+		}
+		return tls.VersionTLS12
 	}
 	return p.MinVersion
 }
@@ -246,9 +272,6 @@ func (p Policy) Validate() (warnings []string, err error) {
 		if maxV < tls.VersionTLS13 {
 			warnings = append(warnings, "maximum TLS version 1.2: hybrid groups exist only in TLS 1.3, so this configuration never negotiates post-quantum key exchange")
 		}
-	}
-	if mode != ModeRequire && minV < tls.VersionTLS13 && maxV == tls.VersionTLS13 {
-		warnings = append(warnings, "TLS 1.2 is allowed: a peer that only speaks TLS 1.2 gets classical key exchange")
 	}
 	return warnings, nil
 }
