@@ -227,7 +227,7 @@ func probe(ctx context.Context, target string, m *Module, logger *slog.Logger) *
 		fillState(res, *seen)
 	}
 	if err != nil {
-		if perr := pqtls.RefusedByPolicy(cfg, addr, err); perr != err {
+		if perr := pqtls.AsPolicyError(cfg, addr, err); perr != err {
 			err = perr
 		}
 		if errors.Is(err, context.DeadlineExceeded) {
