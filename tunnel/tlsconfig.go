@@ -35,7 +35,9 @@ func (l *ListenerConfig) buildMaterial(logger *slog.Logger) (*material, []string
 	if err != nil {
 		return nil, nil, err
 	}
-	base := &tls.Config{}
+	// No ALPN unless configured: the tunnel forwards bytes, and an HTTP/1.1
+	// backend must never receive an HTTP/2 preface.
+	base := &tls.Config{NextProtos: []string{}}
 	m := &material{}
 	if l.Cert != "" {
 		cert, err := tls.LoadX509KeyPair(l.Cert, l.Key)

@@ -316,7 +316,7 @@ func Print(w io.Writer, r *Report) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "   hybrid = post-quantum protected (harvest-now-decrypt-later safe); classical = not; HRR = one extra round trip")
-	fmt.Fprintln(w, "   refused = no shared group under the policy: nothing was sent under classical keys (SecP384r1MLKEM1024 is offered only on request)")
+	fmt.Fprintln(w, "   refused = no shared group under the policy: nothing was sent under classical keys")
 
 	fmt.Fprintln(w, "\n2. ClientHello size (the MTU issue: a 1500-byte path carries 1448-1460 bytes of TCP payload per packet)")
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

@@ -32,7 +32,7 @@ func TestMeasureMatrix(t *testing.T) {
 		{"require", "classical-only"}:             {policy: true},
 		{"require", "require"}:                    {group: tls.X25519MLKEM768},
 		{"P-256 hybrid only", "prefer (default)"}: {group: tls.SecP256r1MLKEM768},
-		{"P-384 hybrid only", "prefer (default)"}: {policy: true},
+		{"P-384 hybrid only", "prefer (default)"}: {group: tls.SecP384r1MLKEM1024},
 	}
 	seen := 0
 	for _, p := range r.Pairs {
