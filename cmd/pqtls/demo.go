@@ -5,7 +5,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/pqtls/pqtls/internal/demo"
+	"github.com/pqtls/pqtls/cmd/pqtls/internal/demo"
 	"github.com/spf13/cobra"
 )
 
