@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -111,4 +113,71 @@ func TestInteropDebian13Postgres(t *testing.T) {
 	if g := tc.ConnectionState().CurveID; g != tls.CurveP256 {
 		t.Errorf("postgres 17 negotiated %v, want P-256 (ssl_ecdh_curve default prime256v1)", g)
 	}
+}
+
+// deb13LogGroups is every group the log test negotiates, as OpenSSL names
+// it (curl --curves and the servers' lists), with what nginx's $ssl_curve
+// and HAProxy's %[ssl_fc_curve] log for it. Measured on nginx 1.26.3 and
+// HAProxy 3.0.11 with OpenSSL 3.5.9: nginx prints groups OpenSSL has no
+// NID for in hex; HAProxy prints OpenSSL's group name, upper-cased.
+var deb13LogGroups = []struct{ group, nginx, haproxy string }{
+	{"X25519MLKEM768", "0x11ec", "X25519MLKEM768"},
+	{"SecP256r1MLKEM768", "0x11eb", "SECP256R1MLKEM768"},
+	{"SecP384r1MLKEM1024", "0x11ed", "SECP384R1MLKEM1024"},
+	{"MLKEM768", "0x0201", "MLKEM768"},
+	{"X25519", "X25519", "X25519"},
+	{"prime256v1", "prime256v1", "SECP256R1"},
+	{"secp384r1", "secp384r1", "SECP384R1"},
+}
+
+// TestInteropDeb13ServerLogs records what nginx 1.26 ($ssl_curve,
+// $ssl_curves) and HAProxy 3.0 (%[ssl_fc_curve]) log for each group, one
+// curl request per group offering only that group (docs/PLAYBOOK.md has the
+// table).
+func TestInteropDeb13ServerLogs(t *testing.T) {
+	d := Deb13(t)
+	var names []string
+	for _, g := range deb13LogGroups {
+		names = append(names, g.group)
+	}
+	all := strings.Join(names, ":")
+	n := d.Nginx(t, NginxOptions{ECDHCurve: all, Protocols: "TLSv1.3",
+		HTTPExtra: "  log_format curves '$ssl_protocol|$ssl_curve|$ssl_curves';\n  access_log curves.log curves;"})
+	h := d.HAProxy(t, HAProxyOptions{Curves: all, MinVersion: "TLSv1.3", LogFormat: "%[ssl_fc_protocol]|%[ssl_fc_curve]"})
+	var wantN, wantH []string
+	for _, g := range deb13LogGroups {
+		for _, p := range []struct {
+			name, port string
+			ca         *testpki.CA
+		}{{"nginx", strconv.Itoa(n.Port), n.CA}, {"haproxy", strconv.Itoa(h.Port), h.CA}} {
+			if _, err := d.Curl(t, "https://localhost:"+p.port+"/", g.group, p.ca); err != nil {
+				t.Errorf("%s %s: curl: %v", p.name, g.group, err)
+			}
+		}
+		// $ssl_curves (the client's list) is the one group offered.
+		wantN = append(wantN, "TLSv1.3|"+g.nginx+"|"+g.nginx)
+		wantH = append(wantH, "TLSv1.3|"+g.haproxy)
+	}
+	// curl's default offer: $ssl_curves lists it, hybrid first.
+	if _, err := d.Curl(t, "https://localhost:"+strconv.Itoa(n.Port)+"/", "", n.CA); err != nil {
+		t.Fatal(err)
+	}
+	nlog, _ := os.ReadFile(n.Dir + "/curves.log")
+	lines := strings.Split(strings.TrimSpace(string(nlog)), "\n")
+	if len(lines) != len(wantN)+1 || !slices.Equal(lines[:len(wantN)], wantN) {
+		t.Errorf("nginx $ssl_curve log:\n%s\nwant:\n%s", nlog, strings.Join(wantN, "\n"))
+	}
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "TLSv1.3|0x11ec|0x11ec:X25519:") {
+		t.Errorf("nginx, curl default groups: %q, want 0x11ec selected and first in $ssl_curves", last)
+	}
+	var hl []string
+	for _, l := range strings.Split(h.Log(), "\n") {
+		if strings.HasPrefix(l, "TLSv1.3|") {
+			hl = append(hl, l)
+		}
+	}
+	if !slices.Equal(hl, wantH) {
+		t.Errorf("haproxy %%[ssl_fc_curve] log:\n%s\nwant:\n%s", h.Log(), strings.Join(wantH, "\n"))
+	}
+	t.Logf("nginx log:\n%s", nlog)
 }
