@@ -44,8 +44,8 @@ type Duration time.Duration
 // UnmarshalYAML parses a Go duration string such as "1m30s".
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	var s string
-	if err := n.Decode(&s); err != nil {
-		return err
+	if n.Kind != yaml.ScalarNode || n.Decode(&s) != nil {
+		return fmt.Errorf("line %d: want a duration such as 10s, 1m or 1h30m", n.Line)
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
