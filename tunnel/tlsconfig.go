@@ -85,6 +85,7 @@ func (l *ListenerConfig) buildMaterial(logger *slog.Logger) (*material, []string
 		if err != nil {
 			return nil, nil, err
 		}
+		recordSNI(cfg)
 		m.config = cfg
 		if l.TargetTLS {
 			if m.target, err = l.targetConfig(); err != nil {
@@ -136,6 +137,24 @@ func (l *ListenerConfig) buildMaterial(logger *slog.Logger) (*material, []string
 		m.identify = func(tls.ConnectionState) (string, error) { return "", nil }
 	}
 	return m, warnings, nil
+}
+
+// recordSNI makes the server config note the client's SNI on the tunnel's
+// socket as soon as the ClientHello is read: crypto/tls sets
+// ConnectionState.ServerName only later, so a handshake refused at
+// ClientHello time (require policy, no shared group) would otherwise be
+// logged with an empty sni= although its error names the SNI.
+func recordSNI(cfg *tls.Config) {
+	inner := cfg.GetConfigForClient
+	cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		if sc, ok := hello.Conn.(*sockConn); ok {
+			sc.sni.Store(&hello.ServerName)
+		}
+		if inner == nil {
+			return nil, nil
+		}
+		return inner(hello)
+	}
 }
 
 // aclIdentify returns the identity decision of an ACL for the peer's leaf
