@@ -248,7 +248,9 @@ func TestRefusalLogCarriesSNI(t *testing.T) {
 		c.Close()
 		t.Fatal("classical client accepted by a require listener")
 	}
-	waitFor(t, "the refusal's log line", func() bool { return strings.Contains(logs.String(), `"close_reason":"handshake_policy_classical_peer"`) })
+	waitFor(t, "the refusal's log line", func() bool {
+		return strings.Contains(logs.String(), `"close_reason":"handshake_policy_classical_peer"`)
+	})
 	for _, line := range strings.Split(logs.String(), "\n") {
 		var rec map[string]any
 		if json.Unmarshal([]byte(line), &rec) == nil && rec["close_reason"] == "handshake_policy_classical_peer" && rec["sni"] != "db.internal" {
