@@ -35,7 +35,9 @@ func (l *ListenerConfig) buildMaterial(logger *slog.Logger) (*material, []string
 	if err != nil {
 		return nil, nil, err
 	}
-	base := &tls.Config{}
+	// No ALPN unless the config lists protocols: the tunnel cannot know
+	// what its target speaks.
+	base := &tls.Config{NextProtos: l.ALPN}
 	m := &material{}
 	if l.Cert != "" {
 		cert, err := tls.LoadX509KeyPair(l.Cert, l.Key)
@@ -85,7 +87,8 @@ func (l *ListenerConfig) buildMaterial(logger *slog.Logger) (*material, []string
 		if err != nil {
 			return nil, nil, err
 		}
-		recordSNI(cfg)
+		cfg.NextProtos = l.ALPN
+		onHello(cfg, l.ALPN)
 		m.config = cfg
 		if l.TargetTLS {
 			if m.target, err = l.targetConfig(); err != nil {
@@ -131,6 +134,7 @@ func (l *ListenerConfig) buildMaterial(logger *slog.Logger) (*material, []string
 		if err != nil {
 			return nil, nil, err
 		}
+		cfg.NextProtos = l.ALPN
 		m.config = cfg
 	}
 	if m.identify == nil { // server mode without client certificates
@@ -139,12 +143,15 @@ func (l *ListenerConfig) buildMaterial(logger *slog.Logger) (*material, []string
 	return m, warnings, nil
 }
 
-// recordSNI makes the server config note the client's SNI on the tunnel's
-// socket as soon as the ClientHello is read: crypto/tls sets
-// ConnectionState.ServerName only later, so a handshake refused at
-// ClientHello time (require policy, no shared group) would otherwise be
-// logged with an empty sni= although its error names the SNI.
-func recordSNI(cfg *tls.Config) {
+// onHello wraps the server config's GetConfigForClient. It notes the
+// client's SNI on the tunnel's socket as soon as the ClientHello is read
+// (crypto/tls sets ConnectionState.ServerName only later, so a handshake
+// refused at ClientHello time, by the require policy or for no shared
+// group, would otherwise be logged with an empty sni= although its error
+// names the SNI), and it keeps the listener's ALPN list on any per-client
+// configuration the library returns: the tunnel answers with ALPN only when
+// its config lists protocols.
+func onHello(cfg *tls.Config, alpn []string) {
 	inner := cfg.GetConfigForClient
 	cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		if sc, ok := hello.Conn.(*sockConn); ok {
@@ -153,7 +160,13 @@ func recordSNI(cfg *tls.Config) {
 		if inner == nil {
 			return nil, nil
 		}
-		return inner(hello)
+		c, err := inner(hello)
+		if err != nil || c == nil || slices.Equal(c.NextProtos, alpn) {
+			return c, err
+		}
+		c = c.Clone()
+		c.NextProtos = alpn
+		return c, nil
 	}
 }
 
@@ -175,7 +188,7 @@ func aclIdentify(role pqtls.Role, acl ACL) func(tls.ConnectionState) (string, er
 // targetConfig is the client configuration towards a TLS target: the local
 // hop may be classical and TLS 1.2 (the backend's own stack decides).
 func (l *ListenerConfig) targetConfig() (*tls.Config, error) {
-	base := &tls.Config{ServerName: l.TargetServerName}
+	base := &tls.Config{ServerName: l.TargetServerName} // no ALPN on the local hop
 	if base.ServerName == "" {
 		if network, addr, _ := splitAddr(l.Target); network == "tcp" {
 			base.ServerName, _, _ = net.SplitHostPort(addr)
