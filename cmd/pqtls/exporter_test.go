@@ -26,7 +26,7 @@ import (
 
 func TestExporterCheckConfig(t *testing.T) {
 	code, out, stderr := runCLI(t, "exporter", "--config", "../../examples/exporter.yaml", "--check-config")
-	if code != 0 || !strings.Contains(out, "OK, 4 module(s): default, enumerate, postgres, require_hybrid") {
+	if code != 0 || !strings.Contains(out, "OK, 5 module(s): default, enumerate, internal, postgres, require_hybrid") {
 		t.Fatalf("exit %d, out %q, stderr %q", code, out, stderr)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
