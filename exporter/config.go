@@ -310,7 +310,11 @@ func (m *Module) prepare(file string) *fieldError {
 		return &fieldError{"groups", "groups needs a policy: add 'policy: prefer' (or require/classical) to this module"}
 	}
 	if m.Policy != "" {
-		p, _, err := pqtls.ParsePolicy(m.Policy, strings.Join(m.Groups, ","), m.MinVersion)
+		minVersion := m.MinVersion
+		if strings.TrimSpace(minVersion) == "" {
+			minVersion = "1.3" // the exporter's own default (the library's is 1.2)
+		}
+		p, _, err := pqtls.ParsePolicy(m.Policy, strings.Join(m.Groups, ","), minVersion)
 		if err != nil {
 			key := "policy"
 			if strings.Contains(err.Error(), "group") && len(m.Groups) > 0 {

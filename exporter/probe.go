@@ -277,7 +277,7 @@ func probe(ctx context.Context, target string, m *Module, env probeEnv, logger *
 		fillState(res, *seen)
 	}
 	if err != nil {
-		if perr := pqtls.RefusedByPolicy(cfg, addr, err); perr != err {
+		if perr := pqtls.AsPolicyError(cfg, addr, err); perr != err {
 			err = perr
 		}
 		if errors.Is(err, context.DeadlineExceeded) {
