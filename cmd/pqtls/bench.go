@@ -17,6 +17,7 @@ import (
 
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/bench"
+	"github.com/pqtls/pqtls/internal/report"
 	"github.com/spf13/cobra"
 )
 
@@ -66,7 +67,7 @@ your own servers (phase 3). Modes:
 			defer stop()
 			if o.Mode == bench.ModeIdle {
 				o.OnReady = func(n int) {
-					if isTerminal(s.errOut) {
+					if report.IsTerminal(s.errOut) {
 						fmt.Fprintf(s.errOut, "holding %d idle connections for %s\n", n, o.Duration)
 					}
 					if readyFile != "" {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls/canary"
+	"github.com/pqtls/pqtls/internal/report"
 	"github.com/spf13/cobra"
 )
 
@@ -75,7 +76,7 @@ is harmless), 1 it is not, 2 usage error. See docs/CANARY.md.`,
 			if err := canary.ValidateOptions(&o); err != nil {
 				return usageErrorf("%v", err)
 			}
-			if isTerminal(s.errOut) {
+			if report.IsTerminal(s.errOut) {
 				o.Progress = func(done, total int) {
 					fmt.Fprintf(s.errOut, "\rcanary: %d/%d attempts", done, total)
 					if done == total {
