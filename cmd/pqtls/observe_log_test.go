@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/testpeer"
 	"io"
 	"os"
 	"path/filepath"
@@ -112,4 +114,58 @@ func TestObserveLogStreamServe(t *testing.T) {
 	if code := wait(); code != 0 {
 		t.Errorf("exit %d: %s", code, errOut.String())
 	}
+}
+
+// A real nginx (Debian's, OpenSSL 3.0: classical only) logging with a
+// custom log_format that has $ssl_protocol and $ssl_curve, driven by Node 26
+// clients; its log fed to pqtls observe --log nginx. Each record's group
+// is the one Node negotiated, looked up by codepoint in the pqtls registry,
+// so the same test holds for an nginx on OpenSSL 3.5 that logs 0x11ec.
+func TestInteropNginxAccessLog(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real nginx and Node; skipped in -short mode")
+	}
+	logPath := filepath.Join(t.TempDir(), "pq.log")
+	format := `$remote_addr:$remote_port [$time_local] "$request" $status $ssl_protocol $ssl_curve "$ssl_server_name" $connection_requests`
+	ng := testpeer.Nginx(t, testpeer.NginxOptions{
+		HTTPExtra: "  log_format pq '" + format + "';",
+		Extra:     "    access_log " + logPath + " pq;",
+	})
+	var results []testpeer.NodeResult
+	for _, curves := range []string{"", "prime256v1", "X25519"} { // Node 26 default offers X25519MLKEM768 first
+		r := testpeer.NodeClient(t, ng.Addr, testpeer.NodeClientOptions{CA: ng.CA, Curves: curves, Send: "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"})
+		if !r.Connected || r.GroupID == 0 {
+			t.Fatalf("Node against nginx (curves %q): %+v", curves, r)
+		}
+		results = append(results, r)
+	}
+	var log string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		b, _ := os.ReadFile(logPath)
+		if log = string(b); strings.Count(log, "\n") >= len(results) {
+			break
+		}
+	}
+	code, out, errOut := runCLI(t, "observe", "--log", "nginx", "--log-format", format, "-r", logPath, "--format", "jsonl")
+	if code != 0 {
+		t.Fatalf("exit %d: %s\nlog:\n%s", code, errOut, log)
+	}
+	flows := jsonFlows(t, out)
+	if len(flows) != len(results) {
+		t.Fatalf("%d records for %d handshakes:\n%s\nlog:\n%s", len(flows), len(results), out, log)
+	}
+	for i, r := range results {
+		f := flows[i]
+		wantGroup := pqtls.GroupName(r.GroupID)
+		wantOutcome := map[pqtls.Kind]string{pqtls.KindHybrid: "hybrid", pqtls.KindClassical: "classical"}[pqtls.GroupKind(r.GroupID)]
+		if f.SelectedGroup != wantGroup || f.Outcome != wantOutcome || f.Version != "TLS 1.3" || f.Source != "log" || f.SNI != "localhost" {
+			t.Errorf("handshake %d: Node saw %s (%#04x, %s); record %s %s %s %s\nlog:\n%s", i+1, r.Group, uint16(r.GroupID), r.Protocol,
+				f.SelectedGroup, f.Outcome, f.Version, f.SNI, log)
+		}
+	}
+	t.Logf("nginx access log:\n%s", log)
+	if !strings.Contains(errOut, "3 log lines read, 3 TLS handshakes, 0 non-TLS lines") {
+		t.Errorf("stats: %s", errOut)
+	}
+	validateFlows(t, out)
 }

@@ -50,6 +50,9 @@ type NginxOptions struct {
 	Body string
 	// Extra is raw configuration inserted in the server block.
 	Extra string
+	// HTTPExtra is raw configuration inserted in the http block (e.g. a
+	// log_format).
+	HTTPExtra string
 }
 
 // NginxPeer is a running nginx.
@@ -177,7 +180,7 @@ func (n *NginxPeer) config(tb testing.TB, o NginxOptions) string {
 		b.WriteString(o.Extra + "\n  }\n}\n")
 		return b.String()
 	}
-	b.WriteString("http {\n")
+	b.WriteString("http {\n" + o.HTTPExtra + "\n")
 	fmt.Fprintf(&b, "  access_log %s/access.log;\n", d)
 	for _, p := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
 		fmt.Fprintf(&b, "  %s_temp_path %s/%s_temp;\n", p, d, p)
