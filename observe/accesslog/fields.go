@@ -52,7 +52,7 @@ func (v *values) handshake(c *cache) (h observe.LogHandshake, notTLS bool, err e
 		return h, true, nil
 	}
 	if !empty(v[fTime]) {
-		if h.Time, err = parseTime(v[fTime]); err != nil {
+		if h.Time, err = c.time(v[fTime]); err != nil {
 			return h, false, err
 		}
 	}
@@ -140,23 +140,39 @@ var timeLayouts = []string{
 	"2006-01-02T15:04:05",        // AWS NLB (UTC, no zone)
 }
 
-// parseTime reads a timestamp: one of timeLayouts, or seconds since the
-// epoch with a fraction (nginx $msec, Zeek ts, Caddy ts).
-func parseTime(s string) (time.Time, error) {
-	if c := s[0]; c >= '0' && c <= '9' && !strings.ContainsAny(s, "-/:") {
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return time.Time{}, errf("timestamp %q", s)
-		}
-		sec := int64(f)
-		return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC(), nil
-	}
-	for _, l := range timeLayouts {
-		if t, err := time.Parse(l, s); err == nil {
+// time parses a timestamp, trying first the layout that matched last (a
+// log uses one).
+func (c *cache) time(s string) (time.Time, error) {
+	if c.layout >= 0 {
+		if t, err := time.Parse(timeLayouts[c.layout], s); err == nil {
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, errf("timestamp %q", s)
+	t, i, err := parseTime(s)
+	if err == nil {
+		c.layout = i // -1: seconds since the epoch
+	}
+	return t, err
+}
+
+// parseTime reads a timestamp: one of timeLayouts (i is its index), or
+// seconds since the epoch with a fraction (nginx $msec, Zeek ts, Caddy ts;
+// i is -1).
+func parseTime(s string) (t time.Time, i int, err error) {
+	if c := s[0]; c >= '0' && c <= '9' && !strings.ContainsAny(s, "-/:") {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return time.Time{}, -1, errf("timestamp %q", s)
+		}
+		sec := int64(f)
+		return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC(), -1, nil
+	}
+	for i, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), i, nil
+		}
+	}
+	return time.Time{}, -1, errf("timestamp %q", s)
 }
 
 // versions maps the spellings of protocol versions, lower-cased and
@@ -173,6 +189,7 @@ var versions = map[string]uint16{
 // repeats (versions, groups, ciphers), so a line costs no allocation for
 // them. It is bounded: beyond maxCached distinct values it stops caching.
 type cache struct {
+	layout   int // index in timeLayouts of the last timestamp parsed
 	versions map[string]uint16
 	groups   map[string]tls.CurveID
 	ciphers  map[string]string
