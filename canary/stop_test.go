@@ -1,13 +1,10 @@
 package canary
 
 import (
-	"context"
 	"encoding/binary"
-	"errors"
 	"io"
 	"net"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,11 +58,7 @@ func TestStartTLSRefusedNamesCause(t *testing.T) {
 // TestUnresolvableNameFailsAtOnce: an unknown host name is looked up once
 // and fails the run with "no such host": no attempt, no firewall advice.
 func TestUnresolvableNameFailsAtOnce(t *testing.T) {
-	var lookups atomic.Int32
-	res := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, address string) (net.Conn, error) {
-		lookups.Add(1)
-		return nxdomain(t), nil
-	}}
+	res, lookups := testpeer.NXDomainResolver()
 	rep := run(t, Options{Target: "db.nosuch.test:5432", Resolver: res, Count: 5, Timeout: 2 * time.Second})
 	v := rep.Verdict
 	if v.Code != VerdictUnreachable || v.Safe || !strings.Contains(v.Summary, "no such host") {
@@ -82,34 +75,6 @@ func TestUnresolvableNameFailsAtOnce(t *testing.T) {
 	if n := lookups.Load(); n == 0 || n > 8 { // A and AAAA, search list: one lookup of the name
 		t.Errorf("%d DNS exchanges", n)
 	}
-}
-
-// nxdomain returns a conn that answers every DNS query (TCP framing) with
-// NXDOMAIN.
-func nxdomain(t *testing.T) net.Conn {
-	client, server := net.Pipe()
-	go func() {
-		defer server.Close()
-		for {
-			var l [2]byte
-			if _, err := io.ReadFull(server, l[:]); err != nil {
-				return
-			}
-			q := make([]byte, binary.BigEndian.Uint16(l[:]))
-			if _, err := io.ReadFull(server, q); err != nil || len(q) < 12 {
-				return
-			}
-			q[2], q[3] = 0x81, 0x83 // response, recursion available, NXDOMAIN
-			binary.BigEndian.PutUint16(q[6:], 0)
-			binary.BigEndian.PutUint16(q[8:], 0)
-			binary.BigEndian.PutUint16(q[10:], 0)
-			out := binary.BigEndian.AppendUint16(nil, uint16(len(q)))
-			if _, err := server.Write(append(out, q...)); err != nil && !errors.Is(err, io.ErrClosedPipe) {
-				return
-			}
-		}
-	}()
-	return client
 }
 
 func TestScanHintScheme(t *testing.T) {

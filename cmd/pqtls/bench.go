@@ -29,7 +29,7 @@ func newBenchCmd(s streams) *cobra.Command {
 		readyFile            string
 	)
 	cmd := &cobra.Command{
-		Use:   "bench",
+		Use:   "bench [TARGET]",
 		Short: "Load-test any TLS endpoint: concurrent handshakes, round trips, echo streams or idle connections",
 		Long: `pqtls bench opens N concurrent handshakes or streams against a TLS target and reports the rate,
 latency percentiles and negotiated groups, so you can measure what hybrid key exchange costs on
@@ -39,13 +39,27 @@ your own servers (phase 3). Modes:
   throughput  one connection per worker streams for --duration and reads the echo
   idle        open --concurrency connections and hold them for --duration
 
-  pqtls bench --target db.internal:5433 --ca ca.pem --mode handshake -c 16 --duration 10s
-  pqtls bench --target 127.0.0.1:15432 --plain --mode rr --format json
+  pqtls bench db.internal:5433 --ca ca.pem --mode handshake -c 16 --duration 10s
+  pqtls bench 127.0.0.1:15432 --plain --mode rr --format json     (--target TARGET works too)
   pqtls bench echo-server --listen 127.0.0.1:9000 --cert c.pem --key k.pem   (reference server)`,
-		Args: cobra.NoArgs,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usageErrorf("bench takes one target (got %d arguments): pqtls bench HOST:PORT", len(args))
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				if o.Target != "" && o.Target != args[0] {
+					return usageErrorf("two targets: %q and --target %q; give one", args[0], o.Target)
+				}
+				o.Target = args[0]
+			}
 			if o.Target == "" {
-				return usageErrorf("--target is required (host:port or unix:/path); run 'pqtls bench --help'")
+				return usageErrorf("no target: pqtls bench HOST:PORT (or unix:/path); run 'pqtls bench --help'")
+			}
+			if _, _, err := bench.ParseTarget(o.Target); err != nil {
+				return usageErrorf("%v", err)
 			}
 			m, err := bench.ParseMode(mode)
 			if err != nil {
@@ -95,7 +109,7 @@ your own servers (phase 3). Modes:
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&o.Target, "target", "", "host:port or unix:/path to load")
+	fl.StringVar(&o.Target, "target", "", "host:port or unix:/path to load (or give it as the argument)")
 	fl.StringVar(&mode, "mode", "handshake", "handshake, rr, throughput or idle")
 	fl.IntVarP(&o.Concurrency, "concurrency", "c", 8, "concurrent workers (idle: connections)")
 	fl.DurationVar(&o.Duration, "duration", 10*time.Second, "run time (idle: hold time)")
