@@ -46,7 +46,7 @@ const (
 
 // ParseMode parses a mode name.
 func ParseMode(s string) (Mode, error) {
-	switch m := Mode(strings.ToLower(s)); m {
+	switch m := Mode(strings.ToLower(strings.TrimSpace(s))); m {
 	case ModeHandshake, ModeRR, ModeThroughput, ModeIdle:
 		return m, nil
 	}

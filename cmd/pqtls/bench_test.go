@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/tls"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,5 +45,28 @@ func TestBenchPositionalTarget(t *testing.T) {
 		if code != exitUsage || !strings.HasPrefix(errOut, "pqtls: ") {
 			t.Errorf("%v: exit %d, %q; want a usage error", args, code, errOut)
 		}
+	}
+}
+
+// TestBenchReadyFile: --ready-file goes through internal/outfile: an
+// unwritable path is a usage error before any work, and the file holds the
+// number of open idle connections once they are open.
+func TestBenchReadyFile(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := bench.NewEchoServer(ln, nil)
+	t.Cleanup(func() { srv.Close() })
+	dir := t.TempDir()
+	code, _, errOut := runCLI(t, "bench", ln.Addr().String(), "--plain", "--mode", "idle", "--ready-file", filepath.Join(dir, "missing", "ready"))
+	if code != exitUsage || !strings.Contains(errOut, "--ready-file") {
+		t.Fatalf("unwritable --ready-file: exit %d %q", code, errOut)
+	}
+	ready := filepath.Join(dir, "ready")
+	code, _, errOut = runCLI(t, "bench", ln.Addr().String(), "--plain", "--mode", "idle", "-c", "3", "--duration", "300ms", "--ready-file", ready)
+	b, err := os.ReadFile(ready)
+	if code != exitOK || err != nil || string(b) != "3\n" {
+		t.Fatalf("exit %d %q, ready file %q %v", code, errOut, b, err)
 	}
 }
