@@ -189,13 +189,19 @@ func (d *Debian13) OpenSSLServer(tb testing.TB, opts OpenSSLServerOptions) *Open
 	return s
 }
 
-// reNegotiated is s_client's line for the key exchange group (OpenSSL 3.5).
-var reNegotiated = regexp.MustCompile(`(?m)^Negotiated TLS1\.3 group: (\S+)`)
+// s_client -brief (OpenSSL 3.5) names the group on one of two lines:
+// "Negotiated TLS1.3 group: X25519MLKEM768" for groups without a classic
+// key type (ML-KEM, hybrids), "Peer Temp Key: X25519, 253 bits" or "Peer
+// Temp Key: ECDH, prime256v1, 256 bits" for classical ones.
+var (
+	reNegotiated = regexp.MustCompile(`(?m)^Negotiated TLS1\.3 group: (\S+)`)
+	reTempKey    = regexp.MustCompile(`(?m)^(?:Peer|Server) Temp Key: (?:ECDH, |DH, )?([^,\s]+),`)
+)
 
 // OpenSSLClient connects once with `openssl s_client` (TLS 1.3, -groups
 // groups unless empty, verifying against ca for "localhost") and returns
-// the negotiated group name as OpenSSL prints it ("X25519MLKEM768"), or
-// an error with s_client's output.
+// the negotiated group name as OpenSSL prints it ("X25519MLKEM768",
+// "X25519", "prime256v1"), or an error with s_client's output.
 func (d *Debian13) OpenSSLClient(tb testing.TB, addr, groups string, ca *testpki.CA) (string, error) {
 	tb.Helper()
 	caFile := ca.WriteCertFile(tb, d.TempDir(tb))
@@ -214,6 +220,9 @@ func (d *Debian13) OpenSSLClient(tb testing.TB, addr, groups string, ca *testpki
 	_, err := runCtxStderr(ctx, &stderr, argv[0], argv[1:]...)
 	out := stderr.String()
 	if m := reNegotiated.FindStringSubmatch(out); m != nil {
+		return m[1], nil
+	}
+	if m := reTempKey.FindStringSubmatch(out); m != nil && strings.Contains(out, "Protocol version: TLSv1.3") {
 		return m[1], nil
 	}
 	if err == nil {
