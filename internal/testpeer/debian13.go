@@ -250,22 +250,12 @@ func (d *Debian13) Curl(tb testing.TB, url, curves string, ca *testpki.CA) (stri
 // "postgresql", no SSLRequest).
 func (d *Debian13) Postgres(tb testing.TB, opts PostgresOptions) *PostgresPeer {
 	tb.Helper()
-	const bin = "/usr/lib/postgresql/17/bin/"
 	uid, gid, err := d.user("postgres")
 	if err != nil {
 		tb.Fatalf("testpeer: Debian 13 tree: %v", err)
 	}
-	dir := d.TempDir(tb)
-	if err := os.Chown(dir, uid, gid); err != nil {
-		tb.Fatalf("testpeer: %v", err)
-	}
-	pg := func(prog string, args ...string) []string {
-		return append([]string{chrootBin, "--userspec=postgres:postgres", d.Root, "/usr/bin/env", "LC_ALL=C", bin + prog}, args...)
-	}
-	p := &PostgresPeer{Host: "127.0.0.1", User: "postgres", DBName: "postgres", SocketDir: dir, DataDir: filepath.Join(dir, "data")}
-	if out, err := runArgv(RunTimeout, pg("initdb", "-D", p.DataDir, "-U", p.User, "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C")); err != nil {
-		tb.Fatalf("testpeer: initdb: %v\n%s", err, out)
-	}
+	p, pg := d.postgresInit(tb, uid, gid)
+	dir := p.SocketDir
 	args := []string{"-D", p.DataDir, "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
 		"-c", "logging_collector=off", "-c", "max_connections=20", "-c", "shared_buffers=16MB",
 		"-c", "dynamic_shared_memory_type=mmap"}
@@ -299,6 +289,26 @@ func (d *Debian13) Postgres(tb testing.TB, opts PostgresOptions) *PostgresPeer {
 	})
 	p.Addr = hostPort(p.Port)
 	return p
+}
+
+// postgresInit runs initdb in a new directory of the tree owned by the
+// tree's postgres user, and returns the peer (no process yet) and the argv
+// builder that runs a PostgreSQL 17 program as that user.
+func (d *Debian13) postgresInit(tb testing.TB, uid, gid int) (*PostgresPeer, func(prog string, args ...string) []string) {
+	tb.Helper()
+	const bin = "/usr/lib/postgresql/17/bin/"
+	dir := d.TempDir(tb)
+	if err := os.Chown(dir, uid, gid); err != nil {
+		tb.Fatalf("testpeer: %v", err)
+	}
+	pg := func(prog string, args ...string) []string {
+		return append([]string{chrootBin, "--userspec=postgres:postgres", d.Root, "/usr/bin/env", "LC_ALL=C", bin + prog}, args...)
+	}
+	p := &PostgresPeer{Host: "127.0.0.1", User: "postgres", DBName: "postgres", SocketDir: dir, DataDir: filepath.Join(dir, "data")}
+	if out, err := runArgv(RunTimeout, pg("initdb", "-D", p.DataDir, "-U", p.User, "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C")); err != nil {
+		tb.Fatalf("testpeer: initdb: %v\n%s", err, out)
+	}
+	return p, pg
 }
 
 // waitArgv polls argv until it succeeds, p exits or timeout passes.
