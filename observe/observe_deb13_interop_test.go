@@ -12,8 +12,9 @@ import (
 
 // TestInteropDeb13Capture captures (tcpdump on lo) OpenSSL 3.5's s_client
 // talking to nginx 1.26, HAProxy 3.0 and openssl s_server with hybrid,
-// pure ML-KEM and classical group lists, and checks that observe reads from
-// the wire the group each server selected, as s_client itself reports it.
+// pure ML-KEM and classical group lists, and to PostgreSQL 17 after its
+// SSLRequest, and checks that observe reads from the wire the group each
+// server selected, as s_client itself reports it.
 func TestInteropDeb13Capture(t *testing.T) {
 	testpeer.Require(t, testpeer.PeerTcpdump)
 	d := testpeer.Deb13(t)
@@ -25,16 +26,20 @@ func TestInteropDeb13Capture(t *testing.T) {
 		offer    string // s_client -groups ("" = OpenSSL's default)
 		outcome  string
 		hrrGroup string
+		extra    []string // more s_client arguments
 	}
 	cases := []tc{
-		{"nginx default", d.Nginx(t, testpeer.NginxOptions{Cert: cert}).Port, "", OutcomeHybrid, ""},
-		{"nginx X25519:prime256v1", d.Nginx(t, testpeer.NginxOptions{Cert: cert, ECDHCurve: "X25519:prime256v1"}).Port, "", OutcomeClassical, ""},
+		{"nginx default", d.Nginx(t, testpeer.NginxOptions{Cert: cert}).Port, "", OutcomeHybrid, "", nil},
+		{"nginx X25519:prime256v1", d.Nginx(t, testpeer.NginxOptions{Cert: cert, ECDHCurve: "X25519:prime256v1"}).Port, "", OutcomeClassical, "", nil},
 		// HAProxy's default list lacks SecP256r1MLKEM768: it asks for
 		// X25519MLKEM768 with a HelloRetryRequest.
-		{"haproxy default", d.HAProxy(t, testpeer.HAProxyOptions{Cert: cert}).Port, "SecP256r1MLKEM768:X25519MLKEM768", OutcomeHybrid, "X25519MLKEM768"},
-		{"haproxy X25519:P-256", d.HAProxy(t, testpeer.HAProxyOptions{Cert: cert, Curves: "X25519:P-256"}).Port, "", OutcomeClassical, ""},
-		{"s_server MLKEM768", d.OpenSSLServer(t, testpeer.OpenSSLServerOptions{Cert: cert, Groups: "MLKEM768"}).Port, "MLKEM768", OutcomePQ, ""},
-		{"s_server SecP384r1MLKEM1024", d.OpenSSLServer(t, testpeer.OpenSSLServerOptions{Cert: cert, Groups: "SecP384r1MLKEM1024"}).Port, "SecP384r1MLKEM1024", OutcomeHybrid, ""},
+		{"haproxy default", d.HAProxy(t, testpeer.HAProxyOptions{Cert: cert}).Port, "SecP256r1MLKEM768:X25519MLKEM768", OutcomeHybrid, "X25519MLKEM768", nil},
+		{"haproxy X25519:P-256", d.HAProxy(t, testpeer.HAProxyOptions{Cert: cert, Curves: "X25519:P-256"}).Port, "", OutcomeClassical, "", nil},
+		{"s_server MLKEM768", d.OpenSSLServer(t, testpeer.OpenSSLServerOptions{Cert: cert, Groups: "MLKEM768"}).Port, "MLKEM768", OutcomePQ, "", nil},
+		{"s_server SecP384r1MLKEM1024", d.OpenSSLServer(t, testpeer.OpenSSLServerOptions{Cert: cert, Groups: "SecP384r1MLKEM1024"}).Port, "SecP384r1MLKEM1024", OutcomeHybrid, "", nil},
+		// PostgreSQL 17 after its SSLRequest: P-256 only, so OpenSSL's
+		// default client (X25519MLKEM768 and X25519 shares) is asked to retry.
+		{"postgres 17", d.Postgres(t, testpeer.PostgresOptions{Cert: cert}).Port, "", OutcomeClassical, "secp256r1", []string{"-starttls", "postgres"}},
 	}
 	var ports []string
 	for _, c := range cases {
@@ -43,7 +48,7 @@ func TestInteropDeb13Capture(t *testing.T) {
 	capture := testpeer.Capture(t, testpeer.CaptureOptions{Filter: "tcp and (" + strings.Join(ports, " or ") + ")"})
 	negotiated := map[int]string{}
 	for _, c := range cases {
-		g, err := d.OpenSSLClient(t, "127.0.0.1:"+strconv.Itoa(c.port), c.offer, ca)
+		g, err := d.OpenSSLClient(t, "127.0.0.1:"+strconv.Itoa(c.port), c.offer, ca, c.extra...)
 		if err != nil {
 			t.Fatalf("%s: s_client: %+v", c.name, err)
 		}

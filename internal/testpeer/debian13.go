@@ -201,8 +201,9 @@ var (
 // OpenSSLClient connects once with `openssl s_client` (TLS 1.3, -groups
 // groups unless empty, verifying against ca for "localhost") and returns
 // the negotiated group name as OpenSSL prints it ("X25519MLKEM768",
-// "X25519", "prime256v1"), or an error with s_client's output.
-func (d *Debian13) OpenSSLClient(tb testing.TB, addr, groups string, ca *testpki.CA) (string, error) {
+// "X25519", "prime256v1"), or an error with s_client's output. extra are
+// more s_client arguments (e.g. "-starttls", "postgres").
+func (d *Debian13) OpenSSLClient(tb testing.TB, addr, groups string, ca *testpki.CA, extra ...string) (string, error) {
 	tb.Helper()
 	caFile := ca.WriteCertFile(tb, d.TempDir(tb))
 	args := []string{"s_client", "-connect", addr, "-servername", "localhost", "-verify_return_error",
@@ -210,6 +211,7 @@ func (d *Debian13) OpenSSLClient(tb testing.TB, addr, groups string, ca *testpki
 	if groups != "" {
 		args = append(args, "-groups", groups)
 	}
+	args = append(args, extra...)
 	// -brief prints the connection summary on stderr; no stdin: s_client
 	// closes after the handshake.
 	ctx, cancel := context.WithTimeout(context.Background(), RunTimeout)
