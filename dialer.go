@@ -64,7 +64,9 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 		d.Observer.Record(RoleClient, raw.RemoteAddr(), conn.ConnectionState(), elapsed, err)
 		return nil, fmt.Errorf("tls handshake with %s: %w", addr, err)
 	}
-	d.Observer.Record(RoleClient, raw.RemoteAddr(), conn.ConnectionState(), elapsed, nil)
+	if !Instrumented(cfg) { // else the configuration's hooks recorded it
+		d.Observer.Record(RoleClient, raw.RemoteAddr(), conn.ConnectionState(), elapsed, nil)
+	}
 	return conn, nil
 }
 
@@ -100,7 +102,7 @@ func (d *Dialer) handshakeTimeout() time.Duration {
 
 // diagnose turns a refused hybrid-only handshake into a *PolicyError.
 func (d *Dialer) diagnose(ctx context.Context, network, addr string, cfg *tls.Config, herr error) error {
-	perr, ok := RefusedByPolicy(cfg, addr, herr).(*PolicyError)
+	perr, ok := AsPolicyError(cfg, addr, herr).(*PolicyError)
 	if !ok {
 		return herr
 	}
@@ -136,14 +138,22 @@ func (d *Dialer) diagnose(ctx context.Context, network, addr string, cfg *tls.Co
 	return perr
 }
 
-// RefusedByPolicy returns a *PolicyError wrapping err when err is a client
+// AsPolicyError returns a *PolicyError wrapping err when err is a client
 // handshake failure that means "the server accepts none of the hybrid groups
 // offered" and cfg offers hybrid groups only (policy require); otherwise it
 // returns err unchanged. Dialer adds what the server selects; code that runs
-// handshakes elsewhere (pqgrpc) calls this directly.
-func RefusedByPolicy(cfg *tls.Config, peer string, err error) error {
+// handshakes elsewhere (pqgrpc, a database driver) calls this directly, with
+// the configuration it gave the driver and the address it dialed.
+func AsPolicyError(cfg *tls.Config, peer string, err error) error {
+	if err == nil || cfg == nil {
+		return err
+	}
+	var perr *PolicyError
+	if errors.As(err, &perr) {
+		return err
+	}
 	offered := cfg.CurvePreferences
-	if err == nil || len(offered) == 0 || slices.ContainsFunc(offered, func(id tls.CurveID) bool { return !IsHybrid(id) }) {
+	if len(offered) == 0 || slices.ContainsFunc(offered, func(id tls.CurveID) bool { return !IsHybrid(id) }) {
 		return err
 	}
 	switch ErrorReason(err) {
@@ -151,6 +161,30 @@ func RefusedByPolicy(cfg *tls.Config, peer string, err error) error {
 		return &PolicyError{Role: RoleClient, Peer: peer, ServerName: cfg.ServerName, Required: slices.Clone(offered), Err: err}
 	}
 	return err
+}
+
+// RefusedByPolicy reports whether err is a handshake refused over key
+// exchange: a *PolicyError from any pqtls path (a require server refusing a
+// classical client, a require Dialer, pqgrpc, AsPolicyError), a
+// *RefusalError for no shared group, or, for a handshake a driver ran itself
+// (pgx, lib/pq, go-redis), the alert a TLS 1.3 server sends when it shares
+// no group with a hybrid-only client (handshake_failure or
+// insufficient_security). Use it with a require configuration: with prefer
+// or classical, those alerts can have other causes. The error's reason is
+// then policy_classical_peer (AsPolicyError) or no_shared_group.
+func RefusedByPolicy(err error) bool {
+	if err == nil {
+		return false
+	}
+	var perr *PolicyError
+	if errors.As(err, &perr) {
+		return true
+	}
+	switch ErrorReason(err) {
+	case ReasonNoSharedGroup, "alert_handshake_failure", "alert_insufficient_security":
+		return true
+	}
+	return false
 }
 
 // HTTPTransport returns an *http.Transport whose TLS connections go through

@@ -348,12 +348,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			rep.Path.PMTU = &PMTUResult{Status: PMTUStatusSkipped, Reason: "interrupted before the probe finished", Probes: rep.Path.PMTU.Probes}
 		}
 	}
-	rep.Verdict = decide(rep, o.RequireHybrid)
-	if stopped(ctx) {
-		rep.Verdict = Verdict{Code: VerdictInterrupted, Warnings: rep.Verdict.Warnings,
-			Summary: fmt.Sprintf("interrupted after %d of %d attempts: the matrix is incomplete, so no verdict is drawn (the cases below show the attempts that finished)", done, total),
-			Advice:  []string{"rerun the canary and let it finish (lower --count or --timeout for a shorter run)"}}
-	}
+	e := gather(rep, o.RequireHybrid)
+	e.Interrupted, e.Done, e.Total = stopped(ctx), done, total
+	rep.Verdict = decideEvidence(e)
 	if pm := rep.Path.PMTU; o.PMTU == PMTUOn && pm != nil && pm.Status != PMTUStatusOK {
 		rep.Verdict.Warnings = append(rep.Verdict.Warnings, fmt.Sprintf("the DF-bit path-MTU probe (--pmtu on) did not run to the end: %s: %s", pm.Status, pm.Reason))
 	}

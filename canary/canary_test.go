@@ -54,8 +54,8 @@ func TestHybridServerOK(t *testing.T) {
 	}
 	for name, want := range map[string]string{
 		CaseClassical: "x25519", CaseHybrid: "X25519MLKEM768", CaseHybridSplitTCP: "X25519MLKEM768",
-		// pqtls enables SecP384r1MLKEM1024 only on request (DESIGN.md).
-		CaseHybridSplitRecord: "X25519MLKEM768", CaseHybridP384: "x25519", CaseHybridHRR: "X25519MLKEM768",
+		// prefer accepts Go's default set, SecP384r1MLKEM1024 included.
+		CaseHybridSplitRecord: "X25519MLKEM768", CaseHybridP384: "SecP384r1MLKEM1024", CaseHybridHRR: "X25519MLKEM768",
 		CaseFullClassical: "x25519", CaseFullHybrid: "X25519MLKEM768",
 	} {
 		if got := caseOf(t, rep, name).SelectedGroup; got != want {

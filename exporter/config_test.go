@@ -18,6 +18,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"unknown key", "modules:\n  a:\n    timeout: 2s\n    timout: 3s\n", 0, "line 4: unknown key timout"},
 		{"unknown top key", "modulez:\n  a: {}\n", 0, "line 1"},
 		{"bad duration", "modules:\n  a:\n    timeout: soon\n", 0, "line 3"},
+		{"bare number timeout", "modules:\n  a:\n    timeout: 5\n", 3, `module "a": timeout: 5 has no unit: write 5s`},
+		{"bare float timeout", "modules:\n  a:\n    enumerate: true\n    timeout: 2.5\n", 4, "write 2.5s"},
 		{"negative timeout", "modules:\n  a:\n    timeout: -1s\n", 3, "timeout must be positive"},
 		{"bad policy", "modules:\n  a:\n    timeout: 2s\n    policy: sometimes\n", 4, "sometimes"},
 		{"groups without policy", "modules:\n  a:\n    groups: [x25519]\n", 3, "groups needs a policy"},

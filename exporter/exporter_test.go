@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/pqtls/pqtls/devpki"
+	"github.com/pqtls/pqtls/internal/starttls"
 	"github.com/pqtls/pqtls/internal/testpeer"
 )
 
@@ -327,7 +328,7 @@ func TestProbeScrapeTimeoutHeader(t *testing.T) {
 }
 
 func TestSplitTarget(t *testing.T) {
-	pg := &Module{StartTLS: "postgres"}
+	pg := &Module{StartTLS: "postgres", proto: starttls.Postgres}
 	for _, tc := range []struct {
 		target string
 		m      *Module
@@ -477,4 +478,22 @@ func TestProbesCounted(t *testing.T) {
 	}
 	s.want(t, 2, "pqtls_exporter_probes_total", "module", "default", "result", "failure")
 	s.want(t, 0, "pqtls_exporter_probes_total", "module", "default", "result", "success")
+}
+
+// TestFailedProbeHasNoEnumerationGauges: a failed probe (refused
+// connection, unverifiable certificate) exports no enumeration gauges: a 0
+// would read as "group refused" or "large hellos dropped" (issue 17).
+func TestFailedProbeHasNoEnumerationGauges(t *testing.T) {
+	p := newPKI(t)
+	srv := tlsServer(t, p, nil)
+	e := newExporter(t, mustConfig(t, "modules:\n  enum:\n    timeout: 5s\n    enumerate: true\n    enumerate_groups: [X25519MLKEM768, x25519]\n"), nil)
+	for _, target := range []string{closedPort(t), srv} { // srv: unknown CA
+		s := probeHTTP(t, e, target, "enum", nil)
+		s.want(t, 0, "probe_success")
+		for _, name := range []string{"probe_tls_group_supported", "probe_tls_large_client_hello_ok", "probe_tls_enumeration_duration_seconds"} {
+			if _, ok := s[name]; ok {
+				t.Errorf("%s: %s present on a failed probe", target, name)
+			}
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -103,7 +104,7 @@ var ruleCases = []struct {
 	{"systemd/payments.service", []want{{"PQ104", 6}, {"PQ104", 7}, {"PQ501", 10}, {"PQ502", 12}}},
 	{"shell/.env", []want{{"PQ104", 3}}},
 	// Suppressions: what is left after pqtls-lint:ignore comments.
-	{"suppress/nginx.conf", []want{{"PQ311", 7}}},
+	{"suppress/nginx.conf", []want{{"PQ000", 6}, {"PQ311", 7}}}, // PQ000: ignore names an unknown rule
 	{"suppress/main.go", []want{{"PQ104", 12}}},
 	{"suppress/envoy.yaml", []want{{"PQ301", 24}}},
 	{"suppress/config.go", []want{{"PQ101", 14}}},
@@ -796,6 +797,66 @@ func TestRepositoryHasNoError(t *testing.T) {
 	for _, f := range res.Findings {
 		if f.Severity >= SeverityError {
 			t.Errorf("%s:%d: %s %s", f.File, f.Start.Line, f.Rule, f.Message)
+		}
+	}
+}
+
+// TestUnknownRuleIDs: wherever a rule ID is accepted, an unknown one is an
+// error, never an empty rule (issue 12).
+func TestUnknownRuleIDs(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"a.env":         "# pqtls-lint:ignore PQ1O4 typo in the rule\nGODEBUG=tlsmlkem=0\n",
+		"b.env":         "# pqtls-lint:ignore PQ104,all fine\nGODEBUG=tlsmlkem=0\n",
+		"baseline.json": `{"schema":"pqtls.lint.baseline/v1","findings":[{"rule":"PQ999","file":"a.env","fingerprint":"x"}]}`,
+	})
+	res, err := Lint(context.Background(), []string{dir}, Options{BaseDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := []want{{"PQ000", 1}, {"PQ104", 2}}; !sameWants(got(res), w) {
+		t.Errorf("findings = %v, want %v (unknown ID in an ignore comment reported, suppresses nothing)", got(res), w)
+	}
+	for _, f := range res.Findings {
+		if f.Rule == "PQ000" && (f.File != "a.env" || f.Start.Column != 21 || !strings.Contains(f.Message, `"PQ1O4"`)) {
+			t.Errorf("PQ000 at %s:%d:%d %q", f.File, f.Start.Line, f.Start.Column, f.Message)
+		}
+	}
+	if _, err := ReadBaseline(filepath.Join(dir, "baseline.json")); err == nil || !strings.Contains(err.Error(), `unknown rule "PQ999"`) {
+		t.Errorf("baseline with an unknown rule: err = %v", err)
+	}
+	if _, err := Lint(context.Background(), []string{dir}, Options{Disable: []string{"PQ999"}}); err == nil {
+		t.Error("--disable PQ999 accepted")
+	}
+	if _, ok := LookupRule("PQ999"); ok {
+		t.Error("LookupRule(PQ999) found a rule")
+	}
+}
+
+// TestRuleTableIsTheDispatch: every rule ID the checkers can emit is in the
+// table, and every rule except PQ000's run-level uses has a checker.
+func TestRuleTableIsTheDispatch(t *testing.T) {
+	ids := regexp.MustCompile(`"(PQ\d{3})"`)
+	paths, _ := filepath.Glob("*.go")
+	for _, p := range paths {
+		if strings.HasSuffix(p, "_test.go") {
+			continue
+		}
+		data, _ := os.ReadFile(p)
+		for _, m := range ids.FindAllStringSubmatch(string(data), -1) {
+			if _, ok := ruleByID[m[1]]; !ok {
+				t.Errorf("%s names %s, which is not in the rules table", p, m[1])
+			}
+		}
+	}
+	for _, r := range Rules() {
+		if len(r.checks) == 0 {
+			t.Errorf("%s has no checker", r.ID)
+		}
+		for _, c := range r.checks {
+			if c.by == nil || len(c.kinds) == 0 {
+				t.Errorf("%s: incomplete check row %+v", r.ID, c)
+			}
 		}
 	}
 }

@@ -52,6 +52,10 @@ const (
 	ReasonMissingSegments = pqtls.ReasonMissingSegments
 	// ReasonTooLarge: the handshake flight exceeded the per-flow buffer.
 	ReasonTooLarge = pqtls.ReasonTooLarge
+	// ReasonBufferBudget: the flow was decided early to keep the handshake
+	// bytes buffered across all flows under Options.MaxBufferBytes. Only
+	// an incomplete flow has it, so it is never a metric label.
+	ReasonBufferBudget = "buffer_budget"
 )
 
 // Notes qualify a flow record (Flow.Notes).

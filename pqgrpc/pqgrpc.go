@@ -59,7 +59,7 @@ func (c *creds) ClientHandshake(ctx context.Context, authority string, raw net.C
 	if a := raw.RemoteAddr(); a != nil { // nil for some wrapped conns
 		peer = a.String()
 	}
-	err = pqtls.RefusedByPolicy(c.cfg, peer, err)
+	err = pqtls.AsPolicyError(c.cfg, peer, err)
 	var perr *pqtls.PolicyError
 	if errors.As(err, &perr) && perr.ServerName == "" {
 		// grpc-go verifies the authority when Config.ServerName is empty:

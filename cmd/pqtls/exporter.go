@@ -113,6 +113,9 @@ func runExporter(ctx context.Context, s streams, o *exporterOpts) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	logger.Info("pqtls exporter listening", "addr", ln.Addr().String(), "config", o.config, "modules", len(cfg.Modules))
+	if w := exporter.ExposureWarning(cfg, ln.Addr()); w != "" {
+		logger.Warn(w)
+	}
 	if o.ready != nil {
 		o.ready <- ln.Addr().String()
 	}

@@ -166,3 +166,42 @@ func TestExporterListenInUseExits1(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 1 with a hint", code, stderr)
 	}
 }
+
+// TestExporterExposureWarning: on loopback without allowed_targets there is
+// no warning (exporter.TestExposureWarning covers the other addresses: tests
+// listen on loopback only); the default listen address stays :9650.
+func TestExporterExposureWarning(t *testing.T) {
+	if f := newExporterCmd(streams{}).Flags().Lookup("listen"); f == nil || f.DefValue != ":9650" {
+		t.Fatalf("--listen default changed: %v", f)
+	}
+	file := filepath.Join(t.TempDir(), "exporter.yaml")
+	if err := os.WriteFile(file, []byte("modules:\n  default:\n    timeout: 2s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		listen string
+		warn   bool
+	}{{"127.0.0.1:0", false}, {"[::1]:0", false}} {
+		ready := make(chan string, 1)
+		ctx, cancel := context.WithCancel(context.Background())
+		var stderr bytes.Buffer
+		s := streams{in: strings.NewReader(""), out: io.Discard, errOut: &lockedBuf{b: &stderr}}
+		cmd := newExporterCmdWith(s, &exporterOpts{ready: ready})
+		cmd.SetArgs([]string{"--config", file, "--listen", tc.listen})
+		done := make(chan error, 1)
+		go func() { done <- cmd.ExecuteContext(ctx) }()
+		select {
+		case <-ready:
+		case err := <-done:
+			t.Fatalf("exporter exited: %v", err)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Contains(stderr.String(), "no allowed_targets for module(s) default")
+		if got != tc.warn {
+			t.Errorf("--listen %s: warning %v, want %v:\n%s", tc.listen, got, tc.warn, stderr.String())
+		}
+	}
+}

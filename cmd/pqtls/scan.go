@@ -43,6 +43,8 @@ type scanFlags struct {
 	color       string
 	progress    string
 	verbose     bool
+	shard       string
+	maxEnd      int
 }
 
 func newScanCmd(s streams) *cobra.Command {
@@ -92,6 +94,8 @@ Exit status: 0 ok, 1 when --fail-on matched (offenders are listed on stderr) or 
 	fl.StringVar(&f.color, "color", "auto", "colour the table: auto (only on a terminal), always, never")
 	fl.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (only on a terminal), never")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log every probe to stderr")
+	fl.StringVar(&f.shard, "shard", "", "scan only shard K of N (1-based, e.g. 2/4): N workers with 1/N...N/N cover the fleet exactly once")
+	fl.IntVar(&f.maxEnd, "max-endpoints", scan.DefaultMaxEndpoints, "refuse to scan more endpoints than this (counted after --shard, before expanding ranges)")
 	return cmd
 }
 
@@ -118,6 +122,17 @@ func runScan(ctx context.Context, s streams, f *scanFlags, args []string) error 
 	}
 	if f.concurrency < 1 || f.perHost < 0 || f.retries < 0 {
 		return usageErrorf("--concurrency must be >= 1, --per-host and --retries >= 0")
+	}
+	if f.maxEnd < 1 {
+		return usageErrorf("--max-endpoints must be >= 1")
+	}
+	var shard scan.Shard
+	if f.shard != "" {
+		sh, err := scan.ParseShard(f.shard)
+		if err != nil {
+			return usageErrorf("--shard: %v", err)
+		}
+		shard = sh
 	}
 	failOn, err := scan.ParseFailOn(f.failOn)
 	if err != nil {
@@ -172,9 +187,13 @@ func runScan(ctx context.Context, s streams, f *scanFlags, args []string) error 
 		opts.Logger = slog.New(slog.NewTextHandler(s.errOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 
-	targets, err := collectTargets(s, f, args)
+	specs, err := collectTargets(s, f, args)
 	if err != nil {
 		return usageErrorf("%v", err)
+	}
+	targets, err := scan.Expand(specs, opts, shard, f.maxEnd)
+	if err != nil {
+		return usageErrorf("%v (--max-endpoints %d): split the fleet with --shard K/N or raise --max-endpoints", err, f.maxEnd)
 	}
 	if f.output != "" {
 		// Fail before a long scan, not after it: the report is written
@@ -189,6 +208,9 @@ func runScan(ctx context.Context, s streams, f *scanFlags, args []string) error 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
 	targets = scan.ResolveEach(ctx, targets, nil)
+	if len(targets) > f.maxEnd {
+		return usageErrorf("the targets resolve to %d endpoints, more than --max-endpoints %d: split the fleet with --shard K/N or raise --max-endpoints", len(targets), f.maxEnd)
+	}
 
 	bar := newProgressBar(s.errOut, f.progress != "never" && isTerminal(s.errOut) && len(targets) > 1)
 	opts.Progress = bar.update
@@ -245,8 +267,8 @@ func runScan(ctx context.Context, s streams, f *scanFlags, args []string) error 
 	return nil
 }
 
-func collectTargets(s streams, f *scanFlags, args []string) ([]scan.Target, error) {
-	var out []scan.Target
+func collectTargets(s streams, f *scanFlags, args []string) ([]scan.Spec, error) {
+	var out []scan.Spec
 	stdinUsed := false
 	for i, a := range args {
 		if a == "-" {
@@ -261,11 +283,11 @@ func collectTargets(s streams, f *scanFlags, args []string) ([]scan.Target, erro
 			out = append(out, ts...)
 			continue
 		}
-		ts, err := scan.ParseTarget(a, fmt.Sprintf("argument %d", i+1))
+		sp, err := scan.ParseSpec(a, fmt.Sprintf("argument %d", i+1))
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, ts...)
+		out = append(out, sp)
 	}
 	for _, file := range f.files {
 		if file == "-" {

@@ -11,6 +11,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -132,6 +133,11 @@ func TestScanCLIUsageErrors(t *testing.T) {
 		{[]string{"scan", "--progress", "always", "127.0.0.1:1"}, "unknown --progress"},
 		{[]string{"scan", "--sort", "random", "127.0.0.1:1"}, "unknown --sort"},
 		{[]string{"scan", "-", "-f", "-"}, "stdin"},
+		{[]string{"scan", "--shard", "0/4", "127.0.0.1:1"}, "--shard"},
+		{[]string{"scan", "--shard", "5/4", "127.0.0.1:1"}, "--shard"},
+		{[]string{"scan", "--shard", "2", "127.0.0.1:1"}, "K/N"},
+		{[]string{"scan", "--max-endpoints", "0", "127.0.0.1:1"}, "--max-endpoints"},
+		{[]string{"scan", "--max-endpoints", "3", "127.0.0.0/30:1", "127.0.0.9:1"}, "5 endpoints exceed the limit of 3"},
 	} {
 		code, out, errOut := scanCLI(t, "", tc.args...)
 		if code != 2 || !strings.Contains(errOut, tc.want) || out != "" {
@@ -350,6 +356,47 @@ func TestScanCLIInterrupt(t *testing.T) {
 	}
 	if len(rep.Endpoints) != 3 || rep.Endpoints[0].Verdict != "pq_ready" || rep.Endpoints[1].Reason != "canceled" || rep.Endpoints[2].Reason != "canceled" {
 		t.Errorf("endpoints after interrupt: %+v", rep.Endpoints)
+	}
+}
+
+// TestScanCLIMaxEndpoints: 8 loopback /16 ranges (524,288 endpoints) are
+// refused with exit 2 before any connection; the cap counts after --shard.
+func TestScanCLIMaxEndpoints(t *testing.T) {
+	args := []string{"scan", "--quick", "--timeout", "100ms"}
+	for i := range 8 {
+		args = append(args, fmt.Sprintf("127.%d.0.0/16:1", i))
+	}
+	code, out, errOut := scanCLI(t, "", args...)
+	if code != 2 || out != "" || !strings.Contains(errOut, "524288 endpoints exceed the limit of 65536") || !strings.Contains(errOut, "--shard") {
+		t.Fatalf("exit %d, stdout %d bytes, stderr %q", code, len(out), errOut)
+	}
+	// 6 endpoints, limit 5: refused unsharded, scanned as 4 shards that
+	// together cover each endpoint once.
+	srv, _ := scanTestServer(t, "prefer")
+	_, port, _ := net.SplitHostPort(srv)
+	var eps []string
+	for i := 1; i <= 6; i++ {
+		eps = append(eps, fmt.Sprintf("127.0.0.%d:%s", i, port))
+	}
+	base := []string{"scan", "--quick", "--format", "csv", "--max-endpoints", "5"}
+	if code, _, errOut := scanCLI(t, "", append(base, eps...)...); code != 2 || !strings.Contains(errOut, "6 endpoints exceed the limit of 5") {
+		t.Fatalf("unsharded: exit %d, %s", code, errOut)
+	}
+	seen := map[string]int{}
+	for k := 1; k <= 4; k++ {
+		code, out, errOut := scanCLI(t, "", append(append(base, "--shard", fmt.Sprintf("%d/4", k)), eps...)...)
+		if code != 0 {
+			t.Fatalf("shard %d/4: exit %d: %s", k, code, errOut)
+		}
+		rows, _ := csv.NewReader(strings.NewReader(out)).ReadAll()
+		for _, r := range rows[1:] {
+			seen[r[1]]++
+		}
+	}
+	for _, ep := range eps {
+		if seen[ep] != 1 {
+			t.Errorf("%s scanned by %d shards", ep, seen[ep])
+		}
 	}
 }
 

@@ -98,13 +98,13 @@ func TestTunnelBadInput(t *testing.T) {
 		{name: "missing cert file", args: []string{"tunnel", "server", "--listen", "127.0.0.1:0", "--target", "127.0.0.1:5432", "--cert", filepath.Join(dir, "nope.pem"), "--key", filepath.Join(dir, "nope.key")},
 			want: []string{"nope.pem", "check the paths"}, status: exitUsage},
 		{name: "unknown key", yaml: "listeners:\n  - mode: server\n    listen: 127.0.0.1:0\n    targte: 127.0.0.1:5432\n",
-			want: []string{"line 4", "targte"}, status: exitUsage},
-		{name: "not yaml", yaml: "listeners: [\n  - {mode: server\n", want: []string{"line"}, status: exitUsage},
+			want: []string{"t.yaml:4: unknown field \"targte\" (valid: "}, status: exitUsage},
+		{name: "not yaml", yaml: "listeners: [\n  - {mode: server\n", want: []string{"t.yaml:"}, status: exitUsage},
 		{name: "remote target", args: []string{"tunnel", "server", "--listen", "127.0.0.1:0", "--target", "10.1.2.3:5432", "--cert", filepath.Join(dir, "server.pem"), "--key", filepath.Join(dir, "server.key")},
 			want: []string{"allow-remote-target"}, status: exitUsage},
 		{name: "no mode", args: []string{"tunnel"}, want: []string{"--config"}, status: exitUsage},
 		{name: "bad policy", args: []string{"tunnel", "client", "--listen", "127.0.0.1:0", "--target", "db:5433", "--policy", "strict"}, want: []string{"prefer", "require"}, status: exitUsage},
-		{name: "duration", yaml: "listeners:\n  - mode: client\n    listen: 127.0.0.1:0\n    target: db:1\n    idle_timeout: forever\n", want: []string{"line 5", "duration"}, status: exitUsage},
+		{name: "duration", yaml: "listeners:\n  - mode: client\n    listen: 127.0.0.1:0\n    target: db:1\n    idle_timeout: forever\n", want: []string{"t.yaml:5: idle_timeout: \"forever\" is not a duration"}, status: exitUsage},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -311,42 +311,81 @@ func TestTunnelSecondSignalCutsDrain(t *testing.T) {
 // kills the process and closes the connection.
 func startTunnelProcess(t *testing.T, drainTimeout string) (*exec.Cmd, *lockedBuffer, *tls.Conn) {
 	t.Helper()
-	dir := t.TempDir()
-	pool := writeTestCerts(t, dir, "ca.pem", "server")
+	p := runTunnelProcess(t, "", "--drain-timeout", drainTimeout)
+	return p.cmd, p.stderr, p.dial(t)
+}
+
+// tunnelProcess is a 'pqtls tunnel server' process in front of an echo
+// server.
+type tunnelProcess struct {
+	cmd    *exec.Cmd
+	stderr *lockedBuffer
+	addr   string
+	cfg    *tls.Config
+}
+
+// freeAddr returns a loopback address that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// buildPQTLS builds the pqtls binary into dir.
+func buildPQTLS(t *testing.T, dir string) string {
+	t.Helper()
 	bin := filepath.Join(dir, "pqtls")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	return bin
+}
+
+// runTunnelProcess starts the real binary; shellPrefix (e.g. "ulimit -n
+// 200;") runs in the shell that execs it.
+func runTunnelProcess(t *testing.T, shellPrefix string, extra ...string) *tunnelProcess {
+	t.Helper()
+	dir := t.TempDir()
+	pool := writeTestCerts(t, dir, "ca.pem", "server")
+	bin := buildPQTLS(t, dir)
 	pln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	echo := bench.NewEchoServer(pln, nil)
 	t.Cleanup(func() { echo.Close() })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	addr := freeAddr(t)
+	args := append([]string{bin, "tunnel", "server", "--listen", addr, "--target", pln.Addr().String(),
+		"--cert", filepath.Join(dir, "server.pem"), "--key", filepath.Join(dir, "server.key")}, extra...)
+	cmd := exec.Command(args[0], args[1:]...)
+	if shellPrefix != "" {
+		cmd = exec.Command("/bin/sh", append([]string{"-c", shellPrefix + ` exec "$@"`, "sh"}, args...)...)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(bin, "tunnel", "server", "--listen", addr, "--target", pln.Addr().String(),
-		"--cert", filepath.Join(dir, "server.pem"), "--key", filepath.Join(dir, "server.key"), "--drain-timeout", drainTimeout)
-	stderr := &lockedBuffer{}
-	cmd.Stderr = stderr
+	p := &tunnelProcess{cmd: cmd, stderr: &lockedBuffer{}, addr: addr, cfg: &tls.Config{RootCAs: pool, ServerName: "localhost"}}
+	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	cfg := &tls.Config{RootCAs: pool, ServerName: "localhost"}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return p
+}
+
+// dial waits for the tunnel to accept a TLS connection (20 s at most).
+func (p *tunnelProcess) dial(t *testing.T) *tls.Conn {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		c, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, cfg)
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", p.addr, p.cfg)
 		if err == nil {
 			t.Cleanup(func() { c.Close() })
-			return cmd, stderr, c
+			return c
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("tunnel never came up: %v\n%s", err, stderr.String())
+			t.Fatalf("tunnel never came up: %v\n%s", err, p.stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -64,9 +64,11 @@ func JSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// CSV writes a header and rows as RFC 4180 CSV. Cells that start with =, +,
-// - or @ are prefixed with a quote so spreadsheets do not run them as
-// formulas.
+// CSV writes a header and rows as RFC 4180 CSV. Following OWASP's CSV
+// injection guidance, a cell that starts with =, +, -, @, tab or carriage
+// return gets a leading single quote so that spreadsheets show it as text
+// instead of running it as a formula; negative numbers included ("-3"
+// becomes "'-3": "-1+cmd|..." parses as a number prefix too).
 func CSV(w io.Writer, header []string, rows [][]string) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(header); err != nil {
@@ -75,10 +77,7 @@ func CSV(w io.Writer, header []string, rows [][]string) error {
 	for _, r := range rows {
 		safe := make([]string, len(r))
 		for i, c := range r {
-			if c != "" && strings.ContainsRune("=+-@", rune(c[0])) && !isNumber(c) {
-				c = "'" + c
-			}
-			safe[i] = c
+			safe[i] = csvCell(c)
 		}
 		if err := cw.Write(safe); err != nil {
 			return err
@@ -88,9 +87,12 @@ func CSV(w io.Writer, header []string, rows [][]string) error {
 	return cw.Error()
 }
 
-func isNumber(s string) bool {
-	_, err := fmt.Sscanf(s, "%g", new(float64))
-	return err == nil
+// csvCell neutralises one CSV cell (see CSV).
+func csvCell(c string) string {
+	if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+		return "'" + c
+	}
+	return c
 }
 
 // Colour is an ANSI SGR colour for a table row or cell.

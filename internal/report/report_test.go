@@ -38,13 +38,36 @@ func TestWriteFileAtomic(t *testing.T) {
 }
 
 func TestCSVNeutralisesFormulas(t *testing.T) {
+	// OWASP CSV injection: =, +, -, @, tab and CR get a leading quote,
+	// negative numbers and numeric-prefixed formulas included.
+	cells := map[string]string{
+		"=cmd|'/c calc'!A1":          "'=cmd|'/c calc'!A1",
+		"-3":                         "'-3",
+		"-1+cmd|' /C calc'!A0":       "'-1+cmd|' /C calc'!A0",
+		"+2+HYPERLINK(\"http://x\")": "'+2+HYPERLINK(\"http://x\")",
+		"@x":                         "'@x",
+		"\t=1+1":                     "'\t=1+1",
+		"\r=1+1":                     "'\r=1+1",
+		"3.5":                        "3.5",
+		"a=b":                        "a=b",
+		"":                           "",
+	}
+	var in, want []string
+	for c, w := range cells {
+		in, want = append(in, c), append(want, w)
+	}
 	var b bytes.Buffer
-	if err := CSV(&b, []string{"a", "b", "c"}, [][]string{{"=cmd|'/c calc'!A1", "-3", "@x"}}); err != nil {
+	if err := CSV(&b, in, [][]string{in}); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(&b).ReadAll()
-	if err != nil || len(rows) != 2 || rows[1][0] != "'=cmd|'/c calc'!A1" || rows[1][1] != "-3" || rows[1][2] != "'@x" {
-		t.Errorf("rows %q err %v", rows, err)
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("rows %q err %v", rows, err)
+	}
+	for i := range want {
+		if rows[1][i] != want[i] {
+			t.Errorf("cell %q written %q, want %q", in[i], rows[1][i], want[i])
+		}
 	}
 }
 
