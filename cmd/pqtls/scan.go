@@ -445,7 +445,11 @@ Exit status: 0 ok, 1 when a --fail-on category is not empty, 2 on bad input.`,
 			}
 			if hit := d.Has(cats); len(hit) > 0 {
 				for _, c := range hit {
-					fmt.Fprintf(s.errOut, "pqtls scan diff: %d endpoints %s (--fail-on)\n", d.Counts[string(c)], c)
+					n, noun := d.Counts[string(c)], "endpoints"
+					if n == 1 {
+						noun = "endpoint"
+					}
+					fmt.Fprintf(s.errOut, "pqtls scan diff: %d %s %s (--fail-on)\n", n, noun, c)
 				}
 				return silentExit(exitFailure)
 			}

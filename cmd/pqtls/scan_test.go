@@ -584,7 +584,7 @@ func TestScanCLIShardsMergeDiff(t *testing.T) {
 		t.Fatalf("diff: exit %d, stdout %s, stderr %s", code, out, errOut)
 	}
 	code, _, errOut = scanCLI(t, "", "scan", "diff", "--fail-on", "Gone,regressed", path("old.json"), path("fleet.json"))
-	if code != 1 || !strings.Contains(errOut, "1 endpoints gone") {
+	if code != 1 || !strings.Contains(errOut, "1 endpoint gone") {
 		t.Errorf("--fail-on gone: exit %d, %s", code, errOut)
 	}
 	code, out, _ = scanCLI(t, "", "scan", "diff", "--format", "json", path("fleet.json"), path("old.json"))
