@@ -119,6 +119,9 @@ func (f *scanFlags) parse(s streams) (*scanRun, error) {
 	if err != nil {
 		return nil, usageErrorf("--format: %v", err)
 	}
+	for _, v := range []*string{&f.sortBy, &f.color, &f.progress} {
+		*v = strings.ToLower(strings.TrimSpace(*v))
+	}
 	if f.sortBy != "input" && f.sortBy != "priority" {
 		return nil, usageErrorf("unknown --sort %q: use input or priority", f.sortBy)
 	}

@@ -249,7 +249,7 @@ func TestScanCLIOutputs(t *testing.T) {
 	// The table (not a TTY: no colour codes) and the priority list.
 	inv := filepath.Join(dir, "fleet.yaml")
 	os.WriteFile(inv, []byte("endpoints:\n  - target: "+ready+"\n    service: api\n    owner: team-a\n    tags: {data_lifetime: 10y, sensitivity: high}\n"), 0o644)
-	code, out, _ = scanCLI(t, "", "scan", "--inventory", inv, "--quick")
+	code, out, _ = scanCLI(t, "", "scan", "--inventory", inv, "--quick", "--format", " Table", "--color", "NEVER", "--sort", "Priority ", "--progress", "Never")
 	if code != 0 || !strings.Contains(out, "VERDICT") || strings.Contains(out, "\x1b[") || !strings.Contains(out, "1 endpoint: 1 pq_ready") {
 		t.Errorf("table: exit %d\n%s", code, out)
 	}
