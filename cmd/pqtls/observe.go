@@ -144,6 +144,8 @@ func checkObserveFilter(ctx context.Context, f observeFlags) error {
 }
 
 func runObserve(ctx context.Context, s streams, f observeFlags) error {
+	f.format = strings.ToLower(strings.TrimSpace(f.format)) // every enum: trimmed, case-insensitive
+	f.by = strings.ToLower(strings.TrimSpace(f.by))
 	if err := checkObserveFlags(f); err != nil {
 		return err
 	}

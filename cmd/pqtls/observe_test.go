@@ -72,7 +72,7 @@ func TestObserveTable(t *testing.T) {
 		!strings.HasSuffix(lines[7], "66.7") {
 		t.Errorf("exit %d, table:\n%s", code, out)
 	}
-	code, out, _ = runCLI(t, "observe", "-r", recorded, "--by", "client")
+	code, out, _ = runCLI(t, "observe", "-r", recorded, "--by", " Client ", "--format", "TABLE")
 	lines = strings.Split(strings.TrimSpace(out), "\n")
 	if code != 0 || len(lines) != 2 || !strings.HasPrefix(lines[1], "127.0.0.1 ") {
 		t.Errorf("by client: exit %d:\n%s", code, out)
