@@ -3,8 +3,11 @@ package lint
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/pqtls/pqtls/internal/outfile"
 )
 
 // BaselineSchema versions the baseline file format.
@@ -85,19 +88,32 @@ func ReadBaseline(path string) (*Baseline, error) {
 	if b.Schema != BaselineSchema {
 		return nil, fmt.Errorf("baseline %s has schema %q, want %q: regenerate it with --write-baseline", path, b.Schema, BaselineSchema)
 	}
+	for _, e := range b.Findings {
+		if _, ok := ruleByID[e.Rule]; !ok {
+			return nil, fmt.Errorf("baseline %s: %w (regenerate it with --write-baseline)", path, &RuleError{Rule: e.Rule})
+		}
+	}
 	if b.dir, err = filepath.Abs(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("cannot resolve %s: %w", path, err)
 	}
 	return &b, nil
 }
 
-// WriteFile writes the baseline atomically (temporary file, then rename).
+// WriteFile writes the baseline through the project's output-file helper
+// (atomic replace keeping mode and owner; a directory or an unwritable
+// path is an error).
 func (b *Baseline) WriteFile(path string) error {
+	return outfile.WriteFile(path, nil, b.Write)
+}
+
+// Write writes the baseline as indented JSON.
+func (b *Baseline) Write(w io.Writer) error {
 	data, err := json.MarshalIndent(b, "", "  ")
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, append(data, '\n'))
+	_, err = w.Write(append(data, '\n'))
+	return err
 }
 
 // Filter drops the findings the baseline records. Each entry hides at most
@@ -128,31 +144,3 @@ func (b *Baseline) filterIn(fs []Finding, base string) ([]Finding, int) {
 	}
 	return out, n
 }
-
-// writeFileAtomic writes data to a temporary file next to path and renames
-// it into place, so a reader never sees half a file.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	return nil
-}
-
-// WriteFileAtomic is writeFileAtomic for the CLI's --output.
-func WriteFileAtomic(path string, data []byte) error { return writeFileAtomic(path, data) }

@@ -27,6 +27,11 @@ const (
 	kindJava
 	kindProperties
 	kindShell
+	kindTerraform
+	kindJSON
+	kindPostgres
+	kindCargo
+	kindCargoLock
 	kindText // a config-looking file of no recognised format: generic rules only
 )
 
@@ -35,6 +40,7 @@ var kindNames = map[fileKind]string{
 	kindNginx: "nginx", kindHAProxy: "HAProxy", kindStunnel: "stunnel", kindOpenSSL: "OpenSSL config",
 	kindCaddy: "Caddyfile", kindSystemd: "systemd unit", kindJS: "JavaScript/TypeScript", kindJava: "Java",
 	kindProperties: "Java properties", kindShell: "shell/env", kindText: "config",
+	kindTerraform: "Terraform", kindJSON: "JSON", kindPostgres: "postgresql.conf", kindCargo: "Cargo.toml", kindCargoLock: "Cargo.lock",
 }
 
 // String names the format.
@@ -57,6 +63,16 @@ func kindByName(p string) fileKind {
 		return kindGo
 	case base == "go.mod":
 		return kindGoMod
+	case base == "Cargo.toml":
+		return kindCargo
+	case base == "Cargo.lock":
+		return kindCargoLock
+	case ext == ".tf" || ext == ".tofu":
+		return kindTerraform
+	case ext == ".json":
+		return kindJSON
+	case strings.HasPrefix(lower, "postgresql") && ext == ".conf":
+		return kindPostgres
 	case lower == "dockerfile" || lower == "containerfile" || strings.HasPrefix(lower, "dockerfile.") || strings.HasPrefix(lower, "containerfile.") || ext == ".dockerfile" || ext == ".containerfile":
 		return kindDockerfile
 	case ext == ".yaml" || ext == ".yml":
@@ -130,46 +146,104 @@ func commentsOf(k fileKind) commentStyle {
 	return hashComments
 }
 
-// check dispatches a file to the rules of its kind. generated reports a
-// generated Go file, which the caller drops.
-func check(s *source, isMain func() bool) (fs []Finding, generated bool) {
+// checkEnv is what a checker may need beyond the file itself.
+type checkEnv struct {
+	// isMain reports whether the file's module builds a command (go.mod).
+	isMain func() bool
+	// path is the file's absolute path (versions in directory names,
+	// neighbouring files).
+	path string
+	// generated is set by a checker that finds a generated file, which the
+	// caller then drops.
+	generated bool
+}
+
+// checker reads one file format and reports findings for the rules that
+// list it in their checks (see the rules table).
+type checker struct {
+	name string
+	run  func(s *source, env *checkEnv) []Finding
+}
+
+// ruleCheck is one row of a rule's dispatch: the checker that finds the rule in
+// the given file kinds.
+type ruleCheck struct {
+	by    *checker
+	kinds []fileKind
+}
+
+// lineChecker runs a line rule over the comment-stripped lines of a file.
+func lineChecker(name string, r lineRule) *checker {
+	return &checker{name: name, run: func(s *source, _ *checkEnv) []Finding { return runLineRules(s, r) }}
+}
+
+// kinds builds a kind list; textKinds are the configuration formats that
+// get the generic line rules.
+func kinds(k ...fileKind) []fileKind { return k }
+
+var textKinds = []fileKind{kindDockerfile, kindYAML, kindTOML, kindNginx, kindHAProxy, kindStunnel, kindOpenSSL,
+	kindCaddy, kindSystemd, kindProperties, kindShell, kindText}
+
+func plus(a []fileKind, k ...fileKind) []fileKind { return append(append([]fileKind(nil), a...), k...) }
+
+// dispatch is computed once from the rules table: for each file kind, the
+// checkers to run (in table order) and, per checker, the rules it may
+// report there.
+var dispatch map[fileKind][]*checker
+var declared map[fileKind]map[*checker]map[string]bool
+
+func buildDispatch() {
+	dispatch = map[fileKind][]*checker{}
+	declared = map[fileKind]map[*checker]map[string]bool{}
+	for _, r := range rules {
+		for _, c := range r.checks {
+			for _, k := range c.kinds {
+				if declared[k] == nil {
+					declared[k] = map[*checker]map[string]bool{}
+				}
+				if declared[k][c.by] == nil {
+					declared[k][c.by] = map[string]bool{}
+					dispatch[k] = append(dispatch[k], c.by)
+				}
+				declared[k][c.by][r.ID] = true
+			}
+		}
+	}
+}
+
+// check runs the checkers of the file's kind. A finding is kept only when
+// its rule declares that checker for that kind, so the rules table is the
+// whole truth about what is reported where. A parse error (PQ000) from a
+// file's parser replaces every other finding of that file. generated
+// reports a generated Go file, which the caller drops.
+func check(s *source, env *checkEnv) (fs []Finding, generated bool) {
 	if bytes.IndexByte(s.data, 0) >= 0 {
 		return nil, false
 	}
-	cs := commentsOf(s.kind)
-	generic := []lineRule{ruleGodebug, ruleJava, rulePolicy, ruleCompliance, ruleNodeFlag, ruleGroupsFlag}
-	switch s.kind {
-	case kindGo:
-		return checkGo(s)
-	case kindGoMod:
-		return checkGoMod(s, isMain), false
-	case kindDockerfile:
-		fs = checkDockerfile(s)
-	case kindYAML:
-		fs = checkYAML(s)
-		if len(fs) == 1 && fs[0].Rule == "PQ000" {
-			return fs, false
+	parseErr := false
+	for _, c := range dispatch[s.kind] {
+		for _, f := range c.run(s, env) {
+			if !declared[s.kind][c][f.Rule] {
+				continue
+			}
+			parseErr = parseErr || f.Rule == "PQ000"
+			if f.Fix != nil {
+				f.Fix.Upgrade = ruleByID[f.Rule].UpgradeFix
+			}
+			fs = append(fs, f)
 		}
-	case kindTOML:
-		fs = checkTOML(s)
-		if len(fs) == 1 && fs[0].Rule == "PQ000" {
-			return fs, false
+		if env.generated {
+			return nil, true
 		}
-	case kindNginx:
-		generic = append(generic, ruleNginx)
-	case kindHAProxy:
-		generic = append(generic, ruleHAProxy)
-	case kindStunnel:
-		generic = append(generic, ruleStunnel)
-	case kindOpenSSL:
-		generic = append(generic, ruleOpenSSL)
-	case kindCaddy:
-		generic = append(generic, ruleCaddy)
-	case kindJS:
-		generic = []lineRule{ruleGodebug, ruleNode, ruleNodeFlag}
-	case kindJava:
-		generic = []lineRule{ruleJava}
 	}
-	fs = append(fs, runLineRules(s, cs, generic...)...)
+	if parseErr {
+		out := fs[:0]
+		for _, f := range fs {
+			if f.Rule == "PQ000" {
+				out = append(out, f)
+			}
+		}
+		fs = out
+	}
 	return fs, false
 }

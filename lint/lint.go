@@ -70,6 +70,9 @@ type Fix struct {
 	Start, End Pos
 	// NewText is the replacement text.
 	NewText string
+	// Upgrade marks a fix that changes a version (toolchain, base image,
+	// library): shown and exported, never applied by --fix.
+	Upgrade bool
 }
 
 // Finding is one problem at one place.
@@ -149,6 +152,16 @@ type source struct {
 	data  []byte
 	lines []int // byte offset of the start of each line
 	kind  fileKind
+	code  []string // codeLines, computed once for the line rules
+}
+
+// codeLines returns the lines with comments blanked (see codeLines),
+// computed once per file.
+func (s *source) codeLines() []string {
+	if s.code == nil {
+		s.code = codeLines(s, commentsOf(s.kind))
+	}
+	return s.code
 }
 
 func newSource(name string, data []byte, kind fileKind) *source {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -103,10 +104,22 @@ var ruleCases = []struct {
 	{"systemd/payments.service", []want{{"PQ104", 6}, {"PQ104", 7}, {"PQ501", 10}, {"PQ502", 12}}},
 	{"shell/.env", []want{{"PQ104", 3}}},
 	// Suppressions: what is left after pqtls-lint:ignore comments.
-	{"suppress/nginx.conf", []want{{"PQ311", 7}}},
+	{"suppress/nginx.conf", []want{{"PQ000", 6}, {"PQ311", 7}}}, // PQ000: ignore names an unknown rule
 	{"suppress/main.go", []want{{"PQ104", 12}}},
 	{"suppress/envoy.yaml", []want{{"PQ301", 24}}},
 	{"suppress/config.go", []want{{"PQ101", 14}}},
+	{"terraform/alb.tf", []want{{"PQ601", 2}, {"PQ602", 18}, {"PQ602", 26}, {"PQ602", 31}}},
+	{"terraform/broken.tf", []want{{"PQ000", 1}}},
+	{"cloudformation/stack.yaml", []want{{"PQ601", 6}, {"PQ602", 18}, {"PQ601", 19}}},
+	{"cloudformation/stack.json", []want{{"PQ601", 4}, {"PQ602", 13}}},
+	{"pulumi/Pulumi.yaml", []want{{"PQ601", 4}, {"PQ602", 15}}},
+	{"postgres/17/postgresql.conf", []want{{"PQ701", 4}}}, // 17: reported, never fixed
+	{"postgres/18/postgresql.conf", []want{{"PQ701", 3}}}, // 18 (path): fixed to ssl_groups
+	{"postgres/plain/postgresql.conf", []want{{"PQ702", 2}}},
+	{"kafka/server.properties", []want{{"PQ711", 2}, {"PQ711", 3}}},
+	{"rust/app/Cargo.toml", []want{{"PQ801", 7}, {"PQ802", 7}, {"PQ804", 8}}},
+	{"rust/app/Cargo.lock", []want{{"PQ804", 4}, {"PQ801", 13}}},
+	{"rust/pq/Cargo.toml", []want{{"PQ803", 5}}},
 }
 
 // nearMisses must produce no finding: hybrid lists, commented-out lines,
@@ -127,6 +140,12 @@ var nearMisses = []string{
 	"node/client.ts",
 	"java/application.properties",
 	"openssl/openssl-good.cnf",
+	"terraform/good.tf",
+	"cloudformation/package.json",
+	"postgres/plain/postgresql.auto.conf",
+	"kafka/client.properties",
+	"rust/good/Cargo.toml",
+	"rust/good/Cargo.lock",
 }
 
 // A fix keeps the separator of the list it edits.
@@ -301,7 +320,7 @@ func TestGoFixesCompile(t *testing.T) {
 
 func TestExcludeTestFiles(t *testing.T) {
 	all := lintPath(t, "go/bad", Options{})
-	ex := lintPath(t, "go/bad", Options{Excludes: []string{"**/*_test.go", "examples/lint/"}})
+	ex := lintPath(t, "go/bad", Options{Excludes: []string{"**/*_test.go", "examples/lint/", "examples/infra/"}})
 	count := func(r *Result, file string) int {
 		n := 0
 		for _, f := range r.Findings {
@@ -719,7 +738,7 @@ func FuzzCheck(f *testing.F) {
 	f.Fuzz(func(t *testing.T, k uint8, data []byte) {
 		kind := fileKind(k%uint8(kindText)) + 1
 		s := newSource("f", data, kind)
-		fs, _ := check(s, func() bool { return true })
+		fs, _ := check(s, &checkEnv{isMain: func() bool { return true }, path: "/etc/postgresql/18/main/f"})
 		for _, fd := range fs {
 			if fd.Start.Offset < 0 || fd.End.Offset > len(data) || fd.Start.Offset > fd.End.Offset {
 				t.Fatalf("%s span %d..%d outside %d bytes", fd.Rule, fd.Start.Offset, fd.End.Offset, len(data))
@@ -786,7 +805,7 @@ func TestRepositoryHasNoError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Lint(context.Background(), []string{root}, Options{BaseDir: root, Excludes: []string{"**/*_test.go", "examples/lint/"}})
+	res, err := Lint(context.Background(), []string{root}, Options{BaseDir: root, Excludes: []string{"**/*_test.go", "examples/lint/", "examples/infra/"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -796,6 +815,69 @@ func TestRepositoryHasNoError(t *testing.T) {
 	for _, f := range res.Findings {
 		if f.Severity >= SeverityError {
 			t.Errorf("%s:%d: %s %s", f.File, f.Start.Line, f.Rule, f.Message)
+		}
+	}
+}
+
+// TestUnknownRuleIDs: wherever a rule ID is accepted, an unknown one is an
+// error, never an empty rule (issue 12).
+func TestUnknownRuleIDs(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"a.env":         "# pqtls-lint:ignore PQ1O4 typo in the rule\nGODEBUG=tlsmlkem=0\n",
+		"b.env":         "# pqtls-lint:ignore PQ104,all fine\nGODEBUG=tlsmlkem=0\n",
+		"baseline.json": `{"schema":"pqtls.lint.baseline/v1","findings":[{"rule":"PQ999","file":"a.env","fingerprint":"x"}]}`,
+	})
+	res, err := Lint(context.Background(), []string{dir}, Options{BaseDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := []want{{"PQ000", 1}, {"PQ104", 2}}; !sameWants(got(res), w) {
+		t.Errorf("findings = %v, want %v (unknown ID in an ignore comment reported, suppresses nothing)", got(res), w)
+	}
+	for _, f := range res.Findings {
+		if f.Rule == "PQ000" && (f.File != "a.env" || f.Start.Column != 21 || !strings.Contains(f.Message, `"PQ1O4"`)) {
+			t.Errorf("PQ000 at %s:%d:%d %q", f.File, f.Start.Line, f.Start.Column, f.Message)
+		}
+	}
+	if _, err := ReadBaseline(filepath.Join(dir, "baseline.json")); err == nil || !strings.Contains(err.Error(), `unknown rule "PQ999"`) {
+		t.Errorf("baseline with an unknown rule: err = %v", err)
+	}
+	if _, err := Lint(context.Background(), []string{dir}, Options{Disable: []string{"PQ999"}}); err == nil {
+		t.Error("--disable PQ999 accepted")
+	}
+	if _, ok := LookupRule("PQ999"); ok {
+		t.Error("LookupRule(PQ999) found a rule")
+	}
+}
+
+// TestRuleTableIsTheDispatch: every rule ID the checkers can emit is in the
+// table, and every rule except PQ000's run-level uses has a checker.
+func TestRuleTableIsTheDispatch(t *testing.T) {
+	ids := regexp.MustCompile(`"(PQ\d{3})"`)
+	paths, _ := filepath.Glob("*.go")
+	for _, p := range paths {
+		if strings.HasSuffix(p, "_test.go") {
+			continue
+		}
+		data, _ := os.ReadFile(p)
+		for _, m := range ids.FindAllStringSubmatch(string(data), -1) {
+			if _, ok := ruleByID[m[1]]; !ok {
+				t.Errorf("%s names %s, which is not in the rules table", p, m[1])
+			}
+		}
+	}
+	for i, r := range Rules() {
+		if i > 0 && Rules()[i-1].ID >= r.ID {
+			t.Errorf("rules table out of order at %s", r.ID)
+		}
+		if len(r.checks) == 0 {
+			t.Errorf("%s has no checker", r.ID)
+		}
+		for _, c := range r.checks {
+			if c.by == nil || len(c.kinds) == 0 {
+				t.Errorf("%s: incomplete check row %+v", r.ID, c)
+			}
 		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/pqtls/pqtls/internal/report"
 )
 
 // JSONSchema versions the JSON output.
@@ -49,16 +51,18 @@ func WriteHuman(w io.Writer, r *Result, color bool) error {
 				ew.printf("\n")
 			}
 			file = f.File
-			ew.printf("%s\n", c(ansiBold, file))
+			ew.printf("%s\n", c(ansiBold, report.TermSafe(file)))
 		}
-		ew.printf("  %d:%d  %s  %s  %s\n", f.Start.Line, f.Start.Column, c(sevColor[f.Severity], fmt.Sprintf("%-7s", f.Severity)), c(ansiBold, f.Rule), f.Message)
+		// File names, messages, snippets and fixes carry text from the
+		// files: escaped, so a name or a line cannot drive the terminal.
+		ew.printf("  %d:%d  %s  %s  %s\n", f.Start.Line, f.Start.Column, c(sevColor[f.Severity], fmt.Sprintf("%-7s", f.Severity)), c(ansiBold, f.Rule), report.TermSafe(f.Message))
 		if s := strings.TrimSpace(f.Snippet); s != "" {
-			ew.printf("      %s %s\n", c(ansiDim, "|"), s)
+			ew.printf("      %s %s\n", c(ansiDim, "|"), report.TermSafe(s))
 		}
 		if f.Fix != nil {
-			ew.printf("      %s %s:\n", c(ansiGreen, "fix"), f.Fix.Description)
+			ew.printf("      %s %s:\n", c(ansiGreen, "fix"), report.TermSafe(f.Fix.Description))
 			for _, l := range strings.Split(f.Fixed, "\n") {
-				ew.printf("      %s %s\n", c(ansiGreen, "+"), strings.TrimSpace(l))
+				ew.printf("      %s %s\n", c(ansiGreen, "+"), report.TermSafe(strings.TrimSpace(l)))
 			}
 		}
 	}
@@ -137,6 +141,7 @@ type (
 		EndOffset   int    `json:"end_offset"`
 		Replacement string `json:"replacement"`
 		Fixed       string `json:"fixed"`
+		Upgrade     bool   `json:"upgrade"`
 	}
 	jsonSummary struct {
 		Files      int            `json:"files"`
@@ -166,7 +171,7 @@ func WriteJSON(w io.Writer, r *Result, version string) error {
 		if f.Fix != nil {
 			jf.Fix = &jsonFix{Description: f.Fix.Description, StartLine: f.Fix.Start.Line, StartColumn: f.Fix.Start.Column,
 				EndLine: f.Fix.End.Line, EndColumn: f.Fix.End.Column, StartOffset: f.Fix.Start.Offset, EndOffset: f.Fix.End.Offset,
-				Replacement: f.Fix.NewText, Fixed: f.Fixed}
+				Replacement: f.Fix.NewText, Fixed: f.Fixed, Upgrade: f.Fix.Upgrade}
 		}
 		out.Findings = append(out.Findings, jf)
 		out.Summary.BySeverity[f.Severity.String()]++

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -187,11 +188,12 @@ func Lint(ctx context.Context, paths []string, opts Options) (*Result, error) {
 			}
 			return v
 		}
-		fs, generated := check(s, isMain)
+		fs, generated := check(s, &checkEnv{isMain: isMain, path: abs})
 		if generated {
 			log.Debug("skipping generated file", "path", abs)
 			return
 		}
+		fs = append(fs, unknownIgnores(s)...)
 		res.Files++
 		if opts.Progress != nil {
 			opts.Progress(res.Files)
@@ -361,6 +363,32 @@ func suppressedInline(s *source, f Finding) bool {
 		}
 	}
 	return false
+}
+
+// unknownIgnores reports (as PQ000) every pqtls-lint:ignore comment that
+// names a rule that does not exist: such a comment suppresses nothing, and a
+// typo must not look like a deliberate exception.
+func unknownIgnores(s *source) []Finding {
+	if !bytes.Contains(s.data, []byte("pqtls-lint:ignore")) {
+		return nil
+	}
+	cs := commentsOf(s.kind)
+	var fs []Finding
+	for ln := 1; ln <= s.numLines(); ln++ {
+		text := s.line(ln)
+		m := ignoreRe.FindStringSubmatchIndex(text)
+		if m == nil || !inComment(text[:m[0]], cs) {
+			continue
+		}
+		at := s.posLC(ln, m[2]+1).Offset
+		for _, id := range strings.Split(text[m[2]:m[3]], ",") {
+			if _, ok := LookupRule(id); !ok && !strings.EqualFold(id, "all") && id != "" {
+				fs = append(fs, s.finding("PQ000", at, at+len(id), "pqtls-lint:ignore names unknown rule "+strconv.Quote(id)+" ('pqtls lint --list-rules' lists them): this comment suppresses nothing", nil))
+			}
+			at += len(id) + 1
+		}
+	}
+	return fs
 }
 
 // inComment reports whether text before the marker opens a comment.

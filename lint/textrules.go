@@ -10,9 +10,10 @@ import (
 // blanked, lines all such lines (for rules that look at the next line).
 type lineRule func(s *source, ln, base int, code string, lines []string) []Finding
 
-// runLineRules applies rules to every comment-stripped line.
-func runLineRules(s *source, cs commentStyle, rules ...lineRule) []Finding {
-	code := codeLines(s, cs)
+// runLineRules applies rules to every comment-stripped line (comments in
+// the syntax of the file's kind).
+func runLineRules(s *source, rules ...lineRule) []Finding {
+	code := s.codeLines()
 	var fs []Finding
 	for i, l := range code {
 		if strings.TrimSpace(l) == "" {

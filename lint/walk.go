@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -199,6 +200,11 @@ type excluder []globRule
 func newExcluder(patterns []string) (excluder, error) {
 	var ex excluder
 	for _, p := range patterns {
+		// path.Match checks the bracket syntax of the whole pattern: an
+		// unclosed "[" ("[", "a[", "[!") must not silently match nothing.
+		if _, err := path.Match(strings.TrimPrefix(p, "!"), ""); err != nil {
+			return nil, &PatternError{Pattern: p, Reason: "unclosed or malformed [...] class (write a literal bracket as \\[)"}
+		}
 		r, ok := compileGlob(p, "")
 		if !ok {
 			return nil, &PatternError{Pattern: p}
@@ -220,10 +226,18 @@ func (ex excluder) excluded(rels []string, isDir bool) bool {
 }
 
 // PatternError reports an --exclude pattern that cannot be used.
-type PatternError struct{ Pattern string }
+type PatternError struct {
+	Pattern string
+	// Reason says what is wrong, when known.
+	Reason string
+}
 
 func (e *PatternError) Error() string {
-	return "invalid --exclude pattern " + e.Pattern + ": use a glob such as '**/*_test.go' or 'deploy/legacy/'"
+	why := ""
+	if e.Reason != "" {
+		why = e.Reason + "; "
+	}
+	return "invalid --exclude pattern " + strconv.Quote(e.Pattern) + ": " + why + "use a glob such as '**/*_test.go' or 'deploy/legacy/'"
 }
 
 // cleanRel is path.Clean on a slash path, "" for ".".

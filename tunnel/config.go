@@ -516,7 +516,11 @@ func (l *ListenerConfig) validateClient() error {
 }
 
 func (l *ListenerConfig) policy() (pqtls.Policy, []string, error) {
-	return pqtls.ParsePolicy(l.Policy, l.Groups, l.MinVersion)
+	minVersion := l.MinVersion
+	if strings.TrimSpace(minVersion) == "" {
+		minVersion = "1.3" // the tunnel's own default (the library's is 1.2)
+	}
+	return pqtls.ParsePolicy(l.Policy, l.Groups, minVersion)
 }
 
 // splitAddr returns the network ("tcp" or "unix") and address.

@@ -45,9 +45,15 @@ func (l *ListenerConfig) buildMaterial(logger *slog.Logger, src svidSource) (*ma
 	if err != nil {
 		return nil, nil, err
 	}
-	// No ALPN unless the config lists protocols: the tunnel cannot know
-	// what its target speaks.
-	base := &tls.Config{NextProtos: l.ALPN}
+	// No ALPN unless the config lists protocols: the tunnel forwards bytes
+	// and cannot know what its target speaks (an HTTP/1.1 backend must never
+	// receive an HTTP/2 preface). A nil list would let pqtls.ServerConfig
+	// answer h2/http/1.1, so "none" is an empty, non-nil list.
+	alpn := []string{}
+	if len(l.ALPN) > 0 {
+		alpn = l.ALPN
+	}
+	base := &tls.Config{NextProtos: alpn}
 	m := &material{}
 	var (
 		warnings []string
@@ -151,8 +157,8 @@ func (l *ListenerConfig) serverMaterial(m *material, opts pqtls.Options, pool *x
 	if err != nil {
 		return err
 	}
-	cfg.NextProtos = l.ALPN
-	onHello(cfg, l.ALPN)
+	cfg.NextProtos = base.NextProtos
+	onHello(cfg, base.NextProtos)
 	m.config = cfg
 	if l.TargetTLS {
 		if m.target, err = l.targetConfig(); err != nil {
@@ -201,7 +207,7 @@ func (l *ListenerConfig) clientMaterial(m *material, opts pqtls.Options, pool *x
 	if err != nil {
 		return err
 	}
-	cfg.NextProtos = l.ALPN
+	cfg.NextProtos = base.NextProtos
 	m.config = cfg
 	return nil
 }

@@ -661,7 +661,7 @@ func (c *conn) openClient() (front, back *endpoint, reason string, err error) {
 	err = tc.Handshake()
 	// A require-mode client refused by a classical-only server: say so
 	// (reason policy_classical_peer) rather than "handshake failure".
-	err = pqtls.RefusedByPolicy(mat.config, addr, err)
+	err = pqtls.AsPolicyError(mat.config, addr, err)
 	c.state = tc.ConnectionState()
 	if err == nil {
 		err = c.approve(mat)

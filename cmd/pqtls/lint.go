@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,9 +8,10 @@ import (
 	"os"
 	"text/tabwriter"
 
+	"github.com/pqtls/pqtls/internal/outfile"
+	"github.com/pqtls/pqtls/internal/report"
 	"github.com/pqtls/pqtls/lint"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 )
 
 type lintFlags struct {
@@ -27,6 +27,8 @@ type lintFlags struct {
 	listRules       bool
 	output          string
 	color           string
+	fix             bool
+	dryRun          bool
 }
 
 func newLintCmd(s streams) *cobra.Command {
@@ -42,13 +44,19 @@ the rule, file:line:column and the replacement text.
 
 It walks PATHs (default: the current directory), honours .gitignore, and skips .git,
 vendor, node_modules, third_party, testdata (see --include-testdata) and generated Go
-files. Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 on usage
-errors. Rule reference: docs/LINT.md, or --explain RULE.`,
+files. --fix applies every mechanical fix in place (atomically, keeping mode and owner),
+skipping baselined findings, overlapping fixes and upgrades (which need a human), then
+reports what remains; --fix --dry-run prints the change as a unified diff instead.
+Exit status: 0 when no (remaining) finding reaches --fail-on, 1 when one does, 2 on
+usage or I/O errors, checked before any work. Rule reference: docs/LINT.md, or
+--explain RULE.`,
 		Example: `  pqtls lint .
   pqtls lint --format sarif --output pqtls-lint.sarif deploy/ services/
   pqtls lint --fail-on warning --exclude '**/*_test.go'
   pqtls lint --write-baseline .pqtls-lint-baseline.json   # adopt on a large repo
   pqtls lint --baseline .pqtls-lint-baseline.json         # then report only new findings
+  pqtls lint --fix --dry-run infra/      # show the fixes as a diff
+  pqtls lint --fix infra/                # apply them, report what remains
   pqtls lint --explain PQ101`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runLint(cmd.Context(), s, f, args)
@@ -65,8 +73,10 @@ errors. Rule reference: docs/LINT.md, or --explain RULE.`,
 	fl.StringVar(&f.writeBaseline, "write-baseline", "", "record every current finding in this baseline file and exit 0")
 	fl.StringVar(&f.explain, "explain", "", "print the rationale, examples and references of a rule (ID or name) and exit")
 	fl.BoolVar(&f.listRules, "list-rules", false, "list every rule and exit")
-	fl.StringVarP(&f.output, "output", "o", "", "write the report to this file (atomically) instead of standard output")
+	fl.StringVarP(&f.output, "output", "o", "", "write the report (or the --dry-run diff) to this file instead of standard output: a regular file is replaced atomically, a device or FIFO written in place, - is standard output")
 	fl.StringVar(&f.color, "color", "auto", "colour the human format: auto (only on a terminal, unless NO_COLOR is set), always or never")
+	fl.BoolVar(&f.fix, "fix", false, "apply every mechanical fix in place (not upgrades, not overlapping fixes, not baselined findings), print what changed on standard error, then report what remains")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "with --fix: print the fixes as a unified diff and change nothing")
 	return cmd
 }
 
@@ -77,7 +87,7 @@ func runLint(ctx context.Context, s streams, f lintFlags, args []string) error {
 	if f.explain != "" {
 		r, ok := lint.LookupRule(f.explain)
 		if !ok {
-			return usageErrorf("unknown rule %q: run 'pqtls lint --list-rules' for the list", f.explain)
+			return usageErrorf("%v", &lint.RuleError{Rule: f.explain})
 		}
 		_, err := io.WriteString(s.out, lint.Explain(r))
 		return err
@@ -90,36 +100,18 @@ func runLint(ctx context.Context, s streams, f lintFlags, args []string) error {
 		}
 		return tw.Flush()
 	}
-	switch f.format {
-	case "human", "json", "sarif":
-	default:
-		return usageErrorf("unknown --format %q: use human, json or sarif", f.format)
+	failOn, opts, err := f.parse()
+	if err != nil {
+		return err
 	}
-	var failOn lint.Severity
-	if f.failOn != "none" {
-		sev, err := lint.ParseSeverity(f.failOn)
-		if err != nil {
-			return usageErrorf("bad --fail-on: %v (or none)", err)
-		}
-		failOn = sev
+	// Every output is opened before any work: a directory or an
+	// unwritable path is exit 2 with nothing linted.
+	out, err := f.openOutput(s)
+	if err != nil {
+		return err
 	}
-	switch f.color {
-	case "auto", "always", "never":
-	default:
-		return usageErrorf("unknown --color %q: use auto, always or never", f.color)
-	}
-	if f.baseline != "" && f.writeBaseline != "" {
-		return usageErrorf("--baseline and --write-baseline cannot be combined: --write-baseline records every current finding on its own")
-	}
-	opts := lint.Options{Excludes: f.excludes, Disable: f.disable, IncludeTestdata: f.includeTestdata, NoGitignore: f.noGitignore}
-	if f.baseline != "" {
-		b, err := lint.ReadBaseline(f.baseline)
-		if err != nil {
-			return usageErrorf("%v", err)
-		}
-		opts.Baseline = b
-	}
-	if f, ok := s.errOut.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	defer out.Abort()
+	if report.IsTerminal(s.errOut) {
 		opts.Progress = func(n int) {
 			if n%250 == 0 {
 				fmt.Fprintf(s.errOut, "\rpqtls lint: %d files checked", n)
@@ -127,52 +119,188 @@ func runLint(ctx context.Context, s streams, f lintFlags, args []string) error {
 		}
 		defer fmt.Fprint(s.errOut, "\r\x1b[K")
 	}
+	res, err := runLintOnce(ctx, args, opts)
+	if err != nil {
+		return err
+	}
+	switch {
+	case f.writeBaseline != "":
+		return writeLintBaseline(s, f, res, out)
+	case f.fix:
+		if res, err = fixLint(ctx, s, f, res, args, opts, out); err != nil {
+			return err
+		}
+	default:
+		if err := writeLintReport(f, res, out, s.out); err != nil {
+			return err
+		}
+	}
+	if err := out.Commit(); err != nil {
+		return failuref("%v", err)
+	}
+	if failOn != 0 && res.Max() >= failOn {
+		return silentExit(exitFailure)
+	}
+	return nil
+}
+
+// parse checks every flag (exit 2 before any work) and builds the options.
+func (f lintFlags) parse() (lint.Severity, lint.Options, error) {
+	var opts lint.Options
+	switch f.format {
+	case "human", "json", "sarif":
+	default:
+		return 0, opts, usageErrorf("unknown --format %q: use human, json or sarif", f.format)
+	}
+	var failOn lint.Severity
+	if f.failOn != "none" {
+		sev, err := lint.ParseSeverity(f.failOn)
+		if err != nil {
+			return 0, opts, usageErrorf("bad --fail-on: %v (or none)", err)
+		}
+		failOn = sev
+	}
+	switch f.color {
+	case "auto", "always", "never":
+	default:
+		return 0, opts, usageErrorf("unknown --color %q: use auto, always or never", f.color)
+	}
+	switch {
+	case f.baseline != "" && f.writeBaseline != "":
+		return 0, opts, usageErrorf("--baseline and --write-baseline cannot be combined: --write-baseline records every current finding on its own")
+	case f.fix && f.writeBaseline != "":
+		return 0, opts, usageErrorf("--fix and --write-baseline cannot be combined: fix first, then record what remains")
+	case f.dryRun && !f.fix:
+		return 0, opts, usageErrorf("--dry-run needs --fix (pqtls lint --fix --dry-run prints the fixes as a diff)")
+	}
+	opts = lint.Options{Excludes: f.excludes, Disable: f.disable, IncludeTestdata: f.includeTestdata, NoGitignore: f.noGitignore}
+	if f.baseline != "" {
+		b, err := lint.ReadBaseline(f.baseline)
+		if err != nil {
+			return 0, opts, usageErrorf("%v", err)
+		}
+		opts.Baseline = b
+	}
+	return failOn, opts, nil
+}
+
+// openOutput opens the one file the run writes (the baseline, or the report
+// or diff with -o), or standard output.
+func (f lintFlags) openOutput(s streams) (*outfile.File, error) {
+	path := f.output
+	if f.writeBaseline != "" {
+		path = f.writeBaseline
+	}
+	if path == "" {
+		path = "-"
+	}
+	out, err := outfile.Create(path, s.out)
+	if err != nil {
+		return nil, usageErrorf("cannot write %v", err)
+	}
+	return out, nil
+}
+
+func runLintOnce(ctx context.Context, args []string, opts lint.Options) (*lint.Result, error) {
 	res, err := lint.Lint(ctx, args, opts)
 	if err != nil {
 		var pe *lint.PathError
 		var pat *lint.PatternError
 		var re *lint.RuleError
 		if errors.As(err, &pe) || errors.As(err, &pat) || errors.As(err, &re) {
-			return usageErrorf("%v", err)
+			return nil, usageErrorf("%v", err)
 		}
-		return failuref("lint failed: %v", err)
+		return nil, failuref("lint failed: %v", err)
 	}
-	if f.writeBaseline != "" {
-		b, err := lint.NewBaselineFile(res, f.writeBaseline)
-		if err != nil {
-			return failuref("%v", err)
-		}
-		if err := b.WriteFile(f.writeBaseline); err != nil {
-			return failuref("%v", err)
-		}
-		fmt.Fprintf(s.errOut, "pqtls lint: recorded %d finding(s) in %s; run with --baseline %s to report only new ones\n", len(res.Findings), f.writeBaseline, f.writeBaseline)
-		return nil
-	}
+	return res, nil
+}
 
-	var buf bytes.Buffer
-	out := io.Writer(&buf)
+func writeLintBaseline(s streams, f lintFlags, res *lint.Result, out *outfile.File) error {
+	b, err := lint.NewBaselineFile(res, f.writeBaseline)
+	if err != nil {
+		return failuref("%v", err)
+	}
+	if err := b.Write(out); err != nil {
+		return failuref("cannot write %s: %v", f.writeBaseline, err)
+	}
+	if err := out.Commit(); err != nil {
+		return failuref("%v", err)
+	}
+	fmt.Fprintf(s.errOut, "pqtls lint: recorded %d finding(s) in %s; run with --baseline %s to report only new ones\n", len(res.Findings), f.writeBaseline, f.writeBaseline)
+	return nil
+}
+
+func writeLintReport(f lintFlags, res *lint.Result, out io.Writer, stdout io.Writer) error {
+	var err error
 	switch f.format {
 	case "json":
 		err = lint.WriteJSON(out, res, buildVersion())
 	case "sarif":
 		err = lint.WriteSARIF(out, res, buildVersion())
 	default:
-		err = lint.WriteHuman(out, res, useColor(f.color, f.output, s.out))
+		err = lint.WriteHuman(out, res, useColor(f.color, f.output, stdout))
 	}
 	if err != nil {
-		return failuref("cannot format the report: %v", err)
-	}
-	if f.output != "" {
-		if err := lint.WriteFileAtomic(f.output, buf.Bytes()); err != nil {
-			return failuref("%v", err)
-		}
-	} else if _, err := s.out.Write(buf.Bytes()); err != nil {
 		return failuref("cannot write the report: %v", err)
 	}
-	if failOn != 0 && res.Max() >= failOn {
-		return silentExit(exitFailure)
-	}
 	return nil
+}
+
+// fixLint applies (or with --dry-run shows) the fixes, prints what changed
+// on standard error, and returns the findings that remain: after a real
+// fix, a new lint of the same paths; after a dry run, those not fixed.
+func fixLint(ctx context.Context, s streams, f lintFlags, res *lint.Result, args []string, opts lint.Options, out *outfile.File) (*lint.Result, error) {
+	plan, err := lint.PlanFixes(res)
+	if err != nil {
+		return nil, failuref("%v", err)
+	}
+	applied := map[string]bool{}
+	nFixed, nFiles := 0, 0
+	for _, ff := range plan {
+		verb := "fixed"
+		if f.dryRun {
+			verb = "would fix"
+		}
+		for _, fd := range ff.Applied {
+			applied[fd.Fingerprint()+fmt.Sprint(fd.Start.Offset)] = true
+			fmt.Fprintf(s.errOut, "pqtls lint: %s %s:%d %s: %s\n", verb, report.TermSafe(fd.File), fd.Start.Line, fd.Rule, report.TermSafe(fd.Fix.Description))
+		}
+		for _, fd := range ff.Upgrades {
+			fmt.Fprintf(s.errOut, "pqtls lint: not applied (an upgrade needs a human) %s:%d %s: %s\n", report.TermSafe(fd.File), fd.Start.Line, fd.Rule, report.TermSafe(fd.Fix.Description))
+		}
+		for _, fd := range ff.Overlapping {
+			fmt.Fprintf(s.errOut, "pqtls lint: not applied (overlaps another fix; fix by hand) %s:%d %s: %s\n", report.TermSafe(fd.File), fd.Start.Line, fd.Rule, report.TermSafe(fd.Fix.Description))
+		}
+		if !ff.Changed() {
+			continue
+		}
+		nFixed += len(ff.Applied)
+		nFiles++
+		if f.dryRun {
+			if _, err := io.WriteString(out, ff.UnifiedDiff()); err != nil {
+				return nil, failuref("cannot write the diff: %v", err)
+			}
+		} else if err := ff.Write(); err != nil {
+			return nil, failuref("cannot fix %s: %v", ff.File, err)
+		}
+	}
+	if f.dryRun {
+		left := *res
+		left.Findings = nil
+		for _, fd := range res.Findings {
+			if !applied[fd.Fingerprint()+fmt.Sprint(fd.Start.Offset)] {
+				left.Findings = append(left.Findings, fd)
+			}
+		}
+		fmt.Fprintf(s.errOut, "pqtls lint: --dry-run: would fix %d finding(s) in %d file(s); %d would remain\n", nFixed, nFiles, len(left.Findings))
+		return &left, nil
+	}
+	after, err := runLintOnce(ctx, args, opts)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(s.errOut, "pqtls lint: fixed %d finding(s) in %d file(s); %d remain\n", nFixed, nFiles, len(after.Findings))
+	return after, writeLintReport(f, after, out, s.out)
 }
 
 // useColor decides on ANSI colours: never into a file, only on a terminal in
@@ -184,9 +312,8 @@ func useColor(mode, output string, w io.Writer) bool {
 	case "never":
 		return false
 	}
-	if output != "" || os.Getenv("NO_COLOR") != "" {
+	if (output != "" && output != "-") || os.Getenv("NO_COLOR") != "" {
 		return false
 	}
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+	return report.IsTerminal(w)
 }

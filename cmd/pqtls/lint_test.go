@@ -2,12 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/pqtls/pqtls/internal/testpki"
+	"github.com/pqtls/pqtls/lint"
 )
 
 // runLintCmd runs 'pqtls lint ARGS' through run() and returns the exit code
@@ -110,6 +114,8 @@ func TestLintExitCodes(t *testing.T) {
 	os.WriteFile(filepath.Join(warnOnly, "tunnel.yaml"), []byte("policy: classical\n"), 0o644)
 	os.WriteFile(filepath.Join(clean, "tunnel.yaml"), []byte("policy: require\n"), 0o644)
 	os.WriteFile(filepath.Join(errs, "app.env"), []byte("GODEBUG=tlsmlkem=0\n"), 0o644)
+	foreignBaseline := filepath.Join(dir, "foreign.json")
+	os.WriteFile(foreignBaseline, []byte(`{"schema":"pqtls.lint.baseline/v1","findings":[{"rule":"PQ9","file":"app.env","fingerprint":"x"}]}`), 0o644)
 
 	cases := []struct {
 		name string
@@ -137,6 +143,11 @@ func TestLintExitCodes(t *testing.T) {
 		{"explain unknown", []string{"--explain", "PQ999"}, 2, "", "--list-rules"},
 		{"list rules", []string{"--list-rules"}, 0, "PQ501", ""},
 		{"missing baseline", []string{"--baseline", filepath.Join(dir, "none.json"), errs}, 2, "", "--write-baseline"},
+		{"baseline with unknown rule", []string{"--baseline", foreignBaseline, errs}, 2, "", `unknown rule "PQ9"`},
+		{"exclude [", []string{"--exclude", "[", errs}, 2, "", `invalid --exclude pattern "[": unclosed`},
+		{"exclude a[", []string{"--exclude", "a[", errs}, 2, "", `invalid --exclude pattern "a["`},
+		{"exclude [!", []string{"--exclude", "[!", errs}, 2, "", `invalid --exclude pattern "[!"`},
+		{"exclude escaped bracket", []string{"--exclude", `\[x`, errs}, 1, "PQ104", ""},
 		{"both baselines", []string{"--baseline", "a", "--write-baseline", "b", errs}, 2, "", "cannot be combined"},
 	}
 	for _, c := range cases {
@@ -202,9 +213,9 @@ func TestLintBaselineAndOutputFile(t *testing.T) {
 	if sarif.Version != "2.1.0" || len(sarif.Runs) != 1 || len(sarif.Runs[0].Results) != 1 || sarif.Runs[0].Results[0].RuleID != "PQ104" {
 		t.Errorf("SARIF = %s", data)
 	}
-	// An unwritable --output is a runtime failure (exit 1), not a usage error.
+	// An unwritable --output is an I/O error found before any work (exit 2).
 	code, _, errOut = runLintCmd(t, "--output", filepath.Join(dir, "no", "such", "dir", "r.json"), dir)
-	if code != 1 || !strings.Contains(errOut, "cannot write") {
+	if code != 2 || !strings.Contains(errOut, "cannot write") {
 		t.Errorf("unwritable output: exit %d, stderr %q", code, errOut)
 	}
 }
@@ -252,5 +263,261 @@ func TestLintBaselineFromAnotherDirectory(t *testing.T) {
 		if r := decodeLint(t, out); code != 0 || r.Summary.Total != 0 || r.Suppressed.Baseline != 1 {
 			t.Errorf("from %s: exit %d, %d findings, %d hidden by the baseline: %s", tc.cwd, code, r.Summary.Total, r.Suppressed.Baseline, errOut)
 		}
+	}
+}
+
+// The documented unit runs a real pqtls tunnel command line, before and
+// after the PQ501 fix: both pass 'pqtls tunnel ... --check-config' (with
+// test certificates in place of /etc/pqtls) and the fix makes it prefer.
+func TestLintExampleUnitIsARealCommand(t *testing.T) {
+	unit := "../../examples/lint/deploy/pg-tunnel.service"
+	src, err := os.ReadFile(unit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := lint.Lint(context.Background(), []string{unit}, lint.Options{})
+	if err != nil || len(res.Findings) != 1 || res.Findings[0].Rule != "PQ501" {
+		t.Fatalf("lint %s: %v, %+v", unit, err, res)
+	}
+	fixed := lint.ApplyFixes(src, res.Findings)
+	files := testpki.NewCA(t).Server(t, testpki.CertOptions{}).WriteFiles(t, t.TempDir())
+	for _, data := range [][]byte{src, fixed} {
+		var args []string
+		for _, l := range strings.Split(string(data), "\n") {
+			if cmdline, ok := strings.CutPrefix(l, "ExecStart="); ok {
+				args = strings.Fields(cmdline)[1:] // drop /usr/local/bin/pqtls
+			}
+		}
+		for i := range args {
+			switch {
+			case i > 0 && args[i-1] == "--cert":
+				args[i] = files.Cert
+			case i > 0 && args[i-1] == "--key":
+				args[i] = files.Key
+			}
+		}
+		var out, errOut bytes.Buffer
+		if code := run(append(args, "--check-config"), strings.NewReader(""), &out, &errOut); code != 0 {
+			t.Errorf("%v: exit %d: %s%s", args, code, out.String(), errOut.String())
+		}
+	}
+	if !bytes.Contains(fixed, []byte("tunnel server --policy prefer --listen :5433 --target 127.0.0.1:5432")) {
+		t.Errorf("fixed unit:\n%s", fixed)
+	}
+}
+
+// Issue 11 item 1: -o and the baseline go through internal/outfile: a
+// directory or a missing directory is exit 2 before any work (--fix changes
+// nothing), a symlink to a device is written through and stays a symlink,
+// a symlink to a regular file keeps the link and the target's mode.
+func TestLintOutputFile(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	os.MkdirAll(src, 0o755)
+	env := filepath.Join(src, "app.env")
+	os.WriteFile(env, []byte("GODEBUG=tlsmlkem=0\n"), 0o644)
+	for _, o := range []string{dir, filepath.Join(dir, "missing", "r.txt")} {
+		for _, extra := range [][]string{{"-o", o}, {"--write-baseline", o}, {"--fix", "-o", o}} {
+			code, out, errOut := runLintCmd(t, append(extra, src)...)
+			if code != 2 || out != "" || !strings.Contains(errOut, "cannot write") {
+				t.Errorf("%v: exit %d, stdout %q, stderr %q", extra, code, out, errOut)
+			}
+		}
+	}
+	if data, _ := os.ReadFile(env); string(data) != "GODEBUG=tlsmlkem=0\n" {
+		t.Errorf("--fix ran although its output was refused: %q", data)
+	}
+	// A symlink to /dev/null: written through, the link and the device stay.
+	devLink := filepath.Join(dir, "null")
+	if err := os.Symlink("/dev/null", devLink); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runLintCmd(t, "-o", devLink, src); code != 1 {
+		t.Fatalf("-o link to /dev/null: exit %d: %s", code, errOut)
+	}
+	if st, err := os.Lstat(devLink); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the symlink was replaced: %v %v", st.Mode(), err)
+	}
+	if st, err := os.Stat("/dev/null"); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		t.Fatalf("/dev/null is no longer a device: %v %v", st.Mode(), err)
+	}
+	// A symlink to a regular file: the target is replaced, mode kept.
+	target := filepath.Join(dir, "report.json")
+	os.WriteFile(target, []byte("old"), 0o600)
+	link := filepath.Join(dir, "report-link.json")
+	os.Symlink(target, link)
+	if code, _, errOut := runLintCmd(t, "--format", "json", "-o", link, src); code != 1 {
+		t.Fatalf("-o link: exit %d: %s", code, errOut)
+	}
+	st, _ := os.Lstat(link)
+	tst, _ := os.Stat(target)
+	data, _ := os.ReadFile(target)
+	if st.Mode()&os.ModeSymlink == 0 || tst.Mode().Perm() != 0o600 || !strings.Contains(string(data), "PQ104") {
+		t.Errorf("link mode %v, target mode %v, target %q", st.Mode(), tst.Mode().Perm(), data)
+	}
+	// "-" is standard output.
+	if code, out, _ := runLintCmd(t, "-o", "-", src); code != 1 || !strings.Contains(out, "PQ104") {
+		t.Errorf("-o -: exit %d, stdout %q", code, out)
+	}
+}
+
+// Issue 11 item 6: file names and file text are escaped in the human
+// report: an ESC or a newline in a file name cannot drive the terminal or
+// forge a line.
+func TestLintHumanEscapesFileNames(t *testing.T) {
+	dir := t.TempDir()
+	name := "evil\x1b[2J\nPQ999 forged.env"
+	if err := os.WriteFile(filepath.Join(dir, name), []byte("GODEBUG=tlsmlkem=0 \x07\n"), 0o644); err != nil {
+		t.Skipf("file system refuses the name: %v", err)
+	}
+	code, out, _ := runLintCmd(t, "--color", "never", dir)
+	if code != 1 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	if strings.ContainsAny(out, "\x1b\x07") || strings.Contains(out, "\nPQ999") {
+		t.Errorf("control characters printed raw:\n%q", out)
+	}
+	if !strings.Contains(out, `evil\x1b[2J\nPQ999 forged.env`) {
+		t.Errorf("escaped name missing:\n%s", out)
+	}
+}
+
+// --fix applies setting fixes in place (mode kept), never upgrades or
+// baselined findings; --dry-run prints a unified diff and changes nothing;
+// the exit status follows what remains.
+func TestLintFix(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nginx", "site.conf")
+	os.MkdirAll(filepath.Dir(conf), 0o755)
+	orig := "server {\n  ssl_ecdh_curve prime256v1;\n  ssl_protocols TLSv1.2;\n}\n"
+	os.WriteFile(conf, []byte(orig), 0o640)
+	docker := filepath.Join(dir, "Dockerfile")
+	os.WriteFile(docker, []byte("FROM golang:1.22\nENV GODEBUG=tlsmlkem=0\n"), 0o644)
+	accepted := filepath.Join(dir, "accepted.env")
+	os.WriteFile(accepted, []byte("GODEBUG=tlssecpmlkem=0\n"), 0o644)
+	base := filepath.Join(dir, "baseline.json")
+	if code, _, errOut := runLintCmd(t, "--write-baseline", base, accepted); code != 0 {
+		t.Fatalf("baseline: %d %s", code, errOut)
+	}
+	t.Chdir(dir) // names relative to dir, as in a repository
+	dir = "."
+
+	code, out, errOut := runLintCmd(t, "--fix", "--dry-run", "--baseline", base, dir)
+	if code != 1 { // PQ201 (an upgrade) remains
+		t.Errorf("dry run: exit %d", code)
+	}
+	for _, s := range []string{"--- a/nginx/site.conf\n+++ b/nginx/site.conf\n@@ -1,4 +1,4 @@\n server {\n-  ssl_ecdh_curve prime256v1;\n-  ssl_protocols TLSv1.2;\n+  ssl_ecdh_curve X25519MLKEM768:prime256v1;\n+  ssl_protocols TLSv1.2 TLSv1.3;\n }\n", "-ENV GODEBUG=tlsmlkem=0\n+ENV GODEBUG=tlsmlkem=1\n"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("diff lacks %q:\n%s", s, out)
+		}
+	}
+	if strings.Contains(out, "golang:1.26") || strings.Contains(out, "accepted.env") {
+		t.Errorf("diff applies an upgrade or a baselined finding:\n%s", out)
+	}
+	if !strings.Contains(errOut, "not applied (an upgrade needs a human)") || !strings.Contains(errOut, "would fix 3 finding(s) in 2 file(s); 1 would remain") {
+		t.Errorf("dry-run stderr:\n%s", errOut)
+	}
+	if data, _ := os.ReadFile(conf); string(data) != orig {
+		t.Fatalf("--dry-run changed the file:\n%s", data)
+	}
+
+	code, out, errOut = runLintCmd(t, "--fix", "--baseline", base, "--format", "json", dir)
+	r := decodeLint(t, out)
+	if code != 1 || len(r.Findings) != 1 || r.Findings[0].Rule != "PQ201" || r.Suppressed.Baseline != 1 {
+		t.Errorf("after --fix: exit %d, findings %v, baseline %d\n%s", code, ruleLines(r), r.Suppressed.Baseline, errOut)
+	}
+	if !strings.Contains(errOut, "fixed nginx/site.conf:2 PQ311") || !strings.Contains(errOut, "fixed 3 finding(s) in 2 file(s); 1 remain") {
+		t.Errorf("--fix stderr:\n%s", errOut)
+	}
+	st, _ := os.Stat(conf)
+	data, _ := os.ReadFile(conf)
+	if st.Mode().Perm() != 0o640 || !strings.Contains(string(data), "X25519MLKEM768:prime256v1") {
+		t.Errorf("fixed file: mode %v\n%s", st.Mode().Perm(), data)
+	}
+	if data, _ := os.ReadFile(accepted); string(data) != "GODEBUG=tlssecpmlkem=0\n" {
+		t.Errorf("a baselined finding was fixed: %q", data)
+	}
+	// Nothing left to fix but the upgrade: --fail-on none exits 0.
+	if code, _, _ := runLintCmd(t, "--fix", "--fail-on", "none", "--baseline", base, dir); code != 0 {
+		t.Errorf("second --fix: exit %d", code)
+	}
+	if code, _, errOut := runLintCmd(t, "--dry-run", dir); code != 2 || !strings.Contains(errOut, "--dry-run needs --fix") {
+		t.Errorf("--dry-run alone: exit %d %s", code, errOut)
+	}
+}
+
+// copyTree copies a directory (files only) for tests that change it.
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLintInfraExample lints examples/infra, fixes a copy with --fix and
+// lints it again: only the unfixable findings its README documents remain.
+func TestLintInfraExample(t *testing.T) {
+	readme, err := os.ReadFile("../../examples/infra/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "infra")
+	copyTree(t, "../../examples/infra", dir)
+	t.Chdir(dir)
+	code, out, errOut := runLintCmd(t, "--format", "json", ".")
+	before := decodeLint(t, out)
+	want := []string{
+		"cloudformation/edge.yaml:PQ601", "cloudformation/edge.yaml:PQ602", "cloudformation/grpc.json:PQ602",
+		"kafka/server.properties:PQ711", "kafka/server.properties:PQ711",
+		"postgres/17/main/postgresql.conf:PQ701", "postgres/18/main/postgresql.conf:PQ701",
+		"pulumi/edge/Pulumi.yaml:PQ601", "pulumi/edge/Pulumi.yaml:PQ602",
+		"rust/billing/Cargo.lock:PQ801", "rust/billing/Cargo.toml:PQ801", "rust/gateway/Cargo.toml:PQ803",
+		"terraform/envs/prod/main.tf:PQ602", "terraform/modules/alb/main.tf:PQ601", "terraform/modules/nlb/main.tf:PQ602",
+	}
+	if code != 1 || strings.Join(ruleLines(before), " ") != strings.Join(want, " ") {
+		t.Fatalf("before: exit %d\n%s\nwant\n%s\n%s", code, strings.Join(ruleLines(before), "\n"), strings.Join(want, "\n"), errOut)
+	}
+	code, out, errOut = runLintCmd(t, "--fix", "--format", "json", ".")
+	after := decodeLint(t, out)
+	left := []string{"postgres/17/main/postgresql.conf:PQ701", "rust/billing/Cargo.lock:PQ801", "rust/billing/Cargo.toml:PQ801"}
+	if code != 1 || strings.Join(ruleLines(after), " ") != strings.Join(left, " ") {
+		t.Fatalf("after --fix: exit %d\n%s\nstderr:\n%s", code, strings.Join(ruleLines(after), "\n"), errOut)
+	}
+	for _, l := range left {
+		file, rule, _ := strings.Cut(l, ":")
+		if !bytes.Contains(readme, []byte("`"+file+"` "+rule)) {
+			t.Errorf("README does not document the unfixable %s %s", file, rule)
+		}
+	}
+	if !strings.Contains(errOut, "fixed 12 finding(s) in 9 file(s); 3 remain") || !strings.Contains(errOut, "not applied (an upgrade needs a human) rust/billing/Cargo.toml:7 PQ801") {
+		t.Errorf("--fix stderr:\n%s", errOut)
+	}
+	// A second lint of the fixed copy reports the same, and the fixed
+	// files still parse (no PQ000), SARIF included.
+	code, out, _ = runLintCmd(t, "--format", "sarif", "--fail-on", "none", ".")
+	if code != 0 || strings.Contains(out, `"ruleId": "PQ000"`) || strings.Count(out, `"ruleId"`) != len(left) {
+		t.Errorf("re-lint: exit %d\n%s", code, out)
+	}
+	tf, _ := os.ReadFile("terraform/modules/alb/main.tf")
+	if !strings.Contains(string(tf), "  protocol          = \"HTTPS\"\n  ssl_policy = \"ELBSecurityPolicy-TLS13-1-2-PQ-2025-09\"\n") {
+		t.Errorf("terraform fix:\n%s", tf)
+	}
+	pg, _ := os.ReadFile("postgres/18/main/postgresql.conf")
+	if !strings.Contains(string(pg), "\nssl_groups = 'X25519MLKEM768:X25519:prime256v1'\n") {
+		t.Errorf("postgres 18 fix:\n%s", pg)
 	}
 }
