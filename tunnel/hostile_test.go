@@ -258,3 +258,27 @@ func TestRefusalLogCarriesSNI(t *testing.T) {
 		}
 	}
 }
+
+// TestStartLogsEffectivePolicy: the policy in the "tunnel listening" line is
+// the one enforced; with a group disabled by GODEBUG it used to list it.
+func TestStartLogsEffectivePolicy(t *testing.T) {
+	t.Setenv("GODEBUG", "tlssecpmlkem=0")
+	p := newPKI(t)
+	var logs logBuffer
+	tu, err := Start(t.Context(), Config{Listeners: []ListenerConfig{serverListener(t, p, echoServer(t))}},
+		Options{Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.NewJSONHandler(&logs, nil)), NoWatch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tu.Close()
+	var logged string
+	for _, line := range strings.Split(logs.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "tunnel listening" {
+			logged, _ = rec["policy"].(string)
+		}
+	}
+	if logged == "" || strings.Contains(logged, "SecP256r1MLKEM768") || !strings.Contains(logged, "X25519MLKEM768") {
+		t.Errorf("logged policy %q: want the effective groups, without the disabled SecP256r1MLKEM768", logged)
+	}
+}

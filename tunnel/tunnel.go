@@ -231,8 +231,15 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Tunnel, error) {
 	return t, nil
 }
 
+// pqtlsPolicy is the policy the listener enforces, as logged at start: the
+// effective one (pqtls.ResolvePolicy, which drops the groups GODEBUG
+// disables), the value the TLS configuration is built from, not the
+// configured one.
 func pqtlsPolicy(l ListenerConfig) string {
 	p, _, _ := l.policy()
+	if eff, _, err := pqtls.ResolvePolicy(p, nil); err == nil {
+		return eff.String()
+	}
 	return p.String()
 }
 
