@@ -282,3 +282,29 @@ func TestStartLogsEffectivePolicy(t *testing.T) {
 		t.Errorf("logged policy %q: want the effective groups, without the disabled SecP256r1MLKEM768", logged)
 	}
 }
+
+// TestMetricsPortHardened: the unauthenticated /metrics port has the side
+// port defaults of internal/httpserve (it used to set only
+// ReadHeaderTimeout) and exports its rejected-connection counter.
+func TestMetricsPortHardened(t *testing.T) {
+	p := newPKI(t)
+	tu, reg := startTunnel(t, Config{Metrics: "127.0.0.1:0", Listeners: []ListenerConfig{serverListener(t, p, echoServer(t))}})
+	s := tu.httpSrv
+	if s.ReadHeaderTimeout != 5*time.Second || s.ReadTimeout != 30*time.Second || s.WriteTimeout != 30*time.Second ||
+		s.IdleTimeout != 60*time.Second || s.MaxHeaderBytes != 16<<10 {
+		t.Errorf("metrics server: header %v read %v write %v idle %v max header %d", s.ReadHeaderTimeout, s.ReadTimeout, s.WriteTimeout, s.IdleTimeout, s.MaxHeaderBytes)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, mf := range mfs {
+		if mf.GetName() == "pqtls_http_connections_rejected_total" {
+			found = labelsMatch(mf.GetMetric()[0], map[string]string{"server": "tunnel"})
+		}
+	}
+	if !found {
+		t.Error(`pqtls_http_connections_rejected_total{server="tunnel"} not exported`)
+	}
+}
