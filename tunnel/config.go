@@ -587,10 +587,12 @@ func checkAddr(s string, listen bool) error {
 		return err
 	}
 	if network == "unix" {
-		if dir := filepath.Dir(addr); listen && !strings.HasPrefix(addr, "@") {
-			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-				return fmt.Errorf("%s: directory %s does not exist: create it or change the path", s, dir)
-			}
+		if !listen || strings.HasPrefix(addr, "@") { // "@": Linux abstract socket
+			return nil
+		}
+		dir := filepath.Dir(addr)
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return fmt.Errorf("%s: directory %s does not exist: create it or change the path", s, dir)
 		}
 		return nil
 	}
