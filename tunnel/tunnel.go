@@ -80,6 +80,39 @@ type Listener struct {
 	src                         *workloadapi.X509Source // use_workload_api: SVID and bundles
 }
 
+// addListener sets up one listener: its Workload API source, TLS material
+// and metric series. It does not bind.
+func (t *Tunnel) addListener(lc ListenerConfig) error {
+	l := &Listener{cfg: lc, t: t, sem: make(chan struct{}, lc.MaxConnections), role: pqtls.RoleServer}
+	if lc.Mode == ModeClient {
+		l.role = pqtls.RoleClient
+	}
+	if lc.UseWorkloadAPI {
+		var err error
+		if l.src, err = newWorkloadSource(lc); err != nil {
+			return fmt.Errorf("listener %s: %w", lc.Name, err)
+		}
+	}
+	t.listeners = append(t.listeners, l) // before any error: Close closes its source
+	mat, _, err := lc.buildMaterial(t.log, l.source())
+	if err != nil { // changed on disk since Check
+		return &ConfigError{fmt.Errorf("listener %s: %w", lc.Name, err)}
+	}
+	l.material.Store(mat)
+	m, name := t.m, lc.Name
+	l.active = m.active.WithLabelValues(name)
+	l.proxied = m.total.WithLabelValues(name, "proxied")
+	l.hsFailed = m.total.WithLabelValues(name, "handshake_failed")
+	l.beFailed = m.total.WithLabelValues(name, "backend_failed")
+	l.toTarget = m.bytes.WithLabelValues(name, DirectionToTarget)
+	l.fromTarget = m.bytes.WithLabelValues(name, DirectionFromTarget)
+	l.duration = m.duration.WithLabelValues(name)
+	l.dial = m.dial.WithLabelValues(name)
+	m.reloads.WithLabelValues(name)
+	m.reloadErrors.WithLabelValues(name)
+	return nil
+}
+
 // source returns the listener's Workload API source, nil without one.
 func (l *Listener) source() svidSource {
 	if l.src == nil {
@@ -161,34 +194,10 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Tunnel, error) {
 	}
 	t := &Tunnel{cfg: cfg, log: logger, m: m, observer: &pqtls.Observer{Metrics: hm}, closing: make(chan struct{}), conns: map[*conn]struct{}{}}
 	for _, lc := range cfg.Listeners {
-		l := &Listener{cfg: lc, t: t, sem: make(chan struct{}, lc.MaxConnections), role: pqtls.RoleServer}
-		if lc.Mode == ModeClient {
-			l.role = pqtls.RoleClient
-		}
-		if lc.UseWorkloadAPI {
-			if l.src, err = newWorkloadSource(lc); err != nil {
-				t.Close()
-				return nil, fmt.Errorf("listener %s: %w", lc.Name, err)
-			}
-		}
-		t.listeners = append(t.listeners, l) // before any error: Close closes its source
-		mat, _, err := lc.buildMaterial(logger, l.source())
-		if err != nil { // changed on disk since Check
+		if err := t.addListener(lc); err != nil {
 			t.Close()
-			return nil, &ConfigError{fmt.Errorf("listener %s: %w", lc.Name, err)}
+			return nil, err
 		}
-		l.material.Store(mat)
-		name := lc.Name
-		l.active = m.active.WithLabelValues(name)
-		l.proxied = m.total.WithLabelValues(name, "proxied")
-		l.hsFailed = m.total.WithLabelValues(name, "handshake_failed")
-		l.beFailed = m.total.WithLabelValues(name, "backend_failed")
-		l.toTarget = m.bytes.WithLabelValues(name, DirectionToTarget)
-		l.fromTarget = m.bytes.WithLabelValues(name, DirectionFromTarget)
-		l.duration = m.duration.WithLabelValues(name)
-		l.dial = m.dial.WithLabelValues(name)
-		m.reloads.WithLabelValues(name)
-		m.reloadErrors.WithLabelValues(name)
 	}
 	for _, l := range t.listeners {
 		network, addr, _ := splitAddr(l.cfg.Listen)
