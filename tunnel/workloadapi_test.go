@@ -187,3 +187,26 @@ func TestWorkloadAPIConfigErrors(t *testing.T) {
 		t.Errorf("valid server config: %v", err)
 	}
 }
+
+// TestWorkloadAPIReadyzExpiredSVID: /readyz (Ready) watches the current
+// SVID of a Workload API listener: an expired one makes it not ready, the
+// rotated one ready again.
+func TestWorkloadAPIReadyzExpiredSVID(t *testing.T) {
+	p := newPKI(t)
+	const id = "spiffe://example.org/ns/db/sa/server"
+	api := &fakeWorkloadAPI{}
+	expired := svidResponse(t, p, id, false)
+	cert, _, _ := p.issue(t, certOpts{cn: "old", uris: []string{id}, notAfter: time.Now().Add(-time.Minute), name: "expired-svid"})
+	expired.Svids[0].X509Svid = cert.Certificate[0]
+	key, _ := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	expired.Svids[0].X509SvidKey = key
+	api.set(expired)
+	addr := startFakeWorkloadAPI(t, api)
+	tu, _ := startTunnel(t, Config{Listeners: []ListenerConfig{{Name: "srv", Mode: ModeServer, Listen: "127.0.0.1:0", Target: echoServer(t),
+		UseWorkloadAPI: true, WorkloadAPIAddr: addr}}})
+	if problems := strings.Join(tu.Ready(), "\n"); !strings.Contains(problems, "X.509-SVID "+id+" expired") {
+		t.Fatalf("Ready with an expired SVID: %q", problems)
+	}
+	api.set(svidResponse(t, p, id, false))
+	waitFor(t, "ready after rotation", func() bool { return len(tu.Ready()) == 0 })
+}
