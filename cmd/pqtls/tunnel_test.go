@@ -409,10 +409,11 @@ func runTunnelProcess(t *testing.T, shellPrefix string, extra ...string) *tunnel
 	return p
 }
 
-// dial waits for the tunnel to accept a TLS connection (20 s at most).
+// dial waits for the tunnel to accept a TLS connection (60 s at most: the
+// machine may be loaded).
 func (p *tunnelProcess) dial(t *testing.T) *tls.Conn {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		c, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", p.addr, p.cfg)
 		if err == nil {
