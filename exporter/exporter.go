@@ -252,7 +252,7 @@ func (e *Exporter) ServeProbe(w http.ResponseWriter, r *http.Request) {
 	if res.Refused != nil {
 		e.refused.WithLabelValues(RefusedTargetNotAllowed).Inc()
 		e.logger.Warn("target refused", "module", name, "target", target, "err", res.Refused, "remote", r.RemoteAddr)
-		http.Error(w, res.Refused.Error()+": add it to allowed_targets in the exporter configuration if it should be probed", http.StatusForbidden)
+		http.Error(w, res.Refused.Public()+": add it to allowed_targets in the exporter configuration if it should be probed", http.StatusForbidden)
 		return
 	}
 	duration.Set(elapsed.Seconds())
