@@ -187,22 +187,52 @@ func RefusedByPolicy(err error) bool {
 	return false
 }
 
-// HTTPTransport returns an *http.Transport whose TLS connections go through
-// the Dialer (policy, metrics, handshake timeout). HTTP/2 is negotiated when
-// the Dialer's Config lists "h2" in NextProtos.
+// HTTPTransport returns a clone of http.DefaultTransport (its timeouts, pool
+// sizes and ProxyFromEnvironment) whose TLS goes through pqtls:
 //
-// A Dialer without Config yields a transport whose requests fail with the
-// same error DialContext returns.
+//   - direct connections are dialed by a copy of the Dialer (policy, metrics
+//     with duration, handshake timeout, diagnosis);
+//   - through an http:// proxy (HTTPS_PROXY=http://...), net/http runs the
+//     target handshake inside CONNECT itself, with TLSClientConfig: a clone
+//     of the Dialer's Config, so the policy applies, and, when the Dialer has
+//     an Observer, the configuration's hooks record it (completed handshakes
+//     and pqtls's own refusals, without duration; see docs/LIBRARY.md);
+//   - an https:// proxy is itself dialed by the Dialer (that handshake is
+//     the proxy's), then the target handshake runs as above.
+//
+// ALPN is h2 and http/1.1 unless Config.NextProtos is set. The Dialer's
+// Config is not modified. A Dialer without Config yields a transport whose
+// requests fail with the same error DialContext returns.
+//
+// net/http keeps dialing after the request that started a dial is
+// cancelled (the connection may serve a later request): that handshake ends
+// on its own, and CloseIdleConnections cancels it (reason canceled).
 func (d *Dialer) HTTPTransport() *http.Transport {
-	h2 := d.Config != nil && slices.Contains(d.Config.NextProtos, "h2")
-	return &http.Transport{
-		Proxy:                 nil,
-		DialTLSContext:        d.DialContext,
-		ForceAttemptHTTP2:     h2,
-		MaxIdleConnsPerHost:   16,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: 30 * time.Second,
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	dd := *d
+	if d.Config != nil {
+		cfg := d.Config.Clone()
+		if cfg.NextProtos == nil {
+			cfg.NextProtos = []string{"h2", "http/1.1"}
+		}
+		dd.Config = cfg
+		t.TLSClientConfig = observeClient(cfg, d.Observer)
 	}
+	t.DialTLSContext = dd.DialContext
+	t.ForceAttemptHTTP2 = true
+	return t
+}
+
+// observeClient returns a clone of cfg whose VerifyConnection also records
+// through obs, unless cfg already records or obs is nil.
+func observeClient(cfg *tls.Config, obs *Observer) *tls.Config {
+	c := cfg.Clone()
+	if obs == nil || Instrumented(cfg) {
+		return c
+	}
+	h := &clientHooks{next: cfg.VerifyConnection, obs: obs}
+	c.VerifyConnection = h.verifyObserved
+	return c
 }
 
 // goGroups returns every registered group Go's crypto/tls can negotiate.
