@@ -158,7 +158,7 @@ func (s scrape) want(t *testing.T, want float64, name string, lbls ...string) {
 
 func newExporter(t testing.TB, cfg *Config, reg prometheus.Registerer) *Exporter {
 	t.Helper()
-	e, err := New(Options{Config: cfg, Registerer: reg, Version: "test"})
+	e, err := New(Options{Config: cfg, Registerer: reg, Version: "test", Enumerator: scanEnumerate})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -423,7 +423,7 @@ func TestReloadKeepsOldConfigOnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	e, err := New(Options{Config: cfg, ConfigFile: file, Registerer: reg, Version: "test"})
+	e, err := New(Options{Config: cfg, ConfigFile: file, Registerer: reg, Version: "test", Enumerator: scanEnumerate})
 	if err != nil {
 		t.Fatal(err)
 	}
