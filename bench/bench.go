@@ -118,6 +118,9 @@ type worker struct {
 	versions map[string]int64
 	bytes    int64
 	firstErr error
+	// ready is when the last connect finished its handshake (before any
+	// wait for a post-handshake refusal), the end of a handshake sample.
+	ready time.Time
 }
 
 func (w *worker) fail(err error) {
@@ -359,6 +362,7 @@ func (b *runner) connect(ctx context.Context, w *worker) (net.Conn, error) {
 		return nil, err
 	}
 	if b.tlsCfg == nil {
+		w.ready = time.Now()
 		return raw, nil
 	}
 	cfg, probe := b.tlsCfg, (*refusalProbe)(nil)
@@ -371,7 +375,8 @@ func (b *runner) connect(ctx context.Context, w *worker) (net.Conn, error) {
 		_ = raw.Close()
 		return nil, err
 	}
-	if err := probe.confirm(c, time.Since(start), b.o.Timeout); err != nil {
+	w.ready = time.Now()
+	if err := probe.confirm(c, w.ready.Sub(start), b.o.Timeout); err != nil {
 		_ = raw.Close()
 		return nil, err
 	}
@@ -410,7 +415,7 @@ func (b *runner) handshakes(ctx context.Context, w *worker) {
 			continue
 		}
 		b.backoff.reset()
-		w.lat = append(w.lat, time.Since(start))
+		w.lat = append(w.lat, w.ready.Sub(start))
 		w.ops++
 		_ = c.Close()
 	}

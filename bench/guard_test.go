@@ -33,10 +33,11 @@ func TestParseTarget(t *testing.T) {
 
 // mtlsServer runs a TLS 1.3 server that requires a client certificate
 // from ca (policy ClientAuth) and counts the connections it accepted.
-func mtlsServer(t *testing.T, auth tls.ClientAuthType) (addr string, ca *testpki.CA) {
+func mtlsServer(t *testing.T, auth tls.ClientAuthType, noTickets ...bool) (addr string, ca *testpki.CA) {
 	ca = testpki.NewCA(t)
 	cfg := ca.ServerTLS(ca.Server(t, testpki.CertOptions{}), true)
 	cfg.ClientAuth = auth
+	cfg.SessionTicketsDisabled = len(noTickets) > 0 && noTickets[0]
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -65,6 +66,14 @@ func TestMTLSRefusalIsAnError(t *testing.T) {
 	res, err = Run(context.Background(), Options{Target: addr, TLS: withCert, Concurrency: 2, Count: 6, Duration: 30 * time.Second})
 	if err != nil || res.Operations != 6 || res.Errors != 0 {
 		t.Fatalf("with a client certificate: %+v %v", res, err)
+	}
+	// A server that issues no session ticket: silence after the handshake
+	// is acceptance too.
+	quiet, ca3 := mtlsServer(t, tls.RequireAndVerifyClientCert, true)
+	withCert3 := ca3.ClientTLS("localhost", ca3.Client(t, testpki.CertOptions{}))
+	res, err = Run(context.Background(), Options{Target: quiet, TLS: withCert3, Concurrency: 1, Count: 3, Duration: 30 * time.Second})
+	if err != nil || res.Operations != 3 || res.Errors != 0 {
+		t.Fatalf("no session tickets, with a client certificate: %+v %v", res, err)
 	}
 	// A server that only asks for one accepts a client without.
 	optional, ca2 := mtlsServer(t, tls.VerifyClientCertIfGiven)
@@ -121,6 +130,7 @@ func TestFailuresBackOff(t *testing.T) {
 	}
 	// 8 workers sharing a backoff that reaches 1 s after 7 failures make
 	// a few dozen attempts in a second; a fixed 10 ms pause made ~800.
+	t.Logf("%d connections in 1 s, %d errors", accepted.Load(), res.Errors)
 	if n := accepted.Load(); n > 100 {
 		t.Errorf("%d connections in 1 s against a failing server: no backoff", n)
 	}

@@ -165,7 +165,11 @@ func writeCanaryText(w io.Writer, r *canary.Report, verbose bool) error {
 		if c.HelloRetries > 0 {
 			group += " (HRR)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", c.Name, hello, c.OK, c.Attempts, classes(c.Classes), group,
+		ok := fmt.Sprintf("%d/%d", c.OK, c.Attempts)
+		if c.Attempts == 0 {
+			ok = "not run" // the run stopped or was interrupted first
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", c.Name, hello, ok, classes(c.Classes), group,
 			msCell(c.Latency.P50, c.Latency.Samples), msCell(c.Latency.P90, c.Latency.Samples), msCell(c.Latency.P99, c.Latency.Samples), msCell(c.Latency.Max, c.Latency.Samples), c.BytesSent, c.BytesReceived)
 	}
 	if err := tw.Flush(); err != nil {
