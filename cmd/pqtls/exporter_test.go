@@ -253,6 +253,8 @@ func TestExporterFloodUnderLowUlimit(t *testing.T) {
 	cmd := exec.Command(sh, "-c", `ulimit -n 200 && exec "$0" "$@"`, bin, "exporter", "--config", cfgFile, "--listen", "127.0.0.1:0")
 	stderr := &lockedBuf{b: &bytes.Buffer{}}
 	cmd.Stderr = stderr
+	// Killed with the test binary even if it dies before its cleanups run.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
