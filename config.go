@@ -29,78 +29,78 @@ type Options struct {
 	Base *tls.Config
 	// Logger receives configuration warnings. Nil discards them.
 	Logger *slog.Logger
+	// Observer, when set, makes the returned configuration record its own
+	// handshakes through its tls.Config hooks, wherever it is used
+	// (http.Server.ServeTLS, tls.Listen, database and broker drivers,
+	// grpc-go's credentials.NewTLS). pqtls code that runs a handshake and
+	// records it itself (Listener, Dialer, pqgrpc) never counts it twice.
+	Observer *Observer
 }
 
 // ServerConfig returns a server *tls.Config that applies the policy. In
 // require mode a ClientHello offering no hybrid group is refused before any
 // key exchange: the client receives a handshake_failure alert and the
-// handshake returns a *PolicyError.
+// handshake returns a *PolicyError. A ClientHello sharing no group or no
+// TLS version with the policy is refused the same way with a *RefusalError.
+//
+// With Options.Observer set, the configuration records every handshake it
+// runs, wherever it is used (see docs/LIBRARY.md for what the hooks see).
+// When Base.NextProtos is nil, each connection is answered with h2 or
+// http/1.1 when the client offers one of them, and with no ALPN otherwise;
+// set Base.NextProtos to an empty non-nil slice to turn that off.
 func ServerConfig(o Options) (*tls.Config, error) {
 	cfg, p, err := build(o)
 	if err != nil {
 		return nil, err
 	}
-	require := p.EffectiveMode() == ModeRequire
-	required := cfg.CurvePreferences
-	baseGetConfig := cfg.GetConfigForClient
-	// perClient applies the policy to a configuration that Base's own
-	// GetConfigForClient returns for one client: its key-exchange groups and
-	// versions would otherwise replace the policy's for that connection.
-	perClient := func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
-		c, err := baseGetConfig(hello)
-		if err != nil || c == nil {
-			return c, err
-		}
-		c = c.Clone()
-		applyPolicy(c, p)
-		if require {
-			c.VerifyConnection = requireHybrid(RoleServer, c.VerifyConnection, required)
-		}
-		return c, nil
+	s := &serverHooks{
+		policy:        p,
+		require:       p.EffectiveMode() == ModeRequire,
+		groups:        slices.Clone(cfg.CurvePreferences),
+		autoALPN:      o.Base == nil || o.Base.NextProtos == nil,
+		baseGetConfig: cfg.GetConfigForClient,
+		baseVerify:    cfg.VerifyConnection,
+		obs:           o.Observer,
+		cfg:           cfg,
 	}
-	if !require {
-		if baseGetConfig != nil {
-			cfg.GetConfigForClient = perClient
-		}
-		return cfg, nil
+	wrapsInstrumented := Instrumented(o.Base)
+	if wrapsInstrumented && s.obs != nil {
+		return nil, configErrorf("observer", "Options.Base already records its handshakes (it comes from pqtls.ServerConfig with an Observer): pass the original configuration as Base, or leave Options.Observer nil, so no handshake is counted twice")
 	}
-	cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
-		// A client that offers hybrids, just not ours, is not classical:
-		// crypto/tls refuses it as no_shared_group.
-		if !slices.ContainsFunc(hello.SupportedCurves, IsHybrid) {
-			perr := &PolicyError{Role: RoleServer, ServerName: hello.ServerName, Offered: slices.Clone(hello.SupportedCurves), Required: slices.Clone(required)}
-			if hello.Conn != nil {
-				if a := hello.Conn.RemoteAddr(); a != nil { // nil for some wrapped conns
-					perr.Peer = a.String()
-				}
-				// RFC 8446 section 4.1.1: a server that cannot negotiate
-				// parameters aborts with handshake_failure. crypto/tls would
-				// send internal_error for an error from this callback, so
-				// send the right alert first; the peer stops at it.
-				writeAlert(hello.Conn, alertHandshakeFailure)
-			}
-			return nil, perr
-		}
-		if baseGetConfig == nil {
-			return nil, nil
-		}
-		return perClient(hello)
+	// A configuration wrapping an instrumented one is instrumented too (its
+	// Base's hooks record), so that pqgrpc and others do not record again.
+	if s.obs != nil || wrapsInstrumented {
+		cfg.GetConfigForClient = s.getConfigObserved
+		cfg.VerifyConnection = s.verifyObserved
+	} else {
+		cfg.GetConfigForClient = s.getConfigForClient
+		cfg.VerifyConnection = s.verifyConnection
 	}
-	cfg.VerifyConnection = requireHybrid(RoleServer, cfg.VerifyConnection, required)
 	return cfg, nil
 }
 
 // ClientConfig returns a client *tls.Config that applies the policy. In
 // require mode only hybrid groups are offered, and a handshake that somehow
 // ends on another group is refused. Use Dialer for an error that names what a
-// classical-only server selects.
+// classical-only server selects. With Options.Observer set, every completed
+// handshake and every refusal pqtls decides in VerifyConnection is recorded
+// (without duration: a client configuration has no start hook). ClientConfig
+// never adds ALPN.
 func ClientConfig(o Options) (*tls.Config, error) {
 	cfg, p, err := build(o)
 	if err != nil {
 		return nil, err
 	}
-	if p.EffectiveMode() == ModeRequire {
-		cfg.VerifyConnection = requireHybrid(RoleClient, cfg.VerifyConnection, cfg.CurvePreferences)
+	c := &clientHooks{require: p.EffectiveMode() == ModeRequire, groups: slices.Clone(cfg.CurvePreferences), next: cfg.VerifyConnection, obs: o.Observer}
+	wrapsInstrumented := Instrumented(o.Base)
+	if wrapsInstrumented && c.obs != nil {
+		return nil, configErrorf("observer", "Options.Base already records its handshakes (it comes from pqtls.ClientConfig with an Observer): pass the original configuration as Base, or leave Options.Observer nil, so no handshake is counted twice")
+	}
+	switch {
+	case c.obs != nil || wrapsInstrumented:
+		cfg.VerifyConnection = c.verifyObserved
+	case c.require:
+		cfg.VerifyConnection = c.verifyConnection
 	}
 	return cfg, nil
 }
@@ -110,21 +110,23 @@ func ClientConfig(o Options) (*tls.Config, error) {
 // (GODEBUG tlsmlkem=0 or tlssecpmlkem=0), and validates the result. It
 // returns the effective policy and its warnings.
 func ResolvePolicy(p Policy, base *tls.Config) (Policy, []string, error) {
-	if base != nil {
-		if len(p.Groups) == 0 && len(base.CurvePreferences) > 0 {
-			p.Groups = slices.Clone(base.CurvePreferences)
-		}
-		if p.MinVersion == 0 {
-			p.MinVersion = base.MinVersion
-		}
-		if p.MaxVersion == 0 {
-			p.MaxVersion = base.MaxVersion
-		}
-		if p.MinVersion != 0 && p.MinVersion < tls.VersionTLS12 {
-			return p, nil, fmt.Errorf("base config allows %s: pqtls supports TLS 1.2 and 1.3 only; raise MinVersion", VersionName(p.MinVersion))
-		}
+	m, err := ParseMode(string(p.Mode))
+	if err != nil {
+		return p, nil, err
 	}
-	warnings, err := p.Validate()
+	if p.Mode != "" {
+		p.Mode = m // canonical spelling
+	}
+	var warnings []string
+	if base != nil {
+		var w []string
+		if p, w, err = mergeBase(p, base); err != nil {
+			return p, nil, err
+		}
+		warnings = w
+	}
+	vw, err := p.Validate()
+	warnings = append(warnings, vw...)
 	if err != nil {
 		return p, warnings, err
 	}
@@ -140,13 +142,44 @@ func ResolvePolicy(p Policy, base *tls.Config) (Policy, []string, error) {
 	if len(dropped) > 0 {
 		msg := fmt.Sprintf("%s disabled in this process by GODEBUG (tlsmlkem=0 / tlssecpmlkem=0, from the environment or the main module's go.mod/go:debug): remove that setting", groupNames2(dropped))
 		if p.EffectiveMode() == ModeRequire && !slices.ContainsFunc(kept, IsHybrid) {
-			return p, warnings, fmt.Errorf("policy require cannot work: %s", msg)
+			return p, warnings, configErrorf("policy", "policy require cannot work: %s", msg)
 		}
 		if len(kept) == 0 {
-			return p, warnings, fmt.Errorf("no usable group left: %s", msg)
+			return p, warnings, configErrorf("policy", "no usable group left: %s", msg)
 		}
 		warnings = append(warnings, msg)
 		p.Groups = kept
+	}
+	return p, warnings, nil
+}
+
+// mergeBase takes the groups and versions the policy leaves open from base,
+// so that prefer never breaks a link base allows: a classical-only base list
+// gets the default hybrids added (with a warning naming them), and in require
+// a base TLS 1.2 minimum is raised to TLS 1.3 with a warning.
+func mergeBase(p Policy, base *tls.Config) (Policy, []string, error) {
+	var warnings []string
+	mode := p.EffectiveMode()
+	if len(p.Groups) == 0 && len(base.CurvePreferences) > 0 {
+		p.Groups = slices.Clone(base.CurvePreferences)
+		if mode == ModePrefer && !slices.ContainsFunc(p.Groups, IsHybrid) {
+			added := DefaultGroups(ModeRequire)
+			p.Groups = append(added, p.Groups...)
+			warnings = append(warnings, fmt.Sprintf("base config's CurvePreferences are classical-only (%s): policy prefer added %s so peers that support them get post-quantum key exchange", groupNames2(base.CurvePreferences), groupNames2(added)))
+		}
+	}
+	if p.MinVersion == 0 && base.MinVersion != 0 {
+		if base.MinVersion < tls.VersionTLS12 {
+			return p, nil, configErrorf("version", "base config allows %s: pqtls supports TLS 1.2 and 1.3 only; raise MinVersion", VersionName(base.MinVersion))
+		}
+		if mode == ModeRequire && base.MinVersion < tls.VersionTLS13 {
+			warnings = append(warnings, fmt.Sprintf("base config's MinVersion %s raised to TLS 1.3: policy require needs it (a TLS 1.2 handshake is never hybrid)", VersionName(base.MinVersion)))
+		} else {
+			p.MinVersion = base.MinVersion
+		}
+	}
+	if p.MaxVersion == 0 {
+		p.MaxVersion = base.MaxVersion
 	}
 	return p, warnings, nil
 }
@@ -177,24 +210,17 @@ func applyPolicy(cfg *tls.Config, p Policy) {
 	cfg.MaxVersion = p.EffectiveMaxVersion()
 }
 
-func requireHybrid(role Role, next func(tls.ConnectionState) error, required []tls.CurveID) func(tls.ConnectionState) error {
-	return func(cs tls.ConnectionState) error {
-		if !IsHybrid(cs.CurveID) {
-			return &PolicyError{Role: role, ServerName: cs.ServerName, Offered: []tls.CurveID{cs.CurveID}, Required: slices.Clone(required)}
-		}
-		if next != nil {
-			return next(cs)
-		}
-		return nil
-	}
-}
-
-const alertHandshakeFailure = 40
+const (
+	alertHandshakeFailure = 40
+	alertProtocolVersion  = 70
+)
 
 // writeAlert writes a plaintext fatal alert record. It is used only before
 // any key exchange, when alerts are unencrypted.
 func writeAlert(c net.Conn, desc byte) {
-	_, _ = c.Write([]byte{21, 0x03, 0x03, 0x00, 0x02, 2, desc})
+	if c != nil {
+		_, _ = c.Write([]byte{21, 0x03, 0x03, 0x00, 0x02, 2, desc})
+	}
 }
 
 // DisabledGroups returns the hybrid groups this process cannot negotiate

@@ -158,7 +158,7 @@ func TestRequireClientRefusesClassicalServer(t *testing.T) {
 
 func TestRequireClientNamesTheHybridTheServerWants(t *testing.T) {
 	cert, pool := selfSigned(t)
-	srv := startServer(t, Policy{}, cert) // prefer: no SecP384r1MLKEM1024
+	srv := startServer(t, Policy{Groups: []tls.CurveID{tls.X25519MLKEM768, tls.X25519}}, cert) // no SecP384r1MLKEM1024
 	_, _, err := clientDial(t, srv.ln.Addr().String(), Policy{Mode: ModeRequire, Groups: []tls.CurveID{tls.SecP384r1MLKEM1024}}, pool)
 	var perr *PolicyError
 	if !errors.As(err, &perr) || len(perr.Offered) != 1 || perr.Offered[0] != tls.X25519MLKEM768 {

@@ -64,7 +64,9 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 		d.Observer.Record(RoleClient, raw.RemoteAddr(), conn.ConnectionState(), elapsed, err)
 		return nil, fmt.Errorf("tls handshake with %s: %w", addr, err)
 	}
-	d.Observer.Record(RoleClient, raw.RemoteAddr(), conn.ConnectionState(), elapsed, nil)
+	if !Instrumented(cfg) { // else the configuration's hooks recorded it
+		d.Observer.Record(RoleClient, raw.RemoteAddr(), conn.ConnectionState(), elapsed, nil)
+	}
 	return conn, nil
 }
 
@@ -100,7 +102,7 @@ func (d *Dialer) handshakeTimeout() time.Duration {
 
 // diagnose turns a refused hybrid-only handshake into a *PolicyError.
 func (d *Dialer) diagnose(ctx context.Context, network, addr string, cfg *tls.Config, herr error) error {
-	perr, ok := RefusedByPolicy(cfg, addr, herr).(*PolicyError)
+	perr, ok := AsPolicyError(cfg, addr, herr).(*PolicyError)
 	if !ok {
 		return herr
 	}
@@ -136,14 +138,22 @@ func (d *Dialer) diagnose(ctx context.Context, network, addr string, cfg *tls.Co
 	return perr
 }
 
-// RefusedByPolicy returns a *PolicyError wrapping err when err is a client
+// AsPolicyError returns a *PolicyError wrapping err when err is a client
 // handshake failure that means "the server accepts none of the hybrid groups
 // offered" and cfg offers hybrid groups only (policy require); otherwise it
 // returns err unchanged. Dialer adds what the server selects; code that runs
-// handshakes elsewhere (pqgrpc) calls this directly.
-func RefusedByPolicy(cfg *tls.Config, peer string, err error) error {
+// handshakes elsewhere (pqgrpc, a database driver) calls this directly, with
+// the configuration it gave the driver and the address it dialed.
+func AsPolicyError(cfg *tls.Config, peer string, err error) error {
+	if err == nil || cfg == nil {
+		return err
+	}
+	var perr *PolicyError
+	if errors.As(err, &perr) {
+		return err
+	}
 	offered := cfg.CurvePreferences
-	if err == nil || len(offered) == 0 || slices.ContainsFunc(offered, func(id tls.CurveID) bool { return !IsHybrid(id) }) {
+	if len(offered) == 0 || slices.ContainsFunc(offered, func(id tls.CurveID) bool { return !IsHybrid(id) }) {
 		return err
 	}
 	switch ErrorReason(err) {
@@ -153,22 +163,76 @@ func RefusedByPolicy(cfg *tls.Config, peer string, err error) error {
 	return err
 }
 
-// HTTPTransport returns an *http.Transport whose TLS connections go through
-// the Dialer (policy, metrics, handshake timeout). HTTP/2 is negotiated when
-// the Dialer's Config lists "h2" in NextProtos.
-//
-// A Dialer without Config yields a transport whose requests fail with the
-// same error DialContext returns.
-func (d *Dialer) HTTPTransport() *http.Transport {
-	h2 := d.Config != nil && slices.Contains(d.Config.NextProtos, "h2")
-	return &http.Transport{
-		Proxy:                 nil,
-		DialTLSContext:        d.DialContext,
-		ForceAttemptHTTP2:     h2,
-		MaxIdleConnsPerHost:   16,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: 30 * time.Second,
+// RefusedByPolicy reports whether err is a handshake refused over key
+// exchange: a *PolicyError from any pqtls path (a require server refusing a
+// classical client, a require Dialer, pqgrpc, AsPolicyError), a
+// *RefusalError for no shared group, or, for a handshake a driver ran itself
+// (pgx, lib/pq, go-redis), the alert a TLS 1.3 server sends when it shares
+// no group with a hybrid-only client (handshake_failure or
+// insufficient_security). Use it with a require configuration: with prefer
+// or classical, those alerts can have other causes. The error's reason is
+// then policy_classical_peer (AsPolicyError) or no_shared_group.
+func RefusedByPolicy(err error) bool {
+	if err == nil {
+		return false
 	}
+	var perr *PolicyError
+	if errors.As(err, &perr) {
+		return true
+	}
+	switch ErrorReason(err) {
+	case ReasonNoSharedGroup, "alert_handshake_failure", "alert_insufficient_security":
+		return true
+	}
+	return false
+}
+
+// HTTPTransport returns a clone of http.DefaultTransport (its timeouts, pool
+// sizes and ProxyFromEnvironment) whose TLS goes through pqtls:
+//
+//   - direct connections are dialed by a copy of the Dialer (policy, metrics
+//     with duration, handshake timeout, diagnosis);
+//   - through an http:// proxy (HTTPS_PROXY=http://...), net/http runs the
+//     target handshake inside CONNECT itself, with TLSClientConfig: a clone
+//     of the Dialer's Config, so the policy applies, and, when the Dialer has
+//     an Observer, the configuration's hooks record it (completed handshakes
+//     and pqtls's own refusals, without duration; see docs/LIBRARY.md);
+//   - an https:// proxy is itself dialed by the Dialer (that handshake is
+//     the proxy's), then the target handshake runs as above.
+//
+// ALPN is h2 and http/1.1 unless Config.NextProtos is set. The Dialer's
+// Config is not modified. A Dialer without Config yields a transport whose
+// requests fail with the same error DialContext returns.
+//
+// net/http keeps dialing after the request that started a dial is
+// cancelled (the connection may serve a later request): that handshake ends
+// on its own, and CloseIdleConnections cancels it (reason canceled).
+func (d *Dialer) HTTPTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	dd := *d
+	if d.Config != nil {
+		cfg := d.Config.Clone()
+		if cfg.NextProtos == nil {
+			cfg.NextProtos = []string{"h2", "http/1.1"}
+		}
+		dd.Config = cfg
+		t.TLSClientConfig = observeClient(cfg, d.Observer)
+	}
+	t.DialTLSContext = dd.DialContext
+	t.ForceAttemptHTTP2 = true
+	return t
+}
+
+// observeClient returns a clone of cfg whose VerifyConnection also records
+// through obs, unless cfg already records or obs is nil.
+func observeClient(cfg *tls.Config, obs *Observer) *tls.Config {
+	c := cfg.Clone()
+	if obs == nil || Instrumented(cfg) {
+		return c
+	}
+	h := &clientHooks{next: cfg.VerifyConnection, obs: obs}
+	c.VerifyConnection = h.verifyObserved
+	return c
 }
 
 // goGroups returns every registered group Go's crypto/tls can negotiate.

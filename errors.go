@@ -1,6 +1,7 @@
 package pqtls
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -181,6 +182,11 @@ func ErrorReason(err error) string {
 		}
 		return ReasonOther
 	}
+	if errors.Is(err, context.Canceled) {
+		// Before the timeout checks: a cancelled dial or request (an
+		// http.Client request whose context ends) is canceled, not timeout.
+		return ReasonCanceled
+	}
 	var opErr *net.OpError
 	if errors.As(err, &opErr) && opErr.Op == "remote error" {
 		msg := strings.TrimPrefix(opErr.Err.Error(), "tls: ")
@@ -229,7 +235,32 @@ func ErrorReason(err error) string {
 	case errors.Is(err, net.ErrClosed):
 		return ReasonCanceled
 	}
-	msg := err.Error()
+	return reasonFromText(err.Error())
+}
+
+// reasonFromText classifies an error message: the last resort of
+// ErrorReason, and all that HTTPServerErrorLog has (net/http logs text).
+func reasonFromText(msg string) string {
+	if alert, ok := strings.CutPrefix(msg, "remote error: tls: "); ok {
+		for _, a := range alertNames {
+			if alert == a.text {
+				return "alert_" + a.name
+			}
+		}
+		return ReasonOther
+	}
+	switch {
+	case msg == "EOF", strings.HasSuffix(msg, ": EOF"), strings.HasSuffix(msg, "unexpected EOF"):
+		return ReasonEOF
+	case strings.Contains(msg, "connection reset by peer"), strings.Contains(msg, "broken pipe"):
+		return ReasonReset
+	case strings.Contains(msg, "i/o timeout"):
+		return ReasonTimeout
+	case strings.Contains(msg, "use of closed network connection"):
+		return ReasonCanceled
+	case strings.Contains(msg, "client sent an HTTP request to an HTTPS server"):
+		return ReasonNotTLS
+	}
 	switch {
 	case strings.Contains(msg, "context canceled"):
 		return ReasonCanceled

@@ -152,7 +152,7 @@ func IsHybrid(id tls.CurveID) bool { return GroupKind(id) == KindHybrid }
 func ParseGroup(s string) (Group, error) {
 	key := strings.ToLower(strings.TrimSpace(s))
 	if key == "" {
-		return Group{}, fmt.Errorf("empty group name: use one of %s", strings.Join(groupNames(), ", "))
+		return Group{}, configErrorf("groups", "empty group name: use one of %s", strings.Join(groupNames(), ", "))
 	}
 	if i, ok := byName[key]; ok {
 		return registry[i], nil
@@ -161,9 +161,9 @@ func ParseGroup(s string) (Group, error) {
 		if g, ok := LookupGroup(tls.CurveID(n)); ok {
 			return g, nil
 		}
-		return Group{}, fmt.Errorf("group codepoint %#04x is not in the pqtls registry; run 'pqtls groups' for the list", n)
+		return Group{}, configErrorf("groups", "group codepoint %#04x is not in the pqtls registry; run 'pqtls groups' for the list", n)
 	}
-	return Group{}, fmt.Errorf("unknown group %q: did you mean %s? ('pqtls groups' lists them all)", s, strings.Join(closestNames(key, 3), ", "))
+	return Group{}, configErrorf("groups", "unknown group %q: did you mean %s? ('pqtls groups' lists them all)", s, strings.Join(closestNames(key, 3), ", "))
 }
 
 // ParseGroupList parses a comma-, colon- or space-separated list of group
@@ -172,7 +172,7 @@ func ParseGroup(s string) (Group, error) {
 func ParseGroupList(s string) ([]Group, error) {
 	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ':' || r == ' ' || r == '\t' })
 	if len(fields) == 0 {
-		return nil, fmt.Errorf("empty group list: name at least one group, e.g. X25519MLKEM768,X25519")
+		return nil, configErrorf("groups", "empty group list: name at least one group, e.g. X25519MLKEM768,X25519")
 	}
 	seen := map[tls.CurveID]bool{}
 	out := make([]Group, 0, len(fields))
@@ -182,7 +182,7 @@ func ParseGroupList(s string) ([]Group, error) {
 			return nil, err
 		}
 		if seen[g.ID] {
-			return nil, fmt.Errorf("group %s is listed twice: remove the duplicate", g.Name)
+			return nil, configErrorf("groups", "group %s is listed twice: remove the duplicate", g.Name)
 		}
 		seen[g.ID] = true
 		out = append(out, g)

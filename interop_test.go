@@ -315,22 +315,24 @@ func TestInteropNodeTLS12ClientAgainstPrefer(t *testing.T) {
 	ca := testpki.NewCA(t)
 	cert := ca.Server(t, testpki.CertOptions{})
 
+	// prefer (default) accepts a TLS 1.2-only peer, as plain Go does.
 	srv := startPQServer(t, cert, pqtls.Policy{}, false)
 	res := testpeer.NodeClient(t, srv.addr, testpeer.NodeClientOptions{CA: ca, MaxVersion: "TLSv1.2"})
+	if !res.Connected || res.GroupID != tls.X25519 {
+		t.Fatalf("TLS 1.2 Node client vs default prefer: connected=%v group=%q err=%q, want x25519", res.Connected, res.Group, res.Error)
+	}
+	eventually(t, "classical metric", func() bool { return groupCount(t, srv.reg, "server", tls.X25519) == 1 })
+	if !strings.Contains(srv.logs.String(), `version="TLS 1.2"`) {
+		t.Errorf("log line does not show TLS 1.2:\n%s", srv.logs.String())
+	}
+
+	// An explicit TLS 1.3 minimum refuses it.
+	srv13 := startPQServer(t, cert, pqtls.Policy{MinVersion: tls.VersionTLS13}, false)
+	res = testpeer.NodeClient(t, srv13.addr, testpeer.NodeClientOptions{CA: ca, MaxVersion: "TLSv1.2"})
 	if res.Connected {
 		t.Fatalf("TLS 1.2 Node client connected to a TLS 1.3-minimum server on %s", res.Group)
 	}
 	eventually(t, "protocol_version metric", func() bool {
-		return metric(t, srv.reg, pqtls.MetricErrorsTotal, map[string]string{"role": "server", "reason": pqtls.ReasonProtocolVersion}) == 1
+		return metric(t, srv13.reg, pqtls.MetricErrorsTotal, map[string]string{"role": "server", "reason": pqtls.ReasonProtocolVersion}) == 1
 	})
-
-	srv12 := startPQServer(t, cert, pqtls.Policy{MinVersion: tls.VersionTLS12}, false)
-	res = testpeer.NodeClient(t, srv12.addr, testpeer.NodeClientOptions{CA: ca, MaxVersion: "TLSv1.2"})
-	if !res.Connected || res.GroupID != tls.X25519 {
-		t.Fatalf("TLS 1.2 Node client vs prefer+1.2: connected=%v group=%q err=%q, want x25519", res.Connected, res.Group, res.Error)
-	}
-	eventually(t, "classical metric", func() bool { return groupCount(t, srv12.reg, "server", tls.X25519) == 1 })
-	if !strings.Contains(srv12.logs.String(), `version="TLS 1.2"`) {
-		t.Errorf("log line does not show TLS 1.2:\n%s", srv12.logs.String())
-	}
 }

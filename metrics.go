@@ -26,6 +26,8 @@ const (
 	MetricDuration        = "tls_handshake_duration_seconds"
 	MetricErrorsTotal     = "tls_handshake_errors_total"
 	MetricHelloRetryTotal = "tls_handshake_hello_retry_total"
+	MetricCipherTotal     = "tls_handshake_cipher_total"
+	MetricHookDuration    = "tls_handshake_hook_duration_seconds"
 )
 
 // DurationBuckets are the classic histogram buckets of
@@ -39,6 +41,8 @@ type Metrics struct {
 	duration *prometheus.HistogramVec
 	errors   *prometheus.CounterVec
 	hrr      *prometheus.CounterVec
+	cipher   *prometheus.CounterVec
+	hookDur  *prometheus.HistogramVec
 }
 
 // NewMetrics creates the handshake metrics and registers them on reg. A nil
@@ -67,6 +71,18 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: MetricHelloRetryTotal,
 			Help: "TLS 1.3 handshakes that needed a HelloRetryRequest, by negotiated group.",
 		}, []string{"role", "group"}),
+		cipher: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: MetricCipherTotal,
+			Help: "Completed TLS handshakes by version and negotiated cipher suite.",
+		}, []string{"role", "version", "cipher"}),
+		hookDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:                            MetricHookDuration,
+			Help:                            "Server handshake time seen by an instrumented tls.Config's hooks: ClientHello processed to VerifyConnection (not accept to client Finished).",
+			Buckets:                         DurationBuckets,
+			NativeHistogramBucketFactor:     1.1,
+			NativeHistogramMaxBucketNumber:  100,
+			NativeHistogramMinResetDuration: time.Hour,
+		}, []string{"role", "group"}),
 	}
 	if reg == nil {
 		return m, nil
@@ -83,6 +99,12 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		return nil, err
 	}
 	if m.hrr, err = register(reg, m.hrr); err != nil {
+		return nil, err
+	}
+	if m.cipher, err = register(reg, m.cipher); err != nil {
+		return nil, err
+	}
+	if m.hookDur, err = register(reg, m.hookDur); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -107,6 +129,61 @@ func (m *Metrics) ObserveHandshake(role Role, cs tls.ConnectionState, d time.Dur
 		return
 	}
 	m.ObserveGroup(role, cs.CurveID, cs.HelloRetryRequest, d)
+	m.ObserveCipher(role, cs.Version, cs.CipherSuite)
+}
+
+// ObserveHookHandshake records a handshake completed under an instrumented
+// configuration's hooks (Options.Observer): like ObserveHandshake, but the
+// duration, which runs from ClientHello processing to VerifyConnection,
+// goes to tls_handshake_hook_duration_seconds. A zero duration is not
+// observed (client side: there is no start hook).
+func (m *Metrics) ObserveHookHandshake(role Role, cs tls.ConnectionState, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.ObserveGroup(role, cs.CurveID, cs.HelloRetryRequest, 0)
+	m.ObserveCipher(role, cs.Version, cs.CipherSuite)
+	if d > 0 {
+		m.hookDur.WithLabelValues(string(role), GroupLabel(cs.CurveID)).Observe(d.Seconds())
+	}
+}
+
+// ObserveCipher counts a completed handshake in tls_handshake_cipher_total.
+// The labels are bounded: version is "TLS 1.2", "TLS 1.3" or "other";
+// cipher is the suite's IANA name when Go knows it, else "other".
+func (m *Metrics) ObserveCipher(role Role, version, suite uint16) {
+	if m == nil {
+		return
+	}
+	m.cipher.WithLabelValues(string(role), VersionLabel(version), CipherLabel(suite)).Inc()
+}
+
+// VersionLabel is the version label of tls_handshake_cipher_total.
+func VersionLabel(v uint16) string {
+	if v == tls.VersionTLS12 || v == tls.VersionTLS13 {
+		return VersionName(v)
+	}
+	return LabelOther
+}
+
+// LabelOther is the label value of anything outside a bounded label set.
+const LabelOther = "other"
+
+var cipherLabels = func() map[uint16]string {
+	m := map[uint16]string{}
+	for _, cs := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		m[cs.ID] = cs.Name
+	}
+	return m
+}()
+
+// CipherLabel is the cipher label of tls_handshake_cipher_total: the
+// suite's name, or "other" for a suite Go does not know.
+func CipherLabel(suite uint16) string {
+	if n, ok := cipherLabels[suite]; ok {
+		return n
+	}
+	return LabelOther
 }
 
 // ObserveGroup records a completed handshake from its parts. It is what

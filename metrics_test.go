@@ -28,8 +28,12 @@ func TestMetricsNamesAndLabels(t *testing.T) {
 	if err != nil {
 		t.Fatalf("second NewMetrics on one registry: %v", err)
 	}
-	m.ObserveHandshake(RoleServer, tls.ConnectionState{CurveID: tls.X25519MLKEM768, HelloRetryRequest: true}, 3*time.Millisecond)
+	m.ObserveHandshake(RoleServer, tls.ConnectionState{CurveID: tls.X25519MLKEM768, HelloRetryRequest: true, Version: tls.VersionTLS13, CipherSuite: tls.TLS_AES_128_GCM_SHA256}, 3*time.Millisecond)
 	m2.ObserveGroup(RoleClient, 0x4242, false, time.Millisecond)
+	// Hook path: its duration is kept apart; unknown version and suite are
+	// bounded to "other".
+	m.ObserveHookHandshake(RoleServer, tls.ConnectionState{CurveID: tls.X25519, Version: tls.VersionTLS12, CipherSuite: tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}, 2*time.Millisecond)
+	m.ObserveHookHandshake(RoleClient, tls.ConnectionState{CurveID: tls.X25519, Version: 0x7f1c, CipherSuite: 0x4242}, 0)
 	m.ObserveError(RoleServer, io.EOF)
 	var nilM *Metrics
 	nilM.ObserveHandshake(RoleServer, tls.ConnectionState{}, time.Second) // must not panic
@@ -49,7 +53,9 @@ func TestMetricsNamesAndLabels(t *testing.T) {
 		}
 	}
 	want := map[string][]string{
-		MetricGroupTotal:      {"group=unknown kind=unknown role=client ", "group=x25519_mlkem768 kind=hybrid role=server "},
+		MetricGroupTotal:      {"group=unknown kind=unknown role=client ", "group=x25519 kind=classical role=client ", "group=x25519 kind=classical role=server ", "group=x25519_mlkem768 kind=hybrid role=server "},
+		MetricCipherTotal:     {"cipher=TLS_AES_128_GCM_SHA256 role=server version=TLS 1.3 ", "cipher=TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 role=server version=TLS 1.2 ", "cipher=other role=client version=other "},
+		MetricHookDuration:    {"group=x25519 role=server "},
 		MetricDuration:        {"group=unknown role=client ", "group=x25519_mlkem768 role=server "},
 		MetricErrorsTotal:     {"reason=eof role=server "},
 		MetricHelloRetryTotal: {"group=x25519_mlkem768 role=server "},

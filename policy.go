@@ -22,27 +22,62 @@ const (
 	ModeClassical Mode = "classical"
 )
 
-// ParseMode parses a policy mode name. The empty string is ModePrefer.
+// modes lists the valid modes, in the order error messages name them.
+var modes = []Mode{ModePrefer, ModeRequire, ModeClassical}
+
+func modeList() string { return "prefer (default), require or classical" }
+
+// ParseMode parses a policy mode name: trimmed and case-insensitive, so
+// "REQUIRE" and "Require " are ModeRequire. The empty string is ModePrefer.
+// An unknown name is a *ConfigError listing the valid ones. It is the one
+// parser of mode strings: Policy.Validate, ServerConfig, ClientConfig,
+// ParsePolicy, PolicyFromEnv and every pqtls flag and config file use it.
 func ParseMode(s string) (Mode, error) {
-	switch m := Mode(strings.ToLower(strings.TrimSpace(s))); m {
-	case "":
+	m := Mode(strings.ToLower(strings.TrimSpace(s)))
+	if m == "" {
 		return ModePrefer, nil
-	case ModePrefer, ModeRequire, ModeClassical:
+	}
+	if slices.Contains(modes, m) {
 		return m, nil
 	}
-	return "", fmt.Errorf("unknown policy %q: use prefer (default), require or classical", s)
+	return "", configErrorf("mode", "unknown policy mode %q: use %s", s, modeList())
 }
 
-// Default group orders. They are the single place defaults live; see DESIGN.md.
+// DefaultGroups returns the groups a mode offers and accepts when the policy
+// names none, as a fresh slice the caller may modify:
+//
+//   - prefer: Go's default set for this toolchain (Go 1.26: X25519MLKEM768,
+//     SecP256r1MLKEM768, SecP384r1MLKEM1024, x25519, secp256r1, secp384r1,
+//     secp521r1), so prefer is never narrower than plain crypto/tls;
+//   - require: its hybrid groups;
+//   - classical: its classical groups.
+//
+// Listing SecP384r1MLKEM1024 does not grow a Go ClientHello: since Go 1.24
+// crypto/tls sends key shares only for its top choices. The mode is parsed
+// by ParseMode; an invalid mode gets the prefer list.
+func DefaultGroups(m Mode) []tls.CurveID {
+	all := []tls.CurveID{tls.X25519MLKEM768, tls.SecP256r1MLKEM768, tls.SecP384r1MLKEM1024, tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521}
+	mode, _ := ParseMode(string(m))
+	switch mode {
+	case ModeRequire:
+		return slices.DeleteFunc(all, func(id tls.CurveID) bool { return !IsHybrid(id) })
+	case ModeClassical:
+		return slices.DeleteFunc(all, IsHybrid)
+	}
+	return all
+}
+
+// Deprecated default group lists, kept for one release.
 var (
-	// DefaultPreferGroups is the prefer-mode offer: hybrids first, then
-	// classical. SecP384r1MLKEM1024 is offered only on request, because its
-	// 1.7 KB key share makes every ClientHello larger.
-	DefaultPreferGroups = []tls.CurveID{tls.X25519MLKEM768, tls.SecP256r1MLKEM768, tls.X25519, tls.CurveP256}
-	// DefaultRequireGroups is the require-mode offer: hybrids only.
-	DefaultRequireGroups = []tls.CurveID{tls.X25519MLKEM768, tls.SecP256r1MLKEM768}
-	// DefaultClassicalGroups is the classical-mode offer.
-	DefaultClassicalGroups = []tls.CurveID{tls.X25519, tls.CurveP256}
+	// Deprecated: use DefaultGroups(ModePrefer). pqtls no longer reads this
+	// variable; assigning it has no effect.
+	DefaultPreferGroups = DefaultGroups(ModePrefer)
+	// Deprecated: use DefaultGroups(ModeRequire). pqtls no longer reads this
+	// variable; assigning it has no effect.
+	DefaultRequireGroups = DefaultGroups(ModeRequire)
+	// Deprecated: use DefaultGroups(ModeClassical). pqtls no longer reads
+	// this variable; assigning it has no effect.
+	DefaultClassicalGroups = DefaultGroups(ModeClassical)
 )
 
 // Policy says which key-exchange groups and TLS versions a configuration
@@ -54,8 +89,11 @@ type Policy struct {
 	// order of preference (server). Nil means the mode's default list.
 	Groups []tls.CurveID
 	// MinVersion is the lowest TLS version (tls.VersionTLS12 or
-	// tls.VersionTLS13). Zero means TLS 1.3: the hybrid groups exist only in
-	// TLS 1.3. TLS 1.2 may be allowed in prefer and classical modes.
+	// tls.VersionTLS13). Zero means the base configuration's MinVersion,
+	// else TLS 1.2 in prefer and classical (Go's default: prefer never
+	// refuses a peer plain crypto/tls accepts) and TLS 1.3 in require (the
+	// hybrid groups exist only in TLS 1.3). An explicit TLS 1.2 with require
+	// is an error.
 	MinVersion uint16
 	// MaxVersion is the highest TLS version. Zero means TLS 1.3.
 	MaxVersion uint16
@@ -99,9 +137,9 @@ func ParseVersion(s string) (uint16, error) {
 	case "13":
 		return tls.VersionTLS13, nil
 	case "10", "11":
-		return 0, fmt.Errorf("TLS version %q is not allowed: pqtls supports TLS 1.2 and 1.3 only; use 1.3 (default) or 1.2", s)
+		return 0, configErrorf("version", "TLS version %q is not allowed: pqtls supports TLS 1.2 and 1.3 only; use 1.3 (default) or 1.2", s)
 	}
-	return 0, fmt.Errorf("unknown TLS version %q: use 1.3 (default) or 1.2", s)
+	return 0, configErrorf("version", "unknown TLS version %q: use 1.3 (default) or 1.2", s)
 }
 
 // VersionName returns "TLS 1.3" style names.
@@ -121,12 +159,15 @@ func VersionName(v uint16) string {
 	return fmt.Sprintf("0x%04x", v)
 }
 
-// EffectiveMode returns the mode, with the empty mode meaning prefer.
+// EffectiveMode returns the mode parsed by ParseMode: the empty mode is
+// prefer, "REQUIRE" is require. An invalid mode is returned as written (it
+// matches no mode constant); Validate reports it.
 func (p Policy) EffectiveMode() Mode {
-	if p.Mode == "" {
-		return ModePrefer
+	m, err := ParseMode(string(p.Mode))
+	if err != nil {
+		return p.Mode
 	}
-	return p.Mode
+	return m
 }
 
 // EffectiveGroups returns the groups the policy offers, in order.
@@ -134,13 +175,7 @@ func (p Policy) EffectiveGroups() []tls.CurveID {
 	if len(p.Groups) > 0 {
 		return slices.Clone(p.Groups)
 	}
-	switch p.EffectiveMode() {
-	case ModeRequire:
-		return slices.Clone(DefaultRequireGroups)
-	case ModeClassical:
-		return slices.Clone(DefaultClassicalGroups)
-	}
-	return slices.Clone(DefaultPreferGroups)
+	return DefaultGroups(p.EffectiveMode())
 }
 
 // HybridGroups returns the hybrid groups the policy offers, in order.
@@ -154,10 +189,14 @@ func (p Policy) HybridGroups() []tls.CurveID {
 	return out
 }
 
-// EffectiveMinVersion returns the minimum TLS version (default TLS 1.3).
+// EffectiveMinVersion returns the minimum TLS version: MinVersion, or by
+// default TLS 1.3 in require and TLS 1.2 in prefer and classical.
 func (p Policy) EffectiveMinVersion() uint16 {
 	if p.MinVersion == 0 {
-		return tls.VersionTLS13
+		if p.EffectiveMode() == ModeRequire {
+			return tls.VersionTLS13
+		}
+		return tls.VersionTLS12
 	}
 	return p.MinVersion
 }
@@ -176,32 +215,32 @@ func (p Policy) EffectiveMaxVersion() uint16 {
 // warnings for a policy that works but silently loses post-quantum protection
 // (an explicit prefer list without a hybrid group, TLS 1.2 allowed).
 func (p Policy) Validate() (warnings []string, err error) {
-	mode := p.EffectiveMode()
-	if _, err := ParseMode(string(mode)); err != nil {
+	mode, err := ParseMode(string(p.Mode))
+	if err != nil {
 		return nil, err
 	}
 	seen := map[tls.CurveID]bool{}
 	for _, id := range p.Groups {
 		g, ok := LookupGroup(id)
 		if !ok {
-			return nil, fmt.Errorf("group %s is not in the pqtls registry: run 'pqtls groups' for valid names", GroupName(id))
+			return nil, configErrorf("policy", "group %s is not in the pqtls registry: run 'pqtls groups' for valid names", GroupName(id))
 		}
 		if !g.GoSupported {
-			return nil, fmt.Errorf("group %s cannot be negotiated by Go's crypto/tls: use X25519MLKEM768, SecP256r1MLKEM768, SecP384r1MLKEM1024, x25519, secp256r1, secp384r1 or secp521r1", g.Name)
+			return nil, configErrorf("policy", "group %s cannot be negotiated by Go's crypto/tls: use one of %s", g.Name, groupNames2(goGroups()))
 		}
 		if seen[id] {
-			return nil, fmt.Errorf("group %s is listed twice: remove the duplicate", g.Name)
+			return nil, configErrorf("policy", "group %s is listed twice: remove the duplicate", g.Name)
 		}
 		seen[id] = true
 	}
 	minV, maxV := p.EffectiveMinVersion(), p.EffectiveMaxVersion()
 	for _, v := range []uint16{minV, maxV} {
 		if v != tls.VersionTLS12 && v != tls.VersionTLS13 {
-			return nil, fmt.Errorf("TLS version %s is not allowed: use 1.3 (default) or 1.2", VersionName(v))
+			return nil, configErrorf("version", "TLS version %s is not allowed: use 1.3 (default) or 1.2", VersionName(v))
 		}
 	}
 	if minV > maxV {
-		return nil, fmt.Errorf("minimum TLS version %s is above maximum %s: raise the maximum or lower the minimum", VersionName(minV), VersionName(maxV))
+		return nil, configErrorf("version", "minimum TLS version %s is above maximum %s: raise the maximum or lower the minimum", VersionName(minV), VersionName(maxV))
 	}
 	switch mode {
 	case ModeRequire:
@@ -212,18 +251,18 @@ func (p Policy) Validate() (warnings []string, err error) {
 			}
 		}
 		if len(classical) > 0 {
-			return nil, fmt.Errorf("policy require offers hybrid groups only, but the list has %s: remove them, or use policy prefer to keep a classical fallback", strings.Join(classical, ", "))
+			return nil, configErrorf("policy", "policy require offers hybrid groups only, but the list has %s: remove them, or use policy prefer to keep a classical fallback", strings.Join(classical, ", "))
 		}
 		if maxV < tls.VersionTLS13 {
-			return nil, fmt.Errorf("policy require needs TLS 1.3 (hybrid groups exist only in TLS 1.3): set the maximum version to 1.3")
+			return nil, configErrorf("policy", "policy require needs TLS 1.3 (hybrid groups exist only in TLS 1.3): set the maximum version to 1.3")
 		}
 		if minV < tls.VersionTLS13 {
-			return nil, fmt.Errorf("policy require needs TLS 1.3 as the minimum (a TLS 1.2 handshake can never be hybrid): remove the 1.2 minimum, or use policy prefer")
+			return nil, configErrorf("policy", "policy require needs TLS 1.3 as the minimum (a TLS 1.2 handshake can never be hybrid): remove the 1.2 minimum, or use policy prefer")
 		}
 	case ModeClassical:
 		for _, id := range p.Groups {
 			if IsHybrid(id) {
-				return nil, fmt.Errorf("policy classical offers classical groups only, but the list has %s: remove it, or use policy prefer", GroupName(id))
+				return nil, configErrorf("policy", "policy classical offers classical groups only, but the list has %s: remove it, or use policy prefer", GroupName(id))
 			}
 		}
 	case ModePrefer:
@@ -233,9 +272,6 @@ func (p Policy) Validate() (warnings []string, err error) {
 		if maxV < tls.VersionTLS13 {
 			warnings = append(warnings, "maximum TLS version 1.2: hybrid groups exist only in TLS 1.3, so this configuration never negotiates post-quantum key exchange")
 		}
-	}
-	if mode != ModeRequire && minV < tls.VersionTLS13 && maxV == tls.VersionTLS13 {
-		warnings = append(warnings, "TLS 1.2 is allowed: a peer that only speaks TLS 1.2 gets classical key exchange")
 	}
 	return warnings, nil
 }

@@ -1,7 +1,10 @@
 package pqtls
 
 import (
+	"bytes"
 	"crypto/tls"
+	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -20,7 +23,7 @@ func TestPolicyValidate(t *testing.T) {
 		{name: "require tls12 min", p: Policy{Mode: ModeRequire, MinVersion: tls.VersionTLS12}, wantErr: "TLS 1.3 as the minimum"},
 		{name: "require tls12 max", p: Policy{Mode: ModeRequire, MaxVersion: tls.VersionTLS12, MinVersion: tls.VersionTLS12}, wantErr: "needs TLS 1.3"},
 		{name: "prefer without hybrid", p: Policy{Groups: []tls.CurveID{tls.X25519, tls.CurveP256}}, wantWarn: "never negotiates post-quantum"},
-		{name: "prefer tls12 allowed", p: Policy{MinVersion: tls.VersionTLS12}, wantWarn: "TLS 1.2 is allowed"},
+		{name: "prefer tls12 allowed, no warning: it is the default", p: Policy{MinVersion: tls.VersionTLS12}},
 		{name: "prefer max 1.2", p: Policy{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12}, wantWarn: "never negotiates post-quantum"},
 		{name: "classical with hybrid", p: Policy{Mode: ModeClassical, Groups: []tls.CurveID{tls.X25519MLKEM768}}, wantErr: "classical groups only"},
 		{name: "go unsupported group", p: Policy{Groups: []tls.CurveID{0x0201}}, wantErr: "cannot be negotiated by Go"},
@@ -51,7 +54,10 @@ func TestPolicyValidate(t *testing.T) {
 }
 
 func TestPolicyDefaults(t *testing.T) {
-	if g := (Policy{}).EffectiveGroups(); !slices.Equal(g, []tls.CurveID{tls.X25519MLKEM768, tls.SecP256r1MLKEM768, tls.X25519, tls.CurveP256}) {
+	// prefer is Go's default set for this toolchain: never narrower than
+	// plain crypto/tls.
+	goDefault := []tls.CurveID{tls.X25519MLKEM768, tls.SecP256r1MLKEM768, tls.SecP384r1MLKEM1024, tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521}
+	if g := (Policy{}).EffectiveGroups(); !slices.Equal(g, goDefault) {
 		t.Errorf("prefer default %v", g)
 	}
 	if g := (Policy{Mode: ModeRequire}).EffectiveGroups(); slices.ContainsFunc(g, func(id tls.CurveID) bool { return !IsHybrid(id) }) {
@@ -60,14 +66,101 @@ func TestPolicyDefaults(t *testing.T) {
 	if g := (Policy{Mode: ModeClassical}).EffectiveGroups(); slices.ContainsFunc(g, IsHybrid) {
 		t.Errorf("classical default offers a hybrid: %v", g)
 	}
-	if v := (Policy{}).EffectiveMinVersion(); v != tls.VersionTLS13 {
-		t.Errorf("default min version %x", v)
+	// prefer and classical default to TLS 1.2 (Go's default), require to 1.3.
+	if v := (Policy{}).EffectiveMinVersion(); v != tls.VersionTLS12 {
+		t.Errorf("prefer default min version %x", v)
 	}
-	// The returned slice is a copy: changing it cannot change the defaults.
+	if v := (Policy{Mode: ModeClassical}).EffectiveMinVersion(); v != tls.VersionTLS12 {
+		t.Errorf("classical default min version %x", v)
+	}
+	if v := (Policy{Mode: ModeRequire}).EffectiveMinVersion(); v != tls.VersionTLS13 {
+		t.Errorf("require default min version %x", v)
+	}
+	// The returned slices are copies: changing them cannot change the defaults.
 	g := (Policy{}).EffectiveGroups()
 	g[0] = tls.X25519
-	if DefaultPreferGroups[0] != tls.X25519MLKEM768 {
-		t.Error("EffectiveGroups leaked the default slice")
+	d := DefaultGroups(ModePrefer)
+	d[0] = tls.X25519
+	if !slices.Equal(DefaultGroups(ModePrefer), goDefault) || !slices.Equal((Policy{}).EffectiveGroups(), goDefault) {
+		t.Error("EffectiveGroups or DefaultGroups leaked the default slice")
+	}
+	if g := DefaultGroups(ModeRequire); !slices.Equal(g, []tls.CurveID{tls.X25519MLKEM768, tls.SecP256r1MLKEM768, tls.SecP384r1MLKEM1024}) {
+		t.Errorf("require default %v", g)
+	}
+	if g := DefaultGroups(ModeClassical); !slices.Equal(g, []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521}) {
+		t.Errorf("classical default %v", g)
+	}
+	if g := DefaultGroups("REQUIRE "); !slices.Equal(g, DefaultGroups(ModeRequire)) {
+		t.Errorf("DefaultGroups(\"REQUIRE \") = %v", g)
+	}
+}
+
+// The deprecated exported slices are no longer read: assigning them cannot
+// make a later prefer configuration classical.
+func TestDeprecatedDefaultVarsUnread(t *testing.T) {
+	saved := DefaultPreferGroups
+	savedReq := DefaultRequireGroups
+	t.Cleanup(func() { DefaultPreferGroups, DefaultRequireGroups = saved, savedReq })
+	DefaultPreferGroups = []tls.CurveID{tls.X25519}
+	DefaultRequireGroups = []tls.CurveID{tls.X25519}
+	cfg, err := ServerConfig(Options{})
+	if err != nil || !slices.Contains(cfg.CurvePreferences, tls.X25519MLKEM768) {
+		t.Fatalf("prefer after assigning DefaultPreferGroups: %v %v", cfg.CurvePreferences, err)
+	}
+	cfg, err = ClientConfig(Options{Policy: Policy{Mode: ModeRequire}})
+	if err != nil || slices.Contains(cfg.CurvePreferences, tls.X25519) {
+		t.Fatalf("require after assigning DefaultRequireGroups: %v %v", cfg.CurvePreferences, err)
+	}
+}
+
+// prefer never breaks a working link: versions and groups follow the base
+// or Go's defaults; a classical-only base list gets the hybrids added.
+func TestPreferKeepsWorkingLinks(t *testing.T) {
+	logs := &lockedWriter{w: &bytes.Buffer{}}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
+	// gosec-style base: TLS 1.2 minimum, classical curves.
+	base := &tls.Config{MinVersion: tls.VersionTLS12, CurvePreferences: []tls.CurveID{tls.CurveP256, tls.CurveP384}}
+	cfg, err := ServerConfig(Options{Base: base, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []tls.CurveID{tls.X25519MLKEM768, tls.SecP256r1MLKEM768, tls.SecP384r1MLKEM1024, tls.CurveP256, tls.CurveP384}
+	if !slices.Equal(cfg.CurvePreferences, want) || cfg.MinVersion != tls.VersionTLS12 {
+		t.Fatalf("prefer on a classical base: groups %v min %x, want %v and TLS 1.2", cfg.CurvePreferences, cfg.MinVersion, want)
+	}
+	if l := logs.String(); !strings.Contains(l, "X25519MLKEM768, SecP256r1MLKEM768, SecP384r1MLKEM1024") || strings.Contains(l, "TLS 1.2 is allowed") {
+		t.Fatalf("warning should name the added hybrids and not warn about the TLS 1.2 default: %s", l)
+	}
+	if len(base.CurvePreferences) != 2 {
+		t.Fatal("Base modified")
+	}
+	// A P-384-only peer works against default prefer, both directions.
+	cert, pool := selfSigned(t)
+	srv, err := ServerConfig(Options{Base: &tls.Config{Certificates: []tls.Certificate{cert}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p384 := &tls.Config{RootCAs: pool, ServerName: "localhost", CurvePreferences: []tls.CurveID{tls.CurveP384}}
+	if cs := pipeHandshake(t, srv, p384); cs.CurveID != tls.CurveP384 {
+		t.Fatalf("P-384 client: %s", GroupName(cs.CurveID))
+	}
+	cli, err := ClientConfig(Options{Base: &tls.Config{RootCAs: pool, ServerName: "localhost"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p384srv := &tls.Config{Certificates: []tls.Certificate{cert}, CurvePreferences: []tls.CurveID{tls.CurveP384}, MaxVersion: tls.VersionTLS12}
+	if cs := pipeHandshake(t, p384srv, cli); cs.CurveID != tls.CurveP384 || cs.Version != tls.VersionTLS12 {
+		t.Fatalf("client vs TLS 1.2 P-384 server: %s %s", VersionName(cs.Version), GroupName(cs.CurveID))
+	}
+	// require: a gosec base's 1.2 minimum is raised with a warning; an
+	// explicit 1.2 minimum stays an error.
+	logs.w.Reset()
+	cfg, err = ServerConfig(Options{Policy: Policy{Mode: ModeRequire}, Base: &tls.Config{MinVersion: tls.VersionTLS12}, Logger: logger})
+	if err != nil || cfg.MinVersion != tls.VersionTLS13 || !strings.Contains(logs.String(), "raised to TLS 1.3") {
+		t.Fatalf("require on a 1.2 base: %v %x %s", err, cfg.MinVersion, logs.String())
+	}
+	if _, err := ServerConfig(Options{Policy: Policy{Mode: ModeRequire, MinVersion: tls.VersionTLS12}}); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("require with explicit 1.2: %v", err)
 	}
 }
 

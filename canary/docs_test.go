@@ -22,11 +22,9 @@ func TestSchemaDocumented(t *testing.T) {
 			t.Errorf("JSON field %s%s is not documented in docs/CANARY.md", f.Path, f.Name)
 		}
 	}
-	for _, code := range []string{VerdictOK, VerdictHybridUnavailable, VerdictUnreachable, VerdictUnstable, VerdictLargeHelloDropped,
-		VerdictSplitHelloReset, VerdictLargeHelloReset, VerdictRecordFragmentation, VerdictHybridAlert, VerdictHRRBroken,
-		VerdictHybridUnexpected, VerdictInterrupted} {
-		if !strings.Contains(doc, "| `"+code+"` |") {
-			t.Errorf("verdict %s is not in the verdict table of docs/CANARY.md", code)
+	for _, row := range Verdicts {
+		if !strings.Contains(doc, "| `"+row.Code+"` |") {
+			t.Errorf("verdict %s is not in the verdict table of docs/CANARY.md", row.Code)
 		}
 	}
 	for _, c := range []string{ClassOK, ClassTimeout, ClassReset, ClassEOF, ClassUnexpected, ClassConnectFailed, ClassCertificate} {

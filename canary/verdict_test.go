@@ -28,6 +28,7 @@ func synth(n int, override map[string]map[string]int) *Report {
 }
 
 func TestDecide(t *testing.T) {
+	reached := map[string]bool{}
 	for _, tc := range []struct {
 		name     string
 		override map[string]map[string]int
@@ -53,6 +54,7 @@ func TestDecide(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v := decide(synth(4, tc.override), false)
+			reached[v.Code] = true
 			if v.Code != tc.want {
 				t.Fatalf("code %s, want %s: %s", v.Code, tc.want, v.Summary)
 			}
@@ -66,6 +68,34 @@ func TestDecide(t *testing.T) {
 				t.Error("no advice")
 			}
 		})
+	}
+	// Interrupted comes first, whatever the cases say.
+	e := gather(synth(1, nil), false)
+	e.Interrupted, e.Done, e.Total = true, 10, 30
+	if v := decideEvidence(e); v.Code != VerdictInterrupted || v.Safe || !strings.Contains(v.Summary, "interrupted after 10 of 30 attempts") || !strings.Contains(v.Summary, "the cases above") {
+		t.Errorf("interrupted: %+v", v)
+	} else {
+		reached[v.Code] = true
+	}
+	classical := synth(2, nil)
+	for i := range classical.Cases {
+		classical.Cases[i].SelectedGroup, classical.Cases[i].SelectedKind = "x25519", "classical"
+	}
+	reached[decide(classical, false).Code] = true
+	// Every row of the table is reached by one of the reports above, and
+	// no code appears twice.
+	seen := map[string]bool{}
+	for _, row := range Verdicts {
+		if seen[row.Code] {
+			t.Errorf("verdict %s has two rows", row.Code)
+		}
+		seen[row.Code] = true
+		if !reached[row.Code] {
+			t.Errorf("no test report reaches the verdict row %s", row.Code)
+		}
+	}
+	if last := Verdicts[len(Verdicts)-1]; !last.Match(&Evidence{Report: &Report{}}) {
+		t.Errorf("the last row (%s) must match everything", last.Code)
 	}
 	// Non-critical failures are warnings that name the case.
 	v := decide(synth(4, map[string]map[string]int{CaseHybridPad16K: {ClassTimeout: 4}}), false)

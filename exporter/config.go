@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/starttls"
 )
 
 // Defaults of a module.
@@ -24,13 +25,53 @@ const (
 	DefaultTimeout = 10 * time.Second
 	// DefaultModule is the module used when /probe has no module parameter.
 	DefaultModule = "default"
+	// DefaultMaxConcurrentProbes bounds the probes running at once when the
+	// configuration sets no max_concurrent_probes.
+	DefaultMaxConcurrentProbes = 256
 )
 
-// Config is the exporter configuration file: a set of named modules.
+// Config is the exporter configuration file: who may be probed, how many
+// probes run at once, and a set of named modules.
 type Config struct {
+	// AllowedTargets lists the targets /probe may connect to: CIDRs
+	// (10.0.0.0/8, 2001:db8::/32, a single address) constrain the addresses,
+	// host globs (*.internal.example) constrain the names. A name is resolved
+	// once; every address it resolves to must be allowed and the probe
+	// connects only to those addresses. Absent: every target is allowed.
+	AllowedTargets []string `yaml:"allowed_targets"`
+	// MaxConcurrentProbes bounds the probes running at once; /probe answers
+	// HTTP 503 above it. Default DefaultMaxConcurrentProbes.
+	MaxConcurrentProbes int `yaml:"max_concurrent_probes"`
 	// Modules maps a module name (the module= parameter of /probe) to its
 	// settings.
 	Modules map[string]*Module `yaml:"modules"`
+
+	allow *targetList
+}
+
+// Restricted reports whether every module limits its targets (top-level
+// or module allowed_targets). It returns the modules that do not.
+func (c *Config) Restricted() (bool, []string) {
+	var open []string
+	for name, m := range c.Modules {
+		if c.allow == nil && m.allow == nil {
+			open = append(open, name)
+		}
+	}
+	sort.Strings(open)
+	return len(open) == 0, open
+}
+
+// lists returns the allow-lists a target of module m must pass.
+func (c *Config) lists(name string, m *Module) []namedList {
+	var out []namedList
+	if c.allow != nil {
+		out = append(out, namedList{"allowed_targets", c.allow})
+	}
+	if m.allow != nil {
+		out = append(out, namedList{fmt.Sprintf("module %q allowed_targets", name), m.allow})
+	}
+	return out
 }
 
 // Module is how one probe is made. The zero value is a default modern
@@ -71,8 +112,15 @@ type Module struct {
 	// EnumerateGroups restricts enumeration to these groups. Default: every
 	// group of the registry.
 	EnumerateGroups []string `yaml:"enumerate_groups"`
+	// AllowedTargets narrows the top-level allowed_targets for this module
+	// (same syntax): a target must pass both. A module with a client
+	// certificate needs one of the two, so the certificate is presented only
+	// to the targets listed.
+	AllowedTargets []string `yaml:"allowed_targets"`
 
 	// Derived at load time.
+	proto     starttls.Protocol
+	allow     *targetList
 	policy    *pqtls.Policy
 	roots     *x509.CertPool
 	cert      *tls.Certificate
@@ -119,6 +167,12 @@ func LoadConfig(path string) (*Config, error) {
 // file names the source in error messages and is the base for relative
 // ca_file, cert_file and key_file paths.
 func ParseConfig(data []byte, file string) (*Config, error) {
+	var root yaml.Node
+	_ = yaml.Unmarshal(data, &root)
+	lines := configLines(&root)
+	if key, l, ok := bareDuration(&root); ok {
+		return nil, &ConfigError{File: file, Line: l, Msg: key}
+	}
 	var cfg Config
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -135,11 +189,19 @@ func ParseConfig(data []byte, file string) (*Config, error) {
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, &ConfigError{File: file, Msg: "more than one YAML document: keep a single document"}
 	}
-	var root yaml.Node
-	_ = yaml.Unmarshal(data, &root)
-	lines := moduleLines(&root)
 	if len(cfg.Modules) == 0 {
 		return nil, &ConfigError{File: file, Msg: "no modules: define at least one under 'modules:' (see docs/EXPORTER.md)"}
+	}
+	allow, err := parseTargetList(cfg.AllowedTargets)
+	if err != nil {
+		return nil, &ConfigError{File: file, Line: lines[".allowed_targets"], Msg: err.Error()}
+	}
+	cfg.allow = allow
+	switch {
+	case cfg.MaxConcurrentProbes < 0:
+		return nil, &ConfigError{File: file, Line: lines[".max_concurrent_probes"], Msg: "max_concurrent_probes must be positive (default 256)"}
+	case cfg.MaxConcurrentProbes == 0:
+		cfg.MaxConcurrentProbes = DefaultMaxConcurrentProbes
 	}
 	names := make([]string, 0, len(cfg.Modules))
 	for name := range cfg.Modules {
@@ -152,7 +214,11 @@ func ParseConfig(data []byte, file string) (*Config, error) {
 			m = &Module{}
 			cfg.Modules[name] = m
 		}
-		if err := m.prepare(file); err != nil {
+		err := m.prepare(file)
+		if err == nil && m.cert != nil && cfg.allow == nil && m.allow == nil {
+			err = &fieldError{"cert_file", "a client certificate needs allowed_targets (in this module or at the top level): it is presented only to the targets listed"}
+		}
+		if err != nil {
 			l := lines[name]
 			if k, ok := lines[name+"."+err.key]; ok {
 				l = k
@@ -163,31 +229,60 @@ func ParseConfig(data []byte, file string) (*Config, error) {
 	return &cfg, nil
 }
 
-// moduleLines maps "name" and "name.key" to their line numbers.
-func moduleLines(root *yaml.Node) map[string]int {
-	out := map[string]int{}
-	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
-		return out
+// moduleNodes returns the module name and body nodes of a parsed file.
+func moduleNodes(root *yaml.Node) (top *yaml.Node, mods [][2]*yaml.Node) {
+	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		return nil, nil
 	}
-	top := root.Content[0]
-	if top.Kind != yaml.MappingNode {
-		return out
-	}
+	top = root.Content[0]
 	for i := 0; i+1 < len(top.Content); i += 2 {
 		if top.Content[i].Value != "modules" || top.Content[i+1].Kind != yaml.MappingNode {
 			continue
 		}
-		mods := top.Content[i+1]
-		for j := 0; j+1 < len(mods.Content); j += 2 {
-			name := mods.Content[j].Value
-			out[name] = mods.Content[j].Line
-			body := mods.Content[j+1]
-			for k := 0; k+1 < len(body.Content); k += 2 {
-				out[name+"."+body.Content[k].Value] = body.Content[k].Line
-			}
+		m := top.Content[i+1]
+		for j := 0; j+1 < len(m.Content); j += 2 {
+			mods = append(mods, [2]*yaml.Node{m.Content[j], m.Content[j+1]})
+		}
+	}
+	return top, mods
+}
+
+// configLines maps ".key" (top level), "name" and "name.key" (modules) to
+// their line numbers.
+func configLines(root *yaml.Node) map[string]int {
+	out := map[string]int{}
+	top, mods := moduleNodes(root)
+	if top == nil {
+		return out
+	}
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		out["."+top.Content[i].Value] = top.Content[i].Line
+	}
+	for _, nb := range mods {
+		name, body := nb[0].Value, nb[1]
+		out[name] = nb[0].Line
+		for k := 0; k+1 < len(body.Content); k += 2 {
+			out[name+"."+body.Content[k].Value] = body.Content[k].Line
 		}
 	}
 	return out
+}
+
+// bareDuration finds a module timeout written as a bare number ("timeout:
+// 5", which YAML would read as 5 nanoseconds) and returns the message and
+// line.
+func bareDuration(root *yaml.Node) (string, int, bool) {
+	_, mods := moduleNodes(root)
+	for _, nb := range mods {
+		body := nb[1]
+		for k := 0; k+1 < len(body.Content); k += 2 {
+			v := body.Content[k+1]
+			if body.Content[k].Value == "timeout" && v.Kind == yaml.ScalarNode && (v.Tag == "!!int" || v.Tag == "!!float") {
+				return fmt.Sprintf("module %q: timeout: %s has no unit: write %ss", nb[0].Value, v.Value, v.Value), v.Line, true
+			}
+		}
+	}
+	return "", 0, false
 }
 
 type fieldError struct{ key, msg string }
@@ -200,15 +295,26 @@ func (m *Module) prepare(file string) *fieldError {
 		m.Timeout = DefaultTimeout
 	}
 	if m.StartTLS != "" {
-		if err := checkStartTLS(m.StartTLS); err != nil {
+		p, err := starttls.Parse(m.StartTLS)
+		if err != nil {
 			return &fieldError{"starttls", err.Error()}
 		}
+		m.proto = p
 	}
+	allow, err := parseTargetList(m.AllowedTargets)
+	if err != nil {
+		return &fieldError{"allowed_targets", err.Error()}
+	}
+	m.allow = allow
 	if len(m.Groups) > 0 && m.Policy == "" {
 		return &fieldError{"groups", "groups needs a policy: add 'policy: prefer' (or require/classical) to this module"}
 	}
 	if m.Policy != "" {
-		p, _, err := pqtls.ParsePolicy(m.Policy, strings.Join(m.Groups, ","), m.MinVersion)
+		minVersion := m.MinVersion
+		if strings.TrimSpace(minVersion) == "" {
+			minVersion = "1.3" // the exporter's own default (the library's is 1.2)
+		}
+		p, _, err := pqtls.ParsePolicy(m.Policy, strings.Join(m.Groups, ","), minVersion)
 		if err != nil {
 			key := "policy"
 			if strings.Contains(err.Error(), "group") && len(m.Groups) > 0 {

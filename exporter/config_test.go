@@ -2,6 +2,7 @@ package exporter
 
 import (
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"unknown key", "modules:\n  a:\n    timeout: 2s\n    timout: 3s\n", 0, "line 4: unknown key timout"},
 		{"unknown top key", "modulez:\n  a: {}\n", 0, "line 1"},
 		{"bad duration", "modules:\n  a:\n    timeout: soon\n", 0, "line 3"},
+		{"bare number timeout", "modules:\n  a:\n    timeout: 5\n", 3, `module "a": timeout: 5 has no unit: write 5s`},
+		{"bare float timeout", "modules:\n  a:\n    enumerate: true\n    timeout: 2.5\n", 4, "write 2.5s"},
 		{"negative timeout", "modules:\n  a:\n    timeout: -1s\n", 3, "timeout must be positive"},
 		{"bad policy", "modules:\n  a:\n    timeout: 2s\n    policy: sometimes\n", 4, "sometimes"},
 		{"groups without policy", "modules:\n  a:\n    groups: [x25519]\n", 3, "groups needs a policy"},
@@ -85,5 +88,16 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 	if _, ok := cfg.Modules[DefaultModule]; !ok {
 		t.Errorf("examples/exporter.yaml has no %q module", DefaultModule)
+	}
+	// Issue 17: the example shows ca_file (internal CAs), and its file loads.
+	if m := cfg.Modules["internal"]; m == nil || m.CAFile == "" || m.roots == nil {
+		t.Errorf("examples/exporter.yaml: module internal shows no loaded ca_file: %+v", m)
+	}
+	// And it restricts targets, loopback included (docs quick start).
+	if ok, open := cfg.Restricted(); !ok {
+		t.Errorf("examples/exporter.yaml: modules %v have no allowed_targets", open)
+	}
+	if cfg.allow == nil || !cfg.allow.allowsAddr(netip.MustParseAddr("127.0.0.1"), true) || cfg.allow.allowsAddr(netip.MustParseAddr("169.254.169.254"), true) {
+		t.Error("examples/exporter.yaml: allowed_targets should allow loopback and refuse link-local")
 	}
 }

@@ -24,11 +24,14 @@ func TestMetricsDocumented(t *testing.T) {
 	}
 	text := string(doc)
 	names := map[string]bool{}
-	// Probe metrics, enumeration included (a failed probe still registers
-	// every family).
+	// Probe metrics, enumeration included (a successful probe registers
+	// every family but probe_tls_failure_info's samples).
 	reg := prometheus.NewRegistry()
-	m := mustConfig(t, "modules:\n  e:\n    timeout: 1s\n    enumerate: true\n    enumerate_groups: [x25519]\n").Modules["e"]
-	Probe(context.Background(), closedPort(t), m, reg, nil)
+	p := newPKI(t)
+	m := mustConfig(t, "modules:\n  e:\n    timeout: 5s\n    ca_file: "+p.caFile+"\n    enumerate: true\n    enumerate_groups: [x25519]\n").Modules["e"]
+	if res := Probe(context.Background(), tlsServer(t, p, nil), m, reg, nil); !res.Success {
+		t.Fatalf("probe failed: %s %s", res.Phase, res.Reason)
+	}
 	health := prometheus.NewRegistry()
 	newExporter(t, mustConfig(t, "modules:\n  a: {}\n"), health)
 	// pqtls observe's own metrics.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/starttls"
 	"github.com/pqtls/pqtls/internal/wire"
 	"github.com/pqtls/pqtls/scan"
 )
@@ -19,7 +20,7 @@ import (
 // TLS 1.3 groups it selects, plus the TLS 1.2 ECDHE curves of a TLS
 // 1.2-only server. The large ClientHello case runs at the same time on its
 // own connection.
-func enumerate(ctx context.Context, addr, serverName string, m *Module, logger *slog.Logger) (map[tls.CurveID]bool, bool, error) {
+func enumerate(ctx context.Context, addr string, dial pinnedDialer, serverName string, m *Module, logger *slog.Logger) (map[tls.CurveID]bool, bool, error) {
 	type largeResult struct {
 		ok      bool
 		outcome wire.Outcome
@@ -27,37 +28,37 @@ func enumerate(ctx context.Context, addr, serverName string, m *Module, logger *
 	}
 	lc := make(chan largeResult, 1)
 	go func() {
-		ok, outcome, err := largeHello(ctx, addr, serverName, m)
+		ok, outcome, err := largeHello(ctx, dial, serverName, m)
 		lc <- largeResult{ok, outcome, err}
 	}()
 
 	supported := make(map[tls.CurveID]bool, len(m.enumGroup))
 	host, portStr, _ := net.SplitHostPort(addr)
 	port, _ := strconv.Atoi(portStr)
-	target := scan.Target{Input: addr, Source: "exporter", Host: host, Port: port, ServerName: sniName(serverName), StartTLS: scan.ProtoNone}
+	// IP set: ScanOne does not resolve the name again.
+	target := scan.Target{Input: addr, Source: "exporter", Host: host, IP: dial.addrs[0].String(), Port: port, ServerName: sniName(serverName), StartTLS: starttls.None}
 	opts := scan.Options{
 		Enumerate:  true,
 		Groups:     m.enumGroup,
 		ServerName: sniName(serverName),
 		RootCAs:    m.roots,
 		ClientCert: m.cert,
-		ALPN:       alpnFor(m),
+		ALPN:       m.proto.ALPN(),
+		StartTLS:   m.proto,
 		Retries:    -1, // Prometheus' next scrape is the retry
-		Logger:     logger,
-	}
-	if m.StartTLS != "" {
-		proto, err := scan.ParseProtocol(m.StartTLS)
-		if err != nil {
-			return supported, false, err
-		}
-		opts.StartTLS = proto
+		// Every connection goes to the addresses checked against
+		// allowed_targets, never to a second resolution.
+		DialContext: dial.DialContext,
+		Logger:      logger,
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		opts.Timeout = time.Until(dl)
 	}
 	res, err := scan.ScanOne(ctx, target, opts)
 	if err == nil && res.Error != "" {
-		err = fmt.Errorf("enumeration: %s: %s", res.Verdict, res.Error)
+		// res.Error may quote a server's STARTTLS banner: the reason is
+		// enough here (debug output is redacted).
+		err = fmt.Errorf("enumeration: %s (%s)", res.Verdict, res.Reason)
 	}
 	for _, g := range res.Groups {
 		if g.Confirmed == nil || *g.Confirmed {
@@ -70,7 +71,8 @@ func enumerate(ctx context.Context, addr, serverName string, m *Module, logger *
 		}
 	}
 	if len(res.ProbeErrors) > 0 {
-		logger.Warn("enumeration probes with unknown answers", "errors", res.ProbeErrors)
+		// Their text may quote what the server sent: count them only.
+		logger.Warn("enumeration probes with unknown answers", "count", len(res.ProbeErrors))
 	}
 	large := <-lc
 	if large.err != nil && err == nil {
@@ -91,7 +93,7 @@ func enumerate(ctx context.Context, addr, serverName string, m *Module, logger *
 // X25519 with real key shares for both (about 1.5 KB), split into two TCP
 // segments. It passes when the server answers with a ServerHello or a
 // HelloRetryRequest, whatever group it picks.
-func largeHello(ctx context.Context, addr, serverName string, m *Module) (bool, wire.Outcome, error) {
+func largeHello(ctx context.Context, dial pinnedDialer, serverName string, m *Module) (bool, wire.Outcome, error) {
 	ch := wire.NewClientHello13(sniName(serverName))
 	ch.SupportedGroups = []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP256}
 	ks, err := wire.GenerateKeyShares(tls.X25519MLKEM768, tls.X25519)
@@ -103,7 +105,7 @@ func largeHello(ctx context.Context, addr, serverName string, m *Module) (bool, 
 	if err != nil {
 		return false, wire.OutcomeError, err
 	}
-	res, err := exchange(ctx, addr, serverName, m, ch, wire.ExchangeOptions{Segments: []int{len(raw) / 2}})
+	res, err := exchange(ctx, dial, serverName, m, ch, wire.ExchangeOptions{Segments: []int{len(raw) / 2}})
 	if err != nil {
 		return false, wire.OutcomeError, err
 	}
@@ -114,13 +116,13 @@ func largeHello(ctx context.Context, addr, serverName string, m *Module) (bool, 
 	return false, res.Outcome, nil
 }
 
-func exchange(ctx context.Context, addr, serverName string, m *Module, ch *wire.ClientHello, opts wire.ExchangeOptions) (*wire.ExchangeResult, error) {
-	conn, _, err := connect(ctx, addr, serverName, m)
+func exchange(ctx context.Context, dial pinnedDialer, serverName string, m *Module, ch *wire.ClientHello, opts wire.ExchangeOptions) (*wire.ExchangeResult, error) {
+	conn, _, err := connect(ctx, dial, serverName, m)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	if proto := alpnFor(m); len(proto) > 0 {
+	if proto := m.proto.ALPN(); len(proto) > 0 {
 		ch.ALPN = proto
 	}
 	return wire.Exchange(ctx, conn, ch, opts)

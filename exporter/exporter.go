@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime"
 	"sort"
@@ -40,16 +41,30 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Version is reported by pqtls_exporter_build_info.
 	Version string
+	// Resolver resolves target names, once per probe. Nil: net.DefaultResolver.
+	Resolver Resolver
 }
+
+// Refusal reasons, the reason label of pqtls_exporter_probes_refused_total.
+const (
+	// RefusedTargetNotAllowed: allowed_targets refuse the target (HTTP 403).
+	RefusedTargetNotAllowed = "target_not_allowed"
+	// RefusedConcurrency: max_concurrent_probes probes were running (HTTP 503).
+	RefusedConcurrency = "max_concurrent_probes"
+)
 
 // Exporter serves /probe and keeps the current configuration.
 type Exporter struct {
 	cfg        atomic.Pointer[Config]
 	configFile string
 	logger     *slog.Logger
+	resolver   Resolver
 	reloadMu   sync.Mutex
+	running    atomic.Int64
 
 	probes       *prometheus.CounterVec
+	refused      *prometheus.CounterVec
+	inFlight     prometheus.GaugeFunc
 	reloadOK     prometheus.Gauge
 	reloadTime   prometheus.Gauge
 	reloadsTotal *prometheus.CounterVec
@@ -60,10 +75,22 @@ func New(o Options) (*Exporter, error) {
 	if o.Config == nil {
 		return nil, fmt.Errorf("exporter: no configuration")
 	}
-	e := &Exporter{configFile: o.ConfigFile, logger: o.Logger}
+	e := &Exporter{configFile: o.ConfigFile, logger: o.Logger, resolver: o.Resolver}
 	if e.logger == nil {
 		e.logger = slog.New(slog.DiscardHandler)
 	}
+	if e.resolver == nil {
+		e.resolver = net.DefaultResolver
+	}
+	e.refused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "pqtls_exporter_probes_refused_total", Help: "Probe requests refused: target_not_allowed (HTTP 403, allowed_targets) or max_concurrent_probes (HTTP 503).",
+	}, []string{"reason"})
+	for _, r := range []string{RefusedTargetNotAllowed, RefusedConcurrency} {
+		e.refused.WithLabelValues(r)
+	}
+	e.inFlight = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "pqtls_exporter_probes_in_flight", Help: "Probes running now (at most max_concurrent_probes).",
+	}, func() float64 { return float64(e.running.Load()) })
 	e.cfg.Store(o.Config)
 	e.probes = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "pqtls_exporter_probes_total", Help: "Probes run, by module and result (success/failure).",
@@ -93,7 +120,7 @@ func New(o Options) (*Exporter, error) {
 		}
 	}
 	if o.Registerer != nil {
-		for _, c := range []prometheus.Collector{e.probes, e.reloadOK, e.reloadTime, e.reloadsTotal, build} {
+		for _, c := range []prometheus.Collector{e.probes, e.refused, e.inFlight, e.reloadOK, e.reloadTime, e.reloadsTotal, build} {
 			if err := o.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("exporter: register metrics: %w", err)
 			}
@@ -197,13 +224,22 @@ func (e *Exporter) ServeProbe(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	if n := e.running.Add(1); n > int64(cfg.MaxConcurrentProbes) {
+		e.running.Add(-1)
+		e.refused.WithLabelValues(RefusedConcurrency).Inc()
+		http.Error(w, fmt.Sprintf("%d probes are running (max_concurrent_probes): retry later, or raise max_concurrent_probes", cfg.MaxConcurrentProbes), http.StatusServiceUnavailable)
+		return
+	}
+	defer e.running.Add(-1)
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 
+	// The probe's log is returned to the HTTP client with debug=true: server
+	// banners are redacted from it (see redact.go).
 	var logBuf bytes.Buffer
 	var logMu sync.Mutex
-	probeLogger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logBuf, mu: &logMu}, &slog.HandlerOptions{Level: slog.LevelDebug})).
-		With("module", name, "target", target)
+	probeLogger := slog.New(redactHandler{slog.NewTextHandler(&lockedWriter{w: &logBuf, mu: &logMu}, &slog.HandlerOptions{Level: slog.LevelDebug})}).
+		With("module", name)
 
 	reg := prometheus.NewRegistry()
 	success := prometheus.NewGauge(prometheus.GaugeOpts{Name: "probe_success", Help: "1 if the probe succeeded: TCP, STARTTLS and a verified TLS handshake."})
@@ -211,8 +247,14 @@ func (e *Exporter) ServeProbe(w http.ResponseWriter, r *http.Request) {
 	reg.MustRegister(success, duration)
 
 	start := time.Now()
-	res := Probe(ctx, target, m, reg, probeLogger)
+	res := probeWith(ctx, target, m, probeEnv{resolver: e.resolver, lists: cfg.lists(name, m)}, reg, probeLogger)
 	elapsed := time.Since(start)
+	if res.Refused != nil {
+		e.refused.WithLabelValues(RefusedTargetNotAllowed).Inc()
+		e.logger.Warn("target refused", "module", name, "target", target, "err", res.Refused, "remote", r.RemoteAddr)
+		http.Error(w, res.Refused.Error()+": add it to allowed_targets in the exporter configuration if it should be probed", http.StatusForbidden)
+		return
+	}
 	duration.Set(elapsed.Seconds())
 	success.Set(b2f(res.Success))
 	result := "failure"
@@ -273,4 +315,18 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// ExposureWarning returns a warning when the exporter listens on addr
+// beyond loopback while some modules may probe any target (no
+// allowed_targets), and "" otherwise.
+func ExposureWarning(cfg *Config, addr net.Addr) string {
+	if ok, open := cfg.Restricted(); !ok {
+		if ta, isTCP := addr.(*net.TCPAddr); isTCP && ta.IP.IsLoopback() {
+			return ""
+		}
+		return fmt.Sprintf("no allowed_targets for module(s) %s while listening on %s: anyone who reaches this port can make the exporter connect to any host and port it can reach; set allowed_targets or listen on loopback (docs/EXPORTER.md, Security)",
+			strings.Join(open, ", "), addr)
+	}
+	return ""
 }

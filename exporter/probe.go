@@ -17,7 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pqtls/pqtls"
-	"github.com/pqtls/pqtls/scan"
+	"github.com/pqtls/pqtls/internal/starttls"
 )
 
 // Probe phases, the `phase` label of probe_tls_failure_info.
@@ -34,6 +34,18 @@ const (
 	ReasonRefused     = "connection_refused"
 	ReasonUnreachable = "unreachable"
 	ReasonDNS         = "dns"
+	// ReasonNoStartTLS (phase="starttls"): the server answered its protocol
+	// but does not offer TLS.
+	ReasonNoStartTLS = "no_starttls"
+)
+
+// Target failure reasons (phase="target").
+const (
+	// ReasonInvalid: the target is not host[:port].
+	ReasonInvalid = "invalid"
+	// ReasonNotAllowed: allowed_targets refuse the target; /probe answers
+	// HTTP 403 instead of metrics.
+	ReasonNotAllowed = "not_allowed"
 )
 
 // probeMetrics are the metrics of one probe, registered on the per-request
@@ -101,6 +113,9 @@ type Result struct {
 	Success bool
 	// Phase and Reason say why the probe failed.
 	Phase, Reason string
+	// Refused is set when allowed_targets refused the target
+	// (Reason ReasonNotAllowed).
+	Refused *TargetRefusedError
 	// Handshake fields, set when the server answered the handshake (even if
 	// the certificate was then refused).
 	Handshaked       bool
@@ -119,15 +134,32 @@ type Result struct {
 }
 
 // Probe probes target with module m and records the result on reg.
-// logger receives the probe's log (nil discards). It returns the result;
-// probe_success and probe_duration_seconds are the caller's (the handler
-// sets them).
+// logger receives the probe's log (nil discards). The target's name is
+// resolved once with the system resolver and checked against the module's
+// allowed_targets (the Exporter adds the top-level list); the probe connects
+// only to the addresses checked. It returns the result; probe_success and
+// probe_duration_seconds are the caller's (the handler sets them).
 func Probe(ctx context.Context, target string, m *Module, reg prometheus.Registerer, logger *slog.Logger) *Result {
+	var lists []namedList
+	if m.allow != nil {
+		lists = []namedList{{"module allowed_targets", m.allow}}
+	}
+	return probeWith(ctx, target, m, probeEnv{resolver: net.DefaultResolver, lists: lists}, reg, logger)
+}
+
+// probeEnv is what a probe needs beyond its module: how names resolve and
+// which allow-lists apply.
+type probeEnv struct {
+	resolver Resolver
+	lists    []namedList
+}
+
+func probeWith(ctx context.Context, target string, m *Module, env probeEnv, reg prometheus.Registerer, logger *slog.Logger) *Result {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	pm := newProbeMetrics(reg)
-	res := probe(ctx, target, m, logger)
+	res := probe(ctx, target, m, env, logger)
 	if !res.Success {
 		pm.failure.WithLabelValues(res.Phase, res.Reason).Set(1)
 	}
@@ -148,7 +180,12 @@ func Probe(ctx context.Context, target string, m *Module, reg prometheus.Registe
 		reg.MustRegister(pm.helloBytes)
 		pm.helloBytes.Set(float64(res.ClientHelloBytes))
 	}
-	if res.Enumerated {
+	// An enumeration that did not reach the server (refused connection,
+	// failed STARTTLS, timeout) learnt nothing: a 0 would read as "group
+	// refused" or "the path drops large hellos". One that did is reported
+	// even when the default client failed (a pure ML-KEM server, an unknown
+	// CA): it says what the server accepts.
+	if res.Enumerated && res.EnumerationError == nil {
 		reg.MustRegister(pm.supported, pm.largeHello, pm.enumSeconds)
 		for _, id := range m.enumGroup {
 			pm.supported.WithLabelValues(pqtls.GroupLabel(id), string(pqtls.GroupKind(id))).Set(b2f(res.Supported[id]))
@@ -166,19 +203,35 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-func probe(ctx context.Context, target string, m *Module, logger *slog.Logger) *Result {
+func probe(ctx context.Context, target string, m *Module, env probeEnv, logger *slog.Logger) *Result {
 	res := &Result{}
 	host, addr, err := splitTarget(target, m)
 	if err != nil {
-		res.Phase, res.Reason = PhaseTarget, "invalid"
+		res.Phase, res.Reason = PhaseTarget, ReasonInvalid
 		logger.Error("invalid target", "target", target, "err", err)
 		return res
 	}
+	ips, err := resolveTarget(ctx, env.resolver, host, env.lists)
+	if err != nil {
+		if errors.As(err, &res.Refused) {
+			res.Phase, res.Reason = PhaseTarget, ReasonNotAllowed
+			logger.Error("target not allowed", "target", target, "err", err)
+			return res
+		}
+		res.Phase, res.Reason = PhaseConnect, ReasonDNS
+		if ctx.Err() != nil {
+			res.Reason = pqtls.ReasonTimeout
+		}
+		logger.Error("resolution failed", "target", target, "reason", res.Reason, "err", err)
+		return res
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	dial := pinnedDialer{addrs: ips, port: parsePort(port)}
 	serverName := m.ServerName
 	if serverName == "" {
 		serverName = host
 	}
-	logger.Info("probing", "address", addr, "server_name", serverName, "starttls", m.StartTLS, "timeout", m.Timeout.String())
+	logger.Info("probing", "target", target, "addresses", ips, "server_name", serverName, "starttls", m.StartTLS, "timeout", m.Timeout.String())
 
 	var wg sync.WaitGroup
 	if len(m.enumGroup) > 0 {
@@ -186,14 +239,14 @@ func probe(ctx context.Context, target string, m *Module, logger *slog.Logger) *
 		go func() {
 			defer wg.Done()
 			start := time.Now()
-			res.Supported, res.LargeHelloOK, res.EnumerationError = enumerate(ctx, addr, serverName, m, logger)
+			res.Supported, res.LargeHelloOK, res.EnumerationError = enumerate(ctx, addr, dial, serverName, m, logger)
 			res.EnumDuration = time.Since(start)
 			res.Enumerated = true
 		}()
 	}
 	defer wg.Wait()
 
-	conn, phase, err := connect(ctx, addr, serverName, m)
+	conn, phase, err := connect(ctx, dial, serverName, m)
 	if err != nil {
 		res.Phase, res.Reason = phase, connectReason(phase, err)
 		logger.Error("connection failed", "phase", phase, "reason", res.Reason, "err", err)
@@ -227,7 +280,7 @@ func probe(ctx context.Context, target string, m *Module, logger *slog.Logger) *
 		fillState(res, *seen)
 	}
 	if err != nil {
-		if perr := pqtls.RefusedByPolicy(cfg, addr, err); perr != err {
+		if perr := pqtls.AsPolicyError(cfg, addr, err); perr != err {
 			err = perr
 		}
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -274,12 +327,8 @@ func splitTarget(target string, m *Module) (host, addr string, err error) {
 		// No port.
 		host = target
 		p := 443
-		if m.StartTLS != "" {
-			if proto, perr := scan.ParseProtocol(m.StartTLS); perr == nil {
-				if dp, ok := proto.DefaultPort(); ok {
-					p = dp
-				}
-			}
+		if dp, ok := m.proto.DefaultPort(); ok && m.proto != "" {
+			p = dp
 		}
 		port = strconv.Itoa(p)
 		if len(host) > 1 && host[0] == '[' && host[len(host)-1] == ']' {
@@ -298,28 +347,22 @@ func splitTarget(target string, m *Module) (host, addr string, err error) {
 	return host, net.JoinHostPort(host, port), nil
 }
 
-// connect dials addr and runs the module's STARTTLS preamble. The returned
-// connection carries ctx's deadline.
-func connect(ctx context.Context, addr, serverName string, m *Module) (net.Conn, string, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+// connect dials the checked addresses and runs the module's STARTTLS
+// preamble (parsed at load time). The returned connection carries ctx's
+// deadline.
+func connect(ctx context.Context, d pinnedDialer, serverName string, m *Module) (net.Conn, string, error) {
+	conn, err := d.DialContext(ctx, "tcp", "")
 	if err != nil {
 		return nil, PhaseConnect, err
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
-	if m.StartTLS != "" {
-		proto, err := scan.ParseProtocol(m.StartTLS)
-		if err == nil {
-			_, port, _ := net.SplitHostPort(addr)
-			n, _ := strconv.Atoi(port)
-			err = scan.StartTLS(conn, proto.Resolve(n), serverName)
-		}
-		if err != nil {
+	if m.proto != "" {
+		if _, _, err := starttls.Negotiate(ctx, conn, m.proto.Resolve(int(d.port)), serverName); err != nil {
 			conn.Close()
 			return nil, PhaseStartTLS, err
 		}
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
 	}
 	return conn, "", nil
 }
@@ -335,15 +378,10 @@ func connectReason(phase string, err error) string {
 		return ReasonDNS
 	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
 		return ReasonUnreachable
-	case phase == PhaseStartTLS && errors.Is(err, scan.ErrNoTLS):
-		return "no_starttls"
+	case phase == PhaseStartTLS && errors.Is(err, starttls.ErrRefused):
+		return ReasonNoStartTLS
 	}
 	return pqtls.ErrorReason(err)
-}
-
-func checkStartTLS(s string) error {
-	_, err := scan.ParseProtocol(s)
-	return err
 }
 
 // clientConfig builds the probing client's configuration. Verification is
@@ -366,9 +404,7 @@ func (m *Module) clientConfig(serverName string) (*tls.Config, error) {
 		}
 		base.MinVersion = v
 	}
-	if proto, err := scan.ParseProtocol(m.StartTLS); err == nil && m.StartTLS != "" {
-		base.NextProtos = proto.ALPN()
-	}
+	base.NextProtos = m.proto.ALPN()
 	cfg := base
 	if m.policy != nil {
 		var err error
@@ -433,17 +469,4 @@ func (c *countingConn) Read(p []byte) (int, error) {
 	c.read = true
 	c.mu.Unlock()
 	return c.Conn.Read(p)
-}
-
-// alpnFor returns the ALPN protocols the module's STARTTLS protocol needs
-// (PostgreSQL direct TLS).
-func alpnFor(m *Module) []string {
-	if m.StartTLS == "" {
-		return nil
-	}
-	proto, err := scan.ParseProtocol(m.StartTLS)
-	if err != nil {
-		return nil
-	}
-	return proto.ALPN()
 }

@@ -19,9 +19,16 @@ type Options struct {
 	// IdleTimeout evicts a flow with no packet for this long, in capture
 	// time. Default 2 minutes.
 	IdleTimeout time.Duration
-	// MaxFlows bounds the flow table; packets of new flows beyond it are
-	// counted in Stats.DroppedFlows. Default 100000.
+	// MaxFlows bounds the flow table; connections that find it full are
+	// not tracked, counted in Stats.DroppedFlows (their packets in
+	// Stats.DroppedPackets). Default 100000.
 	MaxFlows int
+	// MaxBufferBytes bounds the handshake bytes buffered across all flows
+	// (reassembly buffers and out-of-order segments). Beyond it the flows
+	// that started buffering first are decided as incomplete
+	// (ReasonBufferBudget) and their buffers freed, counted in
+	// Stats.EvictedFlows. Default DefaultMaxBufferBytes.
+	MaxBufferBytes int64
 	// MaxHandshakeBytes bounds the bytes buffered per direction of a flow
 	// while its handshake is read. Default 64 KiB.
 	MaxHandshakeBytes int
@@ -32,21 +39,32 @@ type Options struct {
 
 // Stats counts what the analyzer saw.
 type Stats struct {
-	Packets       int64 `json:"packets"`
-	Bytes         int64 `json:"bytes"`
-	TCPPackets    int64 `json:"tcp_packets"`
-	Undecodable   int64 `json:"undecodable_packets"`
-	UnknownLink   int64 `json:"unsupported_link_type_packets"`
-	IPFragments   int64 `json:"ip_fragments"`
-	Flows         int64 `json:"tls_flows"`
-	Malformed     int64 `json:"malformed_handshakes"`
-	NotTLS        int64 `json:"non_tls_flows"`
-	Untracked     int64 `json:"untracked_flows"`
-	DroppedFlows  int64 `json:"dropped_flows"`
-	FiltersOut    int64 `json:"filtered_packets"`
-	ActiveFlows   int   `json:"active_flows"`
-	PeakFlows     int   `json:"peak_flows"`
-	TruncatedPkts int64 `json:"truncated_packets"`
+	Packets     int64 `json:"packets"`
+	Bytes       int64 `json:"bytes"`
+	TCPPackets  int64 `json:"tcp_packets"`
+	Undecodable int64 `json:"undecodable_packets"`
+	UnknownLink int64 `json:"unsupported_link_type_packets"`
+	IPFragments int64 `json:"ip_fragments"`
+	Flows       int64 `json:"tls_flows"`
+	Malformed   int64 `json:"malformed_handshakes"`
+	NotTLS      int64 `json:"non_tls_flows"`
+	Untracked   int64 `json:"untracked_flows"`
+	// DroppedFlows counts connections not tracked because the flow table
+	// was full (see droppedSet for how they are told apart);
+	// DroppedPackets counts their packets.
+	DroppedFlows   int64 `json:"dropped_flows"`
+	DroppedPackets int64 `json:"dropped_packets"`
+	// EvictedFlows counts flows decided early (incomplete, reason
+	// buffer_budget) to keep the buffered handshake bytes under
+	// Options.MaxBufferBytes. BufferedBytes is what is buffered now,
+	// PeakBufferedBytes the most ever buffered at once.
+	EvictedFlows      int64 `json:"evicted_flows"`
+	BufferedBytes     int64 `json:"buffered_bytes"`
+	PeakBufferedBytes int64 `json:"peak_buffered_bytes"`
+	FiltersOut        int64 `json:"filtered_packets"`
+	ActiveFlows       int   `json:"active_flows"`
+	PeakFlows         int   `json:"peak_flows"`
+	TruncatedPkts     int64 `json:"truncated_packets"`
 	// KernelDrops counts packets the kernel dropped before the live capture
 	// could read them (socket buffer full); always 0 for a file.
 	KernelDrops int64 `json:"kernel_dropped_packets"`
@@ -71,7 +89,11 @@ type flowState struct {
 	ch             *wire.ClientHello
 	last           time.Time
 	pg             uint8 // PostgreSQL SSLRequest: 1 seen, 2 answered 'S'
-
+	// held is the number of buffered bytes accounted for this flow in
+	// Analyzer.buffered; older/newer link the flows with held > 0, in the
+	// order they started buffering (see budget.go).
+	held         int64
+	older, newer *flowState
 }
 
 const (
@@ -96,6 +118,8 @@ type Analyzer struct {
 	lastSweep time.Time
 	sweeps    int // for tests: how often the table was swept
 	seg       segment
+	budget    budget
+	dropped   droppedSet
 }
 
 // fullSweepEvery bounds how often a full flow table is swept.
@@ -113,6 +137,9 @@ func NewAnalyzer(opts Options, emit func(*Flow)) *Analyzer {
 	if opts.MaxHandshakeBytes <= 0 {
 		opts.MaxHandshakeBytes = 64 << 10
 	}
+	if opts.MaxBufferBytes <= 0 {
+		opts.MaxBufferBytes = DefaultMaxBufferBytes
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -124,6 +151,7 @@ func NewAnalyzer(opts Options, emit func(*Flow)) *Analyzer {
 func (a *Analyzer) Stats() Stats {
 	s := a.stats
 	s.ActiveFlows = len(a.flows)
+	s.BufferedBytes = a.budget.used
 	return s
 }
 
@@ -177,7 +205,10 @@ func (a *Analyzer) tcp(ts time.Time, seg *segment) {
 				a.sweep()
 			}
 			if len(a.flows) >= a.opts.MaxFlows {
-				a.stats.DroppedFlows++
+				a.stats.DroppedPackets++
+				if a.dropped.add(k, seg.flags) {
+					a.stats.DroppedFlows++
+				}
 				return
 			}
 		}
@@ -207,6 +238,7 @@ func (a *Analyzer) tcp(ts time.Time, seg *segment) {
 			a.stats.PeakFlows = len(a.flows)
 		}
 	}
+	defer a.settle(k, f)
 	f.last = ts
 	f.rec.LastSeen = ts
 	d := 0
@@ -639,6 +671,7 @@ func (a *Analyzer) finish(f *flowState, outcome, reason string) {
 		}
 	}
 	r.Schema = Schema
+	r.Source = SourceCapture
 	r.Client = f.client.String()
 	r.Server = f.server.String()
 	r.Outcome = outcome
@@ -686,6 +719,7 @@ func (a *Analyzer) sweep() {
 		if a.now.Sub(f.last) > a.opts.IdleTimeout {
 			a.expire(f)
 			delete(a.flows, k)
+			a.release(f)
 		}
 	}
 }
@@ -741,6 +775,7 @@ func (a *Analyzer) Flush() {
 	for k, f := range a.flows {
 		a.expire(f)
 		delete(a.flows, k)
+		a.release(f)
 	}
 }
 

@@ -52,6 +52,10 @@ const (
 	ReasonMissingSegments = pqtls.ReasonMissingSegments
 	// ReasonTooLarge: the handshake flight exceeded the per-flow buffer.
 	ReasonTooLarge = pqtls.ReasonTooLarge
+	// ReasonBufferBudget: the flow was decided early to keep the handshake
+	// bytes buffered across all flows under Options.MaxBufferBytes. Only
+	// an incomplete flow has it, so it is never a metric label.
+	ReasonBufferBudget = "buffer_budget"
 )
 
 // Notes qualify a flow record (Flow.Notes).
@@ -94,7 +98,9 @@ type KeyShare struct {
 // pqtls.observe/v1. Group names are IANA names (pqtls.GroupName), with
 // codepoints outside the registry (and GREASE values) as "0x1234".
 type Flow struct {
-	Schema    string    `json:"schema"`
+	Schema string `json:"schema"`
+	// Source is SourceCapture (packets) or SourceLog (a log line).
+	Source    string    `json:"source"`
 	FirstSeen time.Time `json:"first_seen"`
 	LastSeen  time.Time `json:"last_seen"`
 	Client    string    `json:"client"`

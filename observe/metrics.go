@@ -25,8 +25,14 @@ type Recorder struct {
 	bad      prometheus.Counter
 	nontls   prometheus.Counter
 	dropped  prometheus.Counter
+	dropPkts prometheus.Counter
+	evicted  prometheus.Counter
 	kdrops   prometheus.Counter
 	active   prometheus.Gauge
+	buffered prometheus.Gauge
+	logLines prometheus.Counter
+	logBad   prometheus.Counter
+	lastLog  [2]int64
 }
 
 // NewRecorder registers the metrics on reg.
@@ -41,19 +47,24 @@ func NewRecorder(reg prometheus.Registerer) (*Recorder, error) {
 			Name: "pqtls_observe_flows_total",
 			Help: "TLS flows seen by pqtls observe, by outcome.",
 		}, []string{"outcome"}),
-		packets: prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_packets_total", Help: "Packets read by pqtls observe."}),
-		bytes:   prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_bytes_total", Help: "Captured bytes read by pqtls observe."}),
-		bad:     prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_malformed_handshakes_total", Help: "TLS handshakes that could not be parsed and were skipped."}),
-		nontls:  prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_non_tls_flows_total", Help: "TCP flows whose first bytes were not TLS."}),
-		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_dropped_flows_total", Help: "Flows not tracked because the flow table was full."}),
-		kdrops:  prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_kernel_dropped_packets_total", Help: "Packets the kernel dropped before the live capture could read them."}),
-		active:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "pqtls_observe_active_flows", Help: "Flows currently tracked."}),
+		packets:  prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_packets_total", Help: "Packets read by pqtls observe."}),
+		bytes:    prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_bytes_total", Help: "Captured bytes read by pqtls observe."}),
+		bad:      prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_malformed_handshakes_total", Help: "TLS handshakes that could not be parsed and were skipped."}),
+		nontls:   prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_non_tls_flows_total", Help: "TCP flows whose first bytes were not TLS."}),
+		dropped:  prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_dropped_flows_total", Help: "Connections not tracked because the flow table was full (--max-flows)."}),
+		dropPkts: prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_dropped_packets_total", Help: "Packets of connections not tracked because the flow table was full."}),
+		evicted:  prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_evicted_flows_total", Help: "Flows decided as incomplete before their handshake was read, to keep buffered handshake bytes under --max-buffer-bytes."}),
+		logLines: prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_log_lines_total", Help: "Log lines read by pqtls observe --log."}),
+		logBad:   prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_log_bad_lines_total", Help: "Log lines pqtls observe --log could not parse (skipped)."}),
+		buffered: prometheus.NewGauge(prometheus.GaugeOpts{Name: "pqtls_observe_buffered_bytes", Help: "Handshake bytes buffered across all flows now."}),
+		kdrops:   prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_kernel_dropped_packets_total", Help: "Packets the kernel dropped before the live capture could read them."}),
+		active:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "pqtls_observe_active_flows", Help: "Flows currently tracked."}),
 	}
 	for _, o := range Outcomes {
 		r.outcomes.WithLabelValues(o)
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{r.outcomes, r.packets, r.bytes, r.bad, r.nontls, r.dropped, r.kdrops, r.active} {
+		for _, c := range []prometheus.Collector{r.outcomes, r.packets, r.bytes, r.bad, r.nontls, r.dropped, r.dropPkts, r.evicted, r.kdrops, r.active, r.buffered, r.logLines, r.logBad} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("registering observe metrics: %w", err)
 			}
@@ -89,9 +100,22 @@ func (r *Recorder) Stats(s Stats) {
 	r.bad.Add(float64(s.Malformed - r.last.Malformed))
 	r.nontls.Add(float64(s.NotTLS - r.last.NotTLS))
 	r.dropped.Add(float64(s.DroppedFlows - r.last.DroppedFlows))
+	r.dropPkts.Add(float64(s.DroppedPackets - r.last.DroppedPackets))
+	r.evicted.Add(float64(s.EvictedFlows - r.last.EvictedFlows))
 	r.kdrops.Add(float64(s.KernelDrops - r.last.KernelDrops))
 	r.active.Set(float64(s.ActiveFlows))
+	r.buffered.Set(float64(s.BufferedBytes))
 	r.last = s
+}
+
+// LogStats brings the pqtls_observe_log_* counters up to date with the
+// totals of a log reader (which only grow).
+func (r *Recorder) LogStats(lines, bad int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.logLines.Add(float64(lines - r.lastLog[0]))
+	r.logBad.Add(float64(bad - r.lastLog[1]))
+	r.lastLog = [2]int64{lines, bad}
 }
 
 // WriteProm writes everything gathered from g in the Prometheus text

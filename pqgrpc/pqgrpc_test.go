@@ -173,3 +173,79 @@ func TestRequireClientRefusesClassicalGRPCServer(t *testing.T) {
 	}
 	var _ credentials.TransportCredentials = creds
 }
+
+// The refusal behind a failed RPC is recoverable as a *pqtls.PolicyError.
+func TestPolicyErrorOfFailedRPC(t *testing.T) {
+	f := newFixture(t)
+	addr, _ := startGRPC(t, f, pqtls.Policy{Mode: pqtls.ModeClassical})
+	_, err := check(t, f, addr, pqtls.Policy{Mode: "REQUIRE"})
+	if err == nil {
+		t.Fatal("require client connected to a classical server")
+	}
+	var direct *pqtls.PolicyError
+	if errors.As(err, &direct) {
+		t.Log("grpc-go now wraps the handshake error")
+	}
+	perr, ok := PolicyErrorOf(err)
+	if !ok || perr.Role != pqtls.RoleClient || perr.ServerName != "grpc.test" {
+		t.Fatalf("PolicyErrorOf(%v) = %+v, %v", err, perr, ok)
+	}
+	if !pqtls.RefusedByPolicy(perr) || pqtls.ErrorReason(perr) != pqtls.ReasonPolicyClassicalPeer {
+		t.Fatalf("PolicyError reason %q", pqtls.ErrorReason(perr))
+	}
+	if _, ok := PolicyErrorOf(errors.New("rpc error: code = Unavailable desc = something else")); ok {
+		t.Fatal("PolicyErrorOf matched an unrelated error")
+	}
+	if _, ok := PolicyErrorOf(nil); ok {
+		t.Fatal("PolicyErrorOf(nil)")
+	}
+}
+
+// grpc-go's own credentials.NewTLS on an instrumented config records each
+// handshake once; pqgrpc on an instrumented Base does not count it again.
+func TestInstrumentedConfigThroughGRPC(t *testing.T) {
+	f := newFixture(t)
+	reg := prometheus.NewRegistry()
+	m, err := pqtls.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs := &pqtls.Observer{Metrics: m}
+	scfg, err := pqtls.ServerConfig(pqtls.Options{Base: &tls.Config{Certificates: []tls.Certificate{f.cert}}, Observer: obs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, creds := range []func() (credentials.TransportCredentials, error){
+		func() (credentials.TransportCredentials, error) { return credentials.NewTLS(scfg), nil },
+		func() (credentials.TransportCredentials, error) {
+			return NewServerCredentials(pqtls.Options{Base: scfg}, obs)
+		},
+	} {
+		c, err := creds()
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := grpc.NewServer(grpc.Creds(c))
+		healthpb.RegisterHealthServer(srv, health.NewServer())
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { _ = srv.Serve(ln) }()
+		if _, err := check(t, f, ln.Addr().String(), pqtls.Policy{}); err != nil {
+			t.Fatal(err)
+		}
+		srv.Stop()
+	}
+	hybrid := map[string]string{"role": "server", "group": "x25519_mlkem768", "kind": "hybrid"}
+	deadline := time.Now().Add(5 * time.Second)
+	for value(t, reg, pqtls.MetricGroupTotal, hybrid) != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("server hybrid handshakes = %v, want 2 (one per server)", value(t, reg, pqtls.MetricGroupTotal, hybrid))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if v := value(t, reg, pqtls.MetricCipherTotal, map[string]string{"role": "server", "version": "TLS 1.3", "cipher": "TLS_AES_128_GCM_SHA256"}); v != 2 {
+		t.Fatalf("cipher series = %v, want 2", v)
+	}
+}

@@ -102,6 +102,19 @@ func (o *Options) retries() int {
 	return o.Retries
 }
 
+// effective returns the preamble protocol (auto resolved by port) and the
+// SNI that t is scanned with.
+func (o *Options) effective(t Target) (Protocol, string) {
+	proto, sni := t.StartTLS, t.ServerName
+	if o.StartTLS != "" {
+		proto = o.StartTLS
+	}
+	if o.ServerName != "" {
+		sni = o.ServerName
+	}
+	return proto.Resolve(t.Port), sni
+}
+
 func (o *Options) logger() *slog.Logger {
 	if o.Logger != nil {
 		return o.Logger
@@ -207,7 +220,7 @@ func ScanOne(ctx context.Context, t Target, opts Options) (Result, error) {
 		now = opts.Now
 	}
 	start := now()
-	res := Result{Target: t, Versions: []string{}, Groups: []GroupResult{}, ServerPreference: []string{}, TLS12Curves: []string{}, Certificates: []CertInfo{}, Notes: []string{}}
+	res := Result{Target: t, ScannedAt: start.UTC(), Versions: []string{}, Groups: []GroupResult{}, ServerPreference: []string{}, TLS12Curves: []string{}, Certificates: []CertInfo{}, Notes: []string{}}
 	if t.IP == "" {
 		rs, err := Resolve(ctx, []Target{t}, nil)
 		if err != nil {
@@ -218,15 +231,8 @@ func ScanOne(ctx context.Context, t Target, opts Options) (Result, error) {
 		t = rs[0]
 		res.Target = t
 	}
-	p := &prober{o: &opts, t: t, addr: t.Address(), sni: t.ServerName, log: opts.logger().With("target", t.Address())}
-	if opts.ServerName != "" {
-		p.sni = opts.ServerName
-	}
-	p.proto = t.StartTLS
-	if opts.StartTLS != "" {
-		p.proto = opts.StartTLS
-	}
-	p.proto = p.proto.Resolve(t.Port)
+	p := &prober{o: &opts, t: t, addr: t.Address(), log: opts.logger().With("target", t.Address())}
+	p.proto, p.sni = opts.effective(t)
 	res.Address, res.StartTLS = p.addr, p.proto
 
 	p.run(ctx, &res)

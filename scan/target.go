@@ -6,17 +6,26 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
+	"math"
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 )
 
-// MaxCIDRAddresses bounds how many addresses one CIDR target may expand to,
-// so that a typo such as 10.0.0.0/8 does not start a multi-hour scan.
+// MaxCIDRAddresses bounds how many endpoints [ParseTarget] expands one CIDR
+// target to, so that a typo such as 10.0.0.0/8 does not start a multi-hour
+// scan. Fleets go through [Spec] and [Expand], whose limit is the caller's
+// (--max-endpoints).
 const MaxCIDRAddresses = 65536
+
+// DefaultMaxEndpoints is the default --max-endpoints: the most endpoints
+// one scan run (one shard) expands its targets to.
+const DefaultMaxEndpoints = 65536
 
 // Target is one endpoint to scan: an address, the name to send as SNI, the
 // protocol preamble to run before TLS, and the inventory data that ranks it.
@@ -70,14 +79,83 @@ func (e *TargetError) Error() string {
 // Unwrap returns the underlying parse error.
 func (e *TargetError) Unwrap() error { return e.Err }
 
-// ParseTarget parses one target: "host:port", "[v6]:port",
+// Spec is one parsed target before expansion: a single endpoint, or a CIDR
+// range times a port list. A range is counted ([Spec.Count]) without being
+// allocated, so that a fleet's size is checked before any work.
+type Spec struct {
+	// Target is the endpoint or, for a range, what every member shares
+	// (Host, IP and Port are those of the first member).
+	Target
+	// Prefix is the range; invalid for a single endpoint.
+	Prefix netip.Prefix
+	// Ports are the ports of a range.
+	Ports []int
+}
+
+// IsRange reports whether s is a CIDR range.
+func (s Spec) IsRange() bool { return s.Prefix.IsValid() }
+
+// Count returns the number of endpoints of s, computed arithmetically
+// (saturating at math.MaxUint64).
+func (s Spec) Count() uint64 {
+	if !s.IsRange() {
+		return 1
+	}
+	bits := s.Prefix.Addr().BitLen() - s.Prefix.Bits()
+	if bits >= 64 {
+		return math.MaxUint64
+	}
+	n, p := uint64(1)<<bits, uint64(len(s.Ports))
+	if p != 0 && n > math.MaxUint64/p {
+		return math.MaxUint64
+	}
+	return n * p
+}
+
+// All yields the endpoints of s: each address of a range in ascending
+// order, each with every port.
+func (s Spec) All() iter.Seq[Target] {
+	return func(yield func(Target) bool) {
+		if !s.IsRange() {
+			yield(s.Target)
+			return
+		}
+		for a := s.Prefix.Addr(); s.Prefix.Contains(a); a = a.Next() {
+			for _, p := range s.Ports {
+				t := s.Target
+				t.Host, t.IP, t.Port = a.String(), a.String(), p
+				if !yield(t) {
+					return
+				}
+			}
+			if !a.Next().IsValid() {
+				return
+			}
+		}
+	}
+}
+
+// ParseTarget parses one target (see [ParseSpec]) and expands a range, of
+// at most [MaxCIDRAddresses] endpoints.
+func ParseTarget(s, source string) ([]Target, error) {
+	sp, err := ParseSpec(s, source)
+	if err != nil {
+		return nil, err
+	}
+	if n := sp.Count(); n > MaxCIDRAddresses {
+		return nil, &TargetError{Source: source, Input: sp.Input, Err: fmt.Errorf("range %s with %d ports is more than %d endpoints: split it", sp.Prefix, len(sp.Ports), MaxCIDRAddresses)}
+	}
+	return slices.Collect(sp.All()), nil
+}
+
+// ParseSpec parses one target: "host:port", "[v6]:port",
 // "scheme://host:port" where scheme names a STARTTLS protocol (postgres,
 // mysql, smtp, imap, pop3, ftp, ldap, xmpp, postgres-direct) or "tls"/"https"
-// for implicit TLS, or a CIDR with a port list "10.0.0.0/30:443,8443". A CIDR
-// expands to several targets. source is used in errors.
-func ParseTarget(s, source string) ([]Target, error) {
+// for implicit TLS, or a CIDR with a port list "10.0.0.0/30:443,8443".
+// source is used in errors.
+func ParseSpec(s, source string) (Spec, error) {
 	in := strings.TrimSpace(s)
-	fail := func(err error) ([]Target, error) { return nil, &TargetError{Source: source, Input: in, Err: err} }
+	fail := func(err error) (Spec, error) { return Spec{}, &TargetError{Source: source, Input: in, Err: err} }
 	if in == "" {
 		return fail(errors.New("empty target: write host:port"))
 	}
@@ -115,7 +193,7 @@ func ParseTarget(s, source string) ([]Target, error) {
 	} else {
 		t.ServerName = host
 	}
-	return []Target{t}, nil
+	return Spec{Target: t}, nil
 }
 
 func parsePort(s string) (int, error) {
@@ -146,8 +224,8 @@ func checkHost(h string) error {
 
 // parseCIDR handles "prefix:ports" ("10.0.0.0/30:443,8443",
 // "[fd00::/126]:443").
-func parseCIDR(in, rest, source string, proto Protocol) ([]Target, error) {
-	fail := func(err error) ([]Target, error) { return nil, &TargetError{Source: source, Input: in, Err: err} }
+func parseCIDR(in, rest, source string, proto Protocol) (Spec, error) {
+	fail := func(err error) (Spec, error) { return Spec{}, &TargetError{Source: source, Input: in, Err: err} }
 	var prefixStr, portList string
 	if strings.HasPrefix(rest, "[") {
 		end := strings.Index(rest, "]")
@@ -175,29 +253,18 @@ func parseCIDR(in, rest, source string, proto Protocol) ([]Target, error) {
 		}
 		ports = append(ports, p)
 	}
-	bits := prefix.Addr().BitLen() - prefix.Bits()
-	if bits > 16 || (1<<bits)*len(ports) > MaxCIDRAddresses {
-		return fail(fmt.Errorf("range %s with %d ports is more than %d endpoints: split it", prefix, len(ports), MaxCIDRAddresses))
-	}
-	var out []Target
-	for a := prefix.Addr(); prefix.Contains(a); a = a.Next() {
-		for _, p := range ports {
-			out = append(out, Target{Input: in, Source: source, Host: a.String(), IP: a.String(), Port: p, StartTLS: proto})
-		}
-		if !a.Next().IsValid() {
-			break
-		}
-	}
-	return out, nil
+	a := prefix.Addr().String()
+	return Spec{Target: Target{Input: in, Source: source, Host: a, IP: a, Port: ports[0], StartTLS: proto}, Prefix: prefix, Ports: ports}, nil
 }
 
 // ParseTargetList reads one target per line; blank lines and text after '#'
 // are ignored. name labels errors ("fleet.txt" gives "fleet.txt:12"). An
-// input without any target is an error.
-func ParseTargetList(r io.Reader, name string) ([]Target, error) {
+// input without any target is an error. Ranges are not expanded: see
+// [Expand].
+func ParseTargetList(r io.Reader, name string) ([]Spec, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	var out []Target
+	var out []Spec
 	line := 0
 	for sc.Scan() {
 		line++
@@ -209,11 +276,11 @@ func ParseTargetList(r io.Reader, name string) ([]Target, error) {
 		if text == "" {
 			continue
 		}
-		ts, err := ParseTarget(text, fmt.Sprintf("%s:%d", name, line))
+		sp, err := ParseSpec(text, fmt.Sprintf("%s:%d", name, line))
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, ts...)
+		out = append(out, sp)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s: read targets: %w", name, err)
@@ -225,7 +292,7 @@ func ParseTargetList(r io.Reader, name string) ([]Target, error) {
 }
 
 // ReadTargetFile reads a target list from a file ("-" reads stdin).
-func ReadTargetFile(path string, stdin io.Reader) ([]Target, error) {
+func ReadTargetFile(path string, stdin io.Reader) ([]Spec, error) {
 	if path == "-" {
 		return ParseTargetList(stdin, "stdin")
 	}

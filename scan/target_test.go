@@ -69,10 +69,11 @@ func TestParseTargetErrors(t *testing.T) {
 }
 
 func TestTargetFile(t *testing.T) {
-	ts, err := ReadTargetFile("testdata/fleet.txt", nil)
+	specs, err := ReadTargetFile("testdata/fleet.txt", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ts := expand(t, specs)
 	if len(ts) != 8 {
 		t.Fatalf("got %d targets, want 8: %+v", len(ts), ts)
 	}
@@ -80,7 +81,8 @@ func TestTargetFile(t *testing.T) {
 		t.Errorf("sources/ports: %+v", ts[:4])
 	}
 	// stdin
-	ts, err = ReadTargetFile("-", strings.NewReader("# c\n127.0.0.1:1\n"))
+	specs, err = ReadTargetFile("-", strings.NewReader("# c\n127.0.0.1:1\n"))
+	ts = expand(t, specs)
 	if err != nil || len(ts) != 1 || ts[0].Source != "stdin:2" {
 		t.Fatalf("stdin: %v %+v", err, ts)
 	}
@@ -117,15 +119,20 @@ func TestInventory(t *testing.T) {
 	for doc, want := range map[string]string{
 		"":                             "empty inventory",
 		"endpoints: []\n":              "no endpoints",
-		"endpoint:\n  - target: a:1\n": "field endpoint not found",
-		"endpoints:\n  - target: a:1\n    servce: x\n":                      "inv.yaml:2",
-		"endpoints:\n  - service: x\n":                                      "neither target",
+		"endpoint:\n  - target: a:1\n": "inv.yaml:1: unknown key \"endpoint\": use defaults or endpoints",
+		// The typo's own line, one line of text, no Go type names.
+		"endpoints:\n  - target: a:1\n\n    servce: x\n":      "inv.yaml:4: endpoints[0]: unknown key \"servce\": use target, host, port",
+		"defaults:\n  ownr: x\nendpoints:\n  - target: a:1\n": "inv.yaml:2: defaults: unknown key \"ownr\"",
+		"endpoints:\n  - target: a:1\n    port: abc\n":        "inv.yaml:3: endpoints[0]: `abc`: want a number",
+		"endpoints: 3\n":               "inv.yaml:1: endpoints is a list",
+		"x: [\n":                       "inv.yaml:1: did not find expected node content",
+		"endpoints:\n  - service: x\n": "neither target",
 		"endpoints:\n  - target: a:1\n  - target: b:99999\n":                "inv.yaml:3",
 		"endpoints:\n  - target: a:1\n    tags: {data_lifetime: forever}\n": "bad data_lifetime",
 		"endpoints:\n  - target: a:1\n    tags: {sensitivity: hgih}\n":      "unknown sensitivity \"hgih\"",
 	} {
 		_, err := ParseInventory(strings.NewReader(doc), "inv.yaml")
-		if err == nil || !strings.Contains(err.Error(), want) {
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), "scan.") {
 			t.Errorf("inventory %q: error %v, want %q", doc, err, want)
 		}
 	}
@@ -226,7 +233,8 @@ func TestFailOn(t *testing.T) {
 // TestExamples parses the example target list and inventory that the docs
 // show (no connection, no resolution).
 func TestExamples(t *testing.T) {
-	ts, err := ReadTargetFile("../examples/fleet.txt", nil)
+	specs, err := ReadTargetFile("../examples/fleet.txt", nil)
+	ts := expand(t, specs)
 	if err != nil || len(ts) != 12 || ts[1].StartTLS != ProtoPostgres || ts[2].Port != 587 {
 		t.Fatalf("examples/fleet.txt: %v %+v", err, ts)
 	}
@@ -267,4 +275,13 @@ func TestResolveHasDeadline(t *testing.T) {
 	if _, err := Resolve(context.Background(), ts, deadlineResolver{}); err != nil {
 		t.Error(err)
 	}
+}
+
+func expand(t *testing.T, specs []Spec) []Target {
+	t.Helper()
+	ts, err := Expand(specs, Options{}, Shard{}, DefaultMaxEndpoints)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
 }

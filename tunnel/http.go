@@ -9,11 +9,22 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pqtls/pqtls/internal/httpserve"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-func (t *Tunnel) startHTTP(addr string, g prometheus.Gatherer) error {
+// startHTTP serves /metrics, /healthz and /readyz through internal/httpserve:
+// header, read, write and idle timeouts, 16 KiB headers, and a connection
+// cap (min(256, RLIMIT_NOFILE/4)) so that a flood of idle connections on
+// this unauthenticated port cannot take the descriptors the data plane needs.
+// Connections over the cap are closed at accept and counted in
+// pqtls_http_connections_rejected_total{server="tunnel"}.
+func (t *Tunnel) startHTTP(addr string, reg prometheus.Registerer, g prometheus.Gatherer) error {
+	rejected, err := httpserve.NewRejectedCounter(reg, "tunnel")
+	if err != nil {
+		return fmt.Errorf("register metrics-port counter: %w", err)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("metrics listener %s: %w", addr, err)
@@ -39,8 +50,7 @@ func (t *Tunnel) startHTTP(addr string, g prometheus.Gatherer) error {
 		fmt.Fprintln(w, "ready")
 	})
 	t.metricsLn = ln
-	t.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = t.httpSrv.Serve(ln) }()
+	t.httpSrv = httpserve.Serve(ln, mux, httpserve.Options{Rejected: rejected, Logger: t.log})
 	return nil
 }
 

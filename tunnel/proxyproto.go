@@ -24,7 +24,7 @@ const (
 	PP2SubtypeSSLCN      = 0x22 // client certificate subject CN
 	PP2SubtypeSSLCipher  = 0x23 // "TLS_AES_128_GCM_SHA256"
 	PP2SubtypeSSLGroup   = 0x26 // "X25519MLKEM768"
-	PP2TypePeerIdentity  = 0xE0 // pqtls.PeerIdentity: SPIFFE ID, else DNS SAN, else CN
+	PP2TypePeerIdentity  = 0xE0 // the identity the listener's ACL approved (ACL.Identify)
 
 	pp2ClientSSL      = 0x01
 	pp2ClientCertConn = 0x02
@@ -32,8 +32,9 @@ const (
 )
 
 // ProxyHeader builds a PROXY protocol v2 header for a connection from src to
-// dst with the TLS state cs.
-func ProxyHeader(src, dst net.Addr, cs tls.ConnectionState) []byte {
+// dst with the TLS state cs. identity is the peer identity the listener
+// approved (ACL.Identify); empty leaves the identity TLV out.
+func ProxyHeader(src, dst net.Addr, cs tls.ConnectionState, identity string) []byte {
 	h := make([]byte, 16, 256)
 	copy(h, proxyV2Signature)
 	h[12] = 0x21 // version 2, command PROXY
@@ -68,30 +69,46 @@ func ProxyHeader(src, dst net.Addr, cs tls.ConnectionState) []byte {
 			ssl[0] |= pp2ClientCertConn
 		}
 	}
-	ssl = appendTLV(ssl, PP2SubtypeSSLVersion, []byte(opensslVersion(cs.Version)))
+	ssl = appendSub(ssl, PP2SubtypeSSLVersion, []byte(opensslVersion(cs.Version)))
+	ssl = appendSub(ssl, PP2SubtypeSSLCipher, []byte(tls.CipherSuiteName(cs.CipherSuite)))
+	ssl = appendSub(ssl, PP2SubtypeSSLGroup, []byte(pqtls.GroupName(cs.CurveID)))
 	if len(cs.PeerCertificates) > 0 && cs.PeerCertificates[0].Subject.CommonName != "" {
-		ssl = appendTLV(ssl, PP2SubtypeSSLCN, []byte(cs.PeerCertificates[0].Subject.CommonName))
+		// The peer-controlled CN goes last and only if the whole SSL TLV
+		// still fits: an oversized CN drops the CN, never the TLV.
+		if cn := cs.PeerCertificates[0].Subject.CommonName; tlvHeader+len(ssl)+tlvHeader+len(cn) <= maxTLV {
+			ssl = appendSub(ssl, PP2SubtypeSSLCN, []byte(cn))
+		}
 	}
-	ssl = appendTLV(ssl, PP2SubtypeSSLCipher, []byte(tls.CipherSuiteName(cs.CipherSuite)))
-	ssl = appendTLV(ssl, PP2SubtypeSSLGroup, []byte(pqtls.GroupName(cs.CurveID)))
 	h = appendTLV(h, PP2TypeSSL, ssl)
-	if id := pqtls.PeerIdentity(cs); id != "" {
-		h = appendTLV(h, PP2TypePeerIdentity, []byte(id))
+	if identity != "" {
+		h = appendTLV(h, PP2TypePeerIdentity, []byte(identity))
 	}
 	binary.BigEndian.PutUint16(h[14:16], uint16(len(h)-16))
 	return h
 }
 
-// maxTLVValue bounds the values taken from the peer (SNI, CN, identity).
-// A longer one is left out, never truncated: a cut identity could name
-// someone else to the backend. With it the whole header stays far below the
-// 16-bit length field.
-const maxTLVValue = 4096
+// maxTLV bounds each top-level TLV of the header, its 3-byte type and length
+// included; for PP2_TYPE_SSL the bound covers the whole TLV with its
+// sub-TLVs. A value that would exceed it (SNI, CN, identity: all chosen by
+// the peer) is left out, never truncated (a cut identity could name someone
+// else to the backend), and only that value: the SSL TLV with version,
+// cipher and group is always sent. The whole header stays below 13 KB,
+// within HAProxy's default 16 KB buffer and the 16-bit length field.
+const maxTLV = 4096
 
+// tlvHeader is the size of a TLV's type and length.
+const tlvHeader = 3
+
+// appendTLV appends a top-level TLV unless it would exceed maxTLV.
 func appendTLV(b []byte, typ byte, v []byte) []byte {
-	if len(v) > maxTLVValue {
+	if tlvHeader+len(v) > maxTLV {
 		return b
 	}
+	return appendSub(b, typ, v)
+}
+
+// appendSub appends a TLV whose size the caller has bounded.
+func appendSub(b []byte, typ byte, v []byte) []byte {
 	b = append(b, typ)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(v)))
 	return append(b, v...)

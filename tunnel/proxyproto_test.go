@@ -9,15 +9,17 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/pqtls/pqtls"
 )
 
 func FuzzParseProxyHeader(f *testing.F) {
 	cs := tls.ConnectionState{Version: tls.VersionTLS13, CipherSuite: tls.TLS_AES_128_GCM_SHA256, CurveID: tls.X25519MLKEM768, ServerName: "db.internal"}
 	v4 := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
 	v6 := &net.TCPAddr{IP: net.ParseIP("::1"), Port: 5433}
-	f.Add(ProxyHeader(v4, v4, cs))
-	f.Add(ProxyHeader(v6, v6, cs))
-	f.Add(ProxyHeader(&net.UnixAddr{Name: "@", Net: "unix"}, nil, tls.ConnectionState{}))
+	f.Add(ProxyHeader(v4, v4, cs, pqtls.PeerIdentity(cs)))
+	f.Add(ProxyHeader(v6, v6, cs, pqtls.PeerIdentity(cs)))
+	f.Add(ProxyHeader(&net.UnixAddr{Name: "@", Net: "unix"}, nil, tls.ConnectionState{}, ""))
 	f.Add([]byte("PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		info, n, err := ParseProxyHeader(b)
@@ -39,7 +41,7 @@ func TestProxyHeaderRoundTrip(t *testing.T) {
 	cs := tls.ConnectionState{Version: tls.VersionTLS13, CipherSuite: tls.TLS_CHACHA20_POLY1305_SHA256, CurveID: tls.SecP256r1MLKEM768, ServerName: "x"}
 	src := &net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 1234}
 	dst := &net.TCPAddr{IP: net.ParseIP("2001:db8::2"), Port: 5433}
-	h := ProxyHeader(src, dst, cs)
+	h := ProxyHeader(src, dst, cs, pqtls.PeerIdentity(cs))
 	info, n, err := ParseProxyHeader(append(h, "payload"...))
 	if err != nil || n != len(h) {
 		t.Fatalf("parse: n=%d err=%v", n, err)
@@ -78,13 +80,13 @@ func TestProxyHeaderOverlongValues(t *testing.T) {
 		ServerName:       strings.Repeat("s", 5000),
 		PeerCertificates: []*x509.Certificate{{Subject: pkix.Name{CommonName: long}, URIs: []*url.URL{u}}}}
 	v4 := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
-	h := ProxyHeader(v4, v4, cs)
+	h := ProxyHeader(v4, v4, cs, pqtls.PeerIdentity(cs))
 	info, n, err := ParseProxyHeader(h)
 	if err != nil || n != len(h) {
 		t.Fatalf("parse: n=%d of %d, %v", n, len(h), err)
 	}
 	for typ, v := range info.TLVs {
-		if len(v) > maxTLVValue+1024 {
+		if len(v) > maxTLV-tlvHeader {
 			t.Errorf("TLV 0x%02x carries %d bytes", typ, len(v))
 		}
 	}
@@ -115,7 +117,7 @@ func TestProxyHeaderCertFlags(t *testing.T) {
 		{[]*x509.Certificate{cert}, true, 0x05},
 	} {
 		cs := tls.ConnectionState{Version: tls.VersionTLS13, CipherSuite: tls.TLS_AES_128_GCM_SHA256, PeerCertificates: c.certs, DidResume: c.resume}
-		info, _, err := ParseProxyHeader(ProxyHeader(v4, v4, cs))
+		info, _, err := ParseProxyHeader(ProxyHeader(v4, v4, cs, pqtls.PeerIdentity(cs)))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -107,10 +107,11 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Tunnel, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	warnings, err := cfg.Validate()
+	warnings, err := Check(cfg)
 	if err != nil {
-		return nil, &ConfigError{err}
+		return nil, err
 	}
+	_, _ = cfg.Validate() // fill the defaults Check filled in its copy
 	for _, w := range warnings {
 		logger.Warn("tunnel config warning", "warning", w)
 	}
@@ -134,12 +135,9 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Tunnel, error) {
 	}
 	t := &Tunnel{cfg: cfg, log: logger, m: m, observer: &pqtls.Observer{Metrics: hm}, closing: make(chan struct{}), conns: map[*conn]struct{}{}}
 	for _, lc := range cfg.Listeners {
-		mat, w, err := lc.buildMaterial(logger)
-		if err != nil {
+		mat, _, err := lc.buildMaterial(logger)
+		if err != nil { // changed on disk since Check
 			return nil, &ConfigError{fmt.Errorf("listener %s: %w", lc.Name, err)}
-		}
-		for _, s := range w {
-			logger.Warn("tunnel config warning", "listener", lc.Name, "warning", s)
 		}
 		l := &Listener{cfg: lc, t: t, sem: make(chan struct{}, lc.MaxConnections), role: pqtls.RoleServer}
 		if lc.Mode == ModeClient {
@@ -172,7 +170,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Tunnel, error) {
 		l.ln = ln
 	}
 	if cfg.Metrics != "" {
-		if err := t.startHTTP(cfg.Metrics, gath); err != nil {
+		if err := t.startHTTP(cfg.Metrics, reg, gath); err != nil {
 			t.Close()
 			return nil, err
 		}
@@ -393,6 +391,9 @@ type conn struct {
 	back  net.Conn // target socket, once dialed
 	dead  bool
 	state tls.ConnectionState
+	// identity is the peer identity the listener's decision approved
+	// (material.identify): the one logged and sent in the PROXY header.
+	identity string
 }
 
 // abort closes both sockets.
@@ -536,6 +537,13 @@ func (c *conn) openServer() (front, back *endpoint, reason string, err error) {
 	hsStart := time.Now()
 	err = tc.Handshake()
 	c.state = tc.ConnectionState()
+	if sni := rc.sni.Load(); c.state.ServerName == "" && sni != nil {
+		c.state.ServerName = *sni // refused before crypto/tls kept it
+	}
+	if err == nil {
+		err = c.approve(mat)
+	}
+	// Metrics, log and PROXY header all read c.state and this err.
 	l.t.observer.Record(pqtls.RoleServer, c.front.RemoteAddr(), c.state, time.Since(hsStart), err)
 	if err != nil {
 		l.hsFailed.Inc()
@@ -557,7 +565,7 @@ func (c *conn) openServer() (front, back *endpoint, reason string, err error) {
 	}
 	if l.cfg.ProxyProtocol {
 		_ = b.SetWriteDeadline(time.Now().Add(time.Duration(l.cfg.ConnectTimeout)))
-		if _, err := b.Write(ProxyHeader(c.front.RemoteAddr(), c.front.LocalAddr(), c.state)); err != nil {
+		if _, err := b.Write(ProxyHeader(c.front.RemoteAddr(), c.front.LocalAddr(), c.state, c.identity)); err != nil {
 			l.beFailed.Inc()
 			l.t.m.backendErrs.WithLabelValues(l.cfg.Name, "proxy_header").Inc()
 			return nil, nil, "backend_proxy_header_failed", err
@@ -577,6 +585,19 @@ func (c *conn) openServer() (front, back *endpoint, reason string, err error) {
 		return newEndpoint(tc, c.front, tc, rc), newEndpoint(btc, b, btc, brc), "", nil
 	}
 	return newEndpoint(tc, c.front, tc, rc), newEndpoint(b, b, nil, nil), "", nil
+}
+
+// approve takes the peer identity from the decision that let the handshake
+// through, for the same connection state. It cannot disagree with
+// VerifyConnection (same function, same state); if it ever did, the
+// connection is refused rather than reported under another name.
+func (c *conn) approve(mat *material) error {
+	id, err := mat.identify(c.state)
+	if err != nil {
+		return err
+	}
+	c.identity = id
+	return nil
 }
 
 // openClient dials the target and runs the TLS handshake with it.
@@ -602,8 +623,11 @@ func (c *conn) openClient() (front, back *endpoint, reason string, err error) {
 	err = tc.Handshake()
 	// A require-mode client refused by a classical-only server: say so
 	// (reason policy_classical_peer) rather than "handshake failure".
-	err = pqtls.RefusedByPolicy(mat.config, addr, err)
+	err = pqtls.AsPolicyError(mat.config, addr, err)
 	c.state = tc.ConnectionState()
+	if err == nil {
+		err = c.approve(mat)
+	}
 	l.t.observer.Record(pqtls.RoleClient, raw.RemoteAddr(), c.state, time.Since(hsStart), err)
 	if err != nil {
 		l.beFailed.Inc()
@@ -632,7 +656,7 @@ func (c *conn) logConn(reason string, err error, toTarget, fromTarget int64) {
 	}
 	attrs := []slog.Attr{
 		slog.String("listener", c.l.cfg.Name), slog.String("peer", c.front.RemoteAddr().String()),
-		slog.String("identity", pqtls.PeerIdentity(cs)), slog.String("sni", cs.ServerName),
+		slog.String("identity", c.identity), slog.String("sni", cs.ServerName),
 		slog.String("version", pqtls.VersionName(cs.Version)), slog.String("group", pqtls.GroupName(cs.CurveID)),
 		slog.Bool("hrr", cs.HelloRetryRequest),
 		slog.Int64("bytes_to_target", toTarget), slog.Int64("bytes_from_target", fromTarget),
@@ -650,22 +674,26 @@ func (c *conn) logConn(reason string, err error, toTarget, fromTarget int64) {
 }
 
 // Check validates cfg and loads every certificate, key and CA bundle it
-// names, without binding anything: what --check-config runs. Errors are
-// *ConfigError.
+// names, without binding anything: what --check-config runs. The error
+// holds one line per failing listener (errors.Join of *ConfigError); the
+// warnings are those of the listeners without an error.
 func Check(cfg Config) (warnings []string, err error) {
 	cfg.Listeners = append([]ListenerConfig(nil), cfg.Listeners...)
-	warnings, err = cfg.Validate()
+	warns, lerrs, top := cfg.validate()
+	for i, l := range cfg.Listeners {
+		if lerrs == nil || lerrs[i] != nil {
+			continue
+		}
+		_, w, err := l.buildMaterial(nil)
+		if err != nil {
+			lerrs[i] = cfg.listenerError(i, err)
+			continue
+		}
+		warns[i] = append(warns[i], w...)
+	}
+	warnings, err = cfg.flatten(warns, lerrs, top)
 	if err != nil {
 		return warnings, &ConfigError{err}
-	}
-	for _, l := range cfg.Listeners {
-		_, w, err := l.buildMaterial(nil)
-		for _, s := range w {
-			warnings = append(warnings, fmt.Sprintf("listener %s: %s", l.Name, s))
-		}
-		if err != nil {
-			return warnings, &ConfigError{fmt.Errorf("listener %s: %w", l.Name, err)}
-		}
 	}
 	return warnings, nil
 }

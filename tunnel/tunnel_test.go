@@ -94,9 +94,9 @@ func TestPairIntegrity(t *testing.T) {
 // are errors naming the line; nothing is silently ignored.
 func TestParseConfigStrict(t *testing.T) {
 	for _, c := range []struct{ name, yaml, want string }{
-		{"unknown key", "listeners:\n  - mode: server\n    lisen: x\n", "line 3"},
-		{"duplicate key", "listeners:\n  - mode: server\n    mode: client\n", "line 3"},
-		{"second document", "listeners:\n  - mode: server\n---\nlisteners:\n  - mode: client\n", "line 3"},
+		{"unknown key", "listeners:\n  - mode: server\n    lisen: x\n", "t.yaml:3: unknown field \"lisen\" (valid: "},
+		{"duplicate key", "listeners:\n  - mode: server\n    mode: client\n", "t.yaml:3: "},
+		{"second document", "listeners:\n  - mode: server\n---\nlisteners:\n  - mode: client\n", "t.yaml:3: "},
 	} {
 		_, err := ParseConfig([]byte(c.yaml), "t.yaml")
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -169,10 +169,8 @@ func TestCanaryDocumented(t *testing.T) {
 			t.Errorf("case %s is not documented in docs/CANARY.md", c)
 		}
 	}
-	for _, v := range []string{canary.VerdictOK, canary.VerdictHybridUnavailable, canary.VerdictUnreachable, canary.VerdictUnstable,
-		canary.VerdictLargeHelloDropped, canary.VerdictSplitHelloReset, canary.VerdictLargeHelloReset, canary.VerdictRecordFragmentation,
-		canary.VerdictHybridAlert, canary.VerdictHRRBroken, canary.VerdictHybridUnexpected} {
-		if !strings.Contains(string(doc), "`"+v+"`") || !strings.Contains(string(playbook), "`"+v+"`") {
+	for _, row := range canary.Verdicts {
+		if v := row.Code; !strings.Contains(string(doc), "`"+v+"`") || !strings.Contains(string(playbook), "`"+v+"`") {
 			t.Errorf("verdict %s is not explained in docs/CANARY.md and docs/PLAYBOOK.md", v)
 		}
 	}

@@ -128,7 +128,7 @@ func TestCertsDev(t *testing.T) {
 }
 
 func TestDemoCommand(t *testing.T) {
-	code, out, stderr := runCLI(t, "demo", "--handshakes", "2")
+	code, out, stderr := runCLI(t, "demo")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}

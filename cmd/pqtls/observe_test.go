@@ -116,7 +116,7 @@ func TestObserveOutputFileAndFailUnlessPQ(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("temp files left: %v", entries)
 	}
-	if code, _, _ := runCLI(t, "observe", "-r", recorded, "-o", filepath.Join(dir, "missing", "x")); code != exitFailure {
+	if code, _, _ := runCLI(t, "observe", "-r", recorded, "-o", filepath.Join(dir, "missing", "x")); code != exitUsage {
 		t.Errorf("unwritable output: exit %d", code)
 	}
 	// The capture has classical and TLS 1.2 flows.
@@ -150,7 +150,7 @@ func TestObserveErrors(t *testing.T) {
 		{[]string{"observe", "-r", recorded, "-i", "lo"}, exitUsage, "exactly one of -r FILE"},
 		{[]string{"observe", "-r", recorded, "--format", "xml"}, exitUsage, "use table, jsonl or prom"},
 		{[]string{"observe", "-r", recorded, "--by", "sni"}, exitUsage, "use server or client"},
-		{[]string{"observe", "-r", recorded, "--serve", ":0"}, exitUsage, "--serve only works with live capture"},
+		{[]string{"observe", "-r", recorded, "--serve", ":0"}, exitUsage, "--serve only works while reading a stream"},
 		{[]string{"observe", "-r", "/nonexistent.pcap"}, exitFailure, "no such file"},
 		{[]string{"observe", "-r", "observe.go"}, exitFailure, "not a pcap or pcapng file"},
 		{[]string{"observe", "-i", "nonexistent0"}, exitFailure, "list interfaces with 'ip link'"},
@@ -250,9 +250,8 @@ func TestNetnsLiveCapture(t *testing.T) {
 	}
 }
 
-// TestObserveJSONLSchema validates every record against the published JSON
-// Schema (additionalProperties false: a new field must be documented).
-func TestObserveJSONLSchema(t *testing.T) {
+func observeSchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
 	f, err := os.Open("../../docs/schemas/pqtls.observe.v1.schema.json")
 	if err != nil {
 		t.Fatal(err)
@@ -271,12 +270,14 @@ func TestObserveJSONLSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, out, _ := runCLI(t, "observe", "-r", recorded, "--format", "jsonl")
-	if code != 0 {
-		t.Fatalf("exit %d", code)
-	}
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	for _, line := range lines {
+	return sch
+}
+
+// validateFlows checks every JSONL line of out against the published schema.
+func validateFlows(t *testing.T, out string) {
+	t.Helper()
+	sch := observeSchema(t)
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		v, err := jsonschema.UnmarshalJSON(strings.NewReader(line))
 		if err != nil {
 			t.Fatal(err)
@@ -285,9 +286,20 @@ func TestObserveJSONLSchema(t *testing.T) {
 			t.Errorf("record does not match the schema: %v\n%s", err, line)
 		}
 	}
+}
+
+// TestObserveJSONLSchema validates every record against the published JSON
+// Schema (additionalProperties false: a new field must be documented).
+func TestObserveJSONLSchema(t *testing.T) {
+	code, out, _ := runCLI(t, "observe", "-r", recorded, "--format", "jsonl")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	validateFlows(t, out)
 	// The schema is not vacuous.
+	lines := strings.Split(strings.TrimSpace(out), "\n")
 	bad, _ := jsonschema.UnmarshalJSON(strings.NewReader(strings.Replace(lines[0], `"outcome":"`, `"surprise":1,"outcome":"`, 1)))
-	if sch.Validate(bad) == nil {
+	if observeSchema(t).Validate(bad) == nil {
 		t.Error("a record with an undocumented field validates")
 	}
 }
@@ -359,12 +371,54 @@ func TestObserveInterruptedFile(t *testing.T) {
 	cancel()
 	var out, errOut strings.Builder
 	err := runObserve(ctx, streams{in: strings.NewReader(""), out: &out, errOut: &errOut},
-		observeFlags{read: recorded, format: "table", by: "server", idle: time.Minute, maxFlows: 10})
+		observeFlags{read: recorded, format: "table", by: "server", idle: time.Minute, maxFlows: 10, maxBuffer: 1 << 20})
 	var ee *exitError
 	if !errors.As(err, &ee) || ee.code != exitFailure || !strings.Contains(ee.err.Error(), "interrupted") {
 		t.Fatalf("err %v, want an exit-1 error saying interrupted", err)
 	}
 	if !strings.HasPrefix(out.String(), "SERVER ") {
 		t.Errorf("no report written: %q", out.String())
+	}
+}
+
+const openFlows = "../../observe/testdata/openflows.pcap" // 10 hybrid handshakes, connections left open
+
+// Issue 11 item 9: --max-flows 5 on 10 connections reports 5 flows not
+// tracked, not one per packet, and counts their packets apart.
+func TestObserveMaxFlowsCountsFlows(t *testing.T) {
+	code, out, errOut := runCLI(t, "observe", "-r", openFlows, "--max-flows", "5", "--format", "prom")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, ", 5 TLS flows,") || !strings.Contains(errOut, ", 5 flows not tracked and their ") {
+		t.Errorf("stats line: %q", errOut)
+	}
+	for _, want := range []string{"pqtls_observe_dropped_flows_total 5\n", `pqtls_observe_flows_total{outcome="hybrid"} 5` + "\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(out, "pqtls_observe_dropped_packets_total ") || strings.Contains(out, "pqtls_observe_dropped_packets_total 0\n") {
+		t.Errorf("dropped packets not counted:\n%s", out)
+	}
+}
+
+// The global handshake buffer budget: a budget smaller than one ClientHello
+// evicts every handshake before it is read, says so on stderr and in the
+// metrics; the default reads all 10.
+func TestObserveMaxBufferBytes(t *testing.T) {
+	code, out, errOut := runCLI(t, "observe", "-r", openFlows, "--max-buffer-bytes", "1000", "--format", "prom")
+	if code != 0 || !strings.Contains(errOut, ", 10 flows evicted before their handshake was read (buffered handshake bytes over 1000: raise --max-buffer-bytes)") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	if !strings.Contains(out, "pqtls_observe_evicted_flows_total 10\n") || !strings.Contains(out, `pqtls_observe_flows_total{outcome="incomplete"} 10`+"\n") {
+		t.Errorf("metrics:\n%s", out)
+	}
+	code, out, errOut = runCLI(t, "observe", "-r", openFlows, "--format", "prom")
+	if code != 0 || strings.Contains(errOut, "evicted") || !strings.Contains(out, `pqtls_observe_flows_total{outcome="hybrid"} 10`+"\n") {
+		t.Errorf("default budget: exit %d, stderr %q\n%s", code, errOut, out)
+	}
+	if code, _, errOut := runCLI(t, "observe", "-r", openFlows, "--max-buffer-bytes", "0"); code != exitUsage || !strings.Contains(errOut, "--max-buffer-bytes") {
+		t.Errorf("--max-buffer-bytes 0: exit %d %q", code, errOut)
 	}
 }

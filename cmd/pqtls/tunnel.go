@@ -53,7 +53,7 @@ SIGTERM stops accepting and drains connections up to the drain timeout. See docs
 			}
 			cfg, err := tunnel.LoadConfig(configPath)
 			if err != nil {
-				return usageErrorf("%v", err)
+				return configErrors(s, err)
 			}
 			return runTunnel(s, cfg, checkConfig)
 		},
@@ -98,6 +98,7 @@ func newTunnelModeCmd(s streams, mode tunnel.Mode) *cobra.Command {
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fl.BoolVar(&f.checkConfig, "check-config", false, "validate flags and load every certificate, then exit")
+	fl.StringSliceVar(&f.l.ALPN, "alpn", nil, "ALPN protocols to negotiate, e.g. h2,http/1.1 (default: none, so HTTP/1.1 backends never see HTTP/2)")
 	fl.StringVar(&f.l.Cert, "cert", "", "PEM certificate (server: required; client: for mTLS)")
 	fl.StringVar(&f.l.Key, "key", "", "PEM private key for --cert")
 	switch mode {
@@ -142,6 +143,15 @@ func orDefault(s, d string) string {
 	return s
 }
 
+// configErrors prints a config error, one "pqtls: " line per problem (the
+// tunnel reports every listener's error), and exits 2.
+func configErrors(s streams, err error) error {
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintf(s.errOut, "pqtls: %s\n", line)
+	}
+	return silentExit(exitUsage)
+}
+
 func runTunnel(s streams, cfg tunnel.Config, checkOnly bool) error {
 	if checkOnly {
 		warnings, err := tunnel.Check(cfg)
@@ -149,13 +159,13 @@ func runTunnel(s streams, cfg tunnel.Config, checkOnly bool) error {
 			fmt.Fprintf(s.errOut, "warning: %s\n", w)
 		}
 		if err != nil {
-			return usageErrorf("%v", err)
+			return configErrors(s, err)
 		}
 		fmt.Fprintf(s.out, "config OK: %d listener(s)\n", len(cfg.Listeners))
 		return nil
 	}
 	if _, err := cfg.Validate(); err != nil { // log config first
-		return usageErrorf("%v", err)
+		return configErrors(s, err)
 	}
 	logOut := newBufferedLog(s.errOut)
 	defer logOut.Close()
@@ -168,7 +178,7 @@ func runTunnel(s streams, cfg tunnel.Config, checkOnly bool) error {
 	if err != nil {
 		var ce *tunnel.ConfigError
 		if errors.As(err, &ce) {
-			return usageErrorf("%v", err)
+			return configErrors(s, err)
 		}
 		return failuref("%v", err)
 	}

@@ -59,29 +59,60 @@ func writeTestCerts(t *testing.T, dir string, caName string, leaves ...string) *
 	return pool
 }
 
-// TestTunnelExampleConfigChecks loads examples/tunnel/tunnel.yaml with
-// --check-config, with its /etc/pqtls/ files created in a temp dir.
+// TestTunnelExampleConfigChecks runs exactly the documented command,
+// 'pqtls tunnel --config examples/tunnel/tunnel.yaml --check-config', with the
+// real binary from the repository root, as on a fresh clone: it uses the
+// dev-only material shipped next to the config (relative paths).
 func TestTunnelExampleConfigChecks(t *testing.T) {
-	src, err := os.ReadFile("../../examples/tunnel/tunnel.yaml")
-	if err != nil {
-		t.Fatal(err)
+	bin := buildPQTLS(t, t.TempDir())
+	cmd := exec.Command(bin, "tunnel", "--config", "examples/tunnel/tunnel.yaml", "--check-config")
+	cmd.Dir = "../.."
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil || !strings.Contains(stdout.String(), "config OK: 2 listener(s)") {
+		t.Fatalf("%v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
 	}
+}
+
+// copyExample copies examples/tunnel into a temp dir and returns the path of
+// its tunnel.yaml.
+func copyExample(t *testing.T) string {
+	t.Helper()
 	dir := t.TempDir()
-	writeTestCerts(t, dir, "clients-ca.pem", "server", "client")
-	writeTestCerts(t, dir, "servers-ca.pem")
-	cfg := filepath.Join(dir, "tunnel.yaml")
-	if err := os.WriteFile(cfg, bytes.ReplaceAll(src, []byte("/etc/pqtls/"), []byte(dir+"/")), 0o644); err != nil {
+	if err := os.CopyFS(dir, os.DirFS("../../examples/tunnel")); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := runCLI(t, "tunnel", "--config", cfg, "--check-config")
-	if code != exitOK || !strings.Contains(out, "config OK: 2 listener(s)") {
-		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	return filepath.Join(dir, "tunnel.yaml")
+}
+
+// TestTunnelCheckConfigEveryListener: a missing file stays exit 2, every
+// failing listener gets its own line with file:line and the one listener
+// naming, and a listener with an error gets no unrelated warning.
+func TestTunnelCheckConfigEveryListener(t *testing.T) {
+	cfg := copyExample(t)
+	dir := filepath.Dir(cfg)
+	_ = os.Remove(filepath.Join(dir, "dev", "server-key.pem"))
+	_ = os.Remove(filepath.Join(dir, "dev", "client-key.pem"))
+	code, _, errOut := runCLI(t, "tunnel", "--config", cfg, "--check-config")
+	lines := strings.Split(strings.TrimSpace(errOut), "\n")
+	if code != exitUsage || len(lines) != 2 ||
+		!strings.HasPrefix(lines[0], "pqtls: "+cfg+":") || !strings.Contains(lines[0], "listener postgres-in: load certificate") || !strings.Contains(lines[0], "server-key.pem") ||
+		!strings.HasPrefix(lines[1], "pqtls: "+cfg+":") || !strings.Contains(lines[1], "listener reports-db-out: load certificate") || !strings.Contains(lines[1], "client-key.pem") {
+		t.Fatalf("exit %d, want 2 with one line per listener:\n%s", code, errOut)
 	}
-	// The same config with a file missing is a usage error naming it.
-	_ = os.Remove(filepath.Join(dir, "server.key"))
-	code, _, errOut = runCLI(t, "tunnel", "--config", cfg, "--check-config")
-	if code != exitUsage || !strings.Contains(errOut, "server.key") {
-		t.Fatalf("missing key: exit %d, stderr %q", code, errOut)
+	// A key that does not match its certificate, on a listener without a
+	// client CA: the error alone, no "no client CA" warning before it.
+	y := "listeners:\n  - name: web\n    mode: server\n    listen: 127.0.0.1:0\n    target: 127.0.0.1:8080\n    cert: dev/server.pem\n    key: dev/client-key.pem\n"
+	mismatch := filepath.Join(dir, "mismatch.yaml")
+	if err := os.WriteFile(mismatch, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.WriteFile(filepath.Join(dir, "dev", "client-key.pem"), nil, 0o600)
+	writeTestCerts(t, filepath.Join(dir, "dev"), "other-ca.pem", "client-key")
+	_ = os.Rename(filepath.Join(dir, "dev", "client-key.key"), filepath.Join(dir, "dev", "client-key.pem"))
+	code, _, errOut = runCLI(t, "tunnel", "--config", mismatch, "--check-config")
+	if code != exitUsage || strings.Contains(errOut, "no client CA") || !strings.Contains(errOut, mismatch+":6: listener web: load certificate") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+		t.Fatalf("key mismatch: exit %d\n%s", code, errOut)
 	}
 }
 
@@ -98,13 +129,13 @@ func TestTunnelBadInput(t *testing.T) {
 		{name: "missing cert file", args: []string{"tunnel", "server", "--listen", "127.0.0.1:0", "--target", "127.0.0.1:5432", "--cert", filepath.Join(dir, "nope.pem"), "--key", filepath.Join(dir, "nope.key")},
 			want: []string{"nope.pem", "check the paths"}, status: exitUsage},
 		{name: "unknown key", yaml: "listeners:\n  - mode: server\n    listen: 127.0.0.1:0\n    targte: 127.0.0.1:5432\n",
-			want: []string{"line 4", "targte"}, status: exitUsage},
-		{name: "not yaml", yaml: "listeners: [\n  - {mode: server\n", want: []string{"line"}, status: exitUsage},
+			want: []string{"t.yaml:4: unknown field \"targte\" (valid: "}, status: exitUsage},
+		{name: "not yaml", yaml: "listeners: [\n  - {mode: server\n", want: []string{"t.yaml:"}, status: exitUsage},
 		{name: "remote target", args: []string{"tunnel", "server", "--listen", "127.0.0.1:0", "--target", "10.1.2.3:5432", "--cert", filepath.Join(dir, "server.pem"), "--key", filepath.Join(dir, "server.key")},
 			want: []string{"allow-remote-target"}, status: exitUsage},
 		{name: "no mode", args: []string{"tunnel"}, want: []string{"--config"}, status: exitUsage},
 		{name: "bad policy", args: []string{"tunnel", "client", "--listen", "127.0.0.1:0", "--target", "db:5433", "--policy", "strict"}, want: []string{"prefer", "require"}, status: exitUsage},
-		{name: "duration", yaml: "listeners:\n  - mode: client\n    listen: 127.0.0.1:0\n    target: db:1\n    idle_timeout: forever\n", want: []string{"line 5", "duration"}, status: exitUsage},
+		{name: "duration", yaml: "listeners:\n  - mode: client\n    listen: 127.0.0.1:0\n    target: db:1\n    idle_timeout: forever\n", want: []string{"t.yaml:5: idle_timeout: \"forever\" is not a duration"}, status: exitUsage},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -311,42 +342,81 @@ func TestTunnelSecondSignalCutsDrain(t *testing.T) {
 // kills the process and closes the connection.
 func startTunnelProcess(t *testing.T, drainTimeout string) (*exec.Cmd, *lockedBuffer, *tls.Conn) {
 	t.Helper()
-	dir := t.TempDir()
-	pool := writeTestCerts(t, dir, "ca.pem", "server")
+	p := runTunnelProcess(t, "", "--drain-timeout", drainTimeout)
+	return p.cmd, p.stderr, p.dial(t)
+}
+
+// tunnelProcess is a 'pqtls tunnel server' process in front of an echo
+// server.
+type tunnelProcess struct {
+	cmd    *exec.Cmd
+	stderr *lockedBuffer
+	addr   string
+	cfg    *tls.Config
+}
+
+// freeAddr returns a loopback address that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// buildPQTLS builds the pqtls binary into dir.
+func buildPQTLS(t *testing.T, dir string) string {
+	t.Helper()
 	bin := filepath.Join(dir, "pqtls")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	return bin
+}
+
+// runTunnelProcess starts the real binary; shellPrefix (e.g. "ulimit -n
+// 200;") runs in the shell that execs it.
+func runTunnelProcess(t *testing.T, shellPrefix string, extra ...string) *tunnelProcess {
+	t.Helper()
+	dir := t.TempDir()
+	pool := writeTestCerts(t, dir, "ca.pem", "server")
+	bin := buildPQTLS(t, dir)
 	pln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	echo := bench.NewEchoServer(pln, nil)
 	t.Cleanup(func() { echo.Close() })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	addr := freeAddr(t)
+	args := append([]string{bin, "tunnel", "server", "--listen", addr, "--target", pln.Addr().String(),
+		"--cert", filepath.Join(dir, "server.pem"), "--key", filepath.Join(dir, "server.key")}, extra...)
+	cmd := exec.Command(args[0], args[1:]...)
+	if shellPrefix != "" {
+		cmd = exec.Command("/bin/sh", append([]string{"-c", shellPrefix + ` exec "$@"`, "sh"}, args...)...)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(bin, "tunnel", "server", "--listen", addr, "--target", pln.Addr().String(),
-		"--cert", filepath.Join(dir, "server.pem"), "--key", filepath.Join(dir, "server.key"), "--drain-timeout", drainTimeout)
-	stderr := &lockedBuffer{}
-	cmd.Stderr = stderr
+	p := &tunnelProcess{cmd: cmd, stderr: &lockedBuffer{}, addr: addr, cfg: &tls.Config{RootCAs: pool, ServerName: "localhost"}}
+	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	cfg := &tls.Config{RootCAs: pool, ServerName: "localhost"}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return p
+}
+
+// dial waits for the tunnel to accept a TLS connection (20 s at most).
+func (p *tunnelProcess) dial(t *testing.T) *tls.Conn {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		c, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, cfg)
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", p.addr, p.cfg)
 		if err == nil {
 			t.Cleanup(func() { c.Close() })
-			return cmd, stderr, c
+			return c
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("tunnel never came up: %v\n%s", err, stderr.String())
+			t.Fatalf("tunnel never came up: %v\n%s", err, p.stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

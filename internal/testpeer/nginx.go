@@ -50,6 +50,8 @@ type NginxOptions struct {
 	Body string
 	// Extra is raw configuration inserted in the server block.
 	Extra string
+	// HTTPExtra is raw configuration inserted in the http block (log_format).
+	HTTPExtra string
 }
 
 // NginxPeer is a running nginx.
@@ -88,7 +90,15 @@ func Nginx(tb testing.TB, opts NginxOptions) *NginxPeer {
 			Missing(tb, "nginx stream module (libnginx-mod-stream)", err)
 		}
 	}
-	n := &NginxPeer{Dir: tb.TempDir()}
+	return startNginx(tb, opts, tb.TempDir(), direct(bin))
+}
+
+// startNginx writes the config into dir and starts nginx through cmd (the
+// host binary, or the Debian 13 tree's through chroot: dir is then a path
+// valid on both sides).
+func startNginx(tb testing.TB, opts NginxOptions, dir string, cmd command) *NginxPeer {
+	tb.Helper()
+	n := &NginxPeer{Dir: dir}
 	if !opts.NoTLS || opts.Cert != nil {
 		n.CA, n.Cert = serverCert(tb, opts.Cert)
 	}
@@ -100,10 +110,10 @@ func Nginx(tb testing.TB, opts NginxOptions) *NginxPeer {
 		if err := os.WriteFile(conf, []byte(n.Config), 0o644); err != nil {
 			tb.Fatalf("testpeer: %v", err)
 		}
-		if out, err := runQuick(RunTimeout, bin, "-t", "-p", n.Dir, "-c", conf, "-e", "stderr"); err != nil {
+		if out, err := runArgv(RunTimeout, cmd("-t", "-p", n.Dir, "-c", conf, "-e", "stderr")); err != nil {
 			tb.Fatalf("testpeer: nginx config test: %v\n%s\n%s", err, out, n.Config)
 		}
-		return start(tb, "nginx", procOptions{}, bin, "-p", n.Dir, "-c", conf, "-e", "stderr")
+		return startArgv(tb, "nginx", procOptions{}, cmd("-p", n.Dir, "-c", conf, "-e", "stderr"))
 	}, nil)
 	return n
 }
@@ -177,7 +187,7 @@ func (n *NginxPeer) config(tb testing.TB, o NginxOptions) string {
 		b.WriteString(o.Extra + "\n  }\n}\n")
 		return b.String()
 	}
-	b.WriteString("http {\n")
+	b.WriteString("http {\n" + o.HTTPExtra + "\n")
 	fmt.Fprintf(&b, "  access_log %s/access.log;\n", d)
 	for _, p := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
 		fmt.Fprintf(&b, "  %s_temp_path %s/%s_temp;\n", p, d, p)

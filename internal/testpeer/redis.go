@@ -40,7 +40,12 @@ func Redis(tb testing.TB, opts RedisOptions) *RedisPeer {
 	tb.Helper()
 	Require(tb, PeerRedis)
 	bin, _ := Find(PeerRedis)
-	dir := tb.TempDir()
+	return startRedis(tb, opts, tb.TempDir(), direct(bin))
+}
+
+// startRedis starts redis-server through cmd with its files in dir.
+func startRedis(tb testing.TB, opts RedisOptions, dir string, cmd command) *RedisPeer {
+	tb.Helper()
 	r := &RedisPeer{}
 	args := []string{"--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no",
 		"--daemonize", "no", "--protected-mode", "no", "--logfile", ""}
@@ -68,7 +73,7 @@ func Redis(tb testing.TB, opts RedisOptions) *RedisPeer {
 		if opts.NoTLS {
 			portFlag = "--port"
 		}
-		return start(tb, "redis-server", procOptions{dir: dir}, bin, append(args, portFlag, strconv.Itoa(port))...)
+		return startArgv(tb, "redis-server", procOptions{dir: dir}, cmd(append(args, portFlag, strconv.Itoa(port))...))
 	}, nil)
 	r.Addr = hostPort(r.Port)
 	return r

@@ -129,6 +129,8 @@ func find(peer string) (string, error) {
 		return lookFirst("", "/usr/bin/tshark", "tshark")
 	case PeerNetns:
 		return netnsAvailable()
+	case PeerDebian13:
+		return findDebian13()
 	}
 	return "", fmt.Errorf("unknown peer %q (see the Peer* constants in internal/testpeer)", peer)
 }

@@ -119,6 +119,20 @@ func TestExchangeOutcomes(t *testing.T) {
 			c.Read(make([]byte, 4096))
 			c.Write(rec(ContentHandshake, hsMsg(TypeServerHello, []byte{3, 3, 0})))
 		}), ExchangeOptions{}, 0, OutcomeMalformed, nil},
+		{"endless change_cipher_spec", startRawServer(t, func(c *net.TCPConn) {
+			// A hostile server trickles CCS records to hold the probe: it
+			// is cut off at the cap, not at the deadline.
+			c.Read(make([]byte, 4096))
+			for i := 0; i < 10000; i++ {
+				if _, err := c.Write(rec(ContentChangeCipherSpec, []byte{1})); err != nil {
+					return
+				}
+			}
+		}), ExchangeOptions{}, 0, OutcomeMalformed, func(t *testing.T, r *ExchangeResult) {
+			if r.Records != DefaultMaxChangeCipherSpec {
+				t.Fatalf("%d records read, want the cap %d", r.Records, DefaultMaxChangeCipherSpec)
+			}
+		}},
 		{"certificate first", startRawServer(t, func(c *net.TCPConn) {
 			c.Read(make([]byte, 4096))
 			c.Write(rec(ContentHandshake, hsMsg(TypeCertificate, []byte{0, 0, 0})))

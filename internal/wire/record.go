@@ -153,14 +153,26 @@ type Reader struct {
 	// MaxHandshakeSize bounds a reassembled handshake message (header
 	// included). Zero means 256 KiB, enough for large certificate chains.
 	MaxHandshakeSize int
+	// MaxChangeCipherSpec bounds the change_cipher_spec records of the
+	// stream; one more is an error, so that a hostile peer cannot keep a
+	// reader busy with endless 6-byte records. Zero means
+	// [DefaultMaxChangeCipherSpec].
+	MaxChangeCipherSpec int
 
 	n       int64
 	records int
+	ccs     int
 	hs      []byte // buffered handshake bytes not yet returned
 	hsVer   uint16
 	hsRecs  int
 	hdr     [RecordHeaderLen]byte
 }
+
+// DefaultMaxChangeCipherSpec is the default [Reader.MaxChangeCipherSpec]: a
+// peer sends one change_cipher_spec per handshake (TLS 1.2, or the TLS 1.3
+// middlebox-compatibility record of RFC 8446 appendix D.4); one more is
+// tolerated (some servers send one before their ServerHello).
+const DefaultMaxChangeCipherSpec = 2
 
 // NewReader returns a Reader on r with the default limits.
 func NewReader(r io.Reader) *Reader { return &Reader{r: r} }
@@ -176,6 +188,13 @@ func (r *Reader) maxRecord() int {
 		return r.MaxRecordSize
 	}
 	return MaxCiphertext12
+}
+
+func (r *Reader) maxCCS() int {
+	if r.MaxChangeCipherSpec > 0 {
+		return r.MaxChangeCipherSpec
+	}
+	return DefaultMaxChangeCipherSpec
 }
 
 func (r *Reader) maxHandshake() int {
@@ -215,6 +234,11 @@ func (r *Reader) ReadRecord() (Record, error) {
 	}
 	if length == 0 && typ != ContentApplicationData {
 		return Record{}, malformed("empty %s record", typ)
+	}
+	if typ == ContentChangeCipherSpec {
+		if r.ccs++; r.ccs > r.maxCCS() {
+			return Record{}, malformed("more than %d change_cipher_spec records (a peer sends one per handshake)", r.maxCCS())
+		}
 	}
 	payload := make([]byte, length)
 	n, err = io.ReadFull(r.r, payload)

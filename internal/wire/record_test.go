@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 )
 
@@ -199,5 +200,50 @@ func TestReaderErrors(t *testing.T) {
 				t.Fatalf("error %v, want %v", err, tc.is)
 			}
 		})
+	}
+}
+
+// endlessCCS is a hostile server's stream: change_cipher_spec records
+// forever.
+type endlessCCS struct{ served int }
+
+func (e *endlessCCS) Read(p []byte) (int, error) {
+	one := rec(ContentChangeCipherSpec, []byte{1})
+	n := 0
+	for n+len(one) <= len(p) {
+		n += copy(p[n:], one)
+		e.served++
+	}
+	if n == 0 {
+		n = copy(p, one[:len(p)])
+	}
+	return n, nil
+}
+
+// TestReaderCapsChangeCipherSpec: a peer that sends change_cipher_spec
+// records without end is stopped at the cap instead of being read until
+// the caller's deadline.
+func TestReaderCapsChangeCipherSpec(t *testing.T) {
+	r := NewReader(&endlessCCS{})
+	var err error
+	n := 0
+	for ; n < 1000 && err == nil; n++ {
+		_, err = r.ReadMessage()
+	}
+	if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "change_cipher_spec") {
+		t.Fatalf("after %d messages: %v, want a malformed change_cipher_spec error", n, err)
+	}
+	if n != DefaultMaxChangeCipherSpec+1 {
+		t.Errorf("error at message %d, want %d", n, DefaultMaxChangeCipherSpec+1)
+	}
+	r = NewReader(&endlessCCS{})
+	r.MaxChangeCipherSpec = 5
+	for n = 0; n < 5; n++ {
+		if _, err := r.ReadMessage(); err != nil {
+			t.Fatalf("CCS %d under a cap of 5: %v", n+1, err)
+		}
+	}
+	if _, err := r.ReadMessage(); !errors.Is(err, ErrMalformed) {
+		t.Errorf("6th CCS under a cap of 5: %v", err)
 	}
 }

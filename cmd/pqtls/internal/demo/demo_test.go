@@ -32,7 +32,7 @@ func TestMeasureMatrix(t *testing.T) {
 		{"require", "classical-only"}:             {policy: true},
 		{"require", "require"}:                    {group: tls.X25519MLKEM768},
 		{"P-256 hybrid only", "prefer (default)"}: {group: tls.SecP256r1MLKEM768},
-		{"P-384 hybrid only", "prefer (default)"}: {policy: true},
+		{"P-384 hybrid only", "prefer (default)"}: {group: tls.SecP384r1MLKEM1024},
 	}
 	seen := 0
 	for _, p := range r.Pairs {
@@ -52,7 +52,7 @@ func TestMeasureMatrix(t *testing.T) {
 				t.Errorf("%s -> %s: want handshake_failure, got %v", p.Client, p.Server, p.Err)
 			}
 		default:
-			if p.Err != nil || p.Group != w.group || p.P50 <= 0 {
+			if p.Err != nil || p.Group != w.group {
 				t.Errorf("%s -> %s: got %v %v, want %v", p.Client, p.Server, pqtls.GroupName(p.Group), p.Err, pqtls.GroupName(w.group))
 			}
 		}
@@ -61,11 +61,35 @@ func TestMeasureMatrix(t *testing.T) {
 		t.Errorf("saw %d of %d expected pairs", seen, len(expect))
 	}
 	// ClientHello sizes: the hybrid one spans two 1460-byte segments.
-	if n := r.HelloSizes["prefer (default)"]; n < 1400 || n > 1700 {
+	if n := r.Flights["prefer (default)"].ClientHello; n < 1400 || n > 1700 {
 		t.Errorf("prefer ClientHello %d B, want about 1.5 KB", n)
 	}
-	if n := r.HelloSizes["classical-only"]; n < 150 || n > 400 {
+	if n := r.Flights["classical-only"].ClientHello; n < 150 || n > 400 {
 		t.Errorf("classical ClientHello %d B, want about 250 B", n)
+	}
+	// The server's first flight is the whole flight (certificate included),
+	// not the first read(): the hybrid one carries the 1088-byte ML-KEM
+	// ciphertext instead of a 32-byte X25519 share.
+	hy, cl := r.Flights["prefer (default)"], r.Flights["classical-only"]
+	if cl.ServerFlight < 600 || hy.ServerFlight-cl.ServerFlight < 1000 || hy.Failed || cl.Failed {
+		t.Errorf("server's first flight: hybrid %d B, classical %d B; want the whole flight, hybrid about 1 KB larger", hy.ServerFlight, cl.ServerFlight)
+	}
+	// SecP384r1MLKEM1024: a 1665-byte client share and a 1665-byte
+	// server share, larger flights than X25519MLKEM768's both ways.
+	if f := r.Flights["P-384 hybrid only"]; f.Failed || f.ClientHello <= hy.ClientHello || f.ServerFlight <= hy.ServerFlight {
+		t.Errorf("P-384-only client vs prefer server: %+v, want larger flights than %+v", f, hy)
+	}
+	c := r.Cost
+	if c == nil || c.Handshakes < MinHandshakes || c.Warmup != Warmup || c.Hybrid.Latency.Samples != c.Handshakes || c.Classical.Latency.Samples != c.Handshakes {
+		t.Fatalf("cost measurement %+v: want %d measured handshakes per case after %d warm-up", c, MinHandshakes, Warmup)
+	}
+	for _, cc := range []CaseCost{c.Hybrid, c.Classical} {
+		if l := cc.Latency; l.P25 <= 0 || l.P25 > l.P50 || l.P50 > l.P75 {
+			t.Errorf("%s latency %+v: want 0 < p25 <= p50 <= p75", cc.Client, l)
+		}
+	}
+	if c.Hybrid.Group != tls.X25519MLKEM768 || c.Classical.Group != tls.X25519 || c.Hybrid.Bytes != hy || c.Classical.Bytes != cl {
+		t.Errorf("cost cases: hybrid %+v, classical %+v", c.Hybrid, c.Classical)
 	}
 	if !strings.Contains(r.ServerLog, "refused classical-only client") {
 		t.Errorf("no server log line for the refused client: %q", r.ServerLog)
@@ -106,9 +130,27 @@ func TestMeasureMatrix(t *testing.T) {
 	}
 	var out bytes.Buffer
 	Print(&out, r)
-	for _, want := range []string{"X25519MLKEM768 hybrid", "refused by server", "refused by client", "spans packets", "Hybrid cost"} {
-		if !strings.Contains(out.String(), want) {
+	text := out.String()
+	for _, want := range []string{"X25519MLKEM768 hybrid", "refused by server", "refused by client", "spans packets", "Hybrid cost",
+		"ClientHello (client's first flight)", "whole handshake, both directions", "interquartile range", "IQR"} {
+		if !strings.Contains(text, want) {
 			t.Errorf("printed report lacks %q", want)
 		}
+	}
+	// No hint to scan a port that is gone when the demo exits.
+	if strings.Contains(text, "pqtls scan 127.0.0.1") {
+		t.Errorf("printed report tells the user to scan an ephemeral demo port:\n%s", text)
+	}
+	// One cost figure: the canary lines of the prefer and the require
+	// server quote the measurement of section 3.
+	for _, line := range strings.Split(text, "\n") {
+		for _, srv := range []string{"prefer (default)", "require"} {
+			if strings.HasPrefix(strings.TrimSpace(line), srv) && strings.Contains(line, " ok ") && !strings.Contains(line, c.String()) {
+				t.Errorf("canary line for %s does not quote the one cost measurement %q:\n%s", srv, c.String(), line)
+			}
+		}
+	}
+	if n := strings.Count(text, c.String()); n != 2 {
+		t.Errorf("the cost figure appears %d times, want the two canary ok lines", n)
 	}
 }

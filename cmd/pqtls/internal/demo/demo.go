@@ -30,8 +30,9 @@ import (
 
 // Options configures Run.
 type Options struct {
-	// Handshakes is how many handshakes each client/server pair runs for the
-	// latency figures. Default 20.
+	// Handshakes is how many measured handshakes each case of the
+	// hybrid-cost measurement runs, after Warmup unmeasured ones. Default
+	// and minimum MinHandshakes.
 	Handshakes int
 }
 
@@ -59,10 +60,8 @@ type Result struct {
 	Client, Server string
 	// Group is the negotiated key-exchange group (0 when refused).
 	Group tls.CurveID
-	// HRR reports a HelloRetryRequest in the last handshake.
+	// HRR reports a HelloRetryRequest.
 	HRR bool
-	// P50 is the median handshake time, TCP connect included.
-	P50 time.Duration
 	// Err is why the pair could not connect (a *pqtls.PolicyError when a
 	// policy refused it).
 	Err error
@@ -71,15 +70,18 @@ type Result struct {
 // Report is everything the demo measured; Run prints it.
 type Report struct {
 	// Pairs is every client/server combination, clients in order.
-	Pairs      []Result
-	HelloSizes map[string]int // client name -> ClientHello record bytes
-	ServerLog  string         // the require server's log line for the refused client
+	Pairs []Result
+	// Flights is what each client's handshake with the prefer server put
+	// on the wire (client name -> bytes).
+	Flights map[string]Flights
+	// Cost is the one hybrid-cost measurement every section quotes.
+	Cost      *Cost
+	ServerLog string // the require server's log line for the refused client
 	// MetricsText is the counters in Prometheus text format.
-	MetricsText  string
-	ServerHelloB map[string]int            // client name -> server's first flight bytes (to prefer server)
-	Scans        []scan.Result             // pqtls scan of each server, in endpoints order
-	Canary       map[string]canary.Verdict // pqtls canary verdict per server
-	Tunnel       *TunnelResult
+	MetricsText string
+	Scans       []scan.Result             // pqtls scan of each server, in endpoints order
+	Canary      map[string]canary.Verdict // pqtls canary verdict per server
+	Tunnel      *TunnelResult
 }
 
 // Run runs the demo and writes the report to w.
@@ -94,9 +96,7 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 
 // Measure runs the servers and clients and returns the report.
 func Measure(ctx context.Context, o Options) (*Report, error) {
-	if o.Handshakes <= 0 {
-		o.Handshakes = 20
-	}
+	o.Handshakes = max(o.Handshakes, MinHandshakes)
 	ca, err := devpki.NewCA("pqtls demo CA", devpki.ECDSAP256)
 	if err != nil {
 		return nil, err
@@ -113,42 +113,36 @@ func Measure(ctx context.Context, o Options) (*Report, error) {
 	logBuf := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
-	servers := map[string]string{} // name -> addr
-	for _, e := range endpoints {
-		cfg, err := pqtls.ServerConfig(pqtls.Options{Policy: e.policy, Base: &tls.Config{Certificates: []tls.Certificate{leaf.TLS()}}})
-		if err != nil {
-			return nil, err
-		}
-		obs := &pqtls.Observer{Metrics: metrics}
-		if e.policy.Mode == pqtls.ModeRequire {
-			obs.Logger = logger
-		}
-		ln, err := pqtls.Listen("tcp", "127.0.0.1:0", cfg, pqtls.ListenerOptions{HandshakeTimeout: 5 * time.Second, Observer: obs})
-		if err != nil {
-			return nil, err
-		}
-		defer ln.Close()
-		go serve(ln)
-		servers[e.name] = ln.Addr().String()
+	servers, closeServers, err := startServers(leaf, metrics, logger)
+	defer closeServers()
+	if err != nil {
+		return nil, err
 	}
 
-	rep := &Report{HelloSizes: map[string]int{}, ServerHelloB: map[string]int{}}
+	rep := &Report{Flights: map[string]Flights{}}
 	clients := append(slices.Clone(endpoints), extraClients...)
+	cfgs := map[string]*tls.Config{}
+	prefer := servers[endpoints[0].name]
 	for _, c := range clients {
 		cfg, err := pqtls.ClientConfig(pqtls.Options{Policy: c.policy, Base: &tls.Config{RootCAs: ca.Pool(), ServerName: "demo.internal"}})
 		if err != nil {
 			return nil, err
 		}
+		cfgs[c.name] = cfg
 		for _, s := range endpoints {
-			res := pair(ctx, c.name, s.name, servers[s.name], cfg, metrics, o.Handshakes)
-			rep.Pairs = append(rep.Pairs, res)
+			rep.Pairs = append(rep.Pairs, pair(ctx, c.name, s.name, servers[s.name], cfg, metrics))
 		}
-		sent, recv, err := helloSizes(ctx, servers[endpoints[0].name], cfg)
-		if err == nil {
-			rep.HelloSizes[c.name] = sent
-			rep.ServerHelloB[c.name] = recv
-		}
+		res, err := oneHandshake(ctx, prefer, cfg)
+		res.flights.Failed = err != nil
+		rep.Flights[c.name] = res.flights
 	}
+	rep.Cost, err = measureCost(ctx, prefer, o.Handshakes,
+		costCase{endpoints[0].name, cfgs[endpoints[0].name]}, costCase{endpoints[1].name, cfgs[endpoints[1].name]})
+	if err != nil {
+		return nil, err
+	}
+	// Section 2 quotes the same measurement for the two clients it covers.
+	rep.Flights[rep.Cost.Hybrid.Client], rep.Flights[rep.Cost.Classical.Client] = rep.Cost.Hybrid.Bytes, rep.Cost.Classical.Bytes
 	rep.ServerLog = strings.TrimSpace(firstLine(logBuf.String(), "refused classical-only client"))
 
 	mfs, err := reg.Gather()
@@ -190,6 +184,36 @@ func Measure(ctx context.Context, o Options) (*Report, error) {
 	return rep, nil
 }
 
+// startServers starts one server per endpoint policy on 127.0.0.1 and
+// returns their addresses by name.
+func startServers(leaf *devpki.Cert, metrics *pqtls.Metrics, logger *slog.Logger) (map[string]string, func(), error) {
+	servers := map[string]string{} // name -> addr
+	var lns []net.Listener
+	closeAll := func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	for _, e := range endpoints {
+		cfg, err := pqtls.ServerConfig(pqtls.Options{Policy: e.policy, Base: &tls.Config{Certificates: []tls.Certificate{leaf.TLS()}}})
+		if err != nil {
+			return nil, closeAll, err
+		}
+		obs := &pqtls.Observer{Metrics: metrics}
+		if e.policy.Mode == pqtls.ModeRequire {
+			obs.Logger = logger
+		}
+		ln, err := pqtls.Listen("tcp", "127.0.0.1:0", cfg, pqtls.ListenerOptions{HandshakeTimeout: 5 * time.Second, Observer: obs})
+		if err != nil {
+			return nil, closeAll, err
+		}
+		lns = append(lns, ln)
+		go serve(ln)
+		servers[e.name] = ln.Addr().String()
+	}
+	return servers, closeAll, nil
+}
+
 func serve(ln net.Listener) {
 	for {
 		c, err := ln.Accept()
@@ -204,66 +228,19 @@ func serve(ln net.Listener) {
 	}
 }
 
-func pair(ctx context.Context, client, server, addr string, cfg *tls.Config, m *pqtls.Metrics, n int) Result {
+// pair runs one observed handshake of a client/server pair.
+func pair(ctx context.Context, client, server, addr string, cfg *tls.Config, m *pqtls.Metrics) Result {
 	res := Result{Client: client, Server: server}
 	d := &pqtls.Dialer{Config: cfg, HandshakeTimeout: 5 * time.Second, Observer: &pqtls.Observer{Metrics: m}}
-	var durs []time.Duration
-	for i := 0; i < n; i++ {
-		start := time.Now()
-		c, err := d.DialContext(ctx, "tcp", addr)
-		if err != nil {
-			res.Err = err
-			return res
-		}
-		durs = append(durs, time.Since(start))
-		cs := c.(*tls.Conn).ConnectionState()
-		res.Group, res.HRR = cs.CurveID, cs.HelloRetryRequest
-		c.Close()
-	}
-	slices.Sort(durs)
-	res.P50 = durs[len(durs)/2]
-	return res
-}
-
-// helloSizes returns the bytes of the client's first flight (the
-// ClientHello record) and of the server's first reply read.
-func helloSizes(ctx context.Context, addr string, cfg *tls.Config) (sent, recv int, err error) {
-	raw, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, "tcp", addr)
+	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return 0, 0, err
+		res.Err = err
+		return res
 	}
-	defer raw.Close()
-	cc := &countingConn{Conn: raw}
-	c := tls.Client(cc, cfg)
-	_ = raw.SetDeadline(time.Now().Add(5 * time.Second))
-	_ = c.Handshake()
-	return cc.firstWrite, cc.read, nil
-}
-
-type countingConn struct {
-	net.Conn
-	mu         sync.Mutex
-	firstWrite int
-	read       int
-}
-
-func (c *countingConn) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	if c.firstWrite == 0 {
-		c.firstWrite = len(p)
-	}
-	c.mu.Unlock()
-	return c.Conn.Write(p)
-}
-
-func (c *countingConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	c.mu.Lock()
-	if c.firstWrite > 0 && c.read == 0 {
-		c.read = n
-	}
-	c.mu.Unlock()
-	return n, err
+	cs := c.(*tls.Conn).ConnectionState()
+	res.Group, res.HRR = cs.CurveID, cs.HelloRetryRequest
+	c.Close()
+	return res
 }
 
 type syncBuffer struct {
@@ -296,7 +273,7 @@ func firstLine(s, substr string) string {
 func Print(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "pqtls demo: hybrid post-quantum TLS side by side (in-process, 127.0.0.1 only, %s)\n\n", runtime.Version())
 
-	fmt.Fprintln(w, "1. Negotiated key exchange (rows: client policy, columns: server policy; p50 of the handshake on loopback)")
+	fmt.Fprintln(w, "1. Negotiated key exchange (rows: client policy, columns: server policy)")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	header := []string{"client \\ server"}
 	for _, e := range endpoints {
@@ -316,36 +293,16 @@ func Print(w io.Writer, r *Report) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "   hybrid = post-quantum protected (harvest-now-decrypt-later safe); classical = not; HRR = one extra round trip")
-	fmt.Fprintln(w, "   refused = no shared group under the policy: nothing was sent under classical keys (SecP384r1MLKEM1024 is offered only on request)")
+	fmt.Fprintln(w, "   refused = no shared group under the policy: nothing was sent under classical keys")
 
-	fmt.Fprintln(w, "\n2. ClientHello size (the MTU issue: a 1500-byte path carries 1448-1460 bytes of TCP payload per packet)")
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "client\tClientHello\tTCP segments at MSS 1460\tserver's first flight")
-	for _, c := range rows {
-		n := r.HelloSizes[c]
-		if n == 0 {
-			continue
-		}
-		segs := (n + 1459) / 1460
-		note := ""
-		if segs > 1 {
-			note = "  <- spans packets: run 'pqtls canary' on real paths"
-		}
-		fmt.Fprintf(tw, "%s\t%d B\t%d%s\t%d B\n", c, n, segs, note, r.ServerHelloB[c])
-	}
-	tw.Flush()
-
-	if hyb, cla, ok := cost(r); ok {
-		fmt.Fprintf(w, "\n3. Hybrid cost on this machine (prefer client -> prefer server vs classical client -> prefer server, p50):\n   %s vs %s: %+.2f ms per handshake (%+.0f%%), %+d bytes of ClientHello\n",
-			fmtDur(hyb.P50), fmtDur(cla.P50), float64(hyb.P50-cla.P50)/1e6, 100*(float64(hyb.P50)/float64(cla.P50)-1),
-			r.HelloSizes[hyb.Client]-r.HelloSizes[cla.Client])
-	}
+	printBytes(w, r, rows)
+	printCost(w, r.Cost)
 
 	fmt.Fprintln(w, "\n4. Policy require at work")
 	for _, p := range r.Pairs {
 		var perr *pqtls.PolicyError
 		if p.Err != nil && errors.As(p.Err, &perr) {
-			fmt.Fprintf(w, "   client %q -> server %q refused by the client:\n     %v\n", p.Client, p.Server, p.Err)
+			fmt.Fprintf(w, "   client %q -> server %q refused by the client before key exchange:\n     %s\n", p.Client, p.Server, refusal(perr))
 		}
 	}
 	if r.ServerLog != "" {
@@ -367,7 +324,7 @@ func Print(w io.Writer, r *Report) {
 	fmt.Fprintln(w, "\n6. Hybrid canary: 'pqtls canary' runs the large-ClientHello matrix (split segments, record fragments, 4/16 KB, HRR)")
 	for _, e := range endpoints {
 		if v, ok := r.Canary[e.name]; ok {
-			fmt.Fprintf(w, "   %-17s %-19s %s\n", e.name, v.Code, v.Summary)
+			fmt.Fprintf(w, "   %-17s %-19s %s\n", e.name, v.Code, canaryLine(v, r.Cost))
 		}
 	}
 
@@ -388,6 +345,49 @@ func Print(w io.Writer, r *Report) {
 	fmt.Fprintln(w, "\nNext: 'pqtls scan HOST:PORT' to inventory real endpoints, 'pqtls certs dev --out DIR' and 'pqtls tunnel' to wrap a service.")
 }
 
+// printBytes is section 2: the bytes of each client's handshake.
+func printBytes(w io.Writer, r *Report, rows []string) {
+	fmt.Fprintln(w, "\n2. Bytes on the wire per client, handshake with the prefer server (the MTU issue: a 1500-byte path carries 1448-1460 bytes of TCP payload per packet)")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "client\tClientHello (client's first flight)\tTCP segments at MSS 1460\tserver's first flight\twhole handshake, both directions")
+	for _, c := range rows {
+		f, ok := r.Flights[c]
+		if !ok || f.ClientHello == 0 {
+			continue
+		}
+		segs := (f.ClientHello + 1459) / 1460
+		note := ""
+		if segs > 1 {
+			note = "  <- spans packets: run 'pqtls canary' on real paths"
+		}
+		server, total := fmt.Sprintf("%d B", f.ServerFlight), fmt.Sprintf("%d B", f.Total)
+		if f.Failed {
+			server, total = fmt.Sprintf("%d B (refused: an alert)", f.ServerFlight), "-"
+		}
+		fmt.Fprintf(tw, "%s\t%d B\t%d%s\t%s\t%s\n", c, f.ClientHello, segs, note, server, total)
+	}
+	tw.Flush()
+
+}
+
+// printCost is section 3: the one hybrid-cost measurement.
+func printCost(w io.Writer, c *Cost) {
+	if c == nil {
+		return
+	}
+	fmt.Fprintf(w, "\n3. Hybrid cost on this machine: %s client vs %s client, both against the prefer server;\n   %d handshakes each after %d warm-up, interleaved; handshake time without the TCP connect, p50 (interquartile range)\n",
+		c.Hybrid.Client, c.Classical.Client, c.Handshakes, c.Warmup)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "   \tgroup\thandshake p50 (IQR)\tClientHello\tserver's first flight\twhole handshake, both directions")
+	for _, cc := range []CaseCost{c.Hybrid, c.Classical} {
+		fmt.Fprintf(tw, "   %s\t%s\t%s\t%d B\t%d B\t%d B\n", cc.Client, pqtls.GroupName(cc.Group), cc.Latency, cc.Bytes.ClientHello, cc.Bytes.ServerFlight, cc.Bytes.Total)
+	}
+	fmt.Fprintf(tw, "   hybrid - classical\t\t%+.2f ms (%+.0f %%)\t%+d B\t%+d B\t%+d B\n", c.DeltaMs(), c.DeltaPct(),
+		c.Hybrid.Bytes.ClientHello-c.Classical.Bytes.ClientHello, c.Hybrid.Bytes.ServerFlight-c.Classical.Bytes.ServerFlight, c.Hybrid.Bytes.Total-c.Classical.Bytes.Total)
+	tw.Flush()
+	fmt.Fprintln(w, "   Loopback has no network delay: on a real link add the time to carry the extra bytes; 'pqtls canary' checks that the path carries them.")
+}
+
 func cell(p Result) string {
 	if p.Err != nil {
 		var perr *pqtls.PolicyError
@@ -399,26 +399,47 @@ func cell(p Result) string {
 		}
 		return "FAILED: " + pqtls.ErrorReason(p.Err)
 	}
-	s := fmt.Sprintf("%s %s %s", pqtls.GroupName(p.Group), pqtls.GroupKind(p.Group), fmtDur(p.P50))
+	s := fmt.Sprintf("%s %s", pqtls.GroupName(p.Group), pqtls.GroupKind(p.Group))
 	if p.HRR {
 		s += " HRR"
 	}
 	return s
 }
 
-func cost(r *Report) (hyb, cla Result, ok bool) {
-	for _, p := range r.Pairs {
-		if p.Server != endpoints[0].name || p.Err != nil {
-			continue
-		}
-		switch p.Client {
-		case endpoints[0].name:
-			hyb = p
-		case endpoints[1].name:
-			cla = p
-		}
+// refusal says why a client policy refused a demo server, without the
+// production hint to scan an address that is gone when the demo exits.
+func refusal(e *pqtls.PolicyError) string {
+	req := groupList(e.Required)
+	if len(e.Offered) == 1 {
+		return fmt.Sprintf("policy require accepts only %s; offered every group, the server selects %s", req, pqtls.GroupName(e.Offered[0]))
 	}
-	return hyb, cla, hyb.P50 > 0 && cla.P50 > 0
+	return fmt.Sprintf("policy require accepts only %s; the server accepts none of them", req)
 }
 
-func fmtDur(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }
+func groupList(ids []tls.CurveID) string {
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		names[i] = pqtls.GroupName(id)
+	}
+	return strings.Join(names, ", ")
+}
+
+// canaryLine is the canary's verdict with the demo's one cost measurement
+// in place of the canary's own few samples (a require server refuses the
+// classical handshake the canary would compare with).
+func canaryLine(v canary.Verdict, c *Cost) string {
+	if v.Code != canary.VerdictOK {
+		return v.Summary
+	}
+	s := "hybrid works on this path"
+	if v.Cost != nil {
+		s += " (" + v.Cost.HybridGroup + " negotiated)"
+	}
+	if c != nil {
+		s += "; it costs " + c.String() + ", as measured in section 3"
+		if v.Cost == nil {
+			s += " (this server refuses the classical handshake the canary compares with, so the figure is the prefer server's)"
+		}
+	}
+	return s
+}

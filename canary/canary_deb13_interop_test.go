@@ -1,0 +1,88 @@
+package canary
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pqtls/pqtls/internal/testpeer"
+)
+
+// TestInteropDeb13ThroughHAProxy: the canary through HAProxy 3.0 in TCP
+// mode (a real single-hop proxy, TLS passed through) to nginx 1.26 /
+// OpenSSL 3.5. Every hybrid case, the split ClientHello ones included,
+// crosses the proxy and nginx selects X25519MLKEM768; HAProxy's own log
+// has one line per canary connection.
+func TestInteropDeb13ThroughHAProxy(t *testing.T) {
+	d := testpeer.Deb13(t)
+	ngx := d.Nginx(t, testpeer.NginxOptions{})
+	h := d.HAProxy(t, testpeer.HAProxyOptions{TCP: true, NoTLS: true, Backend: ngx.Addr, LogFormat: "tcp|%ci|%b|%ts"})
+	logged := func() int { return strings.Count(h.Log(), "tcp|127.0.0.1|be|") }
+	// The harness's readiness probe is one proxied connection; HAProxy
+	// logs it when it closes.
+	for range 100 {
+		if logged() >= 1 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	before := logged()
+	rep := run(t, Options{Target: h.Addr, ServerName: "localhost", Count: 2, RootCAs: ngx.CA.Pool()})
+	if rep.Verdict.Code != VerdictOK || !rep.Verdict.Safe {
+		t.Fatalf("verdict = %+v, want ok", rep.Verdict)
+	}
+	attempts := 0
+	for _, c := range rep.Cases {
+		attempts += c.Attempts
+		if c.OK != c.Attempts {
+			t.Errorf("%s: %d/%d ok %v %v", c.Name, c.OK, c.Attempts, c.Classes, c.Errors)
+		}
+		// OpenSSL 3.5's default list has X25519MLKEM768 only among the
+		// hybrids: a case offering SecP384r1MLKEM1024 first gets x25519.
+		want := "X25519MLKEM768"
+		if c.Name == CaseHybridP384 {
+			want = "x25519"
+		}
+		if c.Hybrid && c.SelectedGroup != want {
+			t.Errorf("%s through HAProxy: group %q, want %s from nginx", c.Name, c.SelectedGroup, want)
+		}
+	}
+	for _, name := range []string{CaseHybridSplitTCP, CaseHybridSplitRecord, CaseHybridHRR, CaseFullHybrid} {
+		if c := caseOf(t, rep, name); c.SelectedGroup != "X25519MLKEM768" {
+			t.Errorf("%s: group %q", name, c.SelectedGroup)
+		}
+	}
+	waitLines := func() int { return logged() - before }
+	for range 100 {
+		if waitLines() >= attempts {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := waitLines(); n != attempts {
+		t.Errorf("HAProxy logged %d proxied connections, the canary made %d attempts\n%s", n, attempts, h.Log())
+	}
+	t.Logf("through HAProxy 3.0: %s (%d connections proxied)", rep.Verdict.Summary, attempts)
+}
+
+// TestInteropDeb13HAProxyCurvesClassical: HAProxy 3.0 terminating TLS in
+// TCP mode with `curves X25519:P-256` (the line that silently disables
+// hybrid on OpenSSL 3.5): the path is fine, hybrid is unavailable.
+func TestInteropDeb13HAProxyCurvesClassical(t *testing.T) {
+	d := testpeer.Deb13(t)
+	backend := d.Nginx(t, testpeer.NginxOptions{NoTLS: true})
+	h := d.HAProxy(t, testpeer.HAProxyOptions{TCP: true, Backend: backend.Addr, Curves: "X25519:P-256"})
+	rep := run(t, Options{Target: h.Addr, ServerName: "localhost", Count: 2, RootCAs: h.CA.Pool()})
+	if rep.Verdict.Code != VerdictHybridUnavailable || !rep.Verdict.Safe {
+		t.Fatalf("verdict = %+v, want hybrid_unavailable", rep.Verdict)
+	}
+	if c := caseOf(t, rep, CaseFullHybrid); c.SelectedGroup != "x25519" {
+		t.Errorf("HAProxy curves X25519:P-256 negotiated %q for the hybrid-first handshake, want x25519", c.SelectedGroup)
+	}
+	// Without the curves line the same HAProxy is hybrid.
+	h2 := d.HAProxy(t, testpeer.HAProxyOptions{TCP: true, Backend: backend.Addr})
+	rep2 := run(t, Options{Target: h2.Addr, ServerName: "localhost", Count: 1, RootCAs: h2.CA.Pool()})
+	if c := caseOf(t, rep2, CaseFullHybrid); rep2.Verdict.Code != VerdictOK || c.SelectedGroup != "X25519MLKEM768" {
+		t.Errorf("default HAProxy 3.0: verdict %s, group %q; want ok, X25519MLKEM768", rep2.Verdict.Code, c.SelectedGroup)
+	}
+}

@@ -1,0 +1,260 @@
+package tunnel
+
+// Regression tests for the attacks of the hardening review (issue 11): each
+// replays one attack against the tunnel.
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func mustURIs(t *testing.T, s ...string) []*url.URL {
+	t.Helper()
+	var out []*url.URL
+	for _, u := range s {
+		pu, err := url.Parse(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, pu)
+	}
+	return out
+}
+
+// TestACLIdentifyReportsMatchedIdentity: the identity returned is the name
+// that matched, several SPIFFE IDs are refused, and invalid SPIFFE IDs
+// (dot segments, percent-encoding, empty segments, uppercase trust domain)
+// never match a wildcard.
+func TestACLIdentifyReportsMatchedIdentity(t *testing.T) {
+	ns := ACL{URI: []string{"spiffe://example.org/ns/*"}}
+	for _, c := range []struct {
+		name string
+		acl  ACL
+		cert *x509.Certificate
+		want string // "" = refused
+	}{
+		{"two SPIFFE IDs, second matches", ns, &x509.Certificate{URIs: mustURIs(t, "spiffe://example.org/admin", "spiffe://example.org/ns/web")}, ""},
+		{"two SPIFFE IDs, no ACL", ACL{}, &x509.Certificate{URIs: mustURIs(t, "spiffe://example.org/admin", "spiffe://example.org/ns/web")}, ""},
+		{"dot-dot segment", ns, &x509.Certificate{URIs: mustURIs(t, "spiffe://example.org/ns/..")}, ""},
+		{"dot segment", ns, &x509.Certificate{URIs: mustURIs(t, "spiffe://example.org/ns/.")}, ""},
+		{"percent-encoded traversal", ns, &x509.Certificate{URIs: mustURIs(t, "spiffe://example.org/ns/web%2F..%2F..%2Fadmin")}, ""},
+		{"empty segment", ACL{URI: []string{"spiffe://example.org/ns/**"}}, &x509.Certificate{URIs: mustURIs(t, "spiffe://example.org/ns//web")}, ""},
+		{"uppercase trust domain", ACL{URI: []string{"spiffe://example.org/**"}}, &x509.Certificate{URIs: mustURIs(t, "spiffe://Example.org/ns/web")}, ""},
+		{"invalid ID matched by DNS", ACL{DNS: []string{"web.internal"}}, &x509.Certificate{DNSNames: []string{"web.internal"}, URIs: mustURIs(t, "spiffe://example.org/ns/..")}, ""},
+		{"valid ID", ns, &x509.Certificate{URIs: mustURIs(t, "spiffe://example.org/ns/web")}, "spiffe://example.org/ns/web"},
+		{"DNS matched, URI not", ACL{URI: []string{"spiffe://example.org/ns/*"}, DNS: []string{"web.internal"}}, &x509.Certificate{URIs: mustURIs(t, "spiffe://example.org/admin"), DNSNames: []string{"web.internal"}}, "web.internal"},
+		{"second DNS name matched", ACL{DNS: []string{"*.svc"}}, &x509.Certificate{DNSNames: []string{"admin.internal", "web.svc"}}, "web.svc"},
+		{"CN not matched", ACL{CN: []string{"api"}}, &x509.Certificate{DNSNames: []string{"admin.internal"}}, ""},
+		{"CN matched", ACL{CN: []string{"api"}}, &x509.Certificate{DNSNames: []string{"admin.internal"}, Subject: subject("api")}, "api"},
+		{"OU matched", ACL{OU: []string{"dba"}}, &x509.Certificate{DNSNames: []string{"admin.internal"}, Subject: subject("x", "dba")}, "dba"},
+		{"non-SPIFFE URI dot-dot under wildcard", ACL{URI: []string{"https://example.org/ns/*"}}, &x509.Certificate{URIs: mustURIs(t, "https://example.org/ns/..")}, ""},
+		{"no ACL: the SPIFFE ID", ACL{}, &x509.Certificate{URIs: mustURIs(t, "https://a.example/x", "spiffe://example.org/ns/web"), DNSNames: []string{"web"}}, "spiffe://example.org/ns/web"},
+	} {
+		got, err := c.acl.Identify(c.cert)
+		if c.want == "" {
+			if err == nil {
+				t.Errorf("%s: accepted as %q, want refused", c.name, got)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("%s: Identify = %q, %v; want %q", c.name, got, err, c.want)
+		}
+	}
+}
+
+// TestACLPatternSPIFFEValidation: ACL patterns that no valid SPIFFE ID can
+// match are configuration errors.
+func TestACLPatternSPIFFEValidation(t *testing.T) {
+	for _, p := range []string{"spiffe://Example.org/ns/*", "spiffe://example.org/ns/../*", "spiffe://example.org/ns//*", "spiffe://example.org/a%2Fb/*"} {
+		if err := checkPatterns(ACL{URI: []string{p}}); err == nil {
+			t.Errorf("pattern %q accepted", p)
+		}
+	}
+}
+
+// TestTunnelReportsMatchedIdentity: end to end, the backend (PROXY v2
+// identity TLV) and the connection log see the identity the ACL approved,
+// and a client certificate with two SPIFFE IDs is refused.
+func TestTunnelReportsMatchedIdentity(t *testing.T) {
+	p := newPKI(t)
+	backend, headers := proxyBackend(t)
+	l := serverListener(t, p, backend)
+	l.CA = p.caPath
+	l.ProxyProtocol = true
+	l.Allow = ACL{URI: []string{"spiffe://example.org/ns/*"}, DNS: []string{"web.internal"}}
+	var logs logBuffer
+	tu, err := Start(t.Context(), Config{Listeners: []ListenerConfig{l}},
+		Options{Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.NewJSONHandler(&logs, nil)), NoWatch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tu.Close()
+	addr := tu.Listeners()[0].Addr().String()
+	dial := func(o certOpts) (*tls.Conn, error) {
+		o.client = true
+		cert, _, _ := p.issue(t, o)
+		c, err := dialTLS(addr, &tls.Config{RootCAs: p.pool(), ServerName: "db.internal", Certificates: []tls.Certificate{cert}})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := roundTrip(c, "x"); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return c, nil
+	}
+	// Two SPIFFE IDs, the second matching the wildcard: refused.
+	if c, err := dial(certOpts{cn: "two", uris: []string{"spiffe://example.org/admin", "spiffe://example.org/ns/web"}}); err == nil {
+		c.Close()
+		t.Fatal("certificate with two SPIFFE IDs got through")
+	}
+	// A SPIFFE ID the ACL refuses plus a DNS name it allows: the backend is
+	// told the DNS name, never the SPIFFE ID.
+	c, err := dial(certOpts{cn: "dnsonly", uris: []string{"spiffe://example.org/admin"}, dns: []string{"web.internal"}})
+	if err != nil {
+		t.Fatalf("allowed by DNS: %v", err)
+	}
+	c.Close()
+	info := <-headers
+	if got := string(info.TLVs[PP2TypePeerIdentity]); got != "web.internal" {
+		t.Errorf("PROXY identity TLV %q, want the matched web.internal", got)
+	}
+	waitFor(t, "the proxied connection's log line", func() bool { return strings.Contains(logs.String(), `"close_reason":"eof"`) })
+	for _, line := range strings.Split(logs.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) != nil || rec["msg"] != ConnectionLogMessage {
+			continue
+		}
+		switch rec["close_reason"] {
+		case "eof":
+			if rec["identity"] != "web.internal" {
+				t.Errorf("log identity=%v, want web.internal: %s", rec["identity"], line)
+			}
+		case "handshake_acl_denied":
+			if rec["identity"] != "" || !strings.Contains(line, "SPIFFE IDs") {
+				t.Errorf("refused line reports an identity or no reason: %s", line)
+			}
+		}
+	}
+}
+
+func subject(cn string, ous ...string) (n pkix.Name) {
+	n.CommonName, n.OrganizationalUnit = cn, ous
+	return n
+}
+
+// proxyBackend accepts connections that start with a PROXY v2 header, sends
+// each parsed header on the channel and echoes the rest.
+func proxyBackend(t *testing.T) (string, <-chan *ProxyInfo) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	got := make(chan *ProxyInfo, 16)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				var buf []byte
+				tmp := make([]byte, 16384)
+				for {
+					n, err := c.Read(tmp)
+					buf = append(buf, tmp[:n]...)
+					if info, hl, perr := ParseProxyHeader(buf); perr == nil {
+						got <- info
+						_, _ = c.Write(buf[hl:])
+						_, _ = io.Copy(c, c)
+						return
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String(), got
+}
+
+// TestProxyHeaderLongCNKeepsSSLTLV: a client CN of 4,000 to 4,096 bytes used
+// to remove the whole PP2_TYPE_SSL TLV (version, cipher, group); the bound
+// is on the whole TLV and an oversized CN drops only the CN.
+func TestProxyHeaderLongCNKeepsSSLTLV(t *testing.T) {
+	v4 := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
+	for _, n := range []int{1, 4000, 4020, 4035, 4036, 4037, 4060, 4093, 4096, 4097, 70000} {
+		cs := tls.ConnectionState{Version: tls.VersionTLS13, CipherSuite: tls.TLS_AES_128_GCM_SHA256, CurveID: tls.X25519MLKEM768,
+			PeerCertificates: []*x509.Certificate{{Subject: subject(strings.Repeat("c", n))}}}
+		h := ProxyHeader(v4, v4, cs, strings.Repeat("i", n))
+		info, hl, err := ParseProxyHeader(h)
+		if err != nil || hl != len(h) {
+			t.Fatalf("CN %d: parse: %v", n, err)
+		}
+		ssl, ok := info.TLVs[PP2TypeSSL]
+		if !ok {
+			t.Fatalf("CN %d bytes: PP2_TYPE_SSL removed", n)
+		}
+		if string(info.SSL[PP2SubtypeSSLGroup]) != "X25519MLKEM768" || string(info.SSL[PP2SubtypeSSLVersion]) != "TLSv1.3" {
+			t.Errorf("CN %d bytes: group %q version %q", n, info.SSL[PP2SubtypeSSLGroup], info.SSL[PP2SubtypeSSLVersion])
+		}
+		if 3+len(ssl) > 4096 {
+			t.Errorf("CN %d bytes: SSL TLV of %d bytes exceeds 4096", n, 3+len(ssl))
+		}
+		// Without the CN the SSL TLV is 3+5+10+25+17 = 60 bytes: the CN
+		// fits exactly when 60+3+n <= 4096.
+		if _, has := info.SSL[PP2SubtypeSSLCN]; has != (63+n <= 4096) {
+			t.Errorf("CN %d bytes: CN sent = %v", n, has)
+		}
+		if _, has := info.TLVs[PP2TypePeerIdentity]; has != (3+n <= 4096) {
+			t.Errorf("identity %d bytes: sent = %v", n, has)
+		}
+	}
+}
+
+// TestRefusalLogCarriesSNI: a client refused at ClientHello time (require
+// policy, classical client) is logged with the SNI it sent; the sni= field
+// used to be empty while the error named the SNI (issue 17).
+func TestRefusalLogCarriesSNI(t *testing.T) {
+	p := newPKI(t)
+	l := serverListener(t, p, echoServer(t))
+	l.Policy = "require"
+	var logs logBuffer
+	tu, err := Start(t.Context(), Config{Listeners: []ListenerConfig{l}},
+		Options{Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.NewJSONHandler(&logs, nil)), NoWatch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tu.Close()
+	cfg := &tls.Config{RootCAs: p.pool(), ServerName: "db.internal", CurvePreferences: []tls.CurveID{tls.X25519}}
+	if c, err := dialTLS(tu.Listeners()[0].Addr().String(), cfg); err == nil {
+		c.Close()
+		t.Fatal("classical client accepted by a require listener")
+	}
+	waitFor(t, "the refusal's log line", func() bool {
+		return strings.Contains(logs.String(), `"close_reason":"handshake_policy_classical_peer"`)
+	})
+	for _, line := range strings.Split(logs.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["close_reason"] == "handshake_policy_classical_peer" && rec["sni"] != "db.internal" {
+			t.Errorf("refusal logged with sni=%v, want db.internal: %s", rec["sni"], line)
+		}
+	}
+}
