@@ -20,7 +20,7 @@ const (
 	RoleObserved Role = "observed"
 )
 
-// Metric names, part of the public interface (DESIGN.md, docs/METRICS.md).
+// Metric names, part of the public interface (docs/METRICS.md, docs/ARCHITECTURE.md).
 const (
 	MetricGroupTotal      = "tls_handshake_group_total"
 	MetricDuration        = "tls_handshake_duration_seconds"

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,7 +46,7 @@ const (
 
 // ParseMode parses a mode name.
 func ParseMode(s string) (Mode, error) {
-	switch m := Mode(strings.ToLower(s)); m {
+	switch m := Mode(strings.ToLower(strings.TrimSpace(s))); m {
 	case ModeHandshake, ModeRR, ModeThroughput, ModeIdle:
 		return m, nil
 	}
@@ -77,6 +78,9 @@ type Options struct {
 	// OnReady, if set, is called in idle mode once every connection is
 	// open (with how many succeeded), before the hold.
 	OnReady func(open int)
+	// Resolver looks the target's host name up, once per run; nil uses
+	// net.DefaultResolver.
+	Resolver *net.Resolver
 }
 
 // Latency summarises operation latencies in milliseconds.
@@ -114,6 +118,9 @@ type worker struct {
 	versions map[string]int64
 	bytes    int64
 	firstErr error
+	// ready is when the last connect finished its handshake (before any
+	// wait for a post-handshake refusal), the end of a handshake sample.
+	ready time.Time
 }
 
 func (w *worker) fail(err error) {
@@ -123,17 +130,39 @@ func (w *worker) fail(err error) {
 	}
 }
 
-// Run executes the benchmark. It returns an error only for bad options or
-// when not a single operation succeeded.
-func Run(ctx context.Context, o Options) (*Result, error) {
+// ParseTarget checks a target, "host:port" or "unix:/path", and returns
+// the network and address to dial. A target without a port is an error.
+func ParseTarget(target string) (network, addr string, err error) {
+	target = strings.TrimSpace(target)
+	if p, ok := strings.CutPrefix(target, "unix:"); ok {
+		if p == "" {
+			return "", "", fmt.Errorf("target %q: give unix:/path/to/socket", target)
+		}
+		return "unix", p, nil
+	}
+	host, port, err := net.SplitHostPort(target)
+	if err != nil {
+		return "", "", fmt.Errorf("target %q: give host:port (e.g. db.internal:5433) or unix:/path", target)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return "", "", fmt.Errorf("target %q: port must be a number from 1 to 65535", target)
+	}
+	if host == "" {
+		return "", "", fmt.Errorf("target %q has no host: give host:port", target)
+	}
+	return "tcp", target, nil
+}
+
+// withDefaults checks o and fills its defaults.
+func (o *Options) withDefaults() error {
 	if o.Target == "" {
-		return nil, errors.New("no target: give host:port or unix:/path")
+		return errors.New("no target: give host:port or unix:/path")
 	}
 	if o.Mode == "" {
 		o.Mode = ModeHandshake
 	}
 	if _, err := ParseMode(string(o.Mode)); err != nil {
-		return nil, err
+		return err
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 8
@@ -147,15 +176,61 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Size <= 0 {
 		o.Size = map[Mode]int{ModeRR: 64, ModeIdle: 16, ModeThroughput: 32 << 10, ModeHandshake: 0}[o.Mode]
 	}
-	network, addr := "tcp", o.Target
-	if p, ok := strings.CutPrefix(o.Target, "unix:"); ok {
-		network, addr = "unix", p
+	return nil
+}
+
+// newRunner resolves the target once (an unknown name fails here, not once
+// per attempt) and prepares the TLS configuration.
+func newRunner(ctx context.Context, o Options) (*runner, error) {
+	network, addr, err := ParseTarget(o.Target)
+	if err != nil {
+		return nil, err
 	}
-	b := &runner{o: o, network: network, addr: addr}
+	b := &runner{o: o, network: network, addrs: []string{addr}}
 	if o.TLS != nil {
 		b.tlsCfg = o.TLS.Clone()
 		if b.tlsCfg.ServerName == "" && !b.tlsCfg.InsecureSkipVerify && network == "tcp" {
 			b.tlsCfg.ServerName, _, _ = net.SplitHostPort(addr)
+		}
+	}
+	if network != "tcp" {
+		return b, nil
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	if net.ParseIP(host) != nil {
+		return b, nil
+	}
+	lctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	res := o.Resolver
+	if res == nil {
+		res = net.DefaultResolver
+	}
+	ips, err := res.LookupHost(lctx, host)
+	if err != nil {
+		return nil, fmt.Errorf("resolving %s: %w", host, err)
+	}
+	b.addrs = b.addrs[:0]
+	for _, ip := range ips {
+		b.addrs = append(b.addrs, net.JoinHostPort(ip, port))
+	}
+	return b, nil
+}
+
+// Run executes the benchmark. It returns an error for bad options, a name
+// that does not resolve, an echo mode against a target that does not echo,
+// and when not a single operation succeeded.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if err := o.withDefaults(); err != nil {
+		return nil, err
+	}
+	b, err := newRunner(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	if o.Mode != ModeHandshake {
+		if err := b.checkEcho(ctx); err != nil {
+			return nil, err
 		}
 	}
 	rctx, cancel := context.WithTimeout(ctx, o.Duration)
@@ -251,24 +326,57 @@ func summarize(d []time.Duration) Latency { return latency.Summarize(d) }
 type runner struct {
 	o       Options
 	network string
-	addr    string
+	// addrs are the resolved addresses, dialled in order.
+	addrs   []string
 	tlsCfg  *tls.Config
+	backoff backoff
 }
 
-// connect dials and, for TLS targets, completes the handshake.
+// dial connects to the first address that accepts.
+func (b *runner) dial(ctx context.Context) (net.Conn, error) {
+	var d net.Dialer
+	var first error
+	for i, addr := range b.addrs {
+		c, err := d.DialContext(ctx, b.network, addr)
+		if err == nil {
+			return c, nil
+		}
+		if i == 0 {
+			first = err
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, first
+}
+
+// connect dials and, for TLS targets, completes the handshake. In handshake
+// mode it also waits briefly for a refusal the server sends only after the
+// client's Finished (see confirm).
 func (b *runner) connect(ctx context.Context, w *worker) (net.Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, b.o.Timeout)
 	defer cancel()
-	var d net.Dialer
-	raw, err := d.DialContext(dctx, b.network, b.addr)
+	raw, err := b.dial(dctx)
 	if err != nil {
 		return nil, err
 	}
 	if b.tlsCfg == nil {
+		w.ready = time.Now()
 		return raw, nil
 	}
-	c := tls.Client(raw, b.tlsCfg)
+	cfg, probe := b.tlsCfg, (*refusalProbe)(nil)
+	if b.o.Mode == ModeHandshake {
+		cfg, probe = newRefusalProbe(b.tlsCfg)
+	}
+	c := tls.Client(raw, cfg)
+	start := time.Now()
 	if err := c.HandshakeContext(dctx); err != nil {
+		_ = raw.Close()
+		return nil, err
+	}
+	w.ready = time.Now()
+	if err := probe.confirm(c, w.ready.Sub(start), b.o.Timeout); err != nil {
 		_ = raw.Close()
 		return nil, err
 	}
@@ -301,12 +409,13 @@ func (b *runner) handshakes(ctx context.Context, w *worker) {
 			if !over(ctx) {
 				w.fail(err)
 				// A refused or failing target must not turn the
-				// workers into a busy loop.
-				time.Sleep(10 * time.Millisecond)
+				// workers into a busy loop that floods its log.
+				b.backoff.wait(ctx)
 			}
 			continue
 		}
-		w.lat = append(w.lat, time.Since(start))
+		b.backoff.reset()
+		w.lat = append(w.lat, w.ready.Sub(start))
 		w.ops++
 		_ = c.Close()
 	}
@@ -320,10 +429,11 @@ func (b *runner) roundTrips(ctx context.Context, w *worker) {
 		if err != nil {
 			if !over(ctx) {
 				w.fail(err)
-				time.Sleep(10 * time.Millisecond)
+				b.backoff.wait(ctx)
 			}
 			continue
 		}
+		b.backoff.reset()
 		for !b.done(ctx, w) {
 			start := time.Now()
 			_ = c.SetDeadline(start.Add(b.o.Timeout))
@@ -333,6 +443,7 @@ func (b *runner) roundTrips(ctx context.Context, w *worker) {
 			if err != nil {
 				if !over(ctx) {
 					w.fail(err)
+					b.backoff.wait(ctx)
 				}
 				break
 			}

@@ -51,14 +51,14 @@ func TestRunModes(t *testing.T) {
 	if err != nil || res.Operations < 50 || res.Errors != 0 {
 		t.Fatalf("rr run: %+v %v", res, err)
 	}
-	res, err = Run(ctx, Options{Target: addr, TLS: cfg, Mode: ModeThroughput, Concurrency: 2, Duration: 300 * time.Millisecond})
+	res, err = Run(ctx, Options{Target: addr, TLS: cfg, Mode: ModeThroughput, Concurrency: 2, Duration: time.Second})
 	if err != nil || res.EchoedBytes == 0 || res.Errors != 0 {
 		t.Fatalf("throughput run: %+v %v", res, err)
 	}
 	ready := -1
-	res, err = Run(ctx, Options{Target: addr, TLS: cfg, Mode: ModeIdle, Concurrency: 20, Duration: 500 * time.Millisecond, OnReady: func(n int) { ready = n }})
+	res, err = Run(ctx, Options{Target: addr, TLS: cfg, Mode: ModeIdle, Concurrency: 20, Duration: 2 * time.Second, OnReady: func(n int) { ready = n }})
 	if err != nil || res.OpenConnections != 20 || ready != 20 {
-		t.Fatalf("idle run: open %d ready %d %v", res.OpenConnections, ready, err)
+		t.Fatalf("idle run: open %d ready %d %v %v %s", res.OpenConnections, ready, err, res.ErrorReasons, res.FirstError)
 	}
 }
 

@@ -72,6 +72,9 @@ type Options struct {
 	// RequireHybrid makes a server that negotiates only classical groups a
 	// failed verdict (exit 1) instead of a safe one.
 	RequireHybrid bool
+	// Resolver looks the target's host name up (once per run); nil uses
+	// net.DefaultResolver.
+	Resolver *net.Resolver
 	// Logger receives one debug line per attempt. Nil discards.
 	Logger *slog.Logger
 	// Progress, if set, is called after each attempt.
@@ -204,8 +207,10 @@ type attempt struct {
 type runner struct {
 	opts       Options
 	serverName string
-	log        *slog.Logger
-	path       *PathInfo
+	// addrs are the target's resolved addresses (host:port).
+	addrs []string
+	log   *slog.Logger
+	path  *PathInfo
 }
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -299,9 +304,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	results := make([][]attempt, len(cases))
 	total, done := o.Count*len(cases), 0
+	resolveErr := r.resolve(ctx)
+	stoppedEarly := false
 	// Rounds interleave the cases, so that a change of conditions during
 	// the run affects every case alike.
-	for round := 0; round < o.Count && !stopped(ctx); round++ {
+	for round := 0; round < o.Count && !stopped(ctx) && resolveErr == nil && !stoppedEarly; round++ {
 		for i, c := range cases {
 			if stopped(ctx) {
 				break
@@ -318,6 +325,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			done++
 			if o.Progress != nil {
 				o.Progress(done, total)
+			}
+			if done == 1 && c.name == CaseClassical && noTLS(a.class) {
+				// No TLS answer to the smallest classical hello: the
+				// rest of the matrix would only wait for the same
+				// failure (a silent server: count x cases x timeout).
+				stoppedEarly = true
+				break
 			}
 		}
 	}
@@ -338,7 +352,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		rep.Path.Notes = append(rep.Path.Notes, "no connection succeeded: path details unknown")
 	}
 	switch {
-	case o.PMTU == PMTUOff || stopped(ctx):
+	case o.PMTU == PMTUOff || stopped(ctx) || resolveErr != nil:
 	case r.path == nil:
 		rep.Path.PMTU = &PMTUResult{Status: PMTUStatusSkipped, Reason: "no connection succeeded, so the interface towards the target is unknown"}
 	default:
@@ -350,6 +364,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	e := gather(rep, o.RequireHybrid)
 	e.Interrupted, e.Done, e.Total = stopped(ctx), done, total
+	e.ResolveErr, e.StoppedEarly = resolveErr, stoppedEarly
 	rep.Verdict = decideEvidence(e)
 	if pm := rep.Path.PMTU; o.PMTU == PMTUOn && pm != nil && pm.Status != PMTUStatusOK {
 		rep.Verdict.Warnings = append(rep.Verdict.Warnings, fmt.Sprintf("the DF-bit path-MTU probe (--pmtu on) did not run to the end: %s: %s", pm.Status, pm.Reason))
@@ -369,11 +384,63 @@ func stopped(ctx context.Context) bool {
 	return ok && !time.Now().Before(dl)
 }
 
+// noTLS reports whether an attempt's class says that no TLS server
+// answered: refused, silent, closed, or not TLS (an alert is a TLS answer).
+func noTLS(class string) bool {
+	return class != ClassOK && class != ClassCertificate && !strings.HasPrefix(class, ClassAlertPrefix)
+}
+
+// resolve looks the target's host name up once: an unknown name fails at
+// once (as pqtls scan does), and the attempts dial the addresses found
+// instead of asking the resolver each time.
+func (r *runner) resolve(ctx context.Context) error {
+	host, port, _ := net.SplitHostPort(r.opts.Target)
+	if net.ParseIP(host) != nil {
+		r.addrs = []string{r.opts.Target}
+		return nil
+	}
+	lctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+	defer cancel()
+	res := r.opts.Resolver
+	if res == nil {
+		res = net.DefaultResolver
+	}
+	ips, err := res.LookupHost(lctx, host)
+	if err != nil {
+		if stopped(ctx) {
+			return nil // interrupted: no finding, and no attempt runs
+		}
+		return err
+	}
+	for _, ip := range ips {
+		r.addrs = append(r.addrs, net.JoinHostPort(ip, port))
+	}
+	return nil
+}
+
+// dialAny connects to the first resolved address that accepts.
+func (r *runner) dialAny(ctx context.Context) (net.Conn, error) {
+	var d net.Dialer
+	first := errors.New("no address to dial")
+	for i, addr := range r.addrs {
+		conn, err := d.DialContext(ctx, "tcp", addr)
+		if err == nil {
+			return conn, nil
+		}
+		if i == 0 {
+			first = err
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, first
+}
+
 // dial connects, runs the STARTTLS preamble and records path details once.
 func (r *runner) dial(ctx context.Context, a *attempt) (net.Conn, error) {
-	d := net.Dialer{}
 	start := time.Now()
-	conn, err := d.DialContext(ctx, "tcp", r.opts.Target)
+	conn, err := r.dialAny(ctx)
 	if err != nil {
 		a.class = ClassConnectFailed
 		if wire.ClassifyError(err) == wire.OutcomeTimeout {

@@ -81,10 +81,31 @@ func TestInteropPostgresStartTLS(t *testing.T) {
 	if c := caseOf(t, rep, CaseHybrid); c.SelectedGroup != "secp256r1" || c.Answers["hello_retry_request"] != 2 {
 		t.Errorf("hybrid case against prime256v1-only PostgreSQL: group %q, answers %v", c.SelectedGroup, c.Answers)
 	}
+	// PostgreSQL on a non-standard port: scan needs the scheme.
+	if adv := strings.Join(rep.Verdict.Advice, " "); !strings.Contains(adv, "'pqtls scan postgres://"+pg.Addr+"'") {
+		t.Errorf("advice %q lacks 'pqtls scan postgres://%s'", adv, pg.Addr)
+	}
 	t.Logf("PostgreSQL: [%s] %s", rep.Verdict.Code, rep.Verdict.Summary)
 	// Without --starttls postgres the server does not speak TLS first.
 	plain := run(t, Options{Target: pg.Addr, Count: 1, Timeout: time.Second, Cases: []string{CaseHybrid}})
 	if plain.Verdict.Code != VerdictUnreachable {
 		t.Errorf("without STARTTLS: verdict %+v", plain.Verdict)
 	}
+}
+
+// TestInteropPostgresSSLOff: a real PostgreSQL with ssl=off answers the
+// SSLRequest with 'N'; the verdict names that cause without -v, after one
+// attempt, and the advice does not suggest the --starttls that was given.
+func TestInteropPostgresSSLOff(t *testing.T) {
+	pg := testpeer.Postgres(t, testpeer.PostgresOptions{SSL: false})
+	start := time.Now()
+	rep := run(t, Options{Target: pg.Addr, StartTLS: "postgres", Count: 5})
+	v := rep.Verdict
+	if v.Code != VerdictUnreachable || !strings.Contains(v.Summary, "SSLRequest answered 'N'") || strings.Contains(strings.Join(v.Advice, " "), "whether it needs --starttls") {
+		t.Fatalf("verdict %+v", v)
+	}
+	if n := caseOf(t, rep, CaseHybrid).Attempts; n != 0 {
+		t.Errorf("%d hybrid attempts after the refusal", n)
+	}
+	t.Logf("PostgreSQL ssl=off: %s (%v)", v.Summary, time.Since(start).Round(time.Millisecond))
 }

@@ -4,11 +4,14 @@ import (
 	"crypto/tls"
 	"fmt"
 	"math"
+	"net"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/starttls"
 )
 
 // Verdict codes. Safe verdicts (exit 0): VerdictOK, VerdictHybridUnavailable
@@ -85,7 +88,14 @@ type Cost struct {
 	ExtraBytes     int `json:"extra_bytes"`
 	// HybridGroup is the group the hybrid handshake negotiated.
 	HybridGroup string `json:"hybrid_group"`
+	// Samples is the number of successful handshakes behind the smaller of
+	// the two medians; below CostMinSamples the summary adds a caution.
+	Samples int `json:"samples"`
 }
+
+// CostMinSamples is the fewest successful full handshakes per side for a
+// cost figure given without a caution.
+const CostMinSamples = 10
 
 func (r *Report) caseByName(name string) *CaseResult {
 	for i := range r.Cases {
@@ -109,6 +119,11 @@ type Evidence struct {
 	// Done of Total attempts finished.
 	Interrupted bool
 	Done, Total int
+	// ResolveErr: the target's host name did not resolve; nothing ran.
+	ResolveErr error
+	// StoppedEarly: the first classical baseline attempt failed without a
+	// TLS answer, so the run stopped there.
+	StoppedEarly bool
 	// Base are the classical baselines, Hybrid the critical hybrid cases,
 	// Extra the non-critical ones.
 	Base, Hybrid, Extra []*CaseResult
@@ -149,10 +164,10 @@ type VerdictRule struct {
 var Verdicts = []VerdictRule{
 	{Code: VerdictInterrupted, Match: func(e *Evidence) bool { return e.Interrupted },
 		Summary: func(e *Evidence) string {
-			return fmt.Sprintf("interrupted after %d of %d attempts: the matrix is incomplete, so no verdict is drawn (the cases below show the attempts that finished)", e.Done, e.Total)
+			return fmt.Sprintf("interrupted after %d of %d attempts: the matrix is incomplete, so no verdict is drawn (the cases above show the attempts that finished)", e.Done, e.Total)
 		},
 		Advice: fixed("rerun the canary and let it finish (lower --count or --timeout for a shorter run)")},
-	{Code: VerdictUnreachable, Match: func(e *Evidence) bool { return e.BaseOK == 0 && e.HybridOK == 0 },
+	{Code: VerdictUnreachable, Match: func(e *Evidence) bool { return e.ResolveErr != nil || e.BaseOK == 0 && e.HybridOK == 0 },
 		Summary: unreachableSummary, Advice: unreachableAdvice},
 	{Code: VerdictHybridUnavailable, Match: func(e *Evidence) bool { return len(e.Failing) == 0 && e.Negotiated == "" },
 		Safe: func(e *Evidence) bool { return !e.RequireHybrid }, Summary: unavailableSummary, WithCost: true,
@@ -209,7 +224,7 @@ var Verdicts = []VerdictRule{
 		Summary: func(e *Evidence) string {
 			return fmt.Sprintf("hybrid ClientHellos get an unexpected answer while classical ones succeed (%s): something on the path rewrites or answers for the server", e.failed())
 		},
-		Advice: fixed("look at the errors per case below, and capture the exchange with 'tcpdump -w' for a closer look", keepClassical)},
+		Advice: fixed("look at the errors per case above (-v), and capture the exchange with 'tcpdump -w' for a closer look", keepClassical)},
 }
 
 func fixed(advice ...string) func(*Evidence) []string {
@@ -297,10 +312,20 @@ func (e *Evidence) failed() string {
 }
 
 func unreachableSummary(e *Evidence) string {
+	if e.ResolveErr != nil {
+		return fmt.Sprintf("cannot resolve the target: %v; no attempt was made", e.ResolveErr)
+	}
 	if e.BaseJudged+e.HybridJudged == 0 {
 		return "no attempt ran (interrupted)"
 	}
-	s := fmt.Sprintf("even classical handshakes fail (%s): the canary cannot judge hybrid on a path that does not carry TLS at all", classSummary(e.BaseClasses))
+	s := fmt.Sprintf("even classical handshakes fail (%s", classSummary(e.BaseClasses))
+	if err := firstError(e.Base); err != "" {
+		s += ": " + err
+	}
+	s += "): the canary cannot judge hybrid where not even a classical handshake works"
+	if e.StoppedEarly {
+		s += "; it stopped after the first classical attempt instead of running the whole matrix"
+	}
 	// A server that accepts only a group outside the main matrix (a
 	// SecP384r1MLKEM1024-only server) fails every critical case but answers
 	// the non-critical one that offers its group: say so rather than leave
@@ -312,13 +337,17 @@ func unreachableSummary(e *Evidence) string {
 }
 
 func unreachableAdvice(e *Evidence) []string {
+	if e.ResolveErr != nil {
+		return []string{"check the host name (a typo?) and that this machine's resolver knows it ('getent hosts NAME'), then rerun the canary"}
+	}
 	if e.BaseJudged+e.HybridJudged == 0 {
 		return []string{"rerun the canary and let it finish"}
 	}
-	advice := []string{
-		"check the address and port, that a TLS server listens there, and whether it needs --starttls (postgres, smtp, imap, pop3)",
-		"then rerun the canary",
+	check := "check the address and port, that a TLS server listens there, and whether it needs --starttls (" + strings.Join(StartTLSProtocols, ", ") + ")"
+	if p := e.Report.StartTLS; p != "" {
+		check = "check the address and port, and that the server offers TLS after the " + p + " preamble (the summary says what it answered)"
 	}
+	advice := []string{check, "then rerun the canary"}
 	if dominant(e.BaseClasses) == "alert" {
 		advice = append([]string{"the server answers even classical ClientHellos with an alert: it may require a client certificate before the handshake completes, or accept only groups, versions or names the canary does not offer (try --server-name)"}, advice...)
 	}
@@ -361,10 +390,32 @@ func unavailableSummary(e *Evidence) string {
 }
 
 func okSummary(e *Evidence) string {
-	if c := e.Cost; c != nil {
-		return fmt.Sprintf("OK: hybrid works on this path (%s negotiated); it costs %+.2f ms p50 (%+.1f %%) and %d extra bytes per handshake", e.Negotiated, c.DeltaP50Ms, c.DeltaP50Pct, c.ExtraBytes)
+	c := e.Cost
+	if c == nil {
+		return fmt.Sprintf("OK: hybrid works on this path (%s negotiated)", e.Negotiated)
 	}
-	return fmt.Sprintf("OK: hybrid works on this path (%s negotiated)", e.Negotiated)
+	s := fmt.Sprintf("OK: hybrid works on this path (%s negotiated); it costs %+.2f ms p50 (%+.1f %%) and %d extra bytes per handshake", e.Negotiated, c.DeltaP50Ms, c.DeltaP50Pct, c.ExtraBytes)
+	if c.Samples < CostMinSamples {
+		s += fmt.Sprintf(" (caution: from only %d handshake%s each, a rough figure; rerun with --count 20 for a stable one)", c.Samples, plural(c.Samples))
+	}
+	return s
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// firstError is the first error recorded by the cases cs.
+func firstError(cs []*CaseResult) string {
+	for _, c := range cs {
+		if len(c.Errors) > 0 {
+			return c.Errors[0]
+		}
+	}
+	return ""
 }
 
 func droppedAdvice(e *Evidence) []string {
@@ -375,12 +426,23 @@ func droppedAdvice(e *Evidence) []string {
 	case pm != nil && pm.Status == PMTUStatusOK:
 		return append([]string{fmt.Sprintf("the DF-bit ICMP probe got through at %d bytes: the drop is specific to TCP or to this port (a middlebox or firewall rule), not a plain MTU problem", pm.PathMTU)}, advice...)
 	default:
-		return append([]string{"run the canary as root (--pmtu on) for a DF-bit path-MTU probe, and compare the route MTU and TCP MSS below with the real path"}, advice...)
+		return append([]string{"run the canary as root (--pmtu on) for a DF-bit path-MTU probe, and compare the route MTU and TCP MSS above with the real path"}, advice...)
 	}
 }
 
-// scanTarget is the target as 'pqtls scan' takes it.
-func scanTarget(r *Report) string { return r.Target }
+// scanTarget is the target as 'pqtls scan' takes it: with a protocol
+// scheme when a STARTTLS preamble runs on a port scan would not guess it
+// from (PostgreSQL on 27432: postgres://HOST:27432).
+func scanTarget(r *Report) string {
+	if r.StartTLS == "" {
+		return r.Target
+	}
+	_, port, _ := net.SplitHostPort(r.Target)
+	if n, err := strconv.Atoi(port); err == nil && starttls.Auto.Resolve(n) == starttls.Protocol(r.StartTLS) {
+		return r.Target
+	}
+	return r.StartTLS + "://" + r.Target
+}
 
 // warnings are the findings that do not change the verdict.
 func warnings(e *Evidence) []string {
@@ -407,10 +469,18 @@ func warnings(e *Evidence) []string {
 		}
 	}
 	if c := r.caseByName(CaseHybridHRR); c != nil && c.HelloRetries > 0 && len(e.Failing) == 0 && e.Negotiated != "" {
-		w = append(w, fmt.Sprintf("the server answers a classical-only key share with a HelloRetryRequest for hybrid: clients that do not send a hybrid share up front pay one extra round trip (%s p50 %.2f ms vs %s %.2f ms)",
-			CaseHybridHRR, c.Latency.P50, CaseHybrid, latencyOf(r, CaseHybrid)))
+		w = append(w, "the server answers a classical-only key share with a HelloRetryRequest for hybrid: clients that do not send a hybrid share up front pay one extra round trip"+hrrCost(c.Latency.P50, latencyOf(r, CaseHybrid)))
 	}
 	return w
+}
+
+// hrrCost states what the extra round trip measured, without contradicting
+// the figures: on a short path it can vanish in the noise.
+func hrrCost(hrr, direct float64) string {
+	if hrr > direct {
+		return fmt.Sprintf(" (here %+.2f ms p50: %s %.2f ms vs %s %.2f ms)", hrr-direct, CaseHybridHRR, hrr, CaseHybrid, direct)
+	}
+	return fmt.Sprintf(" (too small to measure on this path: %s p50 %.2f ms, %s %.2f ms; it grows with the round-trip time)", CaseHybridHRR, hrr, CaseHybrid, direct)
 }
 
 func latencyOf(r *Report, name string) float64 {
@@ -433,6 +503,7 @@ func cost(r *Report) *Cost {
 		c.DeltaP50Pct = math.Round(1000*c.DeltaP50Ms/c.ClassicalP50Ms) / 10
 	}
 	c.ExtraBytes = c.HybridBytes - c.ClassicalBytes
+	c.Samples = min(cl.Latency.Samples, hy.Latency.Samples)
 	return c
 }
 

@@ -72,7 +72,7 @@ func TestDecide(t *testing.T) {
 	// Interrupted comes first, whatever the cases say.
 	e := gather(synth(1, nil), false)
 	e.Interrupted, e.Done, e.Total = true, 10, 30
-	if v := decideEvidence(e); v.Code != VerdictInterrupted || v.Safe || !strings.Contains(v.Summary, "interrupted after 10 of 30 attempts") {
+	if v := decideEvidence(e); v.Code != VerdictInterrupted || v.Safe || !strings.Contains(v.Summary, "interrupted after 10 of 30 attempts") || !strings.Contains(v.Summary, "the cases above") {
 		t.Errorf("interrupted: %+v", v)
 	} else {
 		reached[v.Code] = true

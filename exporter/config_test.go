@@ -2,6 +2,7 @@ package exporter
 
 import (
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,5 +88,16 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 	if _, ok := cfg.Modules[DefaultModule]; !ok {
 		t.Errorf("examples/exporter.yaml has no %q module", DefaultModule)
+	}
+	// Issue 17: the example shows ca_file (internal CAs), and its file loads.
+	if m := cfg.Modules["internal"]; m == nil || m.CAFile == "" || m.roots == nil {
+		t.Errorf("examples/exporter.yaml: module internal shows no loaded ca_file: %+v", m)
+	}
+	// And it restricts targets, loopback included (docs quick start).
+	if ok, open := cfg.Restricted(); !ok {
+		t.Errorf("examples/exporter.yaml: modules %v have no allowed_targets", open)
+	}
+	if cfg.allow == nil || !cfg.allow.allowsAddr(netip.MustParseAddr("127.0.0.1"), true) || cfg.allow.allowsAddr(netip.MustParseAddr("169.254.169.254"), true) {
+		t.Error("examples/exporter.yaml: allowed_targets should allow loopback and refuse link-local")
 	}
 }

@@ -7,8 +7,12 @@
 // settings ([Module], loaded strictly from YAML by [LoadConfig]) and returns
 // that probe's metrics only, from a registry made for the request. The probe
 // is bounded by the module timeout and by Prometheus' scrape timeout header.
-// &debug=true returns the probe's log instead. Group enumeration comes from
-// package scan, the large-ClientHello case from internal/wire.
+// &debug=true returns the probe's log instead (server banners redacted).
+// Targets are checked against allowed_targets (resolved once, dialled only
+// at the addresses checked) and probes are capped by max_concurrent_probes.
+// STARTTLS preambles come from internal/starttls (parsed at load), group
+// enumeration from package scan, the large-ClientHello case from
+// internal/wire.
 //
 //	cfg, err := exporter.LoadConfig("exporter.yaml")
 //	reg := prometheus.NewRegistry()

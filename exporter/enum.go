@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/starttls"
 	"github.com/pqtls/pqtls/internal/wire"
 	"github.com/pqtls/pqtls/scan"
 )
@@ -35,7 +36,7 @@ func enumerate(ctx context.Context, addr string, dial pinnedDialer, serverName s
 	host, portStr, _ := net.SplitHostPort(addr)
 	port, _ := strconv.Atoi(portStr)
 	// IP set: ScanOne does not resolve the name again.
-	target := scan.Target{Input: addr, Source: "exporter", Host: host, IP: dial.addrs[0].String(), Port: port, ServerName: sniName(serverName), StartTLS: scan.ProtoNone}
+	target := scan.Target{Input: addr, Source: "exporter", Host: host, IP: dial.addrs[0].String(), Port: port, ServerName: sniName(serverName), StartTLS: starttls.None}
 	opts := scan.Options{
 		Enumerate:  true,
 		Groups:     m.enumGroup,

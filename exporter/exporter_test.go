@@ -480,20 +480,34 @@ func TestProbesCounted(t *testing.T) {
 	s.want(t, 0, "pqtls_exporter_probes_total", "module", "default", "result", "success")
 }
 
-// TestFailedProbeHasNoEnumerationGauges: a failed probe (refused
-// connection, unverifiable certificate) exports no enumeration gauges: a 0
-// would read as "group refused" or "large hellos dropped" (issue 17).
+// TestFailedProbeHasNoEnumerationGauges: a probe whose enumeration did not
+// reach the server (refused connection, failed STARTTLS) exports no
+// enumeration gauges: a 0 would read as "group refused" or "large hellos
+// dropped" (issue 17). A probe that failed after the server answered (unknown
+// CA) keeps them: they say what the server accepts.
 func TestFailedProbeHasNoEnumerationGauges(t *testing.T) {
 	p := newPKI(t)
 	srv := tlsServer(t, p, nil)
-	e := newExporter(t, mustConfig(t, "modules:\n  enum:\n    timeout: 5s\n    enumerate: true\n    enumerate_groups: [X25519MLKEM768, x25519]\n"), nil)
-	for _, target := range []string{closedPort(t), srv} { // srv: unknown CA
-		s := probeHTTP(t, e, target, "enum", nil)
+	smtp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testpeer.Serve(t, smtp, 5*time.Second, func(c net.Conn) { _, _ = io.WriteString(c, "554 no service\r\n") })
+	e := newExporter(t, mustConfig(t, "modules:\n  enum:\n    timeout: 5s\n    enumerate: true\n    enumerate_groups: [X25519MLKEM768, x25519]\n"+
+		"  smtp:\n    timeout: 5s\n    starttls: smtp\n    enumerate: true\n    enumerate_groups: [x25519]\n"), nil)
+	enumGauges := []string{"probe_tls_group_supported", "probe_tls_large_client_hello_ok", "probe_tls_enumeration_duration_seconds"}
+	for _, tc := range []struct{ target, module string }{{closedPort(t), "enum"}, {smtp.Addr().String(), "smtp"}} {
+		s := probeHTTP(t, e, tc.target, tc.module, nil)
 		s.want(t, 0, "probe_success")
-		for _, name := range []string{"probe_tls_group_supported", "probe_tls_large_client_hello_ok", "probe_tls_enumeration_duration_seconds"} {
+		for _, name := range enumGauges {
 			if _, ok := s[name]; ok {
-				t.Errorf("%s: %s present on a failed probe", target, name)
+				t.Errorf("%s %s: %s present although the enumeration never reached a TLS server", tc.module, tc.target, name)
 			}
 		}
 	}
+	s := probeHTTP(t, e, srv, "enum", nil) // unknown CA: the handshake happened
+	s.want(t, 0, "probe_success")
+	s.want(t, 1, "probe_tls_failure_info", "phase", "handshake", "reason", "unknown_ca")
+	s.want(t, 1, "probe_tls_group_supported", "group", "x25519_mlkem768")
+	s.want(t, 1, "probe_tls_large_client_hello_ok")
 }

@@ -180,9 +180,12 @@ func probeWith(ctx context.Context, target string, m *Module, env probeEnv, reg 
 		reg.MustRegister(pm.helloBytes)
 		pm.helloBytes.Set(float64(res.ClientHelloBytes))
 	}
-	// A failed probe says nothing about the groups: a 0 would read as
-	// "refused" (or "the path drops large hellos").
-	if res.Enumerated && res.Success {
+	// An enumeration that did not reach the server (refused connection,
+	// failed STARTTLS, timeout) learnt nothing: a 0 would read as "group
+	// refused" or "the path drops large hellos". One that did is reported
+	// even when the default client failed (a pure ML-KEM server, an unknown
+	// CA): it says what the server accepts.
+	if res.Enumerated && res.EnumerationError == nil {
 		reg.MustRegister(pm.supported, pm.largeHello, pm.enumSeconds)
 		for _, id := range m.enumGroup {
 			pm.supported.WithLabelValues(pqtls.GroupLabel(id), string(pqtls.GroupKind(id))).Set(b2f(res.Supported[id]))

@@ -27,6 +27,11 @@ const (
 	kindJava
 	kindProperties
 	kindShell
+	kindTerraform
+	kindJSON
+	kindPostgres
+	kindCargo
+	kindCargoLock
 	kindText // a config-looking file of no recognised format: generic rules only
 )
 
@@ -35,6 +40,7 @@ var kindNames = map[fileKind]string{
 	kindNginx: "nginx", kindHAProxy: "HAProxy", kindStunnel: "stunnel", kindOpenSSL: "OpenSSL config",
 	kindCaddy: "Caddyfile", kindSystemd: "systemd unit", kindJS: "JavaScript/TypeScript", kindJava: "Java",
 	kindProperties: "Java properties", kindShell: "shell/env", kindText: "config",
+	kindTerraform: "Terraform", kindJSON: "JSON", kindPostgres: "postgresql.conf", kindCargo: "Cargo.toml", kindCargoLock: "Cargo.lock",
 }
 
 // String names the format.
@@ -57,6 +63,16 @@ func kindByName(p string) fileKind {
 		return kindGo
 	case base == "go.mod":
 		return kindGoMod
+	case base == "Cargo.toml":
+		return kindCargo
+	case base == "Cargo.lock":
+		return kindCargoLock
+	case ext == ".tf" || ext == ".tofu":
+		return kindTerraform
+	case ext == ".json":
+		return kindJSON
+	case strings.HasPrefix(lower, "postgresql") && ext == ".conf":
+		return kindPostgres
 	case lower == "dockerfile" || lower == "containerfile" || strings.HasPrefix(lower, "dockerfile.") || strings.HasPrefix(lower, "containerfile.") || ext == ".dockerfile" || ext == ".containerfile":
 		return kindDockerfile
 	case ext == ".yaml" || ext == ".yml":
@@ -134,6 +150,9 @@ func commentsOf(k fileKind) commentStyle {
 type checkEnv struct {
 	// isMain reports whether the file's module builds a command (go.mod).
 	isMain func() bool
+	// path is the file's absolute path (versions in directory names,
+	// neighbouring files).
+	path string
 	// generated is set by a checker that finds a generated file, which the
 	// caller then drops.
 	generated bool
@@ -197,11 +216,10 @@ func buildDispatch() {
 // whole truth about what is reported where. A parse error (PQ000) from a
 // file's parser replaces every other finding of that file. generated
 // reports a generated Go file, which the caller drops.
-func check(s *source, isMain func() bool) (fs []Finding, generated bool) {
+func check(s *source, env *checkEnv) (fs []Finding, generated bool) {
 	if bytes.IndexByte(s.data, 0) >= 0 {
 		return nil, false
 	}
-	env := &checkEnv{isMain: isMain}
 	parseErr := false
 	for _, c := range dispatch[s.kind] {
 		for _, f := range c.run(s, env) {

@@ -108,6 +108,18 @@ var ruleCases = []struct {
 	{"suppress/main.go", []want{{"PQ104", 12}}},
 	{"suppress/envoy.yaml", []want{{"PQ301", 24}}},
 	{"suppress/config.go", []want{{"PQ101", 14}}},
+	{"terraform/alb.tf", []want{{"PQ601", 2}, {"PQ602", 18}, {"PQ602", 26}, {"PQ602", 31}}},
+	{"terraform/broken.tf", []want{{"PQ000", 1}}},
+	{"cloudformation/stack.yaml", []want{{"PQ601", 6}, {"PQ602", 18}, {"PQ601", 19}}},
+	{"cloudformation/stack.json", []want{{"PQ601", 4}, {"PQ602", 13}}},
+	{"pulumi/Pulumi.yaml", []want{{"PQ601", 4}, {"PQ602", 15}}},
+	{"postgres/17/postgresql.conf", []want{{"PQ701", 4}}}, // 17: reported, never fixed
+	{"postgres/18/postgresql.conf", []want{{"PQ701", 3}}}, // 18 (path): fixed to ssl_groups
+	{"postgres/plain/postgresql.conf", []want{{"PQ702", 2}}},
+	{"kafka/server.properties", []want{{"PQ711", 2}, {"PQ711", 3}}},
+	{"rust/app/Cargo.toml", []want{{"PQ801", 7}, {"PQ802", 7}, {"PQ804", 8}}},
+	{"rust/app/Cargo.lock", []want{{"PQ804", 4}, {"PQ801", 13}}},
+	{"rust/pq/Cargo.toml", []want{{"PQ803", 5}}},
 }
 
 // nearMisses must produce no finding: hybrid lists, commented-out lines,
@@ -128,6 +140,12 @@ var nearMisses = []string{
 	"node/client.ts",
 	"java/application.properties",
 	"openssl/openssl-good.cnf",
+	"terraform/good.tf",
+	"cloudformation/package.json",
+	"postgres/plain/postgresql.auto.conf",
+	"kafka/client.properties",
+	"rust/good/Cargo.toml",
+	"rust/good/Cargo.lock",
 }
 
 // A fix keeps the separator of the list it edits.
@@ -302,7 +320,7 @@ func TestGoFixesCompile(t *testing.T) {
 
 func TestExcludeTestFiles(t *testing.T) {
 	all := lintPath(t, "go/bad", Options{})
-	ex := lintPath(t, "go/bad", Options{Excludes: []string{"**/*_test.go", "examples/lint/"}})
+	ex := lintPath(t, "go/bad", Options{Excludes: []string{"**/*_test.go", "examples/lint/", "examples/infra/"}})
 	count := func(r *Result, file string) int {
 		n := 0
 		for _, f := range r.Findings {
@@ -720,7 +738,7 @@ func FuzzCheck(f *testing.F) {
 	f.Fuzz(func(t *testing.T, k uint8, data []byte) {
 		kind := fileKind(k%uint8(kindText)) + 1
 		s := newSource("f", data, kind)
-		fs, _ := check(s, func() bool { return true })
+		fs, _ := check(s, &checkEnv{isMain: func() bool { return true }, path: "/etc/postgresql/18/main/f"})
 		for _, fd := range fs {
 			if fd.Start.Offset < 0 || fd.End.Offset > len(data) || fd.Start.Offset > fd.End.Offset {
 				t.Fatalf("%s span %d..%d outside %d bytes", fd.Rule, fd.Start.Offset, fd.End.Offset, len(data))
@@ -787,7 +805,7 @@ func TestRepositoryHasNoError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Lint(context.Background(), []string{root}, Options{BaseDir: root, Excludes: []string{"**/*_test.go", "examples/lint/"}})
+	res, err := Lint(context.Background(), []string{root}, Options{BaseDir: root, Excludes: []string{"**/*_test.go", "examples/lint/", "examples/infra/"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -849,7 +867,10 @@ func TestRuleTableIsTheDispatch(t *testing.T) {
 			}
 		}
 	}
-	for _, r := range Rules() {
+	for i, r := range Rules() {
+		if i > 0 && Rules()[i-1].ID >= r.ID {
+			t.Errorf("rules table out of order at %s", r.ID)
+		}
 		if len(r.checks) == 0 {
 			t.Errorf("%s has no checker", r.ID)
 		}

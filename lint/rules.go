@@ -64,6 +64,24 @@ var (
 	lineStunnel    = lineChecker("stunnel", ruleStunnel)
 	lineOpenSSL    = lineChecker("openssl", ruleOpenSSL)
 	lineCaddy      = lineChecker("caddy", ruleCaddy)
+	lineKafka      = lineChecker("kafka", ruleKafka)
+	terraformFile  = &checker{name: "terraform", run: func(s *source, _ *checkEnv) []Finding { return checkTerraform(s) }}
+	jsonTemplate   = &checker{name: "json-template", run: func(s *source, _ *checkEnv) []Finding { return checkJSONTemplate(s) }}
+	postgresConf   = &checker{name: "postgresql.conf", run: checkPostgres}
+	cargoToml      = &checker{name: "Cargo.toml", run: checkCargoToml}
+	cargoLock      = &checker{name: "Cargo.lock", run: checkCargoLock}
+)
+
+// The reads of the infrastructure rules.
+var elbKinds = []ruleCheck{{terraformFile, kinds(kindTerraform)}, {yamlDoc, kinds(kindYAML)}, {jsonTemplate, kinds(kindJSON)}}
+
+const (
+	refELB       = "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html (ALB security policies: defaults, the 2025-09 PQ policies)"
+	refNLB       = "https://docs.aws.amazon.com/elasticloadbalancing/latest/network/describe-ssl-policies.html (NLB security policies: defaults, the 2025-09 PQ policies)"
+	refPG18      = "https://www.postgresql.org/docs/18/runtime-config-connection.html#GUC-SSL-GROUPS (ssl_groups)"
+	refPGCommit  = "https://github.com/postgres/postgres/commit/3d1ef3a15c3eb68dae44b94e89d04c422b26fc16 (PostgreSQL 18: ssl_ecdh_curve renamed ssl_groups, a colon-separated list)"
+	refRustls    = "https://docs.rs/crate/rustls-post-quantum/0.2.2 (ML-KEM moved into rustls core in 0.23.22; the prefer-post-quantum feature)"
+	refRustlsFts = "https://docs.rs/crate/rustls/latest/features (default features: aws_lc_rs, prefer-post-quantum; the ring feature)"
 )
 
 const (
@@ -80,7 +98,8 @@ const (
 // rules is the registry, ordered by ID.
 var rules = []Rule{
 	{ID: "PQ000", Name: "parse-error", Severity: SeverityWarning, Format: "any",
-		checks:     []ruleCheck{{goCode, kinds(kindGo)}, {goModFile, kinds(kindGoMod)}, {yamlDoc, kinds(kindYAML)}, {tomlDoc, kinds(kindTOML)}},
+		checks: []ruleCheck{{goCode, kinds(kindGo)}, {goModFile, kinds(kindGoMod)}, {yamlDoc, kinds(kindYAML)}, {tomlDoc, kinds(kindTOML)},
+			{terraformFile, kinds(kindTerraform)}, {jsonTemplate, kinds(kindJSON)}, {cargoToml, kinds(kindCargo)}},
 		Checked:    "2026-11-27",
 		Summary:    "The file could not be read or parsed, so it was not checked",
 		Rationale:  "A file pqtls lint cannot read or parse may hide any of the settings the other rules look for. The run goes on with the other files; fix the syntax or the permissions, split a file over 4 MiB (or exclude the file with --exclude) so that it is checked.",
@@ -324,6 +343,82 @@ var rules = []Rule{
 		Good:       "groups: X25519MLKEM768,X25519,secp256r1\npqtls tunnel server --groups X25519MLKEM768,X25519 ...\npqtls.Policy{Groups: []tls.CurveID{tls.X25519MLKEM768, tls.X25519}}",
 		Notes:      "A YAML `groups` key is only read when every entry is a TLS group name, so RBAC, LDAP or Prometheus rule `groups` are never reported. `--groups` is only read on a line that runs `tunnel`: `pqtls bench --groups x25519` measures the classical cost on purpose.",
 		References: []string{"docs/TUNNEL.md#flags-of-both-modes (--groups)", "docs/TUNNEL.md#config-file (listeners[].groups)", "docs/LIBRARY.md#policy (Policy.Groups)", refPlaybook}},
+	{ID: "PQ601", Name: "aws-elb-listener-default-policy", Severity: SeverityError, Format: "Terraform (aws_lb_listener, aws_alb_listener), CloudFormation YAML/JSON (AWS::ElasticLoadBalancingV2::Listener), Pulumi YAML (aws:lb:Listener)",
+		checks:     elbKinds,
+		Checked:    "2026-12-02",
+		Summary:    "An HTTPS or TLS load balancer listener sets no security policy",
+		Rationale:  "Without ssl_policy (SslPolicy, sslPolicy), a listener created through the API, the CLI, CloudFormation, the CDK or Terraform gets ELBSecurityPolicy-2016-08: classical key exchange only, and TLS 1.0/1.1 still allowed. Only the console defaults to a PQ policy. The finding is at the resource's first line; the fix adds the hybrid ELBSecurityPolicy-TLS13-1-2-PQ-2025-09, which drops TLS 1.0/1.1.",
+		Bad:        "resource \"aws_lb_listener\" \"front\" {\n  protocol = \"HTTPS\"\n}",
+		Good:       "resource \"aws_lb_listener\" \"front\" {\n  protocol   = \"HTTPS\"\n  ssl_policy = \"ELBSecurityPolicy-TLS13-1-2-PQ-2025-09\"\n}",
+		Notes:      "Read from literal values only: a protocol or policy that comes from a variable, a parameter (!Ref) or a function is not judged. HTTP, TCP and UDP listeners have no TLS policy and are not reported. Terraform module inputs (a listeners map passed to a module) are not read.",
+		References: []string{refELB, refNLB}},
+	{ID: "PQ602", Name: "aws-elb-ssl-policy-classical", Severity: SeverityError, Format: "Terraform (aws_lb_listener, aws_alb_listener), CloudFormation YAML/JSON (AWS::ElasticLoadBalancingV2::Listener), Pulumi YAML (aws:lb:Listener)",
+		checks:     elbKinds,
+		Checked:    "2026-12-02",
+		Summary:    "A load balancer listener's security policy has no -PQ- in its name",
+		Rationale:  "Only the 2025-09 policies with -PQ- in their name (ELBSecurityPolicy-TLS13-1-2-PQ-2025-09, -TLS13-1-2-Res-PQ-2025-09, -TLS13-1-2-Ext1-PQ-2025-09, -TLS13-1-2-Ext2-PQ-2025-09, -TLS13-1-3-PQ-2025-09 and their -FIPS- variants) offer X25519MLKEM768, SecP256r1MLKEM768 and SecP384r1MLKEM1024. Any other policy keeps every connection to the load balancer classical. The fix picks the matching PQ policy: TLS 1.3-only stays TLS 1.3-only, otherwise TLS 1.2 is kept; FIPS stays FIPS; the Res/Ext0/Ext1/Ext2 cipher variant is kept; the message says when TLS 1.0/1.1 clients lose access.",
+		Bad:        "ssl_policy = \"ELBSecurityPolicy-TLS13-1-2-2021-06\"\nSslPolicy: ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+		Good:       "ssl_policy = \"ELBSecurityPolicy-TLS13-1-2-PQ-2025-09\"\nSslPolicy: ELBSecurityPolicy-TLS13-1-2-FIPS-PQ-2025-09",
+		References: []string{refELB, refNLB}},
+	{ID: "PQ701", Name: "postgres-ecdh-curve-classical", Severity: SeverityError, Format: "postgresql.conf",
+		checks:     []ruleCheck{{postgresConf, kinds(kindPostgres)}},
+		Checked:    "2026-12-02",
+		Summary:    "PostgreSQL ssl_ecdh_curve keeps the server classical",
+		Rationale:  "PostgreSQL 15-17 pass ssl_ecdh_curve to OpenSSL as one EC curve, so they cannot negotiate X25519 or any hybrid group at all: every hybrid client pays a HelloRetryRequest and ends on P-256. PostgreSQL 18 renamed the setting ssl_groups and takes a colon-separated OpenSSL group list. The fix writes ssl_groups = 'X25519MLKEM768:X25519:prime256v1' only where the file shows PostgreSQL 18 or later (a version in its path such as /etc/postgresql/18/main, or an ssl_groups line already present); for 15-17 the finding says to upgrade or to put pqtls tunnel in front, and nothing is changed, since ssl_groups would stop those versions from starting.",
+		Bad:        "ssl_ecdh_curve = 'prime256v1'",
+		Good:       "ssl_groups = 'X25519MLKEM768:X25519:prime256v1'   # PostgreSQL 18+, OpenSSL 3.5+",
+		Notes:      "The hybrid groups also need PostgreSQL built against OpenSSL 3.5 or later; an OpenSSL that does not know X25519MLKEM768 refuses the list.",
+		References: []string{refPG18, refPGCommit}},
+	{ID: "PQ702", Name: "postgres-groups-classical", Severity: SeverityError, Format: "postgresql.conf",
+		checks:     []ruleCheck{{postgresConf, kinds(kindPostgres)}},
+		Checked:    "2026-12-02",
+		Summary:    "PostgreSQL ssl_groups lists no hybrid group",
+		Rationale:  "ssl_groups (PostgreSQL 18) replaces OpenSSL's default group list for the server. Without X25519MLKEM768 every connection is classical.",
+		Bad:        "ssl_groups = 'X25519:prime256v1'",
+		Good:       "ssl_groups = 'X25519MLKEM768:X25519:prime256v1'",
+		References: []string{refPG18, refOpenSSL35}},
+	{ID: "PQ711", Name: "kafka-protocols-without-tls13", Severity: SeverityError, Format: "Kafka properties (server.properties, client properties)",
+		checks:     []ruleCheck{{lineKafka, kinds(kindProperties)}},
+		Checked:    "2026-12-02",
+		Summary:    "Kafka ssl.enabled.protocols or ssl.protocol has no TLSv1.3",
+		Rationale:  "Hybrid key exchange exists only in TLS 1.3. Kafka enables TLSv1.2 and TLSv1.3 by default on Java 11+ (KIP-573); a broker or client configuration that lists only TLSv1.2 keeps every connection classical, whatever the JDK supports.",
+		Bad:        "ssl.enabled.protocols=TLSv1.2\nssl.protocol=TLSv1.2",
+		Good:       "ssl.enabled.protocols=TLSv1.2,TLSv1.3\nssl.protocol=TLSv1.3",
+		References: []string{"https://kafka.apache.org/documentation/#brokerconfigs_ssl.enabled.protocols", "https://github.com/apache/kafka/pull/8695 (KIP-573: TLSv1.3 enabled by default on Java 11+)", "https://openjdk.org/jeps/527"}},
+	{ID: "PQ801", Name: "rustls-without-mlkem", Severity: SeverityError, Format: "Cargo.toml, Cargo.lock",
+		checks:     []ruleCheck{{cargoToml, kinds(kindCargo)}, {cargoLock, kinds(kindCargoLock)}},
+		UpgradeFix: true,
+		Checked:    "2026-12-02",
+		Summary:    "rustls is older than 0.23.22, the release with ML-KEM in its core",
+		Rationale:  "rustls 0.23.22 moved X25519MLKEM768 from the rustls-post-quantum crate into rustls itself (aws-lc-rs provider). A requirement that caps rustls below that (0.21, 0.22, =0.23.5) or a lock file that resolved an older 0.23.x builds a classical-only TLS stack. The Cargo.toml fix is an upgrade (reported, never applied by --fix); a lock file is fixed with cargo update -p rustls.",
+		Bad:        "rustls = \"0.21\"",
+		Good:       "rustls = \"0.23.22\"",
+		References: []string{refRustls, refRustlsFts}},
+	{ID: "PQ802", Name: "rustls-ring-provider", Severity: SeverityError, Format: "Cargo.toml, Cargo.lock",
+		checks:     []ruleCheck{{cargoToml, kinds(kindCargo)}, {cargoLock, kinds(kindCargoLock)}},
+		UpgradeFix: true,
+		Checked:    "2026-12-02",
+		Summary:    "rustls uses the ring provider, which has no ML-KEM",
+		Rationale:  "rustls's ML-KEM key exchange is implemented in the aws-lc-rs provider. With default-features = false and only the ring feature (or, in Cargo.lock, ring without aws-lc-rs), no hybrid group exists. Moving to aws-lc-rs changes the build (it needs a C toolchain), so the fix is reported, never applied by --fix.",
+		Bad:        "rustls = { version = \"0.23\", default-features = false, features = [\"ring\", \"std\"] }",
+		Good:       "rustls = { version = \"0.23\", default-features = false, features = [\"aws_lc_rs\", \"prefer-post-quantum\", \"std\"] }",
+		References: []string{refRustlsFts, refRustls}},
+	{ID: "PQ803", Name: "rustls-prefer-post-quantum-disabled", Severity: SeverityWarning, Format: "Cargo.toml",
+		checks:     []ruleCheck{{cargoToml, kinds(kindCargo)}},
+		Checked:    "2026-12-02",
+		Summary:    "rustls without default features leaves prefer-post-quantum off",
+		Rationale:  "prefer-post-quantum is a default feature of rustls; with default-features = false and a features list without it, X25519MLKEM768 is supported but not preferred: a rustls client sends a classical key share first, and a rustls server picks the classical group when a client offers both.",
+		Bad:        "rustls = { version = \"0.23.22\", default-features = false, features = [\"aws_lc_rs\", \"std\"] }",
+		Good:       "rustls = { version = \"0.23.22\", default-features = false, features = [\"prefer-post-quantum\", \"aws_lc_rs\", \"std\"] }",
+		References: []string{refRustlsFts, refRustls}},
+	{ID: "PQ804", Name: "rust-native-tls", Severity: SeverityWarning, Format: "Cargo.toml, Cargo.lock",
+		checks:     []ruleCheck{{cargoToml, kinds(kindCargo)}, {cargoLock, kinds(kindCargoLock)}},
+		Checked:    "2026-12-02",
+		Summary:    "native-tls (or openssl) uses the system OpenSSL: hybrid only with OpenSSL 3.5+",
+		Rationale:  "native-tls, tokio-native-tls, hyper-tls, the openssl crate and reqwest's native-tls feature use the system OpenSSL on Linux, so the runtime image decides: OpenSSL 3.5 or later offers X25519MLKEM768 by default, older releases cannot. The message names the OpenSSL of the Dockerfile next to the manifest when it is in PQ202's table. No mechanical fix: upgrade the base image or move to rustls 0.23.22+ with aws-lc-rs.",
+		Bad:        "native-tls = \"0.2\"   # FROM debian:bookworm-slim (OpenSSL 3.0)",
+		Good:       "native-tls = \"0.2\"   # FROM debian:trixie-slim (OpenSSL 3.5)",
+		References: []string{"https://docs.rs/native-tls (uses OpenSSL on Linux)", refOpenSSL35}},
 }
 
 // ruleByID indexes the table; filled in init, since the checkers in the

@@ -188,7 +188,7 @@ func Lint(ctx context.Context, paths []string, opts Options) (*Result, error) {
 			}
 			return v
 		}
-		fs, generated := check(s, isMain)
+		fs, generated := check(s, &checkEnv{isMain: isMain, path: abs})
 		if generated {
 			log.Debug("skipping generated file", "path", abs)
 			return

@@ -63,6 +63,7 @@ func checkYAML(s *source) []Finding {
 		walkYAML(&doc, func(key, val *yaml.Node) {
 			fs = append(fs, yamlPair(s, key, val)...)
 		})
+		fs = append(fs, iacListeners(s, &doc)...)
 	}
 	return fs
 }

@@ -671,6 +671,7 @@ func (a *Analyzer) finish(f *flowState, outcome, reason string) {
 		}
 	}
 	r.Schema = Schema
+	r.Source = SourceCapture
 	r.Client = f.client.String()
 	r.Server = f.server.String()
 	r.Outcome = outcome

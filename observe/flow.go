@@ -98,7 +98,9 @@ type KeyShare struct {
 // pqtls.observe/v1. Group names are IANA names (pqtls.GroupName), with
 // codepoints outside the registry (and GREASE values) as "0x1234".
 type Flow struct {
-	Schema    string    `json:"schema"`
+	Schema string `json:"schema"`
+	// Source is SourceCapture (packets) or SourceLog (a log line).
+	Source    string    `json:"source"`
 	FirstSeen time.Time `json:"first_seen"`
 	LastSeen  time.Time `json:"last_seen"`
 	Client    string    `json:"client"`

@@ -30,6 +30,9 @@ type Recorder struct {
 	kdrops   prometheus.Counter
 	active   prometheus.Gauge
 	buffered prometheus.Gauge
+	logLines prometheus.Counter
+	logBad   prometheus.Counter
+	lastLog  [2]int64
 }
 
 // NewRecorder registers the metrics on reg.
@@ -51,6 +54,8 @@ func NewRecorder(reg prometheus.Registerer) (*Recorder, error) {
 		dropped:  prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_dropped_flows_total", Help: "Connections not tracked because the flow table was full (--max-flows)."}),
 		dropPkts: prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_dropped_packets_total", Help: "Packets of connections not tracked because the flow table was full."}),
 		evicted:  prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_evicted_flows_total", Help: "Flows decided as incomplete before their handshake was read, to keep buffered handshake bytes under --max-buffer-bytes."}),
+		logLines: prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_log_lines_total", Help: "Log lines read by pqtls observe --log."}),
+		logBad:   prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_log_bad_lines_total", Help: "Log lines pqtls observe --log could not parse (skipped)."}),
 		buffered: prometheus.NewGauge(prometheus.GaugeOpts{Name: "pqtls_observe_buffered_bytes", Help: "Handshake bytes buffered across all flows now."}),
 		kdrops:   prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_kernel_dropped_packets_total", Help: "Packets the kernel dropped before the live capture could read them."}),
 		active:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "pqtls_observe_active_flows", Help: "Flows currently tracked."}),
@@ -59,7 +64,7 @@ func NewRecorder(reg prometheus.Registerer) (*Recorder, error) {
 		r.outcomes.WithLabelValues(o)
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{r.outcomes, r.packets, r.bytes, r.bad, r.nontls, r.dropped, r.dropPkts, r.evicted, r.kdrops, r.active, r.buffered} {
+		for _, c := range []prometheus.Collector{r.outcomes, r.packets, r.bytes, r.bad, r.nontls, r.dropped, r.dropPkts, r.evicted, r.kdrops, r.active, r.buffered, r.logLines, r.logBad} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("registering observe metrics: %w", err)
 			}
@@ -101,6 +106,16 @@ func (r *Recorder) Stats(s Stats) {
 	r.active.Set(float64(s.ActiveFlows))
 	r.buffered.Set(float64(s.BufferedBytes))
 	r.last = s
+}
+
+// LogStats brings the pqtls_observe_log_* counters up to date with the
+// totals of a log reader (which only grow).
+func (r *Recorder) LogStats(lines, bad int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.logLines.Add(float64(lines - r.lastLog[0]))
+	r.logBad.Add(float64(bad - r.lastLog[1]))
+	r.lastLog = [2]int64{lines, bad}
 }
 
 // WriteProm writes everything gathered from g in the Prometheus text

@@ -59,7 +59,14 @@ func (s *Summary) Add(f *Flow) {
 			key = f.Client
 		}
 	}
+	if key == "" {
+		key = "-" // a log line without the address
+	}
 	r := s.rows[key]
+	if r == nil && len(s.rows) >= maxRows {
+		key = OtherRow // bounded on an endless stream of distinct addresses
+		r = s.rows[key]
+	}
 	if r == nil {
 		r = &Row{Key: key, Outcomes: map[string]int{}, sni: map[string]int{}}
 		s.rows[key] = r
@@ -81,6 +88,14 @@ func (s *Summary) Add(f *Flow) {
 		}
 	}
 }
+
+// maxRows bounds the rows of the table; flows of addresses first seen
+// after it are counted in the OtherRow row.
+const maxRows = 10000
+
+// OtherRow is the key of the row that counts the flows of addresses beyond
+// the first 10,000.
+const OtherRow = "(other)"
 
 // maxSNIsPerRow bounds the distinct server names counted per row.
 const maxSNIsPerRow = 256

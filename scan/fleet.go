@@ -3,6 +3,7 @@ package scan
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // ScanAll scans every target with opts.Concurrency workers and at most
@@ -62,7 +63,7 @@ func ScanAll(ctx context.Context, targets []Target, opts Options) []Result {
 					if ctx.Err() == nil {
 						v, reason = VerdictUnreachable, "invalid_target"
 					}
-					r = Result{Target: t, Address: t.Address(), Verdict: v, Reason: reason, Error: err.Error(),
+					r = Result{Target: t, Address: t.Address(), Verdict: v, Reason: reason, Error: err.Error(), ScannedAt: time.Now().UTC(),
 						Versions: []string{}, Groups: []GroupResult{}, ServerPreference: []string{}, TLS12Curves: []string{}, Certificates: []CertInfo{}, Notes: []string{}}
 					r.Priority = Prioritize(&r)
 				}

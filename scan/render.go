@@ -56,26 +56,32 @@ func NewReport(results []Result, opts Options, toolVersion string, started time.
 		Schema: Schema, GeneratedAt: started.UTC(), Tool: ToolInfo{Name: "pqtls", Version: toolVersion},
 		Options: ReportOptions{Enumerate: opts.Enumerate, Exhaustive: opts.Exhaustive, TimeoutMS: ms(opts.timeout()), Retries: opts.retries(),
 			Concurrency: cmpOr(opts.Concurrency, DefaultConcurrency), PerHost: cmpOr(opts.PerHost, DefaultPerHost), StartTLS: string(cmpOr(opts.StartTLS, ProtoAuto))},
-		Summary:   Summary{Endpoints: len(results), Verdicts: map[string]int{}, Groups: map[string]int{}, Priorities: map[string]int{}, DurationMS: ms(elapsed)},
 		Endpoints: results,
 	}
 	if r.Endpoints == nil {
 		r.Endpoints = []Result{}
 	}
+	r.Summary = summarize(r.Endpoints, ms(elapsed))
+	return r
+}
+
+// summarize counts verdicts, groups, priorities and connections.
+func summarize(results []Result, durationMS float64) Summary {
+	s := Summary{Endpoints: len(results), Verdicts: map[string]int{}, Groups: map[string]int{}, Priorities: map[string]int{}, DurationMS: durationMS}
 	for _, v := range Verdicts {
-		r.Summary.Verdicts[string(v)] = 0
+		s.Verdicts[string(v)] = 0
 	}
 	for _, res := range results {
-		r.Summary.Verdicts[string(res.Verdict)]++
-		r.Summary.Priorities[res.Priority.Level]++
-		r.Summary.Connections += res.Connections
+		s.Verdicts[string(res.Verdict)]++
+		s.Priorities[res.Priority.Level]++
+		s.Connections += res.Connections
 		for _, g := range res.Groups {
 			if !g.Broken() {
-				r.Summary.Groups[g.Name]++
+				s.Groups[g.Name]++
 			}
 		}
 	}
-	return r
+	return s
 }
 
 func cmpOr[T comparable](v, def T) T {
@@ -252,7 +258,7 @@ func WriteTable(w io.Writer, rep *Report, colour bool) error {
 			if r.Target.Service != "" || r.Target.Owner != "" {
 				who = fmt.Sprintf(" [%s]", strings.Trim(r.Target.Service+" / "+r.Target.Owner, " /"))
 			}
-			lines = append(lines, fmt.Sprintf("  %-8s %3d  %s%s: %s", r.Priority.Level, r.Priority.Score, name(r), who, r.Priority.Rationale))
+			lines = append(lines, report.TermSafe(fmt.Sprintf("  %-8s %3d  %s%s: %s", r.Priority.Level, r.Priority.Score, name(r), who, r.Priority.Rationale)))
 		}
 	}
 	if len(lines) > 0 {
@@ -286,7 +292,11 @@ var CSVHeader = []string{"endpoint", "address", "server_name", "starttls", "serv
 	"chain_verified", "priority", "priority_score", "connections", "duration_ms"}
 
 // WriteCSV writes one row per endpoint.
-func WriteCSV(w io.Writer, rep *Report) error {
+func WriteCSV(w io.Writer, rep *Report) error { return writeCSV(w, rep, false) }
+
+// writeCSV writes the CSV; termSafe escapes control characters in every
+// cell (for a terminal: a certificate subject is the server's text).
+func writeCSV(w io.Writer, rep *Report, termSafe bool) error {
 	var rows [][]string
 	for _, r := range rep.Endpoints {
 		dg, hrr := "", ""
@@ -302,6 +312,11 @@ func WriteCSV(w io.Writer, rep *Report) error {
 			string(r.Verdict), r.Reason, dg, hrr, strings.Join(r.Versions, ";"), strings.Join(groupCells(r), ";"), strings.Join(r.ServerPreference, ";"),
 			r.GroupOrder, strings.Join(r.TLS12Curves, ";"), subj, key, sig, na, strconv.FormatBool(r.ChainVerified), r.Priority.Level,
 			strconv.Itoa(r.Priority.Score), strconv.Itoa(r.Connections), strconv.FormatFloat(r.DurationMS, 'f', 1, 64)})
+		if termSafe {
+			for i, c := range rows[len(rows)-1] {
+				rows[len(rows)-1][i] = report.TermSafe(c)
+			}
+		}
 	}
 	return report.CSV(w, CSVHeader, rows)
 }

@@ -101,6 +101,11 @@ type Result struct {
 	Connections int `json:"connections"`
 	// DurationMS is the wall time of the scan of this endpoint.
 	DurationMS float64 `json:"duration_ms"`
+	// ScannedAt is when the scan of this endpoint started (UTC).
+	ScannedAt time.Time `json:"scanned_at"`
+	// Source names the report an endpoint of a merged report came from
+	// (pqtls scan merge); absent otherwise.
+	Source string `json:"source,omitempty"`
 	// ProbeErrors lists probes that failed for reasons other than the
 	// server declining (timeouts mid-scan...): their answers are unknown.
 	ProbeErrors []string `json:"probe_errors,omitempty"`

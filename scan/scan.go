@@ -220,7 +220,7 @@ func ScanOne(ctx context.Context, t Target, opts Options) (Result, error) {
 		now = opts.Now
 	}
 	start := now()
-	res := Result{Target: t, Versions: []string{}, Groups: []GroupResult{}, ServerPreference: []string{}, TLS12Curves: []string{}, Certificates: []CertInfo{}, Notes: []string{}}
+	res := Result{Target: t, ScannedAt: start.UTC(), Versions: []string{}, Groups: []GroupResult{}, ServerPreference: []string{}, TLS12Curves: []string{}, Certificates: []CertInfo{}, Notes: []string{}}
 	if t.IP == "" {
 		rs, err := Resolve(ctx, []Target{t}, nil)
 		if err != nil {

@@ -37,10 +37,13 @@ var (
 var deb13Cases = []deb13Case{
 	{"nginx", "", false, VerdictPQReady, deb13Default, "server", "X25519MLKEM768"},
 	{"nginx", "X25519:prime256v1", false, VerdictClassical, []string{"x25519", "secp256r1"}, "client", "x25519"},
+	// The fix for the line above: a hybrid first.
+	{"nginx", "X25519MLKEM768:X25519:prime256v1", false, VerdictPQReady, []string{"X25519MLKEM768", "x25519", "secp256r1"}, "client", "X25519MLKEM768"},
 	{"nginx", deb13Hybrids, false, VerdictPQReady, []string{"X25519MLKEM768", "SecP256r1MLKEM768", "SecP384r1MLKEM1024", "x25519"}, "client", "X25519MLKEM768"},
 	{"nginx", deb13PureMLKEM, false, VerdictPQCapable, []string{"MLKEM512", "MLKEM768", "MLKEM1024"}, "client", ""},
 	{"haproxy", "", false, VerdictPQReady, deb13DefaultServer, "server", "X25519MLKEM768"},
 	{"haproxy", "X25519:P-256", false, VerdictClassical, []string{"x25519", "secp256r1"}, "server", "x25519"},
+	{"haproxy", "X25519MLKEM768:X25519:P-256", false, VerdictPQReady, []string{"X25519MLKEM768", "x25519", "secp256r1"}, "server", "X25519MLKEM768"},
 	{"haproxy", "X25519MLKEM768:X25519", false, VerdictPQReady, []string{"X25519MLKEM768", "x25519"}, "server", "X25519MLKEM768"},
 	{"haproxy", deb13PureMLKEM, false, VerdictPQCapable, []string{"MLKEM512", "MLKEM768", "MLKEM1024"}, "server", ""},
 	{"s_server", "", false, VerdictPQReady, deb13Default, "server", "X25519MLKEM768"},

@@ -124,3 +124,14 @@ func keys(ts []Target, key func(Target) string) []string {
 	slices.Sort(out)
 	return out
 }
+
+func TestParseFormat(t *testing.T) {
+	for _, in := range []string{"json", " JSON ", "Csv"} {
+		if f, err := ParseFormat(in); err != nil || f.Name != strings.ToLower(strings.TrimSpace(in)) || f.Write == nil {
+			t.Errorf("%q: %+v %v", in, f.Name, err)
+		}
+	}
+	if _, err := ParseFormat("xml"); err == nil || !strings.Contains(err.Error(), "use table, json, csv, html, cbom") {
+		t.Errorf("xml: %v", err)
+	}
+}

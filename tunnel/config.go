@@ -44,8 +44,8 @@ type Duration time.Duration
 // UnmarshalYAML parses a Go duration string such as "1m30s".
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	var s string
-	if err := n.Decode(&s); err != nil {
-		return err
+	if n.Kind != yaml.ScalarNode || n.Decode(&s) != nil {
+		return fmt.Errorf("line %d: want a duration such as 10s, 1m or 1h30m", n.Line)
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
@@ -112,6 +112,11 @@ type ListenerConfig struct {
 	Groups string `yaml:"groups,omitempty"`
 	// MinVersion is "1.3" (default) or "1.2".
 	MinVersion string `yaml:"min_version,omitempty"`
+	// ALPN lists the application protocols the listener negotiates: offered
+	// to clients (server mode) or to the target (client mode). Empty (the
+	// default): no ALPN at all, so a client never starts HTTP/2 towards a
+	// backend that only speaks HTTP/1.1.
+	ALPN []string `yaml:"alpn,omitempty"`
 	// AllowRemoteTarget lets a server-mode target be a non-loopback address.
 	AllowRemoteTarget bool `yaml:"allow_remote_target,omitempty"`
 	// AllowRemoteListen lets a client-mode listener (plaintext) bind a
@@ -443,6 +448,11 @@ func (l *ListenerConfig) validate(i int) (warnings []string, err error) {
 	warnings = append(warnings, pw...)
 	if (l.Cert == "") != (l.Key == "") {
 		return warnings, at("cert", errors.New("cert and key go together: give both or neither"))
+	}
+	for _, p := range l.ALPN {
+		if p == "" || len(p) > 255 {
+			return warnings, at("alpn", fmt.Errorf("alpn entry %q: a protocol name is 1 to 255 bytes, e.g. h2 or http/1.1", p))
+		}
 	}
 	if err := checkPatterns(l.Allow); err != nil {
 		return warnings, at("allow", fmt.Errorf("allow: %w", err))

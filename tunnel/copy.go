@@ -30,6 +30,7 @@ type sockConn struct {
 	net.Conn
 	sc       syscall.RawConn // nil: no descriptor, always blocking
 	nonblock bool
+	sni      atomic.Pointer[string] // server side: the ClientHello's SNI (recordSNI)
 
 	wmu      sync.Mutex
 	batching bool

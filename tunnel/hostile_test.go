@@ -228,3 +228,33 @@ func TestProxyHeaderLongCNKeepsSSLTLV(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusalLogCarriesSNI: a client refused at ClientHello time (require
+// policy, classical client) is logged with the SNI it sent; the sni= field
+// used to be empty while the error named the SNI (issue 17).
+func TestRefusalLogCarriesSNI(t *testing.T) {
+	p := newPKI(t)
+	l := serverListener(t, p, echoServer(t))
+	l.Policy = "require"
+	var logs logBuffer
+	tu, err := Start(t.Context(), Config{Listeners: []ListenerConfig{l}},
+		Options{Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.NewJSONHandler(&logs, nil)), NoWatch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tu.Close()
+	cfg := &tls.Config{RootCAs: p.pool(), ServerName: "db.internal", CurvePreferences: []tls.CurveID{tls.X25519}}
+	if c, err := dialTLS(tu.Listeners()[0].Addr().String(), cfg); err == nil {
+		c.Close()
+		t.Fatal("classical client accepted by a require listener")
+	}
+	waitFor(t, "the refusal's log line", func() bool {
+		return strings.Contains(logs.String(), `"close_reason":"handshake_policy_classical_peer"`)
+	})
+	for _, line := range strings.Split(logs.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["close_reason"] == "handshake_policy_classical_peer" && rec["sni"] != "db.internal" {
+			t.Errorf("refusal logged with sni=%v, want db.internal: %s", rec["sni"], line)
+		}
+	}
+}

@@ -35,9 +35,15 @@ func (l *ListenerConfig) buildMaterial(logger *slog.Logger) (*material, []string
 	if err != nil {
 		return nil, nil, err
 	}
-	// No ALPN unless configured: the tunnel forwards bytes, and an HTTP/1.1
-	// backend must never receive an HTTP/2 preface.
-	base := &tls.Config{NextProtos: []string{}}
+	// No ALPN unless the config lists protocols: the tunnel forwards bytes
+	// and cannot know what its target speaks (an HTTP/1.1 backend must never
+	// receive an HTTP/2 preface). A nil list would let pqtls.ServerConfig
+	// answer h2/http/1.1, so "none" is an empty, non-nil list.
+	alpn := []string{}
+	if len(l.ALPN) > 0 {
+		alpn = l.ALPN
+	}
+	base := &tls.Config{NextProtos: alpn}
 	m := &material{}
 	if l.Cert != "" {
 		cert, err := tls.LoadX509KeyPair(l.Cert, l.Key)
@@ -87,6 +93,8 @@ func (l *ListenerConfig) buildMaterial(logger *slog.Logger) (*material, []string
 		if err != nil {
 			return nil, nil, err
 		}
+		cfg.NextProtos = l.ALPN
+		onHello(cfg, l.ALPN)
 		m.config = cfg
 		if l.TargetTLS {
 			if m.target, err = l.targetConfig(); err != nil {
@@ -132,12 +140,40 @@ func (l *ListenerConfig) buildMaterial(logger *slog.Logger) (*material, []string
 		if err != nil {
 			return nil, nil, err
 		}
+		cfg.NextProtos = l.ALPN
 		m.config = cfg
 	}
 	if m.identify == nil { // server mode without client certificates
 		m.identify = func(tls.ConnectionState) (string, error) { return "", nil }
 	}
 	return m, warnings, nil
+}
+
+// onHello wraps the server config's GetConfigForClient. It notes the
+// client's SNI on the tunnel's socket as soon as the ClientHello is read
+// (crypto/tls sets ConnectionState.ServerName only later, so a handshake
+// refused at ClientHello time, by the require policy or for no shared
+// group, would otherwise be logged with an empty sni= although its error
+// names the SNI), and it keeps the listener's ALPN list on any per-client
+// configuration the library returns: the tunnel answers with ALPN only when
+// its config lists protocols.
+func onHello(cfg *tls.Config, alpn []string) {
+	inner := cfg.GetConfigForClient
+	cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		if sc, ok := hello.Conn.(*sockConn); ok {
+			sc.sni.Store(&hello.ServerName)
+		}
+		if inner == nil {
+			return nil, nil
+		}
+		c, err := inner(hello)
+		if err != nil || c == nil || slices.Equal(c.NextProtos, alpn) {
+			return c, err
+		}
+		c = c.Clone()
+		c.NextProtos = alpn
+		return c, nil
+	}
 }
 
 // aclIdentify returns the identity decision of an ACL for the peer's leaf
@@ -158,7 +194,7 @@ func aclIdentify(role pqtls.Role, acl ACL) func(tls.ConnectionState) (string, er
 // targetConfig is the client configuration towards a TLS target: the local
 // hop may be classical and TLS 1.2 (the backend's own stack decides).
 func (l *ListenerConfig) targetConfig() (*tls.Config, error) {
-	base := &tls.Config{ServerName: l.TargetServerName}
+	base := &tls.Config{ServerName: l.TargetServerName} // no ALPN on the local hop
 	if base.ServerName == "" {
 		if network, addr, _ := splitAddr(l.Target); network == "tcp" {
 			base.ServerName, _, _ = net.SplitHostPort(addr)

@@ -537,10 +537,14 @@ func (c *conn) openServer() (front, back *endpoint, reason string, err error) {
 	hsStart := time.Now()
 	err = tc.Handshake()
 	c.state = tc.ConnectionState()
-	l.t.observer.Record(pqtls.RoleServer, c.front.RemoteAddr(), c.state, time.Since(hsStart), err)
+	if sni := rc.sni.Load(); c.state.ServerName == "" && sni != nil {
+		c.state.ServerName = *sni // refused before crypto/tls kept it
+	}
 	if err == nil {
 		err = c.approve(mat)
 	}
+	// Metrics, log and PROXY header all read c.state and this err.
+	l.t.observer.Record(pqtls.RoleServer, c.front.RemoteAddr(), c.state, time.Since(hsStart), err)
 	if err != nil {
 		l.hsFailed.Inc()
 		return nil, nil, "handshake_" + pqtls.ErrorReason(err), err

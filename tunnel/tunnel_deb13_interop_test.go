@@ -52,7 +52,7 @@ func TestInteropDeb13ProxyProtocolHAProxy(t *testing.T) {
 			lines = append(lines, strings.ToLower(rest))
 		}
 	}
-	t.Logf("HAProxy log:\n%s", strings.Join(lines, "\n"))
+	t.Logf("HAProxy log:\n%s", h.Log())
 	for i, group := range []string{pqtls.GroupName(0x11EC), pqtls.GroupName(0x001D)} {
 		f := strings.Split(lines[i], "|")
 		if len(f) != 3 || f[0] != "1" || !strings.Contains(f[1], ppGroupTLV(group)) || f[2] != "localhost" {

@@ -17,6 +17,8 @@ import (
 
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/bench"
+	"github.com/pqtls/pqtls/internal/outfile"
+	"github.com/pqtls/pqtls/internal/report"
 	"github.com/spf13/cobra"
 )
 
@@ -29,7 +31,7 @@ func newBenchCmd(s streams) *cobra.Command {
 		readyFile            string
 	)
 	cmd := &cobra.Command{
-		Use:   "bench",
+		Use:   "bench [TARGET]",
 		Short: "Load-test any TLS endpoint: concurrent handshakes, round trips, echo streams or idle connections",
 		Long: `pqtls bench opens N concurrent handshakes or streams against a TLS target and reports the rate,
 latency percentiles and negotiated groups, so you can measure what hybrid key exchange costs on
@@ -39,63 +41,22 @@ your own servers (phase 3). Modes:
   throughput  one connection per worker streams for --duration and reads the echo
   idle        open --concurrency connections and hold them for --duration
 
-  pqtls bench --target db.internal:5433 --ca ca.pem --mode handshake -c 16 --duration 10s
-  pqtls bench --target 127.0.0.1:15432 --plain --mode rr --format json
+  pqtls bench db.internal:5433 --ca ca.pem --mode handshake -c 16 --duration 10s
+  pqtls bench 127.0.0.1:15432 --plain --mode rr --format json     (--target TARGET works too)
   pqtls bench echo-server --listen 127.0.0.1:9000 --cert c.pem --key k.pem   (reference server)`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.Target == "" {
-				return usageErrorf("--target is required (host:port or unix:/path); run 'pqtls bench --help'")
-			}
-			m, err := bench.ParseMode(mode)
-			if err != nil {
-				return usageErrorf("%v", err)
-			}
-			o.Mode = m
-			if format != "text" && format != "json" {
-				return usageErrorf("unknown --format %q: use text or json", format)
-			}
-			if !plain {
-				cfg, err := benchTLSConfig(ca, cert, key, sni, groups, insecure)
-				if err != nil {
-					return usageErrorf("%v", err)
-				}
-				o.TLS = cfg
-			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			if o.Mode == bench.ModeIdle {
-				o.OnReady = func(n int) {
-					if isTerminal(s.errOut) {
-						fmt.Fprintf(s.errOut, "holding %d idle connections for %s\n", n, o.Duration)
-					}
-					if readyFile != "" {
-						// temp + rename: a reader never sees a half-written file.
-						tmp := readyFile + ".tmp"
-						if err := os.WriteFile(tmp, []byte(fmt.Sprintf("%d\n", n)), 0o644); err == nil {
-							_ = os.Rename(tmp, readyFile)
-						}
-					}
-				}
-			}
-			res, err := bench.Run(ctx, o)
-			if res != nil {
-				if format == "json" {
-					enc := json.NewEncoder(s.out)
-					enc.SetIndent("", "  ")
-					_ = enc.Encode(res)
-				} else {
-					printBench(s, res)
-				}
-			}
-			if err != nil {
-				return failuref("%v", err)
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usageErrorf("bench takes one target (got %d arguments): pqtls bench HOST:PORT", len(args))
 			}
 			return nil
 		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return benchRun(s, args, o, benchFlags{mode: mode, format: format, groups: groups, ca: ca, cert: cert, key: key, sni: sni,
+				insecure: insecure, plain: plain, readyFile: readyFile})
+		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&o.Target, "target", "", "host:port or unix:/path to load")
+	fl.StringVar(&o.Target, "target", "", "host:port or unix:/path to load (or give it as the argument)")
 	fl.StringVar(&mode, "mode", "handshake", "handshake, rr, throughput or idle")
 	fl.IntVarP(&o.Concurrency, "concurrency", "c", 8, "concurrent workers (idle: connections)")
 	fl.DurationVar(&o.Duration, "duration", 10*time.Second, "run time (idle: hold time)")
@@ -113,6 +74,90 @@ your own servers (phase 3). Modes:
 	fl.StringVar(&format, "format", "text", "output: text or json (schema "+bench.Schema+")")
 	cmd.AddCommand(newBenchEchoCmd(s))
 	return cmd
+}
+
+// benchFlags are the command-line settings of bench outside Options.
+type benchFlags struct {
+	mode, format, groups, ca, cert, key, sni, readyFile string
+	insecure, plain                                     bool
+}
+
+// benchRun checks the flags and the target (usage errors before any
+// traffic), runs the load and writes the result.
+func benchRun(s streams, args []string, o bench.Options, f benchFlags) error {
+	mode, format, groups, ca, cert, key, sni, readyFile, insecure, plain := f.mode, f.format, f.groups, f.ca, f.cert, f.key, f.sni, f.readyFile, f.insecure, f.plain
+	if len(args) == 1 {
+		if o.Target != "" && o.Target != args[0] {
+			return usageErrorf("two targets: %q and --target %q; give one", args[0], o.Target)
+		}
+		o.Target = args[0]
+	}
+	if o.Target == "" {
+		return usageErrorf("no target: pqtls bench HOST:PORT (or unix:/path); run 'pqtls bench --help'")
+	}
+	if _, _, err := bench.ParseTarget(o.Target); err != nil {
+		return usageErrorf("%v", err)
+	}
+	m, err := bench.ParseMode(mode)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	o.Mode = m
+	format = strings.ToLower(strings.TrimSpace(format))
+	if format != "text" && format != "json" {
+		return usageErrorf("unknown --format %q: use text or json", format)
+	}
+	if !plain {
+		cfg, err := benchTLSConfig(ca, cert, key, sni, groups, insecure)
+		if err != nil {
+			return usageErrorf("%v", err)
+		}
+		o.TLS = cfg
+	}
+	var ready *outfile.File
+	if readyFile != "" {
+		// Opened before any work; committed (renamed into place) once
+		// the connections are open, so a reader never sees a
+		// half-written file.
+		f, err := outfile.Create(readyFile, s.out)
+		if err != nil {
+			return usageErrorf("--ready-file: %v", err)
+		}
+		ready = f
+		defer ready.Abort()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if o.Mode == bench.ModeIdle {
+		o.OnReady = func(n int) {
+			if report.IsTerminal(s.errOut) {
+				fmt.Fprintf(s.errOut, "holding %d idle connections for %s\n", n, o.Duration)
+			}
+			if ready != nil {
+				_, err := fmt.Fprintf(ready, "%d\n", n)
+				if err == nil {
+					err = ready.Commit()
+				}
+				if err != nil {
+					fmt.Fprintf(s.errOut, "pqtls: --ready-file: %v\n", err)
+				}
+			}
+		}
+	}
+	res, err := bench.Run(ctx, o)
+	if res != nil {
+		if format == "json" {
+			enc := json.NewEncoder(s.out)
+			enc.SetIndent("", "  ")
+			_ = enc.Encode(res)
+		} else {
+			printBench(s, res)
+		}
+	}
+	if err != nil {
+		return failuref("%v", err)
+	}
+	return nil
 }
 
 func benchTLSConfig(ca, cert, key, sni, groups string, insecure bool) (*tls.Config, error) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls/canary"
+	"github.com/pqtls/pqtls/internal/report"
 	"github.com/spf13/cobra"
 )
 
@@ -46,69 +47,7 @@ is harmless), 1 it is not, 2 usage error. See docs/CANARY.md.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Target = args[0]
-			if format != "text" && format != "json" {
-				return usageErrorf("unknown --format %q: use text or json", format)
-			}
-			if cases != "" {
-				o.Cases = strings.Split(cases, ",")
-			}
-			if o.Count < 1 {
-				return usageErrorf("--count %d: give at least 1", o.Count)
-			}
-			if o.Timeout <= 0 {
-				return usageErrorf("--timeout %v: give a positive duration such as 5s", o.Timeout)
-			}
-			if err := canary.CheckStartTLS(o.StartTLS); err != nil {
-				return usageErrorf("--starttls: %v", err)
-			}
-			if caFile != "" {
-				pem, err := os.ReadFile(caFile)
-				if err != nil {
-					return usageErrorf("--ca: %v", err)
-				}
-				pool := x509.NewCertPool()
-				if !pool.AppendCertsFromPEM(pem) {
-					return usageErrorf("--ca %s: no PEM certificate found; give a PEM file with the CA that signed the server certificate", caFile)
-				}
-				o.RootCAs = pool
-			}
-			if err := canary.ValidateOptions(&o); err != nil {
-				return usageErrorf("%v", err)
-			}
-			if isTerminal(s.errOut) {
-				o.Progress = func(done, total int) {
-					fmt.Fprintf(s.errOut, "\rcanary: %d/%d attempts", done, total)
-					if done == total {
-						fmt.Fprint(s.errOut, "\r\033[K")
-					}
-				}
-			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
-			defer stop()
-			rep, err := canary.Run(ctx, o)
-			if o.Progress != nil && ctx.Err() != nil {
-				fmt.Fprint(s.errOut, "\r\033[K") // an interrupted run leaves the progress line behind
-			}
-			if err != nil {
-				return usageErrorf("%v", err)
-			}
-			if format == "json" {
-				enc := json.NewEncoder(s.out)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(rep); err != nil {
-					return failuref("writing the report: %v", err)
-				}
-			} else if err := writeCanaryText(s.out, rep, verbose); err != nil {
-				return failuref("writing the report: %v", err)
-			}
-			if ctx.Err() != nil {
-				fmt.Fprintln(s.errOut, "pqtls: canary interrupted: the report covers the attempts made so far")
-				return silentExit(exitFailure)
-			}
-			if !rep.Verdict.Safe {
-				return silentExit(exitFailure)
-			}
-			return nil
+			return canaryRun(cmd, s, o, canaryFlags{format: format, cases: cases, caFile: caFile, verbose: verbose})
 		},
 	}
 	f := cmd.Flags()
@@ -124,6 +63,82 @@ is harmless), 1 it is not, 2 usage error. See docs/CANARY.md.`,
 	f.BoolVar(&o.RequireHybrid, "require-hybrid", false, "exit 1 when the server negotiates only classical groups")
 	f.BoolVarP(&verbose, "verbose", "v", false, "text output: show the case descriptions and first errors")
 	return cmd
+}
+
+// canaryFlags are the command-line settings of canary outside Options.
+type canaryFlags struct {
+	format, cases, caFile string
+	verbose               bool
+}
+
+// canaryRun checks the flags (usage errors before any traffic), runs the
+// matrix and writes the report.
+func canaryRun(cmd *cobra.Command, s streams, o canary.Options, fl canaryFlags) error {
+	format, cases, caFile, verbose := fl.format, fl.cases, fl.caFile, fl.verbose
+	format = strings.ToLower(strings.TrimSpace(format))
+	if format != "text" && format != "json" {
+		return usageErrorf("unknown --format %q: use text or json", format)
+	}
+	if cases != "" {
+		o.Cases = strings.Split(cases, ",")
+	}
+	if o.Count < 1 {
+		return usageErrorf("--count %d: give at least 1", o.Count)
+	}
+	if o.Timeout <= 0 {
+		return usageErrorf("--timeout %v: give a positive duration such as 5s", o.Timeout)
+	}
+	if err := canary.CheckStartTLS(o.StartTLS); err != nil {
+		return usageErrorf("--starttls: %v", err)
+	}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return usageErrorf("--ca: %v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return usageErrorf("--ca %s: no PEM certificate found; give a PEM file with the CA that signed the server certificate", caFile)
+		}
+		o.RootCAs = pool
+	}
+	if err := canary.ValidateOptions(&o); err != nil {
+		return usageErrorf("%v", err)
+	}
+	if report.IsTerminal(s.errOut) {
+		o.Progress = func(done, total int) {
+			fmt.Fprintf(s.errOut, "\rcanary: %d/%d attempts", done, total)
+			if done == total {
+				fmt.Fprint(s.errOut, "\r\033[K")
+			}
+		}
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+	defer stop()
+	rep, err := canary.Run(ctx, o)
+	if o.Progress != nil && ctx.Err() != nil {
+		fmt.Fprint(s.errOut, "\r\033[K") // an interrupted run leaves the progress line behind
+	}
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	if format == "json" {
+		enc := json.NewEncoder(s.out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return failuref("writing the report: %v", err)
+		}
+	} else if err := writeCanaryText(s.out, rep, verbose); err != nil {
+		return failuref("writing the report: %v", err)
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(s.errOut, "pqtls: canary interrupted: the report covers the attempts made so far")
+		return silentExit(exitFailure)
+	}
+	if !rep.Verdict.Safe {
+		return silentExit(exitFailure)
+	}
+	return nil
 }
 
 func writeCanaryText(w io.Writer, r *canary.Report, verbose bool) error {
@@ -150,7 +165,11 @@ func writeCanaryText(w io.Writer, r *canary.Report, verbose bool) error {
 		if c.HelloRetries > 0 {
 			group += " (HRR)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", c.Name, hello, c.OK, c.Attempts, classes(c.Classes), group,
+		ok := fmt.Sprintf("%d/%d", c.OK, c.Attempts)
+		if c.Attempts == 0 {
+			ok = "not run" // the run stopped or was interrupted first
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", c.Name, hello, ok, classes(c.Classes), group,
 			msCell(c.Latency.P50, c.Latency.Samples), msCell(c.Latency.P90, c.Latency.Samples), msCell(c.Latency.P99, c.Latency.Samples), msCell(c.Latency.Max, c.Latency.Samples), c.BytesSent, c.BytesReceived)
 	}
 	if err := tw.Flush(); err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"sort"
@@ -19,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pqtls/pqtls/exporter"
+	"github.com/pqtls/pqtls/internal/httpserve"
 )
 
 // exporterOpts are the flags of 'pqtls exporter'.
@@ -109,9 +109,17 @@ func runExporter(ctx context.Context, s streams, o *exporterOpts) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	srv := &http.Server{Handler: exp.Handler(reg), ReadHeaderTimeout: 10 * time.Second}
+	rejected, err := httpserve.NewRejectedCounter(reg, "exporter")
+	if err != nil {
+		return failuref("%v", err)
+	}
+	// The side-port limits of internal/httpserve (header, read and idle
+	// timeouts, a connection cap counted in
+	// pqtls_http_connections_rejected_total{server="exporter"}); a probe may
+	// take its module's timeout before its answer is written.
+	srv := httpserve.NewServer(exp.Handler(reg), httpserve.Options{Logger: logger, WriteTimeout: probeWriteTimeout(cfg)})
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(httpserve.LimitListener(ln, httpserve.DefaultMaxConns(), rejected)) }()
 	logger.Info("pqtls exporter listening", "addr", ln.Addr().String(), "config", o.config, "modules", len(cfg.Modules))
 	if w := exporter.ExposureWarning(cfg, ln.Addr()); w != "" {
 		logger.Warn(w)
@@ -133,4 +141,15 @@ func runExporter(ctx context.Context, s streams, o *exporterOpts) error {
 			return nil
 		}
 	}
+}
+
+// probeWriteTimeout is the HTTP write timeout of the exporter: the
+// httpserve default, or the longest module timeout plus 5 s when that is
+// longer.
+func probeWriteTimeout(cfg *exporter.Config) time.Duration {
+	d := httpserve.WriteTimeout
+	for _, m := range cfg.Modules {
+		d = max(d, m.Timeout+5*time.Second)
+	}
+	return d
 }

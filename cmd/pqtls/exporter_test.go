@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,11 +20,13 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/pqtls/pqtls/internal/testpeer"
 )
 
 func TestExporterCheckConfig(t *testing.T) {
 	code, out, stderr := runCLI(t, "exporter", "--config", "../../examples/exporter.yaml", "--check-config")
-	if code != 0 || !strings.Contains(out, "OK, 4 module(s): default, enumerate, postgres, require_hybrid") {
+	if code != 0 || !strings.Contains(out, "OK, 5 module(s): default, enumerate, internal, postgres, require_hybrid") {
 		t.Fatalf("exit %d, out %q, stderr %q", code, out, stderr)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
@@ -204,4 +211,126 @@ func TestExporterExposureWarning(t *testing.T) {
 			t.Errorf("--listen %s: warning %v, want %v:\n%s", tc.listen, got, tc.warn, stderr.String())
 		}
 	}
+}
+
+// TestExporterFloodUnderLowUlimit: the real exporter process under
+// `ulimit -n 200` (connection cap 200/4 = 50) gets 260 idle keep-alive
+// connections: the 210 over the cap are closed at accept and counted in
+// pqtls_http_connections_rejected_total{server="exporter"}, and a hybrid
+// probe sent on a held connection still succeeds (its outbound connection
+// finds a descriptor). Before internal/httpserve the exporter accepted
+// until EMFILE and the probe's dial failed.
+func TestExporterFloodUnderLowUlimit(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	dir := t.TempDir()
+	writeTestCerts(t, dir, "ca.pem", "server")
+	cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testpeer.Serve(t, tln, 5*time.Second, func(c net.Conn) { _ = c.(*tls.Conn).Handshake(); _, _ = io.Copy(io.Discard, c) })
+	cfgFile := filepath.Join(dir, "exporter.yaml")
+	if err := os.WriteFile(cfgFile, []byte("allowed_targets: [127.0.0.1/32]\nmodules:\n  default:\n    timeout: 5s\n    ca_file: ca.pem\n    server_name: localhost\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The test binary runs as "pqtls" (TestMain) under a hard and soft
+	// limit of 200 descriptors.
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "pqtls")
+	if err := os.Symlink(exe, bin); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(sh, "-c", `ulimit -n 200 && exec "$0" "$@"`, bin, "exporter", "--config", cfgFile, "--listen", "127.0.0.1:0")
+	stderr := &lockedBuf{b: &bytes.Buffer{}}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	addrRE := regexp.MustCompile(`msg="pqtls exporter listening" addr=(\S+)`)
+	var addr string
+	for i := 0; i < 500 && addr == ""; i++ {
+		stderr.mu.Lock()
+		if m := addrRE.FindStringSubmatch(stderr.b.String()); m != nil {
+			addr = m[1]
+		}
+		stderr.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	if addr == "" {
+		t.Fatalf("exporter did not start:\n%s", stderr.b.String())
+	}
+	// request sends one keep-alive request on c and returns the body.
+	request := func(c net.Conn, r *bufio.Reader, path string) (string, error) {
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			return "", err
+		}
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return string(b), err
+	}
+	type held struct {
+		c net.Conn
+		r *bufio.Reader
+	}
+	var kept []held
+	refused := 0
+	for i := range 260 {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatalf("dial %d: %v", i, err)
+		}
+		t.Cleanup(func() { c.Close() })
+		r := bufio.NewReader(c)
+		if _, err := request(c, r, "/"); err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatalf("connection %d neither served nor closed within 10 s: the exporter ran out of descriptors (%d kept, %d closed)", i, len(kept), refused)
+			}
+			refused++
+			c.Close()
+			continue
+		}
+		kept = append(kept, held{c, r})
+	}
+	if len(kept) != 50 || refused != 210 {
+		t.Errorf("%d connections kept, %d closed at accept; want 50 and 210 (cap = 200/4)", len(kept), refused)
+	}
+	if len(kept) < 2 {
+		t.Fatalf("no connection left to probe through:\n%s", stderr.b.String())
+	}
+	body, err := request(kept[0].c, kept[0].r, "/probe?module=default&target="+tln.Addr().String())
+	if err != nil || !strings.Contains(body, "probe_success 1") || !strings.Contains(body, `group="x25519_mlkem768"`) {
+		t.Errorf("probe under flood: %v\n%s", err, body)
+	}
+	body, err = request(kept[1].c, kept[1].r, "/metrics")
+	if err != nil || !strings.Contains(body, `pqtls_http_connections_rejected_total{server="exporter"} 210`) {
+		t.Errorf("/metrics under flood: %v\n%s", err, grepLines(body, "pqtls_http_connections_rejected_total"))
+	}
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/pqtls/pqtls"
@@ -28,7 +29,7 @@ func newGroupsCmd(s streams) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
 		Use:   "groups",
-		Short: "List the TLS named groups pqtls knows (codepoint, names, kind, key-share sizes)",
+		Short: "List the TLS named groups pqtls knows (codepoint, names, kind, key-share sizes, aliases)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			groups := pqtls.Groups()
@@ -54,13 +55,16 @@ func newGroupsCmd(s streams) *cobra.Command {
 				return enc.Encode(out)
 			case "table", "":
 				tw := tabwriter.NewWriter(s.out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "CODEPOINT\tNAME\tLABEL\tKIND\tCLIENT SHARE\tSERVER SHARE\tGO")
+				fmt.Fprintln(tw, "CODEPOINT\tNAME\tLABEL\tKIND\tCLIENT SHARE\tSERVER SHARE\tGO\tALIASES")
 				for _, g := range groups {
-					goSup := "-"
+					goSup, aliases := "-", "-"
 					if g.GoSupported {
 						goSup = "yes"
 					}
-					fmt.Fprintf(tw, "0x%04X\t%s\t%s\t%s\t%d B\t%d B\t%s\n", uint16(g.ID), g.Name, g.Label, g.Kind, g.ClientShareSize, g.ServerShareSize, goSup)
+					if len(g.Aliases) > 0 {
+						aliases = strings.Join(g.Aliases, ",")
+					}
+					fmt.Fprintf(tw, "0x%04X\t%s\t%s\t%s\t%d B\t%d B\t%s\t%s\n", uint16(g.ID), g.Name, g.Label, g.Kind, g.ClientShareSize, g.ServerShareSize, goSup, aliases)
 				}
 				return tw.Flush()
 			default:

@@ -445,3 +445,79 @@ func TestLintFix(t *testing.T) {
 		t.Errorf("--dry-run alone: exit %d %s", code, errOut)
 	}
 }
+
+// copyTree copies a directory (files only) for tests that change it.
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLintInfraExample lints examples/infra, fixes a copy with --fix and
+// lints it again: only the unfixable findings its README documents remain.
+func TestLintInfraExample(t *testing.T) {
+	readme, err := os.ReadFile("../../examples/infra/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "infra")
+	copyTree(t, "../../examples/infra", dir)
+	t.Chdir(dir)
+	code, out, errOut := runLintCmd(t, "--format", "json", ".")
+	before := decodeLint(t, out)
+	want := []string{
+		"cloudformation/edge.yaml:PQ601", "cloudformation/edge.yaml:PQ602", "cloudformation/grpc.json:PQ602",
+		"kafka/server.properties:PQ711", "kafka/server.properties:PQ711",
+		"postgres/17/main/postgresql.conf:PQ701", "postgres/18/main/postgresql.conf:PQ701",
+		"pulumi/edge/Pulumi.yaml:PQ601", "pulumi/edge/Pulumi.yaml:PQ602",
+		"rust/billing/Cargo.lock:PQ801", "rust/billing/Cargo.toml:PQ801", "rust/gateway/Cargo.toml:PQ803",
+		"terraform/envs/prod/main.tf:PQ602", "terraform/modules/alb/main.tf:PQ601", "terraform/modules/nlb/main.tf:PQ602",
+	}
+	if code != 1 || strings.Join(ruleLines(before), " ") != strings.Join(want, " ") {
+		t.Fatalf("before: exit %d\n%s\nwant\n%s\n%s", code, strings.Join(ruleLines(before), "\n"), strings.Join(want, "\n"), errOut)
+	}
+	code, out, errOut = runLintCmd(t, "--fix", "--format", "json", ".")
+	after := decodeLint(t, out)
+	left := []string{"postgres/17/main/postgresql.conf:PQ701", "rust/billing/Cargo.lock:PQ801", "rust/billing/Cargo.toml:PQ801"}
+	if code != 1 || strings.Join(ruleLines(after), " ") != strings.Join(left, " ") {
+		t.Fatalf("after --fix: exit %d\n%s\nstderr:\n%s", code, strings.Join(ruleLines(after), "\n"), errOut)
+	}
+	for _, l := range left {
+		file, rule, _ := strings.Cut(l, ":")
+		if !bytes.Contains(readme, []byte("`"+file+"` "+rule)) {
+			t.Errorf("README does not document the unfixable %s %s", file, rule)
+		}
+	}
+	if !strings.Contains(errOut, "fixed 12 finding(s) in 9 file(s); 3 remain") || !strings.Contains(errOut, "not applied (an upgrade needs a human) rust/billing/Cargo.toml:7 PQ801") {
+		t.Errorf("--fix stderr:\n%s", errOut)
+	}
+	// A second lint of the fixed copy reports the same, and the fixed
+	// files still parse (no PQ000), SARIF included.
+	code, out, _ = runLintCmd(t, "--format", "sarif", "--fail-on", "none", ".")
+	if code != 0 || strings.Contains(out, `"ruleId": "PQ000"`) || strings.Count(out, `"ruleId"`) != len(left) {
+		t.Errorf("re-lint: exit %d\n%s", code, out)
+	}
+	tf, _ := os.ReadFile("terraform/modules/alb/main.tf")
+	if !strings.Contains(string(tf), "  protocol          = \"HTTPS\"\n  ssl_policy = \"ELBSecurityPolicy-TLS13-1-2-PQ-2025-09\"\n") {
+		t.Errorf("terraform fix:\n%s", tf)
+	}
+	pg, _ := os.ReadFile("postgres/18/main/postgresql.conf")
+	if !strings.Contains(string(pg), "\nssl_groups = 'X25519MLKEM768:X25519:prime256v1'\n") {
+		t.Errorf("postgres 18 fix:\n%s", pg)
+	}
+}

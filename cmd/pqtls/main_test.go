@@ -145,3 +145,31 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("exit %d %q", code, out)
 	}
 }
+
+// TestVersionFlag: 'pqtls --version' prints what 'pqtls version' prints.
+func TestVersionFlag(t *testing.T) {
+	code, want, _ := runCLI(t, "version")
+	for _, flag := range []string{"--version", "-v"} {
+		got, out, stderr := runCLI(t, flag)
+		if got != 0 || out != want {
+			t.Errorf("pqtls %s: exit %d, %q (stderr %q); want %q", flag, got, out, stderr, want)
+		}
+	}
+	if code != 0 {
+		t.Fatalf("version: exit %d", code)
+	}
+}
+
+// TestGroupsAliases: the table shows the aliases the README promises.
+func TestGroupsAliases(t *testing.T) {
+	code, out, _ := runCLI(t, "groups")
+	lines := strings.Split(out, "\n")
+	if code != 0 || !strings.Contains(lines[0], "ALIASES") {
+		t.Fatalf("exit %d, header %q", code, lines[0])
+	}
+	for _, l := range lines {
+		if strings.HasPrefix(l, "0x0017 ") && !strings.Contains(l, "P-256,P256,prime256v1,CurveP256") {
+			t.Errorf("secp256r1 row lacks its aliases: %q", l)
+		}
+	}
+}

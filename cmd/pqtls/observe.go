@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,10 +25,12 @@ import (
 	"github.com/pqtls/pqtls/internal/outfile"
 	"github.com/pqtls/pqtls/internal/report"
 	"github.com/pqtls/pqtls/observe"
+	"github.com/pqtls/pqtls/observe/accesslog"
 )
 
 type observeFlags struct {
 	read, iface, filter, format, by, output, serve string
+	log, logFormat                                 string
 	duration, idle                                 time.Duration
 	maxFlows                                       int
 	maxBuffer                                      int64
@@ -36,7 +40,7 @@ type observeFlags struct {
 func newObserveCmd(s streams) *cobra.Command {
 	var f observeFlags
 	cmd := &cobra.Command{
-		Use:   "observe (-r FILE | -i IFACE) [flags]",
+		Use:   "observe (-r FILE | -i IFACE | --log FORMAT -r FILE) [flags]",
 		Short: "Passively report which TLS flows in a capture or on an interface use hybrid post-quantum key exchange",
 		Long: `observe reads TLS handshakes from a pcap/pcapng capture (-r) or live from an interface (-i, root)
 and reports, per flow, the groups offered, the key shares sent, the group the server chose and an outcome:
@@ -44,10 +48,15 @@ hybrid, pq, classical, tls12, failed (alert or reset after the ClientHello) or i
 
 Output: a table by server (--by client for one by client IP), one JSON record per flow (--format jsonl,
 schema pqtls.observe/v1) or Prometheus text (--format prom) with the tls_handshake_* metrics, role="observed".
+
+With --log FORMAT, -r reads a server's log instead (- for a stream: tail -F access.log | pqtls observe
+--log nginx --log-format '...' -r - --serve :9109): one record per handshake line, source "log".
 See docs/OBSERVE.md.`,
 		Example: `  pqtls observe -r capture.pcapng
   pqtls observe -r capture.pcap --filter 'tcp port 443' --format jsonl
-  sudo pqtls observe -i eth0 --filter 'tcp port 443' --serve :9109`,
+  sudo pqtls observe -i eth0 --filter 'tcp port 443' --serve :9109
+  pqtls observe --log nginx --log-format '$remote_addr [$time_local] $ssl_protocol $ssl_curve' -r access.log
+  pqtls observe --log zeek -r ssl.log --format jsonl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runObserve(cmd.Context(), s, f)
@@ -66,6 +75,8 @@ See docs/OBSERVE.md.`,
 	fl.IntVar(&f.maxFlows, "max-flows", 100000, "track at most this many flows at once (memory bound)")
 	fl.Int64Var(&f.maxBuffer, "max-buffer-bytes", observe.DefaultMaxBufferBytes, "buffer at most this many handshake bytes across all flows; beyond, the oldest unfinished handshakes are evicted as incomplete (memory bound)")
 	fl.BoolVar(&f.noPromisc, "no-promiscuous-mode", false, "live mode: do not put the interface in promiscuous mode (see only this host's traffic, like tcpdump -p)")
+	fl.StringVar(&f.log, "log", "", "read -r as a server log in `FORMAT`: "+strings.Join(accesslog.FormatNames(), ", "))
+	fl.StringVar(&f.logFormat, "log-format", "", "the server's log format `DEFINITION` for --log nginx, haproxy or envoy (nginx: the log_format string)")
 	fl.BoolVar(&f.failUnlessPQ, "fail-unless-pq", false, "exit 1 if any completed handshake did not use a hybrid or ML-KEM group")
 	return cmd
 }
@@ -99,6 +110,13 @@ func checkObserveFlags(f observeFlags) error {
 	}
 	if f.duration < 0 {
 		return usageErrorf("--duration must be positive (or 0: until interrupted)")
+	}
+	if f.log != "" {
+		if f.iface != "" || f.filter != "" {
+			return usageErrorf("--log reads a log file (-r FILE, or -r - for a stream): -i and --filter are for packets")
+		}
+	} else if f.logFormat != "" {
+		return usageErrorf("--log-format needs --log FORMAT")
 	}
 	if f.maxFlows <= 0 || f.idle <= 0 || f.maxBuffer <= 0 {
 		return usageErrorf("--max-flows, --max-buffer-bytes and --idle-timeout must be positive")
@@ -153,6 +171,15 @@ func runObserve(ctx context.Context, s streams, f observeFlags) error {
 	if err != nil {
 		return err
 	}
+	if f.log != "" {
+		format, err := accesslog.ParseFormat(f.log)
+		if err != nil {
+			return usageErrorf("--log: %v", err)
+		}
+		if r.logs, err = accesslog.New(format, f.logFormat, r.emit); err != nil {
+			return usageErrorf("%v", err)
+		}
+	}
 	if f.serve != "" {
 		srv, err := r.serve(f.serve)
 		if err != nil {
@@ -182,6 +209,7 @@ type observeRun struct {
 	rec      *observe.Recorder
 	summary  *observe.Summary
 	a        *observe.Analyzer
+	logs     *accesslog.Reader // --log
 	notPQ    int
 	writeErr error
 }
@@ -242,6 +270,8 @@ func (r *observeRun) serve(addr string) (*http.Server, error) {
 func (r *observeRun) read(ctx context.Context) (st observe.Stats, readErr, err error) {
 	f, a := r.f, r.a
 	switch {
+	case r.logs != nil:
+		return st, nil, r.readLog(ctx)
 	case f.read == "-":
 		// A capture streamed on stdin: tcpdump -w - | pqtls observe -r -
 		if err := observe.ReadCapture(ctx, r.s.in, observe.FileOptions{Filter: f.filter}, a); err != nil && ctx.Err() == nil {
@@ -270,6 +300,47 @@ func (r *observeRun) read(ctx context.Context) (st observe.Stats, readErr, err e
 	st = a.Stats()
 	r.rec.Stats(st)
 	return st, readErr, nil
+}
+
+// readLog reads a server's log (--log). Bad lines are counted, never
+// fatal; a log of which no line matched is the wrong --log-format.
+func (r *observeRun) readLog(ctx context.Context) error {
+	in := r.s.in
+	if r.f.read != "-" {
+		file, err := os.Open(r.f.read)
+		if err != nil {
+			return failuref("opening the log: %w", err)
+		}
+		defer file.Close()
+		in = file
+	} else if r.f.serve != "" {
+		// A stream: publish the line counters while it runs.
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-t.C:
+					st := r.logs.Stats()
+					r.rec.LogStats(st.Lines, st.Bad)
+				case <-done:
+					return
+				}
+			}
+		}()
+	}
+	err := r.logs.Read(ctx, in)
+	st := r.logs.Stats()
+	r.rec.LogStats(st.Lines, st.Bad)
+	if err != nil && ctx.Err() == nil {
+		return failuref("reading the log: %w", err)
+	}
+	if st.Lines > 0 && st.Bad == st.Lines {
+		return failuref("no line of the log matched --log %s (%s): check --log-format against the server's configuration", r.f.log, st.FirstBad)
+	}
+	return nil
 }
 
 // live captures on -i until interrupted or --duration.
@@ -306,13 +377,13 @@ func (r *observeRun) finish(st observe.Stats, readErr error) error {
 	}
 	if readErr != nil && r.f.output != "" && r.f.output != "-" {
 		r.out.Abort()
-		printObserveStats(r.s.errOut, st, r.f.maxBuffer)
+		r.printStats(st)
 		return failuref("%w; %s not written", readErr, r.f.output)
 	}
 	if err := errors.Join(r.writeErr, r.out.Commit()); err != nil {
 		return failuref("writing the report: %w", err)
 	}
-	printObserveStats(r.s.errOut, st, r.f.maxBuffer)
+	r.printStats(st)
 	if readErr != nil {
 		return failuref("%w", readErr)
 	}
@@ -333,6 +404,33 @@ func observeLogger(w io.Writer) *slog.Logger {
 			}
 			return a
 		}}))
+}
+
+func (r *observeRun) printStats(st observe.Stats) {
+	if r.logs != nil {
+		printLogStats(r.s.errOut, r.logs.Stats())
+	} else {
+		printObserveStats(r.s.errOut, st, r.f.maxBuffer)
+	}
+}
+
+func printLogStats(w io.Writer, st accesslog.Stats) {
+	fmt.Fprintf(w, "pqtls observe: %d log lines read, %d TLS handshakes, %d non-TLS lines", st.Lines, st.Handshakes, st.NotTLS)
+	if st.Repeats > 0 {
+		fmt.Fprintf(w, ", %d later requests on an already counted connection", st.Repeats)
+	}
+	if st.Bad > 0 {
+		nums := make([]string, len(st.BadLines))
+		for i, n := range st.BadLines {
+			nums[i] = strconv.FormatInt(n, 10)
+		}
+		more := ""
+		if st.Bad > int64(len(st.BadLines)) {
+			more = ", ..."
+		}
+		fmt.Fprintf(w, ", %d bad lines skipped (lines %s%s; first: %s)", st.Bad, strings.Join(nums, ", "), more, report.TermSafe(st.FirstBad))
+	}
+	fmt.Fprintln(w)
 }
 
 func printObserveStats(w io.Writer, st observe.Stats, maxBuffer int64) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -9,12 +10,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/outfile"
 	"github.com/pqtls/pqtls/internal/report"
 	"github.com/pqtls/pqtls/scan"
 	"github.com/spf13/cobra"
@@ -74,8 +75,8 @@ Exit status: 0 ok, 1 when --fail-on matched (offenders are listed on stderr) or 
 	fl := cmd.Flags()
 	fl.StringArrayVarP(&f.files, "file", "f", nil, "read targets from FILE, one per line, # comments ('-' = stdin); repeatable")
 	fl.StringVar(&f.inventory, "inventory", "", "YAML inventory of endpoints with service, owner, protocol and tags")
-	fl.StringVar(&f.format, "format", "table", "output format: table, json, csv, html or cbom (CycloneDX 1.6)")
-	fl.StringVarP(&f.output, "output", "o", "", "write the report to FILE (atomically) instead of stdout")
+	fl.StringVar(&f.format, "format", "table", "output format: "+strings.Join(scan.FormatNames(), ", ")+" (cbom = CycloneDX 1.6)")
+	fl.StringVarP(&f.output, "output", "o", "", "write the report to FILE instead of stdout (a regular file is replaced atomically; a device or FIFO is written directly)")
 	fl.StringVar(&f.starttls, "starttls", "", "preamble for every target: auto (by port), none, postgres, postgres-direct, mysql, smtp, imap, pop3, ftp, ldap, xmpp")
 	fl.StringVar(&f.sni, "sni", "", "server name to send (default: the target's host name; none for IP targets)")
 	fl.StringVar(&f.caFile, "ca", "", "PEM CA bundle to verify chains against (default: system roots)")
@@ -96,72 +97,84 @@ Exit status: 0 ok, 1 when --fail-on matched (offenders are listed on stderr) or 
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log every probe to stderr")
 	fl.StringVar(&f.shard, "shard", "", "scan only shard K of N (1-based, e.g. 2/4): N workers with 1/N...N/N cover the fleet exactly once")
 	fl.IntVar(&f.maxEnd, "max-endpoints", scan.DefaultMaxEndpoints, "refuse to scan more endpoints than this (counted after --shard, before expanding ranges)")
+	cmd.AddCommand(newScanMergeCmd(s), newScanDiffCmd(s))
 	return cmd
 }
 
-func runScan(ctx context.Context, s streams, f *scanFlags, args []string) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	switch f.format {
-	case "table", "json", "csv", "html", "cbom":
-	default:
-		return usageErrorf("unknown --format %q: use table, json, csv, html or cbom", f.format)
+// scanRun is what the scan flags parse to.
+type scanRun struct {
+	opts   scan.Options
+	failOn []string
+	shard  scan.Shard
+	format scan.Format
+}
+
+// parse checks every flag; errors are usage errors (exit 2).
+func (f *scanFlags) parse(s streams) (*scanRun, error) {
+	format, err := scan.ParseFormat(f.format)
+	if err != nil {
+		return nil, usageErrorf("--format: %v", err)
 	}
 	if f.sortBy != "input" && f.sortBy != "priority" {
-		return usageErrorf("unknown --sort %q: use input or priority", f.sortBy)
+		return nil, usageErrorf("unknown --sort %q: use input or priority", f.sortBy)
 	}
 	if f.color != "auto" && f.color != "always" && f.color != "never" {
-		return usageErrorf("unknown --color %q: use auto, always or never", f.color)
+		return nil, usageErrorf("unknown --color %q: use auto, always or never", f.color)
 	}
 	if f.progress != "auto" && f.progress != "never" {
-		return usageErrorf("unknown --progress %q: use auto or never", f.progress)
+		return nil, usageErrorf("unknown --progress %q: use auto or never", f.progress)
 	}
 	if f.timeout <= 0 {
-		return usageErrorf("--timeout must be positive, e.g. 5s")
+		return nil, usageErrorf("--timeout must be positive, e.g. 5s")
 	}
 	if f.concurrency < 1 || f.perHost < 0 || f.retries < 0 {
-		return usageErrorf("--concurrency must be >= 1, --per-host and --retries >= 0")
+		return nil, usageErrorf("--concurrency must be >= 1, --per-host and --retries >= 0")
 	}
 	if f.maxEnd < 1 {
-		return usageErrorf("--max-endpoints must be >= 1")
+		return nil, usageErrorf("--max-endpoints must be >= 1")
 	}
-	var shard scan.Shard
+	r := &scanRun{format: format}
 	if f.shard != "" {
-		sh, err := scan.ParseShard(f.shard)
-		if err != nil {
-			return usageErrorf("--shard: %v", err)
+		if r.shard, err = scan.ParseShard(f.shard); err != nil {
+			return nil, usageErrorf("--shard: %v", err)
 		}
-		shard = sh
 	}
-	failOn, err := scan.ParseFailOn(f.failOn)
-	if err != nil {
-		return usageErrorf("%v", err)
+	if r.failOn, err = scan.ParseFailOn(f.failOn); err != nil {
+		return nil, usageErrorf("%v", err)
 	}
-	opts := scan.Options{Enumerate: !f.quick, Exhaustive: f.exhaustive, ServerName: f.sni, ALPN: f.alpn, Timeout: f.timeout,
+	r.opts = scan.Options{Enumerate: !f.quick, Exhaustive: f.exhaustive, ServerName: f.sni, ALPN: f.alpn, Timeout: f.timeout,
 		Retries: f.retries, Concurrency: f.concurrency, PerHost: f.perHost}
 	if f.retries == 0 {
-		opts.Retries = -1
+		r.opts.Retries = -1
 	}
 	if f.perHost == 0 {
-		opts.PerHost = -1
+		r.opts.PerHost = -1
 	}
 	if f.starttls != "" {
-		p, err := scan.ParseProtocol(f.starttls)
-		if err != nil {
-			return usageErrorf("--starttls: %v", err)
+		if r.opts.StartTLS, err = scan.ParseProtocol(f.starttls); err != nil {
+			return nil, usageErrorf("--starttls: %v", err)
 		}
-		opts.StartTLS = p
 	}
 	if f.groups != "" {
 		gs, err := pqtls.ParseGroupList(f.groups)
 		if err != nil {
-			return usageErrorf("--groups: %v", err)
+			return nil, usageErrorf("--groups: %v", err)
 		}
 		for _, g := range gs {
-			opts.Groups = append(opts.Groups, g.ID)
+			r.opts.Groups = append(r.opts.Groups, g.ID)
 		}
 	}
+	if err := f.loadTLS(&r.opts); err != nil {
+		return nil, err
+	}
+	if f.verbose {
+		r.opts.Logger = slog.New(slog.NewTextHandler(s.errOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return r, nil
+}
+
+// loadTLS loads --ca and --cert/--key.
+func (f *scanFlags) loadTLS(opts *scan.Options) error {
 	if f.caFile != "" {
 		pem, err := os.ReadFile(f.caFile)
 		if err != nil {
@@ -183,28 +196,44 @@ func runScan(ctx context.Context, s streams, f *scanFlags, args []string) error 
 		}
 		opts.ClientCert = &c
 	}
-	if f.verbose {
-		opts.Logger = slog.New(slog.NewTextHandler(s.errOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
+	return nil
+}
 
+// useColour decides on ANSI colours: --color always/never, else only on a
+// terminal standard output and when NO_COLOR is unset (https://no-color.org).
+func useColour(mode string, out io.Writer, output string) bool {
+	switch mode {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	return (output == "" || output == "-") && os.Getenv("NO_COLOR") == "" && report.IsTerminal(out)
+}
+
+func runScan(ctx context.Context, s streams, f *scanFlags, args []string) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	run, err := f.parse(s)
+	if err != nil {
+		return err
+	}
 	specs, err := collectTargets(s, f, args)
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
-	targets, err := scan.Expand(specs, opts, shard, f.maxEnd)
+	targets, err := scan.Expand(specs, run.opts, run.shard, f.maxEnd)
 	if err != nil {
 		return usageErrorf("%v (--max-endpoints %d): split the fleet with --shard K/N or raise --max-endpoints", err, f.maxEnd)
 	}
-	if f.output != "" {
-		// Fail before a long scan, not after it: the report is written
-		// next to the output file (temp + rename).
-		tmp, err := os.CreateTemp(filepath.Dir(f.output), "."+filepath.Base(f.output)+".check-*")
-		if err != nil {
-			return usageErrorf("-o %s: cannot write there (%v): give a path in an existing, writable directory", f.output, err)
-		}
-		tmp.Close()
-		os.Remove(tmp.Name())
+	// The output is opened before any work: a directory, a FIFO without
+	// reader or an unwritable path is a usage error, not a lost report.
+	out, err := outfile.Create(cmp.Or(f.output, "-"), s.out)
+	if err != nil {
+		return usageErrorf("-o: %v", err)
 	}
+	defer out.Abort()
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
 	targets = scan.ResolveEach(ctx, targets, nil)
@@ -212,39 +241,28 @@ func runScan(ctx context.Context, s streams, f *scanFlags, args []string) error 
 		return usageErrorf("the targets resolve to %d endpoints, more than --max-endpoints %d: split the fleet with --shard K/N or raise --max-endpoints", len(targets), f.maxEnd)
 	}
 
-	bar := newProgressBar(s.errOut, f.progress != "never" && isTerminal(s.errOut) && len(targets) > 1)
-	opts.Progress = bar.update
+	bar := newProgressBar(s.errOut, f.progress != "never" && report.IsTerminal(s.errOut) && len(targets) > 1)
+	run.opts.Progress = bar.update
 	started := time.Now()
-	results := scan.ScanAll(ctx, targets, opts)
+	results := scan.ScanAll(ctx, targets, run.opts)
 	bar.finish()
 	interrupted := ctx.Err() != nil
 	if f.sortBy == "priority" {
 		results = scan.ByPriority(results)
 	}
-	rep := scan.NewReport(results, opts, buildVersion(), started, time.Since(started))
-
-	write := func(w io.Writer) error {
-		switch f.format {
-		case "json":
-			return report.JSON(w, rep)
-		case "csv":
-			return scan.WriteCSV(w, rep)
-		case "html":
-			return scan.WriteHTML(w, rep)
-		case "cbom":
-			return report.JSON(w, scan.BuildCBOM(rep))
-		}
-		colour := f.color == "always" || f.color == "auto" && isTerminal(s.out) && f.output == ""
-		return scan.WriteTable(w, rep, colour)
-	}
-	if f.output != "" {
-		if err := report.WriteFileAtomic(f.output, write); err != nil {
-			return failuref("%v", err)
-		}
-	} else if err := write(s.out); err != nil {
+	rep := scan.NewReport(results, run.opts, buildVersion(), started, time.Since(started))
+	ro := scan.RenderOptions{Colour: useColour(f.color, s.out, f.output), Terminal: report.IsTerminal(s.out) && cmp.Or(f.output, "-") == "-"}
+	if err := run.format.Write(out, rep, ro); err != nil {
 		return failuref("write report: %v", err)
 	}
+	if err := out.Commit(); err != nil {
+		return failuref("%v", err)
+	}
+	return scanExit(s, f, run, results, interrupted)
+}
 
+// scanExit reports an interrupt or the --fail-on offenders.
+func scanExit(s streams, f *scanFlags, run *scanRun, results []scan.Result, interrupted bool) error {
 	if interrupted {
 		// The report is written anyway (atomically with -o): endpoints
 		// finished before the interrupt keep their results, the others
@@ -257,10 +275,10 @@ func runScan(ctx context.Context, s streams, f *scanFlags, args []string) error 
 		}
 		return failuref("scan interrupted: %d of %d endpoints finished; the report marks the others timeout (canceled); rerun to scan them", n, len(results))
 	}
-	if off, why := scan.Offenders(results, failOn); len(off) > 0 {
+	if off, why := scan.Offenders(results, run.failOn); len(off) > 0 {
 		fmt.Fprintf(s.errOut, "pqtls scan: %d of %d endpoints match --fail-on %s:\n", len(off), len(results), f.failOn)
 		for i, r := range off {
-			fmt.Fprintf(s.errOut, "  %s  %s (%s) [%s]\n", r.Address, r.Verdict, r.Reason, why[i])
+			fmt.Fprintf(s.errOut, "  %s  %s (%s) [%s]\n", r.Address, r.Verdict, report.TermSafe(r.Reason), why[i])
 		}
 		return silentExit(exitFailure)
 	}
@@ -315,15 +333,6 @@ func collectTargets(s streams, f *scanFlags, args []string) ([]scan.Spec, error)
 	return out, nil
 }
 
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
 // progressBar draws "[=====     ] 12/40" on stderr, only when enabled.
 type progressBar struct {
 	mu      sync.Mutex
@@ -355,4 +364,109 @@ func (p *progressBar) finish() {
 	if p.enabled {
 		fmt.Fprint(p.w, "\r\x1b[K")
 	}
+}
+
+func newScanMergeCmd(s streams) *cobra.Command {
+	var format, output string
+	cmd := &cobra.Command{
+		Use:   "merge REPORT.json... [-o fleet.json]",
+		Short: "Merge pqtls.scan/v1 JSON reports (the shards of a fleet) into one",
+		Long: `Merge JSON scan reports into one pqtls.scan/v1 report with the same endpoints[] shape. Endpoints are
+keyed by (address, STARTTLS, SNI); of duplicates the newest scanned_at wins, else the one from the
+report with the later generated_at. endpoints[].source names the report each endpoint came from; the
+summary is recomputed. Exit status: 0 ok, 2 on a missing or invalid report.`,
+		Example: `  pqtls scan merge shard-1.json shard-2.json shard-3.json -o fleet.json`,
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := scan.ParseFormat(format)
+			if err != nil {
+				return usageErrorf("--format: %v", err)
+			}
+			reps, err := readReports(s, args)
+			if err != nil {
+				return err
+			}
+			return writeOutput(s, output, func(w io.Writer) error {
+				return f.Write(w, scan.Merge(reps, args, buildVersion()), scan.RenderOptions{Terminal: output == "" && report.IsTerminal(s.out)})
+			})
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "json", "output format: "+strings.Join(scan.FormatNames(), ", "))
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write the merged report to FILE instead of stdout")
+	return cmd
+}
+
+func newScanDiffCmd(s streams) *cobra.Command {
+	var format, output, failOn string
+	cmd := &cobra.Command{
+		Use:   "diff OLD.json NEW.json",
+		Short: "Migration progress between two scan reports: newly_hybrid, regressed, new, gone, unchanged, errored",
+		Long: `Compare two pqtls.scan/v1 JSON reports endpoint by endpoint (keyed by address, STARTTLS, SNI) and
+put each endpoint in one category: newly_hybrid, regressed (hybrid -> classical, or a hybrid group
+lost), new, gone, unchanged, errored (assessed before, failing now: not a regression).
+Exit status: 0 ok, 1 when a --fail-on category is not empty, 2 on bad input.`,
+		Example: `  pqtls scan diff last-week.json fleet.json
+  pqtls scan diff --format html -o progress.html last-week.json fleet.json
+  pqtls scan diff --fail-on regressed last-week.json fleet.json`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := scan.ParseDiffFormat(format)
+			if err != nil {
+				return usageErrorf("--format: %v", err)
+			}
+			cats, err := scan.ParseDiffCategories(failOn)
+			if err != nil {
+				return usageErrorf("--fail-on: %v", err)
+			}
+			reps, err := readReports(s, args)
+			if err != nil {
+				return err
+			}
+			d := scan.Compare(reps[0], reps[1], args[0], args[1])
+			if err := writeOutput(s, output, func(w io.Writer) error { return f.Write(w, d) }); err != nil {
+				return err
+			}
+			if hit := d.Has(cats); len(hit) > 0 {
+				for _, c := range hit {
+					fmt.Fprintf(s.errOut, "pqtls scan diff: %d endpoints %s (--fail-on)\n", d.Counts[string(c)], c)
+				}
+				return silentExit(exitFailure)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table, json or html")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write the diff to FILE instead of stdout")
+	cmd.Flags().StringVar(&failOn, "fail-on", "", "exit 1 when one of these categories is not empty (comma list, e.g. regressed,errored)")
+	return cmd
+}
+
+// readReports reads JSON scan reports; a bad one is a usage error.
+func readReports(s streams, paths []string) ([]*scan.Report, error) {
+	var out []*scan.Report
+	for _, p := range paths {
+		r, err := scan.ReadReport(p, s.in)
+		if err != nil {
+			return nil, usageErrorf("%v", err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// writeOutput writes through internal/outfile ("" = stdout); a path that
+// cannot be opened is a usage error.
+func writeOutput(s streams, path string, write func(io.Writer) error) error {
+	out, err := outfile.Create(cmp.Or(path, "-"), s.out)
+	if err != nil {
+		return usageErrorf("-o: %v", err)
+	}
+	defer out.Abort()
+	if err := write(out); err != nil {
+		return failuref("write: %v", err)
+	}
+	if err := out.Commit(); err != nil {
+		return failuref("%v", err)
+	}
+	return nil
 }

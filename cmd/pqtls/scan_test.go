@@ -11,12 +11,15 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,7 +27,9 @@ import (
 
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/internal/testpeer"
+	"github.com/pqtls/pqtls/scan"
 	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
 )
 
 // scanTestServer serves TLS with a pqtls policy and returns its address and
@@ -122,7 +127,7 @@ func TestScanCLIUsageErrors(t *testing.T) {
 		{[]string{"scan", "db.internal"}, "argument 1"},
 		{[]string{"scan", "-f", bad}, "fleet.txt:3"},
 		{[]string{"scan", "-f", empty}, "no targets"},
-		{[]string{"scan", "--format", "xml", "127.0.0.1:1"}, "unknown --format"},
+		{[]string{"scan", "--format", "xml", "127.0.0.1:1"}, "unknown format \"xml\": use table, json, csv, html, cbom"},
 		{[]string{"scan", "--fail-on", "sometimes", "127.0.0.1:1"}, "unknown --fail-on"},
 		{[]string{"scan", "--starttls", "gopher", "127.0.0.1:1"}, "unknown protocol"},
 		{[]string{"scan", "--groups", "X25519MLKEM769", "127.0.0.1:1"}, "did you mean"},
@@ -400,32 +405,320 @@ func TestScanCLIMaxEndpoints(t *testing.T) {
 	}
 }
 
-// TestScanCLIUnwritableOutputFailsFirst: an -o path that cannot be written
-// is a usage error before any endpoint is scanned, not a lost report after
-// a long scan.
-func TestScanCLIUnwritableOutputFailsFirst(t *testing.T) {
+// countingListener counts connections (closed at once) to show that a
+// command did no work.
+func countingListener(t *testing.T) (string, chan struct{}) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	conns := make(chan struct{}, 8)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns <- struct{}{}
-			c.Close()
-		}
-	}()
-	out := filepath.Join(t.TempDir(), "missing-dir", "scan.json")
-	code, _, errOut := scanCLI(t, "", "scan", "--quick", "-o", out, ln.Addr().String())
-	if code != 2 || !strings.Contains(errOut, "existing, writable directory") {
-		t.Errorf("exit %d, stderr %q", code, errOut)
+	conns := make(chan struct{}, 64)
+	testpeer.Serve(t, ln, 5*time.Second, func(c net.Conn) { conns <- struct{}{} })
+	return ln.Addr().String(), conns
+}
+
+// TestScanCLIOutputRefusedFirst: an -o path that cannot take the report (a
+// directory, a missing directory, a FIFO without reader) is exit 2 before
+// any endpoint is scanned, not a lost report after a long scan.
+func TestScanCLIOutputRefusedFirst(t *testing.T) {
+	addr, conns := countingListener(t)
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
 	}
-	if len(conns) != 0 {
-		t.Errorf("%d connections made before the output path was checked", len(conns))
+	for _, tc := range []struct{ out, want string }{
+		{dir, "is a directory"},
+		{filepath.Join(dir, "missing-dir", "scan.json"), "does not exist"},
+		{fifo, "FIFO with no reader"},
+	} {
+		code, out, errOut := scanCLI(t, "", "scan", "--quick", "-o", tc.out, addr)
+		if code != 2 || out != "" || !strings.Contains(errOut, tc.want) || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
+			t.Errorf("-o %s: exit %d, stderr %q; want exit 2 saying %q", tc.out, code, errOut, tc.want)
+		}
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		t.Errorf("the directory given to -o: %v %v", st, err)
+	}
+	if n := len(conns); n != 0 {
+		t.Errorf("%d connections made before the output was refused", n)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("files left behind: %v", entries)
+	}
+}
+
+// TestScanCLIOutputKeepsSpecialFiles: -o to a device or a symlink writes
+// through it and never replaces the node or the link by a regular file
+// (the defect replaced a machine's /dev/stdout).
+func TestScanCLIOutputKeepsSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	// A symlink to a regular file: the target is replaced atomically, its
+	// mode kept; the link stays a link.
+	target := filepath.Join(dir, "report.csv")
+	os.WriteFile(target, []byte("old"), 0o600)
+	link := filepath.Join(dir, "latest.csv")
+	if err := os.Symlink("report.csv", link); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := scanCLI(t, "", "scan", "--quick", "--format", "csv", "-o", link, "127.0.0.1:1"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced: %v %v", st, err)
+	}
+	b, _ := os.ReadFile(target)
+	st, _ := os.Stat(target)
+	if !strings.HasPrefix(string(b), "endpoint,address") || st.Mode().Perm() != 0o600 {
+		t.Errorf("target: mode %v, content %q", st.Mode(), b)
+	}
+	// A character device made with mknod (root): written in place.
+	if os.Geteuid() != 0 {
+		t.Log("not root: mknod case skipped")
+		return
+	}
+	null := filepath.Join(dir, "null")
+	if err := syscall.Mknod(null, syscall.S_IFCHR|0o666, 1<<8|3); err != nil {
+		t.Fatalf("mknod: %v", err)
+	}
+	if code, out, errOut := scanCLI(t, "", "scan", "--quick", "-o", null, "127.0.0.1:1"); code != 0 || out != "" {
+		t.Fatalf("-o device: exit %d, stdout %q, stderr %s", code, out, errOut)
+	}
+	if st, err := os.Lstat(null); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		t.Errorf("the device node was replaced: %v %v", st.Mode(), err)
+	}
+}
+
+// TestScanCLIOutputProcSelfFd: -o through a symlink to /proc/self/fd/1,
+// with standard output a pipe (the real binary, re-executed): the report
+// goes down the pipe and the link stays.
+func TestScanCLIOutputProcSelfFd(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "pqtls")
+	if err := os.Symlink(exe, bin); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "out")
+	if err := os.Symlink("/proc/self/fd/1", link); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "scan", "--quick", "--format", "csv", "-o", link, "127.0.0.1:1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v: %s", err, stderr.String())
+	}
+	if !strings.HasPrefix(stdout.String(), "endpoint,address") || !strings.Contains(stdout.String(), "127.0.0.1:1") {
+		t.Errorf("stdout %q", stdout.String())
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced: %v", err)
+	}
+}
+
+// TestScanCLIShardsMergeDiff: a fleet scanned as 2 shards and merged equals
+// the fleet scanned at once; diff against an older report sorts the
+// changes and --fail-on turns a category into exit 1.
+func TestScanCLIShardsMergeDiff(t *testing.T) {
+	var eps []string
+	for _, mode := range []string{"prefer", "prefer", "classical", "classical"} {
+		a, _ := scanTestServer(t, mode)
+		eps = append(eps, a)
+	}
+	dir := t.TempDir()
+	path := func(n string) string { return filepath.Join(dir, n) }
+	for k := 1; k <= 2; k++ {
+		args := append([]string{"scan", "--quick", "--format", "json", "--shard", fmt.Sprintf("%d/2", k), "-o", path(fmt.Sprintf("s%d.json", k))}, eps...)
+		if code, _, errOut := scanCLI(t, "", args...); code != 0 {
+			t.Fatalf("shard %d: exit %d: %s", k, code, errOut)
+		}
+	}
+	if code, _, errOut := scanCLI(t, "", "scan", "merge", path("s1.json"), path("s2.json"), "-o", path("fleet.json")); code != 0 {
+		t.Fatalf("merge: exit %d: %s", code, errOut)
+	}
+	var fleet struct {
+		Summary struct {
+			Endpoints int            `json:"endpoints"`
+			Verdicts  map[string]int `json:"verdicts"`
+		} `json:"summary"`
+		Endpoints []struct {
+			Address   string    `json:"address"`
+			Source    string    `json:"source"`
+			ScannedAt time.Time `json:"scanned_at"`
+		} `json:"endpoints"`
+	}
+	b, _ := os.ReadFile(path("fleet.json"))
+	if err := json.Unmarshal(b, &fleet); err != nil {
+		t.Fatal(err)
+	}
+	if fleet.Summary.Endpoints != 4 || fleet.Summary.Verdicts["pq_ready"] != 2 || fleet.Summary.Verdicts["classical"] != 2 || len(fleet.Endpoints) != 4 {
+		t.Fatalf("merged summary %+v", fleet.Summary)
+	}
+	got := map[string]bool{}
+	for _, e := range fleet.Endpoints {
+		got[e.Address] = true
+		if e.ScannedAt.IsZero() || (e.Source != path("s1.json") && e.Source != path("s2.json")) {
+			t.Errorf("endpoint %+v", e)
+		}
+	}
+	for _, ep := range eps {
+		if !got[ep] {
+			t.Errorf("%s missing from the merged report", ep)
+		}
+	}
+
+	// Last week: everything classical, and an endpoint since gone.
+	old := strings.ReplaceAll(string(b), `"pq_ready"`, `"classical"`)
+	old = strings.Replace(old, `"endpoints": [`, `"endpoints": [{"address": "127.0.0.1:1", "starttls": "none", "verdict": "classical", "target": {}}, `, 1)
+	os.WriteFile(path("old.json"), []byte(old), 0o644)
+	code, out, errOut := scanCLI(t, "", "scan", "diff", "--fail-on", "regressed", path("old.json"), path("fleet.json"))
+	if code != 0 || !strings.Contains(out, "2 newly_hybrid, 0 regressed, 0 new, 1 gone, 2 unchanged, 0 errored") || !strings.Contains(out, "classical -> pq_ready") {
+		t.Fatalf("diff: exit %d, stdout %s, stderr %s", code, out, errOut)
+	}
+	code, _, errOut = scanCLI(t, "", "scan", "diff", "--fail-on", "Gone,regressed", path("old.json"), path("fleet.json"))
+	if code != 1 || !strings.Contains(errOut, "1 endpoints gone") {
+		t.Errorf("--fail-on gone: exit %d, %s", code, errOut)
+	}
+	code, out, _ = scanCLI(t, "", "scan", "diff", "--format", "json", path("fleet.json"), path("old.json"))
+	var d struct {
+		Schema string         `json:"schema"`
+		Counts map[string]int `json:"counts"`
+	}
+	if err := json.Unmarshal([]byte(out), &d); code != 0 || err != nil || d.Schema != "pqtls.scan-diff/v1" || d.Counts["regressed"] != 2 || d.Counts["new"] != 1 {
+		t.Errorf("diff json: exit %d, %v %+v", code, err, d)
+	}
+	os.WriteFile(path("bad.json"), []byte(`{"schema":"other"}`), 0o644)
+	for _, args := range [][]string{
+		{"scan", "diff", "--fail-on", "worse", path("old.json"), path("fleet.json")},
+		{"scan", "diff", path("old.json"), path("missing.json")},
+		{"scan", "diff", path("old.json"), path("bad.json")},
+		{"scan", "diff", "--format", "pdf", path("old.json"), path("fleet.json")},
+		{"scan", "diff", path("old.json")},
+		{"scan", "merge", path("s1.json"), path("bad.json")},
+		{"scan", "merge", path("s1.json"), "-o", dir},
+	} {
+		if code, out, errOut := scanCLI(t, "", args...); code != 2 || out != "" || errOut == "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2", args[1:], code, out, errOut)
+		}
+	}
+}
+
+// TestScanKubernetesCronJob runs the shell scripts of
+// deploy/kubernetes/scan-cronjob.yaml with the real binary: the N indexed
+// shard pods, then the merge pod, on a loopback fleet; the merged report
+// covers every endpoint once, and a second night's merge writes the diff.
+func TestScanKubernetesCronJob(t *testing.T) {
+	src, err := os.ReadFile("../../deploy/kubernetes/scan-cronjob.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type container struct {
+		Env  []struct{ Name, Value string } `yaml:"env"`
+		Args []string                       `yaml:"args"`
+	}
+	scripts := map[string]container{}
+	completions := 0
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	for {
+		var doc struct {
+			Kind     string `yaml:"kind"`
+			Metadata struct{ Name string }
+			Spec     struct {
+				JobTemplate struct {
+					Spec struct {
+						CompletionMode string `yaml:"completionMode"`
+						Completions    int    `yaml:"completions"`
+						Template       struct {
+							Spec struct{ Containers []container }
+						}
+					}
+				} `yaml:"jobTemplate"`
+			}
+		}
+		if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("manifest is not valid YAML: %v", err)
+		}
+		if doc.Kind == "CronJob" {
+			js := doc.Spec.JobTemplate.Spec
+			scripts[doc.Metadata.Name] = js.Template.Spec.Containers[0]
+			if js.CompletionMode == "Indexed" {
+				completions = js.Completions
+			}
+		}
+	}
+	shards, merge := scripts["pqtls-scan-shards"], scripts["pqtls-scan-merge"]
+	if completions < 2 || len(shards.Args) != 1 || len(merge.Args) != 1 || !strings.Contains(shards.Args[0], `--shard "$((JOB_COMPLETION_INDEX+1))/$N"`) ||
+		shards.Env[0].Value != strconv.Itoa(completions) || merge.Env[0].Value != strconv.Itoa(completions) {
+		t.Fatalf("manifest: completions %d, scripts %+v", completions, scripts)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	bin := filepath.Join(root, "bin")
+	os.Mkdir(bin, 0o755)
+	if err := os.Symlink(exe, filepath.Join(bin, "pqtls")); err != nil {
+		t.Fatal(err)
+	}
+	var eps []string
+	for _, mode := range []string{"prefer", "classical", "prefer", "classical", "prefer"} {
+		a, _ := scanTestServer(t, mode)
+		eps = append(eps, a)
+	}
+	etc, reports := filepath.Join(root, "etc"), filepath.Join(root, "reports")
+	os.Mkdir(etc, 0o755)
+	os.WriteFile(filepath.Join(etc, "fleet.txt"), []byte(strings.Join(eps, "\n")+"\n"), 0o644)
+	sh := func(script string, env ...string) (string, error) {
+		script = strings.NewReplacer("/etc/pqtls", etc, "/reports", reports).Replace(script)
+		cmd := exec.Command("sh", "-c", script)
+		cmd.Env = append([]string{"PATH=" + bin + ":/usr/bin:/bin", "N=" + strconv.Itoa(completions)}, env...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	for i := range completions {
+		if out, err := sh(shards.Args[0], fmt.Sprintf("JOB_COMPLETION_INDEX=%d", i)); err != nil {
+			t.Fatalf("shard pod %d: %v\n%s", i, err, out)
+		}
+	}
+	if out, err := sh(merge.Args[0]); err != nil {
+		t.Fatalf("merge pod: %v\n%s", err, out)
+	}
+	day := time.Now().UTC().Format("2006-01-02")
+	rep, err := scan.ReadReport(filepath.Join(reports, day, "fleet.json"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, e := range rep.Endpoints {
+		seen[e.Address]++
+	}
+	for _, ep := range eps {
+		if seen[ep] != 1 {
+			t.Errorf("%s: %d times in the merged report", ep, seen[ep])
+		}
+	}
+	// The previous night had every endpoint classical: tonight's merge
+	// writes the diff (newly_hybrid, no regression, exit 0).
+	prev := filepath.Join(reports, "2000-01-01")
+	os.Mkdir(prev, 0o755)
+	b, _ := os.ReadFile(filepath.Join(reports, day, "fleet.json"))
+	os.WriteFile(filepath.Join(prev, "fleet.json"), bytes.ReplaceAll(b, []byte(`"pq_ready"`), []byte(`"classical"`)), 0o644)
+	if out, err := sh(merge.Args[0]); err != nil {
+		t.Fatalf("merge pod with a previous night: %v\n%s", err, out)
+	}
+	diff, _ := os.ReadFile(filepath.Join(reports, day, "diff.txt"))
+	if !strings.Contains(string(diff), "3 newly_hybrid, 0 regressed") {
+		t.Errorf("diff.txt: %s", diff)
+	}
+	if _, err := os.Stat(filepath.Join(reports, day, "diff.html")); err != nil {
+		t.Error(err)
 	}
 }

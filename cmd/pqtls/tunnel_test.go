@@ -59,29 +59,60 @@ func writeTestCerts(t *testing.T, dir string, caName string, leaves ...string) *
 	return pool
 }
 
-// TestTunnelExampleConfigChecks loads examples/tunnel/tunnel.yaml with
-// --check-config, with its /etc/pqtls/ files created in a temp dir.
+// TestTunnelExampleConfigChecks runs exactly the documented command,
+// 'pqtls tunnel --config examples/tunnel/tunnel.yaml --check-config', with the
+// real binary from the repository root, as on a fresh clone: it uses the
+// dev-only material shipped next to the config (relative paths).
 func TestTunnelExampleConfigChecks(t *testing.T) {
-	src, err := os.ReadFile("../../examples/tunnel/tunnel.yaml")
-	if err != nil {
-		t.Fatal(err)
+	bin := buildPQTLS(t, t.TempDir())
+	cmd := exec.Command(bin, "tunnel", "--config", "examples/tunnel/tunnel.yaml", "--check-config")
+	cmd.Dir = "../.."
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil || !strings.Contains(stdout.String(), "config OK: 2 listener(s)") {
+		t.Fatalf("%v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
 	}
+}
+
+// copyExample copies examples/tunnel into a temp dir and returns the path of
+// its tunnel.yaml.
+func copyExample(t *testing.T) string {
+	t.Helper()
 	dir := t.TempDir()
-	writeTestCerts(t, dir, "clients-ca.pem", "server", "client")
-	writeTestCerts(t, dir, "servers-ca.pem")
-	cfg := filepath.Join(dir, "tunnel.yaml")
-	if err := os.WriteFile(cfg, bytes.ReplaceAll(src, []byte("/etc/pqtls/"), []byte(dir+"/")), 0o644); err != nil {
+	if err := os.CopyFS(dir, os.DirFS("../../examples/tunnel")); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := runCLI(t, "tunnel", "--config", cfg, "--check-config")
-	if code != exitOK || !strings.Contains(out, "config OK: 2 listener(s)") {
-		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	return filepath.Join(dir, "tunnel.yaml")
+}
+
+// TestTunnelCheckConfigEveryListener: a missing file stays exit 2, every
+// failing listener gets its own line with file:line and the one listener
+// naming, and a listener with an error gets no unrelated warning.
+func TestTunnelCheckConfigEveryListener(t *testing.T) {
+	cfg := copyExample(t)
+	dir := filepath.Dir(cfg)
+	_ = os.Remove(filepath.Join(dir, "dev", "server-key.pem"))
+	_ = os.Remove(filepath.Join(dir, "dev", "client-key.pem"))
+	code, _, errOut := runCLI(t, "tunnel", "--config", cfg, "--check-config")
+	lines := strings.Split(strings.TrimSpace(errOut), "\n")
+	if code != exitUsage || len(lines) != 2 ||
+		!strings.HasPrefix(lines[0], "pqtls: "+cfg+":") || !strings.Contains(lines[0], "listener postgres-in: load certificate") || !strings.Contains(lines[0], "server-key.pem") ||
+		!strings.HasPrefix(lines[1], "pqtls: "+cfg+":") || !strings.Contains(lines[1], "listener reports-db-out: load certificate") || !strings.Contains(lines[1], "client-key.pem") {
+		t.Fatalf("exit %d, want 2 with one line per listener:\n%s", code, errOut)
 	}
-	// The same config with a file missing is a usage error naming it.
-	_ = os.Remove(filepath.Join(dir, "server.key"))
-	code, _, errOut = runCLI(t, "tunnel", "--config", cfg, "--check-config")
-	if code != exitUsage || !strings.Contains(errOut, "server.key") {
-		t.Fatalf("missing key: exit %d, stderr %q", code, errOut)
+	// A key that does not match its certificate, on a listener without a
+	// client CA: the error alone, no "no client CA" warning before it.
+	y := "listeners:\n  - name: web\n    mode: server\n    listen: 127.0.0.1:0\n    target: 127.0.0.1:8080\n    cert: dev/server.pem\n    key: dev/client-key.pem\n"
+	mismatch := filepath.Join(dir, "mismatch.yaml")
+	if err := os.WriteFile(mismatch, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.WriteFile(filepath.Join(dir, "dev", "client-key.pem"), nil, 0o600)
+	writeTestCerts(t, filepath.Join(dir, "dev"), "other-ca.pem", "client-key")
+	_ = os.Rename(filepath.Join(dir, "dev", "client-key.key"), filepath.Join(dir, "dev", "client-key.pem"))
+	code, _, errOut = runCLI(t, "tunnel", "--config", mismatch, "--check-config")
+	if code != exitUsage || strings.Contains(errOut, "no client CA") || !strings.Contains(errOut, mismatch+":6: listener web: load certificate") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+		t.Fatalf("key mismatch: exit %d\n%s", code, errOut)
 	}
 }
 

@@ -27,8 +27,13 @@ func newVersionCmd(s streams) *cobra.Command {
 		Short: "Print the pqtls version and the Go toolchain it was built with",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			fmt.Fprintf(s.out, "pqtls %s (%s, %s/%s)\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintln(s.out, versionLine())
 			return nil
 		},
 	}
+}
+
+// versionLine is what 'pqtls version' and 'pqtls --version' print.
+func versionLine() string {
+	return fmt.Sprintf("pqtls %s (%s, %s/%s)", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }

@@ -99,6 +99,11 @@ func resolveLink(path string) (string, error) {
 	if t, err := filepath.EvalSymlinks(path); err == nil {
 		return t, nil
 	}
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		// A link only the kernel follows (/proc/self/fd/1 to a pipe or
+		// socket): open it through the link.
+		return path, nil
+	}
 	// Dangling: follow the chain by hand up to a bounded depth.
 	cur := path
 	for range 40 {

@@ -1,60 +1,18 @@
 // Package report writes the machine and human outputs shared by pqtls scan,
 // lint and observe: aligned tables (colour on a TTY), indented JSON, CSV, one
 // self-contained HTML page (inline CSS, JS and SVG charts, no external
-// assets) and CycloneDX 1.6 cryptographic bills of materials. Files are
-// written atomically (temporary file + rename) so that a failed run never
-// leaves a half-written report.
+// assets) and CycloneDX 1.6 cryptographic bills of materials. Output files
+// are opened with internal/outfile.
 package report
 
 import (
 	"bufio"
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"unicode/utf8"
 )
-
-// WriteFileAtomic writes a file through write into a temporary file in the
-// same directory, syncs it and renames it over path. On any error the
-// temporary file is removed and path is untouched.
-func WriteFileAtomic(path string, write func(w io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("create %s: %w (check that the directory exists and is writable)", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	bw := bufio.NewWriter(f)
-	if err = write(bw); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("rename into %s: %w", path, err)
-	}
-	return nil
-}
 
 // JSON writes v as indented JSON followed by a newline.
 func JSON(w io.Writer, v any) error {
@@ -117,13 +75,21 @@ type Table struct {
 }
 
 // Write renders the table; colour adds ANSI colours (use it only when w is
-// a terminal).
+// a terminal). Every cell goes through TermSafe: a server-controlled value
+// cannot move the cursor or forge a row.
 func (t *Table) Write(w io.Writer, colour bool) error {
+	rows := make([][]string, len(t.Rows))
+	for i, r := range t.Rows {
+		rows[i] = make([]string, len(r))
+		for j, c := range r {
+			rows[i][j] = TermSafe(c)
+		}
+	}
 	widths := make([]int, len(t.Columns))
 	for i, c := range t.Columns {
 		widths[i] = utf8.RuneCountInString(c)
 	}
-	for _, r := range t.Rows {
+	for _, r := range rows {
 		for i := 0; i < len(r) && i < len(widths); i++ {
 			widths[i] = max(widths[i], utf8.RuneCountInString(r[i]))
 		}
@@ -148,7 +114,7 @@ func (t *Table) Write(w io.Writer, colour bool) error {
 		bw.WriteString(s + "\n")
 	}
 	line(t.Columns, Bold)
-	for i, r := range t.Rows {
+	for i, r := range rows {
 		col := None
 		if i < len(t.RowColour) {
 			col = t.RowColour[i]

@@ -3,39 +3,10 @@ package report
 import (
 	"bytes"
 	"encoding/csv"
-	"errors"
-	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
-
-func TestWriteFileAtomic(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "out.json")
-	if err := WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write([]byte("first")); return err }); err != nil {
-		t.Fatal(err)
-	}
-	// A failing writer leaves the previous file intact and no temp file.
-	boom := errors.New("boom")
-	err := WriteFileAtomic(path, func(w io.Writer) error {
-		w.Write([]byte("half-written"))
-		return boom
-	})
-	if !errors.Is(err, boom) {
-		t.Fatalf("error %v, want boom", err)
-	}
-	b, _ := os.ReadFile(path)
-	entries, _ := os.ReadDir(dir)
-	if string(b) != "first" || len(entries) != 1 {
-		t.Errorf("after a failed write: content %q, %d files", b, len(entries))
-	}
-	if err := WriteFileAtomic(filepath.Join(dir, "missing", "x"), func(w io.Writer) error { return nil }); err == nil || !strings.Contains(err.Error(), "writable") {
-		t.Errorf("missing dir: %v", err)
-	}
-}
 
 func TestCSVNeutralisesFormulas(t *testing.T) {
 	// OWASP CSV injection: =, +, -, @, tab and CR get a leading quote,
@@ -68,6 +39,17 @@ func TestCSVNeutralisesFormulas(t *testing.T) {
 		if rows[1][i] != want[i] {
 			t.Errorf("cell %q written %q, want %q", in[i], rows[1][i], want[i])
 		}
+	}
+}
+
+// TestTableEscapesControlCharacters: a cell with terminal control
+// sequences (a server's certificate subject, a reason) is printed escaped.
+func TestTableEscapesControlCharacters(t *testing.T) {
+	tb := Table{Columns: []string{"A", "B"}, Rows: [][]string{{"\x1b]0;pwned\x07", "x\r\ny"}}}
+	var b bytes.Buffer
+	tb.Write(&b, false)
+	if want := "A                 B\n\\x1b]0;pwned\\x07  x\\r\\ny\n"; b.String() != want {
+		t.Errorf("table %q, want %q", b.String(), want)
 	}
 }
 

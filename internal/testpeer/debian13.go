@@ -189,14 +189,21 @@ func (d *Debian13) OpenSSLServer(tb testing.TB, opts OpenSSLServerOptions) *Open
 	return s
 }
 
-// reNegotiated is s_client's line for the key exchange group (OpenSSL 3.5).
-var reNegotiated = regexp.MustCompile(`(?m)^Negotiated TLS1\.3 group: (\S+)`)
+// s_client -brief (OpenSSL 3.5) names the group on one of two lines:
+// "Negotiated TLS1.3 group: X25519MLKEM768" for groups without a classic
+// key type (ML-KEM, hybrids), "Peer Temp Key: X25519, 253 bits" or "Peer
+// Temp Key: ECDH, prime256v1, 256 bits" for classical ones.
+var (
+	reNegotiated = regexp.MustCompile(`(?m)^Negotiated TLS1\.3 group: (\S+)`)
+	reTempKey    = regexp.MustCompile(`(?m)^(?:Peer|Server) Temp Key: (?:ECDH, |DH, )?([^,\s]+),`)
+)
 
 // OpenSSLClient connects once with `openssl s_client` (TLS 1.3, -groups
 // groups unless empty, verifying against ca for "localhost") and returns
-// the negotiated group name as OpenSSL prints it ("X25519MLKEM768"), or
-// an error with s_client's output.
-func (d *Debian13) OpenSSLClient(tb testing.TB, addr, groups string, ca *testpki.CA) (string, error) {
+// the negotiated group name as OpenSSL prints it ("X25519MLKEM768",
+// "X25519", "prime256v1"), or an error with s_client's output. extra are
+// more s_client arguments (e.g. "-starttls", "postgres").
+func (d *Debian13) OpenSSLClient(tb testing.TB, addr, groups string, ca *testpki.CA, extra ...string) (string, error) {
 	tb.Helper()
 	caFile := ca.WriteCertFile(tb, d.TempDir(tb))
 	args := []string{"s_client", "-connect", addr, "-servername", "localhost", "-verify_return_error",
@@ -204,6 +211,7 @@ func (d *Debian13) OpenSSLClient(tb testing.TB, addr, groups string, ca *testpki
 	if groups != "" {
 		args = append(args, "-groups", groups)
 	}
+	args = append(args, extra...)
 	// -brief prints the connection summary on stderr; no stdin: s_client
 	// closes after the handshake.
 	ctx, cancel := context.WithTimeout(context.Background(), RunTimeout)
@@ -214,6 +222,9 @@ func (d *Debian13) OpenSSLClient(tb testing.TB, addr, groups string, ca *testpki
 	_, err := runCtxStderr(ctx, &stderr, argv[0], argv[1:]...)
 	out := stderr.String()
 	if m := reNegotiated.FindStringSubmatch(out); m != nil {
+		return m[1], nil
+	}
+	if m := reTempKey.FindStringSubmatch(out); m != nil && strings.Contains(out, "Protocol version: TLSv1.3") {
 		return m[1], nil
 	}
 	if err == nil {
@@ -241,22 +252,12 @@ func (d *Debian13) Curl(tb testing.TB, url, curves string, ca *testpki.CA) (stri
 // "postgresql", no SSLRequest).
 func (d *Debian13) Postgres(tb testing.TB, opts PostgresOptions) *PostgresPeer {
 	tb.Helper()
-	const bin = "/usr/lib/postgresql/17/bin/"
 	uid, gid, err := d.user("postgres")
 	if err != nil {
 		tb.Fatalf("testpeer: Debian 13 tree: %v", err)
 	}
-	dir := d.TempDir(tb)
-	if err := os.Chown(dir, uid, gid); err != nil {
-		tb.Fatalf("testpeer: %v", err)
-	}
-	pg := func(prog string, args ...string) []string {
-		return append([]string{chrootBin, "--userspec=postgres:postgres", d.Root, "/usr/bin/env", "LC_ALL=C", bin + prog}, args...)
-	}
-	p := &PostgresPeer{Host: "127.0.0.1", User: "postgres", DBName: "postgres", SocketDir: dir, DataDir: filepath.Join(dir, "data")}
-	if out, err := runArgv(RunTimeout, pg("initdb", "-D", p.DataDir, "-U", p.User, "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C")); err != nil {
-		tb.Fatalf("testpeer: initdb: %v\n%s", err, out)
-	}
+	p, pg := d.postgresInit(tb, uid, gid)
+	dir := p.SocketDir
 	args := []string{"-D", p.DataDir, "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
 		"-c", "logging_collector=off", "-c", "max_connections=20", "-c", "shared_buffers=16MB",
 		"-c", "dynamic_shared_memory_type=mmap"}
@@ -290,6 +291,26 @@ func (d *Debian13) Postgres(tb testing.TB, opts PostgresOptions) *PostgresPeer {
 	})
 	p.Addr = hostPort(p.Port)
 	return p
+}
+
+// postgresInit runs initdb in a new directory of the tree owned by the
+// tree's postgres user, and returns the peer (no process yet) and the argv
+// builder that runs a PostgreSQL 17 program as that user.
+func (d *Debian13) postgresInit(tb testing.TB, uid, gid int) (*PostgresPeer, func(prog string, args ...string) []string) {
+	tb.Helper()
+	const bin = "/usr/lib/postgresql/17/bin/"
+	dir := d.TempDir(tb)
+	if err := os.Chown(dir, uid, gid); err != nil {
+		tb.Fatalf("testpeer: %v", err)
+	}
+	pg := func(prog string, args ...string) []string {
+		return append([]string{chrootBin, "--userspec=postgres:postgres", d.Root, "/usr/bin/env", "LC_ALL=C", bin + prog}, args...)
+	}
+	p := &PostgresPeer{Host: "127.0.0.1", User: "postgres", DBName: "postgres", SocketDir: dir, DataDir: filepath.Join(dir, "data")}
+	if out, err := runArgv(RunTimeout, pg("initdb", "-D", p.DataDir, "-U", p.User, "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C")); err != nil {
+		tb.Fatalf("testpeer: initdb: %v\n%s", err, out)
+	}
+	return p, pg
 }
 
 // waitArgv polls argv until it succeeds, p exits or timeout passes.

@@ -181,3 +181,36 @@ func TestInteropDeb13ServerLogs(t *testing.T) {
 	}
 	t.Logf("nginx log:\n%s", nlog)
 }
+
+// TestInteropDeb13PostgresX25519Refused: PostgreSQL 17's ssl_ecdh_curve
+// names one EC curve (OBJ_sn2nid + EC_KEY_new_by_curve_name): X25519 and
+// X25519MLKEM768 make the server refuse to start, each with its own FATAL
+// line. No setting makes it hybrid.
+func TestInteropDeb13PostgresX25519Refused(t *testing.T) {
+	d := Deb13(t)
+	uid, gid, err := d.user("postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for curve, fatal := range map[string]string{
+		"X25519":         "FATAL:  ECDH: could not create key",
+		"X25519MLKEM768": "FATAL:  ECDH: unrecognized curve name: X25519MLKEM768",
+	} {
+		p, pg := d.postgresInit(t, uid, gid)
+		cert := testpki.NewCA(t).Server(t, testpki.CertOptions{})
+		for name, data := range map[string][]byte{"server.crt": cert.CertPEM, "server.key": cert.KeyPEM} {
+			path := p.SocketDir + "/" + name
+			if err := os.WriteFile(path, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chown(path, uid, gid); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out, err := runArgv(RunTimeout, pg("postgres", "-D", p.DataDir, "-k", p.SocketDir, "-c", "listen_addresses=", "-c", "ssl=on",
+			"-c", "ssl_cert_file="+p.SocketDir+"/server.crt", "-c", "ssl_key_file="+p.SocketDir+"/server.key", "-c", "ssl_ecdh_curve="+curve))
+		if err == nil || !strings.Contains(err.Error(), fatal) {
+			t.Errorf("ssl_ecdh_curve=%s: postgres 17 %v %s, want %q", curve, err, out, fatal)
+		}
+	}
+}

@@ -54,6 +54,15 @@
 //	testpeer.PostgresSSLRequest(conn)               // then tls.Client(conn, ...)
 //	testpeer.Pgbench(t, testpeer.PgbenchOptions{Host: pg.Host, Port: pg.Port, Connect: true})
 //
+//	// Debian 13 (OpenSSL 3.5: hybrid by default) through chroot; see docs/TESTING.md.
+//	d := testpeer.Deb13(t)                                    // skips/fails like Require
+//	n := d.Nginx(t, testpeer.NginxOptions{ECDHCurve: "X25519:prime256v1"})
+//	h := d.HAProxy(t, testpeer.HAProxyOptions{NoTLS: true, AcceptProxy: true, LogFormat: "%[fc_pp_tlv(0x20),hex]"})
+//	s := d.OpenSSLServer(t, testpeer.OpenSSLServerOptions{Groups: "MLKEM768", ServerPref: true})
+//	g, err := d.OpenSSLClient(t, s.Addr, "MLKEM768", s.CA)     // "MLKEM768"
+//	body, err := d.Curl(t, "https://localhost:8443/", "X25519MLKEM768", ca)
+//	pg := d.Postgres(t, testpeer.PostgresOptions{SSL: true})  // PostgreSQL 17; d.Redis too
+//
 //	// Prometheus scraping your /metrics, with rule files.
 //	p := testpeer.Prometheus(t, testpeer.PrometheusOptions{Targets: []string{addr}, RuleFiles: []string{"rules.yml"}})
 //	s := p.WaitForSeries(t, `tls_handshake_group_total{group="x25519_mlkem768"}`, 0)

@@ -61,180 +61,245 @@ func ParseClientHello(msg []byte) (*ClientHello, error) {
 	return c, nil
 }
 
+// extParser decodes one ClientHello extension's data into c; it returns
+// false when the data is malformed (reported as such by parseExtension).
+type extParser func(c *ClientHello, d *cryptobyte.String, e Extension) bool
+
+// clientHelloExtensions is the table of ClientHello extensions this package
+// decodes, by type; the others are kept in Extra. pre_shared_key and
+// padding are handled by parseExtension (position rule, lenient content).
+var clientHelloExtensions = map[uint16]extParser{
+	ExtServerName:          parseServerName,
+	ExtSupportedGroups:     parseSupportedGroups,
+	ExtECPointFormats:      parseECPointFormats,
+	ExtSignatureAlgorithms: parseSignatureAlgorithms,
+	ExtALPN:                parseALPN,
+	ExtExtendedMasterSecret: func(c *ClientHello, _ *cryptobyte.String, _ Extension) bool {
+		c.ExtendedMasterSecret = true
+		return true
+	},
+	ExtRenegotiationInfo: parseRenegotiationInfo,
+	ExtSupportedVersions: parseSupportedVersions,
+	ExtCookie:            parseCookie,
+	ExtPSKModes:          parsePSKModes,
+	ExtKeyShare:          parseKeyShares,
+	// RFC 8446 section 4.2.10: empty in a ClientHello.
+	ExtEarlyData: func(c *ClientHello, _ *cryptobyte.String, _ Extension) bool { c.EarlyData = true; return true },
+}
+
 func (c *ClientHello) parseExtension(e Extension, last bool) error {
 	d := cryptobyte.String(e.Data)
-	bad := func() error { return malformed("ClientHello %s extension", ExtensionName(e.Type)) }
 	switch e.Type {
-	case ExtServerName:
-		// RFC 6066 section 3: ServerName server_name_list<1..2^16-1>; at
-		// most one name per name_type; host_name is type 0.
-		var list cryptobyte.String
-		if !d.ReadUint16LengthPrefixed(&list) || !d.Empty() || list.Empty() {
-			return bad()
-		}
-		seen := map[uint8]bool{}
-		for !list.Empty() {
-			var typ uint8
-			var name cryptobyte.String
-			if !list.ReadUint8(&typ) || !list.ReadUint16LengthPrefixed(&name) || len(name) == 0 || seen[typ] {
-				return bad()
-			}
-			seen[typ] = true
-			if typ == 0 {
-				c.ServerName = string(name)
-			}
-		}
-	case ExtSupportedGroups:
-		// RFC 8446 section 4.2.7: NamedGroup named_group_list<2..2^16-1>.
-		var list cryptobyte.String
-		if !d.ReadUint16LengthPrefixed(&list) || !d.Empty() || len(list) == 0 || len(list)%2 != 0 {
-			return bad()
-		}
-		c.SupportedGroups = make([]tls.CurveID, 0, len(list)/2)
-		for !list.Empty() {
-			var g uint16
-			list.ReadUint16(&g)
-			c.SupportedGroups = append(c.SupportedGroups, tls.CurveID(g))
-		}
-	case ExtECPointFormats:
-		// RFC 8422 section 5.1.2: ec_point_format_list<1..2^8-1>.
-		var list cryptobyte.String
-		if !d.ReadUint8LengthPrefixed(&list) || !d.Empty() || len(list) == 0 {
-			return bad()
-		}
-		c.ECPointFormats = list
-	case ExtSignatureAlgorithms:
-		// RFC 8446 section 4.2.3: supported_signature_algorithms<2..2^16-2>.
-		var list cryptobyte.String
-		if !d.ReadUint16LengthPrefixed(&list) || !d.Empty() || len(list) == 0 || len(list)%2 != 0 {
-			return bad()
-		}
-		for !list.Empty() {
-			var v uint16
-			list.ReadUint16(&v)
-			c.SignatureAlgorithms = append(c.SignatureAlgorithms, tls.SignatureScheme(v))
-		}
-	case ExtALPN:
-		// RFC 7301 section 3.1: ProtocolName protocol_name_list<2..2^16-1>,
-		// ProtocolName<1..2^8-1>.
-		var list cryptobyte.String
-		if !d.ReadUint16LengthPrefixed(&list) || !d.Empty() || list.Empty() {
-			return bad()
-		}
-		for !list.Empty() {
-			var p cryptobyte.String
-			if !list.ReadUint8LengthPrefixed(&p) || len(p) == 0 {
-				return bad()
-			}
-			c.ALPN = append(c.ALPN, string(p))
-		}
-	case ExtExtendedMasterSecret:
-		// RFC 7627 section 5.1: empty.
-		if !d.Empty() {
-			return bad()
-		}
-		c.ExtendedMasterSecret = true
-	case ExtRenegotiationInfo:
-		// RFC 5746 section 3.2: renegotiated_connection<0..255>. Kept in
-		// Extra when not empty (a renegotiation, not an initial hello).
-		var rc cryptobyte.String
-		if !d.ReadUint8LengthPrefixed(&rc) || !d.Empty() {
-			return bad()
-		}
-		if len(rc) > 0 {
-			c.Extra = append(c.Extra, e)
-		} else {
-			c.RenegotiationInfo = true
-		}
-	case ExtSupportedVersions:
-		// RFC 8446 section 4.2.1: ProtocolVersion versions<2..254>.
-		var list cryptobyte.String
-		if !d.ReadUint8LengthPrefixed(&list) || !d.Empty() || len(list) == 0 || len(list)%2 != 0 {
-			return bad()
-		}
-		for !list.Empty() {
-			var v uint16
-			list.ReadUint16(&v)
-			c.SupportedVersions = append(c.SupportedVersions, v)
-		}
-	case ExtCookie:
-		// RFC 8446 section 4.2.2: opaque cookie<1..2^16-1>.
-		var ck cryptobyte.String
-		if !d.ReadUint16LengthPrefixed(&ck) || !d.Empty() || len(ck) == 0 {
-			return bad()
-		}
-		c.Cookie = ck
-	case ExtPSKModes:
-		// RFC 8446 section 4.2.9: PskKeyExchangeMode ke_modes<1..255>.
-		var list cryptobyte.String
-		if !d.ReadUint8LengthPrefixed(&list) || !d.Empty() || len(list) == 0 {
-			return bad()
-		}
-		c.PSKModes = list
-	case ExtKeyShare:
-		// RFC 8446 section 4.2.8: KeyShareEntry client_shares<0..2^16-1>,
-		// key_exchange<1..2^16-1>; at most one entry per group.
-		var list cryptobyte.String
-		if !d.ReadUint16LengthPrefixed(&list) || !d.Empty() {
-			return bad()
-		}
-		c.KeyShares = []KeyShare{}
-		for !list.Empty() {
-			var g uint16
-			var data cryptobyte.String
-			if !list.ReadUint16(&g) || !list.ReadUint16LengthPrefixed(&data) || len(data) == 0 {
-				return bad()
-			}
-			for _, ks := range c.KeyShares {
-				if ks.Group == tls.CurveID(g) {
-					return malformed("ClientHello key_share has two entries for group %#04x", g)
-				}
-			}
-			c.KeyShares = append(c.KeyShares, KeyShare{Group: tls.CurveID(g), Data: data})
-		}
-	case ExtEarlyData:
-		// RFC 8446 section 4.2.10: empty in a ClientHello.
-		if !d.Empty() {
-			return bad()
-		}
-		c.EarlyData = true
 	case ExtPreSharedKey:
-		// RFC 8446 section 4.2.11: OfferedPsks {identities<7..2^16-1>,
-		// binders<33..2^16-1>}; MUST be the last extension.
 		if !last {
 			return malformed("ClientHello pre_shared_key is not the last extension (RFC 8446 section 4.2.11)")
 		}
-		var ids, binders cryptobyte.String
-		if !d.ReadUint16LengthPrefixed(&ids) || !d.ReadUint16LengthPrefixed(&binders) || !d.Empty() || ids.Empty() || binders.Empty() {
-			return bad()
-		}
-		n := 0
-		for !ids.Empty() {
-			var id cryptobyte.String
-			var age uint32
-			if !ids.ReadUint16LengthPrefixed(&id) || len(id) == 0 || !ids.ReadUint32(&age) {
-				return bad()
-			}
-			n++
-		}
-		m := 0
-		for !binders.Empty() {
-			var bd cryptobyte.String
-			if !binders.ReadUint8LengthPrefixed(&bd) || len(bd) < 32 {
-				return bad()
-			}
-			m++
-		}
-		if n != m {
-			return malformed("ClientHello pre_shared_key has %d identities and %d binders", n, m)
-		}
-		c.PSKIdentities = n
+		return c.parsePreSharedKey(&d)
 	case ExtPadding:
 		// RFC 7685 section 3: zero bytes. Non-zero content is tolerated
 		// (servers must ignore it) and only its length is recorded.
 		c.PaddingLen = len(e.Data)
-	default:
-		c.Extra = append(c.Extra, e)
+		return nil
 	}
+	parse, ok := clientHelloExtensions[e.Type]
+	if !ok {
+		c.Extra = append(c.Extra, e)
+		return nil
+	}
+	// Every decoded extension must use its data exactly (empty ones too:
+	// extended_master_secret, RFC 7627 section 5.1; early_data).
+	if !parse(c, &d, e) || !d.Empty() {
+		return malformed("ClientHello %s extension", ExtensionName(e.Type))
+	}
+	return nil
+}
+
+// readUint16s reads a vector of uint16 values with a length prefix of
+// lenBytes (1 or 2) that must be non-empty and even.
+func readUint16s(d *cryptobyte.String, lenBytes int) ([]uint16, bool) {
+	var list cryptobyte.String
+	ok := false
+	if lenBytes == 1 {
+		ok = d.ReadUint8LengthPrefixed(&list)
+	} else {
+		ok = d.ReadUint16LengthPrefixed(&list)
+	}
+	if !ok || len(list) == 0 || len(list)%2 != 0 {
+		return nil, false
+	}
+	out := make([]uint16, 0, len(list)/2)
+	for !list.Empty() {
+		var v uint16
+		list.ReadUint16(&v)
+		out = append(out, v)
+	}
+	return out, true
+}
+
+// parseServerName: RFC 6066 section 3: ServerName server_name_list<1..2^16-1>;
+// at most one name per name_type; host_name is type 0.
+func parseServerName(c *ClientHello, d *cryptobyte.String, _ Extension) bool {
+	var list cryptobyte.String
+	if !d.ReadUint16LengthPrefixed(&list) || list.Empty() {
+		return false
+	}
+	seen := map[uint8]bool{}
+	for !list.Empty() {
+		var typ uint8
+		var name cryptobyte.String
+		if !list.ReadUint8(&typ) || !list.ReadUint16LengthPrefixed(&name) || len(name) == 0 || seen[typ] {
+			return false
+		}
+		seen[typ] = true
+		if typ == 0 {
+			c.ServerName = string(name)
+		}
+	}
+	return true
+}
+
+// parseSupportedGroups: RFC 8446 section 4.2.7: named_group_list<2..2^16-1>.
+func parseSupportedGroups(c *ClientHello, d *cryptobyte.String, _ Extension) bool {
+	vs, ok := readUint16s(d, 2)
+	for _, v := range vs {
+		c.SupportedGroups = append(c.SupportedGroups, tls.CurveID(v))
+	}
+	return ok
+}
+
+// parseECPointFormats: RFC 8422 section 5.1.2: ec_point_format_list<1..2^8-1>.
+func parseECPointFormats(c *ClientHello, d *cryptobyte.String, _ Extension) bool {
+	var list cryptobyte.String
+	if !d.ReadUint8LengthPrefixed(&list) || len(list) == 0 {
+		return false
+	}
+	c.ECPointFormats = list
+	return true
+}
+
+// parseSignatureAlgorithms: RFC 8446 section 4.2.3:
+// supported_signature_algorithms<2..2^16-2>.
+func parseSignatureAlgorithms(c *ClientHello, d *cryptobyte.String, _ Extension) bool {
+	vs, ok := readUint16s(d, 2)
+	for _, v := range vs {
+		c.SignatureAlgorithms = append(c.SignatureAlgorithms, tls.SignatureScheme(v))
+	}
+	return ok
+}
+
+// parseALPN: RFC 7301 section 3.1: ProtocolName protocol_name_list<2..2^16-1>,
+// ProtocolName<1..2^8-1>.
+func parseALPN(c *ClientHello, d *cryptobyte.String, _ Extension) bool {
+	var list cryptobyte.String
+	if !d.ReadUint16LengthPrefixed(&list) || list.Empty() {
+		return false
+	}
+	for !list.Empty() {
+		var p cryptobyte.String
+		if !list.ReadUint8LengthPrefixed(&p) || len(p) == 0 {
+			return false
+		}
+		c.ALPN = append(c.ALPN, string(p))
+	}
+	return true
+}
+
+// parseRenegotiationInfo: RFC 5746 section 3.2: renegotiated_connection<0..255>.
+// Kept in Extra when not empty (a renegotiation, not an initial hello).
+func parseRenegotiationInfo(c *ClientHello, d *cryptobyte.String, e Extension) bool {
+	var rc cryptobyte.String
+	if !d.ReadUint8LengthPrefixed(&rc) {
+		return false
+	}
+	if len(rc) > 0 {
+		c.Extra = append(c.Extra, e)
+	} else {
+		c.RenegotiationInfo = true
+	}
+	return true
+}
+
+// parseSupportedVersions: RFC 8446 section 4.2.1: versions<2..254>.
+func parseSupportedVersions(c *ClientHello, d *cryptobyte.String, _ Extension) bool {
+	vs, ok := readUint16s(d, 1)
+	c.SupportedVersions = append(c.SupportedVersions, vs...)
+	return ok
+}
+
+// parseCookie: RFC 8446 section 4.2.2: opaque cookie<1..2^16-1>.
+func parseCookie(c *ClientHello, d *cryptobyte.String, _ Extension) bool {
+	var ck cryptobyte.String
+	if !d.ReadUint16LengthPrefixed(&ck) || len(ck) == 0 {
+		return false
+	}
+	c.Cookie = ck
+	return true
+}
+
+// parsePSKModes: RFC 8446 section 4.2.9: PskKeyExchangeMode ke_modes<1..255>.
+func parsePSKModes(c *ClientHello, d *cryptobyte.String, _ Extension) bool {
+	var list cryptobyte.String
+	if !d.ReadUint8LengthPrefixed(&list) || len(list) == 0 {
+		return false
+	}
+	c.PSKModes = list
+	return true
+}
+
+// parseKeyShares: RFC 8446 section 4.2.8: KeyShareEntry
+// client_shares<0..2^16-1>, key_exchange<1..2^16-1>; at most one entry per
+// group (a duplicate is malformed too).
+func parseKeyShares(c *ClientHello, d *cryptobyte.String, _ Extension) bool {
+	var list cryptobyte.String
+	if !d.ReadUint16LengthPrefixed(&list) {
+		return false
+	}
+	c.KeyShares = []KeyShare{}
+	for !list.Empty() {
+		var g uint16
+		var data cryptobyte.String
+		if !list.ReadUint16(&g) || !list.ReadUint16LengthPrefixed(&data) || len(data) == 0 {
+			return false
+		}
+		for _, ks := range c.KeyShares {
+			if ks.Group == tls.CurveID(g) {
+				return false
+			}
+		}
+		c.KeyShares = append(c.KeyShares, KeyShare{Group: tls.CurveID(g), Data: data})
+	}
+	return true
+}
+
+// parsePreSharedKey: RFC 8446 section 4.2.11: OfferedPsks
+// {identities<7..2^16-1>, binders<33..2^16-1>}, as many binders as
+// identities.
+func (c *ClientHello) parsePreSharedKey(d *cryptobyte.String) error {
+	bad := malformed("ClientHello %s extension", ExtensionName(ExtPreSharedKey))
+	var ids, binders cryptobyte.String
+	if !d.ReadUint16LengthPrefixed(&ids) || !d.ReadUint16LengthPrefixed(&binders) || !d.Empty() || ids.Empty() || binders.Empty() {
+		return bad
+	}
+	n := 0
+	for !ids.Empty() {
+		var id cryptobyte.String
+		var age uint32
+		if !ids.ReadUint16LengthPrefixed(&id) || len(id) == 0 || !ids.ReadUint32(&age) {
+			return bad
+		}
+		n++
+	}
+	m := 0
+	for !binders.Empty() {
+		var bd cryptobyte.String
+		if !binders.ReadUint8LengthPrefixed(&bd) || len(bd) < 32 {
+			return bad
+		}
+		m++
+	}
+	if n != m {
+		return malformed("ClientHello pre_shared_key has %d identities and %d binders", n, m)
+	}
+	c.PSKIdentities = n
 	return nil
 }

@@ -112,7 +112,11 @@ func (d *decoder) walk(n *yaml.Node, v reflect.Value, path string) {
 	if v.CanAddr() && reflect.PointerTo(v.Type()).Implements(unmarshaler) {
 		if err := n.Decode(v.Addr().Interface()); err != nil {
 			// Our own types write "line N: msg"; keep the message.
-			d.fail(n, "%s: %s", key, strings.TrimPrefix(yamlLine.ReplaceAllString(err.Error(), ""), fmt.Sprintf("line %d: ", n.Line)))
+			msg := strings.TrimPrefix(yamlLine.ReplaceAllString(err.Error(), ""), fmt.Sprintf("line %d: ", n.Line))
+			if strings.Contains(msg, "unmarshal") { // a decoder error: no Go types to the user
+				msg = "invalid value"
+			}
+			d.fail(n, "%s: %s", key, strings.ReplaceAll(msg, "\n", " "))
 		}
 		return
 	}

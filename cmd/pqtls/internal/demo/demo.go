@@ -113,23 +113,10 @@ func Measure(ctx context.Context, o Options) (*Report, error) {
 	logBuf := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
-	servers := map[string]string{} // name -> addr
-	for _, e := range endpoints {
-		cfg, err := pqtls.ServerConfig(pqtls.Options{Policy: e.policy, Base: &tls.Config{Certificates: []tls.Certificate{leaf.TLS()}}})
-		if err != nil {
-			return nil, err
-		}
-		obs := &pqtls.Observer{Metrics: metrics}
-		if e.policy.Mode == pqtls.ModeRequire {
-			obs.Logger = logger
-		}
-		ln, err := pqtls.Listen("tcp", "127.0.0.1:0", cfg, pqtls.ListenerOptions{HandshakeTimeout: 5 * time.Second, Observer: obs})
-		if err != nil {
-			return nil, err
-		}
-		defer ln.Close()
-		go serve(ln)
-		servers[e.name] = ln.Addr().String()
+	servers, closeServers, err := startServers(leaf, metrics, logger)
+	defer closeServers()
+	if err != nil {
+		return nil, err
 	}
 
 	rep := &Report{Flights: map[string]Flights{}}
@@ -195,6 +182,36 @@ func Measure(ctx context.Context, o Options) (*Report, error) {
 		return nil, fmt.Errorf("tunnel: %w", err)
 	}
 	return rep, nil
+}
+
+// startServers starts one server per endpoint policy on 127.0.0.1 and
+// returns their addresses by name.
+func startServers(leaf *devpki.Cert, metrics *pqtls.Metrics, logger *slog.Logger) (map[string]string, func(), error) {
+	servers := map[string]string{} // name -> addr
+	var lns []net.Listener
+	closeAll := func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	for _, e := range endpoints {
+		cfg, err := pqtls.ServerConfig(pqtls.Options{Policy: e.policy, Base: &tls.Config{Certificates: []tls.Certificate{leaf.TLS()}}})
+		if err != nil {
+			return nil, closeAll, err
+		}
+		obs := &pqtls.Observer{Metrics: metrics}
+		if e.policy.Mode == pqtls.ModeRequire {
+			obs.Logger = logger
+		}
+		ln, err := pqtls.Listen("tcp", "127.0.0.1:0", cfg, pqtls.ListenerOptions{HandshakeTimeout: 5 * time.Second, Observer: obs})
+		if err != nil {
+			return nil, closeAll, err
+		}
+		lns = append(lns, ln)
+		go serve(ln)
+		servers[e.name] = ln.Addr().String()
+	}
+	return servers, closeAll, nil
 }
 
 func serve(ln net.Listener) {
@@ -278,40 +295,8 @@ func Print(w io.Writer, r *Report) {
 	fmt.Fprintln(w, "   hybrid = post-quantum protected (harvest-now-decrypt-later safe); classical = not; HRR = one extra round trip")
 	fmt.Fprintln(w, "   refused = no shared group under the policy: nothing was sent under classical keys")
 
-	fmt.Fprintln(w, "\n2. Bytes on the wire per client, handshake with the prefer server (the MTU issue: a 1500-byte path carries 1448-1460 bytes of TCP payload per packet)")
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "client\tClientHello (client's first flight)\tTCP segments at MSS 1460\tserver's first flight\twhole handshake, both directions")
-	for _, c := range rows {
-		f, ok := r.Flights[c]
-		if !ok || f.ClientHello == 0 {
-			continue
-		}
-		segs := (f.ClientHello + 1459) / 1460
-		note := ""
-		if segs > 1 {
-			note = "  <- spans packets: run 'pqtls canary' on real paths"
-		}
-		server, total := fmt.Sprintf("%d B", f.ServerFlight), fmt.Sprintf("%d B", f.Total)
-		if f.Failed {
-			server, total = fmt.Sprintf("%d B (refused: an alert)", f.ServerFlight), "-"
-		}
-		fmt.Fprintf(tw, "%s\t%d B\t%d%s\t%s\t%s\n", c, f.ClientHello, segs, note, server, total)
-	}
-	tw.Flush()
-
-	if c := r.Cost; c != nil {
-		fmt.Fprintf(w, "\n3. Hybrid cost on this machine: %s client vs %s client, both against the prefer server;\n   %d handshakes each after %d warm-up, interleaved; handshake time without the TCP connect, p50 (interquartile range)\n",
-			c.Hybrid.Client, c.Classical.Client, c.Handshakes, c.Warmup)
-		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "   \tgroup\thandshake p50 (IQR)\tClientHello\tserver's first flight\twhole handshake, both directions")
-		for _, cc := range []CaseCost{c.Hybrid, c.Classical} {
-			fmt.Fprintf(tw, "   %s\t%s\t%s\t%d B\t%d B\t%d B\n", cc.Client, pqtls.GroupName(cc.Group), cc.Latency, cc.Bytes.ClientHello, cc.Bytes.ServerFlight, cc.Bytes.Total)
-		}
-		fmt.Fprintf(tw, "   hybrid - classical\t\t%+.2f ms (%+.0f %%)\t%+d B\t%+d B\t%+d B\n", c.DeltaMs(), c.DeltaPct(),
-			c.Hybrid.Bytes.ClientHello-c.Classical.Bytes.ClientHello, c.Hybrid.Bytes.ServerFlight-c.Classical.Bytes.ServerFlight, c.Hybrid.Bytes.Total-c.Classical.Bytes.Total)
-		tw.Flush()
-		fmt.Fprintln(w, "   Loopback has no network delay: on a real link add the time to carry the extra bytes; 'pqtls canary' checks that the path carries them.")
-	}
+	printBytes(w, r, rows)
+	printCost(w, r.Cost)
 
 	fmt.Fprintln(w, "\n4. Policy require at work")
 	for _, p := range r.Pairs {
@@ -358,6 +343,49 @@ func Print(w io.Writer, r *Report) {
 		}
 	}
 	fmt.Fprintln(w, "\nNext: 'pqtls scan HOST:PORT' to inventory real endpoints, 'pqtls certs dev --out DIR' and 'pqtls tunnel' to wrap a service.")
+}
+
+// printBytes is section 2: the bytes of each client's handshake.
+func printBytes(w io.Writer, r *Report, rows []string) {
+	fmt.Fprintln(w, "\n2. Bytes on the wire per client, handshake with the prefer server (the MTU issue: a 1500-byte path carries 1448-1460 bytes of TCP payload per packet)")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "client\tClientHello (client's first flight)\tTCP segments at MSS 1460\tserver's first flight\twhole handshake, both directions")
+	for _, c := range rows {
+		f, ok := r.Flights[c]
+		if !ok || f.ClientHello == 0 {
+			continue
+		}
+		segs := (f.ClientHello + 1459) / 1460
+		note := ""
+		if segs > 1 {
+			note = "  <- spans packets: run 'pqtls canary' on real paths"
+		}
+		server, total := fmt.Sprintf("%d B", f.ServerFlight), fmt.Sprintf("%d B", f.Total)
+		if f.Failed {
+			server, total = fmt.Sprintf("%d B (refused: an alert)", f.ServerFlight), "-"
+		}
+		fmt.Fprintf(tw, "%s\t%d B\t%d%s\t%s\t%s\n", c, f.ClientHello, segs, note, server, total)
+	}
+	tw.Flush()
+
+}
+
+// printCost is section 3: the one hybrid-cost measurement.
+func printCost(w io.Writer, c *Cost) {
+	if c == nil {
+		return
+	}
+	fmt.Fprintf(w, "\n3. Hybrid cost on this machine: %s client vs %s client, both against the prefer server;\n   %d handshakes each after %d warm-up, interleaved; handshake time without the TCP connect, p50 (interquartile range)\n",
+		c.Hybrid.Client, c.Classical.Client, c.Handshakes, c.Warmup)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "   \tgroup\thandshake p50 (IQR)\tClientHello\tserver's first flight\twhole handshake, both directions")
+	for _, cc := range []CaseCost{c.Hybrid, c.Classical} {
+		fmt.Fprintf(tw, "   %s\t%s\t%s\t%d B\t%d B\t%d B\n", cc.Client, pqtls.GroupName(cc.Group), cc.Latency, cc.Bytes.ClientHello, cc.Bytes.ServerFlight, cc.Bytes.Total)
+	}
+	fmt.Fprintf(tw, "   hybrid - classical\t\t%+.2f ms (%+.0f %%)\t%+d B\t%+d B\t%+d B\n", c.DeltaMs(), c.DeltaPct(),
+		c.Hybrid.Bytes.ClientHello-c.Classical.Bytes.ClientHello, c.Hybrid.Bytes.ServerFlight-c.Classical.Bytes.ServerFlight, c.Hybrid.Bytes.Total-c.Classical.Bytes.Total)
+	tw.Flush()
+	fmt.Fprintln(w, "   Loopback has no network delay: on a real link add the time to carry the extra bytes; 'pqtls canary' checks that the path carries them.")
 }
 
 func cell(p Result) string {

@@ -1,0 +1,3 @@
+fn main() {
+    println!("gateway: TLS via rustls with aws-lc-rs");
+}

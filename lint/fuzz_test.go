@@ -1,0 +1,60 @@
+package lint
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// fuzzKind runs one file kind's checkers on arbitrary content: no panic, no
+// hang, every finding and fix inside the file, and the fixes apply.
+func fuzzKind(f *testing.F, kind fileKind, path string, seeds ...string) {
+	for _, s := range seeds {
+		if data, err := os.ReadFile(filepath.Join(rulesDir, s)); err == nil {
+			f.Add(data)
+		} else {
+			f.Add([]byte(s))
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s := newSource("f", data, kind)
+		fs, _ := check(s, &checkEnv{isMain: func() bool { return true }, path: path})
+		for _, fd := range fs {
+			if fd.Start.Offset < 0 || fd.End.Offset > len(data) || fd.Start.Offset > fd.End.Offset {
+				t.Fatalf("%s span %d..%d outside %d bytes", fd.Rule, fd.Start.Offset, fd.End.Offset, len(data))
+			}
+			if fd.Fix != nil && (fd.Fix.Start.Offset < 0 || fd.Fix.End.Offset > len(data) || fd.Fix.Start.Offset > fd.Fix.End.Offset) {
+				t.Fatalf("%s fix span %d..%d outside %d bytes", fd.Rule, fd.Fix.Start.Offset, fd.Fix.End.Offset, len(data))
+			}
+		}
+		ApplyFixes(data, fs)
+	})
+}
+
+func FuzzTerraform(f *testing.F) {
+	fuzzKind(f, kindTerraform, "main.tf", "terraform/alb.tf", "terraform/good.tf", "resource \"aws_lb_listener\" \"x\" {\nprotocol = \"TLS\"\n}\n")
+}
+
+func FuzzCloudFormationJSON(f *testing.F) {
+	fuzzKind(f, kindJSON, "stack.json", "cloudformation/stack.json", `{"Resources":{"L":{"Type":"AWS::ElasticLoadBalancingV2::Listener","Properties":{"Protocol":"TLS"}}}}`)
+}
+
+func FuzzCloudFormationYAML(f *testing.F) {
+	fuzzKind(f, kindYAML, "stack.yaml", "cloudformation/stack.yaml", "pulumi/Pulumi.yaml")
+}
+
+func FuzzPostgres(f *testing.F) {
+	fuzzKind(f, kindPostgres, "/etc/postgresql/18/main/postgresql.conf", "postgres/17/postgresql.conf", "postgres/plain/postgresql.conf", "ssl_ecdh_curve prime256v1\n")
+}
+
+func FuzzKafka(f *testing.F) {
+	fuzzKind(f, kindProperties, "server.properties", "kafka/server.properties", "ssl.protocol:TLSv1\n")
+}
+
+func FuzzCargo(f *testing.F) {
+	fuzzKind(f, kindCargo, "Cargo.toml", "rust/app/Cargo.toml", "rust/pq/Cargo.toml", "rust/good/Cargo.toml", "[dependencies.\"rustls\"]\nversion=\"=0.23.1\"\n")
+}
+
+func FuzzCargoLock(f *testing.F) {
+	fuzzKind(f, kindCargoLock, "Cargo.lock", "rust/app/Cargo.lock", "rust/good/Cargo.lock")
+}

@@ -1,0 +1,2 @@
+resource "aws_lb_listener" "x" {
+  protocol = "HTTPS"
