@@ -138,9 +138,10 @@ func TestPQTLSPolicyModes(t *testing.T) {
 		wantGroups   []string
 		tls12        bool
 	}{
-		{"prefer", "", VerdictPQReady, nil, false},
-		{"require", "", VerdictPQReady, []string{"X25519MLKEM768", "SecP256r1MLKEM768"}, false},
-		{"classical", "", VerdictClassical, nil, false},
+		// The library's prefer and classical accept TLS 1.2 (Go's default).
+		{"prefer", "", VerdictPQReady, nil, true},
+		{"require", "", VerdictPQReady, []string{"X25519MLKEM768", "SecP256r1MLKEM768", "SecP384r1MLKEM1024"}, false},
+		{"classical", "", VerdictClassical, nil, true},
 		// Go 1.26's default client lists SecP384r1MLKEM1024 without a key
 		// share: ready, after a HelloRetryRequest.
 		{"require", "SecP384r1MLKEM1024", VerdictPQReady, []string{"SecP384r1MLKEM1024"}, false},
