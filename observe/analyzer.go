@@ -609,6 +609,7 @@ func (a *Analyzer) serverMessage(f *flowState, m wire.Message) (wait bool) {
 		return false
 	}
 	r.CipherSuite = cipherSuiteName(sh.CipherSuite)
+	r.suite = sh.CipherSuite
 	if sh.IsHRR {
 		if f.state == stWaitSH2 {
 			a.malformed(f, errors.New("second HelloRetryRequest"))
@@ -621,6 +622,7 @@ func (a *Analyzer) serverMessage(f *flowState, m wire.Message) (wait bool) {
 	}
 	v := sh.Version()
 	r.Version = pqtls.VersionName(v)
+	r.version = v
 	if v >= wire.VersionTLS13 {
 		g := sh.KeyShare.Group
 		f.rec.selected, f.rec.groupSet = g, true
