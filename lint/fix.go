@@ -218,6 +218,9 @@ func diffLines(a, b []string) []diffOp {
 
 // unifiedDiff diffs two line lists as a unified diff with 3 lines of
 // context.
+//
+// long: the LCS table, the walk back and the hunk assembly share six
+// slices; split, each piece would need all of them.
 func unifiedDiff(nameA, nameB string, a, b []string) string {
 	const ctx = 3
 	ops := diffLines(a, b)

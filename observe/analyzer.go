@@ -186,6 +186,11 @@ func (a *Analyzer) Packet(ts time.Time, linkType int, data []byte) {
 	a.tcp(ts, seg)
 }
 
+// tcp feeds one segment to its flow's reassembly.
+//
+// long: the TCP state machine (SYN, data, FIN/RST, retransmission,
+// overlap, reordering), one case per segment condition, kept together so
+// it can be audited against RFC 9293 in one read.
 func (a *Analyzer) tcp(ts time.Time, seg *segment) {
 	k := keyOf(seg.src, seg.dst)
 	f := a.flows[k]
