@@ -149,34 +149,55 @@ func docCommands(t *testing.T, file string) []docCommand {
 	}
 	var out []docCommand
 	lines := strings.Split(string(b), "\n")
-	inBlock, skip, shell := false, false, false
 	lastText := ""
 	for i := 0; i < len(lines); i++ {
-		l := lines[i]
-		trim := strings.TrimSpace(l)
-		if strings.HasPrefix(trim, "```") {
-			if !inBlock {
-				lang := strings.TrimPrefix(trim, "```")
-				shell = lang == "" || lang == "sh" || lang == "bash" || lang == "console" || lang == "shell"
-				skip = strings.HasPrefix(lastText, "<!-- notest:")
-			}
-			inBlock = !inBlock
-			continue
-		}
-		if !inBlock {
+		trim := strings.TrimSpace(lines[i])
+		if !strings.HasPrefix(trim, "```") {
 			if trim != "" {
 				lastText = trim
 			}
 			continue
 		}
-		if skip || !shell {
+		lang := strings.TrimPrefix(trim, "```")
+		shell := lang == "" || lang == "sh" || lang == "bash" || lang == "console" || lang == "shell"
+		skip := strings.HasPrefix(lastText, "<!-- notest:")
+		if reason := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(lastText, "<!-- notest:"), "-->")); skip && reason == "" {
+			t.Errorf("%s:%d: a notest marker must say why the block cannot run on loopback", file, i)
+		}
+		end := i + 1
+		for end < len(lines) && !strings.HasPrefix(strings.TrimSpace(lines[end]), "```") {
+			end++
+		}
+		if shell && !skip {
+			out = append(out, blockCommands(file, lines[i+1:end], i+2)...)
+		}
+		i, lastText = end, ""
+	}
+	return out
+}
+
+// blockCommands returns the pqtls commands of one fenced block whose first
+// line is line first. In a console block (one with "$ " prompts) only the
+// prompted lines are commands; the rest is output. A pipe or an output
+// redirection ends the pqtls part.
+func blockCommands(file string, block []string, first int) []docCommand {
+	prompted := false
+	for _, l := range block {
+		if strings.HasPrefix(strings.TrimSpace(l), "$ ") {
+			prompted = true
+		}
+	}
+	var out []docCommand
+	for i := 0; i < len(block); i++ {
+		start := i
+		trim := strings.TrimSpace(block[i])
+		if prompted && !strings.HasPrefix(trim, "$ ") {
 			continue
 		}
-		start := i
 		cmd := strings.TrimPrefix(trim, "$ ")
-		for strings.HasSuffix(cmd, "\\") && i+1 < len(lines) {
+		for strings.HasSuffix(cmd, "\\") && i+1 < len(block) {
 			i++
-			cmd = strings.TrimSuffix(cmd, "\\") + " " + strings.TrimSpace(lines[i])
+			cmd = strings.TrimSuffix(cmd, "\\") + " " + strings.TrimSpace(block[i])
 		}
 		if c, ok := strings.CutPrefix(cmd, "go run ./cmd/pqtls "); ok {
 			cmd = "pqtls " + c
@@ -184,10 +205,12 @@ func docCommands(t *testing.T, file string) []docCommand {
 		if !strings.HasPrefix(cmd, "pqtls ") {
 			continue
 		}
-		if h := strings.Index(cmd, " #"); h >= 0 {
-			cmd = cmd[:h]
+		for _, cut := range []string{" #", " | ", " > ", " 2>"} {
+			if h := strings.Index(cmd, cut); h >= 0 {
+				cmd = cmd[:h]
+			}
 		}
-		out = append(out, docCommand{file, start + 1, strings.Join(strings.Fields(cmd), " ")})
+		out = append(out, docCommand{file, first + start, strings.Join(strings.Fields(cmd), " ")})
 	}
 	return out
 }
@@ -233,14 +256,29 @@ func scriptCommands(t *testing.T) map[string]bool {
 }
 
 // documentsRun lists the documents whose every pqtls command must be run by
-// a script (or sit in a block marked notest with its reason).
-var documentsRun = []string{"README.md"}
+// a script (or sit in a block marked notest with its reason): README.md,
+// every docs/*.md and every Markdown file under examples/.
+func documentsRun(t *testing.T) []string {
+	t.Helper()
+	docs := []string{"README.md"}
+	for _, pat := range []string{"docs/*.md", "examples/*.md", "examples/*/*.md", "examples/*/*/*.md"} {
+		m, err := filepath.Glob(filepath.Join("../..", pat))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range m {
+			rel, _ := filepath.Rel("../..", f)
+			docs = append(docs, rel)
+		}
+	}
+	return docs
+}
 
 func TestDocumentedCommandsRun(t *testing.T) {
 	ran := scriptCommands(t)
-	for _, doc := range documentsRun {
+	for _, doc := range documentsRun(t) {
 		cmds := docCommands(t, filepath.Join("../..", doc))
-		if len(cmds) == 0 {
+		if doc == "README.md" && len(cmds) == 0 {
 			t.Errorf("%s: no pqtls command found: is the extractor still right?", doc)
 		}
 		for _, c := range cmds {
@@ -253,11 +291,11 @@ func TestDocumentedCommandsRun(t *testing.T) {
 
 func TestDocCommandExtractor(t *testing.T) {
 	dir := t.TempDir()
-	md := "intro\n\n```sh\ngo run ./cmd/pqtls demo   # comment\npqtls scan a:1 \\\n  --format json\nmake test\n```\n\n<!-- notest: needs a remote host -->\n```sh\npqtls scan api.internal:443\n```\n\n```go\npqtls.ServerConfig()\n```\n"
+	md := "intro\n\n```sh\ngo run ./cmd/pqtls demo   # comment\npqtls scan a:1 \\\n  --format json\nmake test\n```\n\n<!-- notest: needs a remote host -->\n```sh\npqtls scan api.internal:443\n```\n\n```go\npqtls.ServerConfig()\n```\n\n```console\n$ pqtls observe -r x.pcap | sort > out\npqtls observe: 3 packets\n```\n"
 	p := filepath.Join(dir, "x.md")
 	os.WriteFile(p, []byte(md), 0o644)
 	got := docCommands(t, p)
-	want := []string{"pqtls demo", "pqtls scan a:1 --format json"}
+	want := []string{"pqtls demo", "pqtls scan a:1 --format json", "pqtls observe -r x.pcap"}
 	if len(got) != len(want) {
 		t.Fatalf("got %+v, want %v", got, want)
 	}
