@@ -7,6 +7,7 @@ import (
 	"log"
 	"log/slog"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -143,21 +144,44 @@ func (o *Observer) logHandshake(role Role, peer string, cs tls.ConnectionState, 
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// PeerIdentity names the authenticated peer of a connection: the first URI
-// SAN of its leaf certificate (a SPIFFE ID), else the first DNS SAN, else the
-// subject common name. It is empty when the peer sent no certificate.
+// PeerIdentity names the authenticated peer of a connection: its SPIFFE ID
+// (the one spiffe:// URI SAN of its leaf certificate; an X.509-SVID has
+// exactly one), else its first URI SAN, else the first DNS SAN, else the
+// subject common name. A leaf with several SPIFFE IDs is ambiguous: none of
+// its URIs is reported (the tunnel's ACL refuses such a certificate). It is
+// empty when the peer sent no certificate.
 func PeerIdentity(cs tls.ConnectionState) string {
 	if len(cs.PeerCertificates) == 0 {
 		return ""
 	}
 	leaf := cs.PeerCertificates[0]
-	switch {
-	case len(leaf.URIs) > 0:
-		return leaf.URIs[0].String()
-	case len(leaf.DNSNames) > 0:
+	if id, ok := uriIdentity(leaf.URIs); ok {
+		return id
+	}
+	if len(leaf.DNSNames) > 0 {
 		return leaf.DNSNames[0]
 	}
 	return leaf.Subject.CommonName
+}
+
+// uriIdentity picks the identity among a leaf's URI SANs: the only SPIFFE
+// ID, else the first URI; several SPIFFE IDs give none.
+func uriIdentity(uris []*url.URL) (string, bool) {
+	var spiffe []*url.URL
+	for _, u := range uris {
+		if strings.EqualFold(u.Scheme, "spiffe") {
+			spiffe = append(spiffe, u)
+		}
+	}
+	switch {
+	case len(spiffe) == 1:
+		return spiffe[0].String(), true
+	case len(spiffe) > 1:
+		return "", false
+	case len(uris) > 0:
+		return uris[0].String(), true
+	}
+	return "", false
 }
 
 // HTTPServerErrorLog returns a *log.Logger for http.Server.ErrorLog that
