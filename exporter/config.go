@@ -127,7 +127,7 @@ type Module struct {
 	enumGroup []tls.CurveID
 }
 
-var unknownField = regexp.MustCompile(`field (\S+) not found in type exporter\.Module`)
+var unknownField = regexp.MustCompile(`field (\S+) not found in type exporter\.\w+`)
 
 // ConfigError is a configuration problem, with the line it is on when known.
 type ConfigError struct {
@@ -180,10 +180,7 @@ func ParseConfig(data []byte, file string) (*Config, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, &ConfigError{File: file, Msg: "empty configuration: define at least one module under 'modules:'"}
 		}
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		msg = unknownField.ReplaceAllString(msg, "unknown key $1 (see docs/EXPORTER.md for the module keys)")
-		msg = strings.ReplaceAll(msg, "in type exporter.Config", "at the top level")
-		return nil, &ConfigError{File: file, Msg: msg}
+		return nil, decodeError(file, err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
@@ -228,6 +225,29 @@ func ParseConfig(data []byte, file string) (*Config, error) {
 	}
 	return &cfg, nil
 }
+
+// decodeError turns a YAML decoding error into one line that names the
+// first problem's line and key, never a Go type ("exporter.Module").
+func decodeError(file string, err error) *ConfigError {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+		if n, err := fmt.Sscanf(msg, "line %d:", &line); n == 1 && err == nil {
+			_, msg, _ = strings.Cut(msg, ": ")
+		}
+		if len(te.Errors) > 1 {
+			msg += fmt.Sprintf(" (and %d more problems)", len(te.Errors)-1)
+		}
+	}
+	msg = unknownField.ReplaceAllString(msg, "unknown key $1 (see docs/EXPORTER.md for the valid keys)")
+	msg = goType.ReplaceAllString(msg, "")
+	return &ConfigError{File: file, Line: line, Msg: strings.TrimSpace(msg)}
+}
+
+// goType is the "into exporter.Module"-style tail of a YAML type error.
+var goType = regexp.MustCompile(` (in|into) (type )?[\w.*\[\]]*exporter\.\w+`)
 
 // moduleNodes returns the module name and body nodes of a parsed file.
 func moduleNodes(root *yaml.Node) (top *yaml.Node, mods [][2]*yaml.Node) {

@@ -16,9 +16,9 @@ func TestParseConfigErrors(t *testing.T) {
 		line      int
 		want      string
 	}{
-		{"unknown key", "modules:\n  a:\n    timeout: 2s\n    timout: 3s\n", 0, "line 4: unknown key timout"},
-		{"unknown top key", "modulez:\n  a: {}\n", 0, "line 1"},
-		{"bad duration", "modules:\n  a:\n    timeout: soon\n", 0, "line 3"},
+		{"unknown key", "modules:\n  a:\n    timeout: 2s\n    timout: 3s\n", 0, "x.yaml:4: unknown key timout"},
+		{"unknown top key", "modulez:\n  a: {}\n", 0, "x.yaml:1: unknown key modulez"},
+		{"bad duration", "modules:\n  a:\n    timeout: soon\n", 0, "x.yaml:3: "},
 		{"bare number timeout", "modules:\n  a:\n    timeout: 5\n", 3, `module "a": timeout: 5 has no unit: write 5s`},
 		{"bare float timeout", "modules:\n  a:\n    enumerate: true\n    timeout: 2.5\n", 4, "write 2.5s"},
 		{"negative timeout", "modules:\n  a:\n    timeout: -1s\n", 3, "timeout must be positive"},

@@ -76,6 +76,9 @@ func runExporter(ctx context.Context, s streams, o *exporterOpts) error {
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
+	if err := checkListenAddr(o.listen); err != nil {
+		return usageErrorf("--listen %v", err)
+	}
 	cfg, err := exporter.LoadConfig(o.config)
 	if err != nil {
 		var ce *exporter.ConfigError

@@ -386,3 +386,14 @@ func TestExporterEnumerateWired(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// An address that can never be bound is a usage error, found before the
+// config is loaded or anything listens (exit 2); a port in use stays exit 1.
+func TestExporterInvalidListenExits2(t *testing.T) {
+	for _, addr := range []string{":99999", "127.0.0.1:-1", "127.0.0.1:abc", "127.0.0.1"} {
+		code, _, stderr := runCLI(t, "exporter", "--config", "../../examples/exporter.yaml", "--listen", addr)
+		if code != exitUsage || !strings.Contains(stderr, "--listen") || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+			t.Errorf("--listen %s: exit %d, stderr %q; want 2 with one line naming --listen", addr, code, stderr)
+		}
+	}
+}

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"strconv"
 
 	"github.com/spf13/cobra"
 )
@@ -122,4 +124,18 @@ func commandPath(root *cobra.Command, args []string) string {
 		return root.Name()
 	}
 	return c.CommandPath()
+}
+
+// checkListenAddr rejects a listen address that can never be bound (no
+// port, a port outside 0-65535) before any work, so it is a usage error
+// (exit 2); an address in use is a runtime failure found at listen time.
+func checkListenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q: give host:port, e.g. 127.0.0.1:9650 or :9650", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q: port %q must be a number from 0 to 65535", addr, port)
+	}
+	return nil
 }
