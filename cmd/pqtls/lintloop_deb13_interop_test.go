@@ -23,6 +23,8 @@ import (
 // lintLoopCase is one server whose config lint can make hybrid.
 type lintLoopCase struct {
 	name, rule, file string
+	// before is the scan verdict of the classical file ("" = classical).
+	before string
 	// conf renders the classical config for dir (certificates), port.
 	conf func(dir string, port int) string
 	// check is the server's own checker (argv inside the tree), nil if none.
@@ -32,7 +34,9 @@ type lintLoopCase struct {
 	start func(t *testing.T, d *testpeer.Debian13, conf, dir string, port int) *testpeer.Proc
 }
 
-func nginxLoopConf(curve string) func(dir string, port int) string {
+// nginxLoopConf sets ssl_ecdh_curve to curve (omitted when empty) and
+// ssl_protocols to protocols.
+func nginxLoopConf(curve, protocols string) func(dir string, port int) string {
 	return func(dir string, port int) string {
 		var b strings.Builder
 		b.WriteString("daemon off;\nmaster_process on;\nworker_processes 1;\n")
@@ -44,23 +48,25 @@ func nginxLoopConf(curve string) func(dir string, port int) string {
 			fmt.Fprintf(&b, "  %s_temp_path %s/%s_temp;\n", p, dir, p)
 		}
 		fmt.Fprintf(&b, "  server {\n    listen 127.0.0.1:%d ssl;\n    server_name localhost;\n", port)
-		fmt.Fprintf(&b, "    ssl_certificate %s/cert.pem;\n    ssl_certificate_key %s/key.pem;\n    ssl_protocols TLSv1.2 TLSv1.3;\n", dir, dir)
-		fmt.Fprintf(&b, "    ssl_ecdh_curve %s;\n    location / { return 200 \"hello\\n\"; }\n  }\n}\n", curve)
+		fmt.Fprintf(&b, "    ssl_certificate %s/cert.pem;\n    ssl_certificate_key %s/key.pem;\n    ssl_protocols %s;\n", dir, dir, protocols)
+		if curve != "" {
+			fmt.Fprintf(&b, "    ssl_ecdh_curve %s;\n", curve)
+		}
+		b.WriteString("    location / { return 200 \"hello\\n\"; }\n  }\n}\n")
 		return b.String()
 	}
 }
 
-// haproxyLoopConf puts the classical list on the bind line (curves) or in
-// global (ssl-default-bind-curves).
-func haproxyLoopConf(global bool) func(dir string, port int) string {
+// haproxyLoopConf adds global (a line of the global section, or "") and
+// bindOpts (bind options after the certificate).
+func haproxyLoopConf(global, bindOpts string) func(dir string, port int) string {
 	return func(dir string, port int) string {
 		var b strings.Builder
 		fmt.Fprintf(&b, "global\n  log stderr format raw local0 info\n  pidfile %s/haproxy.pid\n", dir)
-		bindCurves := " curves X25519:P-256"
-		if global {
-			b.WriteString("  ssl-default-bind-curves X25519:P-256\n")
-			bindCurves = ""
+		if global != "" {
+			b.WriteString("  " + global + "\n")
 		}
+		bindCurves := bindOpts
 		b.WriteString("defaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n")
 		fmt.Fprintf(&b, "frontend fe\n  bind 127.0.0.1:%d ssl crt %s/combined.pem%s\n", port, dir, bindCurves)
 		b.WriteString("  http-request return status 200 content-type text/plain string \"hello\"\n")
@@ -68,26 +74,35 @@ func haproxyLoopConf(global bool) func(dir string, port int) string {
 	}
 }
 
-func opensslLoopConf(key string) func(dir string, port int) string {
+// opensslLoopConf is an OPENSSL_CONF whose system_default section has line.
+func opensslLoopConf(line string) func(dir string, port int) string {
 	return func(string, int) string {
-		return "openssl_conf = openssl_init\n\n[openssl_init]\nssl_conf = ssl_module\n\n[ssl_module]\nsystem_default = tls_defaults\n\n[tls_defaults]\n" + key + " = X25519:P-256\n"
+		return "openssl_conf = openssl_init\n\n[openssl_init]\nssl_conf = ssl_module\n\n[ssl_module]\nsystem_default = tls_defaults\n\n[tls_defaults]\n" + line + "\n"
 	}
 }
 
 var lintLoopCases = []lintLoopCase{
-	{name: "nginx", rule: "PQ311", file: "nginx.conf", conf: nginxLoopConf("X25519:prime256v1"),
-		check: func(conf, dir string) []string {
-			return []string{"/usr/sbin/nginx", "-t", "-p", dir, "-c", conf, "-e", "stderr"}
-		},
-		start: func(t *testing.T, d *testpeer.Debian13, conf, dir string, _ int) *testpeer.Proc {
-			return d.Start(t, "nginx", "/usr/sbin/nginx", "-p", dir, "-c", conf, "-e", "stderr")
-		}},
-	{name: "haproxy-bind-curves", rule: "PQ321", file: "haproxy.cfg", conf: haproxyLoopConf(false),
+	{name: "nginx", rule: "PQ311", file: "nginx.conf", conf: nginxLoopConf("X25519:prime256v1", "TLSv1.2 TLSv1.3"),
+		check: nginxLoopCheck, start: nginxLoopStart},
+	{name: "nginx-protocols", rule: "PQ312", file: "nginx.conf", before: "tls12_only", conf: nginxLoopConf("", "TLSv1.2"),
+		check: nginxLoopCheck, start: nginxLoopStart},
+	{name: "haproxy-bind-curves", rule: "PQ321", file: "haproxy.cfg", conf: haproxyLoopConf("", " curves X25519:P-256"),
 		check: haproxyLoopCheck, start: haproxyLoopStart},
-	{name: "haproxy-ssl-default-bind-curves", rule: "PQ321", file: "haproxy.cfg", conf: haproxyLoopConf(true),
+	{name: "haproxy-ssl-default-bind-curves", rule: "PQ321", file: "haproxy.cfg", conf: haproxyLoopConf("ssl-default-bind-curves X25519:P-256", ""),
 		check: haproxyLoopCheck, start: haproxyLoopStart},
-	{name: "openssl-groups", rule: "PQ421", file: "openssl.cnf", conf: opensslLoopConf("Groups"), start: opensslLoopStart},
-	{name: "openssl-curves", rule: "PQ421", file: "openssl.cnf", conf: opensslLoopConf("Curves"), start: opensslLoopStart},
+	{name: "haproxy-max-ver", rule: "PQ322", file: "haproxy.cfg", before: "tls12_only", conf: haproxyLoopConf("", " ssl-max-ver TLSv1.2"),
+		check: haproxyLoopCheck, start: haproxyLoopStart},
+	{name: "openssl-groups", rule: "PQ421", file: "openssl.cnf", conf: opensslLoopConf("Groups = X25519:P-256"), start: opensslLoopStart},
+	{name: "openssl-curves", rule: "PQ421", file: "openssl.cnf", conf: opensslLoopConf("Curves = X25519:P-256"), start: opensslLoopStart},
+	{name: "openssl-max-protocol", rule: "PQ422", file: "openssl.cnf", before: "tls12_only", conf: opensslLoopConf("MaxProtocol = TLSv1.2"), start: opensslLoopStart},
+}
+
+func nginxLoopCheck(conf, dir string) []string {
+	return []string{"/usr/sbin/nginx", "-t", "-p", dir, "-c", conf, "-e", "stderr"}
+}
+
+func nginxLoopStart(t *testing.T, d *testpeer.Debian13, conf, dir string, _ int) *testpeer.Proc {
+	return d.Start(t, "nginx", "/usr/sbin/nginx", "-p", dir, "-c", conf, "-e", "stderr")
 }
 
 func haproxyLoopCheck(conf, _ string) []string {
@@ -101,7 +116,7 @@ func haproxyLoopStart(t *testing.T, d *testpeer.Debian13, conf, _ string, _ int)
 // opensslLoopStart runs s_server with OPENSSL_CONF=conf and no -groups: the
 // groups come from the config's system_default section only.
 func opensslLoopStart(t *testing.T, d *testpeer.Debian13, conf, dir string, port int) *testpeer.Proc {
-	return d.Start(t, "openssl s_server", "/usr/bin/env", "OPENSSL_CONF="+conf, "/usr/bin/openssl", "s_server", "-www", "-tls1_3",
+	return d.Start(t, "openssl s_server", "/usr/bin/env", "OPENSSL_CONF="+conf, "/usr/bin/openssl", "s_server", "-www",
 		"-cert", dir+"/cert.pem", "-key", dir+"/key.pem", "-accept", "127.0.0.1:"+strconv.Itoa(port))
 }
 
@@ -183,8 +198,12 @@ func TestInteropLintLoopDebian13(t *testing.T) {
 			}
 			loopCheck(t, d, tc, conf, dir)
 			verdict, group := loopServeAndScan(t, d, tc, conf, dir, port, caFile)
-			if verdict != "classical" {
-				t.Fatalf("classical file: scan verdict %s (default group %s), want classical: the config is not in effect", verdict, group)
+			want := tc.before
+			if want == "" {
+				want = "classical"
+			}
+			if verdict != want {
+				t.Fatalf("classical file: scan verdict %s (default group %s), want %s: the config is not in effect", verdict, group, want)
 			}
 
 			// --fix, then the same checks must pass hybrid.
@@ -202,5 +221,37 @@ func TestInteropLintLoopDebian13(t *testing.T) {
 				t.Fatalf("fixed file: scan verdict %s, default group %s; want pq_ready, X25519MLKEM768\n%s", verdict, group, fixed)
 			}
 		})
+	}
+}
+
+// TestInteropLintLoopPostgres17: PostgreSQL 17's ssl_ecdh_curve is one EC
+// curve, so no setting makes it hybrid. lint reports PQ701, --fix leaves
+// postgresql.conf byte-identical, and the server with that setting scans
+// classical (SSLRequest) as documented.
+func TestInteropLintLoopPostgres17(t *testing.T) {
+	d := testpeer.Deb13(t)
+	conf := filepath.Join(t.TempDir(), "postgresql.conf")
+	orig := "# PostgreSQL 17\nssl = on\nssl_ecdh_curve = 'prime256v1'\n"
+	if err := os.WriteFile(conf, []byte(orig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runLintCmd(t, "--format", "json", conf)
+	if r := decodeLint(t, out); code != 1 || r.Summary.ByRule["PQ701"] != 1 || r.Summary.Total != 1 || r.Findings[0].Fix != nil {
+		t.Fatalf("lint: exit %d, findings %v\n%s", code, ruleLines(r), errOut)
+	}
+	code, _, errOut = runLintCmd(t, "--fix", conf)
+	if data, _ := os.ReadFile(conf); string(data) != orig {
+		t.Fatalf("--fix changed postgresql.conf:\n%s", data)
+	}
+	if code != 1 {
+		t.Errorf("--fix: exit %d, want 1 (the finding remains)\n%s", code, errOut)
+	}
+	t.Logf("lint --fix: exit %d\n%s", code, errOut)
+
+	pg := d.Postgres(t, testpeer.PostgresOptions{SSL: true, ECDHCurve: "prime256v1"})
+	caFile := pg.CA.WriteCertFile(t, t.TempDir())
+	verdict, group := scanOne(t, caFile, "postgres://"+pg.Addr)
+	if verdict != "classical" || group != "secp256r1" {
+		t.Fatalf("PostgreSQL 17 with ssl_ecdh_curve prime256v1: verdict %s, group %s; want classical, secp256r1", verdict, group)
 	}
 }
