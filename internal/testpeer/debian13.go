@@ -97,6 +97,13 @@ func (d *Debian13) command(bin string) command {
 // Command returns the argv that runs bin (a path inside the tree) with args.
 func (d *Debian13) Command(bin string, args ...string) []string { return d.command(bin)(args...) }
 
+// Start starts bin (a path inside the tree) with args as a peer: its own
+// process group, stopped by t.Cleanup. Wait for it with [WaitTCP].
+func (d *Debian13) Start(tb testing.TB, name, bin string, args ...string) *Proc {
+	tb.Helper()
+	return startArgv(tb, name, procOptions{}, d.Command(bin, args...))
+}
+
 // TempDir makes a directory inside the tree (its /tmp) and a symlink to it
 // at the same path on the host, so one path names the same files for the
 // test and for the chrooted program. Both are removed by t.Cleanup.
