@@ -5,7 +5,9 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -66,7 +68,7 @@ func raiseNoFile(t *testing.T, need uint64) {
 // fleetEndpoints starts one TLS listener per endpoint on 127.0.0.1: hybrid
 // ones run pqtls policy prefer, classical ones offer X25519 only. It returns
 // the addresses and whether each is hybrid.
-func fleetEndpoints(t *testing.T, ca *testpki.CA) (addrs []string, hybrid map[string]bool) {
+func fleetEndpoints(t testing.TB, ca *testpki.CA, nHybrid, nClassical int) (addrs []string, hybrid map[string]bool) {
 	t.Helper()
 	cert := ca.Server(t, testpki.CertOptions{})
 	pol, _, err := pqtls.ParsePolicy("prefer", "", "")
@@ -79,9 +81,9 @@ func fleetEndpoints(t *testing.T, ca *testpki.CA) (addrs []string, hybrid map[st
 	}
 	clCfg := &tls.Config{Certificates: []tls.Certificate{cert.TLS}, CurvePreferences: []tls.CurveID{tls.X25519}}
 	hybrid = map[string]bool{}
-	for i := range fleetHybrid + fleetClassical {
+	for i := range nHybrid + nClassical {
 		cfg := clCfg
-		if i < fleetHybrid {
+		if i < nHybrid {
 			cfg = hyCfg
 		}
 		ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
@@ -93,7 +95,7 @@ func fleetEndpoints(t *testing.T, ca *testpki.CA) (addrs []string, hybrid map[st
 			_ = c.(*tls.Conn).Handshake()
 		})
 		addrs = append(addrs, ln.Addr().String())
-		hybrid[ln.Addr().String()] = i < fleetHybrid
+		hybrid[ln.Addr().String()] = i < nHybrid
 	}
 	return addrs, hybrid
 }
@@ -166,7 +168,7 @@ func TestInteropFleetSharding(t *testing.T) {
 	raiseNoFile(t, 8192)
 	total := fleetHybrid + fleetClassical
 	ca := testpki.NewCA(t)
-	addrs, hybrid := fleetEndpoints(t, ca)
+	addrs, hybrid := fleetEndpoints(t, ca, fleetHybrid, fleetClassical)
 
 	// The exporter, served like 'pqtls exporter' serves it.
 	caFile := ca.WriteCertFile(t, t.TempDir())
@@ -401,7 +403,7 @@ func exporterCounters(t *testing.T, g prometheus.Gatherer) (probes, refused floa
 }
 
 // processCPU returns the user+system CPU time of this process.
-func processCPU(t *testing.T) time.Duration {
+func processCPU(t testing.TB) time.Duration {
 	t.Helper()
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
@@ -438,5 +440,68 @@ func TestInteropFleetPromtool(t *testing.T) {
 	}
 	if out, err := promtool(t, "test", "rules", mf); err == nil || !strings.Contains(out, "PqtlsShardStoppedReporting") {
 		t.Errorf("a wrong expectation did not fail promtool test rules:\n%s", out)
+	}
+}
+
+// BenchmarkFleetProbe measures the CPU cost of one exporter probe of a
+// hybrid endpoint (HTTP /probe on loopback, the handshake, the metrics
+// answer; the endpoint's side included) against the reference of the same
+// handshake made directly by a Go client, in the same run. cpu-us/op is
+// process CPU time (user+system) per operation, so it does not depend on
+// other load on the machine; docs/FLEET.md records the figures.
+//
+//	go test -run '^$' -bench BenchmarkFleetProbe -benchtime 2000x ./exporter/
+func BenchmarkFleetProbe(b *testing.B) {
+	ca := testpki.NewCA(b)
+	addrs, _ := fleetEndpoints(b, ca, 1, 0)
+	caFile := ca.WriteCertFile(b, b.TempDir())
+	cfg, err := ParseConfig([]byte("allowed_targets: [127.0.0.0/8]\nmodules:\n  default:\n    timeout: 5s\n    ca_file: "+caFile+"\n"), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	exp, err := New(Options{Config: cfg})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httpserve.Serve(ln, exp.Handler(nil), httpserve.Options{})
+	b.Cleanup(func() { _ = srv.Close() })
+	url := "http://" + ln.Addr().String() + "/probe?target=" + addrs[0]
+	client := &http.Client{Timeout: 10 * time.Second}
+	cost := map[string]float64{}
+	measure := func(name string, op func(b *testing.B)) {
+		b.Run(name, func(b *testing.B) {
+			cpu0 := processCPU(b)
+			for b.Loop() {
+				op(b)
+			}
+			us := float64((processCPU(b) - cpu0).Microseconds()) / float64(b.N)
+			b.ReportMetric(us, "cpu-us/op")
+			cost[name] = us
+		})
+	}
+	measure("exporter-probe", func(b *testing.B) {
+		resp, err := client.Get(url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), "probe_tls_pq_ready 1") {
+			b.Fatalf("probe did not negotiate hybrid:\n%s", body)
+		}
+	})
+	measure("handshake-reference", func(b *testing.B) {
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addrs[0], &tls.Config{RootCAs: ca.Pool(), ServerName: "127.0.0.1"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.Close()
+	})
+	if cost["handshake-reference"] > 0 {
+		b.Logf("exporter probe / direct handshake CPU ratio: %.2f (%.0f vs %.0f us)", cost["exporter-probe"]/cost["handshake-reference"], cost["exporter-probe"], cost["handshake-reference"])
 	}
 }
