@@ -170,41 +170,8 @@ func TestInteropFleetSharding(t *testing.T) {
 	ca := testpki.NewCA(t)
 	addrs, hybrid := fleetEndpoints(t, ca, fleetHybrid, fleetClassical)
 
-	// The exporter, served like 'pqtls exporter' serves it.
-	caFile := ca.WriteCertFile(t, t.TempDir())
-	cfg, err := ParseConfig([]byte(fmt.Sprintf("allowed_targets: [127.0.0.0/8]\nmax_concurrent_probes: %d\n"+
-		"modules:\n  default:\n    timeout: 5s\n    ca_file: %s\n", fleetMaxProbes, caFile)), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := prometheus.NewRegistry()
-	exp, err := New(Options{Config: cfg, Registerer: reg, Version: "fleet"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rejected, err := httpserve.NewRejectedCounter(reg, "exporter")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httpserve.Serve(ln, exp.Handler(reg), httpserve.Options{Rejected: rejected})
-	t.Cleanup(func() { _ = srv.Close() })
-	exporterAddr := ln.Addr().String()
-
-	// file_sd: two target groups (segments), each naming the exporter.
-	sdDir := t.TempDir()
-	half := total / 2
-	groups := []map[string]any{
-		{"targets": addrs[:half], "labels": map[string]string{"segment": "a", "exporter": exporterAddr}},
-		{"targets": addrs[half:], "labels": map[string]string{"segment": "b", "exporter": exporterAddr}},
-	}
-	sd, _ := json.Marshal(groups)
-	if err := os.WriteFile(filepath.Join(sdDir, "targets.json"), sd, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	exporterAddr, reg := startFleetExporter(t, ca)
+	sdDir := writeFleetSD(t, addrs, exporterAddr)
 
 	start := time.Now()
 	cpu0 := processCPU(t)
@@ -228,63 +195,7 @@ func TestInteropFleetSharding(t *testing.T) {
 	deadline := time.Now().Add(100 * time.Second)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(20*time.Second))
 	defer cancel()
-	var sets []map[string]bool
-	for {
-		sets = sets[:0]
-		union := map[string]bool{}
-		for k, p := range shards {
-			vec, err := p.Query(ctx, `probe_success{job="pqtls-probe"} == 1`)
-			if err != nil {
-				t.Fatalf("shard %d: %v", k, err)
-			}
-			set := instances(vec)
-			for inst := range set {
-				for j, other := range sets {
-					if other[inst] {
-						t.Fatalf("endpoint %s probed by shards %d and %d", inst, j, k)
-					}
-				}
-				union[inst] = true
-			}
-			sets = append(sets, set)
-		}
-		if len(union) == total {
-			break
-		}
-		if time.Now().After(deadline) {
-			for k, p := range shards {
-				for _, q := range []string{`count(up)`, `count(up == 0)`, `count by (phase, reason) (probe_tls_failure_info)`, `count(probe_success == 0)`} {
-					vec, err := p.Query(ctx, q)
-					t.Logf("shard %d: %s = %v %v", k, q, vec, err)
-				}
-				raw, err := p.API(ctx, "targets", nil)
-				errs := map[string]int{}
-				var tg struct {
-					ActiveTargets []struct{ LastError string } `json:"activeTargets"`
-				}
-				_ = json.Unmarshal(raw, &tg)
-				for _, a := range tg.ActiveTargets {
-					errs[a.LastError]++
-				}
-				t.Logf("shard %d: scrape errors %v %v", k, errs, err)
-			}
-			mfs, _ := reg.Gather()
-			for _, mf := range mfs {
-				t.Logf("exporter: %s %v", mf.GetName(), mf.GetMetric())
-			}
-			t.Fatalf("after %v the shards probe %d of %d endpoints successfully (per shard: %d, %d)",
-				time.Since(start).Round(time.Second), len(union), total, len(sets[0]), len(sets[1]))
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	for _, a := range addrs {
-		if !sets[0][a] && !sets[1][a] {
-			t.Fatalf("endpoint %s probed by no shard", a)
-		}
-	}
-	if len(sets[0]) == 0 || len(sets[1]) == 0 {
-		t.Fatalf("hashmod gave one shard everything: %d / %d", len(sets[0]), len(sets[1]))
-	}
+	sets := waitShardPartition(t, ctx, shards, addrs, reg, deadline)
 	t.Logf("all %d endpoints probed after %v: shard 0 %d, shard 1 %d", total, time.Since(start).Round(time.Second), len(sets[0]), len(sets[1]))
 
 	// Each shard sees the right group per endpoint.
@@ -347,6 +258,137 @@ func TestInteropFleetSharding(t *testing.T) {
 	if v := one(`up{job="pqtls-shards"} == 1`); len(v) != 1 || v[0].Metric["instance"] != shards[0].Addr {
 		t.Errorf("after stopping shard 1, up == 1 for %v, want shard 0 only", v)
 	}
+}
+
+// waitShardPartition polls the shards until their successful probes cover
+// every address, failing at once when two shards probe the same endpoint
+// and at the deadline (after logging why) when some are never probed. It
+// returns each shard's instance set.
+func waitShardPartition(t *testing.T, ctx context.Context, shards []*testpeer.PrometheusPeer, addrs []string, reg prometheus.Gatherer, deadline time.Time) []map[string]bool {
+	t.Helper()
+	var sets []map[string]bool
+	for {
+		sets = sets[:0]
+		union := map[string]bool{}
+		for k, p := range shards {
+			vec, err := p.Query(ctx, `probe_success{job="pqtls-probe"} == 1`)
+			if err != nil {
+				t.Fatalf("shard %d: %v", k, err)
+			}
+			set := instances(vec)
+			for inst := range set {
+				for j, other := range sets {
+					if other[inst] {
+						t.Fatalf("endpoint %s probed by shards %d and %d", inst, j, k)
+					}
+				}
+				union[inst] = true
+			}
+			sets = append(sets, set)
+		}
+		if len(union) == len(addrs) {
+			break
+		}
+		if time.Now().After(deadline) {
+			logFleetState(t, ctx, shards, reg)
+			t.Fatalf("%v before the deadline the shards probe %d of %d endpoints successfully (per shard: %d, %d)",
+				time.Until(deadline).Round(time.Second), len(union), len(addrs), len(sets[0]), len(sets[1]))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	for _, a := range addrs {
+		if !sets[0][a] && !sets[1][a] {
+			t.Fatalf("endpoint %s probed by no shard", a)
+		}
+	}
+	if len(sets[0]) == 0 || len(sets[1]) == 0 {
+		t.Fatalf("hashmod gave one shard everything: %d / %d", len(sets[0]), len(sets[1]))
+	}
+	for _, a := range addrs {
+		if !sets[0][a] && !sets[1][a] {
+			t.Fatalf("endpoint %s probed by no shard", a)
+		}
+	}
+	if len(sets[0]) == 0 || len(sets[1]) == 0 {
+		t.Fatalf("hashmod gave one shard everything: %d / %d", len(sets[0]), len(sets[1]))
+	}
+	return sets
+}
+
+// logFleetState logs each shard's scrape state and errors and the
+// exporter's counters, to show why endpoints were not probed.
+func logFleetState(t *testing.T, ctx context.Context, shards []*testpeer.PrometheusPeer, reg prometheus.Gatherer) {
+	t.Helper()
+	for k, p := range shards {
+		for _, q := range []string{`count(up)`, `count(up == 0)`, `count by (phase, reason) (probe_tls_failure_info)`, `count(probe_success == 0)`} {
+			vec, err := p.Query(ctx, q)
+			t.Logf("shard %d: %s = %v %v", k, q, vec, err)
+		}
+		raw, err := p.API(ctx, "targets", nil)
+		errs := map[string]int{}
+		var tg struct {
+			ActiveTargets []struct{ LastError string } `json:"activeTargets"`
+		}
+		_ = json.Unmarshal(raw, &tg)
+		for _, a := range tg.ActiveTargets {
+			errs[a.LastError]++
+		}
+		t.Logf("shard %d: scrape errors %v %v", k, errs, err)
+	}
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		t.Logf("exporter: %s %v", mf.GetName(), mf.GetMetric())
+	}
+}
+
+// startFleetExporter serves an exporter like 'pqtls exporter' does
+// (internal/httpserve limits) with allowed_targets 127.0.0.0/8 and
+// max_concurrent_probes fleetMaxProbes, and returns its address and
+// registry.
+func startFleetExporter(t *testing.T, ca *testpki.CA) (string, *prometheus.Registry) {
+	t.Helper()
+	caFile := ca.WriteCertFile(t, t.TempDir())
+	cfg, err := ParseConfig([]byte(fmt.Sprintf("allowed_targets: [127.0.0.0/8]\nmax_concurrent_probes: %d\n"+
+		"modules:\n  default:\n    timeout: 5s\n    ca_file: %s\n", fleetMaxProbes, caFile)), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	exp, err := New(Options{Config: cfg, Registerer: reg, Version: "fleet"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rejected, err := httpserve.NewRejectedCounter(reg, "exporter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httpserve.Serve(ln, exp.Handler(reg), httpserve.Options{Rejected: rejected})
+	t.Cleanup(func() { _ = srv.Close() })
+	exporterAddr := ln.Addr().String()
+
+	return exporterAddr, reg
+}
+
+// writeFleetSD writes a file_sd file of two target groups (segments a and
+// b), each naming the exporter in the `exporter` label, and returns its
+// directory.
+func writeFleetSD(t *testing.T, addrs []string, exporterAddr string) string {
+	t.Helper()
+	sdDir := t.TempDir()
+	half := len(addrs) / 2
+	groups := []map[string]any{
+		{"targets": addrs[:half], "labels": map[string]string{"segment": "a", "exporter": exporterAddr}},
+		{"targets": addrs[half:], "labels": map[string]string{"segment": "b", "exporter": exporterAddr}},
+	}
+	sd, _ := json.Marshal(groups)
+	if err := os.WriteFile(filepath.Join(sdDir, "targets.json"), sd, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return sdDir
 }
 
 // globalJob returns global.yml's federation job pointed at the shards.
