@@ -27,6 +27,7 @@ build:
 
 vet:
 	$(GO) vet $(PKGS)
+	cd interop && $(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed on: $$out"; exit 1; fi
 
@@ -38,6 +39,7 @@ fuzz-seed:
 
 interop:
 	@scripts/gotest.sh interop -run '^TestInterop' -count=1 -timeout $(TIMEOUT) $(PKGS)
+	@cd interop && ../scripts/gotest.sh interop-module -run '^TestInterop' -count=1 -timeout $(TIMEOUT) ./...
 
 netns:
 	@scripts/gotest.sh netns -run '^TestNetns' -count=1 -timeout $(TIMEOUT) $(PKGS)

@@ -217,3 +217,39 @@ func BenchmarkObserverRecord(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkHookPath compares, in one run, bare crypto/tls on both sides with
+// the same handshake through configurations built by ServerConfig and
+// ClientConfig with an Observer (the one-line path: hooks, per-connection
+// config, metrics on both sides). docs/PERFORMANCE.md has the figures.
+func BenchmarkHookPath(b *testing.B) {
+	cert, pool := selfSigned(b)
+	srvBase := &tls.Config{Certificates: []tls.Certificate{cert}}
+	cliBase := &tls.Config{RootCAs: pool, ServerName: "localhost", SessionTicketsDisabled: true}
+	b.Run("impl=bare", func(b *testing.B) {
+		ln := bareServer(b, srvBase.Clone())
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			dialOnce(b, ln.Addr().String(), cliBase)
+		}
+	})
+	b.Run("impl=hooks", func(b *testing.B) {
+		m, _ := NewMetrics(prometheus.NewRegistry())
+		obs := &Observer{Metrics: m}
+		srv, err := ServerConfig(Options{Base: srvBase, Observer: obs})
+		if err != nil {
+			b.Fatal(err)
+		}
+		cli, err := ClientConfig(Options{Base: cliBase, Observer: obs})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ln := bareServer(b, srv)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			dialOnce(b, ln.Addr().String(), cli)
+		}
+	})
+}

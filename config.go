@@ -246,11 +246,10 @@ func DisabledGroups() []tls.CurveID {
 	}
 	parse(os.Getenv("GODEBUG"))
 	var out []tls.CurveID
-	if settings["tlsmlkem"] == "0" {
-		out = append(out, tls.X25519MLKEM768)
-	}
-	if settings["tlssecpmlkem"] == "0" {
-		out = append(out, tls.SecP256r1MLKEM768, tls.SecP384r1MLKEM1024)
+	for _, g := range registry {
+		if g.GODEBUG != "" && settings[g.GODEBUG] == "0" {
+			out = append(out, g.ID)
+		}
 	}
 	return out
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -47,20 +48,25 @@ var AlertReasons = func() []string {
 	return out
 }()
 
-// knownReasons is the whole bounded set of reason label values.
+// reasons is the whole bounded set of reason label values, in the order
+// docs/METRICS.md lists them.
+var reasons = append([]string{ReasonTimeout, ReasonEOF, ReasonReset, ReasonNotTLS, ReasonProtocolVersion,
+	ReasonNoSharedGroup, ReasonBadCertificate, ReasonUnknownCA, ReasonExpiredCertificate,
+	ReasonPolicyClassicalPeer, ReasonACLDenied, ReasonCanceled, ReasonOther,
+	ReasonNoServerHello, ReasonSnaplen, ReasonMissingSegments, ReasonTooLarge}, AlertReasons...)
+
 var knownReasons = func() map[string]bool {
 	m := map[string]bool{}
-	for _, r := range []string{ReasonTimeout, ReasonEOF, ReasonReset, ReasonNotTLS, ReasonProtocolVersion,
-		ReasonNoSharedGroup, ReasonBadCertificate, ReasonUnknownCA, ReasonExpiredCertificate,
-		ReasonPolicyClassicalPeer, ReasonACLDenied, ReasonCanceled, ReasonOther,
-		ReasonNoServerHello, ReasonSnaplen, ReasonMissingSegments, ReasonTooLarge} {
-		m[r] = true
-	}
-	for _, r := range AlertReasons {
+	for _, r := range reasons {
 		m[r] = true
 	}
 	return m
 }()
+
+// Reasons returns every value of the `reason` label of
+// tls_handshake_errors_total, alert_* reasons included, as a fresh slice:
+// the one list the docs tests and every tool's classifier check against.
+func Reasons() []string { return slices.Clone(reasons) }
 
 // KnownReason reports whether s is one of the bounded reason label values:
 // a Reason* constant or one of AlertReasons. Metrics records any other value

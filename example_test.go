@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
+	"time"
 
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/devpki"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // A require-mode HTTPS server and a default client: the handshake is hybrid
@@ -83,4 +86,78 @@ func ExampleParseGroup() {
 	// secp256r1 0x0017 classical secp256r1
 	// SecP384r1MLKEM1024 0x11ED hybrid secp384r1_mlkem1024
 	// unknown group "X25519MLKEM786": did you mean X25519MLKEM768, SecP256r1MLKEM768, X25519Kyber768Draft00? ('pqtls groups' lists them all)
+}
+
+// The one-line path for an HTTPS server: wrap the tls.Config the service
+// already has, with the fleet policy from PQTLS_POLICY and an Observer, and
+// serve it with net/http as before. The handshake is recorded wherever the
+// config is used; HTTPServerErrorLog counts net/http's handshake errors.
+func ExampleServerConfig() {
+	ca, _ := devpki.NewCA("example CA", devpki.ECDSAP256)
+	leaf, _ := ca.Issue(devpki.Request{CommonName: "api.internal", Hosts: []string{"api.internal"}, Server: true})
+	existing := &tls.Config{Certificates: []tls.Certificate{leaf.TLS()}} // the service's own config
+
+	reg := prometheus.NewRegistry()
+	metrics, _ := pqtls.NewMetrics(reg)
+	obs := &pqtls.Observer{Metrics: metrics}
+	policy, err := pqtls.PolicyFromEnv() // PQTLS_POLICY=require during the rollout's last phase
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg, err := pqtls.ServerConfig(pqtls.Options{Base: existing, Observer: obs, Policy: policy})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	srv := &http.Server{TLSConfig: cfg, ErrorLog: obs.HTTPServerErrorLog(nil), ReadHeaderTimeout: 5 * time.Second,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, "%s over %s", r.Proto, pqtls.GroupName(r.TLS.CurveID))
+		})}
+	go srv.ServeTLS(ln, "", "")
+	defer srv.Close()
+
+	client := &http.Client{Transport: &http.Transport{ForceAttemptHTTP2: true, TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), ServerName: "api.internal"}}}
+	resp, err := client.Get("https://" + ln.Addr().String() + "/")
+	if err != nil {
+		log.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(string(body))
+	n, _ := testutil.GatherAndCount(reg, pqtls.MetricGroupTotal)
+	fmt.Println("series:", n)
+	// Output:
+	// HTTP/2.0 over X25519MLKEM768
+	// series: 1
+}
+
+// The HTTP client side: HTTPTransport is http.DefaultTransport (proxy from
+// the environment, its timeouts) with pqtls's policy, metrics and HTTP/2.
+func ExampleDialer_HTTPTransport() {
+	ca, _ := devpki.NewCA("example CA", devpki.ECDSAP256)
+	leaf, _ := ca.Issue(devpki.Request{CommonName: "api.internal", Hosts: []string{"api.internal"}, Server: true})
+	srvCfg, _ := pqtls.ServerConfig(pqtls.Options{Base: &tls.Config{Certificates: []tls.Certificate{leaf.TLS()}}})
+	ln, _ := pqtls.Listen("tcp", "127.0.0.1:0", srvCfg, pqtls.ListenerOptions{})
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s over %s", r.Proto, pqtls.GroupName(r.TLS.CurveID))
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	reg := prometheus.NewRegistry()
+	metrics, _ := pqtls.NewMetrics(reg)
+	cfg, err := pqtls.ClientConfig(pqtls.Options{Base: &tls.Config{RootCAs: ca.Pool(), ServerName: "api.internal"}, Policy: pqtls.Policy{Mode: pqtls.ModeRequire}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	d := &pqtls.Dialer{Config: cfg, Observer: &pqtls.Observer{Metrics: metrics}}
+	client := &http.Client{Transport: d.HTTPTransport(), Timeout: 10 * time.Second}
+	resp, err := client.Get("https://" + ln.Addr().String() + "/")
+	if err != nil {
+		log.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(string(body))
+	// Output: HTTP/2.0 over X25519MLKEM768
 }

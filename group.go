@@ -27,6 +27,22 @@ const (
 	KindUnknown Kind = "unknown"
 )
 
+// Family is how a group computes its shared secret; key-share generators in
+// internal/wire are keyed by it.
+type Family string
+
+// Group families.
+const (
+	// FamilyECDH is elliptic-curve Diffie-Hellman (x25519, x448, NIST curves).
+	FamilyECDH Family = "ecdh"
+	// FamilyFFDHE is finite-field Diffie-Hellman (RFC 7919 groups).
+	FamilyFFDHE Family = "ffdhe"
+	// FamilyMLKEM is pure ML-KEM (FIPS 203).
+	FamilyMLKEM Family = "mlkem"
+	// FamilyHybrid concatenates an ECDH and a KEM share (Components).
+	FamilyHybrid Family = "hybrid"
+)
+
 // LabelUnknown is the metric label of a group that is not in the registry,
 // so that metric label cardinality stays bounded.
 const LabelUnknown = "unknown"
@@ -50,6 +66,28 @@ type Group struct {
 	ServerShareSize int
 	// GoSupported reports whether Go's crypto/tls can negotiate this group.
 	GoSupported bool
+	// Family is ecdh, ffdhe, mlkem or hybrid.
+	Family Family
+	// ClassicalBits is the security, in bits, against a classical
+	// adversary: the ECDH or FFDHE strength (RFC 7919 appendix A for
+	// ffdhe), the ML-KEM category's AES equivalent for pure ML-KEM, and for a
+	// hybrid the stronger of its parts.
+	ClassicalBits int
+	// NISTLevel is the NIST post-quantum security category (FIPS 203: 1 for
+	// ML-KEM-512, 3 for ML-KEM-768, 5 for ML-KEM-1024), 0 for a group with
+	// no standard post-quantum component (classical groups, and the
+	// obsolete Kyber drafts, which are never counted as post-quantum).
+	NISTLevel int
+	// GODEBUG is the GODEBUG setting that disables the group in Go
+	// (tlsmlkem, tlssecpmlkem), or empty.
+	GODEBUG string
+	// GoVersion is the first Go release whose crypto/tls negotiates the
+	// group by default, or empty when the running toolchain cannot.
+	GoVersion string
+	// Components are, for a hybrid, its parts in key-share order (the
+	// classical part may be a curve outside the registry, e.g. curveSM2
+	// 0x0029); nil otherwise.
+	Components []tls.CurveID
 }
 
 // PostQuantum reports whether the group protects the shared secret against a
@@ -65,25 +103,25 @@ func (g Group) String() string { return g.Name }
 // Hybrid shares concatenate as in draft-ietf-tls-ecdhe-mlkem (X25519MLKEM768
 // puts ML-KEM first).
 var registry = []Group{
-	{ID: 0x0017, Name: "secp256r1", Label: "secp256r1", Kind: KindClassical, Aliases: []string{"P-256", "P256", "prime256v1", "CurveP256"}, ClientShareSize: 65, ServerShareSize: 65, GoSupported: true},
-	{ID: 0x0018, Name: "secp384r1", Label: "secp384r1", Kind: KindClassical, Aliases: []string{"P-384", "P384", "CurveP384"}, ClientShareSize: 97, ServerShareSize: 97, GoSupported: true},
-	{ID: 0x0019, Name: "secp521r1", Label: "secp521r1", Kind: KindClassical, Aliases: []string{"P-521", "P521", "CurveP521"}, ClientShareSize: 133, ServerShareSize: 133, GoSupported: true},
-	{ID: 0x001D, Name: "x25519", Label: "x25519", Kind: KindClassical, Aliases: []string{"X25519", "curve25519"}, ClientShareSize: 32, ServerShareSize: 32, GoSupported: true},
-	{ID: 0x001E, Name: "x448", Label: "x448", Kind: KindClassical, Aliases: []string{"X448", "curve448"}, ClientShareSize: 56, ServerShareSize: 56},
-	{ID: 0x0100, Name: "ffdhe2048", Label: "ffdhe2048", Kind: KindClassical, ClientShareSize: 256, ServerShareSize: 256},
-	{ID: 0x0101, Name: "ffdhe3072", Label: "ffdhe3072", Kind: KindClassical, ClientShareSize: 384, ServerShareSize: 384},
-	{ID: 0x0102, Name: "ffdhe4096", Label: "ffdhe4096", Kind: KindClassical, ClientShareSize: 512, ServerShareSize: 512},
-	{ID: 0x0103, Name: "ffdhe6144", Label: "ffdhe6144", Kind: KindClassical, ClientShareSize: 768, ServerShareSize: 768},
-	{ID: 0x0104, Name: "ffdhe8192", Label: "ffdhe8192", Kind: KindClassical, ClientShareSize: 1024, ServerShareSize: 1024},
-	{ID: 0x0200, Name: "MLKEM512", Label: "mlkem512", Kind: KindPQ, Aliases: []string{"ML-KEM-512"}, ClientShareSize: 800, ServerShareSize: 768},
-	{ID: 0x0201, Name: "MLKEM768", Label: "mlkem768", Kind: KindPQ, Aliases: []string{"ML-KEM-768"}, ClientShareSize: 1184, ServerShareSize: 1088},
-	{ID: 0x0202, Name: "MLKEM1024", Label: "mlkem1024", Kind: KindPQ, Aliases: []string{"ML-KEM-1024"}, ClientShareSize: 1568, ServerShareSize: 1568},
-	{ID: 0x11EB, Name: "SecP256r1MLKEM768", Label: "secp256r1_mlkem768", Kind: KindHybrid, Aliases: []string{"P256MLKEM768", "p256_mlkem768"}, ClientShareSize: 65 + 1184, ServerShareSize: 65 + 1088, GoSupported: true},
-	{ID: 0x11EC, Name: "X25519MLKEM768", Label: "x25519_mlkem768", Kind: KindHybrid, ClientShareSize: 1184 + 32, ServerShareSize: 1088 + 32, GoSupported: true},
-	{ID: 0x11ED, Name: "SecP384r1MLKEM1024", Label: "secp384r1_mlkem1024", Kind: KindHybrid, Aliases: []string{"P384MLKEM1024", "p384_mlkem1024"}, ClientShareSize: 97 + 1568, ServerShareSize: 97 + 1568, GoSupported: true},
-	{ID: 0x11EE, Name: "curveSM2MLKEM768", Label: "curvesm2_mlkem768", Kind: KindHybrid, Aliases: []string{"SM2MLKEM768"}, ClientShareSize: 65 + 1184, ServerShareSize: 65 + 1088},
-	{ID: 0x6399, Name: "X25519Kyber768Draft00", Label: "x25519_kyber768_draft00", Kind: KindDraft, Aliases: []string{"X25519Kyber768", "x25519_kyber768"}, ClientShareSize: 32 + 1184, ServerShareSize: 32 + 1088},
-	{ID: 0x639A, Name: "SecP256r1Kyber768Draft00", Label: "secp256r1_kyber768_draft00", Kind: KindDraft, Aliases: []string{"P256Kyber768Draft00", "p256_kyber768"}, ClientShareSize: 65 + 1184, ServerShareSize: 65 + 1088},
+	{ID: 0x0017, Name: "secp256r1", Label: "secp256r1", Kind: KindClassical, Aliases: []string{"P-256", "P256", "prime256v1", "CurveP256"}, ClientShareSize: 65, ServerShareSize: 65, GoSupported: true, Family: FamilyECDH, ClassicalBits: 128, GoVersion: "1.0"},
+	{ID: 0x0018, Name: "secp384r1", Label: "secp384r1", Kind: KindClassical, Aliases: []string{"P-384", "P384", "CurveP384"}, ClientShareSize: 97, ServerShareSize: 97, GoSupported: true, Family: FamilyECDH, ClassicalBits: 192, GoVersion: "1.0"},
+	{ID: 0x0019, Name: "secp521r1", Label: "secp521r1", Kind: KindClassical, Aliases: []string{"P-521", "P521", "CurveP521"}, ClientShareSize: 133, ServerShareSize: 133, GoSupported: true, Family: FamilyECDH, ClassicalBits: 256, GoVersion: "1.0"},
+	{ID: 0x001D, Name: "x25519", Label: "x25519", Kind: KindClassical, Aliases: []string{"X25519", "curve25519"}, ClientShareSize: 32, ServerShareSize: 32, GoSupported: true, Family: FamilyECDH, ClassicalBits: 128, GoVersion: "1.8"},
+	{ID: 0x001E, Name: "x448", Label: "x448", Kind: KindClassical, Aliases: []string{"X448", "curve448"}, ClientShareSize: 56, ServerShareSize: 56, Family: FamilyECDH, ClassicalBits: 224},
+	{ID: 0x0100, Name: "ffdhe2048", Label: "ffdhe2048", Kind: KindClassical, ClientShareSize: 256, ServerShareSize: 256, Family: FamilyFFDHE, ClassicalBits: 103},
+	{ID: 0x0101, Name: "ffdhe3072", Label: "ffdhe3072", Kind: KindClassical, ClientShareSize: 384, ServerShareSize: 384, Family: FamilyFFDHE, ClassicalBits: 125},
+	{ID: 0x0102, Name: "ffdhe4096", Label: "ffdhe4096", Kind: KindClassical, ClientShareSize: 512, ServerShareSize: 512, Family: FamilyFFDHE, ClassicalBits: 150},
+	{ID: 0x0103, Name: "ffdhe6144", Label: "ffdhe6144", Kind: KindClassical, ClientShareSize: 768, ServerShareSize: 768, Family: FamilyFFDHE, ClassicalBits: 175},
+	{ID: 0x0104, Name: "ffdhe8192", Label: "ffdhe8192", Kind: KindClassical, ClientShareSize: 1024, ServerShareSize: 1024, Family: FamilyFFDHE, ClassicalBits: 192},
+	{ID: 0x0200, Name: "MLKEM512", Label: "mlkem512", Kind: KindPQ, Aliases: []string{"ML-KEM-512"}, ClientShareSize: 800, ServerShareSize: 768, Family: FamilyMLKEM, ClassicalBits: 128, NISTLevel: 1},
+	{ID: 0x0201, Name: "MLKEM768", Label: "mlkem768", Kind: KindPQ, Aliases: []string{"ML-KEM-768"}, ClientShareSize: 1184, ServerShareSize: 1088, Family: FamilyMLKEM, ClassicalBits: 192, NISTLevel: 3},
+	{ID: 0x0202, Name: "MLKEM1024", Label: "mlkem1024", Kind: KindPQ, Aliases: []string{"ML-KEM-1024"}, ClientShareSize: 1568, ServerShareSize: 1568, Family: FamilyMLKEM, ClassicalBits: 256, NISTLevel: 5},
+	{ID: 0x11EB, Name: "SecP256r1MLKEM768", Label: "secp256r1_mlkem768", Kind: KindHybrid, Aliases: []string{"P256MLKEM768", "p256_mlkem768"}, ClientShareSize: 65 + 1184, ServerShareSize: 65 + 1088, GoSupported: true, Family: FamilyHybrid, ClassicalBits: 192, NISTLevel: 3, GODEBUG: "tlssecpmlkem", GoVersion: "1.26", Components: []tls.CurveID{tls.CurveP256, 0x0201}},
+	{ID: 0x11EC, Name: "X25519MLKEM768", Label: "x25519_mlkem768", Kind: KindHybrid, ClientShareSize: 1184 + 32, ServerShareSize: 1088 + 32, GoSupported: true, Family: FamilyHybrid, ClassicalBits: 192, NISTLevel: 3, GODEBUG: "tlsmlkem", GoVersion: "1.24", Components: []tls.CurveID{0x0201, tls.X25519}},
+	{ID: 0x11ED, Name: "SecP384r1MLKEM1024", Label: "secp384r1_mlkem1024", Kind: KindHybrid, Aliases: []string{"P384MLKEM1024", "p384_mlkem1024"}, ClientShareSize: 97 + 1568, ServerShareSize: 97 + 1568, GoSupported: true, Family: FamilyHybrid, ClassicalBits: 256, NISTLevel: 5, GODEBUG: "tlssecpmlkem", GoVersion: "1.26", Components: []tls.CurveID{tls.CurveP384, 0x0202}},
+	{ID: 0x11EE, Name: "curveSM2MLKEM768", Label: "curvesm2_mlkem768", Kind: KindHybrid, Aliases: []string{"SM2MLKEM768"}, ClientShareSize: 65 + 1184, ServerShareSize: 65 + 1088, Family: FamilyHybrid, ClassicalBits: 192, NISTLevel: 3, Components: []tls.CurveID{0x0029, 0x0201}},
+	{ID: 0x6399, Name: "X25519Kyber768Draft00", Label: "x25519_kyber768_draft00", Kind: KindDraft, Aliases: []string{"X25519Kyber768", "x25519_kyber768"}, ClientShareSize: 32 + 1184, ServerShareSize: 32 + 1088, Family: FamilyHybrid, ClassicalBits: 192, Components: []tls.CurveID{tls.X25519, 0x0201}},
+	{ID: 0x639A, Name: "SecP256r1Kyber768Draft00", Label: "secp256r1_kyber768_draft00", Kind: KindDraft, Aliases: []string{"P256Kyber768Draft00", "p256_kyber768"}, ClientShareSize: 65 + 1184, ServerShareSize: 65 + 1088, Family: FamilyHybrid, ClassicalBits: 192, Components: []tls.CurveID{tls.CurveP256, 0x0201}},
 }
 
 var (

@@ -132,8 +132,8 @@ func TestObserverListenAndServeTLSCertFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logged bytes.Buffer
-	srv := &http.Server{TLSConfig: cfg, ErrorLog: obs.HTTPServerErrorLog(log.New(&logged, "", 0)), ReadHeaderTimeout: 5 * time.Second,
+	logged := &lockedWriter{w: &bytes.Buffer{}}
+	srv := &http.Server{TLSConfig: cfg, ErrorLog: obs.HTTPServerErrorLog(log.New(logged, "", 0)), ReadHeaderTimeout: 5 * time.Second,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, r.Proto, " ", GroupName(r.TLS.CurveID)) })}
 	// ListenAndServeTLS needs a fixed address: take a free loopback port.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -169,6 +169,9 @@ func TestObserverListenAndServeTLSCertFiles(t *testing.T) {
 	}
 	wantSeries(t, reg, map[string]float64{hybridServer: 2, aes128Server: 2,
 		`tls_handshake_errors_total{reason=alert_bad_certificate,role=server}`: 1})
+	for i := 0; i < 100 && !strings.Contains(logged.String(), "TLS handshake error"); i++ {
+		time.Sleep(10 * time.Millisecond) // the line follows the count (bounded: 1 s)
+	}
 	if !strings.Contains(logged.String(), "TLS handshake error") {
 		t.Errorf("HTTPServerErrorLog did not pass the line on: %q", logged.String())
 	}

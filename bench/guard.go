@@ -80,12 +80,17 @@ func newRefusalProbe(base *tls.Config) (*tls.Config, *refusalProbe) {
 // confirm waits, after a TLS 1.3 handshake in which the server asked for a
 // client certificate, for the server's verdict: an alert is a refused
 // handshake; a session ticket (sent once the client is accepted) or silence
-// for twice the handshake time (plus 50 ms, at most timeout) is success.
+// for twice the handshake time, and at least silenceFloor (at most
+// timeout), is success. The floor keeps a loaded machine's late alert from
+// being read as silence; it costs time only against servers that ask for a
+// certificate and issue no tickets.
+const silenceFloor = 500 * time.Millisecond
+
 func (p *refusalProbe) confirm(c *tls.Conn, took, timeout time.Duration) error {
 	if p == nil || !p.requested.Load() || c.ConnectionState().Version != tls.VersionTLS13 {
 		return nil
 	}
-	_ = c.SetReadDeadline(time.Now().Add(min(2*took+50*time.Millisecond, timeout)))
+	_ = c.SetReadDeadline(time.Now().Add(min(max(2*took+50*time.Millisecond, silenceFloor), timeout)))
 	done, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(stopped)

@@ -11,8 +11,9 @@
 // Targets are checked against allowed_targets (resolved once, dialled only
 // at the addresses checked) and probes are capped by max_concurrent_probes.
 // STARTTLS preambles come from internal/starttls (parsed at load), group
-// enumeration from package scan, the large-ClientHello case from
-// internal/wire.
+// enumeration from the [Enumerator] the caller wires ('pqtls exporter' uses
+// scan's engine: a tool package imports no other tool), the large-ClientHello
+// case from internal/wire.
 //
 //	cfg, err := exporter.LoadConfig("exporter.yaml")
 //	reg := prometheus.NewRegistry()

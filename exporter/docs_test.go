@@ -2,6 +2,7 @@ package exporter
 
 import (
 	"context"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -29,7 +30,7 @@ func TestMetricsDocumented(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	p := newPKI(t)
 	m := mustConfig(t, "modules:\n  e:\n    timeout: 5s\n    ca_file: "+p.caFile+"\n    enumerate: true\n    enumerate_groups: [x25519]\n").Modules["e"]
-	if res := Probe(context.Background(), tlsServer(t, p, nil), m, reg, nil); !res.Success {
+	if res := probeWith(context.Background(), tlsServer(t, p, nil), m, probeEnv{resolver: net.DefaultResolver, enumerate: scanEnumerate}, reg, nil); !res.Success {
 		t.Fatalf("probe failed: %s %s", res.Phase, res.Reason)
 	}
 	health := prometheus.NewRegistry()

@@ -3,24 +3,69 @@ package exporter
 import (
 	"context"
 	"crypto/tls"
-	"fmt"
+	"crypto/x509"
+	"errors"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"time"
 
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/internal/starttls"
 	"github.com/pqtls/pqtls/internal/wire"
-	"github.com/pqtls/pqtls/scan"
 )
 
-// enumerate asks scan.ScanOne (the engine of 'pqtls scan', crafted
-// ClientHellos from internal/wire) which groups the server accepts: the
-// TLS 1.3 groups it selects, plus the TLS 1.2 ECDHE curves of a TLS
-// 1.2-only server. The large ClientHello case runs at the same time on its
-// own connection.
-func enumerate(ctx context.Context, addr string, dial pinnedDialer, serverName string, m *Module, logger *slog.Logger) (map[tls.CurveID]bool, bool, error) {
+// EnumRequest is one group enumeration of a probe: which server, which
+// groups, and how to connect (only to the addresses allowed_targets
+// checked).
+type EnumRequest struct {
+	// Host is the target's host as given (logs); IP the checked address
+	// dialled first; Port the TCP port.
+	Host string
+	IP   netip.Addr
+	Port int
+	// ServerName is the SNI ("" for an IP address) and the name verified.
+	ServerName string
+	// Groups are the groups to enumerate.
+	Groups []tls.CurveID
+	// StartTLS is the module's preamble ("" = none); ALPN what it needs.
+	StartTLS starttls.Protocol
+	ALPN     []string
+	// RootCAs and ClientCert are the module's (nil: system roots, none).
+	RootCAs    *x509.CertPool
+	ClientCert *tls.Certificate
+	// Timeout bounds each network step; the context bounds the whole.
+	Timeout time.Duration
+	// DialContext connects to the checked addresses whatever address it is
+	// given: use it for every connection.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Logger receives the enumeration's log (the probe's, redacted).
+	Logger *slog.Logger
+}
+
+// EnumResult is what an enumeration found.
+type EnumResult struct {
+	// Supported are the groups the server accepts: TLS 1.3 groups it
+	// selects and, for a TLS 1.2 server, the ECDHE curves it accepts.
+	Supported []tls.CurveID
+	// TLS12Curves names the accepted TLS 1.2 curves (logs).
+	TLS12Curves []string
+	// Connections counts the connections made; ProbeErrors the probes with
+	// an unexpected answer.
+	Connections, ProbeErrors int
+}
+
+// Enumerator enumerates the groups a server accepts, for modules with
+// enumerate: true. It returns an error when the enumeration did not reach
+// the server. 'pqtls exporter' wires scan's engine (crafted ClientHellos
+// from internal/wire): the exporter, a tool package, does not import
+// another tool (docs/ARCHITECTURE.md).
+type Enumerator func(ctx context.Context, r EnumRequest) (EnumResult, error)
+
+// enumerate runs the Enumerator and, at the same time on its own
+// connection, the large ClientHello case.
+func enumerate(ctx context.Context, en Enumerator, addr string, dial pinnedDialer, serverName string, m *Module, logger *slog.Logger) (map[tls.CurveID]bool, bool, error) {
 	type largeResult struct {
 		ok      bool
 		outcome wire.Outcome
@@ -32,47 +77,27 @@ func enumerate(ctx context.Context, addr string, dial pinnedDialer, serverName s
 		lc <- largeResult{ok, outcome, err}
 	}()
 
-	supported := make(map[tls.CurveID]bool, len(m.enumGroup))
 	host, portStr, _ := net.SplitHostPort(addr)
 	port, _ := strconv.Atoi(portStr)
-	// IP set: ScanOne does not resolve the name again.
-	target := scan.Target{Input: addr, Source: "exporter", Host: host, IP: dial.addrs[0].String(), Port: port, ServerName: sniName(serverName), StartTLS: starttls.None}
-	opts := scan.Options{
-		Enumerate:  true,
-		Groups:     m.enumGroup,
-		ServerName: sniName(serverName),
-		RootCAs:    m.roots,
-		ClientCert: m.cert,
-		ALPN:       m.proto.ALPN(),
-		StartTLS:   m.proto,
-		Retries:    -1, // Prometheus' next scrape is the retry
-		// Every connection goes to the addresses checked against
-		// allowed_targets, never to a second resolution.
-		DialContext: dial.DialContext,
-		Logger:      logger,
+	req := EnumRequest{
+		Host: host, IP: dial.addrs[0], Port: port, ServerName: sniName(serverName),
+		Groups: m.enumGroup, StartTLS: m.proto, ALPN: m.proto.ALPN(), RootCAs: m.roots, ClientCert: m.cert,
+		DialContext: dial.DialContext, Logger: logger,
 	}
 	if dl, ok := ctx.Deadline(); ok {
-		opts.Timeout = time.Until(dl)
+		req.Timeout = time.Until(dl)
 	}
-	res, err := scan.ScanOne(ctx, target, opts)
-	if err == nil && res.Error != "" {
-		// res.Error may quote a server's STARTTLS banner: the reason is
-		// enough here (debug output is redacted).
-		err = fmt.Errorf("enumeration: %s (%s)", res.Verdict, res.Reason)
+	var res EnumResult
+	err := errors.New("no enumerator configured (exporter.Options.Enumerator)")
+	if en != nil {
+		res, err = en(ctx, req)
 	}
-	for _, g := range res.Groups {
-		if g.Confirmed == nil || *g.Confirmed {
-			supported[tls.CurveID(g.ID)] = true
-		}
+	supported := make(map[tls.CurveID]bool, len(m.enumGroup))
+	for _, id := range res.Supported {
+		supported[id] = true
 	}
-	for _, name := range res.TLS12Curves {
-		if g, perr := pqtls.ParseGroup(name); perr == nil {
-			supported[g.ID] = true
-		}
-	}
-	if len(res.ProbeErrors) > 0 {
-		// Their text may quote what the server sent: count them only.
-		logger.Warn("enumeration probes with unknown answers", "count", len(res.ProbeErrors))
+	if res.ProbeErrors > 0 {
+		logger.Warn("enumeration probes with unknown answers", "count", res.ProbeErrors)
 	}
 	large := <-lc
 	if large.err != nil && err == nil {

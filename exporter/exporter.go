@@ -43,6 +43,10 @@ type Options struct {
 	Version string
 	// Resolver resolves target names, once per probe. Nil: net.DefaultResolver.
 	Resolver Resolver
+	// Enumerator enumerates groups for modules with enumerate: true
+	// ('pqtls exporter' wires scan's engine). Required when a module
+	// enumerates.
+	Enumerator Enumerator
 }
 
 // Refusal reasons, the reason label of pqtls_exporter_probes_refused_total.
@@ -59,6 +63,7 @@ type Exporter struct {
 	configFile string
 	logger     *slog.Logger
 	resolver   Resolver
+	enumerator Enumerator
 	reloadMu   sync.Mutex
 	running    atomic.Int64
 
@@ -75,7 +80,10 @@ func New(o Options) (*Exporter, error) {
 	if o.Config == nil {
 		return nil, fmt.Errorf("exporter: no configuration")
 	}
-	e := &Exporter{configFile: o.ConfigFile, logger: o.Logger, resolver: o.Resolver}
+	e := &Exporter{configFile: o.ConfigFile, logger: o.Logger, resolver: o.Resolver, enumerator: o.Enumerator}
+	if err := e.canEnumerate(o.Config); err != nil {
+		return nil, err
+	}
 	if e.logger == nil {
 		e.logger = slog.New(slog.DiscardHandler)
 	}
@@ -129,6 +137,20 @@ func New(o Options) (*Exporter, error) {
 	return e, nil
 }
 
+// canEnumerate refuses a configuration with enumerating modules when no
+// Enumerator was given.
+func (e *Exporter) canEnumerate(cfg *Config) error {
+	if e.enumerator != nil {
+		return nil
+	}
+	for name, m := range cfg.Modules {
+		if m.Enumerate {
+			return fmt.Errorf("exporter: module %q enumerates but Options.Enumerator is nil", name)
+		}
+	}
+	return nil
+}
+
 // Config returns the configuration in use.
 func (e *Exporter) Config() *Config { return e.cfg.Load() }
 
@@ -141,6 +163,9 @@ func (e *Exporter) Reload() error {
 		return fmt.Errorf("exporter: no configuration file to reload")
 	}
 	cfg, err := LoadConfig(e.configFile)
+	if err == nil {
+		err = e.canEnumerate(cfg)
+	}
 	if err != nil {
 		e.reloadOK.Set(0)
 		e.reloadsTotal.WithLabelValues("failure").Inc()
@@ -247,12 +272,12 @@ func (e *Exporter) ServeProbe(w http.ResponseWriter, r *http.Request) {
 	reg.MustRegister(success, duration)
 
 	start := time.Now()
-	res := probeWith(ctx, target, m, probeEnv{resolver: e.resolver, lists: cfg.lists(name, m)}, reg, probeLogger)
+	res := probeWith(ctx, target, m, probeEnv{resolver: e.resolver, lists: cfg.lists(name, m), enumerate: e.enumerator}, reg, probeLogger)
 	elapsed := time.Since(start)
 	if res.Refused != nil {
 		e.refused.WithLabelValues(RefusedTargetNotAllowed).Inc()
 		e.logger.Warn("target refused", "module", name, "target", target, "err", res.Refused, "remote", r.RemoteAddr)
-		http.Error(w, res.Refused.Error()+": add it to allowed_targets in the exporter configuration if it should be probed", http.StatusForbidden)
+		http.Error(w, res.Refused.Public()+": add it to allowed_targets in the exporter configuration if it should be probed", http.StatusForbidden)
 		return
 	}
 	duration.Set(elapsed.Seconds())

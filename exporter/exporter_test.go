@@ -32,7 +32,7 @@ type pki struct {
 	caFile string
 }
 
-func newPKI(t *testing.T) *pki {
+func newPKI(t testing.TB) *pki {
 	t.Helper()
 	ca, err := devpki.NewCA("exporter test CA", devpki.ECDSAP256)
 	if err != nil {
@@ -52,13 +52,13 @@ func newPKI(t *testing.T) *pki {
 
 // tlsServer serves TLS handshakes with the given groups (nil: Go defaults)
 // until the test ends, and returns its address.
-func tlsServer(t *testing.T, p *pki, groups []tls.CurveID) string {
+func tlsServer(t testing.TB, p *pki, groups []tls.CurveID) string {
 	t.Helper()
 	return tlsServerMax(t, p, groups, tls.VersionTLS13)
 }
 
 // tlsServerMax is tlsServer with a maximum TLS version.
-func tlsServerMax(t *testing.T, p *pki, groups []tls.CurveID, maxVersion uint16) string {
+func tlsServerMax(t testing.TB, p *pki, groups []tls.CurveID, maxVersion uint16) string {
 	t.Helper()
 	cfg := &tls.Config{Certificates: []tls.Certificate{p.server.TLS()}, CurvePreferences: groups, MinVersion: tls.VersionTLS12, MaxVersion: maxVersion}
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
@@ -84,7 +84,7 @@ func closedPort(t *testing.T) string {
 	return addr
 }
 
-func mustConfig(t *testing.T, yml string) *Config {
+func mustConfig(t testing.TB, yml string) *Config {
 	t.Helper()
 	cfg, err := ParseConfig([]byte(yml), "")
 	if err != nil {
@@ -156,9 +156,9 @@ func (s scrape) want(t *testing.T, want float64, name string, lbls ...string) {
 	}
 }
 
-func newExporter(t *testing.T, cfg *Config, reg prometheus.Registerer) *Exporter {
+func newExporter(t testing.TB, cfg *Config, reg prometheus.Registerer) *Exporter {
 	t.Helper()
-	e, err := New(Options{Config: cfg, Registerer: reg, Version: "test"})
+	e, err := New(Options{Config: cfg, Registerer: reg, Version: "test", Enumerator: scanEnumerate})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -423,7 +423,7 @@ func TestReloadKeepsOldConfigOnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	e, err := New(Options{Config: cfg, ConfigFile: file, Registerer: reg, Version: "test"})
+	e, err := New(Options{Config: cfg, ConfigFile: file, Registerer: reg, Version: "test", Enumerator: scanEnumerate})
 	if err != nil {
 		t.Fatal(err)
 	}

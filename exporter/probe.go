@@ -133,25 +133,12 @@ type Result struct {
 	EnumDuration     time.Duration
 }
 
-// Probe probes target with module m and records the result on reg.
-// logger receives the probe's log (nil discards). The target's name is
-// resolved once with the system resolver and checked against the module's
-// allowed_targets (the Exporter adds the top-level list); the probe connects
-// only to the addresses checked. It returns the result; probe_success and
-// probe_duration_seconds are the caller's (the handler sets them).
-func Probe(ctx context.Context, target string, m *Module, reg prometheus.Registerer, logger *slog.Logger) *Result {
-	var lists []namedList
-	if m.allow != nil {
-		lists = []namedList{{"module allowed_targets", m.allow}}
-	}
-	return probeWith(ctx, target, m, probeEnv{resolver: net.DefaultResolver, lists: lists}, reg, logger)
-}
-
-// probeEnv is what a probe needs beyond its module: how names resolve and
-// which allow-lists apply.
+// probeEnv is what a probe needs beyond its module: how names resolve,
+// which allow-lists apply, and who enumerates groups.
 type probeEnv struct {
-	resolver Resolver
-	lists    []namedList
+	resolver  Resolver
+	lists     []namedList
+	enumerate Enumerator
 }
 
 func probeWith(ctx context.Context, target string, m *Module, env probeEnv, reg prometheus.Registerer, logger *slog.Logger) *Result {
@@ -239,7 +226,7 @@ func probe(ctx context.Context, target string, m *Module, env probeEnv, logger *
 		go func() {
 			defer wg.Done()
 			start := time.Now()
-			res.Supported, res.LargeHelloOK, res.EnumerationError = enumerate(ctx, addr, dial, serverName, m, logger)
+			res.Supported, res.LargeHelloOK, res.EnumerationError = enumerate(ctx, env.enumerate, addr, dial, serverName, m, logger)
 			res.EnumDuration = time.Since(start)
 			res.Enumerated = true
 		}()

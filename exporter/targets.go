@@ -110,6 +110,16 @@ type TargetRefusedError struct {
 	List string
 }
 
+// Public is the refusal as told to the HTTP client: without the address a
+// name resolved to, so /probe does not answer DNS questions about names it
+// refuses (the exporter's own log has Error).
+func (e *TargetRefusedError) Public() string {
+	if e.Addr.IsValid() {
+		return fmt.Sprintf("target %s resolves to an address %s does not allow", e.Target, e.List)
+	}
+	return e.Error()
+}
+
 func (e *TargetRefusedError) Error() string {
 	if e.Addr.IsValid() {
 		return fmt.Sprintf("target %s resolves to %s, which %s does not allow", e.Target, e.Addr, e.List)

@@ -151,9 +151,16 @@ func splitLines(b []byte) []string {
 	return out
 }
 
-// unifiedDiff diffs two line lists (LCS by dynamic programming over the
-// region between their common prefix and suffix, which a fix keeps small).
-func unifiedDiff(nameA, nameB string, a, b []string) string {
+// diffOp is one line of a diff: ' ' kept, '-' deleted, '+' inserted.
+type diffOp struct {
+	kind byte
+	text string
+}
+
+// diffLines aligns two line lists: common prefix and suffix, and an LCS by
+// dynamic programming over the region between them (which a fix keeps
+// small; a huge region is shown as deleted then inserted).
+func diffLines(a, b []string) []diffOp {
 	pre := 0
 	for pre < len(a) && pre < len(b) && a[pre] == b[pre] {
 		pre++
@@ -163,21 +170,16 @@ func unifiedDiff(nameA, nameB string, a, b []string) string {
 		suf++
 	}
 	ma, mb := a[pre:len(a)-suf], b[pre:len(b)-suf]
-	// ops over the middle: ' ' keep, '-' delete, '+' insert.
-	type op struct {
-		kind byte
-		text string
-	}
-	var ops []op
+	var ops []diffOp
 	for _, l := range a[:pre] {
-		ops = append(ops, op{' ', l})
+		ops = append(ops, diffOp{' ', l})
 	}
-	if len(ma)*len(mb) > 4<<20 { // huge rewrite: no alignment
+	if len(ma)*len(mb) > 4<<20 {
 		for _, l := range ma {
-			ops = append(ops, op{'-', l})
+			ops = append(ops, diffOp{'-', l})
 		}
 		for _, l := range mb {
-			ops = append(ops, op{'+', l})
+			ops = append(ops, diffOp{'+', l})
 		}
 	} else {
 		lcs := make([][]int32, len(ma)+1)
@@ -197,21 +199,31 @@ func unifiedDiff(nameA, nameB string, a, b []string) string {
 		for i < len(ma) || j < len(mb) {
 			switch {
 			case i < len(ma) && j < len(mb) && ma[i] == mb[j]:
-				ops = append(ops, op{' ', ma[i]})
+				ops = append(ops, diffOp{' ', ma[i]})
 				i, j = i+1, j+1
 			case i < len(ma) && (j == len(mb) || lcs[i+1][j] >= lcs[i][j+1]):
-				ops = append(ops, op{'-', ma[i]})
+				ops = append(ops, diffOp{'-', ma[i]})
 				i++
 			default:
-				ops = append(ops, op{'+', mb[j]})
+				ops = append(ops, diffOp{'+', mb[j]})
 				j++
 			}
 		}
 	}
 	for _, l := range a[len(a)-suf:] {
-		ops = append(ops, op{' ', l})
+		ops = append(ops, diffOp{' ', l})
 	}
+	return ops
+}
+
+// unifiedDiff diffs two line lists as a unified diff with 3 lines of
+// context.
+//
+// long: the LCS table, the walk back and the hunk assembly share six
+// slices; split, each piece would need all of them.
+func unifiedDiff(nameA, nameB string, a, b []string) string {
 	const ctx = 3
+	ops := diffLines(a, b)
 	var out strings.Builder
 	fmt.Fprintf(&out, "--- %s\n+++ %s\n", nameA, nameB)
 	for k := 0; k < len(ops); {
@@ -221,8 +233,7 @@ func unifiedDiff(nameA, nameB string, a, b []string) string {
 		}
 		// A hunk: from ctx lines before the change to ctx lines after the
 		// last change that is no more than 2*ctx lines from the next.
-		start := max(0, k-ctx)
-		end := k
+		start, end := max(0, k-ctx), k
 		for end < len(ops) {
 			if ops[end].kind != ' ' {
 				end++
@@ -238,24 +249,8 @@ func unifiedDiff(nameA, nameB string, a, b []string) string {
 			}
 			end = run
 		}
-		oa, ob := 0, 0 // line numbers of the hunk start
-		for _, o := range ops[:start] {
-			if o.kind != '+' {
-				oa++
-			}
-			if o.kind != '-' {
-				ob++
-			}
-		}
-		na, nb := 0, 0
-		for _, o := range ops[start:end] {
-			if o.kind != '+' {
-				na++
-			}
-			if o.kind != '-' {
-				nb++
-			}
-		}
+		oa, ob := countLines(ops[:start])
+		na, nb := countLines(ops[start:end])
 		fmt.Fprintf(&out, "@@ -%s +%s @@\n", hunkRange(oa, na), hunkRange(ob, nb))
 		for _, o := range ops[start:end] {
 			out.WriteByte(o.kind)
@@ -267,6 +262,19 @@ func unifiedDiff(nameA, nameB string, a, b []string) string {
 		k = end
 	}
 	return out.String()
+}
+
+// countLines counts the old and new lines of a run of operations.
+func countLines(ops []diffOp) (old, new int) {
+	for _, o := range ops {
+		if o.kind != '+' {
+			old++
+		}
+		if o.kind != '-' {
+			new++
+		}
+	}
+	return old, new
 }
 
 // hunkRange formats a unified-diff range: start line (1-based; the line

@@ -75,3 +75,19 @@ func TestPlanFixesSkipsUpgrades(t *testing.T) {
 		t.Errorf("upgrades %v applied %v after %q", ff.Upgrades, ff.Applied, ff.After)
 	}
 }
+
+func TestPostgresMajorFromPath(t *testing.T) {
+	for path, want := range map[string]int{
+		"/etc/postgresql/18/main/postgresql.conf":               18,
+		"/var/lib/pgsql/17/data/postgresql.conf":                17,
+		"/src/postgres-15-tools/etc/postgresql/18/main/pg.conf": 18,
+		"/home/u/postgres-operator-2/postgresql.conf":           0,
+		"deploy/postgresql-16.conf":                             16,
+		"/srv/db/postgresql.conf":                               0,
+	} {
+		s := newSource("postgresql.conf", []byte("ssl = on\n"), kindPostgres)
+		if got := postgresMajor(s, path, s.codeLines()); got != want {
+			t.Errorf("%s: major %d, want %d", path, got, want)
+		}
+	}
+}

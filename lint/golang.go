@@ -34,6 +34,9 @@ var godebugDefault = regexp.MustCompile(`\bdefault=(go1\.\d+(?:\.\d+)?)\b`)
 // checkGo runs the Go source rules (PQ101-PQ104) on one file. generated
 // reports a file that carries a "Code generated ... DO NOT EDIT." header; the
 // caller skips those.
+//
+// long: one ast.Inspect visitor; its cases share the file's import names
+// and the position state, and read best as one switch.
 func checkGo(s *source) (fs []Finding, generated bool) {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, s.name, s.data, parser.ParseComments|parser.SkipObjectResolution)

@@ -110,6 +110,7 @@ var ruleCases = []struct {
 	{"suppress/config.go", []want{{"PQ101", 14}}},
 	{"terraform/alb.tf", []want{{"PQ601", 2}, {"PQ602", 18}, {"PQ602", 26}, {"PQ602", 31}}},
 	{"terraform/broken.tf", []want{{"PQ000", 1}}},
+	{"terraform/modules.tf", []want{{"PQ602", 4}, {"PQ602", 13}, {"PQ602", 25}}},
 	{"cloudformation/stack.yaml", []want{{"PQ601", 6}, {"PQ602", 18}, {"PQ601", 19}}},
 	{"cloudformation/stack.json", []want{{"PQ601", 4}, {"PQ602", 13}}},
 	{"pulumi/Pulumi.yaml", []want{{"PQ601", 4}, {"PQ602", 15}}},

@@ -24,8 +24,10 @@ const pgHybridGroups = "X25519MLKEM768:X25519:prime256v1"
 // postgresMajor returns the major version the file shows: from its path, or
 // 18 when it already sets ssl_groups (which only 18+ know); 0 if unknown.
 func postgresMajor(s *source, path string, code []string) int {
-	if m := pgPathVersion.FindStringSubmatch(strings.ReplaceAll(path, `\`, "/")); m != nil {
-		if v, err := strconv.Atoi(m[1]); err == nil && v >= 9 {
+	// The directory nearest the file wins: /src/postgres-15-tools/etc/postgresql/18/main.
+	ms := pgPathVersion.FindAllStringSubmatch(strings.ReplaceAll(path, `\`, "/"), -1)
+	for i := len(ms) - 1; i >= 0; i-- {
+		if v, err := strconv.Atoi(ms[i][1]); err == nil && v >= 9 {
 			return v
 		}
 	}

@@ -104,6 +104,9 @@ func (e *RuleError) Error() string {
 // Lint checks the files and directory trees named by paths (the working
 // directory when empty). Unparsable files become PQ000 findings; only bad
 // arguments (a missing path, a bad pattern, an unknown rule) are errors.
+//
+// long: the run's one pass (walk, dispatch, ignore comments, baseline,
+// cancellation) in the order it happens.
 func Lint(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	log := opts.Logger
 	if log == nil {

@@ -33,12 +33,91 @@ func checkTerraform(s *source) []Finding {
 	}
 	var fs []Finding
 	for _, b := range body.Blocks {
-		if b.Type != "resource" || len(b.Labels) != 2 || !elbListenerTypes[b.Labels[0]] {
-			continue
+		if b.Type == "resource" && len(b.Labels) == 2 && elbListenerTypes[b.Labels[0]] {
+			fs = append(fs, elbFindings(s, terraformListener(s, b))...)
 		}
-		fs = append(fs, elbFindings(s, terraformListener(s, b))...)
+	}
+	return append(fs, terraformPolicyLiterals(s, body)...)
+}
+
+// tfPolicyKeys are the attribute and object keys that carry a listener's
+// security policy into a resource: module inputs (listeners = { https = {
+// ssl_policy = "..." } }), locals, and conditional or coalesce() defaults.
+var tfPolicyKeys = map[string]bool{"ssl_policy": true, "default_ssl_policy": true}
+
+// terraformPolicyLiterals reports (PQ602) every classical ELBSecurityPolicy
+// name written as a literal where a listener policy is set indirectly: in
+// an ssl_policy attribute or object key anywhere (module arguments, locals,
+// inside a conditional or a function call), and in the default of a
+// variable whose name says it is an ssl_policy.
+func terraformPolicyLiterals(s *source, body *hclsyntax.Body) []Finding {
+	var fs []Finding
+	var exprs []hclsyntax.Expression
+	var walk func(b *hclsyntax.Body, policyVar bool)
+	walk = func(b *hclsyntax.Body, policyVar bool) {
+		for name, a := range b.Attributes {
+			if tfPolicyKeys[name] || (policyVar && name == "default") {
+				exprs = append(exprs, a.Expr)
+				continue
+			}
+			exprs = append(exprs, objectPolicyValues(a.Expr)...)
+		}
+		for _, blk := range b.Blocks {
+			walk(blk.Body, blk.Type == "variable" && len(blk.Labels) == 1 && strings.Contains(blk.Labels[0], "ssl_policy"))
+		}
+	}
+	walk(body, false)
+	for _, e := range exprs {
+		hclsyntax.VisitAll(e, func(n hclsyntax.Node) hcl.Diagnostics {
+			t, ok := n.(*hclsyntax.TemplateExpr)
+			if !ok || len(t.Parts) != 1 {
+				return nil
+			}
+			v, lit := hclLiteral(t)
+			if !lit || !strings.HasPrefix(v, "ELBSecurityPolicy-") || strings.Contains(v, "-PQ-") {
+				return nil
+			}
+			r := t.Range()
+			a, b := r.Start.Byte, r.End.Byte
+			if b-a >= 2 && s.data[a] == '"' {
+				a, b = a+1, b-1
+			}
+			pq, lost := elbPQPolicy(v)
+			desc, msg := "use "+pq, v+" is a load balancer security policy without hybrid post-quantum key exchange (only policies with -PQ- in their name offer X25519MLKEM768); a listener gets it through this value"
+			if lost {
+				desc += " (TLS 1.0/1.1 clients lose access)"
+				msg += "; the matching PQ policy drops TLS 1.0/1.1"
+			}
+			fs = append(fs, s.finding("PQ602", a, b, msg, s.replace(desc, a, b, pq)))
+			return nil
+		})
 	}
 	return fs
+}
+
+// objectPolicyValues returns the values of ssl_policy keys in the object
+// constructors inside e (module inputs such as listeners = { ... }).
+func objectPolicyValues(e hclsyntax.Expression) []hclsyntax.Expression {
+	var out []hclsyntax.Expression
+	hclsyntax.VisitAll(e, func(n hclsyntax.Node) hcl.Diagnostics {
+		o, ok := n.(*hclsyntax.ObjectConsExpr)
+		if !ok {
+			return nil
+		}
+		for _, it := range o.Items {
+			k, ok := it.KeyExpr.(*hclsyntax.ObjectConsKeyExpr)
+			if !ok {
+				continue
+			}
+			if name := hcl.ExprAsKeyword(k.Wrapped); tfPolicyKeys[name] {
+				out = append(out, it.ValueExpr)
+			} else if key, lit := hclLiteral(k.Wrapped); lit && tfPolicyKeys[key] {
+				out = append(out, it.ValueExpr)
+			}
+		}
+		return nil
+	})
+	return out
 }
 
 // terraformListener reads protocol and ssl_policy of one resource block.

@@ -186,6 +186,11 @@ func (a *Analyzer) Packet(ts time.Time, linkType int, data []byte) {
 	a.tcp(ts, seg)
 }
 
+// tcp feeds one segment to its flow's reassembly.
+//
+// long: the TCP state machine (SYN, data, FIN/RST, retransmission,
+// overlap, reordering), one case per segment condition, kept together so
+// it can be audited against RFC 9293 in one read.
 func (a *Analyzer) tcp(ts time.Time, seg *segment) {
 	k := keyOf(seg.src, seg.dst)
 	f := a.flows[k]
@@ -609,6 +614,7 @@ func (a *Analyzer) serverMessage(f *flowState, m wire.Message) (wait bool) {
 		return false
 	}
 	r.CipherSuite = cipherSuiteName(sh.CipherSuite)
+	r.suite = sh.CipherSuite
 	if sh.IsHRR {
 		if f.state == stWaitSH2 {
 			a.malformed(f, errors.New("second HelloRetryRequest"))
@@ -621,6 +627,7 @@ func (a *Analyzer) serverMessage(f *flowState, m wire.Message) (wait bool) {
 	}
 	v := sh.Version()
 	r.Version = pqtls.VersionName(v)
+	r.version = v
 	if v >= wire.VersionTLS13 {
 		g := sh.KeyShare.Group
 		f.rec.selected, f.rec.groupSet = g, true

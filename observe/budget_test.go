@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"flag"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -133,5 +134,25 @@ func TestOpenFlowsCapture(t *testing.T) {
 		if f.Outcome != OutcomeHybrid {
 			t.Errorf("%s: %s", f.Client, f.Outcome)
 		}
+	}
+}
+
+// The summary table is bounded on an endless stream of distinct addresses
+// (a log read with tail -F, a scan of the whole address space): beyond
+// maxRows, flows of new addresses are counted in one "(other)" row.
+func TestSummaryRowsBounded(t *testing.T) {
+	s := NewSummary(false)
+	for i := range maxRows + 5000 {
+		s.Add(&Flow{Server: fmt.Sprintf("10.%d.%d.%d:443", i>>16&255, i>>8&255, i&255), Outcome: OutcomeHybrid})
+	}
+	rows := s.Rows()
+	var other *Row
+	for _, r := range rows {
+		if r.Key == OtherRow {
+			other = r
+		}
+	}
+	if len(rows) != maxRows+1 || other == nil || other.Flows != 5000 || s.Total().Flows != maxRows+5000 {
+		t.Errorf("%d rows, other %+v, total %d", len(rows), other, s.Total().Flows)
 	}
 }

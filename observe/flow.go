@@ -142,6 +142,8 @@ type Flow struct {
 
 	selected tls.CurveID // for metrics
 	groupSet bool
+	version  uint16 // negotiated version, 0 when unknown
+	suite    uint16 // negotiated cipher suite, 0 when unknown
 }
 
 // SelectedGroupID returns the selected group codepoint and whether there is

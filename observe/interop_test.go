@@ -72,10 +72,13 @@ func resetAfterHello(t *testing.T) int {
 }
 
 // flowByPort returns the flows whose server port is port.
+// flowsByPort returns the flows to this test's server on 127.0.0.1:port.
+// Only that address: other tests on the machine (other engineers' too) use
+// other loopback addresses with the same port numbers.
 func flowsByPort(flows []*Flow, port int) []*Flow {
 	var out []*Flow
 	for _, f := range flows {
-		if strings.HasSuffix(f.Server, ":"+strconv.Itoa(port)) {
+		if f.Server == "127.0.0.1:"+strconv.Itoa(port) {
 			out = append(out, f)
 		}
 	}
@@ -101,7 +104,10 @@ func TestInteropCaptures(t *testing.T) {
 	for _, p := range []int{pHybrid, pChrome, p12, pHRR, pReset, pNginx} {
 		ports = append(ports, "port "+strconv.Itoa(p))
 	}
-	capture := testpeer.Capture(t, testpeer.CaptureOptions{Filter: "tcp and (" + strings.Join(ports, " or ") + ")"})
+	// Both ends on 127.0.0.1: the servers here listen there, and traffic of
+	// other tests to other loopback addresses on the same port numbers stays
+	// out of the capture.
+	capture := testpeer.Capture(t, testpeer.CaptureOptions{Filter: "tcp and src host 127.0.0.1 and dst host 127.0.0.1 and (" + strings.Join(ports, " or ") + ")"})
 	file := capture.Path
 
 	node := func(port int, opts testpeer.NodeClientOptions) testpeer.NodeResult {

@@ -20,6 +20,41 @@ const (
 // carry the negotiated group (the format cannot say whether it was hybrid).
 const ReasonGroupNotLogged = "group_not_logged"
 
+// opensslSuites maps OpenSSL's names of TLS 1.2 suites (what nginx
+// $ssl_cipher, HAProxy %sslc and AWS logs write) to their codepoints. TLS
+// 1.3 suites have the same name in OpenSSL and IANA.
+var opensslSuites = map[string]uint16{
+	"ECDHE-ECDSA-AES128-GCM-SHA256": tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	"ECDHE-RSA-AES128-GCM-SHA256":   tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	"ECDHE-ECDSA-AES256-GCM-SHA384": tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	"ECDHE-RSA-AES256-GCM-SHA384":   tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	"ECDHE-ECDSA-CHACHA20-POLY1305": tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	"ECDHE-RSA-CHACHA20-POLY1305":   tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	"ECDHE-RSA-AES128-SHA":          tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
+	"ECDHE-RSA-AES256-SHA":          tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
+	"AES128-GCM-SHA256":             tls.TLS_RSA_WITH_AES_128_GCM_SHA256,
+	"AES256-GCM-SHA384":             tls.TLS_RSA_WITH_AES_256_GCM_SHA384,
+}
+
+// suiteIDs maps Go's (IANA) suite names to their codepoints.
+var suiteIDs = func() map[string]uint16 {
+	m := map[string]uint16{}
+	for id, n := range suiteNames {
+		m[n] = id
+	}
+	return m
+}()
+
+// CipherSuiteID returns the codepoint of a cipher suite named as logs name
+// it (IANA, as Go, Envoy and Zeek write it, or OpenSSL's TLS 1.2 names), or
+// 0 when unknown (counted as "other" in tls_handshake_cipher_total).
+func CipherSuiteID(name string) uint16 {
+	if id, ok := suiteIDs[name]; ok {
+		return id
+	}
+	return opensslSuites[name]
+}
+
 // LogHandshake is one handshake as a log line reports it: only what the log
 // carries. The observe/accesslog package fills it from each format.
 type LogHandshake struct {
@@ -63,7 +98,9 @@ func FlowFromLog(h *LogHandshake) *Flow {
 	}
 	if h.Version != 0 {
 		f.Version = pqtls.VersionName(h.Version)
+		f.version = h.Version
 	}
+	f.suite = CipherSuiteID(h.Cipher)
 	if h.Resumed {
 		f.Resumption = "session"
 		if h.Version >= tls.VersionTLS13 {

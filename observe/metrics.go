@@ -87,6 +87,9 @@ func (r *Recorder) Flow(f *Flow) {
 			// TLS 1.2 without ECDHE (RSA or FFDHE key exchange).
 			r.m.ObserveGroup(pqtls.RoleObserved, 0, f.HRR, 0)
 		}
+		if f.version != 0 { // a log line may have no version: nothing to label
+			r.m.ObserveCipher(pqtls.RoleObserved, f.version, f.suite)
+		}
 	}
 }
 

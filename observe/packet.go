@@ -60,6 +60,9 @@ func SupportedLinkType(lt int) bool {
 
 // decodePacket decodes the link, IP and TCP headers of one captured packet.
 // It never panics on any input: every length is checked.
+//
+// long: one bounds-checked decoder per layer (link, IPv4/IPv6 with
+// extension headers, TCP), in wire order.
 func decodePacket(linkType int, data []byte, seg *segment) error {
 	var ethType uint16
 	switch linkType {

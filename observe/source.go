@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/net/bpf"
 )
@@ -103,6 +104,10 @@ func parseDDD(s string) ([]bpf.RawInstruction, error) {
 type FileOptions struct {
 	// Filter is a pcap-filter(7) expression; empty keeps every packet.
 	Filter string
+	// Lock, when set, is held while each packet is analysed, so that
+	// another goroutine may read Analyzer.Stats under it while a stream is
+	// read (pqtls observe -r - --serve).
+	Lock sync.Locker
 }
 
 // ReadFile reads a pcap or pcapng capture (detected from its magic number)
@@ -155,6 +160,12 @@ func ReadCapture(ctx context.Context, r io.Reader, opts FileOptions, a *Analyzer
 				continue
 			}
 		}
-		a.Packet(p.ts, lt, data)
+		if opts.Lock != nil {
+			opts.Lock.Lock()
+			a.Packet(p.ts, lt, data)
+			opts.Lock.Unlock()
+		} else {
+			a.Packet(p.ts, lt, data)
+		}
 	}
 }

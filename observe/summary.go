@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/netip"
 	"sort"
-	"strings"
 	"text/tabwriter"
 )
 
@@ -161,7 +160,7 @@ func (s *Summary) WriteTable(w io.Writer) error {
 		return err
 	}
 	if len(s.rows) == 0 {
-		_, err := io.WriteString(w, strings.TrimSpace("no TLS handshake in the capture (check the interface or --filter)")+"\n")
+		_, err := io.WriteString(w, "no TLS handshake in the input (check the interface, --filter, or for a log --log-format)\n")
 		return err
 	}
 	return nil

@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -186,15 +187,47 @@ func verdictClass(v Verdict) string {
 	return "muted"
 }
 
+// name is the ENDPOINT cell: the target as written (with its port), the
+// concrete address for a member of a CIDR range, and the address dialled
+// when a name resolved.
 func name(r Result) string {
 	n := r.Target.Input
-	if n == "" {
-		n = r.Address
+	if n == "" || isRangeInput(n) {
+		n = cmp.Or(r.Address, r.Target.Address())
 	}
 	if r.Target.IP != "" && r.Target.IP != r.Target.Host {
 		n += " (" + r.Target.IP + ")"
 	}
 	return n
+}
+
+// isRangeInput reports a CIDR target ("10.0.0.0/30:443", "tls://[fd00::/126]:443").
+func isRangeInput(in string) bool {
+	if _, rest, ok := strings.Cut(in, "://"); ok {
+		in = rest
+	}
+	return strings.Contains(strings.TrimSuffix(in, "/"), "/")
+}
+
+// plural returns "1 endpoint", "2 endpoints".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
+
+// humanDuration writes a scan duration the way a person reads it: "3ms",
+// "0.4s", "12.5s", "2m5s".
+func humanDuration(ms float64) string {
+	d := time.Duration(ms * float64(time.Millisecond))
+	switch {
+	case d < 100*time.Millisecond:
+		return strconv.FormatInt(d.Round(time.Millisecond).Milliseconds(), 10) + "ms"
+	case d < time.Minute:
+		return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + "s"
+	}
+	return d.Round(time.Second).String()
 }
 
 func defaultGroup(r Result) string {
@@ -249,7 +282,7 @@ func WriteTable(w io.Writer, rep *Report, colour bool) error {
 			parts = append(parts, fmt.Sprintf("%d %s", n, v))
 		}
 	}
-	fmt.Fprintf(w, "\n%d endpoints: %s; %d connections in %s\n", rep.Summary.Endpoints, strings.Join(parts, ", "), rep.Summary.Connections, time.Duration(rep.Summary.DurationMS*float64(time.Millisecond)).Round(time.Millisecond))
+	fmt.Fprintf(w, "\n%s: %s; %s in %s\n", plural(rep.Summary.Endpoints, "endpoint"), strings.Join(parts, ", "), plural(rep.Summary.Connections, "connection"), humanDuration(rep.Summary.DurationMS))
 	first := ByPriority(rep.Endpoints)
 	var lines []string
 	for _, r := range first {
@@ -339,7 +372,8 @@ func groupCells(r Result) []string {
 func WriteHTML(w io.Writer, rep *Report) error {
 	p := &report.Page{
 		Title:    "pqtls scan: post-quantum readiness",
-		Subtitle: fmt.Sprintf("%d endpoints, generated %s by pqtls %s (schema %s)", rep.Summary.Endpoints, rep.GeneratedAt.Format(time.RFC3339), rep.Tool.Version, rep.Schema),
+		Subtitle: fmt.Sprintf("%s, generated %s by pqtls %s (schema %s)", plural(rep.Summary.Endpoints, "endpoint"), rep.GeneratedAt.Format(time.RFC3339), rep.Tool.Version, rep.Schema),
+		Headline: Headline(rep),
 		Footer:   "Verdicts: pq_ready = a default modern client gets a hybrid group; pq_capable = hybrid supported but not chosen by default; classical = TLS 1.3 without hybrid; tls12_only = no TLS 1.3. Priority = harvest-now-decrypt-later ranking from inventory tags. Certificate signatures are not yet post-quantum anywhere.",
 	}
 	vc := report.BarChart{Title: "Verdicts"}
@@ -367,10 +401,11 @@ func WriteHTML(w io.Writer, rep *Report) error {
 	if len(gc.Bars) > 0 {
 		p.Charts = append(p.Charts, gc)
 	}
-	tbl := &report.HTMLTable{Columns: []string{"Endpoint", "Verdict", "Default client", "Versions", "Groups (server order)", "Service", "Owner", "Priority", "Score"}}
+	p.Sections = migrateFirst(rep)
+	tbl := &report.HTMLTable{Columns: []string{"Endpoint", "Verdict", "Reason", "Default client", "Versions", "Groups (server order)", "Service", "Owner", "Priority", "Score"}}
 	for i, r := range rep.Endpoints {
 		id := fmt.Sprintf("e%d", i)
-		tbl.Rows = append(tbl.Rows, report.HTMLRow{Class: verdictClass(r.Verdict), DetailID: id, Cells: []string{name(r), string(r.Verdict), defaultGroup(r),
+		tbl.Rows = append(tbl.Rows, report.HTMLRow{Class: verdictClass(r.Verdict), DetailID: id, Cells: []string{name(r), string(r.Verdict), r.Reason, defaultGroup(r),
 			strings.Join(shortVersions(r.Versions), ", "), strings.Join(r.ServerPreference, ", "), r.Target.Service, r.Target.Owner, r.Priority.Level, strconv.Itoa(r.Priority.Score)}})
 		d := report.Detail{ID: id, Class: verdictClass(r.Verdict), Title: name(r) + " - " + string(r.Verdict)}
 		add := func(k, v string) {
@@ -387,7 +422,7 @@ func WriteHTML(w io.Writer, rep *Report) error {
 			if dc.Error != "" {
 				add("default client", "fails: "+dc.Error)
 			} else {
-				add("default client", fmt.Sprintf("%s %s, HRR %v, %s, ALPN %q, %.1f ms", dc.Version, dc.Group, dc.HelloRetry, dc.CipherSuite, dc.ALPN, dc.DurationMS))
+				add("default client", defaultClientText(dc))
 			}
 		}
 		add("versions", strings.Join(r.Versions, ", "))
@@ -410,7 +445,7 @@ func WriteHTML(w io.Writer, rep *Report) error {
 				c.Subject, c.Issuer, strings.Join(c.SANs, ", "), c.KeyType, c.KeyBits, c.SignatureAlgorithm, c.NotAfter.Format(time.RFC3339)))
 		}
 		if len(r.Certificates) > 0 {
-			add("chain verified", strconv.FormatBool(r.ChainVerified)+" "+r.VerifyError)
+			add("chain", chainText(r))
 		}
 		add("notes", strings.Join(r.Notes, "\n"))
 		add("probe errors", strings.Join(r.ProbeErrors, "\n"))
@@ -426,4 +461,83 @@ func WriteHTML(w io.Writer, rep *Report) error {
 	}
 	p.Table = tbl
 	return report.HTML(w, p)
+}
+
+// Headline is the one-sentence summary of a report: the hybrid share and
+// how many endpoints are critical or high priority to migrate.
+func Headline(rep *Report) string {
+	n := len(rep.Endpoints)
+	if n == 0 {
+		return "no endpoints scanned"
+	}
+	hybrid, critical, high := 0, 0, 0
+	for _, r := range rep.Endpoints {
+		if hybridLevel(r.Verdict) > 0 {
+			hybrid++
+		}
+		if r.Verdict != VerdictPQReady {
+			switch r.Priority.Level {
+			case "critical":
+				critical++
+			case "high":
+				high++
+			}
+		}
+	}
+	return fmt.Sprintf("%s of endpoints hybrid, %d critical to migrate (%d of %d hybrid; %d high priority)", percent(float64(hybrid)/float64(n)), critical, hybrid, n, high)
+}
+
+// migrateFirst is the HTML view of the endpoints to migrate (every one
+// that a default client does not reach with a hybrid group), highest
+// priority first, with the reason.
+func migrateFirst(rep *Report) []report.Section {
+	t := &report.HTMLTable{Columns: []string{"Endpoint", "Priority", "Score", "Verdict", "Service", "Owner", "Why"}}
+	idx := map[*Result]int{}
+	for i := range rep.Endpoints {
+		idx[&rep.Endpoints[i]] = i
+	}
+	order := make([]*Result, 0, len(rep.Endpoints))
+	for i := range rep.Endpoints {
+		if rep.Endpoints[i].Verdict != VerdictPQReady {
+			order = append(order, &rep.Endpoints[i])
+		}
+	}
+	sort.SliceStable(order, func(i, j int) bool { return order[i].Priority.Score > order[j].Priority.Score })
+	for _, r := range order {
+		why := r.Priority.Rationale
+		if r.Reason != "" {
+			why = r.Reason + ": " + why
+		}
+		t.Rows = append(t.Rows, report.HTMLRow{Class: verdictClass(r.Verdict), DetailID: fmt.Sprintf("e%d", idx[r]),
+			Cells: []string{name(*r), r.Priority.Level, strconv.Itoa(r.Priority.Score), string(r.Verdict), r.Target.Service, r.Target.Owner, why}})
+	}
+	note := "Every endpoint a default client does not reach with a hybrid group, highest harvest-now-decrypt-later priority first."
+	if len(order) == 0 {
+		note = "Nothing to migrate: a default client reaches every endpoint with a hybrid group."
+	}
+	return []report.Section{{Title: "Migrate first", Note: note, Table: t}}
+}
+
+// defaultClientText describes the default client's handshake; ALPN only
+// when one was negotiated.
+func defaultClientText(dc *Handshake) string {
+	s := fmt.Sprintf("%s %s, %s", dc.Version, dc.Group, dc.CipherSuite)
+	if dc.HelloRetry {
+		s += ", after a HelloRetryRequest"
+	}
+	if dc.ALPN != "" {
+		s += ", ALPN " + dc.ALPN
+	}
+	return s + fmt.Sprintf(", %.1f ms", dc.DurationMS)
+}
+
+// chainText says whether the chain verifies, once.
+func chainText(r Result) string {
+	if r.ChainVerified {
+		return "verified"
+	}
+	if r.VerifyError == "" {
+		return "not verified"
+	}
+	return "not verified: " + r.VerifyError
 }

@@ -131,6 +131,8 @@ type prober struct {
 	addr  string
 	conns int
 	log   *slog.Logger
+	// certRequested: a server asked for a client certificate (mTLS).
+	certRequested bool
 }
 
 // dial opens a TCP connection and runs the preamble; the returned conn has
@@ -251,7 +253,16 @@ func ScanOne(ctx context.Context, t Target, opts Options) (Result, error) {
 	return res, nil
 }
 
+// NoteClientCert is the note of an endpoint that asked for a client
+// certificate when the scan had none.
+const NoteClientCert = "the server asks for a client certificate (mTLS) and none was given: a server that requires one rejects this scanner after the handshake (it may log bad-certificate errors); the key exchange results stand; pass --cert and --key to scan as an allowed client"
+
 func (p *prober) run(ctx context.Context, res *Result) {
+	defer func() {
+		if p.certRequested && p.o.ClientCert == nil {
+			res.Notes = append(res.Notes, NoteClientCert)
+		}
+	}()
 	// 1. A default modern client, retried on timeout/reset.
 	var cs tls.ConnectionState
 	var err error
@@ -320,9 +331,13 @@ func (p *prober) tlsConfig() *tls.Config {
 	if alpn := p.proto.ALPN(); alpn != nil {
 		cfg.NextProtos = alpn
 	}
-	if p.o.ClientCert != nil {
-		cert := *p.o.ClientCert
-		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }
+	cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+		p.certRequested = true
+		if p.o.ClientCert != nil {
+			cert := *p.o.ClientCert
+			return &cert, nil
+		}
+		return &tls.Certificate{}, nil // none: the handshake goes on, the server decides
 	}
 	return cfg
 }

@@ -138,9 +138,11 @@ func TestPQTLSPolicyModes(t *testing.T) {
 		wantGroups   []string
 		tls12        bool
 	}{
-		{"prefer", "", VerdictPQReady, nil, false},
-		{"require", "", VerdictPQReady, []string{"X25519MLKEM768", "SecP256r1MLKEM768"}, false},
-		{"classical", "", VerdictClassical, nil, false},
+		// prefer and classical keep TLS 1.2 (the library's "never break
+		// a working link"); require is TLS 1.3 with the library's hybrids.
+		{"prefer", "", VerdictPQReady, nil, true},
+		{"require", "", VerdictPQReady, groupNames(pqtls.DefaultGroups(pqtls.ModeRequire)), false},
+		{"classical", "", VerdictClassical, nil, true},
 		// Go 1.26's default client lists SecP384r1MLKEM1024 without a key
 		// share: ready, after a HelloRetryRequest.
 		{"require", "SecP384r1MLKEM1024", VerdictPQReady, []string{"SecP384r1MLKEM1024"}, false},
@@ -183,6 +185,14 @@ func TestPQTLSPolicyModes(t *testing.T) {
 			t.Logf("%s: %s groups=%v order=%s conns=%d", tc.mode, r.Verdict, r.GroupNames(), r.GroupOrder, r.Connections)
 		})
 	}
+}
+
+func groupNames(ids []tls.CurveID) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = pqtls.GroupName(id)
+	}
+	return out
 }
 
 func sameSet(a, b []string) bool {
@@ -420,6 +430,49 @@ func TestExpiryNotes(t *testing.T) {
 		notes := strings.Join(r.Notes, "\n")
 		if tc.want == "" && strings.Contains(notes, "expire") || tc.want != "" && !strings.Contains(notes, tc.want) {
 			t.Errorf("%v left: notes %q, want %q", tc.left, notes, tc.want)
+		}
+	}
+}
+
+// TestMTLSWithoutClientCertGetsANote: an endpoint that requires a client
+// certificate, scanned without one, keeps its key-exchange verdict and
+// says why the server rejected the scanner; with --cert/--key no note.
+func TestMTLSWithoutClientCertGetsANote(t *testing.T) {
+	cert := newTestCert(t)
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert.tls}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: cert.pool}
+	addr := listen(t, func(c net.Conn) {
+		defer c.Close()
+		tc := tls.Server(c, cfg)
+		tc.SetDeadline(time.Now().Add(5 * time.Second))
+		if tc.Handshake() == nil {
+			io.Copy(io.Discard, tc)
+		}
+	})
+	r, err := ScanOne(context.Background(), target(t, addr), Options{Timeout: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Verdict != VerdictPQReady || !slices.Contains(r.Notes, NoteClientCert) {
+		t.Errorf("without a client certificate: %s, notes %q", r.Verdict, r.Notes)
+	}
+	r, _ = ScanOne(context.Background(), target(t, addr), Options{Timeout: 3 * time.Second, ClientCert: &cert.tls})
+	if r.Verdict != VerdictPQReady || slices.Contains(r.Notes, NoteClientCert) {
+		t.Errorf("with a client certificate: %s, notes %q", r.Verdict, r.Notes)
+	}
+	plain := startPQTLSServer(t, cert, "prefer", "", "")
+	if r, _ := ScanOne(context.Background(), target(t, plain), Options{Timeout: 3 * time.Second}); slices.Contains(r.Notes, NoteClientCert) {
+		t.Error("note on a server that asks for no certificate")
+	}
+}
+
+// TestConnectionCounts pins the connection counts docs/SCAN.md gives for
+// pqtls servers ("How it probes").
+func TestConnectionCounts(t *testing.T) {
+	cert := newTestCert(t)
+	for mode, want := range map[string]int{"require": 10, "prefer": 22} {
+		r, err := ScanOne(context.Background(), target(t, startPQTLSServer(t, cert, mode, "", "")), Options{Enumerate: true, Timeout: 5 * time.Second})
+		if err != nil || r.Connections != want {
+			t.Errorf("%s server: %d connections (%v), docs/SCAN.md says %d", mode, r.Connections, err, want)
 		}
 	}
 }

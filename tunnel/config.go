@@ -14,6 +14,7 @@ import (
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/internal/yamlstrict"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
+	"github.com/spiffe/go-spiffe/v2/workloadapi"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -112,6 +113,15 @@ type ListenerConfig struct {
 	Groups string `yaml:"groups,omitempty"`
 	// MinVersion is "1.3" (default) or "1.2".
 	MinVersion string `yaml:"min_version,omitempty"`
+	// UseWorkloadAPI takes the listener's certificate (its X.509-SVID) and
+	// the trust bundle that verifies peers from the SPIFFE Workload API
+	// (SPIRE agent), rotated without restart. Exclusive with Cert, Key and
+	// CA. Client mode needs Verify (the server's SPIFFE ID).
+	UseWorkloadAPI bool `yaml:"use_workload_api,omitempty"`
+	// WorkloadAPIAddr is the Workload API address, unix:///path or
+	// tcp://IP:port. Default: the SPIFFE_ENDPOINT_SOCKET environment
+	// variable.
+	WorkloadAPIAddr string `yaml:"workload_api_addr,omitempty"`
 	// ALPN lists the application protocols the listener negotiates: offered
 	// to clients (server mode) or to the target (client mode). Empty (the
 	// default): no ALPN at all, so a client never starts HTTP/2 towards a
@@ -446,6 +456,9 @@ func (l *ListenerConfig) validate(i int) (warnings []string, err error) {
 		return nil, at("policy", err)
 	}
 	warnings = append(warnings, pw...)
+	if err := l.checkWorkloadAPI(); err != nil {
+		return warnings, err
+	}
 	if (l.Cert == "") != (l.Key == "") {
 		return warnings, at("cert", errors.New("cert and key go together: give both or neither"))
 	}
@@ -471,9 +484,9 @@ func (l *ListenerConfig) validate(i int) (warnings []string, err error) {
 
 func (l *ListenerConfig) validateServer() (warnings []string, err error) {
 	switch {
-	case l.Cert == "":
-		return nil, errors.New("server mode needs cert and key (the certificate clients verify)")
-	case !l.Allow.Empty() && l.CA == "":
+	case l.Cert == "" && !l.UseWorkloadAPI:
+		return nil, errors.New("server mode needs cert and key (the certificate clients verify), or use_workload_api (--use-workload-api)")
+	case !l.Allow.Empty() && l.CA == "" && !l.UseWorkloadAPI:
 		return nil, at("allow", errors.New("allow rules need a client CA bundle (ca / --client-ca) to verify client certificates"))
 	case !l.Verify.Empty():
 		return nil, at("verify", errors.New("verify applies to client mode; in server mode use allow"))
@@ -482,7 +495,7 @@ func (l *ListenerConfig) validateServer() (warnings []string, err error) {
 	case !l.TargetTLS && (l.TargetCA != "" || l.TargetServerName != ""):
 		return nil, at("target_ca", errors.New("target_ca and target_server_name need target_tls (--target-tls)"))
 	}
-	if l.CA == "" {
+	if l.CA == "" && !l.UseWorkloadAPI {
 		warnings = append(warnings, "no client CA: any client may connect (set ca / --client-ca and allow rules for mTLS)")
 	}
 	return warnings, nil
@@ -524,6 +537,43 @@ func splitAddr(s string) (network, addr string, err error) {
 	return "tcp", s, nil
 }
 
+// checkWorkloadAPI checks the Workload API settings: exclusive with files,
+// an address (flag or SPIFFE_ENDPOINT_SOCKET) that go-spiffe accepts, and a
+// pinned server identity in client mode.
+func (l *ListenerConfig) checkWorkloadAPI() error {
+	if !l.UseWorkloadAPI {
+		if l.WorkloadAPIAddr != "" {
+			return at("workload_api_addr", errors.New("workload_api_addr needs use_workload_api (--use-workload-api)"))
+		}
+		return nil
+	}
+	if l.Cert != "" || l.Key != "" || l.CA != "" {
+		return at("use_workload_api", errors.New("use_workload_api takes the certificate and trust bundle from the Workload API: remove cert, key and ca (--cert, --key, --client-ca, --ca)"))
+	}
+	addr := l.WorkloadAPIAddr
+	if addr == "" {
+		if addr, _ = workloadapi.GetDefaultAddress(); addr == "" {
+			return at("use_workload_api", errors.New("no Workload API address: give workload_api_addr (--workload-api-addr unix:///run/spire/agent.sock) or set SPIFFE_ENDPOINT_SOCKET"))
+		}
+	}
+	if err := workloadapi.ValidateAddress(addr); err != nil {
+		return at("workload_api_addr", fmt.Errorf("workload API address %q: %v (use unix:///path or tcp://IP:port)", addr, err))
+	}
+	if l.Mode == ModeClient && l.Verify.Empty() {
+		return at("use_workload_api", errors.New("use_workload_api in client mode needs verify (--verify-uri) naming the server's SPIFFE ID: the trust bundle alone accepts any workload of the trust domain"))
+	}
+	return nil
+}
+
+// workloadAPIAddr is the address the Workload API client dials.
+func (l *ListenerConfig) workloadAPIAddr() string {
+	if l.WorkloadAPIAddr != "" {
+		return l.WorkloadAPIAddr
+	}
+	addr, _ := workloadapi.GetDefaultAddress()
+	return addr
+}
+
 // checkAddr checks an address before anything binds or dials it: a TCP
 // port must be a number from 0 to 65535 (1 to 65535 for a target; 0 on a
 // listener picks a free port), a target needs a host, and a unix socket to
@@ -537,10 +587,12 @@ func checkAddr(s string, listen bool) error {
 		return err
 	}
 	if network == "unix" {
-		if dir := filepath.Dir(addr); listen && !strings.HasPrefix(addr, "@") {
-			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-				return fmt.Errorf("%s: directory %s does not exist: create it or change the path", s, dir)
-			}
+		if !listen || strings.HasPrefix(addr, "@") { // "@": Linux abstract socket
+			return nil
+		}
+		dir := filepath.Dir(addr)
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return fmt.Errorf("%s: directory %s does not exist: create it or change the path", s, dir)
 		}
 		return nil
 	}

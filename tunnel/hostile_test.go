@@ -258,3 +258,53 @@ func TestRefusalLogCarriesSNI(t *testing.T) {
 		}
 	}
 }
+
+// TestStartLogsEffectivePolicy: the policy in the "tunnel listening" line is
+// the one enforced; with a group disabled by GODEBUG it used to list it.
+func TestStartLogsEffectivePolicy(t *testing.T) {
+	t.Setenv("GODEBUG", "tlssecpmlkem=0")
+	p := newPKI(t)
+	var logs logBuffer
+	tu, err := Start(t.Context(), Config{Listeners: []ListenerConfig{serverListener(t, p, echoServer(t))}},
+		Options{Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.NewJSONHandler(&logs, nil)), NoWatch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tu.Close()
+	var logged string
+	for _, line := range strings.Split(logs.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "tunnel listening" {
+			logged, _ = rec["policy"].(string)
+		}
+	}
+	if logged == "" || strings.Contains(logged, "SecP256r1MLKEM768") || !strings.Contains(logged, "X25519MLKEM768") {
+		t.Errorf("logged policy %q: want the effective groups, without the disabled SecP256r1MLKEM768", logged)
+	}
+}
+
+// TestMetricsPortHardened: the unauthenticated /metrics port has the side
+// port defaults of internal/httpserve (it used to set only
+// ReadHeaderTimeout) and exports its rejected-connection counter.
+func TestMetricsPortHardened(t *testing.T) {
+	p := newPKI(t)
+	tu, reg := startTunnel(t, Config{Metrics: "127.0.0.1:0", Listeners: []ListenerConfig{serverListener(t, p, echoServer(t))}})
+	s := tu.httpSrv
+	if s.ReadHeaderTimeout != 5*time.Second || s.ReadTimeout != 30*time.Second || s.WriteTimeout != 30*time.Second ||
+		s.IdleTimeout != 60*time.Second || s.MaxHeaderBytes != 16<<10 {
+		t.Errorf("metrics server: header %v read %v write %v idle %v max header %d", s.ReadHeaderTimeout, s.ReadTimeout, s.WriteTimeout, s.IdleTimeout, s.MaxHeaderBytes)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, mf := range mfs {
+		if mf.GetName() == "pqtls_http_connections_rejected_total" {
+			found = labelsMatch(mf.GetMetric()[0], map[string]string{"server": "tunnel"})
+		}
+	}
+	if !found {
+		t.Error(`pqtls_http_connections_rejected_total{server="tunnel"} not exported`)
+	}
+}

@@ -80,6 +80,13 @@ func (t *Tunnel) Ready() []string {
 		if !mat.notAfter.IsZero() && time.Now().After(mat.notAfter) {
 			problems[i] = append(problems[i], fmt.Sprintf("%s: certificate %s expired %s", l.cfg.Name, l.cfg.Cert, mat.notAfter.Format(time.RFC3339)))
 		}
+		if l.src != nil { // Workload API: the current SVID, which rotates
+			if svid, err := l.src.GetX509SVID(); err != nil {
+				problems[i] = append(problems[i], fmt.Sprintf("%s: no X.509-SVID from the Workload API: %v", l.cfg.Name, err))
+			} else if na := svid.Certificates[0].NotAfter; time.Now().After(na) {
+				problems[i] = append(problems[i], fmt.Sprintf("%s: X.509-SVID %s expired %s (is the SPIRE agent rotating it?)", l.cfg.Name, svid.ID, na.Format(time.RFC3339)))
+			}
+		}
 		if l.cfg.Mode == ModeClient {
 			continue
 		}

@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls"
+	"github.com/spiffe/go-spiffe/v2/bundle/x509bundle"
+	spiffetls "github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
+	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
 )
 
 // material is what a reload replaces: the TLS configuration and the
@@ -27,10 +30,17 @@ type material struct {
 	identify func(tls.ConnectionState) (string, error)
 }
 
-// buildMaterial loads certificates and CA bundles from disk and builds the
-// listener's TLS configuration through pqtls.ServerConfig/ClientConfig.
-func (l *ListenerConfig) buildMaterial(logger *slog.Logger) (*material, []string, error) {
-	var warnings []string
+// svidSource is where a Workload API listener takes its X.509-SVID and the
+// bundles that verify peers: a *workloadapi.X509Source, rotated in place.
+type svidSource interface {
+	x509svid.Source
+	x509bundle.Source
+}
+
+// buildMaterial loads certificates and CA bundles from disk (or takes them
+// from src, with use_workload_api) and builds the listener's TLS
+// configuration through pqtls.ServerConfig/ClientConfig.
+func (l *ListenerConfig) buildMaterial(logger *slog.Logger, src svidSource) (*material, []string, error) {
 	pol, _, err := l.policy()
 	if err != nil {
 		return nil, nil, err
@@ -45,108 +55,177 @@ func (l *ListenerConfig) buildMaterial(logger *slog.Logger) (*material, []string
 	}
 	base := &tls.Config{NextProtos: alpn}
 	m := &material{}
-	if l.Cert != "" {
-		cert, err := tls.LoadX509KeyPair(l.Cert, l.Key)
-		if err != nil {
-			return nil, nil, at("cert", fmt.Errorf("load certificate %s / key %s: %w (check the paths and that the key matches the certificate)", l.Cert, l.Key, err))
+	var (
+		warnings []string
+		pool     *x509.CertPool
+	)
+	if src != nil {
+		hookWorkloadAPI(base, l.Mode, src)
+	} else {
+		if warnings, err = l.loadCert(base, m); err != nil {
+			return nil, nil, err
 		}
-		if cert.Leaf == nil {
-			if cert.Leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
-				return nil, nil, at("cert", fmt.Errorf("parse certificate %s: %w", l.Cert, err))
-			}
-		}
-		m.notAfter = cert.Leaf.NotAfter
-		if time.Now().After(cert.Leaf.NotAfter) {
-			warnings = append(warnings, fmt.Sprintf("certificate %s expired on %s: renew it", l.Cert, cert.Leaf.NotAfter.Format(time.RFC3339)))
-		}
-		if fi, err := os.Stat(l.Key); err == nil && keyExposed(fi) {
-			warnings = append(warnings, fmt.Sprintf("key file %s is readable by group or others (mode %04o): chmod 600 it (or 640 with a group only the tunnel is in)", l.Key, fi.Mode().Perm()))
-		}
-		base.Certificates = []tls.Certificate{cert}
-	}
-	var pool *x509.CertPool
-	if l.CA != "" {
-		pem, err := os.ReadFile(l.CA)
-		if err != nil {
-			return nil, nil, at("ca", fmt.Errorf("read CA bundle: %w", err))
-		}
-		pool = x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, nil, at("ca", fmt.Errorf("CA bundle %s holds no PEM certificate: give a PEM file with one or more CERTIFICATE blocks", l.CA))
+		if pool, err = l.loadCA(); err != nil {
+			return nil, nil, err
 		}
 	}
 	opts := pqtls.Options{Policy: pol, Base: base, Logger: logger}
-	switch l.Mode {
-	case ModeServer:
-		if pool != nil {
-			base.ClientCAs = pool
-			base.ClientAuth = tls.RequireAndVerifyClientCert
-		}
-		if pool != nil {
-			m.identify = aclIdentify(pqtls.RoleServer, l.Allow)
-			base.VerifyConnection = func(cs tls.ConnectionState) error {
-				_, err := m.identify(cs)
-				return err
-			}
-		}
-		cfg, err := pqtls.ServerConfig(opts)
-		if err != nil {
-			return nil, nil, err
-		}
-		cfg.NextProtos = l.ALPN
-		onHello(cfg, l.ALPN)
-		m.config = cfg
-		if l.TargetTLS {
-			if m.target, err = l.targetConfig(); err != nil {
-				return nil, nil, at("target_ca", err)
-			}
-		}
-	case ModeClient:
-		base.RootCAs = pool
-		base.ClientSessionCache = tls.NewLRUClientSessionCache(256)
-		base.ServerName = l.ServerName
-		if base.ServerName == "" {
-			if network, addr, _ := splitAddr(l.Target); network == "tcp" {
-				base.ServerName, _, _ = net.SplitHostPort(addr)
-			}
-		}
-		if !l.Verify.Empty() {
-			// Identity pinning (SPIFFE style certificates carry no DNS
-			// name): verify the chain ourselves, then match the identity.
-			acl := l.Verify
-			base.InsecureSkipVerify = true
-			base.VerifyConnection = func(cs tls.ConnectionState) error {
-				if len(cs.PeerCertificates) == 0 {
-					return errors.New("tunnel: server sent no certificate")
-				}
-				inter := x509.NewCertPool()
-				for _, c := range cs.PeerCertificates[1:] {
-					inter.AddCert(c)
-				}
-				if _, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
-					return &tls.CertificateVerificationError{UnverifiedCertificates: cs.PeerCertificates, Err: err}
-				}
-				_, err := m.identify(cs)
-				return err
-			}
-			m.identify = aclIdentify(pqtls.RoleClient, acl)
-		} else {
-			// crypto/tls verified the chain for this name: it is the
-			// identity that was checked.
-			name := base.ServerName
-			m.identify = func(tls.ConnectionState) (string, error) { return name, nil }
-		}
-		cfg, err := pqtls.ClientConfig(opts)
-		if err != nil {
-			return nil, nil, err
-		}
-		cfg.NextProtos = l.ALPN
-		m.config = cfg
+	if l.Mode == ModeServer {
+		err = l.serverMaterial(m, opts, pool, src != nil)
+	} else {
+		err = l.clientMaterial(m, opts, pool, src != nil)
 	}
-	if m.identify == nil { // server mode without client certificates
-		m.identify = func(tls.ConnectionState) (string, error) { return "", nil }
+	if err != nil {
+		return nil, nil, err
 	}
 	return m, warnings, nil
+}
+
+// hookWorkloadAPI makes base present the current X.509-SVID of src and
+// verify the peer's chain against src's bundles (go-spiffe's tlsconfig), so
+// a rotation applies to the next handshake without a restart. The identity
+// check (allow/verify) stays the tunnel's own, in VerifyConnection.
+func hookWorkloadAPI(base *tls.Config, mode Mode, src svidSource) {
+	base.VerifyPeerCertificate = spiffetls.VerifyPeerCertificate(src, spiffetls.AuthorizeAny())
+	if mode == ModeServer {
+		base.ClientAuth = tls.RequireAnyClientCert
+		base.GetCertificate = spiffetls.GetCertificate(src)
+		return
+	}
+	base.GetClientCertificate = spiffetls.GetClientCertificate(src)
+	base.InsecureSkipVerify = true // the chain is verified by VerifyPeerCertificate
+}
+
+// loadCert loads the listener's own certificate and key into base.
+func (l *ListenerConfig) loadCert(base *tls.Config, m *material) (warnings []string, err error) {
+	if l.Cert == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(l.Cert, l.Key)
+	if err != nil {
+		return nil, at("cert", fmt.Errorf("load certificate %s / key %s: %w (check the paths and that the key matches the certificate)", l.Cert, l.Key, err))
+	}
+	if cert.Leaf == nil {
+		if cert.Leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
+			return nil, at("cert", fmt.Errorf("parse certificate %s: %w", l.Cert, err))
+		}
+	}
+	m.notAfter = cert.Leaf.NotAfter
+	if time.Now().After(cert.Leaf.NotAfter) {
+		warnings = append(warnings, fmt.Sprintf("certificate %s expired on %s: renew it", l.Cert, cert.Leaf.NotAfter.Format(time.RFC3339)))
+	}
+	if fi, err := os.Stat(l.Key); err == nil && keyExposed(fi) {
+		warnings = append(warnings, fmt.Sprintf("key file %s is readable by group or others (mode %04o): chmod 600 it (or 640 with a group only the tunnel is in)", l.Key, fi.Mode().Perm()))
+	}
+	base.Certificates = []tls.Certificate{cert}
+	return warnings, nil
+}
+
+// loadCA reads the CA bundle, nil without one.
+func (l *ListenerConfig) loadCA() (*x509.CertPool, error) {
+	if l.CA == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(l.CA)
+	if err != nil {
+		return nil, at("ca", fmt.Errorf("read CA bundle: %w", err))
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, at("ca", fmt.Errorf("CA bundle %s holds no PEM certificate: give a PEM file with one or more CERTIFICATE blocks", l.CA))
+	}
+	return pool, nil
+}
+
+// serverMaterial builds a server listener's configuration: mTLS with the
+// allow list when there is a client CA (or a Workload API bundle).
+func (l *ListenerConfig) serverMaterial(m *material, opts pqtls.Options, pool *x509.CertPool, workload bool) error {
+	base := opts.Base
+	if pool != nil {
+		base.ClientCAs = pool
+		base.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	m.identify = func(tls.ConnectionState) (string, error) { return "", nil } // no client certificates
+	if pool != nil || workload {
+		m.identify = aclIdentify(pqtls.RoleServer, l.Allow)
+		base.VerifyConnection = func(cs tls.ConnectionState) error {
+			_, err := m.identify(cs)
+			return err
+		}
+	}
+	cfg, err := pqtls.ServerConfig(opts)
+	if err != nil {
+		return err
+	}
+	cfg.NextProtos = base.NextProtos
+	onHello(cfg, base.NextProtos)
+	m.config = cfg
+	if l.TargetTLS {
+		if m.target, err = l.targetConfig(); err != nil {
+			return at("target_ca", err)
+		}
+	}
+	return nil
+}
+
+// clientMaterial builds a client listener's configuration: the server is
+// verified by name, or by identity (verify) after a chain check against the
+// CA bundle or the Workload API bundle.
+func (l *ListenerConfig) clientMaterial(m *material, opts pqtls.Options, pool *x509.CertPool, workload bool) error {
+	base := opts.Base
+	base.RootCAs = pool
+	base.ClientSessionCache = tls.NewLRUClientSessionCache(256)
+	base.ServerName = l.ServerName
+	if base.ServerName == "" {
+		if network, addr, _ := splitAddr(l.Target); network == "tcp" {
+			base.ServerName, _, _ = net.SplitHostPort(addr)
+		}
+	}
+	switch {
+	case !l.Verify.Empty():
+		// Identity pinning (SPIFFE style certificates carry no DNS
+		// name): verify the chain ourselves (or go-spiffe does, with the
+		// Workload API), then match the identity.
+		m.identify = aclIdentify(pqtls.RoleClient, l.Verify)
+		base.InsecureSkipVerify = true
+		base.VerifyConnection = func(cs tls.ConnectionState) error {
+			if !workload {
+				if err := verifyChain(cs.PeerCertificates, pool); err != nil {
+					return err
+				}
+			}
+			_, err := m.identify(cs)
+			return err
+		}
+	default:
+		// crypto/tls verified the chain for this name: it is the
+		// identity that was checked.
+		name := base.ServerName
+		m.identify = func(tls.ConnectionState) (string, error) { return name, nil }
+	}
+	cfg, err := pqtls.ClientConfig(opts)
+	if err != nil {
+		return err
+	}
+	cfg.NextProtos = base.NextProtos
+	m.config = cfg
+	return nil
+}
+
+// verifyChain verifies a server's chain against the CA pool (nil: system
+// roots).
+func verifyChain(certs []*x509.Certificate, pool *x509.CertPool) error {
+	if len(certs) == 0 {
+		return errors.New("tunnel: server sent no certificate")
+	}
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	if _, err := certs[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
+		return &tls.CertificateVerificationError{UnverifiedCertificates: certs, Err: err}
+	}
+	return nil
 }
 
 // onHello wraps the server config's GetConfigForClient. It notes the

@@ -25,6 +25,7 @@ import (
 
 	"github.com/pqtls/pqtls"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spiffe/go-spiffe/v2/workloadapi"
 )
 
 // Options are the process-level dependencies of a Tunnel.
@@ -76,6 +77,64 @@ type Listener struct {
 	toTarget, fromTarget        prometheus.Counter
 	duration, dial              prometheus.Observer
 	role                        pqtls.Role
+	src                         *workloadapi.X509Source // use_workload_api: SVID and bundles
+}
+
+// addListener sets up one listener: its Workload API source, TLS material
+// and metric series. It does not bind.
+func (t *Tunnel) addListener(lc ListenerConfig) error {
+	l := &Listener{cfg: lc, t: t, sem: make(chan struct{}, lc.MaxConnections), role: pqtls.RoleServer}
+	if lc.Mode == ModeClient {
+		l.role = pqtls.RoleClient
+	}
+	if lc.UseWorkloadAPI {
+		var err error
+		if l.src, err = newWorkloadSource(lc); err != nil {
+			return fmt.Errorf("listener %s: %w", lc.Name, err)
+		}
+	}
+	t.listeners = append(t.listeners, l) // before any error: Close closes its source
+	mat, _, err := lc.buildMaterial(t.log, l.source())
+	if err != nil { // changed on disk since Check
+		return &ConfigError{fmt.Errorf("listener %s: %w", lc.Name, err)}
+	}
+	l.material.Store(mat)
+	m, name := t.m, lc.Name
+	l.active = m.active.WithLabelValues(name)
+	l.proxied = m.total.WithLabelValues(name, "proxied")
+	l.hsFailed = m.total.WithLabelValues(name, "handshake_failed")
+	l.beFailed = m.total.WithLabelValues(name, "backend_failed")
+	l.toTarget = m.bytes.WithLabelValues(name, DirectionToTarget)
+	l.fromTarget = m.bytes.WithLabelValues(name, DirectionFromTarget)
+	l.duration = m.duration.WithLabelValues(name)
+	l.dial = m.dial.WithLabelValues(name)
+	m.reloads.WithLabelValues(name)
+	m.reloadErrors.WithLabelValues(name)
+	return nil
+}
+
+// source returns the listener's Workload API source, nil without one.
+func (l *Listener) source() svidSource {
+	if l.src == nil {
+		return nil
+	}
+	return l.src
+}
+
+// WorkloadAPITimeout bounds the wait for the first X.509-SVID from the
+// Workload API at start.
+const WorkloadAPITimeout = 30 * time.Second
+
+// newWorkloadSource connects to the Workload API and waits for the first
+// X.509-SVID; go-spiffe then keeps it current (rotation) in the background.
+func newWorkloadSource(lc ListenerConfig) (*workloadapi.X509Source, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), WorkloadAPITimeout)
+	defer cancel()
+	src, err := workloadapi.NewX509Source(ctx, workloadapi.WithClientOptions(workloadapi.WithAddr(lc.workloadAPIAddr())))
+	if err != nil {
+		return nil, fmt.Errorf("workload API %s: no X.509-SVID within %s: %w (is the SPIRE agent running and is this workload registered?)", lc.workloadAPIAddr(), WorkloadAPITimeout, err)
+	}
+	return src, nil
 }
 
 // Name returns the listener's name (the metrics label).
@@ -135,27 +194,10 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Tunnel, error) {
 	}
 	t := &Tunnel{cfg: cfg, log: logger, m: m, observer: &pqtls.Observer{Metrics: hm}, closing: make(chan struct{}), conns: map[*conn]struct{}{}}
 	for _, lc := range cfg.Listeners {
-		mat, _, err := lc.buildMaterial(logger)
-		if err != nil { // changed on disk since Check
-			return nil, &ConfigError{fmt.Errorf("listener %s: %w", lc.Name, err)}
+		if err := t.addListener(lc); err != nil {
+			t.Close()
+			return nil, err
 		}
-		l := &Listener{cfg: lc, t: t, sem: make(chan struct{}, lc.MaxConnections), role: pqtls.RoleServer}
-		if lc.Mode == ModeClient {
-			l.role = pqtls.RoleClient
-		}
-		l.material.Store(mat)
-		name := lc.Name
-		l.active = m.active.WithLabelValues(name)
-		l.proxied = m.total.WithLabelValues(name, "proxied")
-		l.hsFailed = m.total.WithLabelValues(name, "handshake_failed")
-		l.beFailed = m.total.WithLabelValues(name, "backend_failed")
-		l.toTarget = m.bytes.WithLabelValues(name, DirectionToTarget)
-		l.fromTarget = m.bytes.WithLabelValues(name, DirectionFromTarget)
-		l.duration = m.duration.WithLabelValues(name)
-		l.dial = m.dial.WithLabelValues(name)
-		m.reloads.WithLabelValues(name)
-		m.reloadErrors.WithLabelValues(name)
-		t.listeners = append(t.listeners, l)
 	}
 	for _, l := range t.listeners {
 		network, addr, _ := splitAddr(l.cfg.Listen)
@@ -198,8 +240,15 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Tunnel, error) {
 	return t, nil
 }
 
+// pqtlsPolicy is the policy the listener enforces, as logged at start: the
+// effective one (pqtls.ResolvePolicy, which drops the groups GODEBUG
+// disables), the value the TLS configuration is built from, not the
+// configured one.
 func pqtlsPolicy(l ListenerConfig) string {
 	p, _, _ := l.policy()
+	if eff, _, err := pqtls.ResolvePolicy(p, nil); err == nil {
+		return eff.String()
+	}
 	return p.String()
 }
 
@@ -252,7 +301,7 @@ func (t *Tunnel) Reload() error {
 	defer t.reloadMu.Unlock()
 	var errs []error
 	for _, l := range t.listeners {
-		mat, w, err := l.cfg.buildMaterial(t.log)
+		mat, w, err := l.cfg.buildMaterial(t.log, l.source())
 		if err != nil {
 			t.m.reloadErrors.WithLabelValues(l.cfg.Name).Inc()
 			t.log.Error("tunnel reload failed; keeping the previous certificates", "listener", l.cfg.Name, "error", err)
@@ -293,6 +342,11 @@ func (t *Tunnel) Shutdown(ctx context.Context) error {
 		<-done
 	}
 	t.stopHTTP()
+	for _, l := range t.listeners {
+		if l.src != nil {
+			_ = l.src.Close()
+		}
+	}
 	return err
 }
 
@@ -684,7 +738,10 @@ func Check(cfg Config) (warnings []string, err error) {
 		if lerrs == nil || lerrs[i] != nil {
 			continue
 		}
-		_, w, err := l.buildMaterial(nil)
+		if l.UseWorkloadAPI {
+			continue // nothing on disk: the SVID comes from the Workload API at start
+		}
+		_, w, err := l.buildMaterial(nil, nil)
 		if err != nil {
 			lerrs[i] = cfg.listenerError(i, err)
 			continue

@@ -3,6 +3,7 @@ package tunnel
 import (
 	"bytes"
 	"crypto/sha256"
+	"crypto/tls"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func serverListener(t testing.TB, p *testPKI, target string) ListenerConfig {
@@ -82,6 +84,19 @@ func TestPairIntegrity(t *testing.T) {
 	}
 	if v := metricValue(t, creg, pqtls.MetricGroupTotal, map[string]string{"role": "client", "group": "x25519_mlkem768"}); v != 1 {
 		t.Errorf("client tunnel x25519_mlkem768 handshakes = %v, want 1", v)
+	}
+	// The seed's telemetry: the negotiated cipher suite, per role (issue 13
+	// item 10), counted once per handshake on each side.
+	for role, reg := range map[string]*prometheus.Registry{"server": sreg, "client": creg} {
+		// The suite depends on the CPU (AES-GCM with AES instructions,
+		// else ChaCha20): sum over the TLS 1.3 suites Go offers.
+		var v float64
+		for _, cs := range tls.CipherSuites() {
+			v += metricValue(t, reg, pqtls.MetricCipherTotal, map[string]string{"role": role, "version": "TLS 1.3", "cipher": cs.Name})
+		}
+		if v != 1 {
+			t.Errorf("%s tunnel tls_handshake_cipher_total{version=TLS 1.3, cipher=<a TLS 1.3 suite>} = %v, want 1", role, v)
+		}
 	}
 	for _, dir := range []string{DirectionToTarget, DirectionFromTarget} {
 		if v := metricValue(t, sreg, MetricBytesTotal, map[string]string{"direction": dir}); v != float64(size) {

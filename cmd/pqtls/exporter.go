@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -17,8 +19,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/exporter"
 	"github.com/pqtls/pqtls/internal/httpserve"
+	"github.com/pqtls/pqtls/scan"
 )
 
 // exporterOpts are the flags of 'pqtls exporter'.
@@ -92,7 +96,8 @@ func runExporter(ctx context.Context, s streams, o *exporterOpts) error {
 	logger := slog.New(slog.NewTextHandler(s.errOut, &slog.HandlerOptions{Level: level}))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	exp, err := exporter.New(exporter.Options{Config: cfg, ConfigFile: o.config, Logger: logger, Registerer: reg, Version: buildVersion()})
+	exp, err := exporter.New(exporter.Options{Config: cfg, ConfigFile: o.config, Logger: logger, Registerer: reg, Version: buildVersion(),
+		Enumerator: scanEnumerator})
 	if err != nil {
 		return failuref("%v", err)
 	}
@@ -152,4 +157,31 @@ func probeWriteTimeout(cfg *exporter.Config) time.Duration {
 		d = max(d, m.Timeout+5*time.Second)
 	}
 	return d
+}
+
+// scanEnumerator is the exporter's Enumerator: scan's engine (crafted
+// ClientHellos, an HRR walk, confirming handshakes), on the connections
+// the exporter dials (only the addresses allowed_targets checked). cmd
+// wires it because the exporter package may not import scan.
+func scanEnumerator(ctx context.Context, r exporter.EnumRequest) (exporter.EnumResult, error) {
+	t := scan.Target{Input: net.JoinHostPort(r.Host, strconv.Itoa(r.Port)), Source: "exporter", Host: r.Host, IP: r.IP.String(),
+		Port: r.Port, ServerName: r.ServerName, StartTLS: scan.ProtoNone}
+	res, err := scan.ScanOne(ctx, t, scan.Options{Enumerate: true, Groups: r.Groups, ServerName: r.ServerName, RootCAs: r.RootCAs,
+		ClientCert: r.ClientCert, ALPN: r.ALPN, StartTLS: r.StartTLS, Retries: -1, Timeout: r.Timeout, DialContext: r.DialContext, Logger: r.Logger})
+	if err == nil && res.Error != "" {
+		// res.Error may quote a server's banner: verdict and reason only.
+		err = fmt.Errorf("enumeration: %s (%s)", res.Verdict, res.Reason)
+	}
+	out := exporter.EnumResult{TLS12Curves: res.TLS12Curves, Connections: res.Connections, ProbeErrors: len(res.ProbeErrors)}
+	for _, g := range res.Groups {
+		if g.Confirmed == nil || *g.Confirmed {
+			out.Supported = append(out.Supported, tls.CurveID(g.ID))
+		}
+	}
+	for _, name := range res.TLS12Curves {
+		if g, perr := pqtls.ParseGroup(name); perr == nil {
+			out.Supported = append(out.Supported, g.ID)
+		}
+	}
+	return out, err
 }

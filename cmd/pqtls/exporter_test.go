@@ -253,6 +253,8 @@ func TestExporterFloodUnderLowUlimit(t *testing.T) {
 	cmd := exec.Command(sh, "-c", `ulimit -n 200 && exec "$0" "$@"`, bin, "exporter", "--config", cfgFile, "--listen", "127.0.0.1:0")
 	stderr := &lockedBuf{b: &bytes.Buffer{}}
 	cmd.Stderr = stderr
+	// Killed with the test binary even if it dies before its cleanups run.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -333,4 +335,54 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestExporterEnumerateWired: 'pqtls exporter' wires scan's engine into the
+// exporter: an enumerate module reports the groups a Go TLS 1.3 server
+// accepts.
+func TestExporterEnumerateWired(t *testing.T) {
+	dir := t.TempDir()
+	writeTestCerts(t, dir, "ca.pem", "server")
+	cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, CurvePreferences: []tls.CurveID{tls.X25519MLKEM768, tls.X25519}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testpeer.Serve(t, tln, 5*time.Second, func(c net.Conn) { _ = c.(*tls.Conn).Handshake(); _, _ = io.Copy(io.Discard, c) })
+	file := filepath.Join(dir, "exporter.yaml")
+	yml := "modules:\n  enum:\n    timeout: 5s\n    ca_file: ca.pem\n    server_name: localhost\n    enumerate: true\n    enumerate_groups: [X25519MLKEM768, x25519, secp256r1]\n"
+	if err := os.WriteFile(file, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := streams{in: strings.NewReader(""), out: io.Discard, errOut: io.Discard}
+	cmd := newExporterCmdWith(s, &exporterOpts{ready: ready})
+	cmd.SetArgs([]string{"--config", file, "--listen", "127.0.0.1:0"})
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("exporter exited: %v", err)
+	}
+	resp, err := http.Get("http://" + addr + "/probe?module=enum&target=" + tln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"probe_success 1", `probe_tls_group_supported{group="x25519_mlkem768",kind="hybrid"} 1`,
+		`probe_tls_group_supported{group="x25519",kind="classical"} 1`, `probe_tls_group_supported{group="secp256r1",kind="classical"} 0`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("missing %s in\n%s", want, body)
+		}
+	}
+	cancel()
+	<-done
 }

@@ -39,7 +39,9 @@ func newLintCmd(s streams) *cobra.Command {
 		Long: `pqtls lint reads repositories and reports every setting that keeps a service on
 classical key exchange: Go tls.Config curve lists and version caps, GODEBUG switches,
 go.mod versions, Dockerfile images, Envoy, nginx, HAProxy, stunnel, Caddy, Traefik,
-Istio, Node.js, Java and OpenSSL settings, and pqtls's own policy. Each finding names
+Istio, Node.js, Java and OpenSSL settings, AWS load balancer listeners in Terraform,
+CloudFormation and Pulumi YAML, postgresql.conf, Kafka properties, Cargo.toml and
+Cargo.lock, and pqtls's own policy. Each finding names
 the rule, file:line:column and the replacement text.
 
 It walks PATHs (default: the current directory), honours .gitignore, and skips .git,

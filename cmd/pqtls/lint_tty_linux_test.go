@@ -59,3 +59,17 @@ func TestLintColourOnTerminal(t *testing.T) {
 		}
 	}
 }
+
+// -o to a FIFO without a reader: exit 2 at once, nothing linted.
+func TestLintOutputFIFOWithoutReader(t *testing.T) {
+	dir := t.TempDir()
+	fifo := dir + "/out.fifo"
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	os.WriteFile(dir+"/app.env", []byte("GODEBUG=tlsmlkem=0\n"), 0o644)
+	code, out, errOut := runLintCmd(t, "-o", fifo, dir)
+	if code != 2 || out != "" || !strings.Contains(errOut, "no reader") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}

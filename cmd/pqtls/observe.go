@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -144,6 +145,8 @@ func checkObserveFilter(ctx context.Context, f observeFlags) error {
 }
 
 func runObserve(ctx context.Context, s streams, f observeFlags) error {
+	f.format = strings.ToLower(strings.TrimSpace(f.format)) // every enum: trimmed, case-insensitive
+	f.by = strings.ToLower(strings.TrimSpace(f.by))
 	if err := checkObserveFlags(f); err != nil {
 		return err
 	}
@@ -274,7 +277,14 @@ func (r *observeRun) read(ctx context.Context) (st observe.Stats, readErr, err e
 		return st, nil, r.readLog(ctx)
 	case f.read == "-":
 		// A capture streamed on stdin: tcpdump -w - | pqtls observe -r -
-		if err := observe.ReadCapture(ctx, r.s.in, observe.FileOptions{Filter: f.filter}, a); err != nil && ctx.Err() == nil {
+		opts := observe.FileOptions{Filter: f.filter}
+		if f.serve != "" {
+			var mu sync.Mutex
+			opts.Lock = &mu
+			stop := r.publish(func() { mu.Lock(); st := a.Stats(); mu.Unlock(); r.rec.Stats(st) })
+			defer stop()
+		}
+		if err := observe.ReadCapture(ctx, r.s.in, opts, a); err != nil && ctx.Err() == nil {
 			// (Ctrl-C ends a stream like a live capture: not an error.)
 			if a.Stats().Packets == 0 {
 				return st, nil, failuref("reading the capture from standard input: %w", err)
@@ -315,21 +325,7 @@ func (r *observeRun) readLog(ctx context.Context) error {
 		in = file
 	} else if r.f.serve != "" {
 		// A stream: publish the line counters while it runs.
-		done := make(chan struct{})
-		defer close(done)
-		go func() {
-			t := time.NewTicker(time.Second)
-			defer t.Stop()
-			for {
-				select {
-				case <-t.C:
-					st := r.logs.Stats()
-					r.rec.LogStats(st.Lines, st.Bad)
-				case <-done:
-					return
-				}
-			}
-		}()
+		defer r.publish(func() { st := r.logs.Stats(); r.rec.LogStats(st.Lines, st.Bad) })()
 	}
 	err := r.logs.Read(ctx, in)
 	st := r.logs.Stats()
@@ -341,6 +337,28 @@ func (r *observeRun) readLog(ctx context.Context) error {
 		return failuref("no line of the log matched --log %s (%s): check --log-format against the server's configuration", r.f.log, st.FirstBad)
 	}
 	return nil
+}
+
+// publish calls f once a second until the returned stop function is
+// called: the counters --serve shows while a stream is read.
+func (r *observeRun) publish(f func()) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				f()
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
 }
 
 // live captures on -i until interrupted or --duration.

@@ -11,13 +11,13 @@ import (
 	"time"
 )
 
-const testNginxFormat = `$remote_addr:$remote_port [$time_local] "$request" $status $ssl_protocol $ssl_curve "$ssl_server_name"`
+const testNginxFormat = `$remote_addr:$remote_port [$time_local] "$request" $status $ssl_protocol $ssl_curve "$ssl_server_name" $ssl_cipher`
 
-const testNginxLog = `192.0.2.1:50001 [02/Dec/2026:12:00:00 +0000] "GET / HTTP/1.1" 200 TLSv1.3 X25519MLKEM768 "a.test"
-192.0.2.1:50002 [02/Dec/2026:12:00:01 +0000] "GET / HTTP/1.1" 200 TLSv1.3 0x11ec "a.test"
-192.0.2.2:50003 [02/Dec/2026:12:00:02 +0000] "GET / HTTP/1.1" 200 TLSv1.3 X25519 "b.test"
-192.0.2.3:50004 [02/Dec/2026:12:00:03 +0000] "GET / HTTP/1.1" 200 TLSv1.2 prime256v1 "c.test"
-192.0.2.4:50005 [02/Dec/2026:12:00:04 +0000] "GET / HTTP/1.1" 200 - - "-"
+const testNginxLog = `192.0.2.1:50001 [02/Dec/2026:12:00:00 +0000] "GET / HTTP/1.1" 200 TLSv1.3 X25519MLKEM768 "a.test" TLS_AES_128_GCM_SHA256
+192.0.2.1:50002 [02/Dec/2026:12:00:01 +0000] "GET / HTTP/1.1" 200 TLSv1.3 0x11ec "a.test" TLS_AES_256_GCM_SHA384
+192.0.2.2:50003 [02/Dec/2026:12:00:02 +0000] "GET / HTTP/1.1" 200 TLSv1.3 X25519 "b.test" TLS_AES_256_GCM_SHA384
+192.0.2.3:50004 [02/Dec/2026:12:00:03 +0000] "GET / HTTP/1.1" 200 TLSv1.2 prime256v1 "c.test" ECDHE-RSA-AES128-GCM-SHA256
+192.0.2.4:50005 [02/Dec/2026:12:00:04 +0000] "GET / HTTP/1.1" 200 - - "-" -
 not an access log line
 `
 
@@ -58,6 +58,8 @@ func TestObserveLogNginx(t *testing.T) {
 		`pqtls_observe_flows_total{outcome="tls12"} 1`,
 		`pqtls_observe_log_lines_total 6`,
 		`pqtls_observe_log_bad_lines_total 1`,
+		`tls_handshake_cipher_total{cipher="TLS_AES_256_GCM_SHA384",role="observed",version="TLS 1.3"} 2`,
+		`tls_handshake_cipher_total{cipher="TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",role="observed",version="TLS 1.2"} 1`,
 	} {
 		if code != 0 || !strings.Contains(out, want+"\n") {
 			t.Errorf("exit %d, missing %q in:\n%s", code, want, out)

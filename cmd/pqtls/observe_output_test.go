@@ -153,11 +153,12 @@ func TestObserveServeStream(t *testing.T) {
 	bw.Flush()
 	var m string
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if m = scrape(t, addr); strings.Contains(m, `tls_handshake_group_total{group="x25519_mlkem768",kind="hybrid",role="observed"} 4`) {
+		if m = scrape(t, addr); strings.Contains(m, `tls_handshake_group_total{group="x25519_mlkem768",kind="hybrid",role="observed"} 4`) &&
+			strings.Contains(m, "pqtls_observe_packets_total 104\n") {
 			break
 		}
 	}
-	if !strings.Contains(m, `pqtls_http_connections_rejected_total{server="observe"} 0`) ||
+	if !strings.Contains(m, `pqtls_http_connections_rejected_total{server="observe"} 0`) || !strings.Contains(m, "pqtls_observe_packets_total 104\n") ||
 		!strings.Contains(m, `tls_handshake_group_total{group="x25519_mlkem768",kind="hybrid",role="observed"} 4`) {
 		t.Errorf("metrics while streaming:\n%s", m)
 	}

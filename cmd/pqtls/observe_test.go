@@ -72,7 +72,7 @@ func TestObserveTable(t *testing.T) {
 		!strings.HasSuffix(lines[7], "66.7") {
 		t.Errorf("exit %d, table:\n%s", code, out)
 	}
-	code, out, _ = runCLI(t, "observe", "-r", recorded, "--by", "client")
+	code, out, _ = runCLI(t, "observe", "-r", recorded, "--by", " Client ", "--format", "TABLE")
 	lines = strings.Split(strings.TrimSpace(out), "\n")
 	if code != 0 || len(lines) != 2 || !strings.HasPrefix(lines[1], "127.0.0.1 ") {
 		t.Errorf("by client: exit %d:\n%s", code, out)
@@ -88,6 +88,10 @@ func TestObserveProm(t *testing.T) {
 		`tls_handshake_errors_total{reason="reset",role="observed"} 1`,
 		`pqtls_observe_flows_total{outcome="tls12"} 1`,
 		`pqtls_observe_packets_total 104`,
+		// issue 13 item 10: the negotiated cipher suite, bounded labels
+		`tls_handshake_cipher_total{cipher="TLS_AES_128_GCM_SHA256",role="observed",version="TLS 1.3"} 4`,
+		`tls_handshake_cipher_total{cipher="TLS_AES_256_GCM_SHA384",role="observed",version="TLS 1.3"} 1`,
+		`tls_handshake_cipher_total{cipher="TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",role="observed",version="TLS 1.2"} 1`,
 	} {
 		if !strings.Contains(out, want+"\n") {
 			t.Errorf("missing %q in:\n%s", want, out)

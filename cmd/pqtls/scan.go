@@ -64,8 +64,12 @@ port list (10.0.0.0/30:443,8443), scheme prefixes for STARTTLS (postgres://db:54
 a YAML inventory (--inventory fleet.yaml) with service, owner, protocol and tags (data_lifetime: 10y,
 sensitivity: high). A name that resolves to several addresses is scanned at each address (SNI = name).
 
-Exit status: 0 ok, 1 when --fail-on matched (offenders are listed on stderr) or the scan failed,
-2 on usage errors. See docs/SCAN.md.`,
+Fleets: --shard K/N scans one of N parts; 'pqtls scan merge' joins the JSON reports of the shards,
+'pqtls scan diff OLD.json NEW.json' shows migration progress.
+
+Exit status: 0 ok (unreachable endpoints among assessed ones are findings), 1 when --fail-on
+matched (offenders are listed on stderr), no endpoint could be assessed, or the scan was
+interrupted, 2 on usage errors (checked before any connection). See docs/SCAN.md.`,
 		Example: `  pqtls scan example.internal:443
   pqtls scan --format json -o scan.json -f fleet.txt
   pqtls scan --inventory fleet.yaml --format html -o report.html --fail-on not-ready
@@ -114,6 +118,9 @@ func (f *scanFlags) parse(s streams) (*scanRun, error) {
 	format, err := scan.ParseFormat(f.format)
 	if err != nil {
 		return nil, usageErrorf("--format: %v", err)
+	}
+	for _, v := range []*string{&f.sortBy, &f.color, &f.progress} {
+		*v = strings.ToLower(strings.TrimSpace(*v))
 	}
 	if f.sortBy != "input" && f.sortBy != "priority" {
 		return nil, usageErrorf("unknown --sort %q: use input or priority", f.sortBy)
@@ -282,6 +289,19 @@ func scanExit(s streams, f *scanFlags, run *scanRun, results []scan.Result, inte
 		}
 		return silentExit(exitFailure)
 	}
+	// An unreachable endpoint in a fleet is a finding (exit 0, or 1 with
+	// --fail-on error); a run that could assess no endpoint at all (a
+	// single target that is down, a wrong port) is a runtime failure.
+	assessed := 0
+	for _, r := range results {
+		if r.Verdict.Scanned() {
+			assessed++
+		}
+	}
+	if len(results) > 0 && assessed == 0 {
+		r := results[0]
+		return failuref("no endpoint could be assessed (%s: %s, %s): check the address and port, and --starttls for a protocol that starts in plain text; the report is written", r.Address, r.Verdict, report.TermSafe(r.Reason))
+	}
 	return nil
 }
 
@@ -428,7 +448,11 @@ Exit status: 0 ok, 1 when a --fail-on category is not empty, 2 on bad input.`,
 			}
 			if hit := d.Has(cats); len(hit) > 0 {
 				for _, c := range hit {
-					fmt.Fprintf(s.errOut, "pqtls scan diff: %d endpoints %s (--fail-on)\n", d.Counts[string(c)], c)
+					n, noun := d.Counts[string(c)], "endpoints"
+					if n == 1 {
+						noun = "endpoint"
+					}
+					fmt.Fprintf(s.errOut, "pqtls scan diff: %d %s %s (--fail-on)\n", n, noun, c)
 				}
 				return silentExit(exitFailure)
 			}

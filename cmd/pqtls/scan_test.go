@@ -249,8 +249,8 @@ func TestScanCLIOutputs(t *testing.T) {
 	// The table (not a TTY: no colour codes) and the priority list.
 	inv := filepath.Join(dir, "fleet.yaml")
 	os.WriteFile(inv, []byte("endpoints:\n  - target: "+ready+"\n    service: api\n    owner: team-a\n    tags: {data_lifetime: 10y, sensitivity: high}\n"), 0o644)
-	code, out, _ = scanCLI(t, "", "scan", "--inventory", inv, "--quick")
-	if code != 0 || !strings.Contains(out, "VERDICT") || strings.Contains(out, "\x1b[") || !strings.Contains(out, "1 endpoints: 1 pq_ready") {
+	code, out, _ = scanCLI(t, "", "scan", "--inventory", inv, "--quick", "--format", " Table", "--color", "NEVER", "--sort", "Priority ", "--progress", "Never")
+	if code != 0 || !strings.Contains(out, "VERDICT") || strings.Contains(out, "\x1b[") || !strings.Contains(out, "1 endpoint: 1 pq_ready") {
 		t.Errorf("table: exit %d\n%s", code, out)
 	}
 }
@@ -390,7 +390,8 @@ func TestScanCLIMaxEndpoints(t *testing.T) {
 	seen := map[string]int{}
 	for k := 1; k <= 4; k++ {
 		code, out, errOut := scanCLI(t, "", append(append(base, "--shard", fmt.Sprintf("%d/4", k)), eps...)...)
-		if code != 0 {
+		// Only 127.0.0.1 listens: a shard without it assesses nothing (1).
+		if code != 0 && !(code == 1 && strings.Contains(errOut, "no endpoint could be assessed")) {
 			t.Fatalf("shard %d/4: exit %d: %s", k, code, errOut)
 		}
 		rows, _ := csv.NewReader(strings.NewReader(out)).ReadAll()
@@ -462,7 +463,8 @@ func TestScanCLIOutputKeepsSpecialFiles(t *testing.T) {
 	if err := os.Symlink("report.csv", link); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, errOut := scanCLI(t, "", "scan", "--quick", "--format", "csv", "-o", link, "127.0.0.1:1"); code != 0 {
+	srv, _ := scanTestServer(t, "prefer")
+	if code, _, errOut := scanCLI(t, "", "scan", "--quick", "--format", "csv", "-o", link, srv); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
@@ -482,7 +484,7 @@ func TestScanCLIOutputKeepsSpecialFiles(t *testing.T) {
 	if err := syscall.Mknod(null, syscall.S_IFCHR|0o666, 1<<8|3); err != nil {
 		t.Fatalf("mknod: %v", err)
 	}
-	if code, out, errOut := scanCLI(t, "", "scan", "--quick", "-o", null, "127.0.0.1:1"); code != 0 || out != "" {
+	if code, out, errOut := scanCLI(t, "", "scan", "--quick", "-o", null, srv); code != 0 || out != "" {
 		t.Fatalf("-o device: exit %d, stdout %q, stderr %s", code, out, errOut)
 	}
 	if st, err := os.Lstat(null); err != nil || st.Mode()&os.ModeCharDevice == 0 {
@@ -507,13 +509,14 @@ func TestScanCLIOutputProcSelfFd(t *testing.T) {
 	if err := os.Symlink("/proc/self/fd/1", link); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "scan", "--quick", "--format", "csv", "-o", link, "127.0.0.1:1")
+	srv, _ := scanTestServer(t, "prefer")
+	cmd := exec.Command(bin, "scan", "--quick", "--format", "csv", "-o", link, srv)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("%v: %s", err, stderr.String())
 	}
-	if !strings.HasPrefix(stdout.String(), "endpoint,address") || !strings.Contains(stdout.String(), "127.0.0.1:1") {
+	if !strings.HasPrefix(stdout.String(), "endpoint,address") || !strings.Contains(stdout.String(), srv) {
 		t.Errorf("stdout %q", stdout.String())
 	}
 	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
@@ -581,7 +584,7 @@ func TestScanCLIShardsMergeDiff(t *testing.T) {
 		t.Fatalf("diff: exit %d, stdout %s, stderr %s", code, out, errOut)
 	}
 	code, _, errOut = scanCLI(t, "", "scan", "diff", "--fail-on", "Gone,regressed", path("old.json"), path("fleet.json"))
-	if code != 1 || !strings.Contains(errOut, "1 endpoints gone") {
+	if code != 1 || !strings.Contains(errOut, "1 endpoint gone") {
 		t.Errorf("--fail-on gone: exit %d, %s", code, errOut)
 	}
 	code, out, _ = scanCLI(t, "", "scan", "diff", "--format", "json", path("fleet.json"), path("old.json"))
@@ -720,5 +723,23 @@ func TestScanKubernetesCronJob(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(reports, day, "diff.html")); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestScanCLIExitWhenNothingAssessed: a single target that is down is
+// exit 1 (with the report written and the cause on stderr); the same
+// endpoint in a fleet with an assessed one is a finding, exit 0.
+func TestScanCLIExitWhenNothingAssessed(t *testing.T) {
+	down, _ := countingListener(t) // accepts and closes: reset
+	code, out, errOut := scanCLI(t, "", "scan", "--quick", "--format", "csv", "127.0.0.1:1")
+	if code != 1 || !strings.Contains(out, "127.0.0.1:1,") || !strings.Contains(errOut, "no endpoint could be assessed (127.0.0.1:1: unreachable, connection_refused)") {
+		t.Errorf("single unreachable target: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	ready, _ := scanTestServer(t, "prefer")
+	if code, _, errOut := scanCLI(t, "", "scan", "--quick", "127.0.0.1:1", down, ready); code != 0 {
+		t.Errorf("fleet with one assessed endpoint: exit %d, %s", code, errOut)
+	}
+	if code, _, _ := scanCLI(t, "", "scan", "--quick", "--fail-on", "error", "127.0.0.1:1", ready); code != 1 {
+		t.Errorf("--fail-on error: exit %d", code)
 	}
 }

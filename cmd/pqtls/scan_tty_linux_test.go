@@ -75,8 +75,8 @@ func TestScanTableHonoursNoColor(t *testing.T) {
 		want            bool
 	}{{"", "auto", true}, {"1", "auto", false}, {"1", "always", true}} {
 		t.Setenv("NO_COLOR", tc.noColor)
-		code, out := scanToTTY(t, "scan", "--quick", "--color", tc.colour, "127.0.0.1:1")
-		if code != 0 || !strings.Contains(out, "unreachable") {
+		code, out := scanToTTY(t, "scan", "--quick", "--color", tc.colour, hostileSubjectServer(t))
+		if code != 0 || !strings.Contains(out, "pq_ready") {
 			t.Fatalf("exit %d, output %q", code, out)
 		}
 		if got := strings.Contains(out, "\x1b["); got != tc.want {

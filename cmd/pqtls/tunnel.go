@@ -98,6 +98,8 @@ func newTunnelModeCmd(s streams, mode tunnel.Mode) *cobra.Command {
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fl.BoolVar(&f.checkConfig, "check-config", false, "validate flags and load every certificate, then exit")
+	fl.BoolVar(&f.l.UseWorkloadAPI, "use-workload-api", false, "take the certificate (X.509-SVID) and trust bundle from the SPIFFE Workload API, rotated without restart; exclusive with --cert/--key/--client-ca/--ca")
+	fl.StringVar(&f.l.WorkloadAPIAddr, "workload-api-addr", "", "Workload API address, unix:///path or tcp://IP:port (default: $SPIFFE_ENDPOINT_SOCKET)")
 	fl.StringSliceVar(&f.l.ALPN, "alpn", nil, "ALPN protocols to negotiate, e.g. h2,http/1.1 (default: none, so HTTP/1.1 backends never see HTTP/2)")
 	fl.StringVar(&f.l.Cert, "cert", "", "PEM certificate (server: required; client: for mTLS)")
 	fl.StringVar(&f.l.Key, "key", "", "PEM private key for --cert")

@@ -134,6 +134,10 @@ func TestTunnelBadInput(t *testing.T) {
 		{name: "remote target", args: []string{"tunnel", "server", "--listen", "127.0.0.1:0", "--target", "10.1.2.3:5432", "--cert", filepath.Join(dir, "server.pem"), "--key", filepath.Join(dir, "server.key")},
 			want: []string{"allow-remote-target"}, status: exitUsage},
 		{name: "no mode", args: []string{"tunnel"}, want: []string{"--config"}, status: exitUsage},
+		{name: "workload API with files", args: []string{"tunnel", "server", "--listen", "127.0.0.1:0", "--target", "127.0.0.1:5432", "--use-workload-api", "--workload-api-addr", "unix:///run/spire/agent.sock", "--cert", filepath.Join(dir, "server.pem"), "--key", filepath.Join(dir, "server.key")},
+			want: []string{"use_workload_api", "--cert, --key, --client-ca, --ca"}, status: exitUsage},
+		{name: "workload API client without verify", args: []string{"tunnel", "client", "--listen", "127.0.0.1:0", "--target", "db:5433", "--use-workload-api", "--workload-api-addr", "unix:///run/spire/agent.sock"},
+			want: []string{"--verify-uri"}, status: exitUsage},
 		{name: "bad policy", args: []string{"tunnel", "client", "--listen", "127.0.0.1:0", "--target", "db:5433", "--policy", "strict"}, want: []string{"prefer", "require"}, status: exitUsage},
 		{name: "duration", yaml: "listeners:\n  - mode: client\n    listen: 127.0.0.1:0\n    target: db:1\n    idle_timeout: forever\n", want: []string{"t.yaml:5: idle_timeout: \"forever\" is not a duration"}, status: exitUsage},
 	}
@@ -405,10 +409,11 @@ func runTunnelProcess(t *testing.T, shellPrefix string, extra ...string) *tunnel
 	return p
 }
 
-// dial waits for the tunnel to accept a TLS connection (20 s at most).
+// dial waits for the tunnel to accept a TLS connection (60 s at most: the
+// machine may be loaded).
 func (p *tunnelProcess) dial(t *testing.T) *tls.Conn {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		c, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", p.addr, p.cfg)
 		if err == nil {

@@ -12,11 +12,23 @@ import (
 type Page struct {
 	Title    string
 	Subtitle string
+	// Headline is the one sentence a reader takes away ("62 % of
+	// endpoints hybrid, 3 critical to migrate").
+	Headline string
 	Stats    []Stat
 	Charts   []BarChart
+	// Sections are titled tables shown before the main Table.
+	Sections []Section
 	Table    *HTMLTable
 	Details  []Detail
 	Footer   string
+}
+
+// Section is a titled sortable table with an optional note under the title.
+type Section struct {
+	Title string
+	Note  string
+	Table *HTMLTable
 }
 
 // Stat is one headline figure.
@@ -109,25 +121,28 @@ details{background:#fff;margin:6px 0;border-radius:6px;box-shadow:0 1px 2px #000
 details.good{border-left:4px solid #2e9d57}details.warn{border-left:4px solid #d29a12}details.bad{border-left:4px solid #d2453a}details.muted{border-left:4px solid #8a94a3}
 summary{cursor:pointer;font-weight:600}dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:8px 0}
 dt{color:#5b6573}dd{margin:0;white-space:pre-wrap;font-family:ui-monospace,monospace;font-size:12px}
+.headline{font-size:18px;font-weight:600;margin:0 0 16px}
 a{color:#2857a4}footer{margin-top:24px;color:#5b6573;font-size:12px}
 </style></head><body>
-<h1>{{.P.Title}}</h1><div class="sub">{{.P.Subtitle}}</div>
+<h1>{{.P.Title}}</h1><div class="sub">{{.P.Subtitle}}</div>{{with .P.Headline}}<p class="headline">{{.}}</p>{{end}}
 <div class="stats">{{range .P.Stats}}<div class="stat {{.Class}}"><b>{{.Value}}</b>{{.Label}}</div>{{end}}</div>
 {{if .Charts}}<div class="charts">{{range .Charts}}<div class="chart"><h2>{{.Title}}</h2>
 <svg width="520" height="{{.Height}}" role="img" aria-label="{{.Title}}">{{range .Bars}}
 <text x="0" y="{{.Y}}" dy="14">{{.Label}}</text><rect class="{{.Class}}" x="170" y="{{.Y}}" width="{{.W}}" height="18" rx="3"></rect><text x="{{.W}}" dx="176" y="{{.Y}}" dy="14">{{.Value}}</text>{{end}}
 </svg></div>{{end}}</div>{{end}}
-{{with .P.Table}}<h2>Endpoints</h2><table id="t"><thead><tr>{{range .Columns}}<th>{{.}}</th>{{end}}</tr></thead><tbody>
+{{range .P.Sections}}<h2>{{.Title}}</h2>{{with .Note}}<div class="sub">{{.}}</div>{{end}}{{template "table" .Table}}{{end}}
+{{with .P.Table}}<h2>Endpoints</h2>{{template "table" .}}{{end}}
+{{define "table"}}<table class="sortable"><thead><tr>{{range .Columns}}<th>{{.}}</th>{{end}}</tr></thead><tbody>
 {{range .Rows}}<tr class="{{.Class}}">{{$id := .DetailID}}{{range $i, $c := .Cells}}<td>{{if and (eq $i 0) $id}}<a href="#{{$id}}">{{$c}}</a>{{else}}{{$c}}{{end}}</td>{{end}}</tr>
 {{end}}</tbody></table>{{end}}
 {{if .P.Details}}<h2>Details</h2>{{range .P.Details}}<details id="{{.ID}}" class="{{.Class}}"><summary>{{.Title}}</summary><dl>{{range .Fields}}<dt>{{index . 0}}</dt><dd>{{index . 1}}</dd>{{end}}</dl></details>
 {{end}}{{end}}
 <footer>{{.P.Footer}}</footer>
 <script>
-(function(){var t=document.getElementById('t');if(!t)return;var ths=t.tHead.rows[0].cells;
+(function(){[].forEach.call(document.querySelectorAll('table.sortable'),function(t){var ths=t.tHead.rows[0].cells;
 for(var i=0;i<ths.length;i++)(function(i){var asc=true;ths[i].onclick=function(){var b=t.tBodies[0],rows=[].slice.call(b.rows);
 rows.sort(function(x,y){var a=x.cells[i].textContent,c=y.cells[i].textContent,na=parseFloat(a),nc=parseFloat(c);
-var r=(!isNaN(na)&&!isNaN(nc))?na-nc:a.localeCompare(c);return asc?r:-r});asc=!asc;rows.forEach(function(r){b.appendChild(r)})}})(i);
+var r=(!isNaN(na)&&!isNaN(nc))?na-nc:a.localeCompare(c);return asc?r:-r});asc=!asc;rows.forEach(function(r){b.appendChild(r)})}})(i);});
 document.addEventListener('click',function(e){var a=e.target.closest('a[href^="#"]');if(a){var d=document.getElementById(a.getAttribute('href').slice(1));if(d&&d.tagName==='DETAILS')d.open=true}});})();
 </script></body></html>
 `))

@@ -18,31 +18,82 @@ type KeyShare struct {
 	Data  []byte
 }
 
-// Group codepoints this file needs that crypto/tls does not name.
-const (
-	groupMLKEM512       tls.CurveID = 0x0200
-	groupMLKEM768       tls.CurveID = 0x0201
-	groupMLKEM1024      tls.CurveID = 0x0202
-	groupSM2MLKEM768    tls.CurveID = 0x11EE
-	groupX25519Kyber768 tls.CurveID = 0x6399
-	groupP256Kyber768   tls.CurveID = 0x639A
-	groupFFDHEFirst     tls.CurveID = 0x0100
-	groupFFDHELast      tls.CurveID = 0x0104
-)
-
 // RealKeyShare reports whether [GenerateKeyShare] produces a genuine public
 // key for group, from a private key generated with crypto/ecdh or
 // crypto/mlkem: x25519, secp256r1/384/521, MLKEM768, MLKEM1024 and the
-// hybrids X25519MLKEM768, SecP256r1MLKEM768 and SecP384r1MLKEM1024. For the
-// other registered groups it produces a well-formed value of the right size
-// (see GenerateKeyShare) whose private key nobody holds.
+// hybrids made of those (X25519MLKEM768, SecP256r1MLKEM768,
+// SecP384r1MLKEM1024). For the other registered groups it produces a
+// well-formed value of the right size (see GenerateKeyShare) whose private
+// key nobody holds; the obsolete Kyber drafts are never real.
 func RealKeyShare(group tls.CurveID) bool {
-	switch group {
-	case tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521, groupMLKEM768, groupMLKEM1024,
-		tls.X25519MLKEM768, tls.SecP256r1MLKEM768, tls.SecP384r1MLKEM1024:
-		return true
+	g, ok := pqtls.LookupGroup(group)
+	if !ok || g.Kind == pqtls.KindDraft {
+		return false
 	}
-	return false
+	parts := g.Components
+	if parts == nil {
+		parts = []tls.CurveID{group}
+	}
+	for _, id := range parts {
+		if _, ok := realShares[id]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// realShares generate genuine public keys, by codepoint (ML-KEM-768
+// 0x0201, ML-KEM-1024 0x0202).
+var realShares = map[tls.CurveID]func() ([]byte, error){
+	tls.X25519:    func() ([]byte, error) { return ecdhPublic(ecdh.X25519()) },
+	tls.CurveP256: func() ([]byte, error) { return ecdhPublic(ecdh.P256()) },
+	tls.CurveP384: func() ([]byte, error) { return ecdhPublic(ecdh.P384()) },
+	tls.CurveP521: func() ([]byte, error) { return ecdhPublic(ecdh.P521()) },
+	0x0201:        mlkem768Public,
+	0x0202:        mlkem1024Public,
+}
+
+// componentShares are the parts without a Go implementation: curveSM2
+// (0x0029, RFC 8998) and ML-KEM-512 (0x0200).
+var componentShares = map[tls.CurveID]func() ([]byte, error){
+	0x0029: sm2Point,
+	0x0200: func() ([]byte, error) { return mlkemLikeKey(2), nil },
+}
+
+// shareGenerators build a key share by group family (pqtls.Group.Family):
+// adding a group of a known family needs no code here.
+var shareGenerators = map[pqtls.Family]func(g pqtls.Group) ([]byte, error){
+	pqtls.FamilyECDH:  componentShare,
+	pqtls.FamilyMLKEM: componentShare,
+	pqtls.FamilyFFDHE: func(g pqtls.Group) ([]byte, error) { return ffdheShare(g.ClientShareSize), nil },
+	pqtls.FamilyHybrid: func(g pqtls.Group) ([]byte, error) {
+		var out []byte
+		for _, id := range g.Components {
+			part, err := componentShare(pqtls.Group{ID: id})
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, part...)
+		}
+		return out, nil
+	},
+}
+
+// componentShare is a genuine key where Go has one, a well-formed value
+// otherwise, else (x448) random bytes of the registered size.
+func componentShare(g pqtls.Group) ([]byte, error) {
+	if f, ok := realShares[g.ID]; ok {
+		return f()
+	}
+	if f, ok := componentShares[g.ID]; ok {
+		return f()
+	}
+	if r, ok := pqtls.LookupGroup(g.ID); ok && r.ClientShareSize > 0 {
+		b := make([]byte, r.ClientShareSize)
+		rand.Read(b)
+		return b, nil
+	}
+	return nil, fmt.Errorf("no key share generator for codepoint %#04x", uint16(g.ID))
 }
 
 // GenerateKeyShare returns a client key_share entry for group with a fresh
@@ -106,60 +157,16 @@ func mlkem1024Public() ([]byte, error) {
 	return k.EncapsulationKey().Bytes(), nil
 }
 
-func concat(parts ...func() ([]byte, error)) ([]byte, error) {
-	var out []byte
-	for _, p := range parts {
-		b, err := p()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b...)
-	}
-	return out, nil
-}
-
 func keyShareData(group tls.CurveID) ([]byte, error) {
-	x25519 := func() ([]byte, error) { return ecdhPublic(ecdh.X25519()) }
-	p256 := func() ([]byte, error) { return ecdhPublic(ecdh.P256()) }
-	p384 := func() ([]byte, error) { return ecdhPublic(ecdh.P384()) }
-	switch group {
-	case tls.X25519:
-		return x25519()
-	case tls.CurveP256:
-		return p256()
-	case tls.CurveP384:
-		return p384()
-	case tls.CurveP521:
-		return ecdhPublic(ecdh.P521())
-	case groupMLKEM768:
-		return mlkem768Public()
-	case groupMLKEM1024:
-		return mlkem1024Public()
-	case tls.X25519MLKEM768:
-		return concat(mlkem768Public, x25519)
-	case tls.SecP256r1MLKEM768:
-		return concat(p256, mlkem768Public)
-	case tls.SecP384r1MLKEM1024:
-		return concat(p384, mlkem1024Public)
-	case groupX25519Kyber768:
-		return concat(x25519, mlkem768Public)
-	case groupP256Kyber768:
-		return concat(p256, mlkem768Public)
-	case groupSM2MLKEM768:
-		return concat(sm2Point, mlkem768Public)
-	case groupMLKEM512:
-		return mlkemLikeKey(2), nil
-	}
 	g, ok := pqtls.LookupGroup(group)
-	if !ok || g.ClientShareSize <= 0 {
-		return nil, fmt.Errorf("codepoint %#04x has no known key share size; build wire.KeyShare{Group, Data} yourself", uint16(group))
+	if !ok {
+		return nil, fmt.Errorf("codepoint %#04x is not in the registry; build wire.KeyShare{Group, Data} yourself", uint16(group))
 	}
-	b := make([]byte, g.ClientShareSize)
-	if group >= groupFFDHEFirst && group <= groupFFDHELast {
-		return ffdheShare(len(b)), nil
+	gen, ok := shareGenerators[g.Family]
+	if !ok {
+		return nil, fmt.Errorf("no key share generator for family %q of %s: add one to shareGenerators", g.Family, g.Name)
 	}
-	rand.Read(b)
-	return b, nil
+	return gen(g)
 }
 
 // mlkemLikeKey returns a FIPS 203 encapsulation key layout for k polynomials

@@ -117,8 +117,8 @@ func TestHAProxy(t *testing.T) {
 		"203.0.113.9:40001 [02/Dec/2026:12:00:00.123] fe_https \"h.test\" TLSv1.3 TLS_AES_256_GCM_SHA384 - 100%\n"
 	flows, _ := readAll(t, "haproxy", def, in)
 	check(t, flows, []want{
-		{"203.0.113.9:40000", "", `"h.test"`, "TLS 1.3", "X25519MLKEM768", "hybrid", "hybrid", ""},
-		{"203.0.113.9:40001", "", `"h.test"`, "TLS 1.3", "", "", "incomplete", observe.ReasonGroupNotLogged},
+		{"203.0.113.9:40000", "", "h.test", "TLS 1.3", "X25519MLKEM768", "hybrid", "hybrid", ""},
+		{"203.0.113.9:40001", "", "h.test", "TLS 1.3", "", "", "incomplete", observe.ReasonGroupNotLogged},
 	})
 }
 

@@ -37,6 +37,9 @@ type Format struct {
 func templateFormat(d *dialect) func(string) (lineParser, error) {
 	return func(def string) (lineParser, error) {
 		decode := func(s string) (string, bool) { return s, true }
+		if d == haproxyDialect {
+			decode = unquote // %{+Q}: the value is logged in double quotes
+		}
 		if d == nginxDialect {
 			var err error
 			if def, decode, err = unquoteNginx(def); err != nil {

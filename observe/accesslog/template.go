@@ -115,6 +115,15 @@ func (t *template) parse(line string, v *values) error {
 	return nil
 }
 
+// unquote removes the double quotes HAProxy's +Q option puts around a
+// value.
+func unquote(s string) (string, bool) {
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		return s[1 : len(s)-1], true
+	}
+	return s, true
+}
+
 // nginxEscape decodes nginx's escape=default: '"', '\' and bytes below 32
 // or above 126 are written \xHH.
 func nginxEscape(s string) (string, bool) {

@@ -27,6 +27,17 @@ resource "aws_lb_listener_certificate" "extra" {
   certificate_arn = aws_acm_certificate.extra.arn
 }
 
-variable "ssl_policy" {
-  default = "ELBSecurityPolicy-2016-08" # a default is not a listener
+# Classic ELB has no PQ policies: its policy attributes are not read.
+resource "aws_load_balancer_policy" "classic" {
+  load_balancer_name = aws_elb.legacy.name
+  policy_name        = "tls12"
+  policy_type_name   = "SSLNegotiationPolicyType"
+  policy_attribute {
+    name  = "Reference-Security-Policy"
+    value = "ELBSecurityPolicy-TLS-1-2-2017-01"
+  }
+}
+
+variable "name" {
+  default = "ELBSecurityPolicy-2016-08" # not an ssl_policy variable
 }
