@@ -547,3 +547,59 @@ func BenchmarkFleetProbe(b *testing.B) {
 		b.Logf("exporter probe / direct handshake CPU ratio: %.2f (%.0f vs %.0f us)", cost["exporter-probe"]/cost["handshake-reference"], cost["exporter-probe"], cost["handshake-reference"])
 	}
 }
+
+// TestInteropFleetRemoteWrite runs the remote_write variant of the fleet
+// topology: two shards built from shard.yml push what they probe (100
+// endpoints, 60 hybrid) into a global Prometheus started with
+// --web.enable-remote-write-receiver. The global view holds every endpoint
+// once, labelled with its shard, and the fleet share is exactly 0.6.
+func TestInteropFleetRemoteWrite(t *testing.T) {
+	testpeer.Require(t, testpeer.PeerPrometheus)
+	ca := testpki.NewCA(t)
+	addrs, _ := fleetEndpoints(t, ca, 60, 40)
+	exporterAddr, reg := startFleetExporter(t, ca)
+	sdDir := writeFleetSD(t, addrs, exporterAddr)
+	global := testpeer.Prometheus(t, testpeer.PrometheusOptions{
+		Flags:     []string{"--web.enable-remote-write-receiver"},
+		RuleFiles: []string{filepath.Join(fleetDir, "rules", "pqtls-fleet.yml")},
+	})
+	var shards []*testpeer.PrometheusPeer
+	for k := range fleetShards {
+		job := shardJob(t, k, sdDir)
+		job.Interval, job.Timeout = "5s", "5s"
+		shards = append(shards, testpeer.Prometheus(t, testpeer.PrometheusOptions{
+			Jobs:           []testpeer.PrometheusJob{job},
+			ScrapeInterval: 5 * time.Second,
+			ExternalLabels: map[string]string{"shard": strconv.Itoa(k)},
+			RemoteWrite:    []map[string]any{{"url": global.URL + "/api/v1/write", "queue_config": map[string]any{"batch_send_deadline": "1s"}}},
+		}))
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(30*time.Second))
+	defer cancel()
+	sets := waitShardPartition(t, ctx, shards, addrs, reg, deadline)
+	ready := fmt.Sprintf(`fleet:probe_tls_pq_ready:ratio and on () (min_over_time((count(probe_success{job="pqtls-probe"} == 1))[6s:1s]) == %d)`, len(addrs))
+	v := waitFor(t, global, ready, time.Until(deadline)+30*time.Second, anySample)
+	if v[0].Value != 0.6 {
+		t.Fatalf("fleet hybrid share over remote_write %v, want exactly 0.6", v[0].Value)
+	}
+	vec, err := global.Query(ctx, `probe_success{job="pqtls-probe"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{}
+	for _, s := range vec {
+		inst, shard := s.Metric["instance"], s.Metric["shard"]
+		k, err := strconv.Atoi(shard)
+		if err != nil || k >= len(sets) || !sets[k][inst] {
+			t.Errorf("global view: %s with shard label %q, not probed by that shard", inst, shard)
+		}
+		if prev, dup := seen[inst]; dup {
+			t.Errorf("global view: %s from shards %s and %s", inst, prev, shard)
+		}
+		seen[inst] = shard
+	}
+	if len(seen) != len(addrs) {
+		t.Errorf("global view holds %d of %d endpoints", len(seen), len(addrs))
+	}
+}

@@ -58,6 +58,11 @@ type PrometheusOptions struct {
 	Features []string
 	// ExternalLabels are global external_labels (e.g. {"shard": "0"}).
 	ExternalLabels map[string]string
+	// RemoteWrite are raw remote_write entries ({"url": ...}).
+	RemoteWrite []map[string]any
+	// Flags are more command-line flags, e.g.
+	// "--web.enable-remote-write-receiver".
+	Flags []string
 }
 
 // PrometheusPeer is a running Prometheus server.
@@ -128,6 +133,9 @@ func Prometheus(tb testing.TB, opts PrometheusOptions) *PrometheusPeer {
 	if len(rules) > 0 {
 		cfg["rule_files"] = rules
 	}
+	if len(opts.RemoteWrite) > 0 {
+		cfg["remote_write"] = opts.RemoteWrite
+	}
 	if len(opts.ExternalLabels) > 0 {
 		cfg["global"].(map[string]any)["external_labels"] = opts.ExternalLabels
 	}
@@ -147,6 +155,7 @@ func Prometheus(tb testing.TB, opts PrometheusOptions) *PrometheusPeer {
 		for _, f := range opts.Features {
 			args = append(args, "--enable-feature="+f)
 		}
+		args = append(args, opts.Flags...)
 		return start(tb, "prometheus", procOptions{dir: p.Dir}, bin, args...)
 	}, func(port int, proc *Proc) error {
 		deadline := time.Now().Add(StartTimeout)
