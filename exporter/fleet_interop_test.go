@@ -90,8 +90,8 @@ func fleetEndpoints(t testing.TB, ca *testpki.CA, nHybrid, nClassical int) (addr
 		if err != nil {
 			t.Fatalf("endpoint %d: %v", i, err)
 		}
-		testpeer.Serve(t, ln, 5*time.Second, func(c net.Conn) {
-			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		testpeer.Serve(t, ln, 10*time.Second, func(c net.Conn) {
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 			_ = c.(*tls.Conn).Handshake()
 		})
 		addrs = append(addrs, ln.Addr().String())
@@ -192,7 +192,9 @@ func TestInteropFleetSharding(t *testing.T) {
 
 	// Every endpoint is probed by exactly one shard: the shards' instance
 	// sets never intersect, and their union becomes the whole fleet.
-	deadline := time.Now().Add(100 * time.Second)
+	// A round is 30 s and one slow probe on the loaded machine delays the
+	// complete picture by a round: allow four.
+	deadline := time.Now().Add(130 * time.Second)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(20*time.Second))
 	defer cancel()
 	sets := waitShardPartition(t, ctx, shards, addrs, reg, deadline)
@@ -349,7 +351,7 @@ func startFleetExporter(t *testing.T, ca *testpki.CA) (string, *prometheus.Regis
 	t.Helper()
 	caFile := ca.WriteCertFile(t, t.TempDir())
 	cfg, err := ParseConfig([]byte(fmt.Sprintf("allowed_targets: [127.0.0.0/8]\nmax_concurrent_probes: %d\n"+
-		"modules:\n  default:\n    timeout: 5s\n    ca_file: %s\n", fleetMaxProbes, caFile)), "")
+		"modules:\n  default:\n    timeout: 9s\n    ca_file: %s\n", fleetMaxProbes, caFile)), "")
 	if err != nil {
 		t.Fatal(err)
 	}
