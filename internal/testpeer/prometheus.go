@@ -33,6 +33,10 @@ type PrometheusJob struct {
 
 	// StaticConfigs are raw static_configs entries (Targets adds one).
 	StaticConfigs []map[string]any `json:"static_configs,omitempty"`
+	// FileSDConfigs are raw file_sd_configs entries ({"files": [...]}).
+	FileSDConfigs []map[string]any `json:"file_sd_configs,omitempty"`
+	// HonorLabels keeps the scraped labels on conflict (federation).
+	HonorLabels bool `json:"honor_labels,omitempty"`
 	// Interval and Timeout override scrape_interval / scrape_timeout ("2s").
 	Interval string `json:"scrape_interval,omitempty"`
 	Timeout  string `json:"scrape_timeout,omitempty"`
@@ -52,6 +56,13 @@ type PrometheusOptions struct {
 	ScrapeInterval, EvaluationInterval time.Duration
 	// Features are --enable-feature values, e.g. "native-histograms".
 	Features []string
+	// ExternalLabels are global external_labels (e.g. {"shard": "0"}).
+	ExternalLabels map[string]string
+	// RemoteWrite are raw remote_write entries ({"url": ...}).
+	RemoteWrite []map[string]any
+	// Flags are more command-line flags, e.g.
+	// "--web.enable-remote-write-receiver".
+	Flags []string
 }
 
 // PrometheusPeer is a running Prometheus server.
@@ -122,6 +133,12 @@ func Prometheus(tb testing.TB, opts PrometheusOptions) *PrometheusPeer {
 	if len(rules) > 0 {
 		cfg["rule_files"] = rules
 	}
+	if len(opts.RemoteWrite) > 0 {
+		cfg["remote_write"] = opts.RemoteWrite
+	}
+	if len(opts.ExternalLabels) > 0 {
+		cfg["global"].(map[string]any)["external_labels"] = opts.ExternalLabels
+	}
 	data, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
 		tb.Fatalf("testpeer: %v", err)
@@ -138,6 +155,7 @@ func Prometheus(tb testing.TB, opts PrometheusOptions) *PrometheusPeer {
 		for _, f := range opts.Features {
 			args = append(args, "--enable-feature="+f)
 		}
+		args = append(args, opts.Flags...)
 		return start(tb, "prometheus", procOptions{dir: p.Dir}, bin, args...)
 	}, func(port int, proc *Proc) error {
 		deadline := time.Now().Add(StartTimeout)
