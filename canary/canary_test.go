@@ -19,6 +19,8 @@ import (
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/internal/wire"
 	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/pqtls/pqtls/internal/testpeer"
 )
 
 func run(t *testing.T, o Options) *Report {
@@ -376,45 +378,34 @@ func TestWrongCAIsNotAPathVerdict(t *testing.T) {
 // canned answer) is class unexpected, not ok.
 func TestInvalidServerHelloIsNotOK(t *testing.T) {
 	ln := listenLoopback(t)
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-				if _, err := wire.NewReader(c).ReadMessage(); err != nil {
-					return
-				}
-				var b cryptobyte.Builder
-				b.AddUint8(byte(wire.TypeServerHello))
-				b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
-					b.AddUint16(0x0303)
-					b.AddBytes(make([]byte, 32))
-					b.AddUint8(0) // empty session ID: not echoed
-					b.AddUint16(tls.TLS_AES_128_GCM_SHA256)
-					b.AddUint8(0)
-					b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-						b.AddUint16(43)
-						b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint16(0x0304) })
-						b.AddUint16(51)
-						b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-							b.AddUint16(uint16(tls.X25519))
-							b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(make([]byte, 32)) })
-						})
-					})
-				})
-				rec, err := wire.EncodeRecords(wire.ContentHandshake, 0x0303, b.BytesOrPanic(), nil)
-				if err == nil {
-					_, _ = c.Write(rec)
-				}
-				time.Sleep(100 * time.Millisecond)
-			}()
+	testpeer.Serve(t, ln, 5*time.Second, func(c net.Conn) {
+		if _, err := wire.NewReader(c).ReadMessage(); err != nil {
+			return
 		}
-	}()
+		var b cryptobyte.Builder
+		b.AddUint8(byte(wire.TypeServerHello))
+		b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
+			b.AddUint16(0x0303)
+			b.AddBytes(make([]byte, 32))
+			b.AddUint8(0) // empty session ID: not echoed
+			b.AddUint16(tls.TLS_AES_128_GCM_SHA256)
+			b.AddUint8(0)
+			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+				b.AddUint16(43)
+				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint16(0x0304) })
+				b.AddUint16(51)
+				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+					b.AddUint16(uint16(tls.X25519))
+					b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(make([]byte, 32)) })
+				})
+			})
+		})
+		rec, err := wire.EncodeRecords(wire.ContentHandshake, 0x0303, b.BytesOrPanic(), nil)
+		if err == nil {
+			_, _ = c.Write(rec)
+		}
+		time.Sleep(100 * time.Millisecond)
+	})
 	rep := run(t, Options{Target: ln.Addr().String(), Count: 1, Cases: []string{CaseHybrid}})
 	// The classical hello already gets the invalid answer: the run stops
 	// there, naming it.

@@ -63,16 +63,7 @@ func serverConfig(t testing.TB, mode pqtls.Mode) *tls.Config {
 func servePQTLS(t testing.TB, inner net.Listener, mode pqtls.Mode) string {
 	t.Helper()
 	ln := pqtls.NewListener(inner, serverConfig(t, mode), pqtls.ListenerOptions{HandshakeTimeout: 5 * time.Second})
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_ = c.Close()
-		}
-	}()
+	testpeer.Serve(t, ln, 0, func(net.Conn) {})
 	return ln.Addr().String()
 }
 

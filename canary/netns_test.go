@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -244,45 +243,29 @@ func (n *topo) singleReadProxy(backend string) string {
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	n.t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-				buf := make([]byte, 16<<10)
-				k, err := c.Read(buf)
-				if err != nil {
-					return
-				}
-				if !completeHello(buf[:k]) {
-					reset(c)
-					return
-				}
-				// Dialed from the router namespace (the socket stays there).
-				up, err := n.Router.DialTimeout("tcp", backend, 5*time.Second)
-				if err != nil {
-					return
-				}
-				defer up.Close()
-				_ = up.SetDeadline(time.Now().Add(10 * time.Second))
-				if _, err := up.Write(buf[:k]); err != nil {
-					return
-				}
-				go func() { _, _ = io.Copy(up, c); _ = up.Close() }()
-				_, _ = io.Copy(c, up)
-			}()
+	testpeer.Serve(n.t, ln, 10*time.Second, func(c net.Conn) {
+		buf := make([]byte, 16<<10)
+		k, err := c.Read(buf)
+		if err != nil {
+			return
 		}
-	}()
+		if !completeHello(buf[:k]) {
+			reset(c)
+			return
+		}
+		// Dialed from the router namespace (the socket stays there).
+		up, err := n.Router.DialTimeout("tcp", backend, 5*time.Second)
+		if err != nil {
+			return
+		}
+		defer up.Close()
+		_ = up.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := up.Write(buf[:k]); err != nil {
+			return
+		}
+		go func() { _, _ = io.Copy(up, c); _ = up.Close() }()
+		_, _ = io.Copy(c, up)
+	})
 	return ln.Addr().String()
 }
 

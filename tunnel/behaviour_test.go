@@ -17,6 +17,8 @@ import (
 
 	"github.com/pqtls/pqtls"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pqtls/pqtls/internal/testpeer"
 )
 
 // serverOnly starts a server tunnel in front of target and returns it with
@@ -397,37 +399,8 @@ func TestIdleTimeoutAndLongIdle(t *testing.T) {
 
 func TestProxyProtocolV2(t *testing.T) {
 	p := newPKI(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	got := make(chan *ProxyInfo, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-		buf := make([]byte, 0, 4096)
-		tmp := make([]byte, 4096)
-		for {
-			n, err := c.Read(tmp)
-			buf = append(buf, tmp[:n]...)
-			if info, hl, perr := ParseProxyHeader(buf); perr == nil {
-				got <- info
-				_, _ = c.Write(buf[hl:]) // echo what followed the header
-				_, _ = io.Copy(c, c)
-				return
-			}
-			if err != nil {
-				close(got)
-				return
-			}
-		}
-	}()
-	tu, _, base := serverOnly(t, p, ln.Addr().String(), func(l *ListenerConfig) { l.ProxyProtocol = true; l.CA = p.caPath })
+	addr, got := proxyBackend(t)
+	tu, _, base := serverOnly(t, p, addr, func(l *ListenerConfig) { l.ProxyProtocol = true; l.CA = p.caPath })
 	cert, _, _ := p.issue(t, certOpts{cn: "api-client", uris: []string{"spiffe://example.org/ns/prod/sa/api"}, client: true})
 	cfg := base.Clone()
 	cfg.Certificates = []tls.Certificate{cert}
@@ -699,20 +672,10 @@ func TestTargetTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				tc := tls.Server(c, &tls.Config{Certificates: []tls.Certificate{backendCert}, CurvePreferences: []tls.CurveID{tls.X25519}, MaxVersion: tls.VersionTLS12})
-				_, _ = io.Copy(tc, tc)
-			}()
-		}
-	}()
-	defer ln.Close()
+	testpeer.Serve(t, ln, 0, func(c net.Conn) {
+		tc := tls.Server(c, &tls.Config{Certificates: []tls.Certificate{backendCert}, CurvePreferences: []tls.CurveID{tls.X25519}, MaxVersion: tls.VersionTLS12})
+		_, _ = io.Copy(tc, tc)
+	})
 	tu, reg, base := serverOnly(t, p, ln.Addr().String(), func(l *ListenerConfig) { l.TargetTLS = true; l.TargetCA = p.caPath })
 	c, err := dialTLS(tu.Listeners()[0].Addr().String(), base)
 	if err != nil {
@@ -780,25 +743,15 @@ func TestStuckReaderAfterHalfClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
+	testpeer.Serve(t, ln, 0, func(c net.Conn) {
+		_, _ = io.ReadAll(c)
+		chunk := make([]byte, 64<<10)
+		for i := 0; i < 4096; i++ { // up to 256 MiB, until the tunnel gives up
+			if _, err := c.Write(chunk); err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				_, _ = io.ReadAll(c)
-				chunk := make([]byte, 64<<10)
-				for i := 0; i < 4096; i++ { // up to 256 MiB, until the tunnel gives up
-					if _, err := c.Write(chunk); err != nil {
-						return
-					}
-				}
-			}()
 		}
-	}()
+	})
 	tu, _, base := serverOnly(t, p, ln.Addr().String(), func(l *ListenerConfig) { l.IdleTimeout = Duration(300 * time.Millisecond) })
 	c, err := dialTLS(tu.Listeners()[0].Addr().String(), base)
 	if err != nil {

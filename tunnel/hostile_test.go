@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pqtls/pqtls/internal/testpeer"
 )
 
 func mustURIs(t *testing.T, s ...string) []*url.URL {
@@ -163,35 +165,24 @@ func proxyBackend(t *testing.T) (string, <-chan *ProxyInfo) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
 	got := make(chan *ProxyInfo, 16)
-	go func() {
+	testpeer.Serve(t, ln, 0, func(c net.Conn) {
+		var buf []byte
+		tmp := make([]byte, 16384)
 		for {
-			c, err := ln.Accept()
+			n, err := c.Read(tmp)
+			buf = append(buf, tmp[:n]...)
+			if info, hl, perr := ParseProxyHeader(buf); perr == nil {
+				got <- info
+				_, _ = c.Write(buf[hl:])
+				_, _ = io.Copy(c, c)
+				return
+			}
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-				var buf []byte
-				tmp := make([]byte, 16384)
-				for {
-					n, err := c.Read(tmp)
-					buf = append(buf, tmp[:n]...)
-					if info, hl, perr := ParseProxyHeader(buf); perr == nil {
-						got <- info
-						_, _ = c.Write(buf[hl:])
-						_, _ = io.Copy(c, c)
-						return
-					}
-					if err != nil {
-						return
-					}
-				}
-			}()
 		}
-	}()
+	})
 	return ln.Addr().String(), got
 }
 

@@ -96,19 +96,7 @@ func TestNoLeakPerConnection(t *testing.T) {
 	// Goroutines and descriptors settle back (allowing a little slack for
 	// runtime and test helpers); 6*rounds connections leaking even one
 	// goroutine or descriptor each would exceed it.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		g, fd := runtime.NumGoroutine(), openFDs(t)
-		if g <= g0+3 && fd <= fd0+3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Fatalf("after %d connections: %d goroutines (was %d), %d fds (was %d)\n%s", 6*rounds, g, g0, fd, fd0, buf)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitSettled(t, g0, fd0, 6*rounds)
 }
 
 // TestNoLeakPerConnectionClientMode is the same check for client mode:
@@ -170,16 +158,25 @@ func TestNoLeakPerConnectionClientMode(t *testing.T) {
 		}
 	}
 	waitFor(t, "connections to end", idle)
+	waitSettled(t, g0, fd0, 4*rounds)
+}
+
+// waitSettled waits up to 10 s for goroutines and descriptors to settle back
+// to within 3 of g0 and fd0 (slack for the runtime and test helpers), and
+// fails with every goroutine's stack if they do not; conns is how many
+// connections the test made, for the message.
+func waitSettled(t *testing.T, g0, fd0, conns int) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		g, fd := runtime.NumGoroutine(), openFDs(t)
 		if g <= g0+3 && fd <= fd0+3 {
-			break
+			return
 		}
 		if time.Now().After(deadline) {
 			buf := make([]byte, 1<<20)
 			buf = buf[:runtime.Stack(buf, true)]
-			t.Fatalf("after %d connections: %d goroutines (was %d), %d fds (was %d)\n%s", 4*rounds, g, g0, fd, fd0, buf)
+			t.Fatalf("after %d connections: %d goroutines (was %d), %d fds (was %d)\n%s", conns, g, g0, fd, fd0, buf)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -18,6 +18,8 @@ import (
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/canary"
 	"github.com/spf13/pflag"
+
+	"github.com/pqtls/pqtls/internal/testpeer"
 )
 
 // startCanaryTarget runs a pqtls server with the given mode on loopback.
@@ -40,16 +42,7 @@ func startCanaryTarget(t *testing.T, mode pqtls.Mode) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	testpeer.Serve(t, ln, 0, func(net.Conn) {})
 	return ln.Addr().String()
 }
 

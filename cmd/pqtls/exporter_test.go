@@ -102,22 +102,22 @@ func TestExporterServeAndSIGHUP(t *testing.T) {
 	waitMetric(`pqtls_exporter_probes_total{module="default",result="failure"} 1`)
 	waitMetric(`pqtls_exporter_build_info{goversion=`)
 
-	if err := os.WriteFile(file, []byte("modules:\n  default:\n    timeout: nope\n"), 0o600); err != nil {
-		t.Fatal(err)
+	// reload rewrites the config file and sends SIGHUP.
+	reload := func(config string) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(config), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
+	reload("modules:\n  default:\n    timeout: nope\n")
 	waitMetric("\npqtls_exporter_config_last_reload_successful 0\n")
 	if code, _ := get("/probe?target=127.0.0.1:1&module=default"); code != 200 {
 		t.Errorf("after a bad reload the old module is gone: HTTP %d", code)
 	}
-	if err := os.WriteFile(file, []byte("modules:\n  default:\n    timeout: 2s\n  second:\n    timeout: 1s\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
+	reload("modules:\n  default:\n    timeout: 2s\n  second:\n    timeout: 1s\n")
 	waitMetric("\npqtls_exporter_config_last_reload_successful 1\n")
 	if code, body := get("/probe?target=127.0.0.1:1&module=second"); code != 200 {
 		t.Errorf("module second after reload: HTTP %d %s\n%s", code, body, stderr.String())

@@ -53,7 +53,6 @@ func goServer(t *testing.T, cfg *tls.Config) (string, <-chan tls.ConnectionState
 // the handshake failed) on the returned channel, then writes reply. The
 // channel holds 16 states; when nobody reads them, later ones are dropped.
 func serveTLS(t *testing.T, ln net.Listener, cfg *tls.Config, reply string) <-chan tls.ConnectionState {
-	t.Cleanup(func() { ln.Close() })
 	states := make(chan tls.ConnectionState, 16)
 	report := func(cs tls.ConnectionState) {
 		select {
@@ -61,25 +60,15 @@ func serveTLS(t *testing.T, ln net.Listener, cfg *tls.Config, reply string) <-ch
 		default:
 		}
 	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				tc := tls.Server(c, cfg)
-				_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
-				if err := tc.Handshake(); err != nil {
-					report(tls.ConnectionState{})
-					return
-				}
-				report(tc.ConnectionState())
-				_, _ = tc.Write([]byte(reply))
-			}()
+	Serve(t, ln, 0, func(c net.Conn) {
+		tc := tls.Server(c, cfg)
+		if err := tc.Handshake(); err != nil {
+			report(tls.ConnectionState{})
+			return
 		}
-	}()
+		report(tc.ConnectionState())
+		_, _ = tc.Write([]byte(reply))
+	})
 	return states
 }
 

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls/internal/testpki"
+
+	"github.com/pqtls/pqtls/internal/testpeer"
 )
 
 // testCert returns a certificate for "localhost", 127.0.0.1 and ::1 from a
@@ -51,7 +53,6 @@ type goServer struct {
 	addr string
 	mu   sync.Mutex
 	errs []error
-	wg   sync.WaitGroup
 }
 
 func startGoServer(t testing.TB, cfg *tls.Config) *goServer {
@@ -64,28 +65,13 @@ func startGoServer(t testing.TB, cfg *tls.Config) *goServer {
 		t.Fatal(err)
 	}
 	s := &goServer{ln: ln, addr: ln.Addr().String()}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				if err := tls.Server(c, cfg).Handshake(); err != nil {
-					s.mu.Lock()
-					s.errs = append(s.errs, err)
-					s.mu.Unlock()
-				}
-			}()
+	testpeer.Serve(t, ln, 0, func(c net.Conn) {
+		if err := tls.Server(c, cfg).Handshake(); err != nil {
+			s.mu.Lock()
+			s.errs = append(s.errs, err)
+			s.mu.Unlock()
 		}
-	}()
-	t.Cleanup(func() { ln.Close(); s.wg.Wait() })
+	})
 	return s
 }
 
