@@ -177,7 +177,8 @@ func RefusedByPolicy(err error) bool {
 		return false
 	}
 	var perr *PolicyError
-	if errors.As(err, &perr) {
+	var aerr *AuthPolicyError
+	if errors.As(err, &perr) || errors.As(err, &aerr) {
 		return true
 	}
 	switch ErrorReason(err) {
