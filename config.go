@@ -53,6 +53,7 @@ func ServerConfig(o Options) (*tls.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	applyAuth(cfg, p.Auth, RoleServer)
 	s := &serverHooks{
 		policy:        p,
 		require:       p.EffectiveMode() == ModeRequire,
@@ -91,6 +92,7 @@ func ClientConfig(o Options) (*tls.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	applyAuth(cfg, p.Auth, RoleClient)
 	c := &clientHooks{require: p.EffectiveMode() == ModeRequire, groups: slices.Clone(cfg.CurvePreferences), next: cfg.VerifyConnection, obs: o.Observer}
 	wrapsInstrumented := Instrumented(o.Base)
 	if wrapsInstrumented && c.obs != nil {

@@ -163,8 +163,9 @@ func AsPolicyError(cfg *tls.Config, peer string, err error) error {
 	return err
 }
 
-// RefusedByPolicy reports whether err is a handshake refused over key
-// exchange: a *PolicyError from any pqtls path (a require server refusing a
+// RefusedByPolicy reports whether err is a handshake refused by policy: an
+// *AuthPolicyError (auth require-pq or cnsa2), or, over key exchange, a
+// *PolicyError from any pqtls path (a require server refusing a
 // classical client, a require Dialer, pqgrpc, AsPolicyError), a
 // *RefusalError for no shared group, or, for a handshake a driver ran itself
 // (pgx, lib/pq, go-redis), the alert a TLS 1.3 server sends when it shares
@@ -177,7 +178,8 @@ func RefusedByPolicy(err error) bool {
 		return false
 	}
 	var perr *PolicyError
-	if errors.As(err, &perr) {
+	var aerr *AuthPolicyError
+	if errors.As(err, &perr) || errors.As(err, &aerr) {
 		return true
 	}
 	switch ErrorReason(err) {

@@ -27,6 +27,7 @@ const (
 	ReasonUnknownCA           = "unknown_ca"
 	ReasonExpiredCertificate  = "expired_certificate"
 	ReasonPolicyClassicalPeer = "policy_classical_peer"
+	ReasonPolicyClassicalAuth = "policy_classical_auth"
 	ReasonACLDenied           = "acl_denied"
 	ReasonCanceled            = "canceled"
 	ReasonOther               = "other"
@@ -52,7 +53,7 @@ var AlertReasons = func() []string {
 // docs/METRICS.md lists them.
 var reasons = append([]string{ReasonTimeout, ReasonEOF, ReasonReset, ReasonNotTLS, ReasonProtocolVersion,
 	ReasonNoSharedGroup, ReasonBadCertificate, ReasonUnknownCA, ReasonExpiredCertificate,
-	ReasonPolicyClassicalPeer, ReasonACLDenied, ReasonCanceled, ReasonOther,
+	ReasonPolicyClassicalPeer, ReasonPolicyClassicalAuth, ReasonACLDenied, ReasonCanceled, ReasonOther,
 	ReasonNoServerHello, ReasonSnaplen, ReasonMissingSegments, ReasonTooLarge}, AlertReasons...)
 
 var knownReasons = func() map[string]bool {

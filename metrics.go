@@ -28,6 +28,7 @@ const (
 	MetricHelloRetryTotal = "tls_handshake_hello_retry_total"
 	MetricCipherTotal     = "tls_handshake_cipher_total"
 	MetricHookDuration    = "tls_handshake_hook_duration_seconds"
+	MetricAuthTotal       = "tls_handshake_auth_total"
 )
 
 // DurationBuckets are the classic histogram buckets of
@@ -43,6 +44,7 @@ type Metrics struct {
 	hrr      *prometheus.CounterVec
 	cipher   *prometheus.CounterVec
 	hookDur  *prometheus.HistogramVec
+	auth     *prometheus.CounterVec
 }
 
 // NewMetrics creates the handshake metrics and registers them on reg. A nil
@@ -83,6 +85,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			NativeHistogramMaxBucketNumber:  100,
 			NativeHistogramMinResetDuration: time.Hour,
 		}, []string{"role", "group"}),
+		auth: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: MetricAuthTotal,
+			Help: "Completed TLS handshakes by the server certificate's authentication kind (classical or ml-dsa).",
+		}, []string{"role", "kind"}),
 	}
 	if reg == nil {
 		return m, nil
@@ -105,6 +111,9 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		return nil, err
 	}
 	if m.hookDur, err = register(reg, m.hookDur); err != nil {
+		return nil, err
+	}
+	if m.auth, err = register(reg, m.auth); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -130,6 +139,7 @@ func (m *Metrics) ObserveHandshake(role Role, cs tls.ConnectionState, d time.Dur
 	}
 	m.ObserveGroup(role, cs.CurveID, cs.HelloRetryRequest, d)
 	m.ObserveCipher(role, cs.Version, cs.CipherSuite)
+	m.observeAuth(role, cs)
 }
 
 // ObserveHookHandshake records a handshake completed under an instrumented
@@ -143,6 +153,7 @@ func (m *Metrics) ObserveHookHandshake(role Role, cs tls.ConnectionState, d time
 	}
 	m.ObserveGroup(role, cs.CurveID, cs.HelloRetryRequest, 0)
 	m.ObserveCipher(role, cs.Version, cs.CipherSuite)
+	m.observeAuth(role, cs)
 	if d > 0 {
 		m.hookDur.WithLabelValues(string(role), GroupLabel(cs.CurveID)).Observe(d.Seconds())
 	}
@@ -221,4 +232,13 @@ func (m *Metrics) ObserveReason(role Role, reason string) {
 		reason = ReasonOther
 	}
 	m.errors.WithLabelValues(string(role), reason).Inc()
+}
+
+// observeAuth counts a completed handshake in tls_handshake_auth_total by
+// the kind of the server's certificate: classical or ml-dsa. A handshake
+// with no known server certificate is not counted.
+func (m *Metrics) observeAuth(role Role, cs tls.ConnectionState) {
+	if kind := authKind(role, cs); kind != "" {
+		m.auth.WithLabelValues(string(role), kind).Inc()
+	}
 }

@@ -97,6 +97,10 @@ type Policy struct {
 	MinVersion uint16
 	// MaxVersion is the highest TLS version. Zero means TLS 1.3.
 	MaxVersion uint16
+	// Auth is the authentication mode (parsed by ParseAuth): any (default
+	// when empty), prefer-pq, require-pq or cnsa2. All but any need a
+	// binary built with Go 1.27 or later.
+	Auth AuthMode
 }
 
 // ParsePolicy builds a policy from its textual form, as used by flags and
@@ -217,6 +221,9 @@ func (p Policy) EffectiveMaxVersion() uint16 {
 func (p Policy) Validate() (warnings []string, err error) {
 	mode, err := ParseMode(string(p.Mode))
 	if err != nil {
+		return nil, err
+	}
+	if _, err := ParseAuth(string(p.Auth)); err != nil {
 		return nil, err
 	}
 	seen := map[tls.CurveID]bool{}

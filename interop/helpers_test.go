@@ -63,6 +63,10 @@ func wantSeries(t testing.TB, reg *prometheus.Registry, want map[string]float64)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		got := series(t, reg)
+		if !strings.Contains(fmt.Sprint(want), "tls_handshake_auth_total") {
+			// Checked by the tests that name it (auth_go127_test.go).
+			maps.DeleteFunc(got, func(k string, _ float64) bool { return strings.HasPrefix(k, "tls_handshake_auth_total") })
+		}
 		if maps.Equal(got, want) {
 			return
 		}

@@ -1,0 +1,170 @@
+package pqtls
+
+import (
+	"crypto/tls"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// AuthMode is the authentication policy dimension, next to the key-exchange
+// Mode: which certificate chains an endpoint presents first and accepts.
+type AuthMode string
+
+// Authentication modes. See docs/LIBRARY.md, "Post-quantum authentication".
+const (
+	// AuthAny accepts any chain crypto/tls verifies. It is the default.
+	AuthAny AuthMode = "any"
+	// AuthPreferPQ puts the ML-DSA certificates of Base.Certificates first:
+	// Go presents the first certificate compatible with the peer's
+	// signature_algorithms, so a peer that supports ML-DSA gets it and
+	// others get the classical one. Needs Go 1.27.
+	AuthPreferPQ AuthMode = "prefer-pq"
+	// AuthRequirePQ refuses a peer whose certificate chain is not
+	// ML-DSA-signed (an *AuthPolicyError). Needs Go 1.27.
+	AuthRequirePQ AuthMode = "require-pq"
+	// AuthCNSA2 is the CNSA 2.0 preset: ML-KEM-1024 key exchange (MLKEM1024,
+	// or the transitional SecP384r1MLKEM1024 hybrid) and an ML-DSA-87 chain;
+	// anything else is refused with an *AuthPolicyError naming what the
+	// peer lacks. The cipher suite is reported, not enforced. Needs Go 1.27.
+	AuthCNSA2 AuthMode = "cnsa2"
+)
+
+var authModes = []AuthMode{AuthAny, AuthPreferPQ, AuthRequirePQ, AuthCNSA2}
+
+// ParseAuth parses an authentication mode: trimmed and case-insensitive;
+// the empty string is AuthAny. An unknown name is a *ConfigError listing the
+// valid ones; a mode that needs ML-DSA in a binary built with Go older than
+// 1.27 is a *ConfigError too. It is the one parser of auth mode strings.
+func ParseAuth(s string) (AuthMode, error) {
+	a := AuthMode(strings.ToLower(strings.TrimSpace(s)))
+	if a == "" {
+		return AuthAny, nil
+	}
+	if !slices.Contains(authModes, a) {
+		return "", configErrorf("auth", "unknown authentication mode %q: use any (default), prefer-pq, require-pq or cnsa2", s)
+	}
+	if a != AuthAny && !mldsaSupported {
+		return "", configErrorf("auth", "authentication mode %s needs ML-DSA certificates, which needs pqtls built with Go 1.27 or later: rebuild with Go >= 1.27 (GOTOOLCHAIN=go1.27.3) or use auth any", a)
+	}
+	return a, nil
+}
+
+// Authentication kinds: the `kind` label of tls_handshake_auth_total.
+const (
+	AuthKindClassical = "classical"
+	AuthKindMLDSA     = "ml-dsa"
+)
+
+// CNSA2Groups are the key-exchange groups the cnsa2 preset accepts: pure
+// ML-KEM-1024 (codepoint 0x0202) first, then the transitional
+// SecP384r1MLKEM1024 hybrid.
+var CNSA2Groups = []tls.CurveID{0x0202, tls.SecP384r1MLKEM1024}
+
+// AuthPolicyError reports a peer refused by the authentication policy
+// (require-pq or cnsa2). RefusedByPolicy recognises it.
+type AuthPolicyError struct {
+	// Role is the side that refused.
+	Role Role
+	// Mode is the authentication mode that refused.
+	Mode AuthMode
+	// ServerName is the SNI.
+	ServerName string
+	// Lacks names what the peer lacks: "an ML-DSA-signed certificate chain",
+	// "an ML-DSA-87 certificate chain" or "ML-KEM-1024 key exchange".
+	Lacks string
+	// Got describes what the peer presented (signature algorithms, or the
+	// negotiated group).
+	Got string
+}
+
+// Reason returns ReasonPolicyClassicalAuth.
+func (e *AuthPolicyError) Reason() string { return ReasonPolicyClassicalAuth }
+
+// Error says which part the peer lacks and what to do.
+func (e *AuthPolicyError) Error() string {
+	peer := "server"
+	if e.Role == RoleServer {
+		peer = "client"
+	}
+	return fmt.Sprintf("pqtls: refused %s (SNI %q): auth policy %s needs %s, the peer has %s; give the peer one (pqtls certs dev --key-type ml-dsa-87) or use auth any for it",
+		peer, e.ServerName, e.Mode, e.Lacks, e.Got)
+}
+
+// checkAuth applies the authentication mode to a completed handshake as
+// seen by role: require-pq and cnsa2 check the peer's chain (a server
+// without client certificates checks nothing), cnsa2 also checks the group.
+func checkAuth(mode AuthMode, role Role, cs tls.ConnectionState) error {
+	if mode != AuthRequirePQ && mode != AuthCNSA2 {
+		return nil
+	}
+	fail := func(lacks, got string) error {
+		return &AuthPolicyError{Role: role, Mode: mode, ServerName: cs.ServerName, Lacks: lacks, Got: got}
+	}
+	if mode == AuthCNSA2 && !slices.Contains(CNSA2Groups, cs.CurveID) {
+		return fail("ML-KEM-1024 key exchange (MLKEM1024, or SecP384r1MLKEM1024 as the transitional option)", GroupName(cs.CurveID))
+	}
+	if len(cs.PeerCertificates) == 0 {
+		return nil
+	}
+	ok, got := chainIsMLDSA(cs, mode == AuthCNSA2)
+	if ok {
+		return nil
+	}
+	if mode == AuthCNSA2 {
+		return fail("an ML-DSA-87 certificate chain", got)
+	}
+	return fail("an ML-DSA-signed certificate chain", got)
+}
+
+// authKind returns the tls_handshake_auth_total kind of a completed
+// handshake: the server's certificate (the peer's leaf on the client, the
+// local leaf on the server). It is empty when no certificate is known.
+func authKind(role Role, cs tls.ConnectionState) string {
+	if role == RoleServer {
+		return localAuthKind(cs)
+	}
+	if len(cs.PeerCertificates) == 0 {
+		return ""
+	}
+	if isMLDSAKey(cs.PeerCertificates[0]) {
+		return AuthKindMLDSA
+	}
+	return AuthKindClassical
+}
+
+// applyAuth applies p.Auth to a built configuration: prefer-pq and the
+// stricter modes order Certificates with ML-DSA first, require-pq and
+// cnsa2 wrap VerifyConnection, cnsa2 sets the key-exchange groups.
+func applyAuth(cfg *tls.Config, auth AuthMode, role Role) {
+	mode, err := ParseAuth(string(auth))
+	if err != nil || mode == AuthAny {
+		return // Validate has already refused an invalid mode
+	}
+	slices.SortStableFunc(cfg.Certificates, func(a, b tls.Certificate) int {
+		return boolRank(certIsMLDSA(b)) - boolRank(certIsMLDSA(a))
+	})
+	if mode == AuthCNSA2 {
+		cfg.CurvePreferences = slices.Clone(CNSA2Groups)
+		cfg.MinVersion = tls.VersionTLS13
+	}
+	if mode == AuthRequirePQ || mode == AuthCNSA2 {
+		next := cfg.VerifyConnection
+		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+			if err := checkAuth(mode, role, cs); err != nil {
+				return err
+			}
+			if next != nil {
+				return next(cs)
+			}
+			return nil
+		}
+	}
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,164 @@
+//go:build go1.27
+
+package pqtls
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/mldsa"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"math/big"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// mldsaChain makes a CA and a localhost server certificate whose keys are
+// ML-DSA with params (nil: ECDSA P-256), signed by the CA.
+func mldsaChain(t *testing.T, params *mldsa.Parameters) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	newKey := func() crypto.Signer {
+		if params == nil {
+			k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return k
+		}
+		k, err := mldsa.GenerateKey(*params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	now := time.Now()
+	caKey, leafKey := newKey(), newKey()
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "auth test CA"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leafTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, leafKey.Public(), caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(leafDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	return tls.Certificate{Certificate: [][]byte{leafDER, caDER}, PrivateKey: leafKey, Leaf: leaf}, pool
+}
+
+func authHandshake(t *testing.T, serverCerts []tls.Certificate, sp, cp Policy, pool *x509.CertPool, obs *Observer) (tls.ConnectionState, error, error) {
+	t.Helper()
+	scfg, err := ServerConfig(Options{Policy: sp, Base: &tls.Config{Certificates: serverCerts}, Observer: obs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ccfg, err := ClientConfig(Options{Policy: cp, Base: &tls.Config{RootCAs: pool, ServerName: "localhost"}, Observer: obs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loopbackHandshake(t, scfg, ccfg)
+}
+
+func TestAuthRequirePQ(t *testing.T) {
+	p65, p87 := mldsa.MLDSA65(), mldsa.MLDSA87()
+	ecCert, ecPool := mldsaChain(t, nil)
+	mlCert, mlPool := mldsaChain(t, &p65)
+	ml87Cert, ml87Pool := mldsaChain(t, &p87)
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs := &Observer{Metrics: m}
+
+	// require-pq client against an ECDSA server: refused, naming the lack.
+	_, cerr, _ := authHandshake(t, []tls.Certificate{ecCert}, Policy{}, Policy{Auth: "Require-PQ"}, ecPool, nil)
+	var aerr *AuthPolicyError
+	if !errors.As(cerr, &aerr) || !RefusedByPolicy(cerr) || ErrorReason(cerr) != ReasonPolicyClassicalAuth ||
+		!strings.Contains(cerr.Error(), "ML-DSA-signed certificate chain") || !strings.Contains(cerr.Error(), "ECDSA") {
+		t.Fatalf("require-pq vs ECDSA server: %v", cerr)
+	}
+	// require-pq against an ML-DSA-65 server: accepted, counted as ml-dsa on both sides.
+	cs, cerr, serr := authHandshake(t, []tls.Certificate{mlCert}, Policy{}, Policy{Auth: AuthRequirePQ}, mlPool, obs)
+	if cerr != nil || serr != nil || cs.PeerCertificates[0].PublicKeyAlgorithm != x509.MLDSA {
+		t.Fatalf("require-pq vs ML-DSA-65 server: client %v, server %v", cerr, serr)
+	}
+	wantSeries(t, reg, map[string]float64{
+		`tls_handshake_auth_total{kind=ml-dsa,role=client}`: 1,
+		`tls_handshake_auth_total{kind=ml-dsa,role=server}`: 1,
+		aes128Client: 1, aes128Server: 1,
+		`tls_handshake_group_total{group=x25519_mlkem768,kind=hybrid,role=client}`:     1,
+		`tls_handshake_group_total{group=x25519_mlkem768,kind=hybrid,role=server}`:     1,
+		`tls_handshake_hook_duration_seconds_count{group=x25519_mlkem768,role=server}`: 1,
+	})
+	// cnsa2 against ML-DSA-65: refused, the chain is not ML-DSA-87.
+	_, cerr, _ = authHandshake(t, []tls.Certificate{mlCert}, Policy{}, Policy{Auth: AuthCNSA2}, mlPool, nil)
+	if !errors.As(cerr, &aerr) || !strings.Contains(cerr.Error(), "ML-DSA-87 certificate chain") {
+		t.Fatalf("cnsa2 vs ML-DSA-65 server: %v", cerr)
+	}
+	// cnsa2 against an ML-DSA-87 server with pqtls' default groups (no
+	// MLKEM1024): the transitional hybrid, accepted.
+	cs, cerr, serr = authHandshake(t, []tls.Certificate{ml87Cert}, Policy{}, Policy{Auth: AuthCNSA2}, ml87Pool, nil)
+	if cerr != nil || serr != nil || cs.CurveID != tls.SecP384r1MLKEM1024 {
+		t.Fatalf("cnsa2 vs ML-DSA-87 server: client %v, server %v, group %s", cerr, serr, GroupName(cs.CurveID))
+	}
+	// cnsa2 against a plain crypto/tls server offering pure MLKEM1024 only.
+	ccfg, err := ClientConfig(Options{Policy: Policy{Auth: AuthCNSA2}, Base: &tls.Config{RootCAs: ml87Pool, ServerName: "localhost"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, cerr, serr = loopbackHandshake(t, &tls.Config{Certificates: []tls.Certificate{ml87Cert}, CurvePreferences: []tls.CurveID{tls.MLKEM1024}}, ccfg)
+	if cerr != nil || serr != nil || cs.CurveID != tls.MLKEM1024 {
+		t.Fatalf("cnsa2 vs MLKEM1024 server: client %v, server %v, group %s", cerr, serr, GroupName(cs.CurveID))
+	}
+	// A cnsa2 server refuses a client that offers no ML-KEM-1024 group.
+	_, cerr, serr = authHandshake(t, []tls.Certificate{ml87Cert}, Policy{Auth: AuthCNSA2}, Policy{Groups: []tls.CurveID{tls.X25519MLKEM768}}, ml87Pool, nil)
+	if cerr == nil || serr == nil {
+		t.Fatalf("cnsa2 server vs X25519MLKEM768-only client: client %v, server %v", cerr, serr)
+	}
+}
+
+// prefer-pq puts the ML-DSA certificate first: a client that supports
+// ML-DSA gets it though the ECDSA one is listed first.
+func TestAuthPreferPQ(t *testing.T) {
+	p44 := mldsa.MLDSA44()
+	ecCert, _ := mldsaChain(t, nil)
+	mlCert, _ := mldsaChain(t, &p44)
+	both := []tls.Certificate{ecCert, mlCert}
+	roots := x509.NewCertPool()
+	for _, c := range [][]byte{ecCert.Certificate[1], mlCert.Certificate[1]} {
+		ca, err := x509.ParseCertificate(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		roots.AddCert(ca)
+	}
+	cs, cerr, serr := authHandshake(t, both, Policy{}, Policy{}, roots, nil)
+	if cerr != nil || serr != nil || cs.PeerCertificates[0].PublicKeyAlgorithm != x509.ECDSA {
+		t.Fatalf("auth any: client %v, server %v (Go picks the first compatible: ECDSA)", cerr, serr)
+	}
+	cs, cerr, serr = authHandshake(t, both, Policy{Auth: AuthPreferPQ}, Policy{}, roots, nil)
+	if cerr != nil || serr != nil || cs.PeerCertificates[0].PublicKeyAlgorithm != x509.MLDSA {
+		t.Fatalf("prefer-pq: client %v, server %v, leaf %v", cerr, serr, cs.PeerCertificates)
+	}
+}
