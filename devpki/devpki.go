@@ -4,9 +4,10 @@
 // the tunnel in a minute. It is not meant for production PKI: keys live in
 // files written with mode 0600, and nothing is revoked.
 //
-// The certificates themselves use classical signatures (ECDSA P-256 by
-// default): post-quantum signatures are not yet deployable across TLS
-// stacks; only the key exchange is hybrid.
+// The certificates use classical signatures by default (ECDSA P-256). A
+// pqtls built with Go 1.27 or later also makes post-quantum ML-DSA-44/65/87
+// chains (FIPS 204, TLS 1.3 only); older builds refuse those key types with
+// [ErrNeedsGo127].
 package devpki
 
 import (
@@ -38,34 +39,98 @@ const (
 	ECDSAP256 KeyType = "ecdsa-p256"
 	RSA2048   KeyType = "rsa-2048"
 	Ed25519   KeyType = "ed25519"
+	// MLDSA44, MLDSA65 and MLDSA87 are the post-quantum ML-DSA (FIPS 204)
+	// parameter sets. They need pqtls built with Go 1.27 or later
+	// (crypto/mldsa); see [KeyType.Supported].
+	MLDSA44 KeyType = "ml-dsa-44"
+	MLDSA65 KeyType = "ml-dsa-65"
+	MLDSA87 KeyType = "ml-dsa-87"
 )
 
-// ParseKeyType parses a key type name; the empty string is ECDSAP256.
-func ParseKeyType(s string) (KeyType, error) {
-	switch KeyType(strings.ToLower(s)) {
-	case "", ECDSAP256, "ecdsa", "p256":
-		return ECDSAP256, nil
-	case RSA2048, "rsa":
-		return RSA2048, nil
-	case Ed25519:
-		return Ed25519, nil
+// ErrNeedsGo127 is returned for an ML-DSA key type by a pqtls built with a
+// Go release older than 1.27, which has no crypto/mldsa.
+var ErrNeedsGo127 = errors.New("needs pqtls built with Go 1.27 or later")
+
+// keyTypeRow is one key type: the names it is given on the command line and
+// how its keys are made (nil generate: not available in this build).
+type keyTypeRow struct {
+	aliases  []string
+	generate func() (crypto.Signer, error)
+}
+
+// keyTypes is the key type registry. mldsaGenerator comes from
+// devpki_go127.go (Go 1.27+) or devpki_go126.go (nil: not available).
+var keyTypes = map[KeyType]*keyTypeRow{
+	ECDSAP256: {aliases: []string{"", "ecdsa", "p256"}, generate: func() (crypto.Signer, error) {
+		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	}},
+	RSA2048: {aliases: []string{"rsa"}, generate: func() (crypto.Signer, error) {
+		return rsa.GenerateKey(rand.Reader, 2048)
+	}},
+	Ed25519: {generate: func() (crypto.Signer, error) {
+		_, k, err := ed25519.GenerateKey(rand.Reader)
+		return k, err
+	}},
+	MLDSA44: {aliases: []string{"mldsa44"}, generate: mldsaGenerator(MLDSA44)},
+	MLDSA65: {aliases: []string{"mldsa65"}, generate: mldsaGenerator(MLDSA65)},
+	MLDSA87: {aliases: []string{"mldsa87"}, generate: mldsaGenerator(MLDSA87)},
+}
+
+// keyTypeOrder lists the key types in the order usage messages name them.
+var keyTypeOrder = []KeyType{ECDSAP256, RSA2048, Ed25519, MLDSA44, MLDSA65, MLDSA87}
+
+func keyTypeList() string {
+	names := make([]string, len(keyTypeOrder))
+	for i, kt := range keyTypeOrder {
+		names[i] = string(kt)
 	}
-	return "", fmt.Errorf("unknown key type %q: use ecdsa-p256 (default), rsa-2048 or ed25519", s)
+	names[0] += " (default)"
+	return strings.Join(names, ", ")
+}
+
+// ParseKeyType parses a key type name, trimmed and case-insensitive; the
+// empty string is ECDSAP256. ML-DSA names parse in every build: use
+// [KeyType.Supported] to learn whether this build can generate them.
+func ParseKeyType(s string) (KeyType, error) {
+	name := strings.ToLower(strings.TrimSpace(s))
+	for _, kt := range keyTypeOrder {
+		if name == string(kt) {
+			return kt, nil
+		}
+		for _, a := range keyTypes[kt].aliases {
+			if name == a {
+				return kt, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("unknown key type %q: use one of %s", s, keyTypeList())
+}
+
+// Supported reports whether this build can generate keys of type kt
+// (ML-DSA needs Go 1.27 or later).
+func (kt KeyType) Supported() bool {
+	if kt == "" {
+		kt = ECDSAP256
+	}
+	row := keyTypes[kt]
+	return row != nil && row.generate != nil
 }
 
 // GenerateKey returns a new private key of type kt (the empty string is
-// ECDSAP256).
+// ECDSAP256). An ML-DSA type in a build older than Go 1.27 returns an error
+// wrapping [ErrNeedsGo127].
 func GenerateKey(kt KeyType) (crypto.Signer, error) {
-	switch kt {
-	case "", ECDSAP256:
-		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case RSA2048:
-		return rsa.GenerateKey(rand.Reader, 2048)
-	case Ed25519:
-		_, k, err := ed25519.GenerateKey(rand.Reader)
-		return k, err
+	if kt == "" {
+		kt = ECDSAP256
 	}
-	return nil, fmt.Errorf("unknown key type %q: use ecdsa-p256, rsa-2048 or ed25519", kt)
+	row := keyTypes[kt]
+	if row == nil {
+		return nil, fmt.Errorf("unknown key type %q: use one of %s", kt, keyTypeList())
+	}
+	if row.generate == nil {
+		return nil, fmt.Errorf("key type %s %w", kt, ErrNeedsGo127)
+	}
+	return row.generate()
 }
 
 // Cert is an issued certificate with its key.

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/pqtls/pqtls/devpki"
@@ -43,7 +44,9 @@ func newCertsDevCmd(s streams) *cobra.Command {
   client.pem client-key.pem    client certificate (CN --client-cn, OU --client-ou, URI SAN --client-uri)
 
 Keys are written with mode 0600. Existing files are never overwritten without --force.
-Signatures are classical (ECDSA P-256 by default): only the key exchange is post-quantum.`,
+Signatures are classical by default (ECDSA P-256): only the key exchange is post-quantum.
+--key-type ml-dsa-44, ml-dsa-65 or ml-dsa-87 makes a post-quantum ML-DSA chain (TLS 1.3
+only); it needs pqtls built with Go 1.27 or later.`,
 		Example: `  pqtls certs dev --out ./pki --host db.internal --client-uri spiffe://example.org/billing`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -58,9 +61,9 @@ Signatures are classical (ECDSA P-256 by default): only the key exchange is post
 			if len(hosts) == 0 {
 				return usageErrorf("--host needs at least one name: a server certificate without names is rejected by every client")
 			}
-			kt, err := devpki.ParseKeyType(keyType)
+			kt, err := parseCertKeyType(keyType)
 			if err != nil {
-				return usageErrorf("%v", err)
+				return err
 			}
 			ca, err := devpki.NewCA("pqtls development CA", kt)
 			if err != nil {
@@ -99,9 +102,24 @@ Signatures are classical (ECDSA P-256 by default): only the key exchange is post
 	f.StringVar(&clientCN, "client-cn", "pqtls-client", "client certificate common name")
 	f.StringSliceVar(&clientOU, "client-ou", nil, "client certificate organizational units")
 	f.StringSliceVar(&clientURIs, "client-uri", []string{"spiffe://example.org/client"}, "client URI SANs (SPIFFE IDs)")
-	f.StringVar(&keyType, "key-type", "ecdsa-p256", "key type: ecdsa-p256, rsa-2048 or ed25519")
+	f.StringVar(&keyType, "key-type", "ecdsa-p256", "key type: ecdsa-p256, rsa-2048, ed25519, or ml-dsa-44, ml-dsa-65, ml-dsa-87 (Go 1.27+ builds)")
 	f.BoolVar(&force, "force", false, "overwrite existing files")
 	return cmd
+}
+
+// parseCertKeyType is the one place --key-type is parsed: trimmed,
+// case-insensitive, and an ML-DSA type in a build without crypto/mldsa is a
+// usage error (exit 2) before any file is written.
+func parseCertKeyType(s string) (devpki.KeyType, error) {
+	kt, err := devpki.ParseKeyType(s)
+	if err != nil {
+		return "", usageErrorf("--key-type: %v", err)
+	}
+	if !kt.Supported() {
+		return "", usageErrorf("--key-type %s %v (this one is built with %s): rebuild it with Go 1.27+ or use --key-type ecdsa-p256",
+			kt, devpki.ErrNeedsGo127, runtime.Version())
+	}
+	return kt, nil
 }
 
 func firstOr(list []string, def string) string {
