@@ -28,7 +28,7 @@ func rulesMarkdown() string {
 	}
 	for _, r := range Rules() {
 		fmt.Fprintf(&b, "\n### %s %s\n\n**Severity:** %s. **Reads:** %s.\n\n%s. %s\n\n", r.ID, r.Name, r.Severity, r.Format, r.Summary, r.Rationale)
-		fmt.Fprintf(&b, "Flagged:\n\n```\n%s\n```\n\nInstead:\n\n```\n%s\n```\n\n", r.Bad, r.Good)
+		fmt.Fprintf(&b, "Flagged:\n\n```text\n%s\n```\n\nInstead:\n\n```text\n%s\n```\n\n", r.Bad, r.Good)
 		if r.Notes != "" {
 			fmt.Fprintf(&b, "%s\n\n", r.Notes)
 		}

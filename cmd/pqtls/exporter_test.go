@@ -37,7 +37,7 @@ func TestExporterCheckConfig(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"exporter", "--config", bad, "--check-config"}, "line 4: unknown key enumerat"},
+		{[]string{"exporter", "--config", bad, "--check-config"}, ".yaml:4: unknown key enumerat"},
 		{[]string{"exporter", "--check-config"}, "--config is required"},
 		{[]string{"exporter", "--config", "/nonexistent.yaml"}, "check the --config path"},
 		{[]string{"exporter", "--config", "../../examples/exporter.yaml", "--log-level", "loud"}, "--log-level"},
