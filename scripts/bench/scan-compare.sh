@@ -117,7 +117,7 @@ def testssl(name):
         d = json.loads(txt if txt.startswith("[") else "[" + txt + "]")
         gs = set()
         for x in d:
-            if x.get("id") in ("FS_ECDHE_curves", "FS_KEMs", "FS_TLS13_groups"):
+            if x.get("id") in ("FS_ECDHE_curves", "PFS_ECDHE_curves", "FS_KEMs", "FS_TLS13_groups"):
                 gs |= {norm(g) for g in x["finding"].split()}
         return gs
     return f
