@@ -135,7 +135,7 @@ tools = [("pqtls scan", "pqtls", pqtls), ("testssl.sh 3.3dev --fs", "testssl33",
 print("\n| server ecdhCurve (truth) | tool | seconds | load | groups reported | missed | extra |")
 print("|---|---|---|---|---|---|---|")
 for i in range(1, n + 1):
-    truth = {norm(g) for g in open(f"{out}/truth-{i}.txt").read().split(":") if g.strip()}
+    truth = {norm(g.strip()) for g in open(f"{out}/truth-{i}.txt").read().strip().split(":") if g.strip()}
     for label, key, f in tools:
         if not os.path.exists(f"{out}/{key}-{i}.seconds"):
             continue
