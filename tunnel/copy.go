@@ -36,6 +36,16 @@ type sockConn struct {
 	batching bool
 	wbuf     *[]byte // pooled, only while batching
 	wlen     int
+
+	// Read-ahead (non-blocking mode only): one system call takes all the
+	// records the kernel holds (a peer's batch of four full records fits)
+	// and crypto/tls's record-sized reads are served from memory. The
+	// buffer is pooled and held only while it has unread bytes; the copy
+	// loop drains it before it waits, so an idle connection holds none.
+	rbuf       *[]byte
+	rpos, rend int
+	rerr       error // EOF or socket error met while waiting (fill(true)), for the next Read
+	reads      int   // read system calls in non-blocking mode (tests count them)
 }
 
 func newSockConn(c net.Conn) *sockConn {
@@ -59,27 +69,68 @@ func (c *sockConn) Read(p []byte) (int, error) {
 	if !c.nonblock || c.sc == nil || len(p) == 0 {
 		return c.Conn.Read(p)
 	}
-	var n int
-	var errno error
-	if err := c.sc.Read(func(fd uintptr) bool {
-		for {
-			n, errno = syscall.Read(int(fd), p)
-			if errno != syscall.EINTR {
-				return true
-			}
+	if c.rbuf == nil {
+		if c.rerr != nil {
+			return 0, c.rerr
 		}
-	}); err != nil {
-		return 0, err
+		if err := c.fill(false); err != nil {
+			return 0, err
+		}
+		if c.rbuf == nil {
+			return 0, c.rerr
+		}
 	}
-	switch {
-	case errno == syscall.EAGAIN:
-		return 0, errWouldBlock
-	case errno != nil:
-		return 0, &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("read", errno)}
-	case n == 0:
-		return 0, io.EOF
+	n := copy(p, (*c.rbuf)[c.rpos:c.rend])
+	c.rpos += n
+	if c.rpos == c.rend {
+		recPool.Put(c.rbuf)
+		c.rbuf = nil
 	}
 	return n, nil
+}
+
+// fill reads what the socket holds into the read-ahead buffer with one
+// system call. wait=false: no data is errWouldBlock. wait=true: it waits
+// for the socket (honouring the read deadline) without holding a buffer,
+// and an EOF or socket error is kept for the next Read, which reports it
+// through crypto/tls as before. RawConn.Read clears the poller's readiness
+// before calling the function, so the function reads the socket itself
+// first: data that arrived just before is not missed.
+func (c *sockConn) fill(wait bool) error {
+	var n int
+	var errno error
+	err := c.sc.Read(func(fd uintptr) bool {
+		bp := recPool.Get().(*[]byte)
+		c.reads++
+		for {
+			n, errno = syscall.Read(int(fd), *bp)
+			if errno != syscall.EINTR {
+				break
+			}
+		}
+		if errno == nil && n > 0 {
+			c.rbuf, c.rpos, c.rend = bp, 0, n
+			return true
+		}
+		recPool.Put(bp)
+		return errno != syscall.EAGAIN || !wait
+	})
+	switch {
+	case err != nil:
+		return err
+	case c.rbuf != nil:
+		return nil
+	case errno == syscall.EAGAIN:
+		return errWouldBlock
+	case errno != nil:
+		c.rerr = &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("read", errno)}
+	default:
+		c.rerr = io.EOF
+	}
+	if wait {
+		return nil
+	}
+	return c.rerr
 }
 
 // startBatch makes the records crypto/tls writes accumulate until flush, so
@@ -99,14 +150,15 @@ func (c *sockConn) flush() error {
 		return nil
 	}
 	_, err := c.Conn.Write((*c.wbuf)[:c.wlen])
-	wbufPool.Put(c.wbuf)
+	recPool.Put(c.wbuf)
 	c.wbuf, c.wlen = nil, 0
 	return err
 }
 
-// wbufPool holds write batches: a full read buffer of plaintext plus record
-// overhead (5-byte header, 16-byte tag, 1 content-type byte per record).
-var wbufPool = sync.Pool{New: func() any { b := make([]byte, bufSize+bufSize/1024+1024); return &b }}
+// recPool holds record batches, written (a full read buffer of plaintext
+// plus record overhead: 5-byte header, 16-byte tag, 1 content-type byte per
+// record) or read ahead (what a peer writes in one batch fits).
+var recPool = sync.Pool{New: func() any { b := make([]byte, bufSize+bufSize/1024+1024); return &b }}
 
 func (c *sockConn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
@@ -115,7 +167,7 @@ func (c *sockConn) Write(p []byte) (int, error) {
 		return c.Conn.Write(p)
 	}
 	if c.wbuf == nil {
-		c.wbuf = wbufPool.Get().(*[]byte)
+		c.wbuf = recPool.Get().(*[]byte)
 	}
 	if c.wlen+len(p) > len(*c.wbuf) {
 		if c.wlen > 0 {
@@ -185,29 +237,14 @@ func (e *endpoint) closeWrite() {
 	})
 }
 
-// waitReadable blocks until the socket is readable (data, EOF or an error)
-// without consuming anything or holding a buffer, honouring the read
-// deadline. RawConn.Read clears the poller's readiness before calling the
-// function, so the function must look at the socket itself (a one-byte
-// MSG_PEEK) rather than assume it is empty: data that arrived just before
-// would otherwise be missed until more came.
+// waitReadable blocks until the TLS socket is readable (data, EOF or an
+// error) without holding a buffer before then, honouring the read deadline;
+// the data it reads is what the next Read returns.
 func (e *endpoint) waitReadable() error {
-	if e.sc == nil {
+	if e.rc == nil || e.rc.sc == nil {
 		return nil
 	}
-	return e.sc.Read(func(fd uintptr) bool {
-		var b [1]byte
-		for {
-			_, _, errno := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-			switch errno {
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false
-			}
-			return true // data, EOF or an error: the next read reports it
-		}
-	})
+	return e.rc.fill(true)
 }
 
 // readPlain reads from a plaintext socket. The buffer is taken from the

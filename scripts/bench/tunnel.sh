@@ -5,6 +5,9 @@
 #   tunnel  'pqtls tunnel server' in front of a plaintext echo server
 #   pair    'pqtls tunnel client' -> 'pqtls tunnel server' -> plaintext echo
 #   nginx   nginx 'stream' with ssl (Debian, OpenSSL 3.0: classical X25519) -> plaintext echo
+#   ghostunnel  'ghostunnel server' (built by you, path in GHOSTUNNEL) -> plaintext echo
+#   floor   (plaintext) a second process copying like the tunnel, without TLS
+#           (scripts/bench/plainhop) -> plaintext echo; plain = the echo directly
 # with an ECDSA P-256 certificate. Runs are interleaved (ROUNDS rounds of every
 # target) and the medians reported, because the machine is shared; ratios are
 # the median of the per-round ratios. Besides rates, the script reads the CPU
@@ -14,17 +17,31 @@
 # machine does not distort.
 #
 #   scripts/bench/tunnel.sh                 # about 3 minutes in all, no run longer than ~15 s
-#   DUR=2s ROUNDS=2 IDLE_CONNS=2000 scripts/bench/tunnel.sh   # quicker
+#   DUR=2s ROUNDS=2 IDLE_CONNS=200 scripts/bench/tunnel.sh   # quicker
+#   scripts/bench/tunnel.sh --ghostunnel /tmp/gt/ghostunnel   # or GHOSTUNNEL=/tmp/gt/ghostunnel
+# The script never builds ghostunnel: bring its source from its public
+# repository, build it outside this one with the same Go, pass the binary.
+# Proxy-only system calls per MiB come from /proc/PID/io (syscr + syscw).
 #
 # Output: a summary on stdout, raw JSON (schema pqtls.bench/v1) in $OUT (default a temp dir).
 set -euo pipefail
 
 DUR=${DUR:-2s}
 ROUNDS=${ROUNDS:-5}
-IDLE_CONNS=${IDLE_CONNS:-9900}   # 10,000 needs 20,000+ descriptors in the tunnel; see the docs
+IDLE_CONNS=${IDLE_CONNS:-1000}
+IDLE_SIZE=${IDLE_SIZE:-1048576}  # each idle connection first echoes this many bytes
 IDLE_HOLD=${IDLE_HOLD:-12s}
-HS_CONC=${HS_CONC:-8}
+HS_CONC=${HS_CONC:-4}
 TP_CONC=${TP_CONC:-2}
+GHOSTUNNEL=${GHOSTUNNEL:-}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--ghostunnel) GHOSTUNNEL=${2:?--ghostunnel needs a path}; shift 2 ;;
+	--ghostunnel=*) GHOSTUNNEL=${1#*=}; shift ;;
+	*) echo "usage: $0 [--ghostunnel PATH]" >&2; exit 2 ;;
+	esac
+done
+if [ -n "$GHOSTUNNEL" ] && [ ! -x "$GHOSTUNNEL" ]; then echo "ghostunnel: $GHOSTUNNEL is not an executable; build it outside this repository and pass its path" >&2; exit 2; fi
 cd "$(dirname "$0")/../.."
 work=$(mktemp -d)
 OUT=${OUT:-$work/results}
@@ -38,6 +55,7 @@ cleanup() {
 trap cleanup EXIT
 
 go build -o "$work/pqtls" ./cmd/pqtls
+go build -o "$work/plainhop" ./scripts/bench/plainhop
 P=$work/pqtls
 
 # ECDSA P-256 CA and server certificate.
@@ -51,7 +69,7 @@ openssl x509 -req -in "$work/srv.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -
 
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 waitport() { for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
-ECHO=$(freeport); BARE=$(freeport); TUN=$(freeport); PAIR=$(freeport); NGINX=$(freeport)
+ECHO=$(freeport); BARE=$(freeport); TUN=$(freeport); PAIR=$(freeport); NGINX=$(freeport); GT=$(freeport); HOP=$(freeport)
 
 "$P" bench echo-server --listen 127.0.0.1:$ECHO --plain 2>/dev/null & pids+=($!)
 "$P" bench echo-server --listen 127.0.0.1:$BARE --cert "$work/srv.pem" --key "$work/srv.key" 2>/dev/null & pids+=($!)
@@ -62,6 +80,16 @@ BARE_PID=$!
 TUN_PID=$!
 "$P" tunnel client --listen 127.0.0.1:$PAIR --target 127.0.0.1:$TUN --ca "$work/ca.pem" --server-name localhost \
 	2>"$work/tunnel-client.log" & pids+=($!)
+CLIENT_PID=$!
+"$work/plainhop" -listen 127.0.0.1:$HOP -target 127.0.0.1:$ECHO 2>"$work/plainhop.log" & pids+=($!)
+HOP_PID=$!
+GT_PID=""
+if [ -n "$GHOSTUNNEL" ]; then
+	"$GHOSTUNNEL" server --listen 127.0.0.1:$GT --target 127.0.0.1:$ECHO --cert "$work/srv.pem" --key "$work/srv.key" \
+		--disable-authentication --quiet=conns 2>"$work/ghostunnel.log" & pids+=($!)
+	GT_PID=$!
+	"$GHOSTUNNEL" --version >"$OUT/ghostunnel-version.txt" 2>&1 || true
+fi
 cat >"$work/nginx.conf" <<NGINX
 load_module /usr/lib/nginx/modules/ngx_stream_module.so;
 worker_processes 2;
@@ -85,31 +113,37 @@ if [ -n "$NGINX_BIN" ]; then
 	"$NGINX_BIN" -p "$work" -c "$work/nginx.conf" -g 'daemon off;' 2>"$work/nginx.stderr" & pids+=($!)
 	HAVE_NGINX=1
 fi
-for p in $ECHO $BARE $TUN $PAIR; do waitport $p; done
+for p in $ECHO $BARE $TUN $PAIR $HOP; do waitport $p; done
+if [ -n "$GT_PID" ]; then waitport $GT; fi
 if [ $HAVE_NGINX = 1 ]; then waitport $NGINX; fi
 
 b() { "$P" bench --format json --ca "$work/ca.pem" --server-name localhost "$@"; }
 ticks() { local s=0; for p in "$@"; do s=$((s + $(awk '{print $14 + $15}' /proc/"$p"/stat))); done; echo $s; }
+sysc() { local s=0; for p in "$@"; do s=$((s + $(awk '/^sysc[rw]:/ {n += $2} END {print n}' /proc/"$p"/io))); done; echo $s; }
 ECHO_PID=${pids[0]}
-CLIENT_PID=${pids[3]}
 NGINX_PIDS=""
 if [ $HAVE_NGINX = 1 ]; then NGINX_PIDS="$(pgrep -P "$(cat "$work/nginx.pid")" | tr '\n' ' ')"; fi
-declare -A SERVER_PIDS=([bare]="$BARE_PID" [tunnel]="$TUN_PID $ECHO_PID" [pair]="$CLIENT_PID $TUN_PID $ECHO_PID" [nginx]="$NGINX_PIDS $ECHO_PID")
+declare -A SERVER_PIDS=([bare]="$BARE_PID" [tunnel]="$TUN_PID $ECHO_PID" [pair]="$CLIENT_PID $TUN_PID $ECHO_PID" [nginx]="$NGINX_PIDS $ECHO_PID"
+	[ghostunnel]="$GT_PID $ECHO_PID" [floor]="$HOP_PID $ECHO_PID" [plain]="$ECHO_PID")
 # The proxy alone, without the echo backend.
-declare -A PROXY_PIDS=([bare]="$BARE_PID" [tunnel]="$TUN_PID" [pair]="$CLIENT_PID $TUN_PID" [nginx]="$NGINX_PIDS")
+declare -A PROXY_PIDS=([bare]="$BARE_PID" [tunnel]="$TUN_PID" [pair]="$CLIENT_PID $TUN_PID" [nginx]="$NGINX_PIDS"
+	[ghostunnel]="$GT_PID" [floor]="$HOP_PID" [plain]="$ECHO_PID")
 # measure NAME KIND ROUND ARGS...: one bench run with the server-side CPU ticks recorded.
 measure() {
 	local name=$1 kind=$2 round=$3; shift 3
-	local t0 t1 p0 p1
+	local t0 t1 p0 p1 s0 s1
 	t0=$(ticks ${SERVER_PIDS[$name]})
 	p0=$(ticks ${PROXY_PIDS[$name]})
+	s0=$(sysc ${PROXY_PIDS[$name]})
 	"$@" >"$OUT/$kind-$name-$round.json"
 	t1=$(ticks ${SERVER_PIDS[$name]})
 	p1=$(ticks ${PROXY_PIDS[$name]})
-	echo "{\"ticks\": $((t1 - t0)), \"proxy_ticks\": $((p1 - p0)), \"hz\": $(getconf CLK_TCK)}" >"$OUT/cpu-$kind-$name-$round.json"
+	s1=$(sysc ${PROXY_PIDS[$name]})
+	echo "{\"ticks\": $((t1 - t0)), \"proxy_ticks\": $((p1 - p0)), \"proxy_syscalls\": $((s1 - s0)), \"hz\": $(getconf CLK_TCK), \"load\": \"$(cut -d' ' -f1 /proc/loadavg)\"}" >"$OUT/cpu-$kind-$name-$round.json"
 }
 targets_tls=(bare:$BARE tunnel:$TUN)
 if [ $HAVE_NGINX = 1 ]; then targets_tls+=(nginx:$NGINX); fi
+if [ -n "$GT_PID" ]; then targets_tls+=(ghostunnel:$GT); fi
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), load $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT/machine.txt"
 for r in $(seq "$ROUNDS"); do
@@ -120,6 +154,8 @@ for r in $(seq "$ROUNDS"); do
 		measure "${t%%:*}" throughput "$r" b --target 127.0.0.1:${t#*:} --mode throughput -c "$TP_CONC" --duration "$DUR"
 	done
 	measure pair throughput "$r" "$P" bench --format json --plain --target 127.0.0.1:$PAIR --mode throughput -c "$TP_CONC" --duration "$DUR"
+	measure floor throughput "$r" "$P" bench --format json --plain --target 127.0.0.1:$HOP --mode throughput -c "$TP_CONC" --duration "$DUR"
+	measure plain throughput "$r" "$P" bench --format json --plain --target 127.0.0.1:$ECHO --mode throughput -c "$TP_CONC" --duration "$DUR"
 	b --target 127.0.0.1:$BARE --mode rr -c 1 --size 64 --duration "$DUR" >"$OUT/rr-bare-$r.json"
 	"$P" bench --format json --plain --target 127.0.0.1:$PAIR --mode rr -c 1 --size 64 --duration "$DUR" >"$OUT/rr-pair-$r.json"
 done
@@ -132,7 +168,7 @@ idle() { # name port pids...
 	local name=$1 port=$2; shift 2
 	local before after
 	before=$(rss_sum "$@")
-	b --target 127.0.0.1:$port --mode idle -c "$IDLE_CONNS" --duration "$IDLE_HOLD" --timeout 30s \
+	b --target 127.0.0.1:$port --mode idle -c "$IDLE_CONNS" --size "$IDLE_SIZE" --duration "$IDLE_HOLD" --timeout 60s \
 		--ready-file "$work/idle-$name.ready" >"$OUT/idle-$name.json" 2>"$work/idle-$name.err" &
 	local bp=$!
 	for _ in $(seq 600); do [ -f "$work/idle-$name.ready" ] && break; sleep 0.1; done
@@ -143,6 +179,7 @@ idle() { # name port pids...
 }
 idle tunnel $TUN $TUN_PID
 idle bare $BARE $BARE_PID
+if [ -n "$GT_PID" ]; then idle ghostunnel $GT "$GT_PID"; fi
 if [ $HAVE_NGINX = 1 ]; then
 	idle nginx $NGINX $(pgrep -P "$(cat "$work/nginx.pid")") "$(cat "$work/nginx.pid")"
 fi
@@ -150,7 +187,7 @@ fi
 python3 - "$OUT" <<'PY'
 import glob, json, statistics, sys
 out = sys.argv[1]
-names = ("bare", "tunnel", "pair", "nginx")
+names = ("bare", "tunnel", "pair", "nginx", "ghostunnel", "floor", "plain")
 def load(kind, name, r):
     try:
         return json.load(open(f"{out}/{kind}-{name}-{r}.json")), json.load(open(f"{out}/cpu-{kind}-{name}-{r}.json"))
@@ -172,13 +209,14 @@ cpu_per_hs = lambda res, cpu: 1000 * cpu["ticks"] / cpu["hz"] / max(res["operati
 proxy_per_hs = lambda res, cpu: 1000 * cpu["proxy_ticks"] / cpu["hz"] / max(res["operations"], 1)
 proxy_per_gib = lambda res, cpu: cpu["proxy_ticks"] / cpu["hz"] / max(res["echoed_bytes"] / 2**30, 1e-9)
 cpu_per_gib = lambda res, cpu: cpu["ticks"] / cpu["hz"] / max(res["echoed_bytes"] / 2**30, 1e-9)   # s
-def ratio(kind, name, f, inverse=False):
-    a, b = series(kind, name, f), series(kind, "bare", f)
+proxy_sys_per_mib = lambda res, cpu: cpu.get("proxy_syscalls", float("nan")) / max(res["echoed_bytes"] / 2**20, 1e-9)
+def ratio(kind, name, f, inverse=False, ref="bare"):
+    a, b = series(kind, name, f), series(kind, ref, f)
     return med([(y / x if inverse else x / y) for x, y in zip(a, b) if x == x and y == y and x > 0 and y > 0])
 print("\nhandshakes (full, no resumption, %s workers):" % json.load(open(f"{out}/handshake-bare-{rounds[0]}.json"))["concurrency"])
 print("| server | handshakes/s (median) | ratio vs bare (median of rounds) | p50 ms | p99 ms | server-side CPU ms/handshake (with backend) | CPU ratio (bare/x) | proxy-only CPU ms/handshake | proxy CPU ratio | groups | errors |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
-for n in ("bare", "tunnel", "nginx"):
+for n in ("bare", "tunnel", "nginx", "ghostunnel"):
     if not series("handshake", n, rate) or all(x != x for x in series("handshake", n, rate)):
         continue
     groups = sorted({g for r in rounds for g in (load("handshake", n, r)[0] or {"groups": {}})["groups"]})
@@ -188,8 +226,8 @@ for n in ("bare", "tunnel", "nginx"):
           f"{med(series('handshake', n, cpu_per_hs)):.3f} | {ratio('handshake', n, cpu_per_hs, inverse=True):.2f} | "
           f"{med(series('handshake', n, proxy_per_hs)):.3f} | {ratio('handshake', n, proxy_per_hs, inverse=True):.2f} | {' '.join(groups)} | {errs} |")
 print("\nbulk echo (%s streams, 32 KiB writes):" % json.load(open(f"{out}/throughput-bare-{rounds[0]}.json"))["concurrency"])
-print("| path | MiB/s (median) | ratio vs bare (median of rounds) | server-side CPU s/GiB (with backend) | CPU ratio (bare/x) | proxy-only CPU s/GiB | proxy CPU ratio | errors |")
-print("|---|---|---|---|---|---|---|---|")
+print("| path | MiB/s (median) | ratio vs bare (median of rounds) | server-side CPU s/GiB (with backend) | CPU ratio (bare/x) | proxy-only CPU s/GiB | proxy CPU ratio | proxy syscalls/MiB | MiB per run | errors |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for n in names:
     s_ = series("throughput", n, mibs)
     if all(x != x for x in s_):
@@ -197,7 +235,16 @@ for n in names:
     errs = sum((load("throughput", n, r)[0] or {"errors": 0})["errors"] for r in rounds)
     print(f"| {n} | {med(s_):.0f} | {ratio('throughput', n, mibs):.2f} | {med(series('throughput', n, cpu_per_gib)):.2f} | "
           f"{ratio('throughput', n, cpu_per_gib, inverse=True):.2f} | {med(series('throughput', n, proxy_per_gib)):.2f} | "
-          f"{ratio('throughput', n, proxy_per_gib, inverse=True):.2f} | {errs} |")
+          f"{ratio('throughput', n, proxy_per_gib, inverse=True):.2f} | {med(series('throughput', n, proxy_sys_per_mib)):.1f} | "
+          f"{med(series('throughput', n, lambda r, c: r['echoed_bytes'] / 2**20)):.0f} | {errs} |")
+loads = sorted(float(json.load(open(f)).get("load", "nan")) for f in glob.glob(f"{out}/cpu-*.json"))
+print(f"\nload average (1 min) during the runs: min {loads[0]:.1f}, median {statistics.median(loads):.1f}, max {loads[-1]:.1f}")
+if not all(x != x for x in series("throughput", "ghostunnel", mibs)):
+    print("\nratios vs ghostunnel (median of per-round ratios): "
+          f"handshakes tunnel/ghostunnel {ratio('handshake', 'tunnel', rate, ref='ghostunnel'):.2f}, "
+          f"bulk tunnel/ghostunnel {ratio('throughput', 'tunnel', mibs, ref='ghostunnel'):.2f}, "
+          f"bulk ghostunnel/bare {ratio('throughput', 'ghostunnel', mibs):.2f}")
+print(f"floor: plainhop/plain {ratio('throughput', 'floor', mibs, ref='plain'):.2f}, tunnel/floor {ratio('throughput', 'tunnel', mibs, ref='floor'):.2f}")
 rr = {n: [json.load(open(f)) for f in sorted(glob.glob(f"{out}/rr-{n}-*.json"))] for n in ("bare", "pair")}
 p50 = {n: med([x["latency"]["p50_ms"] for x in rr[n]]) for n in rr}
 p99 = {n: med([x["latency"]["p99_ms"] for x in rr[n]]) for n in rr}
