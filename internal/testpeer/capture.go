@@ -86,7 +86,13 @@ func (c *CapturePeer) Stop() (int, error) {
 	c.once.Do(func() {
 		time.Sleep(200 * time.Millisecond)
 		c.Proc.Stop()
+		// The count is tcpdump's last line; give its stderr copy a moment
+		// on a loaded machine before calling it missing.
 		m := reCaptured.FindStringSubmatch(c.stderr.String())
+		for deadline := time.Now().Add(2 * time.Second); m == nil && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+			m = reCaptured.FindStringSubmatch(c.stderr.String())
+		}
 		if m == nil {
 			c.stopErr = fmt.Errorf("tcpdump printed no packet count: %s", tail(c.stderr.String(), 2000))
 			return
