@@ -113,6 +113,8 @@ var normalizers = []struct {
 	{regexp.MustCompile(`(127\.0\.0\.1|localhost|\[::1\]):\d+`), "$1:PORT"},
 	{regexp.MustCompile(`\b\d+(\.\d+)?\s?(ns|µs|us|ms|s|m|h)\b`), "DUR"},
 	{regexp.MustCompile(`\b[0-9a-f]{32,}\b`), "HEX"},
+	// A CSV row's last cell when it is a decimal number: scan's duration_ms.
+	{regexp.MustCompile(`(?m),\d+\.\d+$`), ",DUR"},
 }
 
 func cmdNormalize(ts *testscript.TestScript, neg bool, args []string) {
