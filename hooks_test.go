@@ -6,13 +6,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/pqtls/pqtls/internal/testpeer"
 	"io"
 	"log"
-	"maps"
 	"net"
 	"net/http"
 	"slices"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -22,61 +21,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// series flattens a registry into "name{k=v,...}" -> value: counters by
-// value, histograms by sample count (name_count).
+// series and wantSeries are the shared metric-series helpers.
 func series(t testing.TB, reg *prometheus.Registry) map[string]float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]float64{}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			var kv []string
-			for _, lp := range m.GetLabel() {
-				kv = append(kv, lp.GetName()+"="+lp.GetValue())
-			}
-			sort.Strings(kv)
-			key := "{" + strings.Join(kv, ",") + "}"
-			switch {
-			case m.GetCounter() != nil:
-				out[mf.GetName()+key] = m.GetCounter().GetValue()
-			case m.GetHistogram() != nil:
-				out[mf.GetName()+"_count"+key] = float64(m.GetHistogram().GetSampleCount())
-			}
-		}
-	}
-	return out
+	return testpeer.Series(t, reg)
 }
 
-// wantSeries waits until the registry holds exactly want (bounded: 5 s).
 func wantSeries(t testing.TB, reg *prometheus.Registry, want map[string]float64) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got := series(t, reg)
-		if !strings.Contains(fmt.Sprint(want), "tls_handshake_auth_total") {
-			// Checked by the tests that name it (auth_go127_test.go).
-			maps.DeleteFunc(got, func(k string, _ float64) bool { return strings.HasPrefix(k, "tls_handshake_auth_total") })
-		}
-		if maps.Equal(got, want) {
-			return
-		}
-		if time.Now().After(deadline) {
-			var g, w []string
-			for k, v := range got {
-				g = append(g, fmt.Sprintf("%s %v", k, v))
-			}
-			for k, v := range want {
-				w = append(w, fmt.Sprintf("%s %v", k, v))
-			}
-			sort.Strings(g)
-			sort.Strings(w)
-			t.Fatalf("metric series:\n%s\nwant exactly:\n%s", strings.Join(g, "\n"), strings.Join(w, "\n"))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testpeer.WantSeries(t, reg, want)
 }
 
 func newObserved(t testing.TB) (*Observer, *prometheus.Registry) {

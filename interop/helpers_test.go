@@ -8,11 +8,8 @@ package interop
 import (
 	"crypto/tls"
 	"fmt"
-	"maps"
-	"sort"
-	"strings"
+	"github.com/pqtls/pqtls/internal/testpeer"
 	"testing"
-	"time"
 
 	"github.com/pqtls/pqtls"
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,61 +26,14 @@ func observed(t testing.TB) (*pqtls.Observer, *prometheus.Registry) {
 	return &pqtls.Observer{Metrics: m}, reg
 }
 
-// series flattens a registry into "name{k=v,...}" -> value: counters by
-// value, histograms by sample count (name_count).
+// series and wantSeries are the shared metric-series helpers.
 func series(t testing.TB, reg *prometheus.Registry) map[string]float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]float64{}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			var kv []string
-			for _, lp := range m.GetLabel() {
-				kv = append(kv, lp.GetName()+"="+lp.GetValue())
-			}
-			sort.Strings(kv)
-			key := "{" + strings.Join(kv, ",") + "}"
-			switch {
-			case m.GetCounter() != nil:
-				out[mf.GetName()+key] = m.GetCounter().GetValue()
-			case m.GetHistogram() != nil:
-				out[mf.GetName()+"_count"+key] = float64(m.GetHistogram().GetSampleCount())
-			}
-		}
-	}
-	return out
+	return testpeer.Series(t, reg)
 }
 
-// wantSeries waits (at most 5 s) until the registry holds exactly want.
 func wantSeries(t testing.TB, reg *prometheus.Registry, want map[string]float64) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got := series(t, reg)
-		if !strings.Contains(fmt.Sprint(want), "tls_handshake_auth_total") {
-			// Checked by the tests that name it (auth_go127_test.go).
-			maps.DeleteFunc(got, func(k string, _ float64) bool { return strings.HasPrefix(k, "tls_handshake_auth_total") })
-		}
-		if maps.Equal(got, want) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("metric series:\n%s\nwant exactly:\n%s", dump(got), dump(want))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func dump(m map[string]float64) string {
-	var lines []string
-	for k, v := range m {
-		lines = append(lines, fmt.Sprintf("  %s %v", k, v))
-	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n")
+	testpeer.WantSeries(t, reg, want)
 }
 
 // group, cipher and hookDur name one series each.

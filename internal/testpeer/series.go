@@ -1,0 +1,71 @@
+package testpeer
+
+import (
+	"fmt"
+	"maps"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Series flattens a registry into "name{k=v,...}" -> value: counters by
+// value, histograms by sample count (name_count). Labels are sorted.
+func Series(t testing.TB, reg prometheus.Gatherer) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var kv []string
+			for _, lp := range m.GetLabel() {
+				kv = append(kv, lp.GetName()+"="+lp.GetValue())
+			}
+			sort.Strings(kv)
+			key := "{" + strings.Join(kv, ",") + "}"
+			switch {
+			case m.GetCounter() != nil:
+				out[mf.GetName()+key] = m.GetCounter().GetValue()
+			case m.GetHistogram() != nil:
+				out[mf.GetName()+"_count"+key] = float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return out
+}
+
+// WantSeries waits (at most 5 s) until the registry holds exactly want, and
+// fails the test with both sets otherwise. tls_handshake_auth_total series
+// are ignored unless want names that metric (the authentication tests
+// check it; the others would have to list it for every handshake).
+func WantSeries(t testing.TB, reg prometheus.Gatherer, want map[string]float64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := Series(t, reg)
+		if !strings.Contains(fmt.Sprint(want), "tls_handshake_auth_total") {
+			maps.DeleteFunc(got, func(k string, _ float64) bool { return strings.HasPrefix(k, "tls_handshake_auth_total") })
+		}
+		if maps.Equal(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("metric series:\n%s\nwant exactly:\n%s", dumpSeries(got), dumpSeries(want))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func dumpSeries(m map[string]float64) string {
+	var lines []string
+	for k, v := range m {
+		lines = append(lines, fmt.Sprintf("  %s %v", k, v))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
