@@ -58,3 +58,15 @@ func FuzzCargo(f *testing.F) {
 func FuzzCargoLock(f *testing.F) {
 	fuzzKind(f, kindCargoLock, "Cargo.lock", "rust/app/Cargo.lock", "rust/good/Cargo.lock")
 }
+
+func FuzzOpenSSLSigalgs(f *testing.F) {
+	fuzzKind(f, kindOpenSSL, "openssl.cnf", "mldsa/openssl/openssl.cnf", "mldsa/openssl/openssl-good.cnf", "SignatureAlgorithms = ?:\n")
+}
+
+func FuzzNginxSigalgs(f *testing.F) {
+	fuzzKind(f, kindNginx, "nginx.conf", "mldsa/nginx/nginx.conf", "mldsa/nginx/good.conf", "ssl_conf_command SignatureAlgorithms ;\n")
+}
+
+func FuzzHAProxySigalgs(f *testing.F) {
+	fuzzKind(f, kindHAProxy, "haproxy.cfg", "mldsa/haproxy/haproxy.cfg", "bind :443 ssl sigalgs  client-sigalgs ?mldsa44\n")
+}

@@ -118,7 +118,7 @@ var rules = []Rule{
 		checks:     []ruleCheck{{goCode, kinds(kindGo)}},
 		Checked:    "2026-11-27",
 		Summary:    "tls.Config.MaxVersion is below TLS 1.3",
-		Rationale:  "Hybrid ML-KEM key exchange exists only in TLS 1.3. A MaxVersion of TLS 1.2 or lower makes every connection classical, whatever the curve list says.",
+		Rationale:  "Hybrid ML-KEM key exchange exists only in TLS 1.3. A MaxVersion of TLS 1.2 or lower makes every connection classical, whatever the curve list says, and rules out ML-DSA certificates (Go 1.27), which TLS 1.3 alone can use.",
 		Bad:        "cfg := &tls.Config{MaxVersion: tls.VersionTLS12}",
 		Good:       "cfg := &tls.Config{MaxVersion: tls.VersionTLS13}   // or leave MaxVersion unset",
 		References: []string{refGoTLS, refHybrid}},
@@ -194,7 +194,7 @@ var rules = []Rule{
 		checks:     []ruleCheck{{yamlDoc, kinds(kindYAML)}},
 		Checked:    "2026-11-27",
 		Summary:    "Envoy tls_maximum_protocol_version is below TLSv1_3",
-		Rationale:  "Hybrid key exchange needs TLS 1.3.",
+		Rationale:  "Hybrid key exchange needs TLS 1.3, and so does post-quantum authentication: ML-DSA signature schemes exist only in TLS 1.3 (see PQ461-PQ463).",
 		Bad:        "tls_maximum_protocol_version: TLSv1_2",
 		Good:       "tls_maximum_protocol_version: TLSv1_3",
 		References: []string{"https://www.envoyproxy.io/docs/envoy/latest/api-v3/extensions/transport_sockets/tls/v3/common.proto (TlsParameters)"}},
@@ -210,7 +210,7 @@ var rules = []Rule{
 		checks:     []ruleCheck{{lineNginx, kinds(kindNginx)}, {yamlDoc, kinds(kindYAML)}},
 		Checked:    "2026-11-27",
 		Summary:    "nginx ssl_protocols does not include TLSv1.3",
-		Rationale:  "Hybrid key exchange needs TLS 1.3.",
+		Rationale:  "Hybrid key exchange needs TLS 1.3, and so does post-quantum authentication: ML-DSA signature schemes exist only in TLS 1.3 (see PQ461-PQ463).",
 		Bad:        "ssl_protocols TLSv1.2;",
 		Good:       "ssl_protocols TLSv1.2 TLSv1.3;",
 		References: []string{"https://nginx.org/en/docs/http/ngx_http_ssl_module.html#ssl_protocols"}},
@@ -226,7 +226,7 @@ var rules = []Rule{
 		checks:     []ruleCheck{{lineHAProxy, kinds(kindHAProxy)}},
 		Checked:    "2026-11-27",
 		Summary:    "HAProxy ssl-max-ver is below TLSv1.3",
-		Rationale:  "Hybrid key exchange needs TLS 1.3.",
+		Rationale:  "Hybrid key exchange needs TLS 1.3, and so does post-quantum authentication: ML-DSA signature schemes exist only in TLS 1.3 (see PQ461-PQ463).",
 		Bad:        "bind :443 ssl crt /etc/haproxy/site.pem ssl-max-ver TLSv1.2",
 		Good:       "bind :443 ssl crt /etc/haproxy/site.pem ssl-max-ver TLSv1.3",
 		References: []string{"https://docs.haproxy.org/3.0/configuration.html#5.1-ssl-max-ver"}},
@@ -242,7 +242,7 @@ var rules = []Rule{
 		checks:     []ruleCheck{{lineStunnel, kinds(kindStunnel)}},
 		Checked:    "2026-11-27",
 		Summary:    "stunnel sslVersionMax is below TLSv1.3",
-		Rationale:  "Hybrid key exchange needs TLS 1.3.",
+		Rationale:  "Hybrid key exchange needs TLS 1.3, and so does post-quantum authentication: ML-DSA signature schemes exist only in TLS 1.3 (see PQ461-PQ463).",
 		Bad:        "sslVersionMax = TLSv1.2",
 		Good:       "sslVersionMax = TLSv1.3",
 		References: []string{"https://www.stunnel.org/static/stunnel.html (sslVersionMax)"}},
@@ -266,7 +266,7 @@ var rules = []Rule{
 		checks:     []ruleCheck{{yamlDoc, kinds(kindYAML)}, {tomlDoc, kinds(kindTOML)}},
 		Checked:    "2026-11-27",
 		Summary:    "Traefik TLS option maxVersion is below VersionTLS13",
-		Rationale:  "Hybrid key exchange needs TLS 1.3.",
+		Rationale:  "Hybrid key exchange needs TLS 1.3, and so does post-quantum authentication: ML-DSA signature schemes exist only in TLS 1.3 (see PQ461-PQ463).",
 		Bad:        "maxVersion: VersionTLS12",
 		Good:       "maxVersion: VersionTLS13",
 		References: []string{"https://doc.traefik.io/traefik/https/tls/#maximum-tls-version"}},
@@ -322,7 +322,7 @@ var rules = []Rule{
 		checks:     []ruleCheck{{lineOpenSSL, kinds(kindOpenSSL)}},
 		Checked:    "2026-11-27",
 		Summary:    "OpenSSL config MaxProtocol is below TLSv1.3",
-		Rationale:  "Hybrid key exchange needs TLS 1.3.",
+		Rationale:  "Hybrid key exchange needs TLS 1.3, and so does post-quantum authentication: ML-DSA signature schemes exist only in TLS 1.3 (see PQ461-PQ463).",
 		Bad:        "MaxProtocol = TLSv1.2",
 		Good:       "MaxProtocol = TLSv1.3",
 		References: []string{"https://docs.openssl.org/3.5/man3/SSL_CONF_cmd/ (MaxProtocol)"}},
@@ -427,11 +427,23 @@ var rules = []Rule{
 var ruleByID map[string]Rule
 
 func init() {
+	rules = joinRules(rules, cloudRules, mldsaRules)
 	ruleByID = map[string]Rule{}
 	for _, r := range rules {
 		ruleByID[r.ID] = r
 	}
 	buildDispatch()
+}
+
+// joinRules appends the rule tables kept in their own files to the main
+// table and orders the result by ID.
+func joinRules(tables ...[]Rule) []Rule {
+	var out []Rule
+	for _, t := range tables {
+		out = append(out, t...)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
 }
 
 // Rules returns every rule, ordered by ID.
