@@ -70,3 +70,8 @@ func FuzzNginxSigalgs(f *testing.F) {
 func FuzzHAProxySigalgs(f *testing.F) {
 	fuzzKind(f, kindHAProxy, "haproxy.cfg", "mldsa/haproxy/haproxy.cfg", "bind :443 ssl sigalgs  client-sigalgs ?mldsa44\n")
 }
+
+func FuzzCloudTerraform(f *testing.F) {
+	fuzzKind(f, kindTerraform, "main.tf", "cloud/cloudflare.tf", "cloud/cloudflare-good.tf", "cloud/apigateway.tf", "cloud/gcp.tf",
+		"resource \"cloudflare_zone_setting\" \"x\" {\nsetting_id = \"tls_1_3\"\nvalue = \"\"\n}\n")
+}

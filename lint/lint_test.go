@@ -121,6 +121,12 @@ var ruleCases = []struct {
 	{"rust/app/Cargo.toml", []want{{"PQ801", 7}, {"PQ802", 7}, {"PQ804", 8}}},
 	{"rust/app/Cargo.lock", []want{{"PQ804", 4}, {"PQ801", 13}}},
 	{"rust/pq/Cargo.toml", []want{{"PQ803", 5}}},
+	// Managed TLS terminators other than AWS load balancers.
+	{"cloud/gcp.tf", []want{{"PQ603", 5}}},
+	{"cloud/gcp-policies.sh", []want{{"PQ603", 2}}},
+	{"cloud/ssl-policy.ts", []want{{"PQ603", 5}}},
+	{"cloud/cloudflare.tf", []want{{"PQ604", 4}, {"PQ604", 17}}},
+	{"cloud/apigateway.tf", []want{{"PQ605", 4}, {"PQ605", 10}, {"PQ605", 15}}},
 	// Post-quantum authentication (ML-DSA).
 	{"mldsa/openssl/openssl.cnf", []want{{"PQ461", 11}, {"PQ461", 12}}},
 	{"mldsa/nginx/nginx.conf", []want{{"PQ462", 9}, {"PQ462", 10}, {"PQ462", 14}}},
@@ -153,6 +159,7 @@ var nearMisses = []string{
 	"kafka/client.properties",
 	"rust/good/Cargo.toml",
 	"rust/good/Cargo.lock",
+	"cloud/cloudflare-good.tf",
 	"mldsa/openssl/openssl-good.cnf",
 	"mldsa/nginx/good.conf",
 	"gomod/mldsa-tagged/go.mod", // ML-DSA behind //go:build go1.27; a test file is not read

@@ -1,5 +1,189 @@
 package lint
 
+import (
+	"regexp"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+)
+
+// Managed TLS terminators other than AWS load balancers (issue 18): a rule
+// exists only where the provider's own documentation names the setting
+// that gives (or takes away) hybrid key exchange. docs/LINT.md lists the
+// providers without such a setting ("unsupported, track it").
+
+const (
+	refGCPPQ      = "https://docs.cloud.google.com/python/docs/reference/compute/latest/google.cloud.compute_v1.types.SslPolicy.PostQuantumKeyExchange (DEFAULT: X25519MLKEM768 disallowed before October 2026, allowed afterwards; ENABLED; DEFERRED: disallowed until October 2027)"
+	refGCPGcloud  = "https://docs.cloud.google.com/sdk/gcloud/reference/alpha/compute/ssl-policies/create (--post-quantum-key-exchange)"
+	refGCPTF      = "https://github.com/GoogleCloudPlatform/magic-modules/pull/17024 (post_quantum_key_exchange on google_compute_ssl_policy and google_compute_region_ssl_policy)"
+	refCFPQC      = "https://developers.cloudflare.com/ssl/post-quantum-cryptography/ (X25519MLKEM768 hybrid key agreement deployed on Cloudflare's edge, TLS 1.3)"
+	refCFTLS13    = "https://developers.cloudflare.com/ssl/edge-certificates/additional-options/tls-13/ (the tls_1_3 zone setting: on, off, zrt)"
+	refCFTF       = "https://developers.cloudflare.com/api/terraform/ (cloudflare_zone_setting setting_id/value; cloudflare_zone_settings_override settings.tls_1_3 in provider v4)"
+	refAPIGWList  = "https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-security-policies-list.html (policies with PQ in the name use hybrid post-quantum key exchange; defaults TLS_1_0 for APIs, TLS_1_2 for domains)"
+	refAPIGWTLS   = "https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-custom-domain-tls-version.html (legacy TLS_1_0/TLS_1_2 versus enhanced SecurityPolicy_ policies, endpoint access mode, mutual TLS)"
+	refAPIGWNames = "https://docs.aws.amazon.com/sdk-for-python/v1/reference/clients/api-gateway/enums/SecurityPolicy/ (the policy names)"
+)
+
 // cloudRules are the rules of managed TLS terminators other than AWS
-// load balancers (issue 18).
-var cloudRules = []Rule{}
+// load balancers.
+var cloudRules = []Rule{
+	{ID: "PQ603", Name: "gcp-ssl-policy-pq-deferred", Severity: SeverityError, Format: "Terraform, Pulumi (YAML, TypeScript, Go), gcloud command lines (Google Cloud SSL policies)",
+		checks:     []ruleCheck{{lineGCPPQ, kinds(kindTerraform, kindYAML, kindJS, kindGo, kindShell)}},
+		Checked:    "2026-12-02",
+		Summary:    "A Google Cloud SSL policy sets post_quantum_key_exchange to DEFERRED",
+		Rationale:  "Google Cloud's Application and proxy Network Load Balancers negotiate X25519MLKEM768 according to the SSL policy's postQuantumKeyExchange: ENABLED allows it now, DEFAULT (or no SSL policy) allows it from October 2026, DEFERRED disallows it until October 2027. DEFERRED keeps every client of the load balancer classical for another year. The fix sets ENABLED. min_tls_version is a minimum and never blocks TLS 1.3, so it is not read.",
+		Bad:        "resource \"google_compute_ssl_policy\" \"edge\" {\n  profile                   = \"MODERN\"\n  post_quantum_key_exchange = \"DEFERRED\"\n}",
+		Good:       "resource \"google_compute_ssl_policy\" \"edge\" {\n  profile                   = \"MODERN\"\n  post_quantum_key_exchange = \"ENABLED\"\n}",
+		Notes:      "Read on the attribute name in any of its spellings (post_quantum_key_exchange, postQuantumKeyExchange, PostQuantumKeyExchange: pulumi.String(...), gcloud --post-quantum-key-exchange) with a literal value.",
+		References: []string{refGCPPQ, refGCPTF, refGCPGcloud}},
+	{ID: "PQ604", Name: "cloudflare-tls13-off", Severity: SeverityError, Format: "Terraform (cloudflare_zone_setting, cloudflare_zone_settings_override)",
+		checks:     []ruleCheck{{cloudTerraform, kinds(kindTerraform)}},
+		Checked:    "2026-12-02",
+		Summary:    "A Cloudflare zone turns TLS 1.3 off",
+		Rationale:  "Cloudflare offers X25519MLKEM768 to visitors on its edge by default, and hybrid key exchange exists only in TLS 1.3. A zone's tls_1_3 setting \"off\" makes every visitor connection TLS 1.2 and classical. The fix sets \"on\" (\"zrt\" also keeps TLS 1.3, with 0-RTT).",
+		Bad:        "resource \"cloudflare_zone_setting\" \"tls13\" {\n  setting_id = \"tls_1_3\"\n  value      = \"off\"\n}",
+		Good:       "resource \"cloudflare_zone_setting\" \"tls13\" {\n  setting_id = \"tls_1_3\"\n  value      = \"on\"\n}",
+		Notes:      "Both provider generations are read: v5's cloudflare_zone_setting (setting_id = \"tls_1_3\") and v4's cloudflare_zone_settings_override (settings { tls_1_3 = \"off\" }). min_tls_version is a minimum and never blocks TLS 1.3.",
+		References: []string{refCFPQC, refCFTLS13, refCFTF, refHybrid}},
+	{ID: "PQ605", Name: "aws-apigateway-security-policy-classical", Severity: SeverityWarning, Format: "Terraform (aws_api_gateway_domain_name, aws_api_gateway_rest_api)",
+		checks:     []ruleCheck{{cloudTerraform, kinds(kindTerraform)}},
+		Checked:    "2026-12-02",
+		Summary:    "An API Gateway REST API or custom domain uses a security policy without PQ in its name",
+		Rationale:  "AWS documents hybrid post-quantum key exchange for API Gateway only in the enhanced security policies with PQ in their name (SecurityPolicy_TLS13_1_2_PQ_2025_09, _PFS_PQ_, _FIPS_PQ_, _FIPS_PFS_PQ_). The legacy TLS_1_0 and TLS_1_2 policies (the defaults) and the other enhanced policies keep the connection classical. An enhanced TLS 1.2+1.3 policy is fixed to its PQ variant; a legacy policy is reported without a mechanical fix, because enhanced policies also need an endpoint access mode (STRICT or BASIC) and cannot be used with mutual TLS or for HTTP API mappings.",
+		Bad:        "resource \"aws_api_gateway_domain_name\" \"api\" {\n  security_policy = \"TLS_1_2\"\n}",
+		Good:       "resource \"aws_api_gateway_domain_name\" \"api\" {\n  security_policy = \"SecurityPolicy_TLS13_1_2_PQ_2025_09\"\n  # and the endpoint access mode (STRICT or BASIC)\n}",
+		Notes:      "A warning, not an error: the move to an enhanced policy changes the domain's access mode and is impossible with mutual TLS. Resources without security_policy (the TLS_1_0/TLS_1_2 defaults) are not reported; HTTP and WebSocket APIs (aws_apigatewayv2_*) support TLS_1_2 only and have no PQ setting (see docs/LINT.md#other-managed-tls-terminators).",
+		References: []string{refAPIGWList, refAPIGWTLS, refAPIGWNames}},
+}
+
+// --- PQ603: Google Cloud SSL policies, any format ---
+
+var (
+	gcpPQDeferred = regexp.MustCompile(`(?i)(?:\bpost_?quantum_?key_?exchange["']?\s*[:=]\s*(?:pulumi\.String\(\s*)?["']?|--post-quantum-key-exchange[= ]["']?)(deferred)\b`)
+	lineGCPPQ     = lineChecker("gcp-ssl-policy", ruleGCPPQ)
+)
+
+// ruleGCPPQ is PQ603.
+func ruleGCPPQ(s *source, _, base int, code string, _ []string) []Finding {
+	m := gcpPQDeferred.FindStringSubmatchIndex(code)
+	if m == nil {
+		return nil
+	}
+	val := code[m[2]:m[3]]
+	enabled := "ENABLED"
+	if val == strings.ToLower(val) {
+		enabled = "enabled"
+	}
+	return []Finding{s.finding("PQ603", base+m[0], base+m[3],
+		"Google Cloud SSL policy post-quantum key exchange "+val+": the load balancer disallows X25519MLKEM768 until October 2027 (ENABLED allows it now; DEFAULT has allowed it since October 2026)",
+		s.replace("allow X25519MLKEM768 now", base+m[2], base+m[3], enabled))}
+}
+
+// --- Terraform resources of managed terminators (PQ604, PQ605) ---
+
+var cloudTerraform = &checker{name: "terraform-cloud", run: func(s *source, _ *checkEnv) []Finding { return checkCloudTerraform(s) }}
+
+// cloudResources maps a Terraform resource type to its check.
+var cloudResources = map[string]func(s *source, b *hclsyntax.Block) []Finding{
+	"cloudflare_zone_setting":           cloudflareZoneSetting,
+	"cloudflare_zone_settings_override": cloudflareSettingsOverride,
+	"aws_api_gateway_domain_name":       apiGatewayPolicy,
+	"aws_api_gateway_rest_api":          apiGatewayPolicy,
+}
+
+// checkCloudTerraform runs the cloudResources checks on a Terraform file.
+// A file that does not parse is reported once, by checkTerraform (PQ000).
+func checkCloudTerraform(s *source) []Finding {
+	f, diags := hclsyntax.ParseConfig(s.data, s.name, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil
+	}
+	body, ok := f.Body.(*hclsyntax.Body)
+	if !ok {
+		return nil
+	}
+	var fs []Finding
+	for _, b := range body.Blocks {
+		if b.Type != "resource" || len(b.Labels) != 2 {
+			continue
+		}
+		if check := cloudResources[b.Labels[0]]; check != nil {
+			fs = append(fs, check(s, b)...)
+		}
+	}
+	return fs
+}
+
+// tfString returns a literal string attribute and the span of its text
+// inside the quotes.
+func tfString(s *source, body *hclsyntax.Body, name string) (val string, a, b int, ok bool) {
+	attr, found := body.Attributes[name]
+	if !found {
+		return "", 0, 0, false
+	}
+	val, ok = hclLiteral(attr.Expr)
+	if !ok {
+		return "", 0, 0, false
+	}
+	r := attr.Expr.Range()
+	a, b = r.Start.Byte, r.End.Byte
+	if b-a >= 2 && s.data[a] == '"' {
+		a, b = a+1, b-1
+	}
+	return val, a, b, true
+}
+
+// tls13Off builds PQ604 for a tls_1_3 value "off" at [a, b).
+func tls13Off(s *source, what string, a, b int) []Finding {
+	return []Finding{s.finding("PQ604", a, b, what+" turns TLS 1.3 off for the zone: visitors can no longer get Cloudflare's X25519MLKEM768 hybrid, which exists only in TLS 1.3",
+		s.replace("turn TLS 1.3 back on", a, b, "on"))}
+}
+
+// cloudflareZoneSetting is PQ604 for provider v5 (setting_id = "tls_1_3").
+func cloudflareZoneSetting(s *source, b *hclsyntax.Block) []Finding {
+	if id, _, _, ok := tfString(s, b.Body, "setting_id"); !ok || id != "tls_1_3" {
+		return nil
+	}
+	if v, x, y, ok := tfString(s, b.Body, "value"); ok && strings.EqualFold(v, "off") {
+		return tls13Off(s, "cloudflare_zone_setting."+b.Labels[1], x, y)
+	}
+	return nil
+}
+
+// cloudflareSettingsOverride is PQ604 for provider v4 (settings block).
+func cloudflareSettingsOverride(s *source, b *hclsyntax.Block) []Finding {
+	var fs []Finding
+	for _, blk := range b.Body.Blocks {
+		if blk.Type != "settings" {
+			continue
+		}
+		if v, x, y, ok := tfString(s, blk.Body, "tls_1_3"); ok && strings.EqualFold(v, "off") {
+			fs = append(fs, tls13Off(s, "cloudflare_zone_settings_override."+b.Labels[1]+" tls_1_3", x, y)...)
+		}
+	}
+	return fs
+}
+
+// apiGatewayPQ matches the enhanced TLS 1.2+1.3 regional policies whose
+// PQ variant is SecurityPolicy_TLS13_1_2[_FIPS][_PFS]_PQ_2025_09.
+var apiGatewayPQ = regexp.MustCompile(`^SecurityPolicy_TLS13_1_2(_FIPS)?(_PFS)?_\d{4}_\d{2}$`)
+
+// apiGatewayPolicy is PQ605.
+func apiGatewayPolicy(s *source, b *hclsyntax.Block) []Finding {
+	v, x, y, ok := tfString(s, b.Body, "security_policy")
+	if !ok || strings.Contains(v, "_PQ_") {
+		return nil
+	}
+	what := b.Labels[0] + "." + b.Labels[1]
+	if m := apiGatewayPQ.FindStringSubmatch(v); m != nil {
+		pq := "SecurityPolicy_TLS13_1_2" + m[1] + m[2] + "_PQ_2025_09"
+		return []Finding{s.finding("PQ605", x, y, what+" uses "+v+", an enhanced policy without hybrid post-quantum key exchange (only policies with PQ in their name have it)",
+			s.replace("use "+pq, x, y, pq))}
+	}
+	msg := what + " uses " + v + ", which has no hybrid post-quantum key exchange: move to SecurityPolicy_TLS13_1_2_PQ_2025_09 (an enhanced policy: it also needs an endpoint access mode, and does not work with mutual TLS or HTTP API mappings)"
+	if strings.HasPrefix(v, "SecurityPolicy_") {
+		msg = what + " uses " + v + ", an enhanced policy without PQ in its name: AWS documents hybrid post-quantum key exchange only for the policies with PQ in their name (SecurityPolicy_TLS13_1_2_PQ_2025_09 and its PFS and FIPS variants, which also accept TLS 1.2)"
+	}
+	return []Finding{s.finding("PQ605", x, y, msg, nil)}
+}
