@@ -46,7 +46,7 @@ var cloudRules = []Rule{
 		Good:       "resource \"cloudflare_zone_setting\" \"tls13\" {\n  setting_id = \"tls_1_3\"\n  value      = \"on\"\n}",
 		Notes:      "Both provider generations are read: v5's cloudflare_zone_setting (setting_id = \"tls_1_3\") and v4's cloudflare_zone_settings_override (settings { tls_1_3 = \"off\" }). min_tls_version is a minimum and never blocks TLS 1.3.",
 		References: []string{refCFPQC, refCFTLS13, refCFTF, refHybrid}},
-	{ID: "PQ605", Name: "aws-apigateway-security-policy-classical", Severity: SeverityWarning, Format: "Terraform (aws_api_gateway_domain_name, aws_api_gateway_rest_api)",
+	{ID: "PQ605", Name: "aws-apigateway-policy-classical", Severity: SeverityWarning, Format: "Terraform (aws_api_gateway_domain_name, aws_api_gateway_rest_api)",
 		checks:     []ruleCheck{{cloudTerraform, kinds(kindTerraform)}},
 		Checked:    "2026-12-02",
 		Summary:    "An API Gateway REST API or custom domain uses a security policy without PQ in its name",

@@ -7,7 +7,7 @@ resource "aws_api_gateway_domain_name" "api" {
 resource "aws_api_gateway_domain_name" "payments" {
   domain_name              = "payments.example.com"
   regional_certificate_arn = aws_acm_certificate.payments.arn
-  security_policy          = "SecurityPolicy_TLS13_1_2_FIPS_PFS_2025_09"
+  security_policy          = "SecurityPolicy_TLS13_1_2_2021_06"
 }
 
 resource "aws_api_gateway_rest_api" "internal" {
