@@ -112,7 +112,91 @@ func checkCloudTerraform(s *source) []Finding {
 			fs = append(fs, check(s, b)...)
 		}
 	}
+	return append(fs, ingressNginxTerraform(s, body)...)
+}
+
+// ingressNginxKeys are the ingress-nginx ConfigMap keys read in Terraform.
+var ingressNginxKeys = map[string]bool{"ssl-protocols": true, "ssl-ecdh-curve": true}
+
+// ingressNginxTerraform is PQ311 and PQ312 for ingress-nginx settings
+// written in Terraform: the data map of a kubernetes_config_map(_v1) or
+// any object with an "ssl-protocols" / "ssl-ecdh-curve" key (helm values
+// through yamlencode), and helm_release set blocks whose name ends in
+// one of them (controller.config.ssl-protocols).
+func ingressNginxTerraform(s *source, body *hclsyntax.Body) []Finding {
+	var fs []Finding
+	var walk func(b *hclsyntax.Body)
+	walk = func(b *hclsyntax.Body) {
+		for _, a := range b.Attributes {
+			fs = append(fs, ingressNginxObjects(s, a.Expr)...)
+		}
+		for _, blk := range b.Blocks {
+			if blk.Type == "set" {
+				name, _, _, ok := tfString(s, blk.Body, "name")
+				key := name[strings.LastIndex(name, ".")+1:]
+				if attr, found := blk.Body.Attributes["value"]; ok && ingressNginxKeys[key] && found {
+					fs = append(fs, ingressNginxValue(s, key, attr.Expr)...)
+				}
+			}
+			walk(blk.Body)
+		}
+	}
+	walk(body)
 	return fs
+}
+
+// ingressNginxObjects finds the ingress-nginx keys in the object
+// constructors inside e.
+func ingressNginxObjects(s *source, e hclsyntax.Expression) []Finding {
+	var fs []Finding
+	hclsyntax.VisitAll(e, func(n hclsyntax.Node) hcl.Diagnostics {
+		o, ok := n.(*hclsyntax.ObjectConsExpr)
+		if !ok {
+			return nil
+		}
+		for _, it := range o.Items {
+			k, ok := it.KeyExpr.(*hclsyntax.ObjectConsKeyExpr)
+			if !ok {
+				continue
+			}
+			key := hcl.ExprAsKeyword(k.Wrapped)
+			if key == "" {
+				key, _ = hclLiteral(k.Wrapped)
+			}
+			if ingressNginxKeys[key] {
+				fs = append(fs, ingressNginxValue(s, key, it.ValueExpr)...)
+			}
+		}
+		return nil
+	})
+	return fs
+}
+
+// ingressNginxValue judges one literal ingress-nginx value.
+func ingressNginxValue(s *source, key string, e hclsyntax.Expression) []Finding {
+	v, a, b, ok := exprString(s, e)
+	if !ok {
+		return nil
+	}
+	if key == "ssl-ecdh-curve" {
+		return listFinding(s, "PQ311", "ingress-nginx ssl-ecdh-curve", a, b, v, ":")
+	}
+	return ingressProtocols(s, a, b, b, v)
+}
+
+// exprString returns a literal string expression and the span of its
+// text inside the quotes.
+func exprString(s *source, e hclsyntax.Expression) (val string, a, b int, ok bool) {
+	val, ok = hclLiteral(e)
+	if !ok {
+		return "", 0, 0, false
+	}
+	r := e.Range()
+	a, b = r.Start.Byte, r.End.Byte
+	if b-a >= 2 && s.data[a] == '"' {
+		a, b = a+1, b-1
+	}
+	return val, a, b, true
 }
 
 // tfString returns a literal string attribute and the span of its text
@@ -122,16 +206,7 @@ func tfString(s *source, body *hclsyntax.Body, name string) (val string, a, b in
 	if !found {
 		return "", 0, 0, false
 	}
-	val, ok = hclLiteral(attr.Expr)
-	if !ok {
-		return "", 0, 0, false
-	}
-	r := attr.Expr.Range()
-	a, b = r.Start.Byte, r.End.Byte
-	if b-a >= 2 && s.data[a] == '"' {
-		a, b = a+1, b-1
-	}
-	return val, a, b, true
+	return exprString(s, attr.Expr)
 }
 
 // tls13Off builds PQ604 for a tls_1_3 value "off" at [a, b).
