@@ -75,3 +75,7 @@ func FuzzCloudTerraform(f *testing.F) {
 	fuzzKind(f, kindTerraform, "main.tf", "cloud/cloudflare.tf", "cloud/cloudflare-good.tf", "cloud/apigateway.tf", "cloud/gcp.tf", "cloud/ingress-nginx.tf",
 		"resource \"cloudflare_zone_setting\" \"x\" {\nsetting_id = \"tls_1_3\"\nvalue = \"\"\n}\n")
 }
+
+func FuzzPulumiPrograms(f *testing.F) {
+	fuzzKind(f, kindJS, "index.ts", "pulumi/ts/index.ts", "cloud/ssl-policy.ts", "sslPolicy: pulumi.StringPtr(`ELBSecurityPolicy-`)\n")
+}

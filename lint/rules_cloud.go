@@ -262,3 +262,28 @@ func apiGatewayPolicy(s *source, b *hclsyntax.Block) []Finding {
 	}
 	return []Finding{s.finding("PQ605", x, y, msg, nil)}
 }
+
+// --- PQ602 in Pulumi programs (TypeScript/JavaScript, Go) ---
+
+var (
+	pulumiELBPolicy = regexp.MustCompile(`\b(?:sslPolicy|SslPolicy)["']?\s*:\s*(?:pulumi\.String(?:Ptr)?\(\s*)?["'\x60](ELBSecurityPolicy-[A-Za-z0-9-]+)["'\x60]`)
+	linePulumiELB   = lineChecker("pulumi-elb", rulePulumiELB)
+)
+
+// rulePulumiELB is PQ602 for a listener's sslPolicy written as a literal
+// in a Pulumi program (new aws.lb.Listener(..., { sslPolicy: "..." }),
+// lb.NewListener(..., &lb.ListenerArgs{SslPolicy: pulumi.String("...")})).
+func rulePulumiELB(s *source, _, base int, code string, _ []string) []Finding {
+	m := pulumiELBPolicy.FindStringSubmatchIndex(code)
+	if m == nil || strings.Contains(code[m[2]:m[3]], "-PQ-") {
+		return nil
+	}
+	v := code[m[2]:m[3]]
+	pq, lost := elbPQPolicy(v)
+	desc, msg := "use "+pq, "sslPolicy "+v+" has no hybrid post-quantum key exchange (only policies with -PQ- in their name offer X25519MLKEM768)"
+	if lost {
+		desc += " (TLS 1.0/1.1 clients lose access)"
+		msg += "; the matching PQ policy drops TLS 1.0/1.1"
+	}
+	return []Finding{s.finding("PQ602", base+m[2], base+m[3], msg, s.replace(desc, base+m[2], base+m[3], pq))}
+}
