@@ -79,3 +79,7 @@ func FuzzCloudTerraform(f *testing.F) {
 func FuzzPulumiPrograms(f *testing.F) {
 	fuzzKind(f, kindJS, "index.ts", "pulumi/ts/index.ts", "cloud/ssl-policy.ts", "sslPolicy: pulumi.StringPtr(`ELBSecurityPolicy-`)\n")
 }
+
+func FuzzCloudFormationAPIGateway(f *testing.F) {
+	fuzzKind(f, kindJSON, "stack.json", "cloud/apigateway.json", "cloud/apigateway.yaml", `{"Resources":{"A":{"Type":"AWS::ApiGateway::RestApi","Properties":{"SecurityPolicy":""}}}}`)
+}

@@ -129,6 +129,8 @@ var ruleCases = []struct {
 	{"cloud/apigateway.tf", []want{{"PQ605", 4}, {"PQ605", 10}, {"PQ605", 15}}},
 	{"pulumi/ts/index.ts", []want{{"PQ602", 7}, {"PQ602", 18}}},
 	{"pulumi/go/main.go", []want{{"PQ602", 7}}},
+	{"cloud/apigateway.yaml", []want{{"PQ605", 8}, {"PQ605", 13}}},
+	{"cloud/apigateway.json", []want{{"PQ605", 5}}},
 	{"cloud/ingress-nginx.tf", []want{{"PQ312", 8}, {"PQ311", 9}, {"PQ312", 20}, {"PQ311", 29}}},
 	// Post-quantum authentication (ML-DSA).
 	{"mldsa/openssl/openssl.cnf", []want{{"PQ461", 11}, {"PQ461", 12}}},

@@ -1,8 +1,13 @@
 package lint
 
 import (
+	"bytes"
+	"errors"
+	"io"
 	"regexp"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -46,8 +51,8 @@ var cloudRules = []Rule{
 		Good:       "resource \"cloudflare_zone_setting\" \"tls13\" {\n  setting_id = \"tls_1_3\"\n  value      = \"on\"\n}",
 		Notes:      "Both provider generations are read: v5's cloudflare_zone_setting (setting_id = \"tls_1_3\") and v4's cloudflare_zone_settings_override (settings { tls_1_3 = \"off\" }). min_tls_version is a minimum and never blocks TLS 1.3.",
 		References: []string{refCFPQC, refCFTLS13, refCFTF, refHybrid}},
-	{ID: "PQ605", Name: "aws-apigateway-policy-classical", Severity: SeverityWarning, Format: "Terraform (aws_api_gateway_domain_name, aws_api_gateway_rest_api)",
-		checks:     []ruleCheck{{cloudTerraform, kinds(kindTerraform)}},
+	{ID: "PQ605", Name: "aws-apigateway-policy-classical", Severity: SeverityWarning, Format: "Terraform (aws_api_gateway_domain_name, aws_api_gateway_rest_api), CloudFormation YAML/JSON (AWS::ApiGateway::DomainName, DomainNameV2, RestApi)",
+		checks:     []ruleCheck{{cloudTerraform, kinds(kindTerraform)}, {cfnAPIGateway, kinds(kindYAML, kindJSON)}},
 		Checked:    "2026-12-02",
 		Summary:    "An API Gateway REST API or custom domain uses a security policy without PQ in its name",
 		Rationale:  "AWS documents hybrid post-quantum key exchange for API Gateway only in the enhanced security policies with PQ in their name (SecurityPolicy_TLS13_1_2_PQ_2025_09, _PFS_PQ_, _FIPS_PQ_, _FIPS_PFS_PQ_). The legacy TLS_1_0 and TLS_1_2 policies (the defaults) and the other enhanced policies keep the connection classical. An enhanced TLS 1.2+1.3 policy is fixed to its PQ variant; a legacy policy is reported without a mechanical fix, because enhanced policies also need an endpoint access mode (STRICT or BASIC) and cannot be used with mutual TLS or for HTTP API mappings.",
@@ -90,6 +95,56 @@ var cloudResources = map[string]func(s *source, b *hclsyntax.Block) []Finding{
 	"cloudflare_zone_settings_override": cloudflareSettingsOverride,
 	"aws_api_gateway_domain_name":       apiGatewayPolicy,
 	"aws_api_gateway_rest_api":          apiGatewayPolicy,
+}
+
+// cfnAPIGatewayTypes are the CloudFormation resource types with a REST API
+// SecurityPolicy.
+var cfnAPIGatewayTypes = map[string]bool{
+	"AWS::ApiGateway::DomainName": true, "AWS::ApiGateway::DomainNameV2": true, "AWS::ApiGateway::RestApi": true,
+}
+
+var cfnAPIGateway = &checker{name: "cloudformation-apigateway", run: func(s *source, _ *checkEnv) []Finding { return checkCFNAPIGateway(s) }}
+
+// checkCFNAPIGateway is PQ605 in CloudFormation templates (YAML or JSON).
+// A file that does not parse is reported by the YAML or JSON checker.
+func checkCFNAPIGateway(s *source) []Finding {
+	if !bytes.Contains(s.data, []byte("AWS::ApiGateway::")) {
+		return nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(bytes.ReplaceAll(s.data, []byte("\t"), []byte(" "))))
+	var fs []Finding
+	for {
+		var doc yaml.Node
+		if err := dec.Decode(&doc); errors.Is(err, io.EOF) || err != nil {
+			return fs
+		}
+		root := &doc
+		if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+			root = root.Content[0]
+		}
+		_, res := mapGet(root, "Resources")
+		if res == nil || res.Kind != yaml.MappingNode {
+			continue
+		}
+		for i := 0; i+1 < len(res.Content); i += 2 {
+			name, r := res.Content[i], res.Content[i+1]
+			_, t := mapGet(r, "Type")
+			if tv, ok := yamlLiteral(t); !ok || !cfnAPIGatewayTypes[tv] {
+				continue
+			}
+			_, props := mapGet(r, "Properties")
+			_, v := mapGet(props, "SecurityPolicy")
+			val, ok := yamlLiteral(v)
+			if !ok || val == "" {
+				continue
+			}
+			a, b := scalarSpan(s, v)
+			if v.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+				a, b = a+1, b-1
+			}
+			fs = append(fs, apiGatewayFinding(s, name.Value, val, a, b)...)
+		}
+	}
 }
 
 // checkCloudTerraform runs the cloudResources checks on a Terraform file.
@@ -244,13 +299,21 @@ func cloudflareSettingsOverride(s *source, b *hclsyntax.Block) []Finding {
 // PQ variant is SecurityPolicy_TLS13_1_2[_FIPS][_PFS]_PQ_2025_09.
 var apiGatewayPQ = regexp.MustCompile(`^SecurityPolicy_TLS13_1_2(_FIPS)?(_PFS)?_\d{4}_\d{2}$`)
 
-// apiGatewayPolicy is PQ605.
+// apiGatewayPolicy is PQ605 in Terraform.
 func apiGatewayPolicy(s *source, b *hclsyntax.Block) []Finding {
 	v, x, y, ok := tfString(s, b.Body, "security_policy")
-	if !ok || strings.Contains(v, "_PQ_") {
+	if !ok {
 		return nil
 	}
-	what := b.Labels[0] + "." + b.Labels[1]
+	return apiGatewayFinding(s, b.Labels[0]+"."+b.Labels[1], v, x, y)
+}
+
+// apiGatewayFinding is PQ605 for the literal policy v of resource what,
+// written at [x, y).
+func apiGatewayFinding(s *source, what, v string, x, y int) []Finding {
+	if strings.Contains(v, "_PQ_") {
+		return nil
+	}
 	if m := apiGatewayPQ.FindStringSubmatch(v); m != nil {
 		pq := "SecurityPolicy_TLS13_1_2" + m[1] + m[2] + "_PQ_2025_09"
 		return []Finding{s.finding("PQ605", x, y, what+" uses "+v+", an enhanced policy without hybrid post-quantum key exchange (only policies with PQ in their name have it)",
