@@ -25,6 +25,7 @@ import (
 
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/internal/acceptloop"
+	"github.com/pqtls/pqtls/internal/certload"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spiffe/go-spiffe/v2/workloadapi"
 )
@@ -54,7 +55,7 @@ type Tunnel struct {
 	listeners []*Listener
 	metricsLn net.Listener
 	httpSrv   *http.Server
-	watcher   *watcher
+	watcher   *certload.Watcher
 
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -363,7 +364,7 @@ func (t *Tunnel) stopAccepting() {
 	t.closeOnce.Do(func() {
 		close(t.closing)
 		if t.watcher != nil {
-			t.watcher.close()
+			_ = t.watcher.Close()
 		}
 		for _, l := range t.listeners {
 			if l.ln != nil {
