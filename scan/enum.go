@@ -24,7 +24,7 @@ func offerOrder(only []tls.CurveID) []tls.CurveID {
 		case pqtls.KindHybrid:
 			return 0
 		case pqtls.KindClassical:
-			if g.ID >= 0x0100 && g.ID <= 0x01FF {
+			if g.Family == pqtls.FamilyFFDHE {
 				return 3
 			}
 			return 1
@@ -146,7 +146,7 @@ func (p *prober) probe13(ctx context.Context, groups []tls.CurveID) probe13Resul
 		// exchange; finite-field groups are skipped too (classical, and a
 		// 3072-8192-bit exchange costs the server milliseconds per probe).
 		info, _ := pqtls.LookupGroup(hrr.SelectedGroup)
-		if (info.GoSupported || isFFDHE(hrr.SelectedGroup)) && len(hrr.Cookie) == 0 {
+		if (info.GoSupported || info.Family == pqtls.FamilyFFDHE) && len(hrr.Cookie) == 0 {
 			return out
 		}
 		out.confirmAttempted = true
@@ -325,8 +325,6 @@ func (p *prober) confirmGoGroups(ctx context.Context, res *Result) {
 // that TLS 1.0/1.1-only servers answer.
 var tls12Suites = wire.DefaultCipherSuites12
 
-func isFFDHE(id tls.CurveID) bool { return id >= 0x0100 && id <= 0x01FF }
-
 func isECDHE(suite uint16) bool {
 	return strings.Contains(tls.CipherSuiteName(suite), "_ECDHE_")
 }
@@ -335,7 +333,7 @@ func isECDHE(suite uint16) bool {
 func classicalCurves(only []tls.CurveID) []tls.CurveID {
 	var out []tls.CurveID
 	for _, id := range offerOrder(only) {
-		if g, _ := pqtls.LookupGroup(id); g.Kind == pqtls.KindClassical && (id < 0x0100 || id > 0x01FF) {
+		if g, _ := pqtls.LookupGroup(id); g.Kind == pqtls.KindClassical && g.Family != pqtls.FamilyFFDHE {
 			out = append(out, id)
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pqtls/pqtls"
 )
 
 // TestInteropNodeGroups scans Node.js 26 (OpenSSL 3.5) servers configured
@@ -64,7 +66,8 @@ func TestInteropNodeGroups(t *testing.T) {
 			}
 			for _, g := range r.Groups {
 				// ffdhe groups are HRR-validated only (no second hello).
-				unconfirmedOK := g.Confirmed == nil && isFFDHE(tls.CurveID(g.ID))
+				info, _ := pqtls.LookupGroup(tls.CurveID(g.ID))
+				unconfirmedOK := g.Confirmed == nil && info.Family == pqtls.FamilyFFDHE
 				if !g.HelloRetry || !unconfirmedOK && (g.Confirmed == nil || !*g.Confirmed) {
 					t.Errorf("group %s: hrr=%v confirmed=%v %s", g.Name, g.HelloRetry, g.Confirmed, g.ConfirmError)
 				}
