@@ -63,18 +63,23 @@ func (b *cbomBuilder) groupAlg(id uint16) string {
 	return ref
 }
 
+// sigAlg adds a signature algorithm; ML-DSA carries its FIPS 204
+// category as nistQuantumSecurityLevel (ML-DSA-44 2, -65 3, -87 5).
 func (b *cbomBuilder) sigAlg(name string) string {
 	ref := "crypto/algorithm/signature/" + strings.ToLower(name)
 	b.addAlg(report.Component{Type: "cryptographic-asset", BOMRef: ref, Name: name,
 		CryptoProperties: &report.CryptoProperties{AssetType: "algorithm", AlgorithmProperties: &report.AlgorithmProperties{
-			Primitive: "signature", ParameterSetIdentifier: name, CryptoFunctions: []string{"sign", "verify"}, NISTQuantumSecurityLevel: 0}}})
+			Primitive: "signature", ParameterSetIdentifier: name, CryptoFunctions: []string{"sign", "verify"}, NISTQuantumSecurityLevel: mldsaLevel(name)}}})
 	return ref
 }
 
 // keyRef adds the certificate's public key (related-crypto-material) and
-// the key algorithm it uses.
+// the key algorithm it uses (an ML-DSA key is named by its parameter set).
 func (b *cbomBuilder) keyRef(certSHA, typ string, bits int) string {
-	n := fmt.Sprintf("%s-%d", strings.ReplaceAll(typ, " ", "-"), bits)
+	n, param, level := fmt.Sprintf("%s-%d", strings.ReplaceAll(typ, " ", "-"), bits), fmt.Sprint(bits), mldsaLevel(typ)
+	if level > 0 {
+		n, param = typ, typ
+	}
 	alg := "crypto/algorithm/public-key/" + strings.ToLower(n)
 	prim := "signature"
 	if strings.HasPrefix(typ, "RSA") {
@@ -82,7 +87,7 @@ func (b *cbomBuilder) keyRef(certSHA, typ string, bits int) string {
 	}
 	b.addAlg(report.Component{Type: "cryptographic-asset", BOMRef: alg, Name: n,
 		CryptoProperties: &report.CryptoProperties{AssetType: "algorithm", AlgorithmProperties: &report.AlgorithmProperties{
-			Primitive: prim, ParameterSetIdentifier: fmt.Sprint(bits), NISTQuantumSecurityLevel: 0}}})
+			Primitive: prim, ParameterSetIdentifier: param, NISTQuantumSecurityLevel: level}}})
 	ref := "crypto/key/" + certSHA
 	b.addAlg(report.Component{Type: "cryptographic-asset", BOMRef: ref, Name: n + " public key",
 		CryptoProperties: &report.CryptoProperties{AssetType: "related-crypto-material", RelatedCryptoMaterialProperties: &report.RelatedCryptoMaterialProperties{
@@ -141,7 +146,17 @@ func (b *cbomBuilder) endpoint(i int, r Result) {
 	for _, c := range r.Certificates {
 		deps = append(deps, b.certificate(c))
 	}
+	if r.MLDSA != nil {
+		for _, ch := range r.MLDSA.Chains {
+			for _, c := range ch.Certificates {
+				if ref := b.certificate(c); !contains(deps, ref) {
+					deps = append(deps, ref)
+				}
+			}
+		}
+	}
 	props := []report.Property{{Name: "pqtls:verdict", Value: string(r.Verdict)}, {Name: "pqtls:reason", Value: r.Reason},
+		{Name: "pqtls:cnsa2", Value: string(r.CNSA2.Verdict)},
 		{Name: "pqtls:priority", Value: r.Priority.Level}, {Name: "pqtls:priority_score", Value: fmt.Sprint(r.Priority.Score)},
 		{Name: "pqtls:address", Value: r.Address}}
 	if r.Target.Service != "" {

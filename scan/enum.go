@@ -209,6 +209,7 @@ func (p *prober) enumerate(ctx context.Context, res *Result) {
 	p.walkGroups(ctx, res)
 	p.confirmGoGroups(ctx, res)
 	p.probeVersions(ctx, res)
+	p.probeMLDSA(ctx, res)
 }
 
 // walkGroups finds the supported TLS 1.3 groups in server preference order:
@@ -528,7 +529,26 @@ func decide(res *Result, enumerated bool) {
 		case left < 30*24*time.Hour:
 			res.Notes = append(res.Notes, fmt.Sprintf("the leaf certificate expires in %d day(s) (%s)", int(left.Hours()/24), leaf.NotAfter.Format(time.DateOnly)))
 		}
-		res.Notes = append(res.Notes, "certificate signatures are classical ("+res.Certificates[0].SignatureAlgorithm+"): authentication is not yet post-quantum, which matters less than key exchange for harvest-now-decrypt-later")
+		res.Notes = append(res.Notes, signatureNote(res))
 	}
 	slices.SortStableFunc(res.Versions, func(a, b string) int { return strings.Compare(b, a) })
+}
+
+// signatureNote says whether authentication is post-quantum: the default
+// client's leaf, and the ML-DSA certificates a client offering ML-DSA gets.
+func signatureNote(res *Result) string {
+	leaf := res.Certificates[0]
+	var schemes []string
+	if res.MLDSA != nil {
+		for _, c := range res.MLDSA.Chains {
+			schemes = append(schemes, c.Scheme)
+		}
+	}
+	switch {
+	case leaf.PostQuantumSignature:
+		return "the default client's certificate is signed with " + leaf.SignatureAlgorithm + ": post-quantum authentication"
+	case len(schemes) > 0:
+		return "the default client gets a classical certificate (" + leaf.SignatureAlgorithm + "); clients that offer ML-DSA get an ML-DSA certificate (" + strings.Join(schemes, ", ") + ")"
+	}
+	return "certificate signatures are classical (" + leaf.SignatureAlgorithm + "): authentication is not yet post-quantum, which matters less than key exchange for harvest-now-decrypt-later"
 }

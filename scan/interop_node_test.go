@@ -58,8 +58,8 @@ func TestInteropNodeGroups(t *testing.T) {
 			if len(c.groups) >= 2 && r.GroupOrder != "server" {
 				t.Errorf("group order %q, want server", r.GroupOrder)
 			}
-			if c.name == "default" && r.Connections != 19 {
-				t.Errorf("%d connections, docs/SCAN.md says 19 against Node's defaults", r.Connections)
+			if c.name == "default" && r.Connections != 20 {
+				t.Errorf("%d connections, docs/SCAN.md says 20 against Node's defaults", r.Connections)
 			}
 			if r.Verdict != c.verdict {
 				t.Errorf("verdict %s (%s), want %s", r.Verdict, r.Reason, c.verdict)
