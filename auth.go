@@ -2,9 +2,16 @@ package pqtls
 
 import (
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/pem"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // AuthMode is the authentication policy dimension, next to the key-exchange
@@ -68,6 +75,9 @@ type AuthPolicyError struct {
 	Role Role
 	// Mode is the authentication mode that refused.
 	Mode AuthMode
+	// Peer is the remote address when known (a server refusing at
+	// ClientHello time).
+	Peer string
 	// ServerName is the SNI.
 	ServerName string
 	// Lacks names what the peer lacks: "an ML-DSA-signed certificate chain",
@@ -87,8 +97,99 @@ func (e *AuthPolicyError) Error() string {
 	if e.Role == RoleServer {
 		peer = "client"
 	}
-	return fmt.Sprintf("pqtls: refused %s (SNI %q): auth policy %s needs %s, the peer has %s; give the peer one (pqtls certs dev --key-type ml-dsa-87) or use auth any for it",
-		peer, e.ServerName, e.Mode, e.Lacks, e.Got)
+	if e.Peer != "" {
+		peer += " " + e.Peer
+	}
+	fix := "give the peer an ML-DSA certificate chain (pqtls certs dev --key-type ml-dsa-65, ml-dsa-87 for cnsa2)"
+	if e.Role == RoleServer {
+		fix = "upgrade the client to a TLS 1.3 stack with ML-DSA (Go 1.27, OpenSSL 3.5)"
+	}
+	return fmt.Sprintf("pqtls: refused %s (SNI %q): auth policy %s needs %s, the peer has %s; %s, or use auth prefer-pq or any for it",
+		peer, e.ServerName, e.Mode, e.Lacks, e.Got, fix)
+}
+
+// authLacks names what a ClientHello lacks for a server auth mode (empty:
+// nothing): require-pq needs an ML-DSA scheme in signature_algorithms,
+// cnsa2 needs mldsa87 there and an ML-KEM-1024 group in supported_groups.
+// A server refuses such a client at ClientHello time (serverHooks.refuse).
+func authLacks(mode AuthMode, hello *tls.ClientHelloInfo) (lacks, got string) {
+	if mode != AuthRequirePQ && mode != AuthCNSA2 {
+		return "", ""
+	}
+	if !slices.Contains(hello.SupportedVersions, tls.VersionTLS13) && len(hello.SupportedVersions) > 0 {
+		return "TLS 1.3 (ML-DSA exists only in TLS 1.3)", "TLS 1.2 only"
+	}
+	if mode == AuthCNSA2 {
+		if !slices.ContainsFunc(hello.SupportedCurves, func(id tls.CurveID) bool { return slices.Contains(CNSA2Groups, id) }) {
+			return "ML-KEM-1024 key exchange (MLKEM1024, or SecP384r1MLKEM1024 as the transitional option) in supported_groups", "groups " + groupNames2(hello.SupportedCurves)
+		}
+		if !slices.Contains(hello.SignatureSchemes, SignatureSchemeMLDSA87) {
+			return "mldsa87 in signature_algorithms (an ML-DSA-87 chain)", "signature_algorithms " + schemeNames(hello.SignatureSchemes)
+		}
+		return "", ""
+	}
+	if !slices.ContainsFunc(hello.SignatureSchemes, IsMLDSAScheme) {
+		return "ML-DSA in signature_algorithms (mldsa44, mldsa65 or mldsa87)", "signature_algorithms " + schemeNames(hello.SignatureSchemes)
+	}
+	return "", ""
+}
+
+func schemeNames(ids []tls.SignatureScheme) string {
+	if len(ids) == 0 {
+		return "none"
+	}
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		names[i] = SignatureSchemeName(id)
+	}
+	return strings.Join(names, ", ")
+}
+
+// ML-DSA public key algorithm identifiers (RFC 9881 section 2).
+var mldsaOIDs = map[string]string{
+	"2.16.840.1.101.3.4.3.17": "ML-DSA-44",
+	"2.16.840.1.101.3.4.3.18": "ML-DSA-65",
+	"2.16.840.1.101.3.4.3.19": "ML-DSA-87",
+}
+
+// MLDSAKeyParams returns "ML-DSA-44", "ML-DSA-65" or "ML-DSA-87" for a
+// certificate whose public key is ML-DSA, and "" otherwise. It reads the
+// algorithm identifier itself, so it works in every build (Go before 1.27
+// parses such a certificate with an unknown key algorithm).
+func MLDSAKeyParams(c *x509.Certificate) string {
+	spki := cryptobyte.String(c.RawSubjectPublicKeyInfo)
+	var inner, algo cryptobyte.String
+	var oid asn1.ObjectIdentifier
+	if !spki.ReadASN1(&inner, cbasn1.SEQUENCE) || !inner.ReadASN1(&algo, cbasn1.SEQUENCE) || !algo.ReadASN1ObjectIdentifier(&oid) {
+		return ""
+	}
+	return mldsaOIDs[oid.String()]
+}
+
+// LoadX509KeyPair is tls.LoadX509KeyPair with Leaf set, for every
+// certificate file pqtls reads. In a binary built with Go older than 1.27
+// an ML-DSA certificate is a *ConfigError saying it "needs pqtls built with
+// Go 1.27 or later" (crypto/tls would only say it cannot parse the key).
+func LoadX509KeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	if !mldsaSupported {
+		if data, err := os.ReadFile(certFile); err == nil {
+			if b, _ := pem.Decode(data); b != nil && b.Type == "CERTIFICATE" {
+				if c, err := x509.ParseCertificate(b.Bytes); err == nil && MLDSAKeyParams(c) != "" {
+					return tls.Certificate{}, configErrorf("cert", "certificate %s has an %s key, which needs pqtls built with Go 1.27 or later: rebuild with Go >= 1.27 (GOTOOLCHAIN=go1.27.3) or use a classical certificate", certFile, MLDSAKeyParams(c))
+				}
+			}
+		}
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return cert, err
+	}
+	if cert.Leaf == nil {
+		if cert.Leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
+			return cert, err
+		}
+	}
+	return cert, nil
 }
 
 // checkAuth applies the authentication mode to a completed handshake as
@@ -135,7 +236,8 @@ func authKind(role Role, cs tls.ConnectionState) string {
 
 // applyAuth applies p.Auth to a built configuration: prefer-pq and the
 // stricter modes order Certificates with ML-DSA first, require-pq and
-// cnsa2 wrap VerifyConnection, cnsa2 sets the key-exchange groups.
+// cnsa2 wrap VerifyConnection. The cnsa2 groups and version are set by
+// applyPolicy (so a per-connection configuration gets them too).
 func applyAuth(cfg *tls.Config, auth AuthMode, role Role) {
 	mode, err := ParseAuth(string(auth))
 	if err != nil || mode == AuthAny {
@@ -144,10 +246,6 @@ func applyAuth(cfg *tls.Config, auth AuthMode, role Role) {
 	slices.SortStableFunc(cfg.Certificates, func(a, b tls.Certificate) int {
 		return boolRank(certIsMLDSA(b)) - boolRank(certIsMLDSA(a))
 	})
-	if mode == AuthCNSA2 {
-		cfg.CurvePreferences = slices.Clone(CNSA2Groups)
-		cfg.MinVersion = tls.VersionTLS13
-	}
 	if mode == AuthRequirePQ || mode == AuthCNSA2 {
 		next := cfg.VerifyConnection
 		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
