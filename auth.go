@@ -218,6 +218,11 @@ func checkAuth(mode AuthMode, role Role, cs tls.ConnectionState) error {
 	return fail("an ML-DSA-signed certificate chain", got)
 }
 
+// AuthKind returns the kind ("classical" or "ml-dsa") of the server's
+// certificate in a completed handshake seen by role, as
+// tls_handshake_auth_total counts it; "" when no certificate is known.
+func AuthKind(role Role, cs tls.ConnectionState) string { return authKind(role, cs) }
+
 // authKind returns the tls_handshake_auth_total kind of a completed
 // handshake: the server's certificate (the peer's leaf on the client, the
 // local leaf on the server). It is empty when no certificate is known.

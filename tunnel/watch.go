@@ -33,7 +33,11 @@ func (t *Tunnel) watch() (*watcher, error) {
 	dirs := map[string]bool{}
 	files := map[string]bool{} // absolute paths of the watched files
 	for _, l := range t.listeners {
-		for _, f := range []string{l.cfg.Cert, l.cfg.Key, l.cfg.CA, l.cfg.TargetCA} {
+		paths := []string{l.cfg.Cert, l.cfg.Key, l.cfg.CA, l.cfg.TargetCA}
+		for _, p := range l.cfg.ExtraCerts {
+			paths = append(paths, p.Cert, p.Key)
+		}
+		for _, f := range paths {
 			if f != "" {
 				if abs, err := filepath.Abs(f); err == nil {
 					dirs[filepath.Dir(abs)] = true
