@@ -86,6 +86,32 @@ type AuthPolicyError struct {
 	// Got describes what the peer presented (signature algorithms, or the
 	// negotiated group).
 	Got string
+	// Err is the handshake error behind a refusal the client inferred
+	// from the server's alert (cnsa2: no ML-KEM-1024 group in common).
+	Err error
+}
+
+// Unwrap returns Err.
+func (e *AuthPolicyError) Unwrap() error { return e.Err }
+
+// cnsa2Lacks is what a cnsa2 peer without an ML-KEM-1024 group lacks.
+const cnsa2Lacks = "ML-KEM-1024 key exchange (MLKEM1024, or SecP384r1MLKEM1024 as the transitional option)"
+
+// asCNSA2Refusal turns the alert a server sends a cnsa2 client it shares no
+// group with into an *AuthPolicyError naming ML-KEM-1024 key exchange (a
+// Go cnsa2 client offers MLKEM1024 and SecP384r1MLKEM1024 only, and every
+// signature scheme Go knows, so such an alert means no group in common).
+// Otherwise it returns nil.
+func asCNSA2Refusal(cfg *tls.Config, peer string, err error) error {
+	if !slices.Equal(cfg.CurvePreferences, CNSA2Groups) {
+		return nil
+	}
+	switch r := ErrorReason(err); r {
+	case "alert_handshake_failure", "alert_insufficient_security", "alert_illegal_parameter", ReasonNoSharedGroup:
+		return &AuthPolicyError{Role: RoleClient, Mode: AuthCNSA2, Peer: peer, ServerName: cfg.ServerName, Lacks: cnsa2Lacks,
+			Got: "no group in common with the offered MLKEM1024 and SecP384r1MLKEM1024 (the server answered " + r + ")", Err: err}
+	}
+	return nil
 }
 
 // Reason returns ReasonPolicyClassicalAuth.
@@ -101,7 +127,10 @@ func (e *AuthPolicyError) Error() string {
 		peer += " " + e.Peer
 	}
 	fix := "give the peer an ML-DSA certificate chain (pqtls certs dev --key-type ml-dsa-65, ml-dsa-87 for cnsa2)"
-	if e.Role == RoleServer {
+	switch {
+	case strings.HasPrefix(e.Lacks, cnsa2Lacks):
+		fix = "enable MLKEM1024 or SecP384r1MLKEM1024 on the peer (Go 1.27, OpenSSL 3.5)"
+	case e.Role == RoleServer:
 		fix = "upgrade the client to a TLS 1.3 stack with ML-DSA (Go 1.27, OpenSSL 3.5)"
 	}
 	return fmt.Sprintf("pqtls: refused %s (SNI %q): auth policy %s needs %s, the peer has %s; %s, or use auth prefer-pq or any for it",
@@ -121,7 +150,7 @@ func authLacks(mode AuthMode, hello *tls.ClientHelloInfo) (lacks, got string) {
 	}
 	if mode == AuthCNSA2 {
 		if !slices.ContainsFunc(hello.SupportedCurves, func(id tls.CurveID) bool { return slices.Contains(CNSA2Groups, id) }) {
-			return "ML-KEM-1024 key exchange (MLKEM1024, or SecP384r1MLKEM1024 as the transitional option) in supported_groups", "groups " + groupNames2(hello.SupportedCurves)
+			return cnsa2Lacks + " in supported_groups", "groups " + groupNames2(hello.SupportedCurves)
 		}
 		if !slices.Contains(hello.SignatureSchemes, SignatureSchemeMLDSA87) {
 			return "mldsa87 in signature_algorithms (an ML-DSA-87 chain)", "signature_algorithms " + schemeNames(hello.SignatureSchemes)
@@ -203,7 +232,7 @@ func checkAuth(mode AuthMode, role Role, cs tls.ConnectionState) error {
 		return &AuthPolicyError{Role: role, Mode: mode, ServerName: cs.ServerName, Lacks: lacks, Got: got}
 	}
 	if mode == AuthCNSA2 && !slices.Contains(CNSA2Groups, cs.CurveID) {
-		return fail("ML-KEM-1024 key exchange (MLKEM1024, or SecP384r1MLKEM1024 as the transitional option)", GroupName(cs.CurveID))
+		return fail(cnsa2Lacks, GroupName(cs.CurveID))
 	}
 	if len(cs.PeerCertificates) == 0 {
 		return nil

@@ -172,3 +172,22 @@ func TestAuthPreferPQ(t *testing.T) {
 		t.Fatalf("prefer-pq: client %v, server %v, leaf %v", cerr, serr, cs.PeerCertificates)
 	}
 }
+
+// A cnsa2 client refused by a server that shares no ML-KEM-1024 group
+// (plain crypto/tls, X25519MLKEM768 only) gets an *AuthPolicyError naming
+// ML-KEM-1024 key exchange, through AsPolicyError (Dialer, tunnel) — not
+// a bare handshake_failure alert.
+func TestAuthCNSA2ClientNoSharedGroup(t *testing.T) {
+	p87 := mldsa.MLDSA87()
+	cert, pool := mldsaChain(t, &p87)
+	ccfg, err := ClientConfig(Options{Policy: Policy{Auth: AuthCNSA2}, Base: &tls.Config{RootCAs: pool, ServerName: "localhost"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, cerr, _ := loopbackHandshake(t, &tls.Config{Certificates: []tls.Certificate{cert}, CurvePreferences: []tls.CurveID{tls.X25519MLKEM768}}, ccfg)
+	err = AsPolicyError(ccfg, "127.0.0.1:1", cerr)
+	var aerr *AuthPolicyError
+	if !errors.As(err, &aerr) || !strings.Contains(err.Error(), "needs ML-KEM-1024 key exchange") || !strings.Contains(err.Error(), "alert_handshake_failure") || ErrorReason(err) != ReasonPolicyClassicalAuth {
+		t.Fatalf("cnsa2 vs X25519MLKEM768-only server: %v (raw %v)", err, cerr)
+	}
+}
