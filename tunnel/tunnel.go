@@ -735,6 +735,11 @@ func (c *conn) logConn(reason string, err error, toTarget, fromTarget int64) {
 	if cs.Version == 0 {
 		attrs[4] = slog.String("version", "")
 		attrs[5] = slog.String("group", "")
+	} else {
+		// The negotiated suite is reported, never enforced (cnsa2: Go does
+		// not let a TLS 1.3 config pick AES-256); auth is the server
+		// certificate's kind, as tls_handshake_auth_total counts it.
+		attrs = append(attrs, slog.String("cipher", tls.CipherSuiteName(cs.CipherSuite)), slog.String("auth", pqtls.AuthKind(c.l.role, cs)))
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
 		attrs = append(attrs, slog.String("error", err.Error()))
