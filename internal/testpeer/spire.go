@@ -90,7 +90,7 @@ type SpireServer struct {
 	Addr string
 	// Socket is the server API socket the CLI uses.
 	Socket string
-	// Dir holds server.conf, the datastore and the agents' directories.
+	// Dir holds server.conf, the bundle and the datastore (0700).
 	Dir string
 	// Proc is the spire-server process.
 	Proc *Proc
@@ -228,8 +228,11 @@ func (s *SpireServer) Agent(tb testing.TB, name string) *SpireAgent {
 	if s.bundleErr != nil {
 		tb.Fatalf("testpeer: spire-server bundle show: %v", s.bundleErr)
 	}
-	dir, err := os.MkdirTemp(s.Dir, "agent-")
-	if err != nil {
+	// Its own folder outside the server's (whose API socket is the admin
+	// API), traversable by every uid: SPIRE makes the Workload API socket
+	// 0777 and the unix attestor tells the callers apart.
+	dir := shortTempDir(tb, "pqtls-spire-agent-")
+	if err := os.Chmod(dir, 0o755); err != nil {
 		tb.Fatalf("testpeer: %v", err)
 	}
 	a := &SpireAgent{Name: name, ID: fmt.Sprintf("spiffe://%s/spire/agent/join_token/%s", s.TrustDomain, token),
