@@ -1,6 +1,15 @@
 package testpeer
 
-import "testing"
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
+	"github.com/spiffe/go-spiffe/v2/workloadapi"
+)
 
 // TestSpireVersionRE: the version check accepts what a source build of
 // SPIRE 1.13.3 prints (no release linker flags) and the release tag, and
@@ -13,5 +22,46 @@ func TestSpireVersionRE(t *testing.T) {
 		if got := spireVersionRE.MatchString(v); got != want {
 			t.Errorf("spire-server --version %q accepted = %v, want %v", v, got, want)
 		}
+	}
+}
+
+// TestInteropSpire: the harness's SPIRE issues this process an X.509-SVID
+// through one agent only (the entry's parent), valid for the configured
+// TTL and verified by the bundle the Workload API serves; and the server's
+// agent port negotiates X25519MLKEM768 by default (SPIRE 1.13.3 built with
+// Go 1.26), as docs/TESTING.md records.
+func TestInteropSpire(t *testing.T) {
+	sp := Spire(t, SpireOptions{X509SVIDTTL: 2 * time.Minute})
+	a, b := sp.Agent(t, "node-a"), sp.Agent(t, "node-b")
+	id := "spiffe://" + sp.TrustDomain + "/harness"
+	sp.Register(t, a, id, UnixUIDSelector())
+	svid := a.SVID(t, id, 45*time.Second)
+	leaf := svid.Certificates[0]
+	if ttl := time.Until(leaf.NotAfter); ttl > 2*time.Minute+5*time.Second || ttl < time.Minute {
+		t.Errorf("SVID valid for %v more, want about 2m (X509SVIDTTL)", ttl)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	bundles, err := workloadapi.FetchX509Bundles(ctx, workloadapi.WithAddr(a.Addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := x509svid.Verify(svid.Certificates, bundles); err != nil {
+		t.Errorf("SVID does not verify against the Workload API bundle: %v", err)
+	}
+	// The other agent never issues it: its parent is node-a.
+	time.Sleep(6 * time.Second) // one agent sync interval (5 s)
+	if _, err := b.FetchSVID(id); err == nil {
+		t.Errorf("agent node-b issued %s, whose entry is parented to node-a", id)
+	}
+
+	// The agent port with a default Go client (what the agents use).
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", sp.Addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatalf("TLS to spire-server %s: %v", sp.Addr, err)
+	}
+	defer c.Close()
+	if g := c.ConnectionState().CurveID; g != tls.X25519MLKEM768 {
+		t.Errorf("spire-server negotiated %v, want X25519MLKEM768", g)
 	}
 }
