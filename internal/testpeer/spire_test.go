@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,5 +64,46 @@ func TestInteropSpire(t *testing.T) {
 	defer c.Close()
 	if g := c.ConnectionState().CurveID; g != tls.X25519MLKEM768 {
 		t.Errorf("spire-server negotiated %v, want X25519MLKEM768", g)
+	}
+}
+
+// TestInteropSpireRequirePQKEM pins what docs/PLAYBOOK.md records about
+// SPIRE 1.13.3's experimental require_pq_kem (it names only the draft group
+// 0x6399, which Go no longer implements): on the server it changes nothing
+// on the agent port (TLS 1.2 still accepted, X25519MLKEM768 negotiated); an
+// agent with it cannot attest. A SPIRE that fixes this fails the test:
+// update the docs then.
+func TestInteropSpireRequirePQKEM(t *testing.T) {
+	sp := Spire(t, SpireOptions{RequirePQKEM: true})
+	// The state the client saw when the server's certificate arrived: the
+	// server chose version and group by then (a TLS 1.2 handshake ends in
+	// bad_certificate later, since this client has no SVID).
+	dial := func(maxVersion uint16) (tls.ConnectionState, error) {
+		var cs tls.ConnectionState
+		cfg := &tls.Config{InsecureSkipVerify: true, MaxVersion: maxVersion,
+			VerifyConnection: func(s tls.ConnectionState) error { cs = s; return nil }}
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", sp.Addr, cfg)
+		if err == nil {
+			c.Close()
+		}
+		return cs, err
+	}
+	if cs, err := dial(tls.VersionTLS12); cs.Version != tls.VersionTLS12 {
+		t.Errorf("server with require_pq_kem, TLS 1.2 client: version %x (%v); docs/PLAYBOOK.md says TLS 1.2 is still accepted", cs.Version, err)
+	}
+	if cs, err := dial(0); err != nil || cs.CurveID != tls.X25519MLKEM768 {
+		t.Errorf("server with require_pq_kem, default client: %v, group %v", err, cs.CurveID)
+	}
+	a := sp.StartAgent(t, "pq", SpireAgentOptions{RequirePQKEM: true})
+	const refusal = "no supported elliptic curves for ECDHE"
+	deadline := time.Now().Add(spireStartTimeout)
+	for !strings.Contains(a.Proc.Output(), refusal) {
+		if a.Proc.Exited() || time.Now().After(deadline) {
+			t.Fatalf("agent with require_pq_kem: no %q in its log (docs/PLAYBOOK.md says it cannot attest):\n%s", refusal, a.Proc.Output())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if out, err := spireOutput(10*time.Second, sp.agentBin, "healthcheck", "-socketPath", a.Socket); err == nil {
+		t.Errorf("agent with require_pq_kem is healthy: %s", out)
 	}
 }
