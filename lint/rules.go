@@ -95,8 +95,22 @@ const (
 	refPlaybook  = "docs/PLAYBOOK.md#phase-1-inventory (inventory) and docs/PLAYBOOK.md#keep-classical-settings-from-coming-back-pqtls-lint-in-ci (phase 4, enforce)"
 )
 
-// rules is the registry, ordered by ID.
-var rules = []Rule{
+// rules is the registry, ordered by ID: the core table and the tables of
+// the other rule files (rules_*.go), merged.
+var rules = sortedRules(coreRules, runtimeRules)
+
+// sortedRules joins rule tables into one, ordered by ID.
+func sortedRules(tables ...[]Rule) []Rule {
+	var out []Rule
+	for _, t := range tables {
+		out = append(out, t...)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// coreRules is the first table of the registry.
+var coreRules = []Rule{
 	{ID: "PQ000", Name: "parse-error", Severity: SeverityWarning, Format: "any",
 		checks: []ruleCheck{{goCode, kinds(kindGo)}, {goModFile, kinds(kindGoMod)}, {yamlDoc, kinds(kindYAML)}, {tomlDoc, kinds(kindTOML)},
 			{terraformFile, kinds(kindTerraform)}, {jsonTemplate, kinds(kindJSON)}, {cargoToml, kinds(kindCargo)}},
