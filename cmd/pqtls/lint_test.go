@@ -482,9 +482,11 @@ func TestLintInfraExample(t *testing.T) {
 	before := decodeLint(t, out)
 	want := []string{
 		"cloudformation/edge.yaml:PQ601", "cloudformation/edge.yaml:PQ602", "cloudformation/grpc.json:PQ602",
-		"kafka/server.properties:PQ711", "kafka/server.properties:PQ711",
+		"java/payments/Dockerfile:PQ431", "java/payments/pom.xml:PQ431", "java/payments/pom.xml:PQ432",
+		"kafka/server.properties:PQ711", "kafka/server.properties:PQ711", "mysql/my.cnf:PQ451",
 		"postgres/17/main/postgresql.conf:PQ701", "postgres/18/main/postgresql.conf:PQ701",
-		"pulumi/edge/Pulumi.yaml:PQ601", "pulumi/edge/Pulumi.yaml:PQ602",
+		"pulumi/edge/Pulumi.yaml:PQ601", "pulumi/edge/Pulumi.yaml:PQ602", "python/reports/upload.py:PQ441",
+		"rabbitmq/rabbitmq.conf:PQ453", "redis/redis.conf:PQ452",
 		"rust/billing/Cargo.lock:PQ801", "rust/billing/Cargo.toml:PQ801", "rust/gateway/Cargo.toml:PQ803",
 		"terraform/envs/prod/main.tf:PQ602", "terraform/modules/alb/main.tf:PQ601", "terraform/modules/nlb/main.tf:PQ602",
 	}
@@ -493,7 +495,8 @@ func TestLintInfraExample(t *testing.T) {
 	}
 	code, out, errOut = runLintCmd(t, "--fix", "--format", "json", ".")
 	after := decodeLint(t, out)
-	left := []string{"postgres/17/main/postgresql.conf:PQ701", "rust/billing/Cargo.lock:PQ801", "rust/billing/Cargo.toml:PQ801"}
+	left := []string{"java/payments/Dockerfile:PQ431", "java/payments/pom.xml:PQ431", "java/payments/pom.xml:PQ432",
+		"postgres/17/main/postgresql.conf:PQ701", "python/reports/upload.py:PQ441", "rust/billing/Cargo.lock:PQ801", "rust/billing/Cargo.toml:PQ801"}
 	if code != 1 || strings.Join(ruleLines(after), " ") != strings.Join(left, " ") {
 		t.Fatalf("after --fix: exit %d\n%s\nstderr:\n%s", code, strings.Join(ruleLines(after), "\n"), errOut)
 	}
@@ -503,7 +506,7 @@ func TestLintInfraExample(t *testing.T) {
 			t.Errorf("README does not document the unfixable %s %s", file, rule)
 		}
 	}
-	if !strings.Contains(errOut, "fixed 12 finding(s) in 9 file(s); 3 remain") || !strings.Contains(errOut, "not applied (an upgrade needs a human) rust/billing/Cargo.toml:7 PQ801") {
+	if !strings.Contains(errOut, "fixed 15 finding(s) in 12 file(s); 7 remain") || !strings.Contains(errOut, "not applied (an upgrade needs a human) rust/billing/Cargo.toml:7 PQ801") {
 		t.Errorf("--fix stderr:\n%s", errOut)
 	}
 	// A second lint of the fixed copy reports the same, and the fixed
@@ -515,6 +518,15 @@ func TestLintInfraExample(t *testing.T) {
 	tf, _ := os.ReadFile("terraform/modules/alb/main.tf")
 	if !strings.Contains(string(tf), "  protocol          = \"HTTPS\"\n  ssl_policy = \"ELBSecurityPolicy-TLS13-1-2-PQ-2025-09\"\n") {
 		t.Errorf("terraform fix:\n%s", tf)
+	}
+	for file, want := range map[string]string{
+		"mysql/my.cnf":           "\ntls_version = TLSv1.2,TLSv1.3\n",
+		"redis/redis.conf":       "\ntls-protocols \"TLSv1.2 TLSv1.3\"\n",
+		"rabbitmq/rabbitmq.conf": "\nssl_options.versions.1 = tlsv1.2\nssl_options.versions.2 = tlsv1.3\n",
+	} {
+		if data, _ := os.ReadFile(file); !strings.Contains(string(data), want) {
+			t.Errorf("%s after --fix:\n%s", file, data)
+		}
 	}
 	pg, _ := os.ReadFile("postgres/18/main/postgresql.conf")
 	if !strings.Contains(string(pg), "\nssl_groups = 'X25519MLKEM768:X25519:prime256v1'\n") {
