@@ -139,3 +139,34 @@ func checkRabbitMQ(s *source) []Finding {
 	sort.Slice(fs, func(i, j int) bool { return fs[i].Start.Offset < fs[j].Start.Offset })
 	return fs
 }
+
+// --- etcd ---
+
+// etcdMaxVersion matches --tls-max-version (flag), ETCD_TLS_MAX_VERSION
+// (environment) and tls-max-version (config file) set to TLS1.2.
+var etcdMaxVersion = regexp.MustCompile(`(?:--tls-max-version(?:=|\s+)|ETCD_TLS_MAX_VERSION["']?\s*[=:]\s*|(?:^|\s)tls-max-version:\s*)["']?(TLS1\.[012])\b`)
+
+// ruleEtcd is PQ454 in any command line, environment or YAML config.
+func ruleEtcd(s *source, ln, base int, code string, _ []string) []Finding {
+	m := etcdMaxVersion.FindStringSubmatchIndex(code)
+	if m == nil {
+		return nil
+	}
+	return []Finding{s.finding("PQ454", base+m[2], base+m[3], "etcd tls-max-version "+code[m[2]:m[3]]+" caps client and peer connections below TLS 1.3, where Go's hybrid X25519MLKEM768 lives",
+		s.replace("allow TLS 1.3", base+m[2], base+m[3], "TLS1.3"))}
+}
+
+// --- Vault ---
+
+var vaultMaxVersion = regexp.MustCompile(`^\s*tls_max_version\s*=\s*"(tls1[012])"`)
+
+// ruleVault is PQ455: a listener's tls_max_version below tls13. HCL's //
+// comments are skipped here (the line rules blank # comments).
+func ruleVault(s *source, ln, base int, code string, _ []string) []Finding {
+	m := vaultMaxVersion.FindStringSubmatchIndex(code)
+	if m == nil {
+		return nil
+	}
+	return []Finding{s.finding("PQ455", base+m[2], base+m[3], "Vault listener tls_max_version \""+code[m[2]:m[3]]+"\" keeps connections below TLS 1.3, where Go's hybrid X25519MLKEM768 lives",
+		s.replace("allow TLS 1.3", base+m[2], base+m[3], "tls13"))}
+}

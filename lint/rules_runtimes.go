@@ -14,11 +14,12 @@ const (
 	kindMySQL                             // my.cnf, mysqld.cnf, mariadb.cnf
 	kindRedis                             // redis.conf, valkey.conf
 	kindRabbitMQ                          // rabbitmq.conf
+	kindHCL                               // *.hcl (Vault, Consul, Nomad configs)
 )
 
 func init() {
 	for k, n := range map[fileKind]string{kindMaven: "Maven POM", kindJavaVersion: ".java-version", kindPython: "Python",
-		kindMySQL: "MySQL/MariaDB option file", kindRedis: "redis.conf", kindRabbitMQ: "rabbitmq.conf"} {
+		kindMySQL: "MySQL/MariaDB option file", kindRedis: "redis.conf", kindRabbitMQ: "rabbitmq.conf", kindHCL: "HCL config"} {
 		kindNames[k] = n
 	}
 }
@@ -40,6 +41,8 @@ func runtimeKindByName(lower, ext, dir string) fileKind {
 		return kindRedis
 	case lower == "rabbitmq.conf" || (ext == ".conf" && strings.HasPrefix(lower, "rabbitmq")):
 		return kindRabbitMQ
+	case ext == ".hcl":
+		return kindHCL
 	}
 	return kindNone
 }
@@ -59,6 +62,8 @@ var (
 	mysqlConf       = lineChecker("mysql", ruleMySQL)
 	redisConf       = lineChecker("redis", ruleRedis)
 	rabbitConf      = &checker{name: "rabbitmq", run: func(s *source, _ *checkEnv) []Finding { return checkRabbitMQ(s) }}
+	etcdFlags       = lineChecker("etcd", ruleEtcd)
+	vaultHCL        = lineChecker("vault", ruleVault)
 )
 
 const (
@@ -72,6 +77,10 @@ const (
 	refRedisConf = "https://github.com/redis/redis/blob/unstable/redis.conf (tls-protocols: by default only TLSv1.2 and TLSv1.3 are enabled)"
 	refValkey    = "https://github.com/valkey-io/valkey/blob/unstable/valkey.conf (tls-protocols, same syntax as Redis)"
 	refRabbitTLS = "https://www.rabbitmq.com/docs/ssl (TLS versions: ssl_options.versions.N; TLSv1.3 support)"
+	refEtcdFlags = "https://etcd.io/docs/v3.6/op-guide/configuration/ (--tls-max-version: TLS1.2 or TLS1.3, empty lets Go choose TLS 1.3; every flag also as ETCD_* variable and config-file key)"
+	refVaultTCP  = "https://developer.hashicorp.com/vault/docs/configuration/listener/tcp (tls_max_version: tls10, tls11, tls12, tls13; default tls13)"
+	refVaultTLS  = "https://developer.hashicorp.com/vault/docs/configuration/listener/tcp/tcp-tls (TLS 1.2 only by setting tls_min_version and tls_max_version to tls12)"
+	refConsulTLS = "https://developer.hashicorp.com/consul/docs/reference/agent/configuration-file/tls (agent TLS parameters)"
 )
 
 // runtimeRules are the Java, Python and database rules of issue 18.
@@ -129,4 +138,22 @@ var runtimeRules = []Rule{
 		Good:       "ssl_options.versions.1 = tlsv1.2\nssl_options.versions.2 = tlsv1.3",
 		Notes:      "Only the new-style rabbitmq.conf is read; advanced.config (Erlang terms) is not.",
 		References: []string{refRabbitTLS}},
+	{ID: "PQ454", Name: "etcd-tls-max-version-below-tls13", Severity: SeverityError, Format: "etcd flags in any command line, ETCD_TLS_MAX_VERSION, etcd YAML config (tls-max-version)",
+		checks:     []ruleCheck{{etcdFlags, textKinds}},
+		Checked:    "2026-12-02",
+		Summary:    "etcd --tls-max-version is TLS1.2",
+		Rationale:  "etcd is a Go program: built with Go 1.24 or later its crypto/tls offers X25519MLKEM768 first, but only in TLS 1.3. --tls-max-version TLS1.2 (ETCD_TLS_MAX_VERSION, tls-max-version in the config file) caps client and peer connections at TLS 1.2, so every one is classical. The fix sets TLS1.3 (an empty value lets Go pick TLS 1.3, too).",
+		Bad:        "etcd --cert-file=server.pem --key-file=server.key --tls-max-version=TLS1.2\nETCD_TLS_MAX_VERSION=TLS1.2\ntls-max-version: TLS1.2",
+		Good:       "etcd --cert-file=server.pem --key-file=server.key --tls-max-version=TLS1.3",
+		Notes:      "Read in every configuration format (Kubernetes static pod args, systemd ExecStart, shell, env files, YAML). The value is matched in etcd's spelling (TLS1.2); another program with a --tls-max-version flag that takes that spelling caps its TLS the same way and is reported too.",
+		References: []string{refEtcdFlags, refGo124}},
+	{ID: "PQ455", Name: "vault-tls-max-version-below-tls13", Severity: SeverityError, Format: "HCL (Vault listener \"tcp\" stanzas, *.hcl)",
+		checks:     []ruleCheck{{vaultHCL, kinds(kindHCL)}},
+		Checked:    "2026-12-02",
+		Summary:    "Vault listener tls_max_version is below tls13",
+		Rationale:  "Vault's TCP listener uses Go's crypto/tls, which offers X25519MLKEM768 by default from Go 1.24, in TLS 1.3 only. tls_max_version = \"tls12\" (the documented recipe for custom TLS 1.2 cipher suites) keeps every API and cluster connection to the listener classical. The fix sets tls13; cipher suites configured for TLS 1.2 keep applying to TLS 1.2 clients.",
+		Bad:        "listener \"tcp\" {\n  tls_max_version = \"tls12\"\n}",
+		Good:       "listener \"tcp\" {\n  tls_max_version = \"tls13\"\n}",
+		Notes:      "Every *.hcl file is read, so a tls_max_version of another HashiCorp product in the same spelling is reported too. Consul: its agent TLS reference (tls.defaults, tls.https, tls.grpc, tls.internal_rpc) documents tls_min_version and TLS 1.2 cipher suites, and we found no maximum version or curve list there (checked 2026-12-02), so there is no Consul agent rule; the TLSMaxVersion of Consul's gateway config entries configures Envoy and is not read. Vault's listener has no curve setting; its groups are Go's defaults.",
+		References: []string{refVaultTCP, refVaultTLS, refConsulTLS, refGo124}},
 }

@@ -27,10 +27,14 @@ func init() {
 		{"redis/redis.conf", []want{{"PQ452", 8}}},
 		{"redis/valkey.conf", []want{{"PQ452", 2}}},
 		{"rabbitmq/rabbitmq.conf", []want{{"PQ453", 5}, {"PQ453", 13}}},
+		{"etcd/etcd.yaml", []want{{"PQ454", 15}}},
+		{"etcd/etcd.conf.yml", []want{{"PQ454", 7}}},
+		{"etcd/etcd.env", []want{{"PQ454", 3}}},
+		{"vault/vault.hcl", []want{{"PQ455", 11}}},
 	}...)
 	nearMisses = append(nearMisses,
 		"java/good/Dockerfile", "java/good/.java-version", "java/good/pom.xml", "java/good/build.gradle", "java/good/Settings.java",
-		"python/good.py", "mysql/conf.d/mariadb-server.cnf", "redis/sentinel.conf")
+		"python/good.py", "mysql/conf.d/mariadb-server.cnf", "redis/sentinel.conf", "etcd/etcd-good.env")
 }
 
 // TestRuntimeFixTexts pins the replacement of each fix and which fixes
@@ -57,6 +61,8 @@ func TestRuntimeFixTexts(t *testing.T) {
 		{"redis/valkey.conf", "PQ452", "tls-protocols TLSv1.2", `"TLSv1.2 TLSv1.3"`, false, SeverityError},
 		{"rabbitmq/rabbitmq.conf", "PQ453", "ssl_options.versions.1 = tlsv1.2", "\nssl_options.versions.3 = tlsv1.3", false, SeverityError},
 		{"rabbitmq/rabbitmq.conf", "PQ453", "web_stomp.ssl.versions.1 = tlsv1.2", "\nweb_stomp.ssl.versions.2 = tlsv1.3", false, SeverityError},
+		{"etcd/etcd.yaml", "PQ454", "        - --tls-max-version=TLS1.2", "TLS1.3", false, SeverityError},
+		{"vault/vault.hcl", "PQ455", `  tls_max_version = "tls12"`, "tls13", false, SeverityError},
 	}
 	for _, c := range cases {
 		res := lintPath(t, c.file, Options{})
@@ -89,7 +95,7 @@ func TestRuntimeKinds(t *testing.T) {
 		"svc/pom.xml": kindMaven, "x/.java-version": kindJavaVersion, "app/main.py": kindPython,
 		"etc/my.cnf": kindMySQL, "etc/mysql/mysql.conf.d/mysqld.cnf": kindMySQL, "etc/ssl/openssl.cnf": kindOpenSSL,
 		"etc/redis/redis.conf": kindRedis, "valkey.conf": kindRedis, "etc/rabbitmq/rabbitmq.conf": kindRabbitMQ,
-		"build.gradle.kts": kindJava,
+		"build.gradle.kts": kindJava, "etc/vault.d/vault.hcl": kindHCL,
 	} {
 		if got := kindByName(p); got != want {
 			t.Errorf("kindByName(%q) = %s, want %s", p, got, want)
@@ -135,12 +141,12 @@ func FuzzDockerfileJDK(f *testing.F) {
 
 func FuzzDatabaseConfs(f *testing.F) {
 	f.Add(uint8(0), []byte("tls_version=TLSv1.2\n"))
-	for i, p := range []string{"mysql/my.cnf", "redis/redis.conf", "rabbitmq/rabbitmq.conf", "python/client.py"} {
+	for i, p := range []string{"mysql/my.cnf", "redis/redis.conf", "rabbitmq/rabbitmq.conf", "python/client.py", "vault/vault.hcl", "etcd/etcd.env"} {
 		if data, err := os.ReadFile(filepath.Join(rulesDir, p)); err == nil {
 			f.Add(uint8(i), data)
 		}
 	}
-	kinds := []fileKind{kindMySQL, kindRedis, kindRabbitMQ, kindPython}
+	kinds := []fileKind{kindMySQL, kindRedis, kindRabbitMQ, kindPython, kindHCL, kindShell}
 	f.Fuzz(func(t *testing.T, k uint8, data []byte) {
 		s := newSource("f", data, kinds[int(k)%len(kinds)])
 		fs, _ := check(s, &checkEnv{isMain: func() bool { return true }})
