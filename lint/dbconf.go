@@ -58,6 +58,27 @@ func ruleMySQL(s *source, ln, base int, code string, _ []string) []Finding {
 		s.replace("add TLSv1.3", end, end, ",TLSv1.3"))}
 }
 
+// mysqlTLSFlag is the --tls-version / --admin-tls-version option of
+// mysqld, mariadbd and the mysql/mariadb clients in a command line.
+var mysqlTLSFlag = regexp.MustCompile(`--((?:admin-)?tls-version)[= ]["']?([A-Za-z0-9.,]+)`)
+
+// ruleMySQLFlag is PQ451 for the command-line form (compose files, units,
+// scripts).
+func ruleMySQLFlag(s *source, ln, base int, code string, _ []string) []Finding {
+	m := mysqlTLSFlag.FindStringSubmatchIndex(code)
+	if m == nil {
+		return nil
+	}
+	list := code[m[4]:m[5]]
+	protos := strings.Split(list, ",")
+	if !onlyTLSVersions(protos) || hasTLS13(protos) {
+		return nil
+	}
+	end := base + m[5]
+	return []Finding{s.finding("PQ451", base+m[2]-2, end, "--"+code[m[2]:m[3]]+"="+list+" does not include TLSv1.3: every connection stays on TLS 1.2, where no hybrid group exists",
+		s.replace("add TLSv1.3", end, end, ",TLSv1.3"))}
+}
+
 // --- Redis / Valkey ---
 
 var redisProtocols = regexp.MustCompile(`^\s*(tls-protocols)\s+(?:"([^"]*)"|'([^']*)'|(\S+))\s*$`)

@@ -271,3 +271,21 @@ func checkGradle(s *source) []Finding {
 	}
 	return fs
 }
+
+// --- SSLParameters.setNamedGroups ---
+
+// javaNamedGroupsCall matches a literal group list given to
+// SSLParameters.setNamedGroups (JDK 20+) or BCSSLParameters.setNamedGroups
+// in Java, and to the namedGroups property in Kotlin.
+var javaNamedGroupsCall = regexp.MustCompile(`(?:\.setNamedGroups\(\s*new\s+String\s*\[\s*\]\s*\{|\.namedGroups\s*=\s*arrayOf\()\s*("[^"\n]*"(?:\s*,\s*"[^"\n]*")*)`)
+
+// ruleJavaNamedGroups is PQ411 for code that sets the named groups of one
+// connection: like jdk.tls.namedGroups, the list replaces the default.
+func ruleJavaNamedGroups(s *source, ln, base int, code string, _ []string) []Finding {
+	m := javaNamedGroupsCall.FindStringSubmatchIndex(code)
+	if m == nil {
+		return nil
+	}
+	list := code[m[2]:m[3]]
+	return listFinding(s, "PQ411", "setNamedGroups", base+m[2]+1, base+m[3], list, `", "`)
+}

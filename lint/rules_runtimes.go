@@ -63,6 +63,8 @@ var (
 	redisConf       = lineChecker("redis", ruleRedis)
 	rabbitConf      = &checker{name: "rabbitmq", run: func(s *source, _ *checkEnv) []Finding { return checkRabbitMQ(s) }}
 	etcdFlags       = lineChecker("etcd", ruleEtcd)
+	javaGroupsCode  = lineChecker("java-named-groups-code", ruleJavaNamedGroups)
+	mysqlFlag       = lineChecker("mysql-flag", ruleMySQLFlag)
 	vaultHCL        = lineChecker("vault", ruleVault)
 )
 
@@ -113,13 +115,13 @@ var runtimeRules = []Rule{
 		Bad:        "ctx.set_ecdh_curve(\"prime256v1\")",
 		Good:       "ctx = ssl.create_default_context()   (no set_ecdh_curve call: OpenSSL 3.5's default groups, X25519MLKEM768 first)",
 		References: []string{refPySSL, refOpenSSL35}},
-	{ID: "PQ451", Name: "mysql-tls-version-without-tls13", Severity: SeverityError, Format: "MySQL/MariaDB option files (my.cnf, mysqld.cnf, mariadb.cnf)",
-		checks:     []ruleCheck{{mysqlConf, kinds(kindMySQL)}},
+	{ID: "PQ451", Name: "mysql-tls-version-without-tls13", Severity: SeverityError, Format: "MySQL/MariaDB option files (my.cnf, mysqld.cnf, mariadb.cnf); --tls-version in any command line",
+		checks:     []ruleCheck{{mysqlConf, kinds(kindMySQL)}, {mysqlFlag, textKinds}},
 		Checked:    "2026-12-02",
 		Summary:    "MySQL/MariaDB tls_version (admin_tls_version) does not include TLSv1.3",
 		Rationale:  "tls_version lists the protocols the server accepts. Without TLSv1.3 every connection is TLS 1.2, where no hybrid group exists. The fix appends TLSv1.3 (MySQL 8.0.16+ and MariaDB built with OpenSSL 1.1.1+ support it); the hybrid group then comes from the OpenSSL the server is linked against (3.5+ offers X25519MLKEM768 by default).",
-		Bad:        "tls_version = TLSv1.2",
-		Good:       "tls_version = TLSv1.2,TLSv1.3",
+		Bad:        "tls_version = TLSv1.2\nmysqld --tls-version=TLSv1.2",
+		Good:       "tls_version = TLSv1.2,TLSv1.3\nmysqld --tls-version=TLSv1.2,TLSv1.3",
 		References: []string{refMySQLTLS, refMariaTLS}},
 	{ID: "PQ452", Name: "redis-tls-protocols-without-tls13", Severity: SeverityError, Format: "redis.conf, valkey.conf, sentinel.conf",
 		checks:     []ruleCheck{{redisConf, kinds(kindRedis)}},

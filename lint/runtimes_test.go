@@ -31,6 +31,9 @@ func init() {
 		{"etcd/etcd.conf.yml", []want{{"PQ454", 7}}},
 		{"etcd/etcd.env", []want{{"PQ454", 3}}},
 		{"vault/vault.hcl", []want{{"PQ455", 11}}},
+		{"java/code/TlsClient.java", []want{{"PQ411", 8}}},
+		{"java/code/Client.kt", []want{{"PQ411", 5}}},
+		{"mysql/compose/compose.yaml", []want{{"PQ451", 4}}},
 	}...)
 	nearMisses = append(nearMisses,
 		"java/good/Dockerfile", "java/good/.java-version", "java/good/pom.xml", "java/good/build.gradle", "java/good/Settings.java",
@@ -61,6 +64,8 @@ func TestRuntimeFixTexts(t *testing.T) {
 		{"redis/valkey.conf", "PQ452", "tls-protocols TLSv1.2", `"TLSv1.2 TLSv1.3"`, false, SeverityError},
 		{"rabbitmq/rabbitmq.conf", "PQ453", "ssl_options.versions.1 = tlsv1.2", "\nssl_options.versions.3 = tlsv1.3", false, SeverityError},
 		{"rabbitmq/rabbitmq.conf", "PQ453", "web_stomp.ssl.versions.1 = tlsv1.2", "\nweb_stomp.ssl.versions.2 = tlsv1.3", false, SeverityError},
+		{"java/code/TlsClient.java", "PQ411", `        p.setNamedGroups(new String[] {"x25519", "secp256r1"});`, `X25519MLKEM768", "`, false, SeverityError},
+		{"mysql/compose/compose.yaml", "PQ451", `    command: ["mysqld", "--tls-version=TLSv1.2", "--require-secure-transport=ON"]`, ",TLSv1.3", false, SeverityError},
 		{"etcd/etcd.yaml", "PQ454", "        - --tls-max-version=TLS1.2", "TLS1.3", false, SeverityError},
 		{"vault/vault.hcl", "PQ455", `  tls_max_version = "tls12"`, "tls13", false, SeverityError},
 	}
