@@ -289,3 +289,64 @@ func ruleJavaNamedGroups(s *source, ln, base int, code string, _ []string) []Fin
 	list := code[m[2]:m[3]]
 	return listFinding(s, "PQ411", "setNamedGroups", base+m[2]+1, base+m[3], list, `", "`)
 }
+
+// --- Gradle version catalogs ---
+
+var (
+	tomlSection    = regexp.MustCompile(`^\s*\[([A-Za-z0-9_.\-]+)\]\s*$`)
+	tomlVersionDef = regexp.MustCompile(`^\s*([A-Za-z0-9_.\-]+)\s*=\s*"([^"]*)"`)
+	catalogBctls   = regexp.MustCompile(`(?:module\s*=\s*"org\.bouncycastle:|name\s*=\s*")(bctls-jdk18on|bctls-jdk15to18|bctls-jdk15on)"`)
+	catalogVersion = regexp.MustCompile(`\bversion\s*=\s*"([^"]*)"`)
+	catalogRef     = regexp.MustCompile(`\bversion\.ref\s*=\s*"([^"]*)"`)
+)
+
+// checkVersionCatalog is PQ432 for a Gradle version catalog
+// (gradle/libs.versions.toml): bctls libraries with an inline version, a
+// version.ref into [versions], or the "group:name:version" notation.
+func checkVersionCatalog(s *source) []Finding {
+	if !strings.HasSuffix(strings.ToLower(s.name), "libs.versions.toml") && !strings.HasSuffix(strings.ToLower(s.name), ".versions.toml") {
+		return nil
+	}
+	versions := map[string][2]int{} // name -> value span
+	section := ""
+	code := s.codeLines()
+	for i, l := range code {
+		if m := tomlSection.FindStringSubmatch(l); m != nil {
+			section = m[1]
+			continue
+		}
+		if m := tomlVersionDef.FindStringSubmatchIndex(l); m != nil && section == "versions" {
+			base := s.posLC(i+1, 1).Offset
+			versions[l[m[2]:m[3]]] = [2]int{base + m[4], base + m[5]}
+		}
+	}
+	var fs []Finding
+	reported := map[[2]int]bool{} // a [versions] entry shared by several bctls libraries
+	section = ""
+	for i, l := range code {
+		if m := tomlSection.FindStringSubmatch(l); m != nil {
+			section = m[1]
+			continue
+		}
+		if section != "libraries" {
+			continue
+		}
+		base := s.posLC(i+1, 1).Offset
+		for _, m := range gradleBctls.FindAllStringSubmatchIndex(l, -1) {
+			fs = append(fs, bctlsFinding(s, l[m[2]:m[3]], l[m[4]:m[5]], base+m[4], base+m[5])...)
+		}
+		am := catalogBctls.FindStringSubmatch(l)
+		if am == nil {
+			continue
+		}
+		if m := catalogRef.FindStringSubmatch(l); m != nil {
+			if span, ok := versions[m[1]]; ok && !reported[span] {
+				reported[span] = true
+				fs = append(fs, bctlsFinding(s, am[1], string(s.data[span[0]:span[1]]), span[0], span[1])...)
+			}
+		} else if m := catalogVersion.FindStringSubmatchIndex(l); m != nil {
+			fs = append(fs, bctlsFinding(s, am[1], l[m[2]:m[3]], base+m[2], base+m[3])...)
+		}
+	}
+	return fs
+}

@@ -64,6 +64,7 @@ var (
 	rabbitConf      = &checker{name: "rabbitmq", run: func(s *source, _ *checkEnv) []Finding { return checkRabbitMQ(s) }}
 	etcdFlags       = lineChecker("etcd", ruleEtcd)
 	javaGroupsCode  = lineChecker("java-named-groups-code", ruleJavaNamedGroups)
+	versionCatalog  = &checker{name: "gradle-version-catalog", run: func(s *source, _ *checkEnv) []Finding { return checkVersionCatalog(s) }}
 	mysqlFlag       = lineChecker("mysql-flag", ruleMySQLFlag)
 	vaultHCL        = lineChecker("vault", ruleVault)
 )
@@ -97,15 +98,15 @@ var runtimeRules = []Rule{
 		Good:       "FROM eclipse-temurin:27-jre\n<maven.compiler.release>27</maven.compiler.release>\njava { toolchain { languageVersion = JavaLanguageVersion.of(27) } }",
 		Notes:      "Images read: eclipse-temurin, openjdk, amazoncorretto, sapmachine, azul/zulu-openjdk(-debian, -alpine), mcr.microsoft.com/openjdk/jdk, maven and gradle tags that name a JDK (maven:3.9-eclipse-temurin-21, gradle:8-jdk21), gcr.io/distroless/javaNN. ibm-semeru-runtimes is not judged: IBM's OpenJ9 JDK 21 and 25 trees carry their own hybrid key exchange code, whose release we have not verified. maven.compiler.release/source/target and java.version only set the language level, so they are reported as info; toolchains, .java-version and base images pick the JDK that runs, and are warnings. A version range (toolchain [21,)) is not judged.",
 		References: []string{refJEP527, refJEP527CSR, refJDK27, refBCNotes}},
-	{ID: "PQ432", Name: "java-bctls-without-mlkem", Severity: SeverityWarning, Format: "Maven POM, Gradle (dependencies)",
-		checks:     []ruleCheck{{mavenFile, kinds(kindMaven)}, {gradleBuild, kinds(kindJava)}},
+	{ID: "PQ432", Name: "java-bctls-without-mlkem", Severity: SeverityWarning, Format: "Maven POM, Gradle (dependencies, version catalogs gradle/libs.versions.toml)",
+		checks:     []ruleCheck{{mavenFile, kinds(kindMaven)}, {gradleBuild, kinds(kindJava)}, {versionCatalog, kinds(kindTOML)}},
 		UpgradeFix: true,
 		Checked:    "2026-12-02",
 		Summary:    "Bouncy Castle JSSE (bctls) is older than 1.81, the first release with the ML-KEM hybrid groups",
 		Rationale:  "Bouncy Castle's JSSE provider is what gives hybrid key exchange to JDKs older than 27. Its release 1.81 (2025-06-04) added the hybrid ECDHE-MLKEM groups (draft-ietf-tls-ecdhe-mlkem-00: X25519MLKEM768, SecP256r1MLKEM768, SecP384r1MLKEM1024) and X25519MLKEM768 to its default group list; bctls 1.80 and older, and every bctls-jdk15on (the line ended at 1.70), have none. The fix names bctls-jdk18on 1.81 (use the newest release) and is reported, never applied.",
 		Bad:        "<artifactId>bctls-jdk18on</artifactId>\n<version>1.80</version>\nimplementation(\"org.bouncycastle:bctls-jdk18on:1.78.1\")",
 		Good:       "<artifactId>bctls-jdk18on</artifactId>\n<version>1.81</version>\nimplementation(\"org.bouncycastle:bctls-jdk18on:1.81\")",
-		Notes:      "A version from a Maven property (${bouncycastle.version}) is resolved when the POM defines it; a Gradle variable or a version catalog entry is not judged. bctls-fips has its own numbering and is not judged.",
+		Notes:      "A version from a Maven property (${bouncycastle.version}) is resolved when the POM defines it, and a version catalog's version.ref when [versions] defines it (the finding and the fix are then at the definition); a Gradle variable ($bcVersion) is not judged. bctls-fips has its own numbering and is not judged.",
 		References: []string{refBCNotes}},
 	{ID: "PQ441", Name: "python-ecdh-curve-classical", Severity: SeverityError, Format: "Python",
 		checks:     []ruleCheck{{pythonCode, kinds(kindPython)}},

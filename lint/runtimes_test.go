@@ -33,12 +33,13 @@ func init() {
 		{"etcd/etcd.env", []want{{"PQ454", 3}}},
 		{"vault/vault.hcl", []want{{"PQ455", 11}}},
 		{"java/code/TlsClient.java", []want{{"PQ411", 8}}},
+		{"java/catalog/gradle/libs.versions.toml", []want{{"PQ432", 2}, {"PQ432", 8}, {"PQ432", 9}}},
 		{"java/code/Client.kt", []want{{"PQ411", 5}}},
 		{"mysql/compose/compose.yaml", []want{{"PQ451", 4}}},
 	}...)
 	nearMisses = append(nearMisses,
 		"java/good/Dockerfile", "java/good/.java-version", "java/good/pom.xml", "java/good/build.gradle", "java/good/Settings.java",
-		"python/good.py", "mysql/conf.d/mariadb-server.cnf", "redis/sentinel.conf", "etcd/etcd-good.env")
+		"python/good.py", "mysql/conf.d/mariadb-server.cnf", "redis/sentinel.conf", "etcd/etcd-good.env", "java/catalog/gradle/good.versions.toml")
 }
 
 // TestRuntimeFixTexts pins the replacement of each fix and which fixes
@@ -65,6 +66,7 @@ func TestRuntimeFixTexts(t *testing.T) {
 		{"redis/valkey.conf", "PQ452", "tls-protocols TLSv1.2", `"TLSv1.2 TLSv1.3"`, false, SeverityError},
 		{"rabbitmq/rabbitmq.conf", "PQ453", "ssl_options.versions.1 = tlsv1.2", "\nssl_options.versions.3 = tlsv1.3", false, SeverityError},
 		{"rabbitmq/rabbitmq.conf", "PQ453", "web_stomp.ssl.versions.1 = tlsv1.2", "\nweb_stomp.ssl.versions.2 = tlsv1.3", false, SeverityError},
+		{"java/catalog/gradle/libs.versions.toml", "PQ432", `bouncycastle = "1.79"`, "1.81", true, SeverityWarning},
 		{"java/code/TlsClient.java", "PQ411", `        p.setNamedGroups(new String[] {"x25519", "secp256r1"});`, `X25519MLKEM768", "`, false, SeverityError},
 		{"mysql/compose/compose.yaml", "PQ451", `    command: ["mysqld", "--tls-version=TLSv1.2", "--require-secure-transport=ON"]`, ",TLSv1.3", false, SeverityError},
 		{"etcd/etcd.yaml", "PQ454", "        - --tls-max-version=TLS1.2", "TLS1.3", false, SeverityError},
@@ -135,6 +137,11 @@ func FuzzMaven(f *testing.F) {
 func FuzzGradle(f *testing.F) {
 	f.Add([]byte(`implementation("org.bouncycastle:bctls-jdk18on:1.80")`))
 	fuzzKindNamed(f, kindJava, "build.gradle.kts", "java/jdk/build.gradle.kts", "java/good/build.gradle")
+}
+
+func FuzzVersionCatalog(f *testing.F) {
+	f.Add([]byte("[versions]\nbc = \"1.2\"\n[libraries]\na = { module = \"org.bouncycastle:bctls-jdk18on\", version.ref = \"bc\" }\n"))
+	fuzzKindNamed(f, kindTOML, "gradle/libs.versions.toml", "java/catalog/gradle/libs.versions.toml")
 }
 
 func FuzzJavaVersion(f *testing.F) {
