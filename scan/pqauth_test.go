@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pqtls/pqtls/internal/certalg"
 	"github.com/pqtls/pqtls/internal/testpki"
 )
 
@@ -21,7 +22,7 @@ func TestCertAlgorithmsFromOIDs(t *testing.T) {
 	var ders [][]byte
 	var want [][2]string
 	for _, n := range []string{"44", "65", "87"} {
-		b, err := os.ReadFile("testdata/mldsa/ml-dsa-" + n + ".pem")
+		b, err := os.ReadFile("../internal/certalg/testdata/mldsa/ml-dsa-" + n + ".pem")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,7 +60,7 @@ func TestCertAlgorithmsFromOIDs(t *testing.T) {
 	if got := certInfos([]*x509.Certificate{c}); got[0].PublicKeyAlgorithm != "ECDSA P-256" {
 		t.Errorf("certInfos: %q", got[0].PublicKeyAlgorithm)
 	}
-	if _, _, err := certOIDs([]byte{0x30, 0x03, 0x02, 0x01, 0x01}); err == nil {
+	if _, _, err := certalg.OIDs([]byte{0x30, 0x03, 0x02, 0x01, 0x01}); err == nil {
 		t.Error("certOIDs accepted garbage")
 	}
 }
