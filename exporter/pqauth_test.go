@@ -12,7 +12,7 @@ import (
 
 // TestProbePQAuthMetrics: a classical crypto/tls server yields one
 // probe_tls_certificate_info per certificate, ML-DSA capable 0 (it refuses
-// the ML-DSA-only hello) and CNSA 2.0 not_ready; a module without
+// the ML-DSA-only hello) and CNSA 2.0 unknown (its enumerate_groups leave the CNSA 2.0 groups out); a module without
 // enumeration has the certificate family only.
 func TestProbePQAuthMetrics(t *testing.T) {
 	p := newPKI(t)
@@ -32,9 +32,9 @@ func TestProbePQAuthMetrics(t *testing.T) {
 			t.Errorf("enumerate=%v: %d certificates, series %v", enum, n, s)
 		}
 		capable, ok := s["probe_tls_ml_dsa_capable"]
-		cnsa := s["probe_tls_cnsa2_info{verdict=not_ready}"]
+		cnsa := s["probe_tls_cnsa2_info{verdict=unknown}"]
 		if enum && (!ok || capable != 0 || cnsa != 1) {
-			t.Errorf("enumeration: ml_dsa_capable %v (present %v), cnsa2 not_ready %v", capable, ok, cnsa)
+			t.Errorf("enumeration: ml_dsa_capable %v (present %v), cnsa2 unknown %v", capable, ok, cnsa)
 		}
 		if !enum && (ok || cnsa != 0) {
 			t.Errorf("no enumeration, yet ml_dsa_capable present %v, cnsa2 %v", ok, cnsa)

@@ -107,8 +107,15 @@ func TestAssessCNSA2(t *testing.T) {
 		{"probe failed", Result{Verdict: VerdictPQReady, Groups: g("MLKEM1024"), MLDSA: &MLDSAAuth{}}, true, CNSA2Unknown, 1, false},
 		{"error verdict", Result{Verdict: VerdictTimeout}, true, CNSA2Unknown, 1, false},
 	}
+	restricted := Result{Verdict: VerdictPQReady, Groups: g("X25519MLKEM768"), MLDSA: &MLDSAAuth{Capable: &yes, Chains: []MLDSAChain{c87}}}
+	if got := assessCNSA2(&restricted, true, []tls.CurveID{tls.X25519MLKEM768, 0x0202}); got.Verdict != CNSA2Unknown {
+		t.Errorf("groups restricted without SecP384r1MLKEM1024: %+v, want unknown", got)
+	}
+	if got := assessCNSA2(&restricted, true, []tls.CurveID{tls.X25519MLKEM768, 0x0202, tls.SecP384r1MLKEM1024}); got.Verdict != CNSA2NotReady {
+		t.Errorf("both CNSA 2.0 groups enumerated, none accepted: %+v, want not_ready", got)
+	}
 	for _, c := range cases {
-		got := assessCNSA2(&c.r, c.enum)
+		got := assessCNSA2(&c.r, c.enum, nil)
 		if got.Verdict != c.want || len(got.Lacks) != c.lacks || got.MLDSA87Chain != c.wantChain {
 			t.Errorf("%s: %+v, want %s with %d lacks, chain %v", c.name, got, c.want, c.lacks, c.wantChain)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,61 +11,6 @@ import (
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/internal/testpeer"
 )
-
-// deb13PKI makes certificates with the Debian 13 tree's OpenSSL 3.5 in a
-// directory the chrooted s_server reads.
-type deb13PKI struct {
-	t   *testing.T
-	d   *testpeer.Debian13
-	dir string
-}
-
-// newKeyArgs are `openssl req -newkey` arguments per key type.
-var newKeyArgs = map[string][]string{
-	"ML-DSA-44": {"-newkey", "ML-DSA-44"}, "ML-DSA-65": {"-newkey", "ML-DSA-65"}, "ML-DSA-87": {"-newkey", "ML-DSA-87"},
-	"RSA-2048":    {"-newkey", "rsa:2048", "-sha256"},
-	"ECDSA P-256": {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-sha256"},
-	"ECDSA P-384": {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384", "-sha384"},
-}
-
-// cert makes name.pem/name.key with a key of type kt: self-signed, or
-// issued by the certificate named ca.
-func (p *deb13PKI) cert(name, kt, ca string) {
-	p.t.Helper()
-	args := append([]string{"req", "-x509", "-nodes", "-days", "2", "-subj", "/CN=" + name,
-		"-keyout", filepath.Join(p.dir, name+".key"), "-out", filepath.Join(p.dir, name+".pem")}, newKeyArgs[kt]...)
-	if ca != "" {
-		args = append(args, "-CA", filepath.Join(p.dir, ca+".pem"), "-CAkey", filepath.Join(p.dir, ca+".key"),
-			"-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:FALSE")
-	} else {
-		args = append(args, "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1")
-	}
-	if out, err := p.d.Run("/usr/bin/openssl", args...); err != nil {
-		p.t.Fatalf("openssl req for %s (%s): %v\n%s", name, kt, err, out)
-	}
-}
-
-// sServer starts `openssl s_server -www -tls1_3` with the given extra
-// arguments (certificates, groups) and returns its address.
-func (p *deb13PKI) sServer(args ...string) string {
-	p.t.Helper()
-	for attempt := 1; ; attempt++ {
-		port := testpeer.FreePort(p.t)
-		addr := "127.0.0.1:" + strconv.Itoa(port)
-		pr := p.d.Start(p.t, "openssl s_server", "/usr/bin/openssl", append([]string{"s_server", "-www", "-tls1_3", "-accept", addr}, args...)...)
-		err := testpeer.WaitTCP(addr, pr, testpeer.StartTimeout)
-		if err == nil {
-			return addr
-		}
-		if attempt == 3 || !pr.Exited() {
-			p.t.Fatalf("s_server %v: %v\n%s", args, err, pr.Output())
-		}
-	}
-}
-
-func (p *deb13PKI) files(name string) (string, string) {
-	return filepath.Join(p.dir, name+".pem"), filepath.Join(p.dir, name+".key")
-}
 
 // mldsaDeb13Case is one s_server configuration and the exact report.
 type mldsaDeb13Case struct {
@@ -90,12 +34,15 @@ type mldsaDeb13Case struct {
 // key algorithms, ML-DSA capability and the CNSA 2.0 verdict must be exact.
 func TestInteropDeb13MLDSA(t *testing.T) {
 	d := testpeer.Deb13(t)
-	p := &deb13PKI{t: t, d: d, dir: d.TempDir(t)}
+	dir := d.TempDir(t)
 	for _, c := range [][3]string{
 		{"mldsa44", "ML-DSA-44", ""}, {"mldsa65", "ML-DSA-65", ""}, {"rsa", "RSA-2048", ""}, {"p384", "ECDSA P-384", ""}, {"p256", "ECDSA P-256", ""},
 		{"ca87", "ML-DSA-87", ""}, {"leaf87", "ML-DSA-87", "ca87"}, {"cap384", "ECDSA P-384", ""}, {"leaf87ec", "ML-DSA-87", "cap384"},
 	} {
-		p.cert(c[0], c[1], c[2])
+		d.OpenSSLCert(t, dir, c[0], c[1], c[2])
+	}
+	files := func(name string) (string, string) {
+		return filepath.Join(dir, name+".pem"), filepath.Join(dir, name+".key")
 	}
 	mk := func(alg string, n int) [][2]string {
 		var out [][2]string
@@ -125,21 +72,21 @@ func TestInteropDeb13MLDSA(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var args []string
 			for i, cert := range c.certs {
-				crt, key := p.files(cert[0])
+				crt, key := files(cert[0])
 				flag := []string{"-cert", "-key", "-cert_chain"}
 				if i == 1 {
 					flag = []string{"-dcert", "-dkey", "-dcert_chain"}
 				}
 				args = append(args, flag[0], crt, flag[1], key)
 				if cert[1] != "" {
-					ca, _ := p.files(cert[1])
+					ca, _ := files(cert[1])
 					args = append(args, flag[2], ca)
 				}
 			}
 			if c.groups != "" {
 				args = append(args, "-groups", c.groups)
 			}
-			addr := p.sServer(args...)
+			addr := d.SServer(t, args...)
 			r, err := ScanOne(context.Background(), peerTarget(t, c.name, addr), Options{Enumerate: true, Timeout: 5 * time.Second})
 			if err != nil {
 				t.Fatal(err)
