@@ -105,7 +105,7 @@ func cmpOr[T comparable](v, def T) T {
 }
 
 // FailOnConditions lists the --fail-on conditions besides verdict names.
-var FailOnConditions = []string{"not-ready", "classical", "tls12", "error", "draft", "priority-high"}
+var FailOnConditions = []string{"not-ready", "classical", "tls12", "error", "draft", "priority-high", "cnsa2"}
 
 // ParseFailOn validates a --fail-on list (comma-separated conditions or
 // verdict names).
@@ -170,6 +170,9 @@ func matchFailOn(r Result, c string) bool {
 		return false
 	case "priority-high":
 		return r.Priority.Level == "high" || r.Priority.Level == "critical"
+	case "cnsa2":
+		// unknown matches too: never pass a CNSA 2.0 gate unassessed.
+		return r.CNSA2.Verdict != CNSA2Ready && r.CNSA2.Verdict != CNSA2Transitional
 	}
 	return string(r.Verdict) == c
 }
