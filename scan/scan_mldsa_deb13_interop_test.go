@@ -2,6 +2,8 @@ package scan
 
 import (
 	"context"
+	"crypto/x509"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -146,4 +148,52 @@ func algPairs(cs []CertInfo) [][2]string {
 		out = append(out, [2]string{c.PublicKeyAlgorithm, c.SignatureAlgorithm})
 	}
 	return out
+}
+
+// TestInteropDeb13NginxTwoCerts scans nginx 1.26 (OpenSSL 3.5) with two
+// ssl_certificate lines: an ECDSA P-256 certificate and an ML-DSA-87 chain
+// (leaf + CA in one file), MLKEM1024 enabled. A Go 1.26 client gets the
+// ECDSA certificate, a Go 1.27 one (ML-DSA offered) the ML-DSA chain; the
+// ML-DSA probe finds exactly the ML-DSA-87 chain; CNSA 2.0 ready.
+func TestInteropDeb13NginxTwoCerts(t *testing.T) {
+	d := testpeer.Deb13(t)
+	dir := d.TempDir(t)
+	ca87, _ := d.OpenSSLCert(t, dir, "ca87", "ML-DSA-87", "")
+	leaf87, key87 := d.OpenSSLCert(t, dir, "leaf87", "ML-DSA-87", "ca87")
+	var chain []byte
+	for _, f := range []string{leaf87, ca87} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chain = append(chain, b...)
+	}
+	full := filepath.Join(dir, "leaf87-chain.pem")
+	if err := os.WriteFile(full, chain, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n := d.Nginx(t, testpeer.NginxOptions{ECDHCurve: "MLKEM1024:X25519MLKEM768:X25519",
+		Extra: "    ssl_certificate " + full + ";\n    ssl_certificate_key " + key87 + ";\n"})
+	pool := x509.NewCertPool()
+	pool.AddCert(n.CA.Cert)
+	r, err := ScanOne(context.Background(), peerTarget(t, "nginx two certs", n.Addr), Options{Enumerate: true, Timeout: 5 * time.Second, RootCAs: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, perr := pqtls.ParseAuth("prefer-pq")
+	// testpeer's nginx sends its test CA after the leaf (both ECDSA P-256).
+	want := [][2]string{{"ECDSA P-256", "ECDSA-SHA256"}, {"ECDSA P-256", "ECDSA-SHA256"}}
+	if perr == nil {
+		want = [][2]string{{"ML-DSA-87", "ML-DSA-87"}, {"ML-DSA-87", "ML-DSA-87"}}
+	}
+	if got := algPairs(r.Certificates); !slices.Equal(got, want) {
+		t.Errorf("default client's chain %v, want %v", got, want)
+	}
+	if a := r.MLDSA; a == nil || a.Capable == nil || !*a.Capable || len(a.Chains) != 1 || a.Chains[0].Scheme != "mldsa87" ||
+		!slices.Equal(algPairs(a.Chains[0].Certificates), [][2]string{{"ML-DSA-87", "ML-DSA-87"}, {"ML-DSA-87", "ML-DSA-87"}}) {
+		t.Errorf("ml_dsa_auth %+v", a)
+	}
+	if r.CNSA2.Verdict != CNSA2Ready || !slices.Contains(r.CNSA2.KeyExchange, "MLKEM1024") {
+		t.Errorf("cnsa2 %+v, want ready", r.CNSA2)
+	}
 }
