@@ -572,6 +572,8 @@ func decide(res *Result, enumerated bool) {
 			res.Notes = append(res.Notes, fmt.Sprintf("the leaf certificate expires in %d day(s) (%s)", int(left.Hours()/24), leaf.NotAfter.Format(time.DateOnly)))
 		}
 		res.Notes = append(res.Notes, signatureNote(res))
+	} else if dc != nil && dc.Error != "" && res.MLDSA != nil && res.MLDSA.Capable != nil && *res.MLDSA.Capable && len(res.MLDSA.Chains) > 0 {
+		res.Notes = append(res.Notes, NoteMLDSAOnly)
 	}
 	slices.SortStableFunc(res.Versions, func(a, b string) int { return strings.Compare(b, a) })
 }
@@ -594,3 +596,9 @@ func signatureNote(res *Result) string {
 	}
 	return "certificate signatures are classical (" + leaf.SignatureAlgorithm + "): authentication is not yet post-quantum, which matters less than key exchange for harvest-now-decrypt-later"
 }
+
+// NoteMLDSAOnly is the note of a server the default client cannot reach
+// while clients offering ML-DSA can: a binary built with Go 1.26, whose
+// crypto/tls offers no ML-DSA, against a server whose only certificates
+// are ML-DSA. ml_dsa_auth.chains has its chain.
+const NoteMLDSAOnly = "the default client cannot connect but a client offering ML-DSA can: the server has only ML-DSA certificates (see ml_dsa_auth), which this pqtls build's crypto/tls does not support (Go < 1.27); Go 1.27 and OpenSSL 3.5 clients connect"

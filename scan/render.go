@@ -390,7 +390,7 @@ func WriteHTML(w io.Writer, rep *Report) error {
 		Title:    "pqtls scan: post-quantum readiness",
 		Subtitle: fmt.Sprintf("%s, generated %s by pqtls %s (schema %s)", plural(rep.Summary.Endpoints, "endpoint"), rep.GeneratedAt.Format(time.RFC3339), rep.Tool.Version, rep.Schema),
 		Headline: Headline(rep),
-		Footer:   "Verdicts: pq_ready = a default modern client gets a hybrid group; pq_capable = hybrid supported but not chosen by default; classical = TLS 1.3 without hybrid; tls12_only = no TLS 1.3. Priority = harvest-now-decrypt-later ranking from inventory tags. Certificate signatures are not yet post-quantum anywhere.",
+		Footer:   "Verdicts: pq_ready = a default modern client gets a hybrid group; pq_capable = hybrid supported but not chosen by default; classical = TLS 1.3 without hybrid; tls12_only = no TLS 1.3. Priority = harvest-now-decrypt-later ranking from inventory tags. ML-DSA = the server authenticates with ML-DSA for clients that offer it; CNSA 2.0 = ML-KEM-1024 key exchange and an ML-DSA-87 chain (AES-256 reported, not enforced).",
 	}
 	vc := report.BarChart{Title: "Verdicts"}
 	for _, v := range Verdicts {

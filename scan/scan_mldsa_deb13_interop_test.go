@@ -104,6 +104,9 @@ func TestInteropDeb13MLDSA(t *testing.T) {
 			if got := algPairs(r.Certificates); !slices.Equal(got, want) {
 				t.Errorf("default client's chain %v, want %v", got, want)
 			}
+			if want == nil && !slices.Contains(r.Notes, NoteMLDSAOnly) {
+				t.Errorf("no ML-DSA-only note: %q", r.Notes)
+			}
 			// The group walk offers ML-DSA schemes too: an ML-DSA-only
 			// server answers it (every configured group found, none broken).
 			wantGroups := slices.Clone(deb13Default)
