@@ -97,3 +97,21 @@ func TestFailOnCNSA2(t *testing.T) {
 		t.Errorf("--fail-on cnsa2 matched %v, want not_ready and unknown", got)
 	}
 }
+
+// TestDiffCNSA2: a CNSA 2.0 change shows in the diff's change text and
+// sides; a report without the field (older pqtls) mentions nothing.
+func TestDiffCNSA2(t *testing.T) {
+	newRep := pqAuthReport()
+	oldRep := pqAuthReport()
+	oldRep.Endpoints[0].CNSA2 = CNSA2{Verdict: CNSA2NotReady}
+	oldRep.Endpoints[0].MLDSA = nil
+	d := Compare(oldRep, newRep, "old.json", "new.json")
+	e := d.Endpoints[0]
+	if !strings.HasSuffix(e.Change, "; cnsa2 not_ready -> ready") || e.Old.CNSA2 != CNSA2NotReady || e.New.CNSA2 != CNSA2Ready || e.New.MLDSA != "mldsa87" || e.Old.MLDSA != "" {
+		t.Errorf("entry %+v old %+v new %+v", e, e.Old, e.New)
+	}
+	oldRep.Endpoints[0].CNSA2 = CNSA2{}
+	if e := Compare(oldRep, newRep, "old.json", "new.json").Endpoints[0]; strings.Contains(e.Change, "cnsa2") {
+		t.Errorf("change %q for a report without cnsa2", e.Change)
+	}
+}
