@@ -19,8 +19,10 @@ import (
 // the CertificateVerify scheme.
 type MLDSAAuth struct {
 	// Capable is true when the server signs with ML-DSA for a client that
-	// offers only ML-DSA, false when it refuses (alert) or has no TLS 1.3,
-	// null when the probe failed (see Error).
+	// offers only ML-DSA (ServerHello, then an ML-DSA CertificateVerify),
+	// false when it refuses (alert), has no TLS 1.3 or signs classically,
+	// null when the probe failed or the flight after a ServerHello could
+	// not be decrypted (see Error).
 	Capable *bool `json:"capable"`
 	// Outcome is the answer to the hello offering all three schemes:
 	// server_hello, alert_<description> (alert_handshake_failure for a
@@ -137,8 +139,10 @@ func (p *prober) probeMLDSA(ctx context.Context, res *Result) {
 		return
 	}
 	if err != nil {
+		// A ServerHello whose flight does not decrypt is no proof of an
+		// ML-DSA certificate: unknown, never capable.
 		auth.Error = "ServerHello, then the flight could not be read: " + err.Error()
-		auth.Capable = &yes // a ServerHello is the answer the probe looks for
+		res.ProbeErrors = append(res.ProbeErrors, "ML-DSA probe: "+auth.Error)
 		return
 	}
 	if schemeName(fl.SignatureScheme) == "" {

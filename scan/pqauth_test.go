@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"log/slog"
 	"net"
 	"os"
 	"slices"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/pqtls/pqtls/internal/certalg"
 	"github.com/pqtls/pqtls/internal/testpki"
+	"github.com/pqtls/pqtls/internal/wire"
 )
 
 // TestCertAlgorithmsFromOIDs: ML-DSA certificates made by OpenSSL 3.5
@@ -156,5 +158,34 @@ func TestScanMLDSAClassicalServer(t *testing.T) {
 	quick, _ := ScanOne(context.Background(), target(t, addr), Options{Timeout: 5 * time.Second})
 	if quick.MLDSA != nil || quick.CNSA2.Verdict != CNSA2Unknown || mldsaCell(quick) != "-" {
 		t.Errorf("quick scan: ml_dsa_auth %+v cnsa2 %+v", quick.MLDSA, quick.CNSA2)
+	}
+}
+
+// TestMLDSAProbeUndecryptableFlight: a server that answers the ML-DSA-only
+// hello with a ServerHello and then bytes that do not decrypt is not
+// counted as ML-DSA capable: unknown, with a probe error.
+func TestMLDSAProbeUndecryptableFlight(t *testing.T) {
+	f := &fakeTLS13{respond: func(ch *wire.ClientHello, second bool) []byte {
+		share := make([]byte, 32)
+		share[0] = 9 // the X25519 base point
+		garbage := append([]byte{23, 3, 3, 0, 24}, make([]byte, 24)...)
+		return append(serverHello(false, ch, tls.X25519, share, nil), garbage...)
+	}}
+	addr := listen(t, f.serve)
+	o := Options{Timeout: 3 * time.Second}
+	p := &prober{o: &o, addr: addr, proto: ProtoNone, log: slog.New(slog.DiscardHandler)}
+	res := &Result{Versions: []string{"TLS 1.3"}}
+	p.probeMLDSA(context.Background(), res)
+	a := res.MLDSA
+	if a == nil || a.Capable != nil || a.Outcome != "server_hello" || a.Error == "" || len(res.ProbeErrors) != 1 {
+		t.Fatalf("ml_dsa_auth %+v, probe errors %q: want unknown with an error", a, res.ProbeErrors)
+	}
+	if c := assessCNSA2(&Result{Verdict: VerdictPQReady, MLDSA: a}, true, nil); c.Verdict != CNSA2Unknown {
+		t.Errorf("cnsa2 %+v, want unknown", c)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if got := f.hellos[0].SignatureAlgorithms; !slices.Equal(got, []tls.SignatureScheme{0x0906, 0x0905, 0x0904}) {
+		t.Errorf("probe offered signature_algorithms %v, want only mldsa87, mldsa65, mldsa44", got)
 	}
 }
