@@ -86,7 +86,7 @@ HOP_PID=$!
 GT_PID=""
 if [ -n "$GHOSTUNNEL" ]; then
 	"$GHOSTUNNEL" server --listen 127.0.0.1:$GT --target 127.0.0.1:$ECHO --cert "$work/srv.pem" --key "$work/srv.key" \
-		--disable-authentication --quiet=conns 2>"$work/ghostunnel.log" & pids+=($!)
+		--disable-authentication --quiet=conns >"$work/ghostunnel.log" 2>&1 & pids+=($!)
 	GT_PID=$!
 	"$GHOSTUNNEL" --version >"$OUT/ghostunnel-version.txt" 2>&1 || true
 fi
