@@ -82,3 +82,23 @@ func TestFullRecordsFromFirstByte(t *testing.T) {
 		t.Fatalf("largest record of the first 64 KiB echoed: %d bytes (records %v), want full 16 KiB records", largest, sizes)
 	}
 }
+
+// TestSNIDoesNotPinClientHello checks that the SNI noted for the log is a
+// copy: a pointer into the ClientHelloInfo kept the whole ClientHello
+// (~1.7 KiB, its slices alias the raw message) for the connection's life.
+func TestSNIDoesNotPinClientHello(t *testing.T) {
+	cfg := &tls.Config{}
+	onHello(cfg, nil)
+	sc := &sockConn{}
+	hello := &tls.ClientHelloInfo{ServerName: "db.internal", Conn: sc}
+	if _, err := cfg.GetConfigForClient(hello); err != nil {
+		t.Fatal(err)
+	}
+	got := sc.sni.Load()
+	if got == nil || *got != "db.internal" {
+		t.Fatalf("SNI not noted: %v", got)
+	}
+	if got == &hello.ServerName {
+		t.Fatal("the noted SNI points into the ClientHelloInfo")
+	}
+}

@@ -244,7 +244,8 @@ func onHello(cfg *tls.Config, alpn []string) {
 	inner := cfg.GetConfigForClient
 	cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		if sc, ok := hello.Conn.(*sockConn); ok {
-			sc.sni.Store(&hello.ServerName)
+			sni := hello.ServerName // a copy: a pointer into hello would keep the ClientHello (~1.7 KiB) for the connection's life
+			sc.sni.Store(&sni)
 		}
 		if inner == nil {
 			return nil, nil

@@ -30,7 +30,7 @@ DUR=${DUR:-2s}
 ROUNDS=${ROUNDS:-5}
 IDLE_CONNS=${IDLE_CONNS:-1000}
 IDLE_SIZE=${IDLE_SIZE:-1048576}  # each idle connection first echoes this many bytes
-IDLE_HOLD=${IDLE_HOLD:-12s}
+IDLE_HOLD=${IDLE_HOLD:-30s}   # also bounds the time to open them all (1 GiB echoed under load)
 HS_CONC=${HS_CONC:-4}
 TP_CONC=${TP_CONC:-2}
 GHOSTUNNEL=${GHOSTUNNEL:-}
@@ -86,7 +86,7 @@ HOP_PID=$!
 GT_PID=""
 if [ -n "$GHOSTUNNEL" ]; then
 	"$GHOSTUNNEL" server --listen 127.0.0.1:$GT --target 127.0.0.1:$ECHO --cert "$work/srv.pem" --key "$work/srv.key" \
-		--disable-authentication --quiet=conns 2>"$work/ghostunnel.log" & pids+=($!)
+		--disable-authentication --quiet=conns >"$work/ghostunnel.log" 2>&1 & pids+=($!)
 	GT_PID=$!
 	"$GHOSTUNNEL" --version >"$OUT/ghostunnel-version.txt" 2>&1 || true
 fi
@@ -163,7 +163,8 @@ done
 rss() { awk '/VmRSS/ {print $2}' /proc/"$1"/status; }
 rss_sum() { local s=0; for p in "$@"; do s=$((s + $(rss "$p"))); done; echo $s; }
 # Idle memory: RSS growth of the server process(es) while holding IDLE_CONNS
-# connections that each did a handshake and one 16-byte round trip.
+# connections that each did a handshake and echoed IDLE_SIZE bytes (64 at a
+# time), measured 2 s after the last one went idle.
 idle() { # name port pids...
 	local name=$1 port=$2; shift 2
 	local before after
