@@ -43,9 +43,7 @@ func run(t *testing.T, o Options) *Report {
 func TestHybridServerOK(t *testing.T) {
 	addr := servePQTLS(t, listenLoopback(t), pqtls.ModePrefer)
 	rep := run(t, Options{Target: addr, Count: 3})
-	if rep.Verdict.Code != VerdictOK || !rep.Verdict.Safe {
-		t.Fatalf("verdict = %+v, want ok", rep.Verdict)
-	}
+	wantVerdict(t, rep, VerdictOK, true)
 	for _, c := range rep.Cases {
 		if c.OK != c.Attempts || c.Attempts != 3 || c.SuccessRate != 1 {
 			t.Errorf("%s: %d/%d ok (%v) %v", c.Name, c.OK, c.Attempts, c.Classes, c.Errors)
@@ -109,9 +107,7 @@ func TestHybridServerOK(t *testing.T) {
 func TestClassicalOnlyServerIsNotABrokenPath(t *testing.T) {
 	addr := servePQTLS(t, listenLoopback(t), pqtls.ModeClassical)
 	rep := run(t, Options{Target: addr})
-	if rep.Verdict.Code != VerdictHybridUnavailable || !rep.Verdict.Safe {
-		t.Fatalf("verdict = %+v, want hybrid_unavailable (safe)", rep.Verdict)
-	}
+	wantVerdict(t, rep, VerdictHybridUnavailable, true)
 	if !strings.Contains(rep.Verdict.Summary, "hybrid not available on this server") {
 		t.Errorf("summary %q", rep.Verdict.Summary)
 	}
@@ -150,9 +146,7 @@ func runFault(t *testing.T, f fault, o Options, want string) *Report {
 	t.Helper()
 	o.Target = serveFault(t, listenLoopback(t), f)
 	rep := run(t, o)
-	if rep.Verdict.Code != want || rep.Verdict.Safe {
-		t.Fatalf("verdict = %+v, want %s (not safe)", rep.Verdict, want)
-	}
+	wantVerdict(t, rep, want, false)
 	return rep
 }
 
