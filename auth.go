@@ -2,9 +2,16 @@ package pqtls
 
 import (
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/pem"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // AuthMode is the authentication policy dimension, next to the key-exchange
@@ -68,6 +75,9 @@ type AuthPolicyError struct {
 	Role Role
 	// Mode is the authentication mode that refused.
 	Mode AuthMode
+	// Peer is the remote address when known (a server refusing at
+	// ClientHello time).
+	Peer string
 	// ServerName is the SNI.
 	ServerName string
 	// Lacks names what the peer lacks: "an ML-DSA-signed certificate chain",
@@ -76,6 +86,32 @@ type AuthPolicyError struct {
 	// Got describes what the peer presented (signature algorithms, or the
 	// negotiated group).
 	Got string
+	// Err is the handshake error behind a refusal the client inferred
+	// from the server's alert (cnsa2: no ML-KEM-1024 group in common).
+	Err error
+}
+
+// Unwrap returns Err.
+func (e *AuthPolicyError) Unwrap() error { return e.Err }
+
+// cnsa2Lacks is what a cnsa2 peer without an ML-KEM-1024 group lacks.
+const cnsa2Lacks = "ML-KEM-1024 key exchange (MLKEM1024, or SecP384r1MLKEM1024 as the transitional option)"
+
+// asCNSA2Refusal turns the alert a server sends a cnsa2 client it shares no
+// group with into an *AuthPolicyError naming ML-KEM-1024 key exchange (a
+// Go cnsa2 client offers MLKEM1024 and SecP384r1MLKEM1024 only, and every
+// signature scheme Go knows, so such an alert means no group in common).
+// Otherwise it returns nil.
+func asCNSA2Refusal(cfg *tls.Config, peer string, err error) error {
+	if !slices.Equal(cfg.CurvePreferences, CNSA2Groups) {
+		return nil
+	}
+	switch r := ErrorReason(err); r {
+	case "alert_handshake_failure", "alert_insufficient_security", "alert_illegal_parameter", ReasonNoSharedGroup:
+		return &AuthPolicyError{Role: RoleClient, Mode: AuthCNSA2, Peer: peer, ServerName: cfg.ServerName, Lacks: cnsa2Lacks,
+			Got: "no group in common with the offered MLKEM1024 and SecP384r1MLKEM1024 (the server answered " + r + ")", Err: err}
+	}
+	return nil
 }
 
 // Reason returns ReasonPolicyClassicalAuth.
@@ -87,8 +123,102 @@ func (e *AuthPolicyError) Error() string {
 	if e.Role == RoleServer {
 		peer = "client"
 	}
-	return fmt.Sprintf("pqtls: refused %s (SNI %q): auth policy %s needs %s, the peer has %s; give the peer one (pqtls certs dev --key-type ml-dsa-87) or use auth any for it",
-		peer, e.ServerName, e.Mode, e.Lacks, e.Got)
+	if e.Peer != "" {
+		peer += " " + e.Peer
+	}
+	fix := "give the peer an ML-DSA certificate chain (pqtls certs dev --key-type ml-dsa-65, ml-dsa-87 for cnsa2)"
+	switch {
+	case strings.HasPrefix(e.Lacks, cnsa2Lacks):
+		fix = "enable MLKEM1024 or SecP384r1MLKEM1024 on the peer (Go 1.27, OpenSSL 3.5)"
+	case e.Role == RoleServer:
+		fix = "upgrade the client to a TLS 1.3 stack with ML-DSA (Go 1.27, OpenSSL 3.5)"
+	}
+	return fmt.Sprintf("pqtls: refused %s (SNI %q): auth policy %s needs %s, the peer has %s; %s, or use auth prefer-pq or any for it",
+		peer, e.ServerName, e.Mode, e.Lacks, e.Got, fix)
+}
+
+// authLacks names what a ClientHello lacks for a server auth mode (empty:
+// nothing): require-pq needs an ML-DSA scheme in signature_algorithms,
+// cnsa2 needs mldsa87 there and an ML-KEM-1024 group in supported_groups.
+// A server refuses such a client at ClientHello time (serverHooks.refuse).
+func authLacks(mode AuthMode, hello *tls.ClientHelloInfo) (lacks, got string) {
+	if mode != AuthRequirePQ && mode != AuthCNSA2 {
+		return "", ""
+	}
+	if !slices.Contains(hello.SupportedVersions, tls.VersionTLS13) && len(hello.SupportedVersions) > 0 {
+		return "TLS 1.3 (ML-DSA exists only in TLS 1.3)", "TLS 1.2 only"
+	}
+	if mode == AuthCNSA2 {
+		if !slices.ContainsFunc(hello.SupportedCurves, func(id tls.CurveID) bool { return slices.Contains(CNSA2Groups, id) }) {
+			return cnsa2Lacks + " in supported_groups", "groups " + groupNames2(hello.SupportedCurves)
+		}
+		if !slices.Contains(hello.SignatureSchemes, SignatureSchemeMLDSA87) {
+			return "mldsa87 in signature_algorithms (an ML-DSA-87 chain)", "signature_algorithms " + schemeNames(hello.SignatureSchemes)
+		}
+		return "", ""
+	}
+	if !slices.ContainsFunc(hello.SignatureSchemes, IsMLDSAScheme) {
+		return "ML-DSA in signature_algorithms (mldsa44, mldsa65 or mldsa87)", "signature_algorithms " + schemeNames(hello.SignatureSchemes)
+	}
+	return "", ""
+}
+
+func schemeNames(ids []tls.SignatureScheme) string {
+	if len(ids) == 0 {
+		return "none"
+	}
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		names[i] = SignatureSchemeName(id)
+	}
+	return strings.Join(names, ", ")
+}
+
+// ML-DSA public key algorithm identifiers (RFC 9881 section 2).
+var mldsaOIDs = map[string]string{
+	"2.16.840.1.101.3.4.3.17": "ML-DSA-44",
+	"2.16.840.1.101.3.4.3.18": "ML-DSA-65",
+	"2.16.840.1.101.3.4.3.19": "ML-DSA-87",
+}
+
+// MLDSAKeyParams returns "ML-DSA-44", "ML-DSA-65" or "ML-DSA-87" for a
+// certificate whose public key is ML-DSA, and "" otherwise. It reads the
+// algorithm identifier itself, so it works in every build (Go before 1.27
+// parses such a certificate with an unknown key algorithm).
+func MLDSAKeyParams(c *x509.Certificate) string {
+	spki := cryptobyte.String(c.RawSubjectPublicKeyInfo)
+	var inner, algo cryptobyte.String
+	var oid asn1.ObjectIdentifier
+	if !spki.ReadASN1(&inner, cbasn1.SEQUENCE) || !inner.ReadASN1(&algo, cbasn1.SEQUENCE) || !algo.ReadASN1ObjectIdentifier(&oid) {
+		return ""
+	}
+	return mldsaOIDs[oid.String()]
+}
+
+// LoadX509KeyPair is tls.LoadX509KeyPair with Leaf set, for every
+// certificate file pqtls reads. In a binary built with Go older than 1.27
+// an ML-DSA certificate is a *ConfigError saying it "needs pqtls built with
+// Go 1.27 or later" (crypto/tls would only say it cannot parse the key).
+func LoadX509KeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	if !mldsaSupported {
+		if data, err := os.ReadFile(certFile); err == nil {
+			if b, _ := pem.Decode(data); b != nil && b.Type == "CERTIFICATE" {
+				if c, err := x509.ParseCertificate(b.Bytes); err == nil && MLDSAKeyParams(c) != "" {
+					return tls.Certificate{}, configErrorf("cert", "certificate %s has an %s key, which needs pqtls built with Go 1.27 or later: rebuild with Go >= 1.27 (GOTOOLCHAIN=go1.27.3) or use a classical certificate", certFile, MLDSAKeyParams(c))
+				}
+			}
+		}
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return cert, err
+	}
+	if cert.Leaf == nil {
+		if cert.Leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
+			return cert, err
+		}
+	}
+	return cert, nil
 }
 
 // checkAuth applies the authentication mode to a completed handshake as
@@ -102,7 +232,7 @@ func checkAuth(mode AuthMode, role Role, cs tls.ConnectionState) error {
 		return &AuthPolicyError{Role: role, Mode: mode, ServerName: cs.ServerName, Lacks: lacks, Got: got}
 	}
 	if mode == AuthCNSA2 && !slices.Contains(CNSA2Groups, cs.CurveID) {
-		return fail("ML-KEM-1024 key exchange (MLKEM1024, or SecP384r1MLKEM1024 as the transitional option)", GroupName(cs.CurveID))
+		return fail(cnsa2Lacks, GroupName(cs.CurveID))
 	}
 	if len(cs.PeerCertificates) == 0 {
 		return nil
@@ -116,6 +246,11 @@ func checkAuth(mode AuthMode, role Role, cs tls.ConnectionState) error {
 	}
 	return fail("an ML-DSA-signed certificate chain", got)
 }
+
+// AuthKind returns the kind ("classical" or "ml-dsa") of the server's
+// certificate in a completed handshake seen by role, as
+// tls_handshake_auth_total counts it; "" when no certificate is known.
+func AuthKind(role Role, cs tls.ConnectionState) string { return authKind(role, cs) }
 
 // authKind returns the tls_handshake_auth_total kind of a completed
 // handshake: the server's certificate (the peer's leaf on the client, the
@@ -135,7 +270,8 @@ func authKind(role Role, cs tls.ConnectionState) string {
 
 // applyAuth applies p.Auth to a built configuration: prefer-pq and the
 // stricter modes order Certificates with ML-DSA first, require-pq and
-// cnsa2 wrap VerifyConnection, cnsa2 sets the key-exchange groups.
+// cnsa2 wrap VerifyConnection. The cnsa2 groups and version are set by
+// applyPolicy (so a per-connection configuration gets them too).
 func applyAuth(cfg *tls.Config, auth AuthMode, role Role) {
 	mode, err := ParseAuth(string(auth))
 	if err != nil || mode == AuthAny {
@@ -144,10 +280,6 @@ func applyAuth(cfg *tls.Config, auth AuthMode, role Role) {
 	slices.SortStableFunc(cfg.Certificates, func(a, b tls.Certificate) int {
 		return boolRank(certIsMLDSA(b)) - boolRank(certIsMLDSA(a))
 	})
-	if mode == AuthCNSA2 {
-		cfg.CurvePreferences = slices.Clone(CNSA2Groups)
-		cfg.MinVersion = tls.VersionTLS13
-	}
 	if mode == AuthRequirePQ || mode == AuthCNSA2 {
 		next := cfg.VerifyConnection
 		cfg.VerifyConnection = func(cs tls.ConnectionState) error {

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pqtls/pqtls/internal/testpeer"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -133,8 +134,17 @@ func TestAuthRequirePQ(t *testing.T) {
 	}
 	// A cnsa2 server refuses a client that offers no ML-KEM-1024 group.
 	_, cerr, serr = authHandshake(t, []tls.Certificate{ml87Cert}, Policy{Auth: AuthCNSA2}, Policy{Groups: []tls.CurveID{tls.X25519MLKEM768}}, ml87Pool, nil)
-	if cerr == nil || serr == nil {
+	if cerr == nil || !errors.As(serr, &aerr) || !strings.Contains(serr.Error(), "ML-KEM-1024 key exchange") || ErrorReason(serr) != ReasonPolicyClassicalAuth {
 		t.Fatalf("cnsa2 server vs X25519MLKEM768-only client: client %v, server %v", cerr, serr)
+	}
+	// A require-pq server refuses a TLS 1.2-only client at ClientHello
+	// time, and counts the refusal under the reason of the same error.
+	_, cerr, serr = authHandshake(t, []tls.Certificate{mlCert}, Policy{Auth: AuthRequirePQ}, Policy{MaxVersion: tls.VersionTLS12}, mlPool, obs)
+	if cerr == nil || !errors.As(serr, &aerr) || aerr.Role != RoleServer || !strings.Contains(serr.Error(), "TLS 1.3") {
+		t.Fatalf("require-pq server vs TLS 1.2 client: client %v, server %v", cerr, serr)
+	}
+	if got := testpeer.Series(t, reg)[`tls_handshake_errors_total{reason=policy_classical_auth,role=server}`]; got != 1 {
+		t.Fatalf("server refusals counted as policy_classical_auth: %v, want 1", got)
 	}
 }
 
@@ -160,5 +170,24 @@ func TestAuthPreferPQ(t *testing.T) {
 	cs, cerr, serr = authHandshake(t, both, Policy{Auth: AuthPreferPQ}, Policy{}, roots, nil)
 	if cerr != nil || serr != nil || cs.PeerCertificates[0].PublicKeyAlgorithm != x509.MLDSA {
 		t.Fatalf("prefer-pq: client %v, server %v, leaf %v", cerr, serr, cs.PeerCertificates)
+	}
+}
+
+// A cnsa2 client refused by a server that shares no ML-KEM-1024 group
+// (plain crypto/tls, X25519MLKEM768 only) gets an *AuthPolicyError naming
+// ML-KEM-1024 key exchange, through AsPolicyError (Dialer, tunnel) — not
+// a bare handshake_failure alert.
+func TestAuthCNSA2ClientNoSharedGroup(t *testing.T) {
+	p87 := mldsa.MLDSA87()
+	cert, pool := mldsaChain(t, &p87)
+	ccfg, err := ClientConfig(Options{Policy: Policy{Auth: AuthCNSA2}, Base: &tls.Config{RootCAs: pool, ServerName: "localhost"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, cerr, _ := loopbackHandshake(t, &tls.Config{Certificates: []tls.Certificate{cert}, CurvePreferences: []tls.CurveID{tls.X25519MLKEM768}}, ccfg)
+	err = AsPolicyError(ccfg, "127.0.0.1:1", cerr)
+	var aerr *AuthPolicyError
+	if !errors.As(err, &aerr) || !strings.Contains(err.Error(), "needs ML-KEM-1024 key exchange") || !strings.Contains(err.Error(), "alert_handshake_failure") || ErrorReason(err) != ReasonPolicyClassicalAuth {
+		t.Fatalf("cnsa2 vs X25519MLKEM768-only server: %v (raw %v)", err, cerr)
 	}
 }

@@ -210,6 +210,12 @@ func applyPolicy(cfg *tls.Config, p Policy) {
 	cfg.CurvePreferences = p.EffectiveGroups()
 	cfg.MinVersion = p.EffectiveMinVersion()
 	cfg.MaxVersion = p.EffectiveMaxVersion()
+	if mode, _ := ParseAuth(string(p.Auth)); mode == AuthCNSA2 {
+		// MLKEM1024 is outside the registry's Go-negotiable groups before
+		// Go 1.27, so the preset sets the list here, after validation.
+		cfg.CurvePreferences = slices.Clone(CNSA2Groups)
+		cfg.MinVersion = tls.VersionTLS13
+	}
 }
 
 const (

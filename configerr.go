@@ -38,18 +38,35 @@ func configErrorf(field, format string, args ...any) error {
 // EnvPolicy is the environment variable PolicyFromEnv reads.
 const EnvPolicy = "PQTLS_POLICY"
 
-// PolicyFromEnv reads the fleet-wide policy switch PQTLS_POLICY, of the form
-// mode[:GROUP,GROUP...] (for example "require" or
-// "prefer:X25519MLKEM768,x25519"); groups are named as ParseGroupList takes
-// them. Unset or empty means the zero Policy (prefer, defaults) and a nil
-// error. The result is validated; any error is a *ConfigError naming
-// PQTLS_POLICY. pqtls reads the variable only here: ServerConfig and
-// ClientConfig never consult the environment, so pass the result in
-// Options.Policy.
+// EnvAuth is the environment variable PolicyFromEnv reads for the
+// authentication mode (any, prefer-pq, require-pq or cnsa2).
+const EnvAuth = "PQTLS_AUTH"
+
+// PolicyFromEnv reads the fleet-wide policy switches: PQTLS_POLICY, of the
+// form mode[:GROUP,GROUP...] (for example "require" or
+// "prefer:X25519MLKEM768,x25519"; groups are named as ParseGroupList takes
+// them), and PQTLS_AUTH, the authentication mode (any, prefer-pq,
+// require-pq or cnsa2; parsed by ParseAuth). Unset or empty variables mean
+// the zero Policy (prefer, defaults, auth any) and a nil error. The result
+// is validated; any error is a *ConfigError naming the variable. pqtls
+// reads the variables only here: ServerConfig and ClientConfig never
+// consult the environment, so pass the result in Options.Policy.
 func PolicyFromEnv() (Policy, error) {
 	v := strings.TrimSpace(os.Getenv(EnvPolicy))
+	auth := os.Getenv(EnvAuth)
+	a, err := ParseAuth(auth)
+	if err != nil {
+		return Policy{}, &ConfigError{Field: EnvAuth, Msg: fmt.Sprintf("%s=%q: %v", EnvAuth, auth, err), Err: err}
+	}
 	if v == "" {
-		return Policy{}, nil
+		if a == AuthAny {
+			return Policy{}, nil
+		}
+		p := Policy{Auth: a}
+		if _, err := p.Validate(); err != nil {
+			return Policy{}, &ConfigError{Field: EnvAuth, Msg: fmt.Sprintf("%s=%q: %v", EnvAuth, auth, err), Err: err}
+		}
+		return p, nil
 	}
 	mode, groups, hasGroups := strings.Cut(v, ":")
 	if strings.TrimSpace(mode) == "" {
@@ -58,9 +75,13 @@ func PolicyFromEnv() (Policy, error) {
 	if hasGroups && strings.TrimSpace(groups) == "" {
 		return Policy{}, configErrorf(EnvPolicy, "%s=%q has an empty group list after ':': remove the ':' for the mode's default groups, or name them (e.g. require:X25519MLKEM768)", EnvPolicy, v)
 	}
-	p, _, err := ParsePolicy(mode, groups, "")
+	p, _, err := ParsePolicy(mode, groups, "", auth)
 	if err != nil {
-		return Policy{}, &ConfigError{Field: EnvPolicy, Msg: fmt.Sprintf("%s=%q: %v", EnvPolicy, v, err), Err: err}
+		field, shown := EnvPolicy, fmt.Sprintf("%s=%q", EnvPolicy, v)
+		if strings.TrimSpace(auth) != "" {
+			field, shown = EnvPolicy+", "+EnvAuth, fmt.Sprintf("%s %s=%q", shown, EnvAuth, auth)
+		}
+		return Policy{}, &ConfigError{Field: field, Msg: fmt.Sprintf("%s: %v", shown, err), Err: err}
 	}
 	return p, nil
 }

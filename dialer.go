@@ -100,11 +100,13 @@ func (d *Dialer) handshakeTimeout() time.Duration {
 	return DefaultHandshakeTimeout
 }
 
-// diagnose turns a refused hybrid-only handshake into a *PolicyError.
+// diagnose turns a refused hybrid-only handshake into a *PolicyError (a
+// refused cnsa2 one into an *AuthPolicyError).
 func (d *Dialer) diagnose(ctx context.Context, network, addr string, cfg *tls.Config, herr error) error {
-	perr, ok := AsPolicyError(cfg, addr, herr).(*PolicyError)
+	res := AsPolicyError(cfg, addr, herr)
+	perr, ok := res.(*PolicyError)
 	if !ok {
-		return herr
+		return res // herr, or a cnsa2 *AuthPolicyError
 	}
 	if d.NoDiagnose {
 		return perr
@@ -140,8 +142,9 @@ func (d *Dialer) diagnose(ctx context.Context, network, addr string, cfg *tls.Co
 
 // AsPolicyError returns a *PolicyError wrapping err when err is a client
 // handshake failure that means "the server accepts none of the hybrid groups
-// offered" and cfg offers hybrid groups only (policy require); otherwise it
-// returns err unchanged. Dialer adds what the server selects; code that runs
+// offered" and cfg offers hybrid groups only (policy require), or an
+// *AuthPolicyError naming ML-KEM-1024 key exchange when cfg is a cnsa2
+// configuration; otherwise it returns err unchanged. Dialer adds what the server selects; code that runs
 // handshakes elsewhere (pqgrpc, a database driver) calls this directly, with
 // the configuration it gave the driver and the address it dialed.
 func AsPolicyError(cfg *tls.Config, peer string, err error) error {
@@ -149,8 +152,12 @@ func AsPolicyError(cfg *tls.Config, peer string, err error) error {
 		return err
 	}
 	var perr *PolicyError
-	if errors.As(err, &perr) {
+	var aerr *AuthPolicyError
+	if errors.As(err, &perr) || errors.As(err, &aerr) {
 		return err
+	}
+	if cerr := asCNSA2Refusal(cfg, peer, err); cerr != nil {
+		return cerr
 	}
 	offered := cfg.CurvePreferences
 	if len(offered) == 0 || slices.ContainsFunc(offered, func(id tls.CurveID) bool { return !IsHybrid(id) }) {

@@ -137,7 +137,8 @@ func (s *serverHooks) verify(cs tls.ConnectionState, peer string, start time.Tim
 }
 
 // refuse makes the decisions pqtls takes itself at ClientHello time: policy
-// require against a classical-only client, no shared group, no shared
+// require against a classical-only client, an auth mode (require-pq, cnsa2)
+// against a client that lacks what it needs, no shared group, no shared
 // version. It sends the alert RFC 8446 section 4.1.1 asks for (crypto/tls
 // would send internal_error for an error from GetConfigForClient).
 func (s *serverHooks) refuse(hello *tls.ClientHelloInfo, peer string) error {
@@ -147,6 +148,12 @@ func (s *serverHooks) refuse(hello *tls.ClientHelloInfo, peer string) error {
 		writeAlert(hello.Conn, alertProtocolVersion)
 		return &RefusalError{Code: ReasonProtocolVersion, Role: RoleServer, Peer: peer, ServerName: hello.ServerName,
 			Msg: fmt.Sprintf("client offered %s, this server accepts %s to %s", versionNames(hello.SupportedVersions), VersionName(s.cfg.MinVersion), VersionName(s.cfg.MaxVersion))}
+	}
+	if mode, _ := ParseAuth(string(s.policy.Auth)); mode != AuthAny {
+		if lacks, got := authLacks(mode, hello); lacks != "" {
+			writeAlert(hello.Conn, alertHandshakeFailure)
+			return &AuthPolicyError{Role: RoleServer, Mode: mode, Peer: peer, ServerName: hello.ServerName, Lacks: lacks, Got: got}
+		}
 	}
 	if s.require && !slices.ContainsFunc(hello.SupportedCurves, IsHybrid) {
 		// A client that offers hybrids, just not ours, is not classical:

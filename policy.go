@@ -105,15 +105,24 @@ type Policy struct {
 
 // ParsePolicy builds a policy from its textual form, as used by flags and
 // config files: a mode name, an optional group list ("X25519MLKEM768,X25519";
-// empty for the mode's default) and an optional minimum version ("1.2" or
-// "1.3"; empty for 1.3). The result is validated; warnings are returned, not
-// printed.
-func ParsePolicy(mode, groups, minVersion string) (Policy, []string, error) {
+// empty for the mode's default), an optional minimum version ("1.2" or
+// "1.3"; empty for 1.3) and an optional authentication mode (any,
+// prefer-pq, require-pq or cnsa2, parsed by ParseAuth; omitted or empty for
+// any). The result is validated; warnings are returned, not printed.
+func ParsePolicy(mode, groups, minVersion string, auth ...string) (Policy, []string, error) {
 	m, err := ParseMode(mode)
 	if err != nil {
 		return Policy{}, nil, err
 	}
+	if len(auth) > 1 {
+		return Policy{}, nil, configErrorf("auth", "ParsePolicy takes one authentication mode, got %d: pass one of any, prefer-pq, require-pq or cnsa2", len(auth))
+	}
 	p := Policy{Mode: m}
+	if len(auth) == 1 {
+		if p.Auth, err = ParseAuth(auth[0]); err != nil {
+			return Policy{}, nil, err
+		}
+	}
 	if strings.TrimSpace(groups) != "" {
 		gs, err := ParseGroupList(groups)
 		if err != nil {
@@ -223,7 +232,8 @@ func (p Policy) Validate() (warnings []string, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := ParseAuth(string(p.Auth)); err != nil {
+	auth, err := ParseAuth(string(p.Auth))
+	if err != nil {
 		return nil, err
 	}
 	seen := map[tls.CurveID]bool{}
@@ -248,6 +258,11 @@ func (p Policy) Validate() (warnings []string, err error) {
 	}
 	if minV > maxV {
 		return nil, configErrorf("version", "minimum TLS version %s is above maximum %s: raise the maximum or lower the minimum", VersionName(minV), VersionName(maxV))
+	}
+	if w, err := p.validateAuth(mode, auth, maxV); err != nil {
+		return nil, err
+	} else if w != "" {
+		warnings = append(warnings, w)
 	}
 	switch mode {
 	case ModeRequire:
@@ -283,6 +298,22 @@ func (p Policy) Validate() (warnings []string, err error) {
 	return warnings, nil
 }
 
+// validateAuth checks the authentication mode against the rest of the
+// policy: ML-DSA exists only in TLS 1.3, and cnsa2 sets its own groups.
+func (p Policy) validateAuth(mode Mode, auth AuthMode, maxV uint16) (warning string, err error) {
+	switch {
+	case auth == AuthAny:
+		return "", nil
+	case auth == AuthCNSA2 && (len(p.Groups) > 0 || mode == ModeClassical):
+		return "", configErrorf("auth", "auth cnsa2 sets the key-exchange groups itself (MLKEM1024, then SecP384r1MLKEM1024): remove the group list and policy classical")
+	case maxV < tls.VersionTLS13 && auth == AuthPreferPQ:
+		return "maximum TLS version 1.2: ML-DSA certificates exist only in TLS 1.3, so auth prefer-pq never presents one", nil
+	case maxV < tls.VersionTLS13:
+		return "", configErrorf("auth", "auth %s needs TLS 1.3 (ML-DSA exists only in TLS 1.3): set the maximum version to 1.3", auth)
+	}
+	return "", nil
+}
+
 // String returns a short description such as "require [X25519MLKEM768 SecP256r1MLKEM768] TLS 1.3".
 func (p Policy) String() string {
 	names := make([]string, 0, len(p.EffectiveGroups()))
@@ -293,5 +324,9 @@ func (p Policy) String() string {
 	if p.EffectiveMinVersion() != p.EffectiveMaxVersion() {
 		v += "-" + strings.TrimPrefix(VersionName(p.EffectiveMaxVersion()), "TLS ")
 	}
-	return fmt.Sprintf("%s [%s] %s", p.EffectiveMode(), strings.Join(names, " "), v)
+	s := fmt.Sprintf("%s [%s] %s", p.EffectiveMode(), strings.Join(names, " "), v)
+	if a, err := ParseAuth(string(p.Auth)); err == nil && a != AuthAny {
+		s += " auth " + string(a)
+	}
+	return s
 }

@@ -95,6 +95,13 @@ type ListenerConfig struct {
 	// the client certificate for mTLS (client mode, optional).
 	Cert string `yaml:"cert,omitempty"`
 	Key  string `yaml:"key,omitempty"`
+	// ExtraCerts are more certificate/key pairs served next to Cert (server
+	// mode): Go presents the first one the client's signature_algorithms
+	// accept, so with auth prefer-pq an ML-DSA chain goes to clients that
+	// support it and a classical one to the others (the ML-DSA ones are
+	// moved first whatever the order). On the command line: --cert and
+	// --key repeated, in pairs.
+	ExtraCerts []CertPair `yaml:"extra_certs,omitempty"`
 	// CA is a PEM bundle: client CAs (server mode; enables mTLS) or the roots
 	// that verify the target (client mode; default: system roots).
 	CA string `yaml:"ca,omitempty"`
@@ -113,6 +120,10 @@ type ListenerConfig struct {
 	Groups string `yaml:"groups,omitempty"`
 	// MinVersion is "1.3" (default) or "1.2".
 	MinVersion string `yaml:"min_version,omitempty"`
+	// Auth is the authentication policy: any (default), prefer-pq,
+	// require-pq or cnsa2 (pqtls.ParseAuth; all but any need pqtls built
+	// with Go 1.27 or later).
+	Auth string `yaml:"auth,omitempty"`
 	// UseWorkloadAPI takes the listener's certificate (its X.509-SVID) and
 	// the trust bundle that verifies peers from the SPIFFE Workload API
 	// (SPIRE agent), rotated without restart. Exclusive with Cert, Key and
@@ -149,6 +160,22 @@ type ListenerConfig struct {
 	ConnectTimeout Duration `yaml:"connect_timeout,omitempty"`
 	// IdleTimeout closes a connection with no traffic either way (default 1h).
 	IdleTimeout Duration `yaml:"idle_timeout,omitempty"`
+}
+
+// CertPair is one more certificate and its key (ListenerConfig.ExtraCerts).
+type CertPair struct {
+	// Cert is the PEM certificate (chain) file.
+	Cert string `yaml:"cert"`
+	// Key is the PEM private key file for Cert.
+	Key string `yaml:"key"`
+}
+
+// certPairs returns every certificate/key pair of the listener, Cert first.
+func (l *ListenerConfig) certPairs() []CertPair {
+	if l.Cert == "" && len(l.ExtraCerts) == 0 {
+		return nil
+	}
+	return append([]CertPair{{Cert: l.Cert, Key: l.Key}}, l.ExtraCerts...)
 }
 
 // Config is a whole tunnel process: several listeners, one metrics endpoint.
@@ -213,6 +240,10 @@ func (c *Config) resolvePaths(dir string) {
 		l := &c.Listeners[i]
 		for _, p := range []*string{&l.Cert, &l.Key, &l.CA, &l.TargetCA} {
 			abs(p)
+		}
+		for j := range l.ExtraCerts {
+			abs(&l.ExtraCerts[j].Cert)
+			abs(&l.ExtraCerts[j].Key)
 		}
 		sock(&l.Listen)
 		sock(&l.Target)
@@ -452,6 +483,10 @@ func (l *ListenerConfig) validate(i int) (warnings []string, err error) {
 		l.IdleTimeout = Duration(DefaultIdleTimeout)
 	}
 	_, pw, err := l.policy()
+	var cerr *pqtls.ConfigError
+	if errors.As(err, &cerr) && cerr.Field == "auth" {
+		return nil, at("auth", fmt.Errorf("auth: %w", err))
+	}
 	if err != nil {
 		return nil, at("policy", err)
 	}
@@ -461,6 +496,14 @@ func (l *ListenerConfig) validate(i int) (warnings []string, err error) {
 	}
 	if (l.Cert == "") != (l.Key == "") {
 		return warnings, at("cert", errors.New("cert and key go together: give both or neither"))
+	}
+	for _, p := range l.ExtraCerts {
+		if p.Cert == "" || p.Key == "" {
+			return warnings, at("extra_certs", errors.New("extra_certs: every entry needs cert and key"))
+		}
+	}
+	if len(l.ExtraCerts) > 0 && (l.Cert == "" || l.Mode != ModeServer) {
+		return warnings, at("extra_certs", errors.New("extra_certs (a repeated --cert/--key) applies to server mode, next to cert and key"))
 	}
 	for _, p := range l.ALPN {
 		if p == "" || len(p) > 255 {
@@ -520,7 +563,7 @@ func (l *ListenerConfig) policy() (pqtls.Policy, []string, error) {
 	if strings.TrimSpace(minVersion) == "" {
 		minVersion = "1.3" // the tunnel's own default (the library's is 1.2)
 	}
-	return pqtls.ParsePolicy(l.Policy, l.Groups, minVersion)
+	return pqtls.ParsePolicy(l.Policy, l.Groups, minVersion, l.Auth)
 }
 
 // splitAddr returns the network ("tcp" or "unix") and address.

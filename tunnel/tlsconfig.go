@@ -53,7 +53,9 @@ func (l *ListenerConfig) buildMaterial(logger *slog.Logger, src svidSource) (*ma
 	if len(l.ALPN) > 0 {
 		alpn = l.ALPN
 	}
-	base := &tls.Config{NextProtos: alpn}
+	// Full 16 KiB records from the first byte: the tunnel forwards bulk
+	// and has no first-paint latency to optimise.
+	base := &tls.Config{NextProtos: alpn, DynamicRecordSizingDisabled: true}
 	m := &material{}
 	var (
 		warnings []string
@@ -96,28 +98,30 @@ func hookWorkloadAPI(base *tls.Config, mode Mode, src svidSource) {
 	base.InsecureSkipVerify = true // the chain is verified by VerifyPeerCertificate
 }
 
-// loadCert loads the listener's own certificate and key into base.
+// loadCert loads the listener's own certificates and keys into base: Cert
+// first, then ExtraCerts (pqtls orders ML-DSA first under auth prefer-pq).
+// m.notAfter is the earliest expiry among them.
 func (l *ListenerConfig) loadCert(base *tls.Config, m *material) (warnings []string, err error) {
-	if l.Cert == "" {
-		return nil, nil
-	}
-	cert, err := tls.LoadX509KeyPair(l.Cert, l.Key)
-	if err != nil {
-		return nil, at("cert", fmt.Errorf("load certificate %s / key %s: %w (check the paths and that the key matches the certificate)", l.Cert, l.Key, err))
-	}
-	if cert.Leaf == nil {
-		if cert.Leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
-			return nil, at("cert", fmt.Errorf("parse certificate %s: %w", l.Cert, err))
+	for _, p := range l.certPairs() {
+		cert, err := pqtls.LoadX509KeyPair(p.Cert, p.Key)
+		if err != nil {
+			var cerr *pqtls.ConfigError
+			if errors.As(err, &cerr) {
+				return nil, at("cert", err) // e.g. ML-DSA in a Go 1.26 build
+			}
+			return nil, at("cert", fmt.Errorf("load certificate %s / key %s: %w (check the paths and that the key matches the certificate)", p.Cert, p.Key, err))
 		}
+		if m.notAfter.IsZero() || cert.Leaf.NotAfter.Before(m.notAfter) {
+			m.notAfter = cert.Leaf.NotAfter
+		}
+		if time.Now().After(cert.Leaf.NotAfter) {
+			warnings = append(warnings, fmt.Sprintf("certificate %s expired on %s: renew it", p.Cert, cert.Leaf.NotAfter.Format(time.RFC3339)))
+		}
+		if fi, err := os.Stat(p.Key); err == nil && keyExposed(fi) {
+			warnings = append(warnings, fmt.Sprintf("key file %s is readable by group or others (mode %04o): chmod 600 it (or 640 with a group only the tunnel is in)", p.Key, fi.Mode().Perm()))
+		}
+		base.Certificates = append(base.Certificates, cert)
 	}
-	m.notAfter = cert.Leaf.NotAfter
-	if time.Now().After(cert.Leaf.NotAfter) {
-		warnings = append(warnings, fmt.Sprintf("certificate %s expired on %s: renew it", l.Cert, cert.Leaf.NotAfter.Format(time.RFC3339)))
-	}
-	if fi, err := os.Stat(l.Key); err == nil && keyExposed(fi) {
-		warnings = append(warnings, fmt.Sprintf("key file %s is readable by group or others (mode %04o): chmod 600 it (or 640 with a group only the tunnel is in)", l.Key, fi.Mode().Perm()))
-	}
-	base.Certificates = []tls.Certificate{cert}
 	return warnings, nil
 }
 
@@ -273,7 +277,7 @@ func aclIdentify(role pqtls.Role, acl ACL) func(tls.ConnectionState) (string, er
 // targetConfig is the client configuration towards a TLS target: the local
 // hop may be classical and TLS 1.2 (the backend's own stack decides).
 func (l *ListenerConfig) targetConfig() (*tls.Config, error) {
-	base := &tls.Config{ServerName: l.TargetServerName} // no ALPN on the local hop
+	base := &tls.Config{ServerName: l.TargetServerName, DynamicRecordSizingDisabled: true} // no ALPN on the local hop
 	if base.ServerName == "" {
 		if network, addr, _ := splitAddr(l.Target); network == "tcp" {
 			base.ServerName, _, _ = net.SplitHostPort(addr)

@@ -14,7 +14,11 @@ const reloadDebounce = certload.Debounce
 func (t *Tunnel) watch() (*certload.Watcher, error) {
 	var files []string
 	for _, l := range t.listeners {
-		for _, f := range []string{l.cfg.Cert, l.cfg.Key, l.cfg.CA, l.cfg.TargetCA} {
+		paths := []string{l.cfg.Cert, l.cfg.Key, l.cfg.CA, l.cfg.TargetCA}
+		for _, p := range l.cfg.ExtraCerts {
+			paths = append(paths, p.Cert, p.Key)
+		}
+		for _, f := range paths {
 			if f != "" {
 				files = append(files, f)
 			}

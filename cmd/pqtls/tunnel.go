@@ -26,6 +26,23 @@ type tunnelFlags struct {
 	handshake   time.Duration
 	connect     time.Duration
 	idle        time.Duration
+	certs, keys []string // --cert/--key, repeatable in pairs
+}
+
+// setCerts puts the first --cert/--key pair in Cert/Key and the others in
+// ExtraCerts; the two flags go in pairs.
+func (f *tunnelFlags) setCerts() error {
+	if len(f.certs) != len(f.keys) {
+		return usageErrorf("--cert and --key go in pairs: got %d --cert and %d --key", len(f.certs), len(f.keys))
+	}
+	for i := range f.certs {
+		if i == 0 {
+			f.l.Cert, f.l.Key = f.certs[0], f.keys[0]
+			continue
+		}
+		f.l.ExtraCerts = append(f.l.ExtraCerts, tunnel.CertPair{Cert: f.certs[i], Key: f.keys[i]})
+	}
+	return nil
 }
 
 func newTunnelCmd(s streams) *cobra.Command {
@@ -74,6 +91,9 @@ func newTunnelModeCmd(s streams, mode tunnel.Mode) *cobra.Command {
 			if f.l.Listen == "" || f.l.Target == "" {
 				return usageErrorf("--listen and --target are required; run 'pqtls tunnel %s --help'", mode)
 			}
+			if err := f.setCerts(); err != nil {
+				return err
+			}
 			f.l.HandshakeTimeout = tunnel.Duration(f.handshake)
 			f.l.ConnectTimeout = tunnel.Duration(f.connect)
 			f.l.IdleTimeout = tunnel.Duration(f.idle)
@@ -89,6 +109,7 @@ func newTunnelModeCmd(s streams, mode tunnel.Mode) *cobra.Command {
 	fl.StringVar(&f.l.Policy, "policy", "prefer", "key-exchange policy: prefer, require or classical")
 	fl.StringVar(&f.l.Groups, "groups", "", "override the policy's group list, e.g. X25519MLKEM768,X25519")
 	fl.StringVar(&f.l.MinVersion, "min-version", "", "minimum TLS version: 1.3 (default) or 1.2")
+	fl.StringVar(&f.l.Auth, "auth", "any", "authentication policy: any, prefer-pq (ML-DSA certificate first), require-pq (refuse peers without ML-DSA) or cnsa2 (ML-KEM-1024 + ML-DSA-87); all but any need Go 1.27 builds")
 	fl.IntVar(&f.l.MaxConnections, "max-connections", tunnel.DefaultMaxConnections, "maximum concurrent connections")
 	fl.DurationVar(&f.handshake, "handshake-timeout", tunnel.DefaultHandshakeTimeout, "TLS handshake deadline")
 	fl.DurationVar(&f.connect, "connect-timeout", tunnel.DefaultConnectTimeout, "target connect deadline")
@@ -101,8 +122,8 @@ func newTunnelModeCmd(s streams, mode tunnel.Mode) *cobra.Command {
 	fl.BoolVar(&f.l.UseWorkloadAPI, "use-workload-api", false, "take the certificate (X.509-SVID) and trust bundle from the SPIFFE Workload API, rotated without restart; exclusive with --cert/--key/--client-ca/--ca")
 	fl.StringVar(&f.l.WorkloadAPIAddr, "workload-api-addr", "", "Workload API address, unix:///path or tcp://IP:port (default: $SPIFFE_ENDPOINT_SOCKET)")
 	fl.StringSliceVar(&f.l.ALPN, "alpn", nil, "ALPN protocols to negotiate, e.g. h2,http/1.1 (default: none, so HTTP/1.1 backends never see HTTP/2)")
-	fl.StringVar(&f.l.Cert, "cert", "", "PEM certificate (server: required; client: for mTLS)")
-	fl.StringVar(&f.l.Key, "key", "", "PEM private key for --cert")
+	fl.StringArrayVar(&f.certs, "cert", nil, "PEM certificate (server: required; client: for mTLS); server: repeat with --key for more certificates (e.g. ML-DSA and ECDSA with --auth prefer-pq)")
+	fl.StringArrayVar(&f.keys, "key", nil, "PEM private key for --cert (repeat in the same order)")
 	switch mode {
 	case tunnel.ModeServer:
 		fl.StringVar(&f.l.CA, "client-ca", "", "PEM bundle of CAs for client certificates (enables mTLS)")

@@ -139,6 +139,10 @@ func TestTunnelBadInput(t *testing.T) {
 		{name: "workload API client without verify", args: []string{"tunnel", "client", "--listen", "127.0.0.1:0", "--target", "db:5433", "--use-workload-api", "--workload-api-addr", "unix:///run/spire/agent.sock"},
 			want: []string{"--verify-uri"}, status: exitUsage},
 		{name: "bad policy", args: []string{"tunnel", "client", "--listen", "127.0.0.1:0", "--target", "db:5433", "--policy", "strict"}, want: []string{"prefer", "require"}, status: exitUsage},
+		{name: "bad auth", yaml: "listeners:\n  - mode: client\n    listen: 127.0.0.1:0\n    target: db:1\n    auth: pq-only\n",
+			want: []string{"t.yaml:5: listener client-0: auth: unknown authentication mode \"pq-only\": use any (default), prefer-pq, require-pq or cnsa2"}, status: exitUsage},
+		{name: "unpaired cert", args: []string{"tunnel", "server", "--listen", "127.0.0.1:0", "--target", "127.0.0.1:5432", "--cert", filepath.Join(dir, "server.pem"), "--key", filepath.Join(dir, "server.key"), "--cert", filepath.Join(dir, "server.pem")},
+			want: []string{"--cert and --key go in pairs: got 2 --cert and 1 --key"}, status: exitUsage},
 		{name: "duration", yaml: "listeners:\n  - mode: client\n    listen: 127.0.0.1:0\n    target: db:1\n    idle_timeout: forever\n", want: []string{"t.yaml:5: idle_timeout: \"forever\" is not a duration"}, status: exitUsage},
 	}
 	for _, c := range cases {

@@ -393,5 +393,8 @@ func newKey(kt KeyType) (crypto.Signer, error) {
 	case "", ECDSAP256, Ed25519:
 		return devpki.GenerateKey(devpki.KeyType(kt))
 	}
-	return nil, errors.New("unknown key type " + string(kt) + ": use testpki.ECDSAP256, RSA2048 or Ed25519")
+	if dk, err := devpki.ParseKeyType(string(kt)); err == nil && dk.Supported() {
+		return devpki.GenerateKey(dk) // ML-DSA-44/65/87 in Go 1.27 builds
+	}
+	return nil, errors.New("unknown key type " + string(kt) + ": use testpki.ECDSAP256, RSA2048, Ed25519, or a devpki ML-DSA type in Go 1.27 builds")
 }
