@@ -271,7 +271,7 @@ func TestInteropPrometheus(t *testing.T) {
 	// pqtls observe on two "nodes" (the DaemonSet's pods), scraped with
 	// the shipped observe scrape config: node-a sees hybrid and classical
 	// traffic, node-b classical only.
-	pqtlsBin := buildPQTLS(t)
+	pqtlsBin := testpeer.PQTLSBinary(t)
 	nodeA, nodeB := startObserveNode(t, pqtlsBin, "node-a"), startObserveNode(t, pqtlsBin, "node-b")
 	nodeA.log(t, 1, 1)
 	nodeB.log(t, 0, 1)

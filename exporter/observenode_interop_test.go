@@ -1,7 +1,6 @@
 package exporter
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -29,19 +28,6 @@ type observeNode struct {
 
 // observeLogFormat is the nginx log_format the nodes' lines follow.
 const observeLogFormat = `$remote_addr $ssl_protocol $ssl_curve`
-
-// buildPQTLS builds cmd/pqtls into a temp dir (a few seconds with a warm
-// build cache, about a minute on a loaded machine without).
-func buildPQTLS(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "pqtls")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/pqtls/pqtls/cmd/pqtls").CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/pqtls: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // startObserveNode starts one observe process for node name; its standard
 // input stays open (a live stream) until the test ends.

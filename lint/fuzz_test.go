@@ -72,7 +72,7 @@ func FuzzHAProxySigalgs(f *testing.F) {
 }
 
 func FuzzCloudTerraform(f *testing.F) {
-	fuzzKind(f, kindTerraform, "main.tf", "cloud/cloudflare.tf", "cloud/cloudflare-good.tf", "cloud/apigateway.tf", "cloud/gcp.tf", "cloud/ingress-nginx.tf",
+	fuzzKind(f, kindTerraform, "main.tf", "cloud/cloudflare.tf", "cloud/cloudflare-good.tf", "cloud/apigateway.tf", "cloud/gcp.tf", "cloud/ingress-nginx.tf", "cloud/akamai.tf",
 		"resource \"cloudflare_zone_setting\" \"x\" {\nsetting_id = \"tls_1_3\"\nvalue = \"\"\n}\n")
 }
 

@@ -131,6 +131,7 @@ var ruleCases = []struct {
 	{"pulumi/go/main.go", []want{{"PQ602", 7}}},
 	{"cloud/apigateway.yaml", []want{{"PQ605", 8}, {"PQ605", 13}}},
 	{"cloud/apigateway.json", []want{{"PQ605", 5}}},
+	{"cloud/akamai.tf", []want{{"PQ606", 7}, {"PQ606", 25}}},
 	{"cloud/ingress-nginx.tf", []want{{"PQ312", 8}, {"PQ311", 9}, {"PQ312", 20}, {"PQ311", 29}}},
 	// Post-quantum authentication (ML-DSA).
 	{"mldsa/openssl/openssl.cnf", []want{{"PQ461", 11}, {"PQ461", 12}}},

@@ -7,10 +7,10 @@ import (
 	"regexp"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"go.yaml.in/yaml/v3"
 )
 
 // Managed TLS terminators other than AWS load balancers (issue 18): a rule
@@ -19,15 +19,17 @@ import (
 // providers without such a setting ("unsupported, track it").
 
 const (
-	refGCPPQ      = "https://docs.cloud.google.com/python/docs/reference/compute/latest/google.cloud.compute_v1.types.SslPolicy.PostQuantumKeyExchange (DEFAULT: X25519MLKEM768 disallowed before October 2026, allowed afterwards; ENABLED; DEFERRED: disallowed until October 2027)"
-	refGCPGcloud  = "https://docs.cloud.google.com/sdk/gcloud/reference/alpha/compute/ssl-policies/create (--post-quantum-key-exchange)"
-	refGCPTF      = "https://github.com/GoogleCloudPlatform/magic-modules/pull/17024 (post_quantum_key_exchange on google_compute_ssl_policy and google_compute_region_ssl_policy)"
-	refCFPQC      = "https://developers.cloudflare.com/ssl/post-quantum-cryptography/ (X25519MLKEM768 hybrid key agreement deployed on Cloudflare's edge, TLS 1.3)"
-	refCFTLS13    = "https://developers.cloudflare.com/ssl/edge-certificates/additional-options/tls-13/ (the tls_1_3 zone setting: on, off, zrt)"
-	refCFTF       = "https://developers.cloudflare.com/api/terraform/ (cloudflare_zone_setting setting_id/value; cloudflare_zone_settings_override settings.tls_1_3 in provider v4)"
-	refAPIGWList  = "https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-security-policies-list.html (policies with PQ in the name use hybrid post-quantum key exchange; defaults TLS_1_0 for APIs, TLS_1_2 for domains)"
-	refAPIGWTLS   = "https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-custom-domain-tls-version.html (legacy TLS_1_0/TLS_1_2 versus enhanced SecurityPolicy_ policies, endpoint access mode, mutual TLS)"
-	refAPIGWNames = "https://docs.aws.amazon.com/sdk-for-python/v1/reference/clients/api-gateway/enums/SecurityPolicy/ (the policy names)"
+	refGCPPQ        = "https://docs.cloud.google.com/python/docs/reference/compute/latest/google.cloud.compute_v1.types.SslPolicy.PostQuantumKeyExchange (DEFAULT: X25519MLKEM768 disallowed before October 2026, allowed afterwards; ENABLED; DEFERRED: disallowed until October 2027)"
+	refGCPGcloud    = "https://docs.cloud.google.com/sdk/gcloud/reference/alpha/compute/ssl-policies/create (--post-quantum-key-exchange)"
+	refGCPTF        = "https://github.com/GoogleCloudPlatform/magic-modules/pull/17024 (post_quantum_key_exchange on google_compute_ssl_policy and google_compute_region_ssl_policy)"
+	refCFPQC        = "https://developers.cloudflare.com/ssl/post-quantum-cryptography/ (X25519MLKEM768 hybrid key agreement deployed on Cloudflare's edge, TLS 1.3)"
+	refCFTLS13      = "https://developers.cloudflare.com/ssl/edge-certificates/additional-options/tls-13/ (the tls_1_3 zone setting: on, off, zrt)"
+	refCFTF         = "https://developers.cloudflare.com/api/terraform/ (cloudflare_zone_setting setting_id/value; cloudflare_zone_settings_override settings.tls_1_3 in provider v4)"
+	refAPIGWList    = "https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-security-policies-list.html (policies with PQ in the name use hybrid post-quantum key exchange; defaults TLS_1_0 for APIs, TLS_1_2 for domains)"
+	refAPIGWTLS     = "https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-custom-domain-tls-version.html (legacy TLS_1_0/TLS_1_2 versus enhanced SecurityPolicy_ policies, endpoint access mode, mutual TLS)"
+	refAPIGWNames   = "https://docs.aws.amazon.com/sdk-for-python/v1/reference/clients/api-gateway/enums/SecurityPolicy/ (the policy names)"
+	refAkamaiEdge   = "https://techdocs.akamai.com/terraform/docs/pqc-client-to-edge (pqc_client_to_edge: PQC key exchange from client to edge, Enhanced TLS, TLS 1.3, X25519MLKEM768)"
+	refAkamaiOrigin = "https://techdocs.akamai.com/terraform/docs/pqc_origin (pqc_origin: PQC key exchange to the origin, limited availability)"
 )
 
 // cloudRules are the rules of managed TLS terminators other than AWS
@@ -60,6 +62,15 @@ var cloudRules = []Rule{
 		Good:       "resource \"aws_api_gateway_domain_name\" \"api\" {\n  security_policy = \"SecurityPolicy_TLS13_1_2_PQ_2025_09\"\n  # and the endpoint access mode (STRICT or BASIC)\n}",
 		Notes:      "A warning, not an error: the move to an enhanced policy changes the domain's access mode and is impossible with mutual TLS. Resources without security_policy (the TLS_1_0/TLS_1_2 defaults) are not reported; HTTP and WebSocket APIs (aws_apigatewayv2_*) support TLS_1_2 only and have no PQ setting (see docs/LINT.md#other-managed-tls-terminators).",
 		References: []string{refAPIGWList, refAPIGWTLS, refAPIGWNames}},
+	{ID: "PQ606", Name: "akamai-pqc-behavior-disabled", Severity: SeverityWarning, Format: "Terraform (akamai_property_rules_builder behaviors pqc_client_to_edge, pqc_origin)",
+		checks:     []ruleCheck{{cloudTerraform, kinds(kindTerraform)}},
+		Checked:    "2026-12-02",
+		Summary:    "An Akamai property turns its post-quantum behavior off",
+		Rationale:  "Akamai enables X25519MLKEM768 on Enhanced TLS hostnames through two property behaviors: pqc_client_to_edge (visitors to the edge, TLS 1.3) and pqc_origin (edge to origin, limited availability, for origins that support TLS 1.3 and X25519MLKEM768). A behavior written with enabled = false keeps that leg classical. The fix sets enabled = true.",
+		Bad:        "behavior {\n  pqc_client_to_edge {\n    enabled = false\n  }\n}",
+		Good:       "behavior {\n  pqc_client_to_edge {\n    enabled = true\n  }\n}",
+		Notes:      "A property without the behavior is not reported: the behavior is opt-in and applies to Enhanced TLS hostnames only, so its absence says nothing about the hostname's certificate type. Property rule trees in JSON are not read.",
+		References: []string{refAkamaiEdge, refAkamaiOrigin}},
 }
 
 // --- PQ603: Google Cloud SSL policies, any format ---
@@ -167,7 +178,30 @@ func checkCloudTerraform(s *source) []Finding {
 			fs = append(fs, check(s, b)...)
 		}
 	}
-	return append(fs, ingressNginxTerraform(s, body)...)
+	fs = append(fs, ingressNginxTerraform(s, body)...)
+	return append(fs, akamaiPQCDisabled(s, body)...)
+}
+
+// akamaiPQCBehaviors are the Akamai property behaviors that turn on
+// hybrid key exchange.
+var akamaiPQCBehaviors = map[string]bool{"pqc_client_to_edge": true, "pqc_origin": true}
+
+// akamaiPQCDisabled is PQ606: a pqc_client_to_edge or pqc_origin block,
+// at any depth, with enabled = false.
+func akamaiPQCDisabled(s *source, body *hclsyntax.Body) []Finding {
+	var fs []Finding
+	for _, b := range body.Blocks {
+		if attr, ok := b.Body.Attributes["enabled"]; ok && akamaiPQCBehaviors[b.Type] {
+			v, diags := attr.Expr.Value(nil)
+			if !diags.HasErrors() && v.IsKnown() && !v.IsNull() && v.Type() == cty.Bool && v.False() {
+				r := attr.Expr.Range()
+				fs = append(fs, s.finding("PQ606", r.Start.Byte, r.End.Byte, "Akamai behavior "+b.Type+" is disabled: that leg stays classical (X25519MLKEM768 on Enhanced TLS hostnames needs it enabled)",
+					s.replace("enable the behavior", r.Start.Byte, r.End.Byte, "true")))
+			}
+		}
+		fs = append(fs, akamaiPQCDisabled(s, b.Body)...)
+	}
+	return fs
 }
 
 // ingressNginxKeys are the ingress-nginx ConfigMap keys read in Terraform.

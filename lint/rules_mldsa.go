@@ -61,7 +61,7 @@ var mldsaRules = []Rule{
 		checks:     []ruleCheck{{goModMLDSA, kinds(kindGoMod)}},
 		Checked:    "2026-12-02",
 		Summary:    "go.mod says Go 1.26 or older, but the module uses ML-DSA (Go 1.27)",
-		Rationale:  "crypto/mldsa and the ML-DSA values of crypto/tls and crypto/x509 (tls.MLDSA65, x509.MLDSA65...) exist from Go 1.27. A go line below 1.27 tells every toolchain from that version on that it can build the module; a Go 1.26 toolchain then fails on the file that uses ML-DSA. Either raise the go line to 1.27, or keep it and put the ML-DSA code behind //go:build go1.27 with a fallback file for older toolchains (files with such a constraint are not reported).",
+		Rationale:  "crypto/mldsa and the ML-DSA values of crypto/tls and crypto/x509 (tls.MLDSA65, x509.MLDSA65...) exist from Go 1.27. A go line below 1.27 tells every toolchain from that version on that it can build the module; a Go 1.26 toolchain then fails on the file that uses ML-DSA (\"package crypto/mldsa is not in std\"), and under Go 1.27 go vet reports \"requires go1.27 or later (module is go1.26)\". Either raise the go line to 1.27, or keep it and put the ML-DSA code behind //go:build go1.27 with a fallback file for older toolchains (files with such a constraint are not reported).",
 		Bad:        "go 1.26   // and a file without a build constraint imports crypto/mldsa",
 		Good:       "go 1.27   // or: //go:build go1.27 on the files that use ML-DSA",
 		Notes:      "Test files (_test.go), vendor/, testdata/ and nested modules are not read. Only the module of the go.mod is read, the finding names the first file found.",

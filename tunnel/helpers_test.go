@@ -136,7 +136,10 @@ func echoServer(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testpeer.Serve(t, ln, 0, func(c net.Conn) {
+	// Two minutes per connection: bulk tests (TestPairIntegrity) move tens of
+	// MB through two TLS hops and took over 10 s (the Serve default) on a
+	// loaded 2-core machine; their own deadlines bound the test.
+	testpeer.Serve(t, ln, 2*time.Minute, func(c net.Conn) {
 		_, _ = io.Copy(c, c)
 		_ = c.(*net.TCPConn).CloseWrite()
 		_, _ = io.Copy(io.Discard, c)

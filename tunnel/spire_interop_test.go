@@ -4,11 +4,17 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -228,4 +234,152 @@ func checkSpireLog(t *testing.T, logs, clientID string, n int) {
 	if ok < n || refused != 1 {
 		t.Errorf("server tunnel log: %d hybrid connections identified as %s (want >= %d), %d refusals naming mallory (want 1)\n%s", ok, clientID, n, refused, logs)
 	}
+}
+
+// TestInteropSpireTunnelCLI: the pqtls binary as ghostunnel users run it,
+// fed by one spire-agent whose unix attestor tells the processes apart by
+// uid: `pqtls tunnel server --use-workload-api --workload-api-addr
+// unix://... --allow-uri spiffe://example.org/client` as root (unix:uid:0,
+// spiffe://example.org/server), `pqtls tunnel client ... --verify-uri
+// spiffe://example.org/server` as nobody (unix:uid:65534,
+// spiffe://example.org/client), and the same client command as daemon
+// (unix:uid:1, spiffe://example.org/mallory), which the server refuses.
+func TestInteropSpireTunnelCLI(t *testing.T) {
+	skipShort(t)
+	if os.Geteuid() != 0 {
+		testpeer.Missing(t, "root", errors.New("running the tunnels as other uids needs root"))
+	}
+	sp := testpeer.Spire(t, testpeer.SpireOptions{})
+	agent := sp.Agent(t, "node")
+	td := "spiffe://" + sp.TrustDomain
+	serverID, clientID, otherID := td+"/server", td+"/client", td+"/mallory"
+	uids := map[string]uint32{serverID: 0, clientID: 65534, otherID: 1}
+	for id, uid := range uids {
+		sp.Register(t, agent, id, "unix:uid:"+strconv.Itoa(int(uid)))
+	}
+	agent.SVID(t, serverID, 45*time.Second) // the agent has the entries
+	bin := testpeer.PQTLSBinary(t)
+
+	srvAddr, metricsAddr := freeTCPAddr(t), freeTCPAddr(t)
+	startTunnelProcess(t, bin, uids[serverID], srvAddr, "server", "--listen", srvAddr, "--target", longEchoServer(t),
+		"--use-workload-api", "--workload-api-addr", agent.Addr, "--allow-uri", clientID, "--metrics", metricsAddr)
+	client := func(id string) string {
+		addr := freeTCPAddr(t)
+		startTunnelProcess(t, bin, uids[id], addr, "client", "--listen", addr, "--target", srvAddr,
+			"--use-workload-api", "--workload-api-addr", agent.Addr, "--verify-uri", serverID)
+		return addr
+	}
+	cliAddr, malAddr := client(clientID), client(otherID)
+	for i := range 3 {
+		c, err := dialPlain(cliAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := fmt.Sprintf("connection %d as nobody", i)
+		got, err := roundTrip(c, msg)
+		c.Close()
+		if err != nil || got != msg {
+			t.Fatalf("client tunnel (uid 65534) -> server tunnel -> echo: %q %v", got, err)
+		}
+	}
+	if c, err := dialPlain(malAddr); err == nil {
+		got, err := roundTrip(c, "let me in")
+		c.Close()
+		if err == nil {
+			t.Fatalf("the tunnel holding %s reached the backend: %q", otherID, got)
+		}
+	}
+	var m map[string]float64
+	waitFor(t, "the server tunnel's metrics", func() bool {
+		m = scrapeSeries(t, metricsAddr)
+		return m[`tls_handshake_errors_total{reason="acl_denied",role="server"}`] == 1
+	})
+	hybrid, all := 0.0, 0.0
+	for k, v := range m {
+		if strings.HasPrefix(k, "tls_handshake_group_total{") {
+			all += v
+			if strings.Contains(k, `group="x25519_mlkem768"`) {
+				hybrid += v
+			}
+		}
+	}
+	if hybrid != 3 || all != 3 {
+		t.Errorf("server tunnel handshakes: %v x25519_mlkem768 of %v, want 3 of 3\n%v", hybrid, all, m)
+	}
+}
+
+// freeTCPAddr is a 127.0.0.1 address that was free a moment ago.
+func freeTCPAddr(t *testing.T) string {
+	t.Helper()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(testpeer.FreePort(t)))
+}
+
+// startTunnelProcess runs `pqtls tunnel MODE ARGS` as uid (its own process
+// group, stopped by PID at cleanup) and waits until it logs that it
+// listens on listen.
+func startTunnelProcess(t *testing.T, bin string, uid uint32, listen, mode string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"tunnel", mode}, args...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if uid != 0 {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uid, Gid: uid}
+	}
+	out := &logBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(testpeer.StopTimeout):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("pqtls tunnel %s (uid %d) output:\n%s", mode, uid, out.String())
+		}
+	})
+	// Its log says when it listens (a test connection would count as a
+	// handshake): after the first SVID, within WorkloadAPITimeout.
+	deadline := time.Now().Add(WorkloadAPITimeout + 30*time.Second)
+	for !strings.Contains(out.String(), "tunnel listening") {
+		select {
+		case <-done:
+			t.Fatalf("pqtls tunnel %s (uid %d) exited:\n%s", mode, uid, out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pqtls tunnel %s (uid %d) not listening on %s after %v:\n%s", mode, uid, listen, WorkloadAPITimeout+30*time.Second, out.String())
+		}
+	}
+}
+
+// scrapeSeries reads a /metrics page into "name{labels}" -> value.
+func scrapeSeries(t *testing.T, addr string) map[string]float64 {
+	t.Helper()
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatalf("scrape %s: %v", addr, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		i := strings.LastIndexByte(line, ' ')
+		if line == "" || line[0] == '#' || i < 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			out[line[:i]] = v
+		}
+	}
+	return out
 }

@@ -79,6 +79,8 @@ type SpireOptions struct {
 	// X509SVIDTTL is the server's default_x509_svid_ttl (default 1m): the
 	// agents renew an SVID after about half of it.
 	X509SVIDTTL time.Duration
+	// RequirePQKEM sets the server's experimental require_pq_kem.
+	RequirePQKEM bool
 }
 
 // SpireServer is a running spire-server: loopback bind, SQLite datastore
@@ -90,7 +92,7 @@ type SpireServer struct {
 	Addr string
 	// Socket is the server API socket the CLI uses.
 	Socket string
-	// Dir holds server.conf, the datastore and the agents' directories.
+	// Dir holds server.conf, the bundle and the datastore (0700).
 	Dir string
 	// Proc is the spire-server process.
 	Proc *Proc
@@ -133,7 +135,7 @@ func Spire(tb testing.TB, opts SpireOptions) *SpireServer {
 		bin: filepath.Join(SpireBinDir(), "spire-server"), agentBin: filepath.Join(SpireBinDir(), "spire-agent")}
 	conf := filepath.Join(dir, "server.conf")
 	port, proc := startOnFreePort(tb, func(port int) *Proc {
-		if err := writeFileMode(conf, []byte(spireServerConf(s, port, opts.X509SVIDTTL)), 0o600); err != nil {
+		if err := writeFileMode(conf, []byte(spireServerConf(s, port, opts)), 0o600); err != nil {
 			tb.Fatalf("testpeer: %v", err)
 		}
 		return start(tb, "spire-server", procOptions{}, s.bin, "run", "-config", conf)
@@ -146,7 +148,7 @@ func Spire(tb testing.TB, opts SpireOptions) *SpireServer {
 
 // spireServerConf is the server's HCL configuration (docs/TESTING.md cites
 // the SPIRE server configuration reference for each key).
-func spireServerConf(s *SpireServer, port int, ttl time.Duration) string {
+func spireServerConf(s *SpireServer, port int, opts SpireOptions) string {
 	return fmt.Sprintf(`server {
   bind_address = "127.0.0.1"
   bind_port = "%d"
@@ -155,7 +157,7 @@ func spireServerConf(s *SpireServer, port int, ttl time.Duration) string {
   data_dir = %q
   log_level = "INFO"
   default_x509_svid_ttl = %q
-}
+%s}
 plugins {
   DataStore "sql" {
     plugin_data {
@@ -170,7 +172,8 @@ plugins {
     plugin_data {}
   }
 }
-`, port, s.Socket, s.TrustDomain, filepath.Join(s.Dir, "data"), ttl.String(), filepath.Join(s.Dir, "data", "datastore.sqlite3"))
+`, port, s.Socket, s.TrustDomain, filepath.Join(s.Dir, "data"), opts.X509SVIDTTL.String(), spireExperimental(opts.RequirePQKEM),
+		filepath.Join(s.Dir, "data", "datastore.sqlite3"))
 }
 
 // waitHealthy runs a SPIRE healthcheck command until it passes, the process
@@ -212,6 +215,23 @@ var (
 // node: entries whose parent is its ID are issued only through it.
 func (s *SpireServer) Agent(tb testing.TB, name string) *SpireAgent {
 	tb.Helper()
+	a := s.StartAgent(tb, name, SpireAgentOptions{})
+	if err := waitHealthy(a.Proc, spireStartTimeout, s.agentBin, "healthcheck", "-socketPath", a.Socket); err != nil {
+		tb.Fatalf("testpeer: %v", err)
+	}
+	return a
+}
+
+// SpireAgentOptions configures [SpireServer.StartAgent].
+type SpireAgentOptions struct {
+	// RequirePQKEM sets the agent's experimental require_pq_kem.
+	RequirePQKEM bool
+}
+
+// StartAgent is [SpireServer.Agent] without the wait: for an agent that is
+// expected not to attest (watch a.Proc.Output()).
+func (s *SpireServer) StartAgent(tb testing.TB, name string, opts SpireAgentOptions) *SpireAgent {
+	tb.Helper()
 	m := spireTokenRE.FindStringSubmatch(s.CLI(tb, "token", "generate", "-ttl", "600"))
 	if m == nil {
 		tb.Fatalf("testpeer: spire-server token generate printed no token")
@@ -228,26 +248,35 @@ func (s *SpireServer) Agent(tb testing.TB, name string) *SpireAgent {
 	if s.bundleErr != nil {
 		tb.Fatalf("testpeer: spire-server bundle show: %v", s.bundleErr)
 	}
-	dir, err := os.MkdirTemp(s.Dir, "agent-")
-	if err != nil {
+	// Its own folder outside the server's (whose API socket is the admin
+	// API), traversable by every uid: SPIRE makes the Workload API socket
+	// 0777 and the unix attestor tells the callers apart.
+	dir := shortTempDir(tb, "pqtls-spire-agent-")
+	if err := os.Chmod(dir, 0o755); err != nil {
 		tb.Fatalf("testpeer: %v", err)
 	}
 	a := &SpireAgent{Name: name, ID: fmt.Sprintf("spiffe://%s/spire/agent/join_token/%s", s.TrustDomain, token),
 		Socket: filepath.Join(dir, "workload.sock")}
 	a.Addr = "unix://" + a.Socket
 	conf := filepath.Join(dir, "agent.conf")
-	if err := writeFileMode(conf, []byte(spireAgentConf(s, a, dir, token)), 0o600); err != nil {
+	if err := writeFileMode(conf, []byte(spireAgentConf(s, a, dir, token, opts.RequirePQKEM)), 0o600); err != nil {
 		tb.Fatalf("testpeer: %v", err)
 	}
 	a.Proc = start(tb, "spire-agent "+name, procOptions{}, s.agentBin, "run", "-config", conf)
-	if err := waitHealthy(a.Proc, spireStartTimeout, s.agentBin, "healthcheck", "-socketPath", a.Socket); err != nil {
-		tb.Fatalf("testpeer: %v", err)
-	}
 	return a
 }
 
+// spireExperimental is the experimental block of a server or agent
+// configuration.
+func spireExperimental(requirePQKEM bool) string {
+	if !requirePQKEM {
+		return ""
+	}
+	return "  experimental {\n    require_pq_kem = true\n  }\n"
+}
+
 // spireAgentConf is an agent's HCL configuration.
-func spireAgentConf(s *SpireServer, a *SpireAgent, dir, token string) string {
+func spireAgentConf(s *SpireServer, a *SpireAgent, dir, token string, requirePQKEM bool) string {
 	host, port, _ := splitHostPort(s.Addr)
 	return fmt.Sprintf(`agent {
   data_dir = %q
@@ -258,7 +287,7 @@ func spireAgentConf(s *SpireServer, a *SpireAgent, dir, token string) string {
   trust_bundle_path = %q
   trust_domain = %q
   join_token = %q
-}
+%s}
 plugins {
   NodeAttestor "join_token" {
     plugin_data {}
@@ -270,7 +299,7 @@ plugins {
     plugin_data {}
   }
 }
-`, dir, host, port, a.Socket, s.bundle, s.TrustDomain, token)
+`, dir, host, port, a.Socket, s.bundle, s.TrustDomain, token, spireExperimental(requirePQKEM))
 }
 
 // Register creates a registration entry: workloads that call agent's
