@@ -163,6 +163,7 @@ func checkDockerfile(s *source) []Finding {
 			})
 			substituted := image != raw
 			found := checkFromImage(s, image, raw, rawAt, substituted)
+			found = append(found, checkJavaImage(s, image, raw, rawAt, substituted)...)
 			if substituted {
 				addArgFixes(s, found, raw, args, argAt)
 			}
@@ -296,6 +297,8 @@ func checkFromImage(s *source, image, raw string, rawAt int, substituted bool) [
 			}
 		} else if m := tagAlpine.FindStringSubmatch(tag); m != nil {
 			distro, release = "alpine", m[1]
+		} else {
+			distro, release = frozenImageDistro(name, tag)
 		}
 	}
 	if distro == "" || release == "" {

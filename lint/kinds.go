@@ -58,6 +58,9 @@ func kindByName(p string) fileKind {
 	lower := strings.ToLower(base)
 	ext := path.Ext(lower)
 	dir := strings.ToLower(path.Dir(p))
+	if k := runtimeKindByName(lower, ext, dir); k != kindNone {
+		return k
+	}
 	switch {
 	case ext == ".go":
 		return kindGo
@@ -138,7 +141,7 @@ func commentsOf(k fileKind) commentStyle {
 	switch k {
 	case kindGo, kindJS, kindJava:
 		return cComments
-	case kindStunnel, kindOpenSSL, kindSystemd, kindText:
+	case kindStunnel, kindOpenSSL, kindSystemd, kindText, kindMySQL:
 		return iniComments
 	case kindProperties:
 		return propsComments

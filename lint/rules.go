@@ -302,8 +302,8 @@ var rules = []Rule{
 		Bad:        "tls.connect({ maxVersion: 'TLSv1.2' })\nNODE_OPTIONS=--tls-max-v1.2",
 		Good:       "tls.connect({ maxVersion: 'TLSv1.3' })\nNODE_OPTIONS=--tls-max-v1.3",
 		References: []string{"https://nodejs.org/api/tls.html#tlscreatesecurecontextoptions (maxVersion)", "https://nodejs.org/api/tls.html#tlsdefault_max_version", "https://nodejs.org/api/cli.html#--tls-max-v12"}},
-	{ID: "PQ411", Name: "java-named-groups-classical", Severity: SeverityError, Format: "Java properties / command lines",
-		checks:     []ruleCheck{{lineJava, plus(textKinds, kindJava)}},
+	{ID: "PQ411", Name: "java-named-groups-classical", Severity: SeverityError, Format: "Java properties / command lines, SSLParameters.setNamedGroups in Java/Kotlin",
+		checks:     []ruleCheck{{lineJava, plus(textKinds, kindJava)}, {javaGroupsCode, kinds(kindJava)}},
 		Checked:    "2026-11-27",
 		Summary:    "jdk.tls.namedGroups lists no hybrid group",
 		Rationale:  "The jdk.tls.namedGroups system property replaces the JSSE default group list. On a JDK that implements hybrid ML-KEM key exchange for TLS 1.3 (JEP 527), a hard-coded classical list keeps every connection classical.",
@@ -427,7 +427,7 @@ var rules = []Rule{
 var ruleByID map[string]Rule
 
 func init() {
-	rules = joinRules(rules, cloudRules, mldsaRules)
+	rules = joinRules(rules, cloudRules, mldsaRules, runtimeRules)
 	ruleByID = map[string]Rule{}
 	for _, r := range rules {
 		ruleByID[r.ID] = r

@@ -162,7 +162,7 @@ func Lint(ctx context.Context, paths []string, opts Options) (*Result, error) {
 			}
 			skip = "not a regular file (" + what + "), so it was not read"
 		case st.Size() > MaxFileSize:
-			if kind == kindJS || kind == kindText {
+			if kind == kindJS || kind == kindText || kind == kindPython {
 				log.Debug("skipping file", "path", abs, "reason", "larger than MaxFileSize")
 				return
 			}

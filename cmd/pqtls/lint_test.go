@@ -481,23 +481,28 @@ func TestLintInfraExample(t *testing.T) {
 	code, out, errOut := runLintCmd(t, "--format", "json", ".")
 	before := decodeLint(t, out)
 	want := []string{
-		"cloudformation/edge.yaml:PQ601", "cloudformation/edge.yaml:PQ602", "cloudformation/grpc.json:PQ602",
+		"cloudformation/edge.yaml:PQ601", "cloudformation/edge.yaml:PQ602", "cloudformation/grpc.json:PQ602", "etcd/etcd.service:PQ454",
 		"haproxy/haproxy.cfg:PQ463",
-		"kafka/server.properties:PQ711", "kafka/server.properties:PQ711",
+		"java/payments/Dockerfile:PQ431", "java/payments/pom.xml:PQ431", "java/payments/pom.xml:PQ432",
+		"kafka/server.properties:PQ711", "kafka/server.properties:PQ711", "mysql/my.cnf:PQ451",
 		"postgres/17/main/postgresql.conf:PQ701", "postgres/18/main/postgresql.conf:PQ701",
-		"pulumi/edge/Pulumi.yaml:PQ601", "pulumi/edge/Pulumi.yaml:PQ602",
+		"pulumi/edge/Pulumi.yaml:PQ601", "pulumi/edge/Pulumi.yaml:PQ602", "python/reports/upload.py:PQ441",
+		"rabbitmq/rabbitmq.conf:PQ453", "redis/redis.conf:PQ452",
 		"rust/billing/Cargo.lock:PQ801", "rust/billing/Cargo.toml:PQ801", "rust/gateway/Cargo.toml:PQ803",
 		"signer/go.mod:PQ464",
 		"terraform/api/main.tf:PQ605", "terraform/api/main.tf:PQ605",
 		"terraform/edge/main.tf:PQ603", "terraform/edge/main.tf:PQ604",
 		"terraform/envs/prod/main.tf:PQ602", "terraform/modules/alb/main.tf:PQ601", "terraform/modules/nlb/main.tf:PQ602",
+		"vault/vault.hcl:PQ455",
 	}
 	if code != 1 || strings.Join(ruleLines(before), " ") != strings.Join(want, " ") {
 		t.Fatalf("before: exit %d\n%s\nwant\n%s\n%s", code, strings.Join(ruleLines(before), "\n"), strings.Join(want, "\n"), errOut)
 	}
 	code, out, errOut = runLintCmd(t, "--fix", "--format", "json", ".")
 	after := decodeLint(t, out)
-	left := []string{"postgres/17/main/postgresql.conf:PQ701", "rust/billing/Cargo.lock:PQ801", "rust/billing/Cargo.toml:PQ801", "terraform/api/main.tf:PQ605"}
+	left := []string{"java/payments/Dockerfile:PQ431", "java/payments/pom.xml:PQ431", "java/payments/pom.xml:PQ432",
+		"postgres/17/main/postgresql.conf:PQ701", "python/reports/upload.py:PQ441", "rust/billing/Cargo.lock:PQ801", "rust/billing/Cargo.toml:PQ801",
+		"terraform/api/main.tf:PQ605"}
 	if code != 1 || strings.Join(ruleLines(after), " ") != strings.Join(left, " ") {
 		t.Fatalf("after --fix: exit %d\n%s\nstderr:\n%s", code, strings.Join(ruleLines(after), "\n"), errOut)
 	}
@@ -507,7 +512,7 @@ func TestLintInfraExample(t *testing.T) {
 			t.Errorf("README does not document the unfixable %s %s", file, rule)
 		}
 	}
-	if !strings.Contains(errOut, "fixed 17 finding(s) in 13 file(s); 4 remain") || !strings.Contains(errOut, "not applied (an upgrade needs a human) rust/billing/Cargo.toml:7 PQ801") {
+	if !strings.Contains(errOut, "fixed 22 finding(s) in 18 file(s); 8 remain") || !strings.Contains(errOut, "not applied (an upgrade needs a human) rust/billing/Cargo.toml:7 PQ801") {
 		t.Errorf("--fix stderr:\n%s", errOut)
 	}
 	// A second lint of the fixed copy reports the same, and the fixed
@@ -527,6 +532,17 @@ func TestLintInfraExample(t *testing.T) {
 	mod, _ := os.ReadFile("signer/go.mod")
 	if !strings.Contains(string(mod), "\ngo 1.27\n") {
 		t.Errorf("signer go.mod fix:\n%s", mod)
+	}
+	for file, want := range map[string]string{
+		"mysql/my.cnf":           "\ntls_version = TLSv1.2,TLSv1.3\n",
+		"redis/redis.conf":       "\ntls-protocols \"TLSv1.2 TLSv1.3\"\n",
+		"rabbitmq/rabbitmq.conf": "\nssl_options.versions.1 = tlsv1.2\nssl_options.versions.2 = tlsv1.3\n",
+		"vault/vault.hcl":        "\n  tls_max_version   = \"tls13\"\n",
+		"etcd/etcd.service":      "--tls-min-version TLS1.2 --tls-max-version TLS1.3\n",
+	} {
+		if data, _ := os.ReadFile(file); !strings.Contains(string(data), want) {
+			t.Errorf("%s after --fix:\n%s", file, data)
+		}
 	}
 	pg, _ := os.ReadFile("postgres/18/main/postgresql.conf")
 	if !strings.Contains(string(pg), "\nssl_groups = 'X25519MLKEM768:X25519:prime256v1'\n") {
