@@ -54,6 +54,8 @@ type EnumResult struct {
 	// Connections counts the connections made; ProbeErrors the probes with
 	// an unexpected answer.
 	Connections, ProbeErrors int
+	// PQAuth is the ML-DSA authentication and CNSA 2.0 finding.
+	PQAuth PQAuth
 }
 
 // Enumerator enumerates the groups a server accepts, for modules with
@@ -65,7 +67,7 @@ type Enumerator func(ctx context.Context, r EnumRequest) (EnumResult, error)
 
 // enumerate runs the Enumerator and, at the same time on its own
 // connection, the large ClientHello case.
-func enumerate(ctx context.Context, en Enumerator, addr string, dial pinnedDialer, serverName string, m *Module, logger *slog.Logger) (map[tls.CurveID]bool, bool, error) {
+func enumerate(ctx context.Context, en Enumerator, addr string, dial pinnedDialer, serverName string, m *Module, logger *slog.Logger) (map[tls.CurveID]bool, bool, PQAuth, error) {
 	type largeResult struct {
 		ok      bool
 		outcome wire.Outcome
@@ -111,7 +113,7 @@ func enumerate(ctx context.Context, en Enumerator, addr string, dial pinnedDiale
 	}
 	logger.Info("enumeration", "supported", names, "tls12_curves", res.TLS12Curves, "connections", res.Connections,
 		"large_client_hello_ok", large.ok, "large_client_hello_outcome", large.outcome, "err", err)
-	return supported, large.ok, err
+	return supported, large.ok, res.PQAuth, err
 }
 
 // largeHello is the canary case: a ClientHello offering X25519MLKEM768 and

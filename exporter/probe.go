@@ -131,6 +131,11 @@ type Result struct {
 	LargeHelloOK     bool
 	EnumerationError error
 	EnumDuration     time.Duration
+	// Certificates names the algorithms of the chain the probing client
+	// received, leaf first; PQAuth is the enumeration's ML-DSA / CNSA 2.0
+	// finding.
+	Certificates []CertAlg
+	PQAuth       PQAuth
 }
 
 // probeEnv is what a probe needs beyond its module: how names resolve,
@@ -180,6 +185,7 @@ func probeWith(ctx context.Context, target string, m *Module, env probeEnv, reg 
 		pm.largeHello.Set(b2f(res.LargeHelloOK))
 		pm.enumSeconds.Set(res.EnumDuration.Seconds())
 	}
+	recordPQAuth(reg, res)
 	return res
 }
 
@@ -226,7 +232,7 @@ func probe(ctx context.Context, target string, m *Module, env probeEnv, logger *
 		go func() {
 			defer wg.Done()
 			start := time.Now()
-			res.Supported, res.LargeHelloOK, res.EnumerationError = enumerate(ctx, env.enumerate, addr, dial, serverName, m, logger)
+			res.Supported, res.LargeHelloOK, res.PQAuth, res.EnumerationError = enumerate(ctx, env.enumerate, addr, dial, serverName, m, logger)
 			res.EnumDuration = time.Since(start)
 			res.Enumerated = true
 		}()
@@ -296,6 +302,7 @@ func fillState(res *Result, cs tls.ConnectionState) {
 	res.Cipher = cs.CipherSuite
 	res.HelloRetry = cs.HelloRetryRequest
 	res.EarliestExpiry = time.Time{}
+	res.Certificates = certAlgs(cs.PeerCertificates)
 	for _, c := range cs.PeerCertificates {
 		if res.EarliestExpiry.IsZero() || c.NotAfter.Before(res.EarliestExpiry) {
 			res.EarliestExpiry = c.NotAfter

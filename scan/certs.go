@@ -8,6 +8,8 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
+
+	"github.com/pqtls/pqtls/internal/certalg"
 )
 
 // certInfosDER describes a chain received as DER (the ML-DSA probe decrypts
@@ -20,8 +22,8 @@ func certInfosDER(ders [][]byte) []CertInfo {
 		if err != nil {
 			sum := sha256.Sum256(der)
 			ci := CertInfo{SANs: []string{}, SHA256: hex.EncodeToString(sum[:]), Subject: "unparsed: " + err.Error()}
-			if sig, key, err := certOIDs(der); err == nil {
-				ci.SignatureAlgorithm, ci.PublicKeyAlgorithm = nameOID(sig), nameOID(key)
+			if sig, key, err := certalg.OIDs(der); err == nil {
+				ci.SignatureAlgorithm, ci.PublicKeyAlgorithm = certalg.NameOID(sig), certalg.NameOID(key)
 				ci.KeyType, ci.PostQuantumSignature = ci.PublicKeyAlgorithm, mldsaLevel(ci.SignatureAlgorithm) > 0
 			}
 			out = append(out, ci)
@@ -32,18 +34,14 @@ func certInfosDER(ders [][]byte) []CertInfo {
 	return out
 }
 
-func nameOID(oid string) string {
-	if a, ok := mldsaOIDs[oid]; ok {
-		return a.name
-	}
-	return "OID " + oid
-}
+// mldsaLevel is the FIPS 204 category of an ML-DSA algorithm name, else 0.
+func mldsaLevel(name string) int { return certalg.MLDSALevel(name) }
 
 func certInfos(certs []*x509.Certificate) []CertInfo {
 	out := make([]CertInfo, 0, len(certs))
 	for _, c := range certs {
 		typ, bits := keyInfo(c.PublicKey)
-		sigName, keyName := algorithms(c)
+		sigName, keyName := certalg.Names(c)
 		if mldsaLevel(keyName) > 0 {
 			typ, bits = keyName, 0
 		}

@@ -74,6 +74,10 @@ type DiffSide struct {
 	DefaultGroup string    `json:"default_group,omitempty"`
 	HybridGroups []string  `json:"hybrid_groups"`
 	ScannedAt    time.Time `json:"scanned_at"`
+	// CNSA2 is the CNSA 2.0 verdict and MLDSA the ML-DSA cell of the
+	// table (schemes, no, ?); absent in reports made before they existed.
+	CNSA2 CNSA2Verdict `json:"cnsa2,omitempty"`
+	MLDSA string       `json:"ml_dsa,omitempty"`
 }
 
 // DiffEntry is one endpoint of a diff.
@@ -134,6 +138,10 @@ func side(r *Result) *DiffSide {
 	if r.DefaultClient != nil && r.DefaultClient.Error == "" {
 		d.DefaultGroup = r.DefaultClient.Group
 	}
+	d.CNSA2 = r.CNSA2.Verdict
+	if c := mldsaCell(*r); c != "-" {
+		d.MLDSA = c
+	}
 	return d
 }
 
@@ -184,6 +192,9 @@ func Compare(old, new *Report, oldName, newName string) *Diff {
 			continue
 		}
 		cat, change := classifyChange(o, n, groupsComparable)
+		if a, b := o.CNSA2.Verdict, n.CNSA2.Verdict; a != "" && b != "" && a != b {
+			change += "; cnsa2 " + string(a) + " -> " + string(b)
+		}
 		add(DiffEntry{EndpointKey: k, Category: cat, Change: change, Old: side(o), New: side(n)}, n)
 	}
 	for i := range old.Endpoints {

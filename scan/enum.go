@@ -84,9 +84,16 @@ func (p *prober) hello13(groups []tls.CurveID) *wire.ClientHello {
 	ch.SupportedVersions = []uint16{wire.VersionTLS13}
 	ch.CipherSuites = slices.Clone(wire.DefaultCipherSuites13)
 	ch.SupportedGroups = slices.Clone(groups)
+	ch.SignatureAlgorithms = hello13Schemes
 	ch.ALPN = p.alpn()
 	return ch
 }
+
+// hello13Schemes are the signature_algorithms of the TLS 1.3 probes: the
+// classical defaults and the ML-DSA schemes, so that a server with only an
+// ML-DSA certificate answers the group walk instead of refusing every
+// hello with handshake_failure ("no suitable signature algorithm").
+var hello13Schemes = append(slices.Clone(wire.DefaultSignatureAlgorithms), wire.SchemeMLDSA87, wire.SchemeMLDSA65, wire.SchemeMLDSA44)
 
 func (p *prober) alpn() []string {
 	if a := p.proto.ALPN(); a != nil {
@@ -314,12 +321,47 @@ func (p *prober) confirmGoGroups(ctx context.Context, res *Result) {
 				p.verifyChain(res, cs.PeerCertificates)
 			}
 		}
+		if err != nil && res.DefaultClient != nil && res.DefaultClient.Error != "" && ctx.Err() == nil {
+			// Go cannot handshake with this server at all (an ML-DSA-only
+			// server and a Go 1.26 client): confirm with a crafted hello
+			// carrying a key share for the group instead.
+			if cerr := p.confirmCrafted(ctx, tls.CurveID(g.ID)); cerr == nil {
+				ok, err = true, nil
+			}
+		}
 		g.Confirmed = &ok
 		g.ConfirmError = ""
 		if err != nil {
 			g.ConfirmError = "full handshake failed: " + err.Error()
 		}
 	}
+}
+
+// confirmCrafted sends a TLS 1.3 hello with a key share for id only and
+// wants a ServerHello selecting it, with a share of the registered size.
+func (p *prober) confirmCrafted(ctx context.Context, id tls.CurveID) error {
+	ch := p.hello13([]tls.CurveID{id})
+	ks, err := wire.GenerateKeyShare(id)
+	if err != nil {
+		return err
+	}
+	ch.KeyShares = []wire.KeyShare{ks}
+	x := p.exchange(ctx, ch)
+	if x.err != nil {
+		return x.err
+	}
+	defer x.conn.Close()
+	sh := x.res.ServerHello
+	info, _ := pqtls.LookupGroup(id)
+	switch {
+	case x.res.Outcome != wire.OutcomeServerHello || sh.IsHRR:
+		return fmt.Errorf("%s to a hello with a %s key share", x.res.Outcome, info.Name)
+	case sh.CheckAgainst(ch) != nil:
+		return sh.CheckAgainst(ch)
+	case sh.SelectedGroup != id || len(sh.KeyShare.Data) != info.ServerShareSize:
+		return fmt.Errorf("ServerHello for %s with a %d-byte share", pqtls.GroupName(sh.SelectedGroup), len(sh.KeyShare.Data))
+	}
+	return nil
 }
 
 // tls12Suites offers ECDHE first, then RSA key exchange, CBC included so
@@ -530,6 +572,8 @@ func decide(res *Result, enumerated bool) {
 			res.Notes = append(res.Notes, fmt.Sprintf("the leaf certificate expires in %d day(s) (%s)", int(left.Hours()/24), leaf.NotAfter.Format(time.DateOnly)))
 		}
 		res.Notes = append(res.Notes, signatureNote(res))
+	} else if dc != nil && dc.Error != "" && res.MLDSA != nil && res.MLDSA.Capable != nil && *res.MLDSA.Capable && len(res.MLDSA.Chains) > 0 {
+		res.Notes = append(res.Notes, NoteMLDSAOnly)
 	}
 	slices.SortStableFunc(res.Versions, func(a, b string) int { return strings.Compare(b, a) })
 }
@@ -552,3 +596,9 @@ func signatureNote(res *Result) string {
 	}
 	return "certificate signatures are classical (" + leaf.SignatureAlgorithm + "): authentication is not yet post-quantum, which matters less than key exchange for harvest-now-decrypt-later"
 }
+
+// NoteMLDSAOnly is the note of a server the default client cannot reach
+// while clients offering ML-DSA can: a binary built with Go 1.26, whose
+// crypto/tls offers no ML-DSA, against a server whose only certificates
+// are ML-DSA. ml_dsa_auth.chains has its chain.
+const NoteMLDSAOnly = "the default client cannot connect but a client offering ML-DSA can: the server has only ML-DSA certificates (see ml_dsa_auth), which this pqtls build's crypto/tls does not support (Go < 1.27); Go 1.27 and OpenSSL 3.5 clients connect"

@@ -19,8 +19,10 @@ import (
 // the CertificateVerify scheme.
 type MLDSAAuth struct {
 	// Capable is true when the server signs with ML-DSA for a client that
-	// offers only ML-DSA, false when it refuses (alert) or has no TLS 1.3,
-	// null when the probe failed (see Error).
+	// offers only ML-DSA (ServerHello, then an ML-DSA CertificateVerify),
+	// false when it refuses (alert), has no TLS 1.3 or signs classically,
+	// null when the probe failed or the flight after a ServerHello could
+	// not be decrypted (see Error).
 	Capable *bool `json:"capable"`
 	// Outcome is the answer to the hello offering all three schemes:
 	// server_hello, alert_<description> (alert_handshake_failure for a
@@ -137,8 +139,10 @@ func (p *prober) probeMLDSA(ctx context.Context, res *Result) {
 		return
 	}
 	if err != nil {
+		// A ServerHello whose flight does not decrypt is no proof of an
+		// ML-DSA certificate: unknown, never capable.
 		auth.Error = "ServerHello, then the flight could not be read: " + err.Error()
-		auth.Capable = &yes // a ServerHello is the answer the probe looks for
+		res.ProbeErrors = append(res.ProbeErrors, "ML-DSA probe: "+auth.Error)
 		return
 	}
 	if schemeName(fl.SignatureScheme) == "" {
@@ -182,8 +186,8 @@ const (
 	// CNSA2NotReady: the endpoint lacks ML-KEM-1024 key exchange or an
 	// ML-DSA-87 chain (see lacks).
 	CNSA2NotReady CNSA2Verdict = "not_ready"
-	// CNSA2Unknown: not assessed (enumeration off, an error verdict, or
-	// the ML-DSA probe failed).
+	// CNSA2Unknown: not assessed (enumeration off, an error verdict, the
+	// ML-DSA probe failed, or the CNSA 2.0 groups were not enumerated).
 	CNSA2Unknown CNSA2Verdict = "unknown"
 )
 
@@ -218,7 +222,7 @@ const (
 
 // assessCNSA2 derives the CNSA 2.0 dimension from the groups and the
 // ML-DSA probe.
-func assessCNSA2(res *Result, enumerated bool) CNSA2 {
+func assessCNSA2(res *Result, enumerated bool, only []tls.CurveID) CNSA2 {
 	c := CNSA2{KeyExchange: []string{}, Lacks: []string{}}
 	switch {
 	case !res.Verdict.Scanned():
@@ -247,6 +251,10 @@ func assessCNSA2(res *Result, enumerated bool) CNSA2 {
 		c.MLDSA87Chain = ch.Certificates[0].PublicKeyAlgorithm == "ML-DSA-87" && !slices.ContainsFunc(ch.Certificates, func(ci CertInfo) bool { return ci.SignatureAlgorithm != "ML-DSA-87" })
 	}
 	if len(c.KeyExchange) == 0 {
+		if only != nil && slices.ContainsFunc(pqtls.CNSA2Groups, func(id tls.CurveID) bool { return !slices.Contains(only, id) }) {
+			c.Verdict, c.Lacks = CNSA2Unknown, []string{"the CNSA 2.0 groups (MLKEM1024, SecP384r1MLKEM1024) were not all enumerated"}
+			return c
+		}
 		c.Lacks = append(c.Lacks, LackCNSA2KeyExchange)
 	}
 	if !c.MLDSA87Chain {

@@ -5,13 +5,16 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"log/slog"
 	"net"
 	"os"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/pqtls/pqtls/internal/certalg"
 	"github.com/pqtls/pqtls/internal/testpki"
+	"github.com/pqtls/pqtls/internal/wire"
 )
 
 // TestCertAlgorithmsFromOIDs: ML-DSA certificates made by OpenSSL 3.5
@@ -21,7 +24,7 @@ func TestCertAlgorithmsFromOIDs(t *testing.T) {
 	var ders [][]byte
 	var want [][2]string
 	for _, n := range []string{"44", "65", "87"} {
-		b, err := os.ReadFile("testdata/mldsa/ml-dsa-" + n + ".pem")
+		b, err := os.ReadFile("../internal/certalg/testdata/mldsa/ml-dsa-" + n + ".pem")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,7 +62,7 @@ func TestCertAlgorithmsFromOIDs(t *testing.T) {
 	if got := certInfos([]*x509.Certificate{c}); got[0].PublicKeyAlgorithm != "ECDSA P-256" {
 		t.Errorf("certInfos: %q", got[0].PublicKeyAlgorithm)
 	}
-	if _, _, err := certOIDs([]byte{0x30, 0x03, 0x02, 0x01, 0x01}); err == nil {
+	if _, _, err := certalg.OIDs([]byte{0x30, 0x03, 0x02, 0x01, 0x01}); err == nil {
 		t.Error("certOIDs accepted garbage")
 	}
 }
@@ -106,8 +109,15 @@ func TestAssessCNSA2(t *testing.T) {
 		{"probe failed", Result{Verdict: VerdictPQReady, Groups: g("MLKEM1024"), MLDSA: &MLDSAAuth{}}, true, CNSA2Unknown, 1, false},
 		{"error verdict", Result{Verdict: VerdictTimeout}, true, CNSA2Unknown, 1, false},
 	}
+	restricted := Result{Verdict: VerdictPQReady, Groups: g("X25519MLKEM768"), MLDSA: &MLDSAAuth{Capable: &yes, Chains: []MLDSAChain{c87}}}
+	if got := assessCNSA2(&restricted, true, []tls.CurveID{tls.X25519MLKEM768, 0x0202}); got.Verdict != CNSA2Unknown {
+		t.Errorf("groups restricted without SecP384r1MLKEM1024: %+v, want unknown", got)
+	}
+	if got := assessCNSA2(&restricted, true, []tls.CurveID{tls.X25519MLKEM768, 0x0202, tls.SecP384r1MLKEM1024}); got.Verdict != CNSA2NotReady {
+		t.Errorf("both CNSA 2.0 groups enumerated, none accepted: %+v, want not_ready", got)
+	}
 	for _, c := range cases {
-		got := assessCNSA2(&c.r, c.enum)
+		got := assessCNSA2(&c.r, c.enum, nil)
 		if got.Verdict != c.want || len(got.Lacks) != c.lacks || got.MLDSA87Chain != c.wantChain {
 			t.Errorf("%s: %+v, want %s with %d lacks, chain %v", c.name, got, c.want, c.lacks, c.wantChain)
 		}
@@ -148,5 +158,34 @@ func TestScanMLDSAClassicalServer(t *testing.T) {
 	quick, _ := ScanOne(context.Background(), target(t, addr), Options{Timeout: 5 * time.Second})
 	if quick.MLDSA != nil || quick.CNSA2.Verdict != CNSA2Unknown || mldsaCell(quick) != "-" {
 		t.Errorf("quick scan: ml_dsa_auth %+v cnsa2 %+v", quick.MLDSA, quick.CNSA2)
+	}
+}
+
+// TestMLDSAProbeUndecryptableFlight: a server that answers the ML-DSA-only
+// hello with a ServerHello and then bytes that do not decrypt is not
+// counted as ML-DSA capable: unknown, with a probe error.
+func TestMLDSAProbeUndecryptableFlight(t *testing.T) {
+	f := &fakeTLS13{respond: func(ch *wire.ClientHello, second bool) []byte {
+		share := make([]byte, 32)
+		share[0] = 9 // the X25519 base point
+		garbage := append([]byte{23, 3, 3, 0, 24}, make([]byte, 24)...)
+		return append(serverHello(false, ch, tls.X25519, share, nil), garbage...)
+	}}
+	addr := listen(t, f.serve)
+	o := Options{Timeout: 3 * time.Second}
+	p := &prober{o: &o, addr: addr, proto: ProtoNone, log: slog.New(slog.DiscardHandler)}
+	res := &Result{Versions: []string{"TLS 1.3"}}
+	p.probeMLDSA(context.Background(), res)
+	a := res.MLDSA
+	if a == nil || a.Capable != nil || a.Outcome != "server_hello" || a.Error == "" || len(res.ProbeErrors) != 1 {
+		t.Fatalf("ml_dsa_auth %+v, probe errors %q: want unknown with an error", a, res.ProbeErrors)
+	}
+	if c := assessCNSA2(&Result{Verdict: VerdictPQReady, MLDSA: a}, true, nil); c.Verdict != CNSA2Unknown {
+		t.Errorf("cnsa2 %+v, want unknown", c)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if got := f.hellos[0].SignatureAlgorithms; !slices.Equal(got, []tls.SignatureScheme{0x0906, 0x0905, 0x0904}) {
+		t.Errorf("probe offered signature_algorithms %v, want only mldsa87, mldsa65, mldsa44", got)
 	}
 }

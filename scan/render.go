@@ -105,7 +105,7 @@ func cmpOr[T comparable](v, def T) T {
 }
 
 // FailOnConditions lists the --fail-on conditions besides verdict names.
-var FailOnConditions = []string{"not-ready", "classical", "tls12", "error", "draft", "priority-high"}
+var FailOnConditions = []string{"not-ready", "classical", "tls12", "error", "draft", "priority-high", "cnsa2"}
 
 // ParseFailOn validates a --fail-on list (comma-separated conditions or
 // verdict names).
@@ -170,6 +170,9 @@ func matchFailOn(r Result, c string) bool {
 		return false
 	case "priority-high":
 		return r.Priority.Level == "high" || r.Priority.Level == "critical"
+	case "cnsa2":
+		// unknown matches too: never pass a CNSA 2.0 gate unassessed.
+		return r.CNSA2.Verdict != CNSA2Ready && r.CNSA2.Verdict != CNSA2Transitional
 	}
 	return string(r.Verdict) == c
 }
@@ -387,7 +390,7 @@ func WriteHTML(w io.Writer, rep *Report) error {
 		Title:    "pqtls scan: post-quantum readiness",
 		Subtitle: fmt.Sprintf("%s, generated %s by pqtls %s (schema %s)", plural(rep.Summary.Endpoints, "endpoint"), rep.GeneratedAt.Format(time.RFC3339), rep.Tool.Version, rep.Schema),
 		Headline: Headline(rep),
-		Footer:   "Verdicts: pq_ready = a default modern client gets a hybrid group; pq_capable = hybrid supported but not chosen by default; classical = TLS 1.3 without hybrid; tls12_only = no TLS 1.3. Priority = harvest-now-decrypt-later ranking from inventory tags. Certificate signatures are not yet post-quantum anywhere.",
+		Footer:   "Verdicts: pq_ready = a default modern client gets a hybrid group; pq_capable = hybrid supported but not chosen by default; classical = TLS 1.3 without hybrid; tls12_only = no TLS 1.3. Priority = harvest-now-decrypt-later ranking from inventory tags. ML-DSA = the server authenticates with ML-DSA for clients that offer it; CNSA 2.0 = ML-KEM-1024 key exchange and an ML-DSA-87 chain (AES-256 reported, not enforced).",
 	}
 	vc := report.BarChart{Title: "Verdicts"}
 	for _, v := range Verdicts {

@@ -176,6 +176,13 @@ func scanEnumerator(ctx context.Context, r exporter.EnumRequest) (exporter.EnumR
 		err = fmt.Errorf("enumeration: %s (%s)", res.Verdict, res.Reason)
 	}
 	out := exporter.EnumResult{TLS12Curves: res.TLS12Curves, Connections: res.Connections, ProbeErrors: len(res.ProbeErrors)}
+	out.PQAuth.CNSA2 = string(res.CNSA2.Verdict)
+	if a := res.MLDSA; a != nil {
+		out.PQAuth.MLDSACapable = a.Capable
+		for _, c := range a.Chains {
+			out.PQAuth.MLDSASchemes = append(out.PQAuth.MLDSASchemes, c.Scheme)
+		}
+	}
 	for _, g := range res.Groups {
 		if g.Confirmed == nil || *g.Confirmed {
 			out.Supported = append(out.Supported, tls.CurveID(g.ID))

@@ -92,7 +92,7 @@ interrupted, 2 on usage errors (checked before any connection). See docs/SCAN.md
 	fl.IntVar(&f.retries, "retries", scan.DefaultRetries, "retries of an endpoint's first connection after a timeout or reset (0 = none)")
 	fl.IntVar(&f.concurrency, "concurrency", scan.DefaultConcurrency, "endpoints scanned at once")
 	fl.IntVar(&f.perHost, "per-host", scan.DefaultPerHost, "endpoints scanned at once on one IP address (0 = unlimited)")
-	fl.StringVar(&f.failOn, "fail-on", "", "exit 1 if an endpoint matches: not-ready, classical, tls12, error, draft, priority-high or a verdict (comma list)")
+	fl.StringVar(&f.failOn, "fail-on", "", "exit 1 if an endpoint matches: "+strings.Join(scan.FailOnConditions, ", ")+" or a verdict (comma list)")
 	fl.StringVar(&f.sortBy, "sort", "input", "endpoint order: input (deterministic, as given) or priority (migrate-first)")
 	fl.StringVar(&f.color, "color", "auto", "colour the table: auto (only on a terminal), always, never")
 	fl.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (only on a terminal), never")

@@ -26,6 +26,14 @@
 // [ExchangeResult.Reader] reads on through a TLS 1.2 flight
 // ([ParseCertificateChain12], [ParseServerKeyExchangeECDHE]).
 //
+// [Handshake13] reads a TLS 1.3 server's encrypted flight up to its
+// CertificateVerify: the hello carries key shares whose private keys are
+// kept ([NewKeyAgreement]), so it derives the server handshake traffic key
+// (RFC 8446 section 7.1) and returns the certificate chain and the
+// signature scheme without completing the handshake. `pqtls scan` uses it
+// with ML-DSA-only signature_algorithms ([SchemeMLDSA44] ...) to read the
+// ML-DSA chains a server has, on Go versions whose crypto/tls cannot.
+//
 // Parsing passively captured traffic:
 //
 //	r := wire.NewReader(bytes.NewReader(clientBytes))

@@ -125,3 +125,32 @@ func TestKeyAgreementBadShare(t *testing.T) {
 		t.Error("a key agreement for a Kyber draft was made")
 	}
 }
+
+// FuzzFlightMessages: the decrypted server flight is the server's bytes;
+// parsing it never panics and never accepts a CertificateVerify without
+// a 2-byte scheme field.
+func FuzzFlightMessages(f *testing.F) {
+	f.Add([]byte{11, 0, 0, 10, 0, 0, 0, 6, 0, 0, 1, 0xAA, 0, 0, 15, 0, 0, 4, 0x09, 0x06, 0, 0})
+	f.Add([]byte{11, 0xff, 0xff, 0xff})
+	f.Add([]byte{15, 0, 0, 1, 9})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fl := &ServerFlight{}
+		done, _, err := flightMessages(b, fl)
+		if done && err == nil && HandshakeType(b[0]) == TypeCertificateVerify && len(b) < HandshakeHeaderLen+2 {
+			t.Errorf("CertificateVerify without a 2-byte scheme accepted")
+		}
+	})
+}
+
+// TestFlightMessagesSeeds: the seed flight yields its one certificate and
+// the mldsa87 scheme.
+func TestFlightMessagesSeeds(t *testing.T) {
+	fl := &ServerFlight{}
+	done, _, err := flightMessages([]byte{11, 0, 0, 10, 0, 0, 0, 6, 0, 0, 1, 0xAA, 0, 0, 15, 0, 0, 4, 0x09, 0x06, 0, 0}, fl)
+	if err != nil || !done || fl.SignatureScheme != SchemeMLDSA87 || len(fl.Certificates) != 1 || fl.Certificates[0][0] != 0xAA {
+		t.Errorf("done %v err %v flight %+v", done, err, fl)
+	}
+	if _, _, err := flightMessages([]byte{11, 0, 0, 3, 0, 0, 9}, &ServerFlight{}); err == nil {
+		t.Error("a Certificate message with a bad list length was accepted")
+	}
+}

@@ -1,4 +1,8 @@
-package scan
+// Package certalg names the signature and public-key algorithms of X.509
+// certificates, ML-DSA included, the same way on every Go version: Go 1.26's
+// crypto/x509 parses ML-DSA certificates as unknown algorithms, so ML-DSA
+// is recognised by its OIDs (RFC 9881). scan and the exporter share it.
+package certalg
 
 import (
 	"crypto/ecdsa"
@@ -30,9 +34,9 @@ type sigAlg struct {
 	level int
 }
 
-// mldsaLevel returns the NIST category of an ML-DSA algorithm name
+// MLDSALevel returns the NIST category of an ML-DSA algorithm name
 // ("ML-DSA-65" is 3), 0 for any other name.
-func mldsaLevel(name string) int {
+func MLDSALevel(name string) int {
 	for _, a := range mldsaOIDs {
 		if a.name == name {
 			return a.level
@@ -41,10 +45,10 @@ func mldsaLevel(name string) int {
 	return 0
 }
 
-// certOIDs reads the signatureAlgorithm and subjectPublicKeyInfo algorithm
+// OIDs reads the signatureAlgorithm and subjectPublicKeyInfo algorithm
 // OIDs of a DER certificate (RFC 5280 section 4.1) with cryptobyte, for
 // algorithms crypto/x509 may not know.
-func certOIDs(der []byte) (sig, key string, err error) {
+func OIDs(der []byte) (sig, key string, err error) {
 	in := cryptobyte.String(der)
 	var cert, tbs, sigAlg, spki, keyAlg cryptobyte.String
 	var sigOID, keyOID asn1.ObjectIdentifier
@@ -61,12 +65,12 @@ func certOIDs(der []byte) (sig, key string, err error) {
 	return sigOID.String(), keyOID.String(), nil
 }
 
-// algorithms names a certificate's signature and public-key algorithms:
+// Names returns a certificate's signature and public-key algorithms:
 // "ML-DSA-44/65/87" from the OIDs on any Go version, else what crypto/x509
 // parsed ("ECDSA-SHA256", "SHA256-RSA"...; "ECDSA P-256", "RSA-2048",
 // "Ed25519"), else the OID itself.
-func algorithms(c *x509.Certificate) (sig, key string) {
-	sigOID, keyOID, err := certOIDs(c.Raw)
+func Names(c *x509.Certificate) (sig, key string) {
+	sigOID, keyOID, err := OIDs(c.Raw)
 	sig, key = c.SignatureAlgorithm.String(), publicKeyAlgorithm(c.PublicKey)
 	if a, ok := mldsaOIDs[sigOID]; ok {
 		sig = a.name
@@ -92,4 +96,12 @@ func publicKeyAlgorithm(k any) string {
 		return "Ed25519"
 	}
 	return ""
+}
+
+// NameOID names an algorithm OID: "ML-DSA-44/65/87", else "OID <dotted>".
+func NameOID(oid string) string {
+	if a, ok := mldsaOIDs[oid]; ok {
+		return a.name
+	}
+	return "OID " + oid
 }
