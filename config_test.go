@@ -1,7 +1,6 @@
 package pqtls
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -22,7 +21,7 @@ import (
 type testServer struct {
 	ln      *Listener
 	reg     *prometheus.Registry
-	logs    *lockedWriter
+	logs    *testpeer.Buffer
 	metrics *Metrics
 }
 
@@ -34,7 +33,7 @@ func startServer(t *testing.T, p Policy, cert tls.Certificate) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedWriter{w: &bytes.Buffer{}}
+	logs := &testpeer.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	cfg, err := ServerConfig(Options{Policy: p, Base: &tls.Config{Certificates: []tls.Certificate{cert}}, Logger: logger})
 	if err != nil {

@@ -1,7 +1,6 @@
 package pqtls
 
 import (
-	"bytes"
 	"crypto/tls"
 	"encoding/json"
 	"log/slog"
@@ -9,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pqtls/pqtls/internal/testpeer"
 )
 
 // A Dialer without Config is a programming error that must surface as an
@@ -95,7 +96,7 @@ func TestTLS12ClientAgainstPreferServer(t *testing.T) {
 func TestDialerFailureLogNamesServer(t *testing.T) {
 	cert, pool := selfSigned(t)
 	srv := startServer(t, Policy{Mode: ModeClassical}, cert)
-	logs := &lockedWriter{w: &bytes.Buffer{}}
+	logs := &testpeer.Buffer{}
 	cfg, err := ClientConfig(Options{Policy: Policy{Mode: ModeRequire}, Base: &tls.Config{RootCAs: pool, ServerName: "localhost"}})
 	if err != nil {
 		t.Fatal(err)

@@ -1,11 +1,9 @@
 package pqtls
 
 import (
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -72,22 +70,4 @@ func pipeHandshake(t testing.TB, server, client *tls.Config) tls.ConnectionState
 func poolOf(v any) *x509.CertPool {
 	p, _ := v.(*x509.CertPool)
 	return p
-}
-
-// lockedWriter serialises writes from concurrent handshakes.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-func (l *lockedWriter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.String()
 }

@@ -1,7 +1,6 @@
 package pqtls
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -106,7 +105,7 @@ func TestObserverListenAndServeTLSCertFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logged := &lockedWriter{w: &bytes.Buffer{}}
+	logged := &testpeer.Buffer{}
 	srv := &http.Server{TLSConfig: cfg, ErrorLog: obs.HTTPServerErrorLog(log.New(logged, "", 0)), ReadHeaderTimeout: 5 * time.Second,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, r.Proto, " ", GroupName(r.TLS.CurveID)) })}
 	// ListenAndServeTLS needs a fixed address: take a free loopback port.
@@ -225,18 +224,7 @@ func TestObserverPlainCryptoTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-			_ = c.(*tls.Conn).Handshake()
-			c.Close()
-		}
-	}()
+	testpeer.Serve(t, ln, 5*time.Second, func(c net.Conn) { _ = c.(*tls.Conn).Handshake() })
 	cliCfg, err := ClientConfig(Options{Base: &tls.Config{RootCAs: pool, ServerName: "localhost"}, Observer: obs})
 	if err != nil {
 		t.Fatal(err)

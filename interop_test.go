@@ -5,7 +5,6 @@ package pqtls_test
 // pqtls configs. Each test also checks the metrics pqtls counted.
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -14,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,24 +25,7 @@ import (
 type interopServer struct {
 	addr string
 	reg  *prometheus.Registry
-	logs *safeBuffer
-}
-
-type safeBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *safeBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *safeBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs *testpeer.Buffer
 }
 
 // startPQServer serves "hello over GROUP\n" on each connection, or HTTP when
@@ -56,7 +37,7 @@ func startPQServer(t *testing.T, cert *testpki.Cert, p pqtls.Policy, httpMode bo
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &safeBuffer{}
+	logs := &testpeer.Buffer{}
 	cfg, err := pqtls.ServerConfig(pqtls.Options{Policy: p, Base: &tls.Config{Certificates: []tls.Certificate{cert.TLS}}})
 	if err != nil {
 		t.Fatal(err)

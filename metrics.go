@@ -2,11 +2,12 @@ package pqtls
 
 import (
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pqtls/pqtls/internal/promreg"
 )
 
 // Role is the `role` metric label: which side of the handshake recorded it.
@@ -91,29 +92,13 @@ func durationVec(name, help string) *prometheus.HistogramVec {
 	}, []string{"role", "group"})
 }
 
-// registerEach registers each collector, replacing it with the one already
-// on reg when an equal one is there.
+// registerEach registers each collector through internal/promreg,
+// replacing it with the one already on reg when an equal one is there.
 func registerEach[C prometheus.Collector](reg prometheus.Registerer, cs ...*C) error {
-	for _, c := range cs {
-		var err error
-		if *c, err = register(reg, *c); err != nil {
-			return err
-		}
+	if err := promreg.Each(reg, cs...); err != nil {
+		return fmt.Errorf("pqtls: registering the tls_handshake_* metrics: %w (the registry already has a different metric with one of these names: use a separate prometheus.Registry, or share one *pqtls.Metrics)", err)
 	}
 	return nil
-}
-
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, fmt.Errorf("pqtls: registering the tls_handshake_* metrics: %w (the registry already has a different metric with one of these names: use a separate prometheus.Registry, or share one *pqtls.Metrics)", err)
-	}
-	return c, nil
 }
 
 // ObserveHandshake records a completed handshake.

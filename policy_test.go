@@ -1,13 +1,14 @@
 package pqtls
 
 import (
-	"bytes"
 	"crypto/tls"
 	"errors"
 	"log/slog"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pqtls/pqtls/internal/testpeer"
 )
 
 func TestPolicyValidate(t *testing.T) {
@@ -116,7 +117,7 @@ func TestDeprecatedDefaultVarsUnread(t *testing.T) {
 // prefer never breaks a working link: versions and groups follow the base
 // or Go's defaults; a classical-only base list gets the hybrids added.
 func TestPreferKeepsWorkingLinks(t *testing.T) {
-	logs := &lockedWriter{w: &bytes.Buffer{}}
+	logs := &testpeer.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	// gosec-style base: TLS 1.2 minimum, classical curves.
 	base := &tls.Config{MinVersion: tls.VersionTLS12, CurvePreferences: []tls.CurveID{tls.CurveP256, tls.CurveP384}}
@@ -154,7 +155,7 @@ func TestPreferKeepsWorkingLinks(t *testing.T) {
 	}
 	// require: a gosec base's 1.2 minimum is raised with a warning; an
 	// explicit 1.2 minimum stays an error.
-	logs.w.Reset()
+	logs.Reset()
 	cfg, err = ServerConfig(Options{Policy: Policy{Mode: ModeRequire}, Base: &tls.Config{MinVersion: tls.VersionTLS12}, Logger: logger})
 	if err != nil || cfg.MinVersion != tls.VersionTLS13 || !strings.Contains(logs.String(), "raised to TLS 1.3") {
 		t.Fatalf("require on a 1.2 base: %v %x %s", err, cfg.MinVersion, logs.String())

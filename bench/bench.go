@@ -401,20 +401,34 @@ func (b *runner) done(ctx context.Context, w *worker) bool {
 	return over(ctx) || (b.o.Count > 0 && w.ops >= w.quota)
 }
 
+// connectOrWait connects for w; on failure it calls failed and returns nil.
+func (b *runner) connectOrWait(ctx context.Context, w *worker) net.Conn {
+	c, err := b.connect(ctx, w)
+	if err != nil {
+		b.failed(ctx, w, err)
+		return nil
+	}
+	b.backoff.reset()
+	return c
+}
+
+// failed counts err for w and, unless the run is over, waits the shared
+// backoff: a refused or failing target must not turn the workers into a
+// busy loop that floods its log.
+func (b *runner) failed(ctx context.Context, w *worker, err error) {
+	if !over(ctx) {
+		w.fail(err)
+		b.backoff.wait(ctx)
+	}
+}
+
 func (b *runner) handshakes(ctx context.Context, w *worker) {
 	for !b.done(ctx, w) {
 		start := time.Now()
-		c, err := b.connect(ctx, w)
-		if err != nil {
-			if !over(ctx) {
-				w.fail(err)
-				// A refused or failing target must not turn the
-				// workers into a busy loop that floods its log.
-				b.backoff.wait(ctx)
-			}
+		c := b.connectOrWait(ctx, w)
+		if c == nil {
 			continue
 		}
-		b.backoff.reset()
 		w.lat = append(w.lat, w.ready.Sub(start))
 		w.ops++
 		_ = c.Close()
@@ -425,26 +439,19 @@ func (b *runner) roundTrips(ctx context.Context, w *worker) {
 	buf := make([]byte, b.o.Size)
 	in := make([]byte, b.o.Size)
 	for !b.done(ctx, w) {
-		c, err := b.connect(ctx, w)
-		if err != nil {
-			if !over(ctx) {
-				w.fail(err)
-				b.backoff.wait(ctx)
-			}
+		c := b.connectOrWait(ctx, w)
+		if c == nil {
 			continue
 		}
-		b.backoff.reset()
 		for !b.done(ctx, w) {
 			start := time.Now()
 			_ = c.SetDeadline(start.Add(b.o.Timeout))
-			if _, err = c.Write(buf); err == nil {
+			_, err := c.Write(buf)
+			if err == nil {
 				_, err = io.ReadFull(c, in)
 			}
 			if err != nil {
-				if !over(ctx) {
-					w.fail(err)
-					b.backoff.wait(ctx)
-				}
+				b.failed(ctx, w, err)
 				break
 			}
 			w.lat = append(w.lat, time.Since(start))

@@ -28,9 +28,7 @@ func TestInteropDeb13ThroughHAProxy(t *testing.T) {
 	}
 	before := logged()
 	rep := run(t, Options{Target: h.Addr, ServerName: "localhost", Count: 2, RootCAs: ngx.CA.Pool()})
-	if rep.Verdict.Code != VerdictOK || !rep.Verdict.Safe {
-		t.Fatalf("verdict = %+v, want ok", rep.Verdict)
-	}
+	wantVerdict(t, rep, VerdictOK, true)
 	attempts := 0
 	for _, c := range rep.Cases {
 		attempts += c.Attempts
@@ -73,9 +71,7 @@ func TestInteropDeb13HAProxyCurvesClassical(t *testing.T) {
 	backend := d.Nginx(t, testpeer.NginxOptions{NoTLS: true})
 	h := d.HAProxy(t, testpeer.HAProxyOptions{TCP: true, Backend: backend.Addr, Curves: "X25519:P-256"})
 	rep := run(t, Options{Target: h.Addr, ServerName: "localhost", Count: 2, RootCAs: h.CA.Pool()})
-	if rep.Verdict.Code != VerdictHybridUnavailable || !rep.Verdict.Safe {
-		t.Fatalf("verdict = %+v, want hybrid_unavailable", rep.Verdict)
-	}
+	wantVerdict(t, rep, VerdictHybridUnavailable, true)
 	if c := caseOf(t, rep, CaseFullHybrid); c.SelectedGroup != "x25519" {
 		t.Errorf("HAProxy curves X25519:P-256 negotiated %q for the hybrid-first handshake, want x25519", c.SelectedGroup)
 	}

@@ -43,9 +43,7 @@ func run(t *testing.T, o Options) *Report {
 func TestHybridServerOK(t *testing.T) {
 	addr := servePQTLS(t, listenLoopback(t), pqtls.ModePrefer)
 	rep := run(t, Options{Target: addr, Count: 3})
-	if rep.Verdict.Code != VerdictOK || !rep.Verdict.Safe {
-		t.Fatalf("verdict = %+v, want ok", rep.Verdict)
-	}
+	wantVerdict(t, rep, VerdictOK, true)
 	for _, c := range rep.Cases {
 		if c.OK != c.Attempts || c.Attempts != 3 || c.SuccessRate != 1 {
 			t.Errorf("%s: %d/%d ok (%v) %v", c.Name, c.OK, c.Attempts, c.Classes, c.Errors)
@@ -109,9 +107,7 @@ func TestHybridServerOK(t *testing.T) {
 func TestClassicalOnlyServerIsNotABrokenPath(t *testing.T) {
 	addr := servePQTLS(t, listenLoopback(t), pqtls.ModeClassical)
 	rep := run(t, Options{Target: addr})
-	if rep.Verdict.Code != VerdictHybridUnavailable || !rep.Verdict.Safe {
-		t.Fatalf("verdict = %+v, want hybrid_unavailable (safe)", rep.Verdict)
-	}
+	wantVerdict(t, rep, VerdictHybridUnavailable, true)
 	if !strings.Contains(rep.Verdict.Summary, "hybrid not available on this server") {
 		t.Errorf("summary %q", rep.Verdict.Summary)
 	}
@@ -144,12 +140,18 @@ func TestRequireServerRefusesClassicalOnly(t *testing.T) {
 	}
 }
 
+// runFault runs the canary (o without Target) against a loopback server
+// with fault f and fails unless the verdict is want, not safe.
+func runFault(t *testing.T, f fault, o Options, want string) *Report {
+	t.Helper()
+	o.Target = serveFault(t, listenLoopback(t), f)
+	rep := run(t, o)
+	wantVerdict(t, rep, want, false)
+	return rep
+}
+
 func TestSingleReadServerResetsSplitHello(t *testing.T) {
-	addr := serveFault(t, listenLoopback(t), faultSingleRead)
-	rep := run(t, Options{Target: addr, Count: 3})
-	if rep.Verdict.Code != VerdictSplitHelloReset || rep.Verdict.Safe {
-		t.Fatalf("verdict = %+v, want split_hello_reset", rep.Verdict)
-	}
+	rep := runFault(t, faultSingleRead, Options{Count: 3}, VerdictSplitHelloReset)
 	if c := caseOf(t, rep, CaseHybridSplitTCP); c.Classes[ClassReset] != 3 {
 		t.Errorf("split-tcp classes = %v, want reset 3", c.Classes)
 	}
@@ -162,14 +164,10 @@ func TestSingleReadServerResetsSplitHello(t *testing.T) {
 }
 
 func TestLargeHelloDropped(t *testing.T) {
-	addr := serveFault(t, listenLoopback(t), faultDropLarge)
 	// Only the hybrid case (plus the baselines): each timeout costs a full
 	// --timeout, kept generous so that a loaded machine does not time the
 	// classical baselines out too.
-	rep := run(t, Options{Target: addr, Timeout: time.Second, Cases: []string{CaseHybrid, CaseHybridSplitTCP}})
-	if rep.Verdict.Code != VerdictLargeHelloDropped || rep.Verdict.Safe {
-		t.Fatalf("verdict = %+v, want large_hello_dropped", rep.Verdict)
-	}
+	rep := runFault(t, faultDropLarge, Options{Timeout: time.Second, Cases: []string{CaseHybrid, CaseHybridSplitTCP}}, VerdictLargeHelloDropped)
 	if c := caseOf(t, rep, CaseHybrid); c.Classes[ClassTimeout] != 2 {
 		t.Errorf("hybrid classes %v", c.Classes)
 	}
@@ -179,22 +177,14 @@ func TestLargeHelloDropped(t *testing.T) {
 }
 
 func TestHybridAlert(t *testing.T) {
-	addr := serveFault(t, listenLoopback(t), faultAlertLarge)
-	rep := run(t, Options{Target: addr})
-	if rep.Verdict.Code != VerdictHybridAlert || rep.Verdict.Safe {
-		t.Fatalf("verdict = %+v, want hybrid_alert", rep.Verdict)
-	}
+	rep := runFault(t, faultAlertLarge, Options{}, VerdictHybridAlert)
 	if c := caseOf(t, rep, CaseHybrid); c.Classes["alert:handshake_failure"] != 2 {
 		t.Errorf("hybrid classes %v", c.Classes)
 	}
 }
 
 func TestNotTLSIsUnreachable(t *testing.T) {
-	addr := serveFault(t, listenLoopback(t), faultHTTP)
-	rep := run(t, Options{Target: addr, Count: 1})
-	if rep.Verdict.Code != VerdictUnreachable || rep.Verdict.Safe {
-		t.Fatalf("verdict = %+v, want unreachable", rep.Verdict)
-	}
+	rep := runFault(t, faultHTTP, Options{Count: 1}, VerdictUnreachable)
 	if c := caseOf(t, rep, CaseClassical); c.Classes[ClassUnexpected] != 1 {
 		t.Errorf("classical classes %v", c.Classes)
 	}

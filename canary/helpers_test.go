@@ -183,6 +183,15 @@ func (p *prefixConn) Read(b []byte) (int, error) {
 }
 
 // caseOf returns the named case of r, failing the test when absent.
+// wantVerdict fails the test unless rep's verdict is code with Safe equal
+// to safe.
+func wantVerdict(t testing.TB, rep *Report, code string, safe bool) {
+	t.Helper()
+	if rep.Verdict.Code != code || rep.Verdict.Safe != safe {
+		t.Fatalf("verdict %+v, want %s (safe %v)", rep.Verdict, code, safe)
+	}
+}
+
 func caseOf(t testing.TB, r *Report, name string) CaseResult {
 	t.Helper()
 	for _, c := range r.Cases {

@@ -13,9 +13,7 @@ func TestInteropNodeHybridServer(t *testing.T) {
 	node := testpeer.NodeServer(t, testpeer.NodeServerOptions{})
 	// --ca: the full handshakes verify the certificate this time.
 	rep := run(t, Options{Target: node.Addr, Count: 3, RootCAs: node.CA.Pool()})
-	if rep.Verdict.Code != VerdictOK || !rep.Verdict.Safe {
-		t.Fatalf("verdict = %+v", rep.Verdict)
-	}
+	wantVerdict(t, rep, VerdictOK, true)
 	for _, name := range []string{CaseHybrid, CaseHybridSplitTCP, CaseHybridSplitRecord, CaseHybridHRR, CaseFullHybrid} {
 		if c := caseOf(t, rep, name); c.SelectedGroup != "X25519MLKEM768" || c.OK != 3 {
 			t.Errorf("%s: %d/3 ok, group %q, classes %v %v", name, c.OK, c.SelectedGroup, c.Classes, c.Errors)
@@ -49,9 +47,7 @@ func TestInteropNodeHybridServer(t *testing.T) {
 func TestInteropNginxClassicalServer(t *testing.T) {
 	ngx := testpeer.Nginx(t, testpeer.NginxOptions{})
 	rep := run(t, Options{Target: ngx.Addr, Count: 2, RootCAs: ngx.CA.Pool()})
-	if rep.Verdict.Code != VerdictHybridUnavailable || !rep.Verdict.Safe {
-		t.Fatalf("verdict = %+v, want hybrid_unavailable", rep.Verdict)
-	}
+	wantVerdict(t, rep, VerdictHybridUnavailable, true)
 	if !strings.Contains(rep.Verdict.Summary, "hybrid not available on this server") || !strings.Contains(rep.Verdict.Summary, "path carried the hybrid ClientHellos fine") {
 		t.Errorf("summary %q", rep.Verdict.Summary)
 	}

@@ -86,9 +86,7 @@ func TestNetnsCleanPath(t *testing.T) {
 	targets := map[string]string{"pqtls": n.pqtlsTarget()}
 	t.Run("pqtls", func(t *testing.T) {
 		rep := n.canary(Options{Target: targets["pqtls"], PMTU: PMTUOn})
-		if rep.Verdict.Code != VerdictOK || !rep.Verdict.Safe {
-			t.Fatalf("verdict %+v", rep.Verdict)
-		}
+		wantVerdict(t, rep, VerdictOK, true)
 		if p := rep.Path; p.Interface != testpeer.NetnsDev || p.InterfaceMTU != 1500 || p.MSS != 1448 && p.MSS != 1460 || !strings.HasPrefix(p.LocalAddr, n.ClientIP+":") {
 			t.Errorf("path %+v", p)
 		}
@@ -99,9 +97,7 @@ func TestNetnsCleanPath(t *testing.T) {
 	t.Run("node", func(t *testing.T) {
 		addr := startNodeIn(t, n.Topology, n.Server, n.ServerIP)
 		rep := n.canary(Options{Target: addr})
-		if rep.Verdict.Code != VerdictOK || !rep.Verdict.Safe {
-			t.Fatalf("verdict %+v", rep.Verdict)
-		}
+		wantVerdict(t, rep, VerdictOK, true)
 		if c := caseOf(t, rep, CaseFullHybrid); c.SelectedGroup != "X25519MLKEM768" {
 			t.Errorf("Node negotiated %q", c.SelectedGroup)
 		}
@@ -117,9 +113,7 @@ func TestNetnsPMTUBlackHole(t *testing.T) {
 	n.Router.Iptables(t, "-A", "FORWARD", "-p", "icmp", "--icmp-type", "fragmentation-needed", "-j", "DROP")
 	addr := n.pqtlsTarget()
 	rep := n.canary(Options{Target: addr, Count: 2, Timeout: 1500 * time.Millisecond, SplitPause: 20 * time.Millisecond, PMTU: PMTUOn})
-	if rep.Verdict.Code != VerdictLargeHelloDropped || rep.Verdict.Safe {
-		t.Fatalf("verdict %+v", rep.Verdict)
-	}
+	wantVerdict(t, rep, VerdictLargeHelloDropped, false)
 	if c := caseOf(t, rep, CaseClassical); c.OK != 2 {
 		t.Errorf("classical %v", c.Classes)
 	}
@@ -140,9 +134,7 @@ func TestNetnsMiddleboxDropsLargePackets(t *testing.T) {
 	n.Router.Iptables(t, "-A", "FORWARD", "-m", "length", "--length", "1401:65535", "-j", "DROP")
 	addr := n.pqtlsTarget()
 	rep := n.canary(Options{Target: addr, Count: 2, Timeout: 1500 * time.Millisecond, SplitPause: 20 * time.Millisecond, PMTU: PMTUOn})
-	if rep.Verdict.Code != VerdictLargeHelloDropped || rep.Verdict.Safe {
-		t.Fatalf("verdict %+v", rep.Verdict)
-	}
+	wantVerdict(t, rep, VerdictLargeHelloDropped, false)
 	if c := caseOf(t, rep, CaseFullClassical); c.OK != 2 {
 		t.Errorf("classical handshake %v", c.Classes)
 	}
@@ -155,9 +147,7 @@ func TestNetnsSingleReadServer(t *testing.T) {
 	n := newTopo(t)
 	addr := serveFault(t, n.listen(8443), faultSingleRead)
 	rep := n.canary(Options{Target: addr})
-	if rep.Verdict.Code != VerdictSplitHelloReset || rep.Verdict.Safe {
-		t.Fatalf("verdict %+v", rep.Verdict)
-	}
+	wantVerdict(t, rep, VerdictSplitHelloReset, false)
 	if c := caseOf(t, rep, CaseHybridSplitTCP); c.Classes[ClassReset] != c.Attempts {
 		t.Errorf("split-tcp %v", c.Classes)
 	}
@@ -171,9 +161,7 @@ func TestNetnsMSSClamp536(t *testing.T) {
 	n.Router.Iptables(t, "-t", "mangle", "-A", "FORWARD", "-p", "tcp", "--tcp-flags", "SYN,RST", "SYN", "-j", "TCPMSS", "--set-mss", "536")
 	addr := n.pqtlsTarget()
 	rep := n.canary(Options{Target: addr})
-	if rep.Verdict.Code != VerdictOK || !rep.Verdict.Safe {
-		t.Fatalf("verdict %+v", rep.Verdict)
-	}
+	wantVerdict(t, rep, VerdictOK, true)
 	if rep.Path.MSS > 536 || rep.Path.MSS < 400 {
 		t.Errorf("MSS %d, want <= 536 after clamping", rep.Path.MSS)
 	}
@@ -204,9 +192,7 @@ func TestNetnsDelayAndLoss(t *testing.T) {
 	}
 	addr := n.pqtlsTarget()
 	rep := n.canary(Options{Target: addr, Count: 5})
-	if rep.Verdict.Code != VerdictOK || !rep.Verdict.Safe {
-		t.Fatalf("verdict %+v", rep.Verdict)
-	}
+	wantVerdict(t, rep, VerdictOK, true)
 	cl, hy, hrr := caseOf(t, rep, CaseFullClassical), caseOf(t, rep, CaseFullHybrid), caseOf(t, rep, CaseHybridHRR)
 	for _, c := range rep.Cases {
 		if c.Latency.P50 <= 0 || c.Latency.Max > 5000 || c.Latency.P50 > c.Latency.P90 || c.Latency.P90 > c.Latency.Max {
@@ -273,9 +259,7 @@ func TestNetnsSingleReadProxy(t *testing.T) {
 	n := newTopo(t)
 	addr := n.singleReadProxy(n.pqtlsTarget())
 	rep := n.canary(Options{Target: addr})
-	if rep.Verdict.Code != VerdictSplitHelloReset || rep.Verdict.Safe {
-		t.Fatalf("verdict %+v", rep.Verdict)
-	}
+	wantVerdict(t, rep, VerdictSplitHelloReset, false)
 	if c := caseOf(t, rep, CaseHybridSplitTCP); c.Classes[ClassReset] != c.Attempts {
 		t.Errorf("split-tcp %v", c.Classes)
 	}

@@ -444,16 +444,7 @@ func TestUnixSockets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer bl.Close()
-	go func() {
-		for {
-			c, err := bl.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); _, _ = io.Copy(c, c) }()
-		}
-	}()
+	testpeer.Serve(t, bl, 0, func(c net.Conn) { _, _ = io.Copy(c, c) })
 	srvPath := filepath.Join(dir, "tls.sock")
 	srv, _, base := serverOnly(t, p, "unix:"+backendPath, func(l *ListenerConfig) { l.Listen = "unix:" + srvPath })
 	_ = srv

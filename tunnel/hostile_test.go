@@ -9,14 +9,11 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pqtls/pqtls/internal/testpeer"
 )
@@ -96,13 +93,7 @@ func TestTunnelReportsMatchedIdentity(t *testing.T) {
 	l.CA = p.caPath
 	l.ProxyProtocol = true
 	l.Allow = ACL{URI: []string{"spiffe://example.org/ns/*"}, DNS: []string{"web.internal"}}
-	var logs logBuffer
-	tu, err := Start(t.Context(), Config{Listeners: []ListenerConfig{l}},
-		Options{Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.NewJSONHandler(&logs, nil)), NoWatch: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tu.Close()
+	tu, logs := startJSONLogged(t, l)
 	addr := tu.Listeners()[0].Addr().String()
 	dial := func(o certOpts) (*tls.Conn, error) {
 		o.client = true
@@ -227,13 +218,7 @@ func TestRefusalLogCarriesSNI(t *testing.T) {
 	p := newPKI(t)
 	l := serverListener(t, p, echoServer(t))
 	l.Policy = "require"
-	var logs logBuffer
-	tu, err := Start(t.Context(), Config{Listeners: []ListenerConfig{l}},
-		Options{Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.NewJSONHandler(&logs, nil)), NoWatch: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tu.Close()
+	tu, logs := startJSONLogged(t, l)
 	cfg := &tls.Config{RootCAs: p.pool(), ServerName: "db.internal", CurvePreferences: []tls.CurveID{tls.X25519}}
 	if c, err := dialTLS(tu.Listeners()[0].Addr().String(), cfg); err == nil {
 		c.Close()
@@ -255,13 +240,7 @@ func TestRefusalLogCarriesSNI(t *testing.T) {
 func TestStartLogsEffectivePolicy(t *testing.T) {
 	t.Setenv("GODEBUG", "tlssecpmlkem=0")
 	p := newPKI(t)
-	var logs logBuffer
-	tu, err := Start(t.Context(), Config{Listeners: []ListenerConfig{serverListener(t, p, echoServer(t))}},
-		Options{Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.NewJSONHandler(&logs, nil)), NoWatch: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tu.Close()
+	_, logs := startJSONLogged(t, serverListener(t, p, echoServer(t)))
 	var logged string
 	for _, line := range strings.Split(logs.String(), "\n") {
 		var rec map[string]any

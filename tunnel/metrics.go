@@ -1,10 +1,9 @@
 package tunnel
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pqtls/pqtls/internal/promreg"
 )
 
 // Tunnel metric names (public interface, docs/TUNNEL.md).
@@ -59,35 +58,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	// A second tunnel on the same registry shares the collectors already
 	// there (a new, unregistered one would count into nothing).
-	var err error
-	if m.active, err = register(reg, m.active); err != nil {
+	if err := promreg.Each(reg, &m.active); err != nil {
 		return nil, err
 	}
-	for _, c := range []**prometheus.CounterVec{&m.total, &m.bytes, &m.backendErrs, &m.reloads, &m.reloadErrors} {
-		if *c, err = register(reg, *c); err != nil {
-			return nil, err
-		}
+	if err := promreg.Each(reg, &m.total, &m.bytes, &m.backendErrs, &m.reloads, &m.reloadErrors); err != nil {
+		return nil, err
 	}
-	for _, h := range []**prometheus.HistogramVec{&m.duration, &m.dial} {
-		if *h, err = register(reg, *h); err != nil {
-			return nil, err
-		}
+	if err := promreg.Each(reg, &m.duration, &m.dial); err != nil {
+		return nil, err
 	}
 	return m, nil
-}
-
-// register registers c, or returns the equal collector already registered.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if !errors.As(err, &are) {
-			return c, err
-		}
-		existing, ok := are.ExistingCollector.(C)
-		if !ok {
-			return c, fmt.Errorf("metric collector already registered with another type: %w", err)
-		}
-		return existing, nil
-	}
-	return c, nil
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pqtls/pqtls/internal/testpeer"
 )
 
 func TestMetricsHealthAndConnectionLog(t *testing.T) {
@@ -221,13 +223,7 @@ func TestACLDeniedIsLogged(t *testing.T) {
 	l := serverListener(t, p, echoServer(t))
 	l.CA = p.caPath
 	l.Allow = ACL{URI: []string{"spiffe://example.org/ns/prod/sa/api"}}
-	var logs logBuffer
-	tu, err := Start(t.Context(), Config{Listeners: []ListenerConfig{l}},
-		Options{Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.NewJSONHandler(&logs, nil)), NoWatch: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tu.Close()
+	tu, logs := startJSONLogged(t, l)
 	cert, _, _ := p.issue(t, certOpts{cn: "mallory", client: true, uris: []string{"spiffe://example.org/ns/dev/sa/mallory"}})
 	c, err := dialTLS(tu.Listeners()[0].Addr().String(), &tls.Config{RootCAs: p.pool(), ServerName: "db.internal", Certificates: []tls.Certificate{cert}})
 	if err == nil {
@@ -257,21 +253,13 @@ func TestReadyzDoesNotProbeRemoteTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer remote.Close()
 	var mu sync.Mutex
 	var peers []string // remote addresses of the accepted connections
-	go func() {
-		for {
-			c, err := remote.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			peers = append(peers, c.RemoteAddr().String())
-			mu.Unlock()
-			c.Close()
-		}
-	}()
+	testpeer.Serve(t, remote, 0, func(c net.Conn) {
+		mu.Lock()
+		peers = append(peers, c.RemoteAddr().String())
+		mu.Unlock()
+	})
 	local, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -313,13 +301,7 @@ func TestMaxConnectionsLogged(t *testing.T) {
 	p := newPKI(t)
 	l := serverListener(t, p, echoServer(t))
 	l.MaxConnections = 1
-	var logs logBuffer
-	tu, err := Start(t.Context(), Config{Listeners: []ListenerConfig{l}},
-		Options{Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.NewJSONHandler(&logs, nil)), NoWatch: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tu.Close()
+	tu, logs := startJSONLogged(t, l)
 	base := &tls.Config{RootCAs: p.pool(), ServerName: "db.internal"}
 	c, err := dialTLS(tu.Listeners()[0].Addr().String(), base)
 	if err != nil {
@@ -332,4 +314,18 @@ func TestMaxConnectionsLogged(t *testing.T) {
 	waitFor(t, "the max_connections warning", func() bool {
 		return strings.Contains(logs.String(), `"msg":"tunnel max_connections reached`) && strings.Contains(logs.String(), `"max_connections":1`)
 	})
+}
+
+// startJSONLogged starts a tunnel of l (no file watch) that logs JSON into
+// the returned buffer; the tunnel closes when the test ends.
+func startJSONLogged(t *testing.T, l ListenerConfig) (*Tunnel, *logBuffer) {
+	t.Helper()
+	logs := &logBuffer{}
+	tu, err := Start(t.Context(), Config{Listeners: []ListenerConfig{l}},
+		Options{Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.NewJSONHandler(logs, nil)), NoWatch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tu.Close() })
+	return tu, logs
 }

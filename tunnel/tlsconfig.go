@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/certload"
 	"github.com/spiffe/go-spiffe/v2/bundle/x509bundle"
 	spiffetls "github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
 	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
@@ -130,13 +131,9 @@ func (l *ListenerConfig) loadCA() (*x509.CertPool, error) {
 	if l.CA == "" {
 		return nil, nil
 	}
-	pem, err := os.ReadFile(l.CA)
+	pool, err := certload.LoadPool(l.CA)
 	if err != nil {
-		return nil, at("ca", fmt.Errorf("read CA bundle: %w", err))
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, at("ca", fmt.Errorf("CA bundle %s holds no PEM certificate: give a PEM file with one or more CERTIFICATE blocks", l.CA))
+		return nil, at("ca", err)
 	}
 	return pool, nil
 }
@@ -285,13 +282,9 @@ func (l *ListenerConfig) targetConfig() (*tls.Config, error) {
 		}
 	}
 	if l.TargetCA != "" {
-		pem, err := os.ReadFile(l.TargetCA)
-		if err != nil {
-			return nil, fmt.Errorf("read target CA bundle: %w", err)
-		}
-		base.RootCAs = x509.NewCertPool()
-		if !base.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("target CA bundle %s holds no PEM certificate", l.TargetCA)
+		var err error
+		if base.RootCAs, err = certload.LoadPool(l.TargetCA); err != nil {
+			return nil, fmt.Errorf("target CA: %w", err)
 		}
 	}
 	return pqtls.ClientConfig(pqtls.Options{Policy: pqtls.Policy{Mode: pqtls.ModePrefer, MinVersion: tls.VersionTLS12}, Base: base})

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/bench"
+	"github.com/pqtls/pqtls/internal/certload"
 	"github.com/pqtls/pqtls/internal/outfile"
 	"github.com/pqtls/pqtls/internal/report"
 	"github.com/spf13/cobra"
@@ -237,11 +239,18 @@ func newBenchEchoCmd(s streams) *cobra.Command {
 				if cert == "" || key == "" {
 					return usageErrorf("give --cert and --key, or --plain for a plaintext echo server")
 				}
-				c, err := keyPairFlags(cert, key)
+				// The pair is reloaded when its files change (a failed
+				// reload keeps the pair in use and is logged).
+				kp, err := certload.NewKeyPair(cert, key)
 				if err != nil {
-					return err
+					return usageErrorf("--cert/--key: %v (check the paths and that the key matches the certificate)", err)
 				}
-				cfg = &tls.Config{Certificates: []tls.Certificate{*c}, MinVersion: tls.VersionTLS13}
+				w, err := certload.Watch(slog.New(slog.NewTextHandler(s.errOut, nil)), nil, kp)
+				if err != nil {
+					return failuref("watch --cert/--key: %v", err)
+				}
+				defer w.Close()
+				cfg = &tls.Config{GetCertificate: kp.GetCertificate, MinVersion: tls.VersionTLS13}
 			}
 			network, addr := "tcp", listen
 			if p, ok := strings.CutPrefix(listen, "unix:"); ok {
@@ -253,15 +262,15 @@ func newBenchEchoCmd(s streams) *cobra.Command {
 			}
 			srv := bench.NewEchoServer(ln, cfg)
 			fmt.Fprintf(s.errOut, "echo server on %s (tls=%v)\n", srv.Addr(), cfg != nil)
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			<-ctx.Done()
 			return srv.Close()
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "", "host:port or unix:/path")
-	cmd.Flags().StringVar(&cert, "cert", "", "PEM certificate")
-	cmd.Flags().StringVar(&key, "key", "", "PEM key")
+	cmd.Flags().StringVar(&cert, "cert", "", "PEM certificate (reloaded when the file changes)")
+	cmd.Flags().StringVar(&key, "key", "", "PEM key (reloaded with --cert)")
 	cmd.Flags().BoolVar(&plain, "plain", false, "plaintext echo")
 	return cmd
 }

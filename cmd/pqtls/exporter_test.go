@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -58,20 +57,7 @@ func TestExporterServeAndSIGHUP(t *testing.T) {
 	if err := os.WriteFile(file, []byte("modules:\n  default:\n    timeout: 2s\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ready := make(chan string, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	var stderr bytes.Buffer
-	s := streams{in: strings.NewReader(""), out: io.Discard, errOut: &lockedBuf{b: &stderr}}
-	cmd := newExporterCmdWith(s, &exporterOpts{ready: ready})
-	cmd.SetArgs([]string{"--config", file, "--listen", "127.0.0.1:0", "--log-level", "debug"})
-	done := make(chan error, 1)
-	go func() { done <- cmd.ExecuteContext(ctx) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("exporter exited: %v", err)
-	}
+	addr, stderr, stop := startExporter(t, file, "--listen", "127.0.0.1:0", "--log-level", "debug")
 	get := func(path string) (int, string) {
 		t.Helper()
 		resp, err := http.Get("http://" + addr + path)
@@ -122,27 +108,44 @@ func TestExporterServeAndSIGHUP(t *testing.T) {
 	if code, body := get("/probe?target=127.0.0.1:1&module=second"); code != 200 {
 		t.Errorf("module second after reload: HTTP %d %s\n%s", code, body, stderr.String())
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("exporter returned %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("exporter did not stop")
+	if err := stop(); err != nil {
+		t.Errorf("exporter returned %v", err)
 	}
 }
 
-// lockedBuf is a bytes.Buffer safe for concurrent writes.
-type lockedBuf struct {
-	mu sync.Mutex
-	b  *bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
+// startExporter runs 'pqtls exporter --config file args...' in-process and
+// returns its address once it listens, its standard error, and stop, which
+// cancels it and returns its error (at most 10 s; the test's cleanup stops
+// it too).
+func startExporter(t *testing.T, file string, args ...string) (addr string, stderr *testpeer.Buffer, stop func() error) {
+	t.Helper()
+	ready := make(chan string, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr = &testpeer.Buffer{}
+	cmd := newExporterCmdWith(streams{in: strings.NewReader(""), out: io.Discard, errOut: stderr}, &exporterOpts{ready: ready})
+	cmd.SetArgs(append([]string{"--config", file}, args...))
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case err = <-done:
+			case <-time.After(10 * time.Second):
+				err = errors.New("exporter did not stop within 10 s")
+			}
+		})
+		return err
+	}
+	t.Cleanup(func() { _ = stop() })
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("exporter exited: %v", err)
+	}
+	return addr, stderr, stop
 }
 
 func TestExporterFlagsDocumented(t *testing.T) {
@@ -189,21 +192,8 @@ func TestExporterExposureWarning(t *testing.T) {
 		listen string
 		warn   bool
 	}{{"127.0.0.1:0", false}, {"[::1]:0", false}} {
-		ready := make(chan string, 1)
-		ctx, cancel := context.WithCancel(context.Background())
-		var stderr bytes.Buffer
-		s := streams{in: strings.NewReader(""), out: io.Discard, errOut: &lockedBuf{b: &stderr}}
-		cmd := newExporterCmdWith(s, &exporterOpts{ready: ready})
-		cmd.SetArgs([]string{"--config", file, "--listen", tc.listen})
-		done := make(chan error, 1)
-		go func() { done <- cmd.ExecuteContext(ctx) }()
-		select {
-		case <-ready:
-		case err := <-done:
-			t.Fatalf("exporter exited: %v", err)
-		}
-		cancel()
-		if err := <-done; err != nil {
+		_, stderr, stop := startExporter(t, file, "--listen", tc.listen)
+		if err := stop(); err != nil {
 			t.Fatal(err)
 		}
 		got := strings.Contains(stderr.String(), "no allowed_targets for module(s) default")
@@ -251,7 +241,7 @@ func TestExporterFloodUnderLowUlimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(sh, "-c", `ulimit -n 200 && exec "$0" "$@"`, bin, "exporter", "--config", cfgFile, "--listen", "127.0.0.1:0")
-	stderr := &lockedBuf{b: &bytes.Buffer{}}
+	stderr := &testpeer.Buffer{}
 	cmd.Stderr = stderr
 	// Killed with the test binary even if it dies before its cleanups run.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -262,15 +252,13 @@ func TestExporterFloodUnderLowUlimit(t *testing.T) {
 	addrRE := regexp.MustCompile(`msg="pqtls exporter listening" addr=(\S+)`)
 	var addr string
 	for i := 0; i < 500 && addr == ""; i++ {
-		stderr.mu.Lock()
-		if m := addrRE.FindStringSubmatch(stderr.b.String()); m != nil {
+		if m := addrRE.FindStringSubmatch(stderr.String()); m != nil {
 			addr = m[1]
 		}
-		stderr.mu.Unlock()
 		time.Sleep(20 * time.Millisecond)
 	}
 	if addr == "" {
-		t.Fatalf("exporter did not start:\n%s", stderr.b.String())
+		t.Fatalf("exporter did not start:\n%s", stderr.String())
 	}
 	// request sends one keep-alive request on c and returns the body.
 	request := func(c net.Conn, r *bufio.Reader, path string) (string, error) {
@@ -314,7 +302,7 @@ func TestExporterFloodUnderLowUlimit(t *testing.T) {
 		t.Errorf("%d connections kept, %d closed at accept; want 50 and 210 (cap = 200/4)", len(kept), refused)
 	}
 	if len(kept) < 2 {
-		t.Fatalf("no connection left to probe through:\n%s", stderr.b.String())
+		t.Fatalf("no connection left to probe through:\n%s", stderr.String())
 	}
 	body, err := request(kept[0].c, kept[0].r, "/probe?module=default&target="+tln.Addr().String())
 	if err != nil || !strings.Contains(body, "probe_success 1") || !strings.Contains(body, `group="x25519_mlkem768"`) {
@@ -357,20 +345,7 @@ func TestExporterEnumerateWired(t *testing.T) {
 	if err := os.WriteFile(file, []byte(yml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ready := make(chan string, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s := streams{in: strings.NewReader(""), out: io.Discard, errOut: io.Discard}
-	cmd := newExporterCmdWith(s, &exporterOpts{ready: ready})
-	cmd.SetArgs([]string{"--config", file, "--listen", "127.0.0.1:0"})
-	done := make(chan error, 1)
-	go func() { done <- cmd.ExecuteContext(ctx) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("exporter exited: %v", err)
-	}
+	addr, _, _ := startExporter(t, file, "--listen", "127.0.0.1:0")
 	resp, err := http.Get("http://" + addr + "/probe?module=enum&target=" + tln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -383,8 +358,6 @@ func TestExporterEnumerateWired(t *testing.T) {
 			t.Errorf("missing %s in\n%s", want, body)
 		}
 	}
-	cancel()
-	<-done
 }
 
 // An address that can never be bound is a usage error, found before the

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pqtls/pqtls/internal/testpeer"
 	"github.com/pqtls/pqtls/tunnel"
 )
 
@@ -12,7 +13,7 @@ import (
 // the call returns, so a crash right after it cannot lose it; Close writes
 // the batched rest.
 func TestTunnelLogFlushesAllButConnectionLines(t *testing.T) {
-	var out lockedBuffer
+	var out testpeer.Buffer
 	buf := newBufferedLog(&out)
 	log := newTunnelLogger(buf, tunnel.LogConfig{Format: "json"}).With("pid", 1)
 	log.Info(tunnel.ConnectionLogMessage, "peer", "first")

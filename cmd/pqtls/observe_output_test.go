@@ -9,10 +9,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pqtls/pqtls/internal/testpeer"
 )
 
 // Issue 11 item 1: -o is opened before any work. A directory or a path in
@@ -82,30 +83,12 @@ func TestObserveOutputDevice(t *testing.T) {
 	}
 }
 
-// syncBuffer is a strings.Builder safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // observeServing runs pqtls observe with args on the stream in and returns
 // the --serve address once it is printed, and a function that waits for
 // the exit code.
-func observeServing(t *testing.T, in io.Reader, args ...string) (addr string, errOut *syncBuffer, wait func() int) {
+func observeServing(t *testing.T, in io.Reader, args ...string) (addr string, errOut *testpeer.Buffer, wait func() int) {
 	t.Helper()
-	errOut = &syncBuffer{}
+	errOut = &testpeer.Buffer{}
 	done := make(chan int, 1)
 	go func() { done <- run(append(args, "--serve", "127.0.0.1:0"), in, io.Discard, errOut) }()
 	re := regexp.MustCompile(`serving metrics on http://([0-9.:]+)/metrics`)

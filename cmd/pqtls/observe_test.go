@@ -20,6 +20,7 @@ import (
 	"github.com/pqtls/pqtls"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/pqtls/pqtls/internal/testpeer"
 	"github.com/pqtls/pqtls/internal/testpki"
 	"github.com/pqtls/pqtls/observe"
 )
@@ -191,16 +192,7 @@ func TestNetnsLiveCapture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { c.(*tls.Conn).Handshake(); c.Write([]byte("ok")); c.Close() }()
-		}
-	}()
+	testpeer.Serve(t, ln, 0, func(c net.Conn) { c.(*tls.Conn).Handshake(); c.Write([]byte("ok")) })
 	port := ln.Addr().(*net.TCPAddr).Port
 	metricsLn, _ := net.Listen("tcp", "127.0.0.1:0")
 	metricsAddr := metricsLn.Addr().String()

@@ -19,12 +19,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/pqtls/pqtls/bench"
+	"github.com/pqtls/pqtls/internal/testpeer"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -290,24 +290,6 @@ func TestTunnelKubernetesExampleConfigChecks(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer safe for a writer process and a reading test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestTunnelSecondSignalCutsDrain runs the real binary: with a long drain
 // timeout and an idle connection open, SIGTERM starts the drain and a
 // second SIGTERM closes what is left; the process exits 0 well before the
@@ -348,7 +330,7 @@ func TestTunnelSecondSignalCutsDrain(t *testing.T) {
 // in front of an echo server with the given drain timeout, and returns the
 // process, its stderr and one TLS client connection through it. Cleanup
 // kills the process and closes the connection.
-func startTunnelProcess(t *testing.T, drainTimeout string) (*exec.Cmd, *lockedBuffer, *tls.Conn) {
+func startTunnelProcess(t *testing.T, drainTimeout string) (*exec.Cmd, *testpeer.Buffer, *tls.Conn) {
 	t.Helper()
 	p := runTunnelProcess(t, "", "--drain-timeout", drainTimeout)
 	return p.cmd, p.stderr, p.dial(t)
@@ -358,7 +340,7 @@ func startTunnelProcess(t *testing.T, drainTimeout string) (*exec.Cmd, *lockedBu
 // server.
 type tunnelProcess struct {
 	cmd    *exec.Cmd
-	stderr *lockedBuffer
+	stderr *testpeer.Buffer
 	addr   string
 	cfg    *tls.Config
 }
@@ -404,7 +386,7 @@ func runTunnelProcess(t *testing.T, shellPrefix string, extra ...string) *tunnel
 	if shellPrefix != "" {
 		cmd = exec.Command("/bin/sh", append([]string{"-c", shellPrefix + ` exec "$@"`, "sh"}, args...)...)
 	}
-	p := &tunnelProcess{cmd: cmd, stderr: &lockedBuffer{}, addr: addr, cfg: &tls.Config{RootCAs: pool, ServerName: "localhost"}}
+	p := &tunnelProcess{cmd: cmd, stderr: &testpeer.Buffer{}, addr: addr, cfg: &tls.Config{RootCAs: pool, ServerName: "localhost"}}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

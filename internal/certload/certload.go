@@ -20,6 +20,8 @@ import (
 	"fmt"
 	"os"
 	"sync/atomic"
+
+	"github.com/pqtls/pqtls"
 )
 
 // ErrNoCertificate is returned (wrapped) for a CA bundle with no PEM
@@ -40,19 +42,11 @@ func LoadPool(path string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// LoadKeyPair reads a PEM certificate (chain) and its private key, and
-// parses the leaf (Leaf is always set).
+// LoadKeyPair reads a PEM certificate (chain) and its private key with
+// pqtls.LoadX509KeyPair: Leaf is always set, and an ML-DSA certificate in a
+// binary built with Go older than 1.27 is a *pqtls.ConfigError that says so.
 func LoadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
-	c, err := tls.LoadX509KeyPair(certFile, keyFile)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	if c.Leaf == nil {
-		if c.Leaf, err = x509.ParseCertificate(c.Certificate[0]); err != nil {
-			return tls.Certificate{}, fmt.Errorf("parse certificate %s: %w", certFile, err)
-		}
-	}
-	return c, nil
+	return pqtls.LoadX509KeyPair(certFile, keyFile)
 }
 
 // Reloader is material that can be read again from its files.

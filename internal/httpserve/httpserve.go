@@ -10,7 +10,6 @@
 package httpserve
 
 import (
-	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -21,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pqtls/pqtls/internal/acceptloop"
+	"github.com/pqtls/pqtls/internal/promreg"
 )
 
 // The server's limits.
@@ -70,16 +70,7 @@ func NewRejectedCounter(reg prometheus.Registerer, server string) (prometheus.Co
 		Help:        "Connections to an HTTP side port closed at accept because the connection cap was reached.",
 		ConstLabels: prometheus.Labels{"server": server},
 	})
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(prometheus.Counter); ok {
-				return existing, nil
-			}
-		}
-		return nil, err
-	}
-	return c, nil
+	return promreg.Register[prometheus.Counter](reg, c)
 }
 
 // NewServer returns an http.Server with the package's limits (the caller

@@ -34,7 +34,7 @@ type CapturePeer struct {
 	// Proc is the tcpdump process.
 	Proc *Proc
 
-	stderr  *lockedBuffer
+	stderr  *Buffer
 	once    sync.Once
 	packets int
 	stopErr error
@@ -50,7 +50,7 @@ func Capture(tb testing.TB, opts CaptureOptions) *CapturePeer {
 	if opts.Interface == "" {
 		opts.Interface = "lo"
 	}
-	c := &CapturePeer{Path: opts.Path, stderr: &lockedBuffer{}}
+	c := &CapturePeer{Path: opts.Path, stderr: &Buffer{}}
 	if c.Path == "" {
 		c.Path = filepath.Join(tb.TempDir(), "capture.pcap")
 	}
@@ -105,22 +105,31 @@ func (c *CapturePeer) Stop() (int, error) {
 	return c.packets, c.stopErr
 }
 
-// lockedBuffer is a bytes.Buffer safe for concurrent Write and String.
-type lockedBuffer struct {
+// Buffer is a bytes.Buffer safe for concurrent Write and String: a log
+// or a child process's output written by one goroutine and read by the
+// test. The zero value is ready to use.
+type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *Buffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+func (l *Buffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// Reset empties the buffer.
+func (l *Buffer) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.Reset()
 }
 
 // TsharkFields decodes a pcap with tshark, an independent dissector, and

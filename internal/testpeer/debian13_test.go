@@ -97,20 +97,7 @@ func TestInteropDebian13Peers(t *testing.T) {
 func TestInteropDebian13Postgres(t *testing.T) {
 	d := Deb13(t)
 	pg := d.Postgres(t, PostgresOptions{SSL: true})
-	c, err := net.DialTimeout("tcp", pg.Addr, 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := PostgresSSLRequest(c); err != nil {
-		t.Fatal(err)
-	}
-	tc := tls.Client(c, pg.CA.ClientTLS("localhost", nil))
-	_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
-	if err := tc.Handshake(); err != nil {
-		t.Fatal(err)
-	}
-	if g := tc.ConnectionState().CurveID; g != tls.CurveP256 {
+	if g := pg.Handshake(t).CurveID; g != tls.CurveP256 {
 		t.Errorf("postgres 17 negotiated %v, want P-256 (ssl_ecdh_curve default prime256v1)", g)
 	}
 }

@@ -2,6 +2,7 @@ package testpeer
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -312,6 +313,27 @@ func postgresUser() (uint32, uint32, error) {
 		return 0, 0, fmt.Errorf("postgres user: bad uid/gid %s/%s", u.Uid, u.Gid)
 	}
 	return uint32(uid), uint32(gid), nil
+}
+
+// Handshake dials the server, sends the SSLRequest and completes a TLS
+// handshake with a client of the server's CA (ServerName localhost),
+// failing the test on error. It returns the connection state.
+func (p *PostgresPeer) Handshake(tb testing.TB) tls.ConnectionState {
+	tb.Helper()
+	c, err := net.DialTimeout("tcp", p.Addr, 10*time.Second)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer c.Close()
+	if err := PostgresSSLRequest(c); err != nil {
+		tb.Fatal(err)
+	}
+	tc := tls.Client(c, p.CA.ClientTLS("localhost", nil))
+	_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := tc.Handshake(); err != nil {
+		tb.Fatal(err)
+	}
+	return tc.ConnectionState()
 }
 
 // PostgresSSLRequest sends PostgreSQL's SSLRequest on a fresh connection and
