@@ -63,6 +63,24 @@ func serveHTTP(t *testing.T, srv *http.Server, serve func() error) {
 	})
 }
 
+// listenHTTPS serves an empty handler over pqtls.Listen (ServerConfig of p
+// with cert; obs, if not nil, on both the configuration and the Listener)
+// until the test ends.
+func listenHTTPS(t *testing.T, p Policy, cert tls.Certificate, obs *Observer) net.Listener {
+	t.Helper()
+	cfg, err := ServerConfig(Options{Policy: p, Base: &tls.Config{Certificates: []tls.Certificate{cert}}, Observer: obs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := Listen("tcp", "127.0.0.1:0", cfg, ListenerOptions{Observer: obs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})}
+	serveHTTP(t, srv, func() error { return srv.Serve(ln) })
+	return ln
+}
+
 func httpGet(t *testing.T, url string, cfg *tls.Config) (*http.Response, error) {
 	t.Helper()
 	tr := &http.Transport{TLSClientConfig: cfg, ForceAttemptHTTP2: true}
@@ -167,16 +185,7 @@ func TestObserverServeTLSRequire(t *testing.T) {
 func TestObserverListenerNotCountedTwice(t *testing.T) {
 	cert, pool := selfSigned(t)
 	obs, reg := newObserved(t)
-	cfg, err := ServerConfig(Options{Base: &tls.Config{Certificates: []tls.Certificate{cert}}, Observer: obs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := Listen("tcp", "127.0.0.1:0", cfg, ListenerOptions{Observer: obs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})}
-	serveHTTP(t, srv, func() error { return srv.Serve(ln) })
+	ln := listenHTTPS(t, Policy{}, cert, obs)
 	resp, err := httpGet(t, "https://"+ln.Addr().String()+"/", &tls.Config{RootCAs: pool, ServerName: "localhost"})
 	if err != nil {
 		t.Fatal(err)

@@ -81,33 +81,6 @@ func startPQServer(t *testing.T, cert *testpki.Cert, p pqtls.Policy, httpMode bo
 	return &interopServer{addr: ln.Addr().String(), reg: reg, logs: logs}
 }
 
-// metric returns the value of the counter with exactly these labels.
-func metric(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			if len(m.GetLabel()) != len(labels) {
-				continue
-			}
-			for _, lp := range m.GetLabel() {
-				if labels[lp.GetName()] != lp.GetValue() {
-					continue next
-				}
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	return 0
-}
-
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -120,7 +93,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 func groupCount(t *testing.T, reg *prometheus.Registry, role string, id tls.CurveID) float64 {
-	return metric(t, reg, pqtls.MetricGroupTotal, map[string]string{"role": role, "group": pqtls.GroupLabel(id), "kind": string(pqtls.GroupKind(id))})
+	return testpeer.Value(t, reg, pqtls.MetricGroupTotal, map[string]string{"role": role, "group": pqtls.GroupLabel(id), "kind": string(pqtls.GroupKind(id))})
 }
 
 // TestInteropNodeClientToPQServer: Node.js 26 clients with several ecdhCurve
@@ -172,9 +145,9 @@ func TestInteropRequireServerRefusesNodeClassicalClient(t *testing.T) {
 		t.Errorf("node got alert %q (%s), want handshake_failure", res.AlertDescription, res.Error)
 	}
 	eventually(t, "policy error metric", func() bool {
-		return metric(t, srv.reg, pqtls.MetricErrorsTotal, map[string]string{"role": "server", "reason": pqtls.ReasonPolicyClassicalPeer}) == 1
+		return testpeer.Value(t, srv.reg, pqtls.MetricErrorsTotal, map[string]string{"role": "server", "reason": pqtls.ReasonPolicyClassicalPeer}) == 1
 	})
-	if n := metric(t, srv.reg, pqtls.MetricGroupTotal, map[string]string{"role": "server", "group": "x25519", "kind": "classical"}); n != 0 {
+	if n := testpeer.Value(t, srv.reg, pqtls.MetricGroupTotal, map[string]string{"role": "server", "group": "x25519", "kind": "classical"}); n != 0 {
 		t.Errorf("a classical handshake was counted as completed: %v", n)
 	}
 	eventually(t, "log line", func() bool {
@@ -238,7 +211,7 @@ func TestInteropPQClientToNodeServer(t *testing.T) {
 			if got := groupCount(t, reg, "client", tc.want); got != 1 {
 				t.Errorf("client group metric = %v", got)
 			}
-			hrr := metric(t, reg, pqtls.MetricHelloRetryTotal, map[string]string{"role": "client", "group": pqtls.GroupLabel(tc.want)})
+			hrr := testpeer.Value(t, reg, pqtls.MetricHelloRetryTotal, map[string]string{"role": "client", "group": pqtls.GroupLabel(tc.want)})
 			if (hrr == 1) != tc.wantHRR {
 				t.Errorf("client HRR metric = %v, want HRR %v", hrr, tc.wantHRR)
 			}
@@ -259,7 +232,7 @@ func TestInteropRequireClientRefusesNodeClassicalServer(t *testing.T) {
 	if len(perr.Offered) != 1 || perr.Offered[0] != tls.X25519 || !strings.Contains(err.Error(), "classical-only") {
 		t.Fatalf("error does not name the server's x25519: %v", err)
 	}
-	if got := metric(t, reg, pqtls.MetricErrorsTotal, map[string]string{"role": "client", "reason": pqtls.ReasonPolicyClassicalPeer}); got != 1 {
+	if got := testpeer.Value(t, reg, pqtls.MetricErrorsTotal, map[string]string{"role": "client", "reason": pqtls.ReasonPolicyClassicalPeer}); got != 1 {
 		t.Errorf("client policy metric = %v", got)
 	}
 }
@@ -279,7 +252,7 @@ func TestInteropChromiumToPQServer(t *testing.T) {
 		t.Fatalf("page body %q", body)
 	}
 	eventually(t, "server metric", func() bool { return groupCount(t, srv.reg, "server", tls.X25519MLKEM768) >= 1 })
-	if n := metric(t, srv.reg, pqtls.MetricErrorsTotal, map[string]string{"role": "server", "reason": pqtls.ReasonPolicyClassicalPeer}); n != 0 {
+	if n := testpeer.Value(t, srv.reg, pqtls.MetricErrorsTotal, map[string]string{"role": "server", "reason": pqtls.ReasonPolicyClassicalPeer}); n != 0 {
 		t.Errorf("chromium was refused %v times", n)
 	}
 }
@@ -298,7 +271,7 @@ func TestInteropServerHelloRetryCounted(t *testing.T) {
 	}
 	eventually(t, "server metrics", func() bool { return groupCount(t, srv.reg, "server", tls.SecP256r1MLKEM768) == 1 })
 	labels := map[string]string{"role": "server", "group": pqtls.GroupLabel(tls.SecP256r1MLKEM768)}
-	if n := metric(t, srv.reg, pqtls.MetricHelloRetryTotal, labels); n != 1 {
+	if n := testpeer.Value(t, srv.reg, pqtls.MetricHelloRetryTotal, labels); n != 1 {
 		t.Fatalf("server HRR metric = %v, want 1", n)
 	}
 	if !strings.Contains(srv.logs.String(), "hrr=true") {
@@ -333,6 +306,6 @@ func TestInteropNodeTLS12ClientAgainstPrefer(t *testing.T) {
 		t.Fatalf("TLS 1.2 Node client connected to a TLS 1.3-minimum server on %s", res.Group)
 	}
 	eventually(t, "protocol_version metric", func() bool {
-		return metric(t, srv13.reg, pqtls.MetricErrorsTotal, map[string]string{"role": "server", "reason": pqtls.ReasonProtocolVersion}) == 1
+		return testpeer.Value(t, srv13.reg, pqtls.MetricErrorsTotal, map[string]string{"role": "server", "reason": pqtls.ReasonProtocolVersion}) == 1
 	})
 }

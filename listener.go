@@ -6,8 +6,9 @@ import (
 	"errors"
 	"net"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/pqtls/pqtls/internal/acceptloop"
 )
 
 // DefaultHandshakeTimeout bounds a server or client handshake when no other
@@ -93,32 +94,26 @@ func NewListener(inner net.Listener, cfg *tls.Config, o ListenerOptions) *Listen
 
 func (l *Listener) acceptLoop() {
 	defer l.wg.Done()
-	var backoff time.Duration
 	for {
 		select {
 		case l.sem <- struct{}{}:
 		case <-l.done:
 			return
 		}
-		raw, err := l.inner.Accept()
+		// Out of file descriptors, a connection aborted before accept, a
+		// timeout: acceptloop backs off and retries, as net/http does,
+		// instead of shutting the listener down.
+		raw, err := acceptloop.Accept(l.inner, l.done, nil)
 		if err != nil {
 			<-l.sem
-			if temporaryAcceptError(err) {
-				// Out of file descriptors, a connection aborted before
-				// accept, a timeout: back off and retry, as net/http does,
-				// instead of shutting the listener down.
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				select {
-				case <-time.After(backoff):
-					continue
-				case <-l.done:
-					return
-				}
+			select {
+			case <-l.done:
+				return
+			default:
 			}
 			l.fail(err)
 			return
 		}
-		backoff = 0
 		l.pendMu.Lock()
 		select {
 		case <-l.done:
@@ -159,27 +154,6 @@ func (l *Listener) handshake(raw net.Conn) {
 	case <-l.done:
 		_ = conn.Close()
 	}
-}
-
-// temporaryAcceptError reports whether an Accept error is worth retrying:
-// the listener itself is still usable.
-func temporaryAcceptError(err error) bool {
-	if errors.Is(err, net.ErrClosed) {
-		return false
-	}
-	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED, syscall.ECONNRESET, syscall.EINTR, syscall.EAGAIN} {
-		if errors.Is(err, errno) {
-			return true
-		}
-	}
-	var ne interface{ Timeout() bool }
-	if errors.As(err, &ne) && ne.Timeout() {
-		return true
-	}
-	// Wrappers that only say Temporary() (net.Error's deprecated method,
-	// still what net/http's Server checks).
-	var te interface{ Temporary() bool }
-	return errors.As(err, &te) && te.Temporary()
 }
 
 func (l *Listener) fail(err error) {

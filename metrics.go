@@ -53,70 +53,54 @@ type Metrics struct {
 // so several listeners can share one registry.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
-		groups: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: MetricGroupTotal,
-			Help: "Completed TLS handshakes by negotiated key-exchange group.",
-		}, []string{"role", "group", "kind"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:                            MetricDuration,
-			Help:                            "TLS handshake duration by negotiated group.",
-			Buckets:                         DurationBuckets,
-			NativeHistogramBucketFactor:     1.1,
-			NativeHistogramMaxBucketNumber:  100,
-			NativeHistogramMinResetDuration: time.Hour,
-		}, []string{"role", "group"}),
-		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: MetricErrorsTotal,
-			Help: "Failed TLS handshakes by reason.",
-		}, []string{"role", "reason"}),
-		hrr: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: MetricHelloRetryTotal,
-			Help: "TLS 1.3 handshakes that needed a HelloRetryRequest, by negotiated group.",
-		}, []string{"role", "group"}),
-		cipher: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: MetricCipherTotal,
-			Help: "Completed TLS handshakes by version and negotiated cipher suite.",
-		}, []string{"role", "version", "cipher"}),
-		hookDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:                            MetricHookDuration,
-			Help:                            "Server handshake time seen by an instrumented tls.Config's hooks: ClientHello processed to VerifyConnection (not accept to client Finished).",
-			Buckets:                         DurationBuckets,
-			NativeHistogramBucketFactor:     1.1,
-			NativeHistogramMaxBucketNumber:  100,
-			NativeHistogramMinResetDuration: time.Hour,
-		}, []string{"role", "group"}),
-		auth: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: MetricAuthTotal,
-			Help: "Completed TLS handshakes by the server certificate's authentication kind (classical or ml-dsa).",
-		}, []string{"role", "kind"}),
+		groups:   counterVec(MetricGroupTotal, "Completed TLS handshakes by negotiated key-exchange group.", "role", "group", "kind"),
+		duration: durationVec(MetricDuration, "TLS handshake duration by negotiated group."),
+		errors:   counterVec(MetricErrorsTotal, "Failed TLS handshakes by reason.", "role", "reason"),
+		hrr:      counterVec(MetricHelloRetryTotal, "TLS 1.3 handshakes that needed a HelloRetryRequest, by negotiated group.", "role", "group"),
+		cipher:   counterVec(MetricCipherTotal, "Completed TLS handshakes by version and negotiated cipher suite.", "role", "version", "cipher"),
+		hookDur: durationVec(MetricHookDuration, "Server handshake time seen by an instrumented tls.Config's hooks: "+
+			"ClientHello processed to VerifyConnection (not accept to client Finished)."),
+		auth: counterVec(MetricAuthTotal, "Completed TLS handshakes by the server certificate's authentication kind (classical or ml-dsa).", "role", "kind"),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	var err error
-	m.groups, err = register(reg, m.groups)
-	if err != nil {
+	if err := registerEach(reg, &m.groups, &m.errors, &m.hrr, &m.cipher, &m.auth); err != nil {
 		return nil, err
 	}
-	if m.duration, err = register(reg, m.duration); err != nil {
-		return nil, err
-	}
-	if m.errors, err = register(reg, m.errors); err != nil {
-		return nil, err
-	}
-	if m.hrr, err = register(reg, m.hrr); err != nil {
-		return nil, err
-	}
-	if m.cipher, err = register(reg, m.cipher); err != nil {
-		return nil, err
-	}
-	if m.hookDur, err = register(reg, m.hookDur); err != nil {
-		return nil, err
-	}
-	if m.auth, err = register(reg, m.auth); err != nil {
+	if err := registerEach(reg, &m.duration, &m.hookDur); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+}
+
+// durationVec is a handshake-duration histogram by role and group, with
+// DurationBuckets and native buckets.
+func durationVec(name, help string) *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:                            name,
+		Help:                            help,
+		Buckets:                         DurationBuckets,
+		NativeHistogramBucketFactor:     1.1,
+		NativeHistogramMaxBucketNumber:  100,
+		NativeHistogramMinResetDuration: time.Hour,
+	}, []string{"role", "group"})
+}
+
+// registerEach registers each collector, replacing it with the one already
+// on reg when an equal one is there.
+func registerEach[C prometheus.Collector](reg prometheus.Registerer, cs ...*C) error {
+	for _, c := range cs {
+		var err error
+		if *c, err = register(reg, *c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {

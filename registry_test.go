@@ -2,10 +2,7 @@ package pqtls
 
 import (
 	"crypto/tls"
-	"os"
-	"regexp"
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -44,43 +41,5 @@ func TestRegistryRowsComplete(t *testing.T) {
 	t.Setenv("GODEBUG", "tlssecpmlkem=0")
 	if d := DisabledGroups(); !slices.Equal(d, []tls.CurveID{tls.SecP256r1MLKEM768, tls.SecP384r1MLKEM1024}) {
 		t.Errorf("DisabledGroups under tlssecpmlkem=0: %v", d)
-	}
-}
-
-// docs/METRICS.md documents every reason of Reasons(): the plain ones as
-// table rows, the alert_* ones in the alert row.
-func TestReasonsDocumented(t *testing.T) {
-	doc, err := os.ReadFile("docs/METRICS.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(doc)
-	rs := Reasons()
-	if len(rs) < 40 || !slices.Contains(rs, ReasonPolicyClassicalPeer) || !slices.Contains(rs, "alert_handshake_failure") {
-		t.Fatalf("Reasons() = %v", rs)
-	}
-	rs[0] = "changed"
-	if Reasons()[0] == "changed" {
-		t.Fatal("Reasons returned its own slice")
-	}
-	for _, r := range Reasons() {
-		if !KnownReason(r) {
-			t.Errorf("%s is in Reasons() but not KnownReason", r)
-		}
-		pattern := "| `" + r + "` |"
-		if strings.HasPrefix(r, "alert_") {
-			pattern = "`" + r + "`"
-		}
-		if !strings.Contains(text, pattern) {
-			t.Errorf("docs/METRICS.md does not document reason %s", r)
-		}
-	}
-	// And documents no reason the code does not have.
-	section := text[strings.Index(text, "### `reason`"):]
-	section = section[:strings.Index(section, "\n## ")]
-	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\| ").FindAllStringSubmatch(section, -1) {
-		if !KnownReason(m[1]) && !strings.HasPrefix(m[1], "alert_") {
-			t.Errorf("docs/METRICS.md documents unknown reason %s", m[1])
-		}
 	}
 }

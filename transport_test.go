@@ -41,16 +41,7 @@ func TestHTTPTransportLikeDefault(t *testing.T) {
 	if cfg.NextProtos != nil {
 		t.Fatal("HTTPTransport modified the Dialer's config")
 	}
-	srvCfg, err := ServerConfig(Options{Base: &tls.Config{Certificates: []tls.Certificate{cert}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := Listen("tcp", "127.0.0.1:0", srvCfg, ListenerOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})}
-	serveHTTP(t, srv, func() error { return srv.Serve(ln) })
+	ln := listenHTTPS(t, Policy{}, cert, nil)
 	defer tr.CloseIdleConnections()
 	resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get("https://localhost:" + portOf(ln.Addr()) + "/")
 	if err != nil {
@@ -77,16 +68,7 @@ func TestHTTPTransportThroughProxy(t *testing.T) {
 		server Policy
 		ok     bool
 	}{{Policy{}, true}, {Policy{Mode: ModeClassical}, false}} {
-		srvCfg, err := ServerConfig(Options{Policy: tc.server, Base: &tls.Config{Certificates: []tls.Certificate{cert}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ln, err := Listen("tcp", "127.0.0.1:0", srvCfg, ListenerOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})}
-		serveHTTP(t, srv, func() error { return srv.Serve(ln) })
+		ln := listenHTTPS(t, tc.server, cert, nil)
 		cfg, err := ClientConfig(Options{Policy: Policy{Mode: ModeRequire}, Base: &tls.Config{RootCAs: pool, ServerName: "localhost"}})
 		if err != nil {
 			t.Fatal(err)

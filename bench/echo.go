@@ -2,11 +2,12 @@ package bench
 
 import (
 	"crypto/tls"
-	"errors"
 	"io"
 	"net"
 	"sync"
 	"time"
+
+	"github.com/pqtls/pqtls/internal/acceptloop"
 )
 
 // EchoServer is a reference echo server: plaintext, or TLS straight from
@@ -39,15 +40,11 @@ func (s *EchoServer) Close() error {
 func (s *EchoServer) serve() {
 	defer s.wg.Done()
 	for {
-		c, err := s.ln.Accept()
+		// EMFILE under an idle-connection run: acceptloop waits for a
+		// descriptor instead of spinning on Accept.
+		c, err := acceptloop.Accept(s.ln, nil, nil)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			// EMFILE under an idle-connection run: wait for a
-			// descriptor instead of spinning on Accept.
-			time.Sleep(5 * time.Millisecond)
-			continue
+			return
 		}
 		go s.handle(c)
 	}

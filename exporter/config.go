@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/certload"
 	"github.com/pqtls/pqtls/internal/starttls"
 )
 
@@ -349,20 +350,16 @@ func (m *Module) prepare(file string) *fieldError {
 		}
 	}
 	if m.CAFile != "" {
-		pem, err := os.ReadFile(resolve(file, m.CAFile))
-		if err != nil {
+		var err error
+		if m.roots, err = certload.LoadPool(resolve(file, m.CAFile)); err != nil {
 			return &fieldError{"ca_file", fmt.Sprintf("%v: point ca_file at a readable PEM bundle", err)}
-		}
-		m.roots = x509.NewCertPool()
-		if !m.roots.AppendCertsFromPEM(pem) {
-			return &fieldError{"ca_file", fmt.Sprintf("%s holds no PEM certificate", m.CAFile)}
 		}
 	}
 	if (m.CertFile == "") != (m.KeyFile == "") {
 		return &fieldError{"cert_file", "cert_file and key_file go together: set both or neither"}
 	}
 	if m.CertFile != "" {
-		c, err := tls.LoadX509KeyPair(resolve(file, m.CertFile), resolve(file, m.KeyFile))
+		c, err := certload.LoadKeyPair(resolve(file, m.CertFile), resolve(file, m.KeyFile))
 		if err != nil {
 			return &fieldError{"cert_file", fmt.Sprintf("client certificate: %v", err)}
 		}

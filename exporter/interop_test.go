@@ -268,26 +268,41 @@ func TestInteropPrometheus(t *testing.T) {
 	// has a sample before the measured traffic.
 	svc.traffic(t, 1, 1, 1, 1)
 	tunnelTraffic(t, tunAddr, ca, 1, 1)
+	// pqtls observe on two "nodes" (the DaemonSet's pods), scraped with
+	// the shipped observe scrape config: node-a sees hybrid and classical
+	// traffic, node-b classical only.
+	pqtlsBin := testpeer.PQTLSBinary(t)
+	nodeA, nodeB := startObserveNode(t, pqtlsBin, "node-a"), startObserveNode(t, pqtlsBin, "node-b")
+	nodeA.log(t, 1, 1)
+	nodeB.log(t, 0, 1)
 
 	p := testpeer.Prometheus(t, testpeer.PrometheusOptions{
-		Jobs: promJobs(t, exporterAddr,
+		Jobs: append(promJobs(t, exporterAddr,
 			map[string][]string{"": {node.Addr, nginx, closed}, "enumerate": {node.Addr, nginx}, "slow": {silent}, "require_hybrid": {node.Addr, nginx}},
-			[]string{svc.metricsAddr}, []string{tunMetrics}),
+			[]string{svc.metricsAddr}, []string{tunMetrics}), observeJob(t, nodeA, nodeB)),
 		RuleFiles: []string{filepath.Join(deployDir, "rules", "pqtls-recording.yml"), filepath.Join(deployDir, "rules", "pqtls-alerts.yml")},
 	})
 
 	// Every target up (the closed port's probe is up: the exporter answers).
 	// A silent server probed with a 60 s module timeout stays up: the
 	// exporter ends the probe within Prometheus' 3 s scrape timeout.
-	waitFor(t, p, `count(up == 1)`, 60*time.Second, func(v []testpeer.Sample) bool { return v[0].Value == 11 })
+	waitFor(t, p, `count(up == 1)`, 60*time.Second, func(v []testpeer.Sample) bool { return v[0].Value == 13 })
 	// Wait for a scrape of the instrumented server after the warm-up.
 	waitFor(t, p, `tls_handshake_group_total{job="pqtls-services",role="server",kind="classical"}`, 30*time.Second,
 		func(v []testpeer.Sample) bool { return v[0].Value == 1 })
 	waitFor(t, p, `tls_handshake_group_total{job="pqtls-tunnel",role="server",kind="classical"}`, 30*time.Second,
 		func(v []testpeer.Sample) bool { return v[0].Value == 1 })
+	for _, n := range []string{"node-a", "node-b"} {
+		waitFor(t, p, `tls_handshake_group_total{job="pqtls-observe",node="`+n+`",instance="`+n+`",role="observed",group="x25519"}`, 30*time.Second,
+			func(v []testpeer.Sample) bool { return v[0].Value == 1 })
+	}
 	time.Sleep(2 * time.Second) // a second scrape of the same values
 	svc.traffic(t, 20, 10, 10, 2)
 	tunnelTraffic(t, tunAddr, ca, 9, 3)
+	nodeA.log(t, 3, 1)
+	nodeB.log(t, 0, 2)
+	waitFor(t, p, `sum(tls_handshake_group_total{job="pqtls-observe",role="observed"})`, 30*time.Second,
+		func(v []testpeer.Sample) bool { return v[0].Value == 9 })
 	waitFor(t, p, `sum(tls_handshake_group_total{job="pqtls-services",role="server"})`, 30*time.Second,
 		func(v []testpeer.Sample) bool { return v[0].Value == 43 })
 	waitFor(t, p, `sum(tls_handshake_group_total{job="pqtls-tunnel",role="server"})`, 30*time.Second,
@@ -503,6 +518,28 @@ func TestInteropPrometheus(t *testing.T) {
 		if err != nil || len(vec) != 1 || math.Abs(vec[0].Value-0.5) > 1e-9 {
 			t.Errorf("fleet share panel: %v %v, want 0.5", vec, err)
 		}
+		// The per-node row: after the warm-up node-a saw 3 hybrid and 1
+		// classical handshakes, node-b 2 classical (and reads 0, not blank).
+		perNode := panelQuery(t, "Observed hybrid share by node")
+		vec, err = p.Query(ctx, perNode)
+		got := map[string]float64{}
+		for _, v := range vec {
+			got[v.Metric["node"]] = v.Value
+		}
+		if err != nil || len(got) != 2 || math.Abs(got["node-a"]-0.75) > 1e-9 || got["node-b"] != 0 {
+			t.Errorf("per-node share panel %s: %v %v, want node-a 0.75, node-b 0", perNode, vec, err)
+		}
+		byGroup := panelQuery(t, "Observed handshakes by node and group")
+		vec, err = p.Query(ctx, byGroup)
+		seen := map[string]bool{}
+		for _, v := range vec {
+			if v.Value > 0 {
+				seen[v.Metric["node"]+" "+v.Metric["group"]] = true
+			}
+		}
+		if err != nil || len(seen) != 3 || !seen["node-a x25519_mlkem768"] || !seen["node-a x25519"] || !seen["node-b x25519"] {
+			t.Errorf("per-node group panel %s: %v %v, want node-a x25519_mlkem768 and x25519, node-b x25519", byGroup, vec, err)
+		}
 	})
 }
 
@@ -549,12 +586,25 @@ func dashboardExprs(t *testing.T) []panelExpr {
 	return out
 }
 
+// panelQuery returns the concrete query of the panel titled title (its
+// first target).
+func panelQuery(t *testing.T, title string) string {
+	t.Helper()
+	for _, e := range dashboardExprs(t) {
+		if e.panel == title {
+			return concreteExpr(e.expr)
+		}
+	}
+	t.Fatalf("no panel %q in deploy/grafana/pqtls.json", title)
+	return ""
+}
+
 var leftoverVar = regexp.MustCompile(`\$\{?\w+`)
 
 // concreteExpr replaces the dashboard variables with what Grafana would
 // send for "All" and a 5 m rate interval.
 func concreteExpr(e string) string {
-	r := strings.NewReplacer("$__rate_interval", "5m", "$__range", "5m", "$probe_job", ".*", "$job", ".*", "$role", ".*")
+	r := strings.NewReplacer("$__rate_interval", "5m", "$__range", "5m", "$probe_job", ".*", "$job", ".*", "$role", ".*", "$node", ".*")
 	return r.Replace(e)
 }
 

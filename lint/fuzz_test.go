@@ -58,3 +58,28 @@ func FuzzCargo(f *testing.F) {
 func FuzzCargoLock(f *testing.F) {
 	fuzzKind(f, kindCargoLock, "Cargo.lock", "rust/app/Cargo.lock", "rust/good/Cargo.lock")
 }
+
+func FuzzOpenSSLSigalgs(f *testing.F) {
+	fuzzKind(f, kindOpenSSL, "openssl.cnf", "mldsa/openssl/openssl.cnf", "mldsa/openssl/openssl-good.cnf", "SignatureAlgorithms = ?:\n")
+}
+
+func FuzzNginxSigalgs(f *testing.F) {
+	fuzzKind(f, kindNginx, "nginx.conf", "mldsa/nginx/nginx.conf", "mldsa/nginx/good.conf", "ssl_conf_command SignatureAlgorithms ;\n")
+}
+
+func FuzzHAProxySigalgs(f *testing.F) {
+	fuzzKind(f, kindHAProxy, "haproxy.cfg", "mldsa/haproxy/haproxy.cfg", "bind :443 ssl sigalgs  client-sigalgs ?mldsa44\n")
+}
+
+func FuzzCloudTerraform(f *testing.F) {
+	fuzzKind(f, kindTerraform, "main.tf", "cloud/cloudflare.tf", "cloud/cloudflare-good.tf", "cloud/apigateway.tf", "cloud/gcp.tf", "cloud/ingress-nginx.tf", "cloud/akamai.tf",
+		"resource \"cloudflare_zone_setting\" \"x\" {\nsetting_id = \"tls_1_3\"\nvalue = \"\"\n}\n")
+}
+
+func FuzzPulumiPrograms(f *testing.F) {
+	fuzzKind(f, kindJS, "index.ts", "pulumi/ts/index.ts", "cloud/ssl-policy.ts", "sslPolicy: pulumi.StringPtr(`ELBSecurityPolicy-`)\n")
+}
+
+func FuzzCloudFormationAPIGateway(f *testing.F) {
+	fuzzKind(f, kindJSON, "stack.json", "cloud/apigateway.json", "cloud/apigateway.yaml", `{"Resources":{"A":{"Type":"AWS::ApiGateway::RestApi","Properties":{"SecurityPolicy":""}}}}`)
+}

@@ -110,8 +110,25 @@ func goModParseError(s *source, err error) Finding {
 func moduleHasMain(dir string) bool {
 	found := false
 	count := 0
+	walkModuleGoFiles(dir, func(p string) bool {
+		count++
+		if count > 20000 {
+			found = true // give up: assume it matters
+			return true
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), p, nil, parser.PackageClauseOnly)
+		found = err == nil && f.Name.Name == "main"
+		return found
+	})
+	return found
+}
+
+// walkModuleGoFiles calls visit for each non-test .go file of the module
+// rooted at dir, skipping vendor/, testdata/, hidden and _ directories and
+// nested modules, until visit returns true.
+func walkModuleGoFiles(dir string, visit func(path string) (stop bool)) {
 	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || found {
+		if err != nil {
 			return filepath.SkipDir
 		}
 		if d.IsDir() {
@@ -129,17 +146,9 @@ func moduleHasMain(dir string) bool {
 		if !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
 			return nil
 		}
-		count++
-		if count > 20000 {
-			found = true // give up: assume it matters
-			return filepath.SkipAll
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), p, nil, parser.PackageClauseOnly)
-		if err == nil && f.Name.Name == "main" {
-			found = true
+		if visit(p) {
 			return filepath.SkipAll
 		}
 		return nil
 	})
-	return found
 }

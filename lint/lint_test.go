@@ -121,6 +121,24 @@ var ruleCases = []struct {
 	{"rust/app/Cargo.toml", []want{{"PQ801", 7}, {"PQ802", 7}, {"PQ804", 8}}},
 	{"rust/app/Cargo.lock", []want{{"PQ804", 4}, {"PQ801", 13}}},
 	{"rust/pq/Cargo.toml", []want{{"PQ803", 5}}},
+	// Managed TLS terminators other than AWS load balancers.
+	{"cloud/gcp.tf", []want{{"PQ603", 5}}},
+	{"cloud/gcp-policies.sh", []want{{"PQ603", 2}}},
+	{"cloud/ssl-policy.ts", []want{{"PQ603", 5}}},
+	{"cloud/cloudflare.tf", []want{{"PQ604", 4}, {"PQ604", 17}}},
+	{"cloud/apigateway.tf", []want{{"PQ605", 4}, {"PQ605", 10}, {"PQ605", 15}}},
+	{"pulumi/ts/index.ts", []want{{"PQ602", 7}, {"PQ602", 18}}},
+	{"pulumi/go/main.go", []want{{"PQ602", 7}}},
+	{"cloud/apigateway.yaml", []want{{"PQ605", 8}, {"PQ605", 13}}},
+	{"cloud/apigateway.json", []want{{"PQ605", 5}}},
+	{"cloud/akamai.tf", []want{{"PQ606", 7}, {"PQ606", 25}}},
+	{"cloud/ingress-nginx.tf", []want{{"PQ312", 8}, {"PQ311", 9}, {"PQ312", 20}, {"PQ311", 29}}},
+	// Post-quantum authentication (ML-DSA).
+	{"mldsa/openssl/openssl.cnf", []want{{"PQ461", 11}, {"PQ461", 12}}},
+	{"mldsa/nginx/nginx.conf", []want{{"PQ462", 9}, {"PQ462", 10}, {"PQ462", 14}}},
+	{"mldsa/haproxy/haproxy.cfg", []want{{"PQ463", 2}, {"PQ463", 3}, {"PQ463", 7}}},
+	{"gomod/mldsa/go.mod", []want{{"PQ464", 3}}},
+	{"gomod/mldsa-x509/go.mod", []want{{"PQ107", 3}, {"PQ464", 3}}},
 }
 
 // nearMisses must produce no finding: hybrid lists, commented-out lines,
@@ -147,6 +165,11 @@ var nearMisses = []string{
 	"kafka/client.properties",
 	"rust/good/Cargo.toml",
 	"rust/good/Cargo.lock",
+	"cloud/cloudflare-good.tf",
+	"mldsa/openssl/openssl-good.cnf",
+	"mldsa/nginx/good.conf",
+	"gomod/mldsa-tagged/go.mod", // ML-DSA behind //go:build go1.27; a test file is not read
+	"gomod/mldsa127/go.mod",
 }
 
 // A fix keeps the separator of the list it edits.

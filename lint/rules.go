@@ -118,7 +118,7 @@ var rules = []Rule{
 		checks:     []ruleCheck{{goCode, kinds(kindGo)}},
 		Checked:    "2026-11-27",
 		Summary:    "tls.Config.MaxVersion is below TLS 1.3",
-		Rationale:  "Hybrid ML-KEM key exchange exists only in TLS 1.3. A MaxVersion of TLS 1.2 or lower makes every connection classical, whatever the curve list says.",
+		Rationale:  "Hybrid ML-KEM key exchange exists only in TLS 1.3. A MaxVersion of TLS 1.2 or lower makes every connection classical, whatever the curve list says, and rules out ML-DSA certificates (Go 1.27), which TLS 1.3 alone can use.",
 		Bad:        "cfg := &tls.Config{MaxVersion: tls.VersionTLS12}",
 		Good:       "cfg := &tls.Config{MaxVersion: tls.VersionTLS13}   // or leave MaxVersion unset",
 		References: []string{refGoTLS, refHybrid}},
@@ -194,23 +194,23 @@ var rules = []Rule{
 		checks:     []ruleCheck{{yamlDoc, kinds(kindYAML)}},
 		Checked:    "2026-11-27",
 		Summary:    "Envoy tls_maximum_protocol_version is below TLSv1_3",
-		Rationale:  "Hybrid key exchange needs TLS 1.3.",
+		Rationale:  "Hybrid key exchange needs TLS 1.3, and so does post-quantum authentication: ML-DSA signature schemes exist only in TLS 1.3 (see PQ461-PQ463).",
 		Bad:        "tls_maximum_protocol_version: TLSv1_2",
 		Good:       "tls_maximum_protocol_version: TLSv1_3",
 		References: []string{"https://www.envoyproxy.io/docs/envoy/latest/api-v3/extensions/transport_sockets/tls/v3/common.proto (TlsParameters)"}},
-	{ID: "PQ311", Name: "nginx-ecdh-curve-classical", Severity: SeverityError, Format: "nginx; ingress-nginx ConfigMap (ssl-ecdh-curve)",
-		checks:     []ruleCheck{{lineNginx, kinds(kindNginx)}, {yamlDoc, kinds(kindYAML)}},
+	{ID: "PQ311", Name: "nginx-ecdh-curve-classical", Severity: SeverityError, Format: "nginx; ingress-nginx ConfigMap (ssl-ecdh-curve) in YAML and Terraform",
+		checks:     []ruleCheck{{lineNginx, kinds(kindNginx)}, {yamlDoc, kinds(kindYAML)}, {cloudTerraform, kinds(kindTerraform)}},
 		Checked:    "2026-11-27",
 		Summary:    "nginx ssl_ecdh_curve lists no hybrid group",
 		Rationale:  "ssl_ecdh_curve replaces OpenSSL's default group list (which is hybrid-first from OpenSSL 3.5). Use 'auto' or put X25519MLKEM768 first.",
 		Bad:        "ssl_ecdh_curve X25519:prime256v1;",
 		Good:       "ssl_ecdh_curve X25519MLKEM768:X25519:prime256v1;",
 		References: []string{"https://nginx.org/en/docs/http/ngx_http_ssl_module.html#ssl_ecdh_curve", refOpenSSL35}},
-	{ID: "PQ312", Name: "nginx-protocols-without-tls13", Severity: SeverityError, Format: "nginx; ingress-nginx ConfigMap (ssl-protocols)",
-		checks:     []ruleCheck{{lineNginx, kinds(kindNginx)}, {yamlDoc, kinds(kindYAML)}},
+	{ID: "PQ312", Name: "nginx-protocols-without-tls13", Severity: SeverityError, Format: "nginx; ingress-nginx ConfigMap (ssl-protocols) in YAML and Terraform",
+		checks:     []ruleCheck{{lineNginx, kinds(kindNginx)}, {yamlDoc, kinds(kindYAML)}, {cloudTerraform, kinds(kindTerraform)}},
 		Checked:    "2026-11-27",
 		Summary:    "nginx ssl_protocols does not include TLSv1.3",
-		Rationale:  "Hybrid key exchange needs TLS 1.3.",
+		Rationale:  "Hybrid key exchange needs TLS 1.3, and so does post-quantum authentication: ML-DSA signature schemes exist only in TLS 1.3 (see PQ461-PQ463).",
 		Bad:        "ssl_protocols TLSv1.2;",
 		Good:       "ssl_protocols TLSv1.2 TLSv1.3;",
 		References: []string{"https://nginx.org/en/docs/http/ngx_http_ssl_module.html#ssl_protocols"}},
@@ -226,7 +226,7 @@ var rules = []Rule{
 		checks:     []ruleCheck{{lineHAProxy, kinds(kindHAProxy)}},
 		Checked:    "2026-11-27",
 		Summary:    "HAProxy ssl-max-ver is below TLSv1.3",
-		Rationale:  "Hybrid key exchange needs TLS 1.3.",
+		Rationale:  "Hybrid key exchange needs TLS 1.3, and so does post-quantum authentication: ML-DSA signature schemes exist only in TLS 1.3 (see PQ461-PQ463).",
 		Bad:        "bind :443 ssl crt /etc/haproxy/site.pem ssl-max-ver TLSv1.2",
 		Good:       "bind :443 ssl crt /etc/haproxy/site.pem ssl-max-ver TLSv1.3",
 		References: []string{"https://docs.haproxy.org/3.0/configuration.html#5.1-ssl-max-ver"}},
@@ -242,7 +242,7 @@ var rules = []Rule{
 		checks:     []ruleCheck{{lineStunnel, kinds(kindStunnel)}},
 		Checked:    "2026-11-27",
 		Summary:    "stunnel sslVersionMax is below TLSv1.3",
-		Rationale:  "Hybrid key exchange needs TLS 1.3.",
+		Rationale:  "Hybrid key exchange needs TLS 1.3, and so does post-quantum authentication: ML-DSA signature schemes exist only in TLS 1.3 (see PQ461-PQ463).",
 		Bad:        "sslVersionMax = TLSv1.2",
 		Good:       "sslVersionMax = TLSv1.3",
 		References: []string{"https://www.stunnel.org/static/stunnel.html (sslVersionMax)"}},
@@ -266,7 +266,7 @@ var rules = []Rule{
 		checks:     []ruleCheck{{yamlDoc, kinds(kindYAML)}, {tomlDoc, kinds(kindTOML)}},
 		Checked:    "2026-11-27",
 		Summary:    "Traefik TLS option maxVersion is below VersionTLS13",
-		Rationale:  "Hybrid key exchange needs TLS 1.3.",
+		Rationale:  "Hybrid key exchange needs TLS 1.3, and so does post-quantum authentication: ML-DSA signature schemes exist only in TLS 1.3 (see PQ461-PQ463).",
 		Bad:        "maxVersion: VersionTLS12",
 		Good:       "maxVersion: VersionTLS13",
 		References: []string{"https://doc.traefik.io/traefik/https/tls/#maximum-tls-version"}},
@@ -322,7 +322,7 @@ var rules = []Rule{
 		checks:     []ruleCheck{{lineOpenSSL, kinds(kindOpenSSL)}},
 		Checked:    "2026-11-27",
 		Summary:    "OpenSSL config MaxProtocol is below TLSv1.3",
-		Rationale:  "Hybrid key exchange needs TLS 1.3.",
+		Rationale:  "Hybrid key exchange needs TLS 1.3, and so does post-quantum authentication: ML-DSA signature schemes exist only in TLS 1.3 (see PQ461-PQ463).",
 		Bad:        "MaxProtocol = TLSv1.2",
 		Good:       "MaxProtocol = TLSv1.3",
 		References: []string{"https://docs.openssl.org/3.5/man3/SSL_CONF_cmd/ (MaxProtocol)"}},
@@ -352,8 +352,8 @@ var rules = []Rule{
 		Good:       "resource \"aws_lb_listener\" \"front\" {\n  protocol   = \"HTTPS\"\n  ssl_policy = \"ELBSecurityPolicy-TLS13-1-2-PQ-2025-09\"\n}",
 		Notes:      "Judged on listener resources with a literal protocol: a protocol that comes from a variable, a parameter (!Ref) or a function is not judged, and a listener whose policy comes from one is not reported as missing. HTTP, TCP and UDP listeners have no TLS policy and are not reported.",
 		References: []string{refELB, refNLB}},
-	{ID: "PQ602", Name: "aws-elb-ssl-policy-classical", Severity: SeverityError, Format: "Terraform (aws_lb_listener, aws_alb_listener), CloudFormation YAML/JSON (AWS::ElasticLoadBalancingV2::Listener), Pulumi YAML (aws:lb:Listener)",
-		checks:     elbKinds,
+	{ID: "PQ602", Name: "aws-elb-ssl-policy-classical", Severity: SeverityError, Format: "Terraform (aws_lb_listener, aws_alb_listener), CloudFormation YAML/JSON (AWS::ElasticLoadBalancingV2::Listener), Pulumi YAML (aws:lb:Listener), Pulumi TypeScript/JavaScript and Go programs (a literal sslPolicy)",
+		checks:     append([]ruleCheck{{linePulumiELB, kinds(kindJS, kindGo)}}, elbKinds...),
 		Checked:    "2026-12-02",
 		Summary:    "A load balancer listener's security policy has no -PQ- in its name",
 		Rationale:  "Only the 2025-09 policies with -PQ- in their name (ELBSecurityPolicy-TLS13-1-2-PQ-2025-09, -TLS13-1-2-Res-PQ-2025-09, -TLS13-1-2-Ext1-PQ-2025-09, -TLS13-1-2-Ext2-PQ-2025-09, -TLS13-1-3-PQ-2025-09 and their -FIPS- variants) offer X25519MLKEM768, SecP256r1MLKEM768 and SecP384r1MLKEM1024. Any other policy keeps every connection to the load balancer classical. The fix picks the matching PQ policy: TLS 1.3-only stays TLS 1.3-only, otherwise TLS 1.2 is kept; FIPS stays FIPS; the Res/Ext0/Ext1/Ext2 cipher variant is kept; the message says when TLS 1.0/1.1 clients lose access.",
@@ -427,11 +427,23 @@ var rules = []Rule{
 var ruleByID map[string]Rule
 
 func init() {
+	rules = joinRules(rules, cloudRules, mldsaRules)
 	ruleByID = map[string]Rule{}
 	for _, r := range rules {
 		ruleByID[r.ID] = r
 	}
 	buildDispatch()
+}
+
+// joinRules appends the rule tables kept in their own files to the main
+// table and orders the result by ID.
+func joinRules(tables ...[]Rule) []Rule {
+	var out []Rule
+	for _, t := range tables {
+		out = append(out, t...)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
 }
 
 // Rules returns every rule, ordered by ID.

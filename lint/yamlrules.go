@@ -143,22 +143,15 @@ func yamlPair(s *source, key, val *yaml.Node) []Finding {
 			return yamlCurves(s, "PQ311", "ingress-nginx ssl-ecdh-curve", val)
 		}
 	case "ssl-protocols": // ingress-nginx ConfigMap: nginx's ssl_protocols
-		protos := strings.Fields(val.Value)
-		if val.Kind != yaml.ScalarNode || len(protos) == 0 {
+		if val.Kind != yaml.ScalarNode {
 			return nil
-		}
-		for _, p := range protos {
-			if strings.EqualFold(p, "TLSv1.3") {
-				return nil
-			}
 		}
 		a, b := scalarSpan(s, val)
 		at := b
 		if val.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
 			at--
 		}
-		return []Finding{s.finding("PQ312", a, b, "ingress-nginx ssl-protocols "+strings.Join(protos, " ")+" does not include TLSv1.3: hybrid key exchange exists only in TLS 1.3",
-			s.replace("add TLSv1.3", at, at, " TLSv1.3"))}
+		return ingressProtocols(s, a, b, at, val.Value)
 	case "tls_maximum_protocol_version":
 		if val.Kind == yaml.ScalarNode && envoyOldVersion[val.Value] {
 			a, b := scalarSpan(s, val)
@@ -330,4 +323,20 @@ func pqtlsGroupList(val *yaml.Node) bool {
 	}
 	g := classifyGroups(names)
 	return g.known == len(names)
+}
+
+// ingressProtocols is PQ312 for an ingress-nginx ssl-protocols value
+// found at [a, b); the fix inserts " TLSv1.3" at at.
+func ingressProtocols(s *source, a, b, at int, value string) []Finding {
+	protos := strings.Fields(value)
+	if len(protos) == 0 {
+		return nil
+	}
+	for _, p := range protos {
+		if strings.EqualFold(p, "TLSv1.3") {
+			return nil
+		}
+	}
+	return []Finding{s.finding("PQ312", a, b, "ingress-nginx ssl-protocols "+strings.Join(protos, " ")+" does not include TLSv1.3: hybrid key exchange exists only in TLS 1.3",
+		s.replace("add TLSv1.3", at, at, " TLSv1.3"))}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/devpki"
+	"github.com/pqtls/pqtls/internal/testpeer"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -81,29 +82,6 @@ func check(t *testing.T, f fixture, addr string, p pqtls.Policy) (*prometheus.Re
 	return reg, err
 }
 
-func value(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if v, ok := labels[lp.GetName()]; ok && v != lp.GetValue() {
-					continue next
-				}
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	return 0
-}
-
 func TestHealthCheckOverHybrid(t *testing.T) {
 	f := newFixture(t)
 	addr, sreg := startGRPC(t, f, pqtls.Policy{Mode: pqtls.ModeRequire})
@@ -112,11 +90,11 @@ func TestHealthCheckOverHybrid(t *testing.T) {
 		t.Fatalf("health check: %v", err)
 	}
 	hybrid := map[string]string{"group": "x25519_mlkem768", "kind": "hybrid"}
-	if v := value(t, creg, pqtls.MetricGroupTotal, hybrid); v != 1 {
+	if v := testpeer.Value(t, creg, pqtls.MetricGroupTotal, hybrid); v != 1 {
 		t.Errorf("client hybrid handshakes = %v, want 1", v)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for value(t, sreg, pqtls.MetricGroupTotal, hybrid) != 1 {
+	for testpeer.Value(t, sreg, pqtls.MetricGroupTotal, hybrid) != 1 {
 		if time.Now().After(deadline) {
 			t.Fatal("server did not count the hybrid handshake")
 		}
@@ -131,7 +109,7 @@ func TestRequireServerRefusesClassicalGRPCClient(t *testing.T) {
 		t.Fatal("classical gRPC client was served by a require server")
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for value(t, sreg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonPolicyClassicalPeer}) < 1 {
+	for testpeer.Value(t, sreg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonPolicyClassicalPeer}) < 1 {
 		if time.Now().After(deadline) {
 			t.Fatal("server did not count policy_classical_peer")
 		}
@@ -168,7 +146,7 @@ func TestRequireClientRefusesClassicalGRPCServer(t *testing.T) {
 	if err == nil {
 		t.Fatal("require client connected to a classical server")
 	}
-	if v := value(t, creg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonPolicyClassicalPeer}); v < 1 {
+	if v := testpeer.Value(t, creg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonPolicyClassicalPeer}); v < 1 {
 		t.Errorf("client policy errors = %v", v)
 	}
 	var _ credentials.TransportCredentials = creds
@@ -239,13 +217,13 @@ func TestInstrumentedConfigThroughGRPC(t *testing.T) {
 	}
 	hybrid := map[string]string{"role": "server", "group": "x25519_mlkem768", "kind": "hybrid"}
 	deadline := time.Now().Add(5 * time.Second)
-	for value(t, reg, pqtls.MetricGroupTotal, hybrid) != 2 {
+	for testpeer.Value(t, reg, pqtls.MetricGroupTotal, hybrid) != 2 {
 		if time.Now().After(deadline) {
-			t.Fatalf("server hybrid handshakes = %v, want 2 (one per server)", value(t, reg, pqtls.MetricGroupTotal, hybrid))
+			t.Fatalf("server hybrid handshakes = %v, want 2 (one per server)", testpeer.Value(t, reg, pqtls.MetricGroupTotal, hybrid))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if v := value(t, reg, pqtls.MetricCipherTotal, map[string]string{"role": "server", "version": "TLS 1.3", "cipher": "TLS_AES_128_GCM_SHA256"}); v != 2 {
+	if v := testpeer.Value(t, reg, pqtls.MetricCipherTotal, map[string]string{"role": "server", "version": "TLS 1.3", "cipher": "TLS_AES_128_GCM_SHA256"}); v != 2 {
 		t.Fatalf("cipher series = %v, want 2", v)
 	}
 }

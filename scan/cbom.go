@@ -10,38 +10,6 @@ import (
 	"github.com/pqtls/pqtls/internal/report"
 )
 
-// nistLevel is the NIST post-quantum security category of a group's KEM
-// (FIPS 203: ML-KEM-512 = 1, ML-KEM-768 = 3, ML-KEM-1024 = 5); classical
-// groups and the obsolete drafts are 0.
-func nistLevel(g pqtls.Group) int {
-	if !g.PostQuantum() {
-		return 0
-	}
-	switch {
-	case strings.Contains(g.Name, "512"):
-		return 1
-	case strings.Contains(g.Name, "1024"):
-		return 5
-	}
-	return 3
-}
-
-func classicalLevel(g pqtls.Group) int {
-	switch g.ID {
-	case tls.X25519, tls.CurveP256, tls.X25519MLKEM768, tls.SecP256r1MLKEM768, 0x11EE, 0x0101:
-		return 128
-	case 0x0100:
-		return 103 // ffdhe2048 (RFC 7919 appendix A)
-	case 0x001E:
-		return 224
-	case tls.CurveP384, tls.SecP384r1MLKEM1024, 0x0102:
-		return 192
-	case tls.CurveP521, 0x0103, 0x0104:
-		return 256
-	}
-	return 0
-}
-
 func groupRef(id uint16) string {
 	return fmt.Sprintf("crypto/algorithm/tls-group/%s", strings.ToLower(pqtls.GroupName(tls.CurveID(id))))
 }
@@ -81,7 +49,7 @@ func (b *cbomBuilder) groupAlg(id uint16) string {
 		g = pqtls.Group{ID: tls.CurveID(id), Name: pqtls.GroupName(tls.CurveID(id)), Kind: pqtls.KindUnknown}
 	}
 	prim, fns := "key-agree", []string{"keygen", "keyderive"}
-	if g.Kind == pqtls.KindHybrid || g.Kind == pqtls.KindPQ || g.Kind == pqtls.KindDraft {
+	if g.Family == pqtls.FamilyMLKEM || g.Family == pqtls.FamilyHybrid {
 		prim, fns = "kem", []string{"keygen", "encapsulate", "decapsulate"}
 	}
 	props := []report.Property{{Name: "pqtls:group_kind", Value: string(g.Kind)}, {Name: "pqtls:tls_codepoint", Value: hex16(id)}}
@@ -91,22 +59,27 @@ func (b *cbomBuilder) groupAlg(id uint16) string {
 	b.addAlg(report.Component{Type: "cryptographic-asset", BOMRef: ref, Name: g.Name, Properties: props,
 		CryptoProperties: &report.CryptoProperties{AssetType: "algorithm", AlgorithmProperties: &report.AlgorithmProperties{
 			Primitive: prim, ParameterSetIdentifier: g.Name, ExecutionEnvironment: "software-plain-ram", CryptoFunctions: fns,
-			ClassicalSecurityLevel: classicalLevel(g), NISTQuantumSecurityLevel: nistLevel(g)}}})
+			ClassicalSecurityLevel: g.ClassicalBits, NISTQuantumSecurityLevel: g.NISTLevel}}})
 	return ref
 }
 
+// sigAlg adds a signature algorithm; ML-DSA carries its FIPS 204
+// category as nistQuantumSecurityLevel (ML-DSA-44 2, -65 3, -87 5).
 func (b *cbomBuilder) sigAlg(name string) string {
 	ref := "crypto/algorithm/signature/" + strings.ToLower(name)
 	b.addAlg(report.Component{Type: "cryptographic-asset", BOMRef: ref, Name: name,
 		CryptoProperties: &report.CryptoProperties{AssetType: "algorithm", AlgorithmProperties: &report.AlgorithmProperties{
-			Primitive: "signature", ParameterSetIdentifier: name, CryptoFunctions: []string{"sign", "verify"}, NISTQuantumSecurityLevel: 0}}})
+			Primitive: "signature", ParameterSetIdentifier: name, CryptoFunctions: []string{"sign", "verify"}, NISTQuantumSecurityLevel: mldsaLevel(name)}}})
 	return ref
 }
 
 // keyRef adds the certificate's public key (related-crypto-material) and
-// the key algorithm it uses.
+// the key algorithm it uses (an ML-DSA key is named by its parameter set).
 func (b *cbomBuilder) keyRef(certSHA, typ string, bits int) string {
-	n := fmt.Sprintf("%s-%d", strings.ReplaceAll(typ, " ", "-"), bits)
+	n, param, level := fmt.Sprintf("%s-%d", strings.ReplaceAll(typ, " ", "-"), bits), fmt.Sprint(bits), mldsaLevel(typ)
+	if level > 0 {
+		n, param = typ, typ
+	}
 	alg := "crypto/algorithm/public-key/" + strings.ToLower(n)
 	prim := "signature"
 	if strings.HasPrefix(typ, "RSA") {
@@ -114,7 +87,7 @@ func (b *cbomBuilder) keyRef(certSHA, typ string, bits int) string {
 	}
 	b.addAlg(report.Component{Type: "cryptographic-asset", BOMRef: alg, Name: n,
 		CryptoProperties: &report.CryptoProperties{AssetType: "algorithm", AlgorithmProperties: &report.AlgorithmProperties{
-			Primitive: prim, ParameterSetIdentifier: fmt.Sprint(bits), NISTQuantumSecurityLevel: 0}}})
+			Primitive: prim, ParameterSetIdentifier: param, NISTQuantumSecurityLevel: level}}})
 	ref := "crypto/key/" + certSHA
 	b.addAlg(report.Component{Type: "cryptographic-asset", BOMRef: ref, Name: n + " public key",
 		CryptoProperties: &report.CryptoProperties{AssetType: "related-crypto-material", RelatedCryptoMaterialProperties: &report.RelatedCryptoMaterialProperties{
@@ -173,7 +146,17 @@ func (b *cbomBuilder) endpoint(i int, r Result) {
 	for _, c := range r.Certificates {
 		deps = append(deps, b.certificate(c))
 	}
+	if r.MLDSA != nil {
+		for _, ch := range r.MLDSA.Chains {
+			for _, c := range ch.Certificates {
+				if ref := b.certificate(c); !contains(deps, ref) {
+					deps = append(deps, ref)
+				}
+			}
+		}
+	}
 	props := []report.Property{{Name: "pqtls:verdict", Value: string(r.Verdict)}, {Name: "pqtls:reason", Value: r.Reason},
+		{Name: "pqtls:cnsa2", Value: string(r.CNSA2.Verdict)},
 		{Name: "pqtls:priority", Value: r.Priority.Level}, {Name: "pqtls:priority_score", Value: fmt.Sprint(r.Priority.Score)},
 		{Name: "pqtls:address", Value: r.Address}}
 	if r.Target.Service != "" {

@@ -25,6 +25,11 @@ func TestSchemaDocumented(t *testing.T) {
 			t.Errorf("verdict %s is not in the verdict table of docs/SCAN.md", v)
 		}
 	}
+	for _, v := range CNSA2Verdicts {
+		if !strings.Contains(string(doc), "| `"+string(v)+"` |") {
+			t.Errorf("CNSA 2.0 verdict %s is not in the CNSA 2.0 table of docs/SCAN.md", v)
+		}
+	}
 	for _, c := range FailOnConditions {
 		if !strings.Contains(string(doc), "| `"+c+"` |") {
 			t.Errorf("--fail-on %s is not documented", c)

@@ -24,7 +24,7 @@ func offerOrder(only []tls.CurveID) []tls.CurveID {
 		case pqtls.KindHybrid:
 			return 0
 		case pqtls.KindClassical:
-			if g.ID >= 0x0100 && g.ID <= 0x01FF {
+			if g.Family == pqtls.FamilyFFDHE {
 				return 3
 			}
 			return 1
@@ -146,7 +146,7 @@ func (p *prober) probe13(ctx context.Context, groups []tls.CurveID) probe13Resul
 		// exchange; finite-field groups are skipped too (classical, and a
 		// 3072-8192-bit exchange costs the server milliseconds per probe).
 		info, _ := pqtls.LookupGroup(hrr.SelectedGroup)
-		if (info.GoSupported || isFFDHE(hrr.SelectedGroup)) && len(hrr.Cookie) == 0 {
+		if (info.GoSupported || info.Family == pqtls.FamilyFFDHE) && len(hrr.Cookie) == 0 {
 			return out
 		}
 		out.confirmAttempted = true
@@ -209,6 +209,7 @@ func (p *prober) enumerate(ctx context.Context, res *Result) {
 	p.walkGroups(ctx, res)
 	p.confirmGoGroups(ctx, res)
 	p.probeVersions(ctx, res)
+	p.probeMLDSA(ctx, res)
 }
 
 // walkGroups finds the supported TLS 1.3 groups in server preference order:
@@ -325,8 +326,6 @@ func (p *prober) confirmGoGroups(ctx context.Context, res *Result) {
 // that TLS 1.0/1.1-only servers answer.
 var tls12Suites = wire.DefaultCipherSuites12
 
-func isFFDHE(id tls.CurveID) bool { return id >= 0x0100 && id <= 0x01FF }
-
 func isECDHE(suite uint16) bool {
 	return strings.Contains(tls.CipherSuiteName(suite), "_ECDHE_")
 }
@@ -335,7 +334,7 @@ func isECDHE(suite uint16) bool {
 func classicalCurves(only []tls.CurveID) []tls.CurveID {
 	var out []tls.CurveID
 	for _, id := range offerOrder(only) {
-		if g, _ := pqtls.LookupGroup(id); g.Kind == pqtls.KindClassical && (id < 0x0100 || id > 0x01FF) {
+		if g, _ := pqtls.LookupGroup(id); g.Kind == pqtls.KindClassical && g.Family != pqtls.FamilyFFDHE {
 			out = append(out, id)
 		}
 	}
@@ -530,7 +529,26 @@ func decide(res *Result, enumerated bool) {
 		case left < 30*24*time.Hour:
 			res.Notes = append(res.Notes, fmt.Sprintf("the leaf certificate expires in %d day(s) (%s)", int(left.Hours()/24), leaf.NotAfter.Format(time.DateOnly)))
 		}
-		res.Notes = append(res.Notes, "certificate signatures are classical ("+res.Certificates[0].SignatureAlgorithm+"): authentication is not yet post-quantum, which matters less than key exchange for harvest-now-decrypt-later")
+		res.Notes = append(res.Notes, signatureNote(res))
 	}
 	slices.SortStableFunc(res.Versions, func(a, b string) int { return strings.Compare(b, a) })
+}
+
+// signatureNote says whether authentication is post-quantum: the default
+// client's leaf, and the ML-DSA certificates a client offering ML-DSA gets.
+func signatureNote(res *Result) string {
+	leaf := res.Certificates[0]
+	var schemes []string
+	if res.MLDSA != nil {
+		for _, c := range res.MLDSA.Chains {
+			schemes = append(schemes, c.Scheme)
+		}
+	}
+	switch {
+	case leaf.PostQuantumSignature:
+		return "the default client's certificate is signed with " + leaf.SignatureAlgorithm + ": post-quantum authentication"
+	case len(schemes) > 0:
+		return "the default client gets a classical certificate (" + leaf.SignatureAlgorithm + "); clients that offer ML-DSA get an ML-DSA certificate (" + strings.Join(schemes, ", ") + ")"
+	}
+	return "certificate signatures are classical (" + leaf.SignatureAlgorithm + "): authentication is not yet post-quantum, which matters less than key exchange for harvest-now-decrypt-later"
 }

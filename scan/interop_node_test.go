@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pqtls/pqtls"
 )
 
 // TestInteropNodeGroups scans Node.js 26 (OpenSSL 3.5) servers configured
@@ -56,15 +58,16 @@ func TestInteropNodeGroups(t *testing.T) {
 			if len(c.groups) >= 2 && r.GroupOrder != "server" {
 				t.Errorf("group order %q, want server", r.GroupOrder)
 			}
-			if c.name == "default" && r.Connections != 19 {
-				t.Errorf("%d connections, docs/SCAN.md says 19 against Node's defaults", r.Connections)
+			if c.name == "default" && r.Connections != 20 {
+				t.Errorf("%d connections, docs/SCAN.md says 20 against Node's defaults", r.Connections)
 			}
 			if r.Verdict != c.verdict {
 				t.Errorf("verdict %s (%s), want %s", r.Verdict, r.Reason, c.verdict)
 			}
 			for _, g := range r.Groups {
 				// ffdhe groups are HRR-validated only (no second hello).
-				unconfirmedOK := g.Confirmed == nil && isFFDHE(tls.CurveID(g.ID))
+				info, _ := pqtls.LookupGroup(tls.CurveID(g.ID))
+				unconfirmedOK := g.Confirmed == nil && info.Family == pqtls.FamilyFFDHE
 				if !g.HelloRetry || !unconfirmedOK && (g.Confirmed == nil || !*g.Confirmed) {
 					t.Errorf("group %s: hrr=%v confirmed=%v %s", g.Name, g.HelloRetry, g.Confirmed, g.ConfirmError)
 				}

@@ -43,12 +43,16 @@ type ReportOptions struct {
 
 // Summary aggregates a scan.
 type Summary struct {
-	Endpoints   int            `json:"endpoints"`
-	Verdicts    map[string]int `json:"verdicts"`
-	Groups      map[string]int `json:"groups"`
-	Priorities  map[string]int `json:"priorities"`
-	Connections int            `json:"connections"`
-	DurationMS  float64        `json:"duration_ms"`
+	Endpoints  int            `json:"endpoints"`
+	Verdicts   map[string]int `json:"verdicts"`
+	Groups     map[string]int `json:"groups"`
+	Priorities map[string]int `json:"priorities"`
+	// CNSA2 counts the CNSA 2.0 verdicts (every verdict present).
+	CNSA2 map[string]int `json:"cnsa2"`
+	// MLDSACapable counts the endpoints that authenticate with ML-DSA.
+	MLDSACapable int     `json:"ml_dsa_capable"`
+	Connections  int     `json:"connections"`
+	DurationMS   float64 `json:"duration_ms"`
 }
 
 // NewReport builds the report of a scan.
@@ -68,12 +72,19 @@ func NewReport(results []Result, opts Options, toolVersion string, started time.
 
 // summarize counts verdicts, groups, priorities and connections.
 func summarize(results []Result, durationMS float64) Summary {
-	s := Summary{Endpoints: len(results), Verdicts: map[string]int{}, Groups: map[string]int{}, Priorities: map[string]int{}, DurationMS: durationMS}
+	s := Summary{Endpoints: len(results), Verdicts: map[string]int{}, Groups: map[string]int{}, Priorities: map[string]int{}, CNSA2: map[string]int{}, DurationMS: durationMS}
 	for _, v := range Verdicts {
 		s.Verdicts[string(v)] = 0
 	}
+	for _, v := range CNSA2Verdicts {
+		s.CNSA2[string(v)] = 0
+	}
 	for _, res := range results {
 		s.Verdicts[string(res.Verdict)]++
+		s.CNSA2[string(cmpOr(res.CNSA2.Verdict, CNSA2Unknown))]++
+		if mldsaCell(res) != "no" && mldsaCell(res) != "-" && mldsaCell(res) != "?" {
+			s.MLDSACapable++
+		}
 		s.Priorities[res.Priority.Level]++
 		s.Connections += res.Connections
 		for _, g := range res.Groups {
@@ -253,7 +264,7 @@ func orDash(s string) string {
 
 // WriteTable writes the human table and a "migrate first" list.
 func WriteTable(w io.Writer, rep *Report, colour bool) error {
-	t := report.Table{Columns: []string{"ENDPOINT", "VERDICT", "DEFAULT CLIENT", "VERSIONS", "PQ GROUPS", "PRIORITY", "CONNS", "REASON"}}
+	t := report.Table{Columns: []string{"ENDPOINT", "VERDICT", "DEFAULT CLIENT", "VERSIONS", "PQ GROUPS", "ML-DSA", "CNSA2", "PRIORITY", "CONNS", "REASON"}}
 	for _, r := range rep.Endpoints {
 		var pq []string
 		for _, g := range r.Groups {
@@ -270,7 +281,7 @@ func WriteTable(w io.Writer, rep *Report, colour bool) error {
 			pqs = "(not enumerated)"
 		}
 		t.Rows = append(t.Rows, []string{name(r), string(r.Verdict), defaultGroup(r), orDash(strings.Join(shortVersions(r.Versions), ",")),
-			orDash(pqs), fmt.Sprintf("%s %d", r.Priority.Level, r.Priority.Score), strconv.Itoa(r.Connections), r.Reason})
+			orDash(pqs), mldsaCell(r), cnsa2Cell(r), fmt.Sprintf("%s %d", r.Priority.Level, r.Priority.Score), strconv.Itoa(r.Connections), r.Reason})
 		t.RowColour = append(t.RowColour, verdictColour(r.Verdict))
 	}
 	if err := t.Write(w, colour); err != nil {
@@ -322,6 +333,7 @@ func ByPriority(rs []Result) []Result {
 // CSVHeader is the header of the CSV output.
 var CSVHeader = []string{"endpoint", "address", "server_name", "starttls", "service", "owner", "verdict", "reason", "default_group", "default_hrr",
 	"versions", "groups", "server_preference", "group_order", "tls12_curves", "cert_subject", "cert_key", "cert_sig", "cert_not_after",
+	"cert_key_alg", "chain_sig_algs", "chain_key_algs", "ml_dsa", "ml_dsa_chain_sig_algs", "cnsa2",
 	"chain_verified", "priority", "priority_score", "connections", "duration_ms"}
 
 // WriteCSV writes one row per endpoint.
@@ -343,8 +355,9 @@ func writeCSV(w io.Writer, rep *Report, termSafe bool) error {
 		}
 		rows = append(rows, []string{r.Target.Input, r.Address, r.Target.ServerName, string(r.StartTLS), r.Target.Service, r.Target.Owner,
 			string(r.Verdict), r.Reason, dg, hrr, strings.Join(r.Versions, ";"), strings.Join(groupCells(r), ";"), strings.Join(r.ServerPreference, ";"),
-			r.GroupOrder, strings.Join(r.TLS12Curves, ";"), subj, key, sig, na, strconv.FormatBool(r.ChainVerified), r.Priority.Level,
-			strconv.Itoa(r.Priority.Score), strconv.Itoa(r.Connections), strconv.FormatFloat(r.DurationMS, 'f', 1, 64)})
+			r.GroupOrder, strings.Join(r.TLS12Curves, ";"), subj, key, sig, na,
+			leafKeyAlg(r.Certificates), chainAlgs(r.Certificates, true), chainAlgs(r.Certificates, false), csvMLDSA(r), mldsaChainAlgs(r), string(r.CNSA2.Verdict),
+			strconv.FormatBool(r.ChainVerified), r.Priority.Level, strconv.Itoa(r.Priority.Score), strconv.Itoa(r.Connections), strconv.FormatFloat(r.DurationMS, 'f', 1, 64)})
 		if termSafe {
 			for i, c := range rows[len(rows)-1] {
 				rows[len(rows)-1][i] = report.TermSafe(c)
@@ -441,9 +454,10 @@ func WriteHTML(w io.Writer, rep *Report) error {
 		add("group order", r.GroupOrder)
 		add("TLS 1.2 curves", strings.Join(r.TLS12Curves, ", "))
 		for j, c := range r.Certificates {
-			add(fmt.Sprintf("certificate %d", j), fmt.Sprintf("subject %s\nissuer %s\nSANs %s\nkey %s %d bits, signature %s\nnot after %s",
-				c.Subject, c.Issuer, strings.Join(c.SANs, ", "), c.KeyType, c.KeyBits, c.SignatureAlgorithm, c.NotAfter.Format(time.RFC3339)))
+			add(fmt.Sprintf("certificate %d", j), certText(c))
 		}
+		add("ML-DSA authentication", mldsaText(r))
+		add("CNSA 2.0", cnsa2Text(r.CNSA2))
 		if len(r.Certificates) > 0 {
 			add("chain", chainText(r))
 		}

@@ -91,6 +91,11 @@ type Result struct {
 	// against the CA pool (system roots unless --ca).
 	ChainVerified bool   `json:"chain_verified"`
 	VerifyError   string `json:"verify_error,omitempty"`
+	// MLDSA says whether the server can authenticate with ML-DSA and
+	// lists its ML-DSA chains; absent when enumeration is off.
+	MLDSA *MLDSAAuth `json:"ml_dsa_auth,omitempty"`
+	// CNSA2 is the CNSA 2.0 readiness verdict dimension.
+	CNSA2 CNSA2 `json:"cnsa2"`
 	// Notes are human findings (draft Kyber groups, RSA key exchange,
 	// signatures not post-quantum...).
 	Notes []string `json:"notes"`
@@ -144,19 +149,27 @@ type GroupResult struct {
 
 // CertInfo describes one certificate of the chain.
 type CertInfo struct {
-	Subject            string    `json:"subject"`
-	Issuer             string    `json:"issuer"`
-	SANs               []string  `json:"sans"`
-	KeyType            string    `json:"key_type"`
-	KeyBits            int       `json:"key_bits"`
-	SignatureAlgorithm string    `json:"signature_algorithm"`
+	Subject string   `json:"subject"`
+	Issuer  string   `json:"issuer"`
+	SANs    []string `json:"sans"`
+	KeyType string   `json:"key_type"`
+	KeyBits int      `json:"key_bits"`
+	// SignatureAlgorithm is the algorithm the issuer signed with:
+	// "ML-DSA-44", "ML-DSA-65", "ML-DSA-87" (named from the OID on every Go
+	// version), crypto/x509's name for the classical ones
+	// ("ECDSA-SHA256", "SHA256-RSA", "Ed25519"...), else "OID <dotted>".
+	SignatureAlgorithm string `json:"signature_algorithm"`
+	// PublicKeyAlgorithm is the subject's key: "ML-DSA-44/65/87",
+	// "ECDSA P-256", "ECDSA P-384", "RSA-<bits>", "Ed25519", else
+	// "OID <dotted>".
+	PublicKeyAlgorithm string    `json:"public_key_algorithm"`
 	NotBefore          time.Time `json:"not_before"`
 	NotAfter           time.Time `json:"not_after"`
 	SerialNumber       string    `json:"serial"`
 	SHA256             string    `json:"sha256"`
-	// PostQuantumSignature is false for every classical signature (all of
-	// today's WebPKI): authentication is not yet post-quantum, which matters
-	// less than key exchange for harvest-now-decrypt-later.
+	// PostQuantumSignature is true for an ML-DSA signature, false for every
+	// classical one (all of today's WebPKI): classical authentication
+	// matters less than key exchange for harvest-now-decrypt-later.
 	PostQuantumSignature bool `json:"post_quantum_signature"`
 }
 

@@ -227,6 +227,7 @@ func ScanOne(ctx context.Context, t Target, opts Options) (Result, error) {
 		rs, err := Resolve(ctx, []Target{t}, nil)
 		if err != nil {
 			res.Verdict, res.Reason, res.Error = VerdictUnreachable, "dns", err.Error()
+			res.CNSA2 = assessCNSA2(&res, opts.Enumerate)
 			res.Priority = Prioritize(&res)
 			return res, nil
 		}
@@ -246,9 +247,11 @@ func ScanOne(ctx context.Context, t Target, opts Options) (Result, error) {
 		// showing as classical...) would be wrong.
 		res.ProbeErrors = append(res.ProbeErrors, "scan interrupted ("+err.Error()+"): the results of this endpoint are incomplete")
 		res.Verdict, res.Reason, res.Error = VerdictTimeout, pqtls.ReasonCanceled, err.Error()
+		res.CNSA2 = assessCNSA2(&res, opts.Enumerate)
 		res.Priority = Prioritize(&res)
 		return res, err
 	}
+	res.CNSA2 = assessCNSA2(&res, opts.Enumerate)
 	res.Priority = Prioritize(&res)
 	return res, nil
 }

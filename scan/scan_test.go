@@ -469,7 +469,7 @@ func TestMTLSWithoutClientCertGetsANote(t *testing.T) {
 // pqtls servers ("How it probes").
 func TestConnectionCounts(t *testing.T) {
 	cert := newTestCert(t)
-	for mode, want := range map[string]int{"require": 10, "prefer": 22} {
+	for mode, want := range map[string]int{"require": 11, "prefer": 23} {
 		r, err := ScanOne(context.Background(), target(t, startPQTLSServer(t, cert, mode, "", "")), Options{Enumerate: true, Timeout: 5 * time.Second})
 		if err != nil || r.Connections != want {
 			t.Errorf("%s server: %d connections (%v), docs/SCAN.md says %d", mode, r.Connections, err, want)

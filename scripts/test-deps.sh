@@ -11,8 +11,11 @@
 #   nginx 1.26, HAProxy 3.0, curl 8.14, openssl, PostgreSQL 17, Redis), made
 #   with debootstrap into $PQTLS_CACHE/debian13 (see build_debian13 below).
 #
-# Prints DEBIAN13=<tree> and, on its last line, the path of the Node.js binary
-# as NODE=...; the test harness finds both there too (internal/testpeer looks
+#   SPIRE 1.13.3 (spire-server, spire-agent) built once from its module source
+#   into $PQTLS_CACHE/spire/bin (see build_spire below).
+#
+# Prints SPIRE=<bin dir>, DEBIAN13=<tree> and, on its last line, the path of the Node.js binary
+# as NODE=...; the test harness finds them there too (internal/testpeer looks
 # in the same folder).
 set -euo pipefail
 
@@ -179,6 +182,47 @@ build_debian13() {
   mv -T "$tmp" "$deb13_dir"
   echo "test-deps: Debian 13 tree built in $((SECONDS - start)) s ($(du -sh "$deb13_dir" | cut -f1))" >&2
 }
+
+# SPIRE server and agent (real SPIFFE identities for the tunnel's Workload
+# API tests), built once into $PQTLS_CACHE/spire/bin: a long cgo build (about
+# an hour on a loaded 2-core machine). Present with the right version: nothing
+# to do. Built from the module source that `go mod download` fetches (a plain
+# `go install ...@v1.13.3` also asks the module proxy for the version list,
+# which a proxy may refuse), into bin.tmp, renamed into place when both
+# binaries are built. Without the release's linker flags the binaries report
+# "1.13.3-dev-unk"; internal/testpeer accepts that and the tag.
+spire_version=1.13.3
+spire_dir=$cache/spire
+spire_ok() {
+  [ -x "$spire_dir/bin/spire-server" ] && [ -x "$spire_dir/bin/spire-agent" ] &&
+    "$spire_dir/bin/spire-server" --version 2>&1 | grep -Eqx "v?${spire_version//./\\.}(-dev-[0-9a-z]+)?"
+}
+build_spire() {
+  if spire_ok; then
+    echo "test-deps: SPIRE $spire_version present ($spire_dir/bin)" >&2
+    return 0
+  fi
+  command -v go >/dev/null 2>&1 || { echo "test-deps: building SPIRE needs Go on PATH" >&2; return 1; }
+  local src start=$SECONDS
+  echo "test-deps: building SPIRE $spire_version into $spire_dir/bin (a one-time build, up to an hour)" >&2
+  src=$(cd / && go mod download -json "github.com/spiffe/spire@v$spire_version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') || return 1
+  [ -n "$src" ] || { echo "test-deps: go mod download gave no source directory for SPIRE" >&2; return 1; }
+  mkdir -p "$spire_dir"
+  rm -rf "$spire_dir/bin.tmp"
+  (cd "$src" && GOFLAGS=-buildvcs=false go build -o "$spire_dir/bin.tmp/" ./cmd/spire-server ./cmd/spire-agent) >&2 || return 1
+  rm -rf "$spire_dir/bin"
+  mv -T "$spire_dir/bin.tmp" "$spire_dir/bin"
+  spire_ok || { echo "test-deps: the SPIRE build does not report version $spire_version" >&2; return 1; }
+  echo "test-deps: SPIRE built in $((SECONDS - start)) s" >&2
+}
+if build_spire; then
+  echo "SPIRE=$spire_dir/bin"
+elif [ "${PQTLS_REQUIRE_PEERS:-}" = 1 ]; then
+  echo "test-deps: PQTLS_REQUIRE_PEERS=1 and SPIRE could not be built" >&2
+  exit 1
+else
+  echo "test-deps: continuing without SPIRE: its interop tests will skip" >&2
+fi
 
 if build_debian13; then
   echo "DEBIAN13=$deb13_dir"

@@ -1,6 +1,7 @@
 package tunnel
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -22,9 +23,10 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b 
 // copy loop switches it to non-blocking: a Read with no data returns
 // errWouldBlock (a temporary error, which crypto/tls does not treat as
 // fatal) instead of parking the goroutine, and the loop then waits for the
-// socket without holding a buffer. crypto/tls asks its socket for bytes only
-// when it holds no complete record, so errWouldBlock from a tls.Conn Read
-// means nothing is left to decrypt. It also batches the records of one
+// socket without holding a buffer (endpoint.waitReadable). crypto/tls
+// reads into all the free space of its input buffer, which the copy loop
+// sizes to four full records while data moves (tlsbuf.go), so one system
+// call takes what the kernel holds. It also batches the records of one
 // tls.Conn Write into one system call (startBatch/flush).
 type sockConn struct {
 	net.Conn
@@ -37,15 +39,8 @@ type sockConn struct {
 	wbuf     *[]byte // pooled, only while batching
 	wlen     int
 
-	// Read-ahead (non-blocking mode only): one system call takes all the
-	// records the kernel holds (a peer's batch of four full records fits)
-	// and crypto/tls's record-sized reads are served from memory. The
-	// buffer is pooled and held only while it has unread bytes; the copy
-	// loop drains it before it waits, so an idle connection holds none.
-	rbuf       *[]byte
-	rpos, rend int
-	rerr       error // EOF or socket error met while waiting (fill(true)), for the next Read
-	reads      int   // read system calls in non-blocking mode (tests count them)
+	rerr  error // EOF or socket error met while waiting, for the next Read
+	reads int   // read system calls in non-blocking mode (tests count them)
 }
 
 func newSockConn(c net.Conn) *sockConn {
@@ -69,68 +64,35 @@ func (c *sockConn) Read(p []byte) (int, error) {
 	if !c.nonblock || c.sc == nil || len(p) == 0 {
 		return c.Conn.Read(p)
 	}
-	if c.rbuf == nil {
-		if c.rerr != nil {
-			return 0, c.rerr
-		}
-		if err := c.fill(false); err != nil {
-			return 0, err
-		}
-		if c.rbuf == nil {
-			return 0, c.rerr
-		}
+	if c.rerr != nil {
+		return 0, c.rerr
 	}
-	n := copy(p, (*c.rbuf)[c.rpos:c.rend])
-	c.rpos += n
-	if c.rpos == c.rend {
-		recPool.Put(c.rbuf)
-		c.rbuf = nil
+	var n int
+	var errno error
+	err := c.sc.Read(func(fd uintptr) bool {
+		c.reads++
+		for {
+			n, errno = syscall.Read(int(fd), p)
+			if errno != syscall.EINTR {
+				return true
+			}
+		}
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case errno == syscall.EAGAIN:
+		return 0, errWouldBlock
+	case errno != nil:
+		return 0, c.readError(errno)
+	case n == 0:
+		return 0, io.EOF
 	}
 	return n, nil
 }
 
-// fill reads what the socket holds into the read-ahead buffer with one
-// system call. wait=false: no data is errWouldBlock. wait=true: it waits
-// for the socket (honouring the read deadline) without holding a buffer,
-// and an EOF or socket error is kept for the next Read, which reports it
-// through crypto/tls as before. RawConn.Read clears the poller's readiness
-// before calling the function, so the function reads the socket itself
-// first: data that arrived just before is not missed.
-func (c *sockConn) fill(wait bool) error {
-	var n int
-	var errno error
-	err := c.sc.Read(func(fd uintptr) bool {
-		bp := recPool.Get().(*[]byte)
-		c.reads++
-		for {
-			n, errno = syscall.Read(int(fd), *bp)
-			if errno != syscall.EINTR {
-				break
-			}
-		}
-		if errno == nil && n > 0 {
-			c.rbuf, c.rpos, c.rend = bp, 0, n
-			return true
-		}
-		recPool.Put(bp)
-		return errno != syscall.EAGAIN || !wait
-	})
-	switch {
-	case err != nil:
-		return err
-	case c.rbuf != nil:
-		return nil
-	case errno == syscall.EAGAIN:
-		return errWouldBlock
-	case errno != nil:
-		c.rerr = &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("read", errno)}
-	default:
-		c.rerr = io.EOF
-	}
-	if wait {
-		return nil
-	}
-	return c.rerr
+func (c *sockConn) readError(errno error) error {
+	return &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("read", errno)}
 }
 
 // startBatch makes the records crypto/tls writes accumulate until flush, so
@@ -155,9 +117,9 @@ func (c *sockConn) flush() error {
 	return err
 }
 
-// recPool holds record batches, written (a full read buffer of plaintext
-// plus record overhead: 5-byte header, 16-byte tag, 1 content-type byte per
-// record) or read ahead (what a peer writes in one batch fits).
+// recPool holds the record batches of one write: a full read buffer of
+// plaintext plus record overhead (5-byte header, 16-byte tag, 1
+// content-type byte per record).
 var recPool = sync.Pool{New: func() any { b := make([]byte, bufSize+bufSize/1024+1024); return &b }}
 
 func (c *sockConn) Write(p []byte) (int, error) {
@@ -189,19 +151,25 @@ type endpoint struct {
 	rw    io.ReadWriter   // what payload is read from and written to
 	raw   net.Conn        // the socket
 	sc    syscall.RawConn // nil if the socket has no file descriptor
-	tls   interface{ CloseWrite() error }
-	rc    *sockConn // the socket under the TLS side; nil for plaintext
-	armed time.Time // when the read deadline was last pushed out
+	tls   *tls.Conn       // nil for plaintext
+	rc    *sockConn       // the socket under the TLS side; nil for plaintext
+	bufs  *tlsBufs        // the TLS side's read buffers; nil: blocking reads
+	armed time.Time       // when the read deadline was last pushed out
 	// warmed is when the write deadline was last pushed out (by the pipe
 	// that writes to this endpoint).
 	warmed time.Time
-	once   sync.Once
+	// starved: crypto/tls holds a partial record and the socket had no
+	// more; wait before reading again.
+	starved bool
+	once    sync.Once
 }
 
-func newEndpoint(rw io.ReadWriter, raw net.Conn, tlsConn interface{ CloseWrite() error }, rc *sockConn) *endpoint {
-	e := &endpoint{rw: rw, raw: raw, tls: tlsConn, rc: rc}
-	if rc != nil {
-		rc.nonblock = true
+func newEndpoint(rw io.ReadWriter, raw net.Conn, tc *tls.Conn, rc *sockConn) *endpoint {
+	e := &endpoint{rw: rw, raw: raw, tls: tc, rc: rc}
+	if rc != nil && rc.sc != nil {
+		if e.bufs = tlsBuffersOf(tc); e.bufs != nil {
+			rc.nonblock = true
+		}
 	}
 	if s, ok := raw.(syscall.Conn); ok {
 		e.sc, _ = s.SyscallConn()
@@ -238,13 +206,60 @@ func (e *endpoint) closeWrite() {
 }
 
 // waitReadable blocks until the TLS socket is readable (data, EOF or an
-// error) without holding a buffer before then, honouring the read deadline;
-// the data it reads is what the next Read returns.
+// error) without holding a buffer before then, honouring the read deadline.
+// The data goes straight into crypto/tls's input buffer; an EOF or socket
+// error is kept for the next Read, which reports it through crypto/tls.
+// RawConn.Read clears the poller's readiness before calling the function,
+// so the function reads the socket itself first: data that arrived just
+// before is not missed.
 func (e *endpoint) waitReadable() error {
-	if e.rc == nil || e.rc.sc == nil {
-		return nil
+	var n int
+	var errno error
+	err := e.rc.sc.Read(func(fd uintptr) bool {
+		e.rc.reads++
+		n, errno = e.bufs.readOnce(int(fd))
+		return errno != syscall.EAGAIN
+	})
+	switch {
+	case err != nil:
+		return err
+	case n > 0:
+	case errno != nil:
+		e.rc.rerr = e.rc.readError(errno)
+	default:
+		e.rc.rerr = io.EOF
 	}
-	return e.rc.fill(true)
+	return nil
+}
+
+// readTLS returns the payload of the records that have arrived, gathered
+// into one pooled buffer (one write to the target instead of one per
+// record). With nothing received it releases the connection's read buffers
+// and waits for the socket.
+func (e *endpoint) readTLS() (bp *[]byte, n int, err error) {
+	for {
+		if e.starved || !e.bufs.buffered() {
+			e.bufs.park()
+			if err := e.waitReadable(); err != nil {
+				return nil, 0, err
+			}
+			e.starved = false
+		}
+		bp = bufPool.Get().(*[]byte)
+		n, err = e.rw.Read(*bp)
+		for err == nil && n < len(*bp) && e.bufs.buffered() {
+			var k int
+			k, err = e.rw.Read((*bp)[n:])
+			n += k
+		}
+		if errors.Is(err, errWouldBlock) {
+			err, e.starved = nil, true // a partial record: wait for the rest
+		}
+		if n > 0 || err != nil {
+			return bp, n, err
+		}
+		bufPool.Put(bp)
+	}
 }
 
 // readPlain reads from a plaintext socket. The buffer is taken from the
@@ -302,36 +317,14 @@ func pipe(src, dst *endpoint, idle time.Duration, last *atomic.Int64, count func
 			n   int
 			err error
 		)
-		if src.rc == nil && src.sc != nil {
+		switch {
+		case src.bufs != nil:
+			bp, n, err = src.readTLS()
+		case src.rc == nil && src.sc != nil:
 			bp, n, err = src.readPlain()
-		} else {
+		default: // blocking reads
 			bp = bufPool.Get().(*[]byte)
 			n, err = src.rw.Read(*bp)
-			if errors.Is(err, errWouldBlock) {
-				if n > 0 {
-					err = nil // data, then nothing more for now
-				} else {
-					bufPool.Put(bp)
-					if err = src.waitReadable(); err == nil {
-						continue
-					}
-					bp = nil
-				}
-			}
-		}
-		if n > 0 && err == nil && src.rc != nil {
-			// Gather the records that are already there (one write to
-			// the target instead of one per record).
-			for n < len(*bp) {
-				k, rerr := src.rw.Read((*bp)[n:])
-				n += k
-				if rerr != nil {
-					if !errors.Is(rerr, errWouldBlock) {
-						err = rerr
-					}
-					break
-				}
-			}
 		}
 		if n > 0 {
 			now := time.Now()

@@ -2,15 +2,20 @@ package tunnel
 
 import (
 	"crypto/tls"
-	"golang.org/x/sys/unix"
+	"errors"
 	"io"
 	"net"
+	"os"
 	"runtime"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // tlsPair returns a handshaken TLS connection pair over loopback TCP, the
-// server side on a sockConn switched to non-blocking like the copy loop's.
+// server side on a sockConn (newEndpoint switches it to non-blocking like
+// the copy loop's).
 func tlsPair(t *testing.T) (client *tls.Conn, server *tls.Conn, rc *sockConn) {
 	t.Helper()
 	p := newPKI(t)
@@ -46,7 +51,6 @@ func tlsPair(t *testing.T) (client *tls.Conn, server *tls.Conn, rc *sockConn) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { client.Close(); server.Close() })
-	rc.nonblock = true
 	return client, server, rc
 }
 
@@ -68,9 +72,14 @@ func queued(t *testing.T, rc *sockConn, n int) {
 }
 
 // TestReadAheadOneSyscallPerBatch checks that four full records the kernel
-// already holds cost one read system call, not one per record.
+// already holds cost one read system call, not one per record, and arrive
+// as one gathered payload.
 func TestReadAheadOneSyscallPerBatch(t *testing.T) {
 	client, server, rc := tlsPair(t)
+	e := newEndpoint(server, server.NetConn(), server, rc)
+	if e.bufs == nil {
+		t.Fatal("crypto/tls read buffers not found")
+	}
 	payload := make([]byte, 4*16384)
 	for i := range payload {
 		payload[i] = byte(i)
@@ -79,27 +88,75 @@ func TestReadAheadOneSyscallPerBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	queued(t, rc, len(payload)+4*22)
-	got := make([]byte, 0, len(payload))
-	buf := make([]byte, bufSize)
-	for len(got) < len(payload) {
-		n, err := server.Read(buf)
-		got = append(got, buf[:n]...)
-		if err != nil {
-			t.Fatalf("after %d bytes: %v", len(got), err)
-		}
+	rc.reads = 0
+	bp, n, err := e.readTLS()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if string(got) != string(payload) {
-		t.Fatal("payload corrupted")
+	if string((*bp)[:n]) != string(payload) {
+		t.Fatalf("got %d bytes, want the %d-byte payload in one piece", n, len(payload))
 	}
 	if rc.reads != 1 {
 		t.Errorf("%d read system calls for 4 queued records, want 1", rc.reads)
 	}
-	if rc.rbuf != nil {
-		t.Error("read-ahead buffer still held after it was drained")
+	if e.bufs.buffered() {
+		t.Error("crypto/tls still holds input after the batch was read")
 	}
-	// Nothing left: a would-block, not a stall or an error.
-	if _, err := server.Read(buf); err != errWouldBlock {
-		t.Fatalf("empty socket: %v, want errWouldBlock", err)
+}
+
+// TestIdleReleasesTLSBuffers checks that a connection waiting for data
+// holds none of crypto/tls's read buffers (they held ~45 KiB per idle
+// connection after 1 MiB had moved) and that the pooled input buffer is
+// reused, not reallocated, while data moves.
+func TestIdleReleasesTLSBuffers(t *testing.T) {
+	client, server, rc := tlsPair(t)
+	e := newEndpoint(server, server.NetConn(), server, rc)
+	go func() {
+		buf := make([]byte, 1<<20)
+		_, _ = client.Write(buf)
+	}()
+	var got int
+	for got < 1<<20 {
+		bp, n, err := e.readTLS()
+		if err != nil {
+			t.Fatalf("after %d bytes: %v", got, err)
+		}
+		got += n
+		bufPool.Put(bp)
+		if c := e.bufs.raw.Cap(); c > 0 && c != rawInputSize {
+			t.Fatalf("crypto/tls's input buffer has %d bytes of capacity, want the pooled %d", c, rawInputSize)
+		}
+	}
+	_ = e.raw.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if _, _, err := e.readTLS(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("idle read: %v, want the deadline", err)
+	}
+	if c := e.bufs.raw.Cap(); c != 0 {
+		t.Errorf("idle connection holds a %d-byte TLS input buffer", c)
+	}
+	if c := e.bufs.hand.Cap(); c != 0 {
+		t.Errorf("idle connection holds a %d-byte handshake buffer", c)
+	}
+	if e.bufs.input.Size() != 0 {
+		t.Error("idle connection's input reader still points into the released buffer")
+	}
+	// Data after the idle period is read normally.
+	if _, err := client.Write([]byte("again")); err != nil {
+		t.Fatal(err)
+	}
+	_ = e.raw.SetReadDeadline(time.Time{})
+	bp, n, err := e.readTLS()
+	if err != nil || string((*bp)[:n]) != "again" {
+		t.Fatalf("after idle: %q, %v", (*bp)[:n], err)
+	}
+}
+
+// TestTLSBuffersFound fails when a Go release renames or retypes the
+// crypto/tls fields the copy loop releases (tlsbuf.go): the tunnel would
+// still work, with blocking reads and a larger idle footprint.
+func TestTLSBuffersFound(t *testing.T) {
+	if !tlsFields.ok {
+		t.Fatalf("crypto/tls.Conn has no rawInput/input/hand fields of the expected types (%+v)", tlsFields)
 	}
 }
 
@@ -108,7 +165,7 @@ func TestReadAheadOneSyscallPerBatch(t *testing.T) {
 // before it still reads as a clean EOF.
 func TestWaitReadableKeepsEOF(t *testing.T) {
 	client, server, rc := tlsPair(t)
-	e := &endpoint{rc: rc}
+	e := newEndpoint(server, server.NetConn(), server, rc)
 	if _, err := client.Write([]byte("half")); err != nil {
 		t.Fatal(err)
 	}
@@ -117,27 +174,23 @@ func TestWaitReadableKeepsEOF(t *testing.T) {
 	}
 	_ = client.NetConn().(*net.TCPConn).CloseWrite()
 	var got []byte
-	buf := make([]byte, 64)
+	var err error
 	for range 1000 {
-		n, err := server.Read(buf)
-		got = append(got, buf[:n]...)
-		if err == errWouldBlock {
-			if err := e.waitReadable(); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if err == io.EOF {
-			break
+		var bp *[]byte
+		var n int
+		bp, n, err = e.readTLS()
+		if bp != nil {
+			got = append(got, (*bp)[:n]...)
 		}
 		if err != nil {
-			t.Fatal(err)
+			break
 		}
 	}
-	if string(got) != "half" {
-		t.Fatalf("read %q, want \"half\" then EOF", got)
+	if string(got) != "half" || err != io.EOF {
+		t.Fatalf("read %q then %v, want \"half\" then EOF", got, err)
 	}
-	if rc.rbuf != nil {
-		t.Error("read-ahead buffer held after EOF")
+	e.bufs.park()
+	if e.bufs.raw.Cap() != 0 {
+		t.Error("TLS input buffer held after EOF")
 	}
 }

@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/pqtls/pqtls/internal/testpeer"
 )
@@ -137,7 +136,10 @@ func echoServer(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testpeer.Serve(t, ln, 0, func(c net.Conn) {
+	// Two minutes per connection: bulk tests (TestPairIntegrity) move tens of
+	// MB through two TLS hops and took over 10 s (the Serve default) on a
+	// loaded 2-core machine; their own deadlines bound the test.
+	testpeer.Serve(t, ln, 2*time.Minute, func(c net.Conn) {
 		_, _ = io.Copy(c, c)
 		_ = c.(*net.TCPConn).CloseWrite()
 		_, _ = io.Copy(io.Discard, c)
@@ -161,45 +163,7 @@ func startTunnel(t testing.TB, cfg Config) (*Tunnel, *prometheus.Registry) {
 // metricValue sums the samples of a metric whose labels include want.
 func metricValue(t testing.TB, g prometheus.Gatherer, name string, want map[string]string) float64 {
 	t.Helper()
-	mfs, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if !labelsMatch(m, want) {
-				continue
-			}
-			switch {
-			case m.Counter != nil:
-				sum += m.Counter.GetValue()
-			case m.Gauge != nil:
-				sum += m.Gauge.GetValue()
-			case m.Histogram != nil:
-				sum += float64(m.Histogram.GetSampleCount())
-			}
-		}
-	}
-	return sum
-}
-
-func labelsMatch(m *dto.Metric, want map[string]string) bool {
-	for k, v := range want {
-		found := false
-		for _, lp := range m.GetLabel() {
-			if lp.GetName() == k && lp.GetValue() == v {
-				found = true
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
+	return testpeer.Value(t, g, name, want)
 }
 
 // waitFor polls cond for up to 10 s.

@@ -292,7 +292,7 @@ func TestMetricsPortHardened(t *testing.T) {
 	found := false
 	for _, mf := range mfs {
 		if mf.GetName() == "pqtls_http_connections_rejected_total" {
-			found = labelsMatch(mf.GetMetric()[0], map[string]string{"server": "tunnel"})
+			found = testpeer.LabelsMatch(mf.GetMetric()[0], map[string]string{"server": "tunnel"})
 		}
 	}
 	if !found {

@@ -53,7 +53,9 @@ func (l *ListenerConfig) buildMaterial(logger *slog.Logger, src svidSource) (*ma
 	if len(l.ALPN) > 0 {
 		alpn = l.ALPN
 	}
-	base := &tls.Config{NextProtos: alpn}
+	// Full 16 KiB records from the first byte: the tunnel forwards bulk
+	// and has no first-paint latency to optimise.
+	base := &tls.Config{NextProtos: alpn, DynamicRecordSizingDisabled: true}
 	m := &material{}
 	var (
 		warnings []string
@@ -275,7 +277,7 @@ func aclIdentify(role pqtls.Role, acl ACL) func(tls.ConnectionState) (string, er
 // targetConfig is the client configuration towards a TLS target: the local
 // hop may be classical and TLS 1.2 (the backend's own stack decides).
 func (l *ListenerConfig) targetConfig() (*tls.Config, error) {
-	base := &tls.Config{ServerName: l.TargetServerName} // no ALPN on the local hop
+	base := &tls.Config{ServerName: l.TargetServerName, DynamicRecordSizingDisabled: true} // no ALPN on the local hop
 	if base.ServerName == "" {
 		if network, addr, _ := splitAddr(l.Target); network == "tcp" {
 			base.ServerName, _, _ = net.SplitHostPort(addr)

@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/acceptloop"
+	"github.com/pqtls/pqtls/internal/certload"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spiffe/go-spiffe/v2/workloadapi"
 )
@@ -53,7 +55,7 @@ type Tunnel struct {
 	listeners []*Listener
 	metricsLn net.Listener
 	httpSrv   *http.Server
-	watcher   *watcher
+	watcher   *certload.Watcher
 
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -362,7 +364,7 @@ func (t *Tunnel) stopAccepting() {
 	t.closeOnce.Do(func() {
 		close(t.closing)
 		if t.watcher != nil {
-			t.watcher.close()
+			_ = t.watcher.Close()
 		}
 		for _, l := range t.listeners {
 			if l.ln != nil {
@@ -384,7 +386,6 @@ func (t *Tunnel) stopHTTP() {
 func (l *Listener) acceptLoop() {
 	t := l.t
 	defer t.acceptWG.Done()
-	var backoff time.Duration
 	var lastFull time.Time
 	for {
 		select {
@@ -404,28 +405,17 @@ func (l *Listener) acceptLoop() {
 				return
 			}
 		}
-		c, err := l.ln.Accept()
+		// EMFILE and friends: back off and retry, as net/http does.
+		c, err := acceptloop.Accept(l.ln, t.closing, func(err error, backoff time.Duration) {
+			t.log.Warn("tunnel accept failed; retrying", "listener", l.cfg.Name, "error", err, "backoff", backoff)
+		})
 		if err != nil {
 			<-l.sem
-			select {
-			case <-t.closing:
-				return
-			default:
+			if !errors.Is(err, net.ErrClosed) {
+				t.log.Error("tunnel accept failed; listener stopped", "listener", l.cfg.Name, "error", err)
 			}
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			// EMFILE and friends: back off and retry, as net/http does.
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			t.log.Warn("tunnel accept failed; retrying", "listener", l.cfg.Name, "error", err, "backoff", backoff)
-			select {
-			case <-time.After(backoff):
-			case <-t.closing:
-				return
-			}
-			continue
+			return
 		}
-		backoff = 0
 		cn := &conn{l: l, front: c, start: time.Now()}
 		t.mu.Lock()
 		t.conns[cn] = struct{}{}
@@ -606,7 +596,7 @@ func (c *conn) openServer() (front, back *endpoint, reason string, err error) {
 	_ = c.front.SetDeadline(time.Time{})
 	network, addr, _ := splitAddr(l.cfg.Target)
 	dialStart := time.Now()
-	b, err := net.DialTimeout(network, addr, time.Duration(l.cfg.ConnectTimeout))
+	b, err := dialTarget(network, addr, time.Duration(l.cfg.ConnectTimeout))
 	if err != nil {
 		l.beFailed.Inc()
 		l.t.m.backendErrs.WithLabelValues(l.cfg.Name, "dial").Inc()
@@ -641,6 +631,31 @@ func (c *conn) openServer() (front, back *endpoint, reason string, err error) {
 	return newEndpoint(tc, c.front, tc, rc), newEndpoint(b, b, nil, nil), "", nil
 }
 
+// dialTarget dials a listener's target. A loopback target gets no TCP
+// keepalive: the kernel reports a dead local peer at once, and Go's default
+// keepalive costs four setsockopt calls per connection (about a tenth of
+// the tunnel's per-connection CPU beyond the handshake).
+func dialTarget(network, addr string, timeout time.Duration) (net.Conn, error) {
+	d := net.Dialer{Timeout: timeout}
+	if loopbackTarget(network, addr) {
+		d.KeepAlive = -1
+	}
+	return d.Dial(network, addr)
+}
+
+// loopbackTarget reports whether addr is a loopback IP literal or
+// "localhost" (a unix socket has no keepalive either way).
+func loopbackTarget(network, addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if network == "unix" || err != nil {
+		return false
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.IsLoopback()
+	}
+	return host == "localhost"
+}
+
 // approve takes the peer identity from the decision that let the handshake
 // through, for the same connection state. It cannot disagree with
 // VerifyConnection (same function, same state); if it ever did, the
@@ -660,7 +675,7 @@ func (c *conn) openClient() (front, back *endpoint, reason string, err error) {
 	mat := l.material.Load()
 	network, addr, _ := splitAddr(l.cfg.Target)
 	dialStart := time.Now()
-	raw, err := net.DialTimeout(network, addr, time.Duration(l.cfg.ConnectTimeout))
+	raw, err := dialTarget(network, addr, time.Duration(l.cfg.ConnectTimeout))
 	if err != nil {
 		l.beFailed.Inc()
 		l.t.m.backendErrs.WithLabelValues(l.cfg.Name, "dial").Inc()

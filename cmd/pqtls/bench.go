@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -162,25 +161,16 @@ func benchRun(s streams, args []string, o bench.Options, f benchFlags) error {
 
 func benchTLSConfig(ca, cert, key, sni, groups string, insecure bool) (*tls.Config, error) {
 	cfg := &tls.Config{ServerName: sni, InsecureSkipVerify: insecure, MinVersion: tls.VersionTLS12}
-	if ca != "" {
-		pem, err := os.ReadFile(ca)
-		if err != nil {
-			return nil, fmt.Errorf("read --ca: %w", err)
-		}
-		cfg.RootCAs = x509.NewCertPool()
-		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--ca %s holds no PEM certificate", ca)
-		}
+	var err error
+	if cfg.RootCAs, err = caFlag(ca); err != nil {
+		return nil, err
 	}
-	if (cert == "") != (key == "") {
-		return nil, fmt.Errorf("--cert and --key go together")
+	c, err := keyPairFlags(cert, key)
+	if err != nil {
+		return nil, err
 	}
-	if cert != "" {
-		c, err := tls.LoadX509KeyPair(cert, key)
-		if err != nil {
-			return nil, fmt.Errorf("load --cert/--key: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{c}
+	if c != nil {
+		cfg.Certificates = []tls.Certificate{*c}
 	}
 	if groups != "" {
 		gs, err := pqtls.ParseGroupList(groups)
@@ -247,11 +237,11 @@ func newBenchEchoCmd(s streams) *cobra.Command {
 				if cert == "" || key == "" {
 					return usageErrorf("give --cert and --key, or --plain for a plaintext echo server")
 				}
-				c, err := tls.LoadX509KeyPair(cert, key)
+				c, err := keyPairFlags(cert, key)
 				if err != nil {
-					return usageErrorf("load --cert/--key: %v", err)
+					return err
 				}
-				cfg = &tls.Config{Certificates: []tls.Certificate{c}, MinVersion: tls.VersionTLS13}
+				cfg = &tls.Config{Certificates: []tls.Certificate{*c}, MinVersion: tls.VersionTLS13}
 			}
 			network, addr := "tcp", listen
 			if p, ok := strings.CutPrefix(listen, "unix:"); ok {

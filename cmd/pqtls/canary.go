@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -91,16 +90,9 @@ func canaryRun(cmd *cobra.Command, s streams, o canary.Options, fl canaryFlags) 
 	if err := canary.CheckStartTLS(o.StartTLS); err != nil {
 		return usageErrorf("--starttls: %v", err)
 	}
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return usageErrorf("--ca: %v", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return usageErrorf("--ca %s: no PEM certificate found; give a PEM file with the CA that signed the server certificate", caFile)
-		}
-		o.RootCAs = pool
+	var err error
+	if o.RootCAs, err = caFlag(caFile); err != nil {
+		return err
 	}
 	if err := canary.ValidateOptions(&o); err != nil {
 		return usageErrorf("%v", err)

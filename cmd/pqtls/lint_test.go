@@ -482,10 +482,14 @@ func TestLintInfraExample(t *testing.T) {
 	before := decodeLint(t, out)
 	want := []string{
 		"cloudformation/edge.yaml:PQ601", "cloudformation/edge.yaml:PQ602", "cloudformation/grpc.json:PQ602",
+		"haproxy/haproxy.cfg:PQ463",
 		"kafka/server.properties:PQ711", "kafka/server.properties:PQ711",
 		"postgres/17/main/postgresql.conf:PQ701", "postgres/18/main/postgresql.conf:PQ701",
 		"pulumi/edge/Pulumi.yaml:PQ601", "pulumi/edge/Pulumi.yaml:PQ602",
 		"rust/billing/Cargo.lock:PQ801", "rust/billing/Cargo.toml:PQ801", "rust/gateway/Cargo.toml:PQ803",
+		"signer/go.mod:PQ464",
+		"terraform/api/main.tf:PQ605", "terraform/api/main.tf:PQ605",
+		"terraform/edge/main.tf:PQ603", "terraform/edge/main.tf:PQ604",
 		"terraform/envs/prod/main.tf:PQ602", "terraform/modules/alb/main.tf:PQ601", "terraform/modules/nlb/main.tf:PQ602",
 	}
 	if code != 1 || strings.Join(ruleLines(before), " ") != strings.Join(want, " ") {
@@ -493,7 +497,7 @@ func TestLintInfraExample(t *testing.T) {
 	}
 	code, out, errOut = runLintCmd(t, "--fix", "--format", "json", ".")
 	after := decodeLint(t, out)
-	left := []string{"postgres/17/main/postgresql.conf:PQ701", "rust/billing/Cargo.lock:PQ801", "rust/billing/Cargo.toml:PQ801"}
+	left := []string{"postgres/17/main/postgresql.conf:PQ701", "rust/billing/Cargo.lock:PQ801", "rust/billing/Cargo.toml:PQ801", "terraform/api/main.tf:PQ605"}
 	if code != 1 || strings.Join(ruleLines(after), " ") != strings.Join(left, " ") {
 		t.Fatalf("after --fix: exit %d\n%s\nstderr:\n%s", code, strings.Join(ruleLines(after), "\n"), errOut)
 	}
@@ -503,7 +507,7 @@ func TestLintInfraExample(t *testing.T) {
 			t.Errorf("README does not document the unfixable %s %s", file, rule)
 		}
 	}
-	if !strings.Contains(errOut, "fixed 12 finding(s) in 9 file(s); 3 remain") || !strings.Contains(errOut, "not applied (an upgrade needs a human) rust/billing/Cargo.toml:7 PQ801") {
+	if !strings.Contains(errOut, "fixed 17 finding(s) in 13 file(s); 4 remain") || !strings.Contains(errOut, "not applied (an upgrade needs a human) rust/billing/Cargo.toml:7 PQ801") {
 		t.Errorf("--fix stderr:\n%s", errOut)
 	}
 	// A second lint of the fixed copy reports the same, and the fixed
@@ -515,6 +519,14 @@ func TestLintInfraExample(t *testing.T) {
 	tf, _ := os.ReadFile("terraform/modules/alb/main.tf")
 	if !strings.Contains(string(tf), "  protocol          = \"HTTPS\"\n  ssl_policy = \"ELBSecurityPolicy-TLS13-1-2-PQ-2025-09\"\n") {
 		t.Errorf("terraform fix:\n%s", tf)
+	}
+	edge, _ := os.ReadFile("terraform/edge/main.tf")
+	if !strings.Contains(string(edge), "setting_id = \"tls_1_3\"\n  value      = \"on\"\n") || !strings.Contains(string(edge), "post_quantum_key_exchange = \"ENABLED\"\n") {
+		t.Errorf("edge fix:\n%s", edge)
+	}
+	mod, _ := os.ReadFile("signer/go.mod")
+	if !strings.Contains(string(mod), "\ngo 1.27\n") {
+		t.Errorf("signer go.mod fix:\n%s", mod)
 	}
 	pg, _ := os.ReadFile("postgres/18/main/postgresql.conf")
 	if !strings.Contains(string(pg), "\nssl_groups = 'X25519MLKEM768:X25519:prime256v1'\n") {

@@ -3,8 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
@@ -182,28 +180,12 @@ func (f *scanFlags) parse(s streams) (*scanRun, error) {
 
 // loadTLS loads --ca and --cert/--key.
 func (f *scanFlags) loadTLS(opts *scan.Options) error {
-	if f.caFile != "" {
-		pem, err := os.ReadFile(f.caFile)
-		if err != nil {
-			return usageErrorf("--ca: %v", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return usageErrorf("--ca %s: no PEM certificate found", f.caFile)
-		}
-		opts.RootCAs = pool
+	var err error
+	if opts.RootCAs, err = caFlag(f.caFile); err != nil {
+		return err
 	}
-	if (f.certFile == "") != (f.keyFile == "") {
-		return usageErrorf("--cert and --key go together")
-	}
-	if f.certFile != "" {
-		c, err := tls.LoadX509KeyPair(f.certFile, f.keyFile)
-		if err != nil {
-			return usageErrorf("--cert/--key: %v", err)
-		}
-		opts.ClientCert = &c
-	}
-	return nil
+	opts.ClientCert, err = keyPairFlags(f.certFile, f.keyFile)
+	return err
 }
 
 // useColour decides on ANSI colours: --color always/never, else only on a

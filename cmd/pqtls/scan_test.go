@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -266,7 +267,8 @@ func TestScanCLISortAndQuietStderr(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q (no progress bar when stderr is not a terminal)", code, errOut)
 	}
 	rows, _ := csv.NewReader(strings.NewReader(out)).ReadAll()
-	if len(rows) != 3 || rows[1][4] != "ledger" || rows[1][20] != "critical" || rows[2][4] != "web" {
+	prio := slices.Index(scan.CSVHeader, "priority")
+	if len(rows) != 3 || rows[1][4] != "ledger" || rows[1][prio] != "critical" || rows[2][4] != "web" {
 		t.Errorf("--sort priority: %v", rows)
 	}
 	code, out, _ = scanCLI(t, "", "scan", "--ca", ca, "--inventory", inv)

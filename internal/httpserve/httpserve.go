@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pqtls/pqtls/internal/acceptloop"
 )
 
 // The server's limits.
@@ -132,28 +134,23 @@ type limitListener struct {
 }
 
 // Accept returns the next connection under the cap. Temporary errors (EMFILE,
-// ENFILE, ECONNABORTED) are retried with a backoff up to 1 s, as net/http
-// does, instead of ending the server.
+// ENFILE, ECONNABORTED) are retried with internal/acceptloop's backoff, as
+// net/http does, instead of ending the server.
 func (l *limitListener) Accept() (net.Conn, error) {
-	var delay time.Duration
 	for {
-		c, err := l.Listener.Accept()
+		c, err := acceptloop.Accept(l.Listener, nil, nil)
 		if err != nil {
-			if !temporary(err) {
-				return nil, err
-			}
-			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			time.Sleep(delay)
-			continue
+			return nil, err
 		}
-		delay = 0
 		l.mu.Lock()
 		if l.open >= l.max {
 			l.mu.Unlock()
-			c.Close()
+			// Count before closing: once the client sees the close, the
+			// rejection is already visible on /metrics.
 			if l.rejected != nil {
 				l.rejected.Inc()
 			}
+			c.Close()
 			continue
 		}
 		l.open++
@@ -173,15 +170,6 @@ func (l *limitListener) Open() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.open
-}
-
-func temporary(err error) bool {
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return true
-	}
-	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
-		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
 }
 
 type limitConn struct {

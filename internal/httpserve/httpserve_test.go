@@ -131,3 +131,44 @@ func TestRejectedCounterSharedOnRegistry(t *testing.T) {
 		t.Fatalf("second server on one registry: %v", err)
 	}
 }
+
+// emfileOnce fails its first Accept with EMFILE, as a process out of
+// descriptors does.
+type emfileOnce struct {
+	net.Listener
+	failed bool
+}
+
+func (e *emfileOnce) Accept() (net.Conn, error) {
+	if !e.failed {
+		e.failed = true
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: syscall.EMFILE}
+	}
+	return e.Listener.Accept()
+}
+
+// EMFILE is temporary: the capped listener backs off and serves the next
+// client instead of handing the error to http.Server (which would retry on
+// its own rule) or ending the server.
+func TestLimitListenerRetriesEMFILE(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	l := LimitListener(&emfileOnce{Listener: ln}, 2, nil)
+	go func() {
+		if c, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	c, err := l.Accept()
+	if err != nil {
+		t.Fatalf("Accept = %v, want the connection after EMFILE", err)
+	}
+	c.Close()
+	ln.Close()
+	if _, err := l.Accept(); err == nil {
+		t.Fatal("Accept on a closed listener succeeded")
+	}
+}

@@ -76,6 +76,12 @@
 //	rows := testpeer.TsharkFields(t, c.Path, "tls.handshake.type == 2", "tls.handshake.extensions_key_share_group")
 //	// rows[0][0] == "4588" (0x11EC): an independent dissector's reading
 //
+//	// SPIRE 1.13.3: one server, one agent per "node", SVIDs via the Workload API.
+//	sp := testpeer.Spire(t, testpeer.SpireOptions{X509SVIDTTL: time.Minute})
+//	a := sp.Agent(t, "node-a")                      // a.Addr: unix://... (--workload-api-addr)
+//	sp.Register(t, a, "spiffe://example.org/server", testpeer.UnixUIDSelector())
+//	svid := a.SVID(t, "spiffe://example.org/server", 45*time.Second)
+//
 //	// Network namespaces (root only): client <-> router <-> server.
 //	topo := testpeer.Netns(t, testpeer.NetnsOptions{Router: true})
 //	ln, _ := topo.Server.Listen("tcp", topo.ServerIP+":8443")   // socket lives in the namespace

@@ -131,6 +131,8 @@ func find(peer string) (string, error) {
 		return netnsAvailable()
 	case PeerDebian13:
 		return findDebian13()
+	case PeerSpire:
+		return findSpire()
 	}
 	return "", fmt.Errorf("unknown peer %q (see the Peer* constants in internal/testpeer)", peer)
 }

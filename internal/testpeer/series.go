@@ -3,12 +3,14 @@ package testpeer
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Series flattens a registry into "name{k=v,...}" -> value: counters by
@@ -68,4 +70,45 @@ func dumpSeries(m map[string]float64) string {
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
+}
+
+// Value sums the samples of metric name whose labels include want (a
+// subset: labels not named match any value): counters and gauges by value,
+// histograms by sample count. 0 when none match.
+func Value(t testing.TB, g prometheus.Gatherer, name string, want map[string]string) float64 {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if !LabelsMatch(m, want) {
+				continue
+			}
+			switch {
+			case m.Counter != nil:
+				sum += m.Counter.GetValue()
+			case m.Gauge != nil:
+				sum += m.Gauge.GetValue()
+			case m.Histogram != nil:
+				sum += float64(m.Histogram.GetSampleCount())
+			}
+		}
+	}
+	return sum
+}
+
+// LabelsMatch reports whether m has every label of want with its value.
+func LabelsMatch(m *dto.Metric, want map[string]string) bool {
+	for k, v := range want {
+		if !slices.ContainsFunc(m.GetLabel(), func(lp *dto.LabelPair) bool { return lp.GetName() == k && lp.GetValue() == v }) {
+			return false
+		}
+	}
+	return true
 }

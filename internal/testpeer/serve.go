@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pqtls/pqtls/internal/acceptloop"
 )
 
 // Serve runs the accept loop every Go test server needs: it accepts
@@ -27,7 +29,7 @@ func Serve(tb testing.TB, ln net.Listener, timeout time.Duration, handle func(ne
 	go func() {
 		defer wg.Done()
 		for {
-			c, err := ln.Accept()
+			c, err := acceptloop.Accept(ln, nil, nil)
 			if err != nil {
 				return
 			}

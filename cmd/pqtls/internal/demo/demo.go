@@ -23,6 +23,7 @@ import (
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/canary"
 	"github.com/pqtls/pqtls/devpki"
+	"github.com/pqtls/pqtls/internal/acceptloop"
 	"github.com/pqtls/pqtls/scan"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
@@ -216,7 +217,7 @@ func startServers(leaf *devpki.Cert, metrics *pqtls.Metrics, logger *slog.Logger
 
 func serve(ln net.Listener) {
 	for {
-		c, err := ln.Accept()
+		c, err := acceptloop.Accept(ln, nil, nil)
 		if err != nil {
 			return
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls/devpki"
+	"github.com/pqtls/pqtls/internal/acceptloop"
 	"github.com/pqtls/pqtls/tunnel"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -55,7 +56,7 @@ func runTunnel(ctx context.Context, ca *devpki.CA) (*TunnelResult, error) {
 	defer backend.Close()
 	go func() {
 		for {
-			c, err := backend.Accept()
+			c, err := acceptloop.Accept(backend, nil, nil)
 			if err != nil {
 				return
 			}

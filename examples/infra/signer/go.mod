@@ -1,0 +1,3 @@
+module example.com/infra/signer
+
+go 1.26

@@ -1,0 +1,386 @@
+package lint
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"regexp"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"go.yaml.in/yaml/v3"
+)
+
+// Managed TLS terminators other than AWS load balancers (issue 18): a rule
+// exists only where the provider's own documentation names the setting
+// that gives (or takes away) hybrid key exchange. docs/LINT.md lists the
+// providers without such a setting ("unsupported, track it").
+
+const (
+	refGCPPQ        = "https://docs.cloud.google.com/python/docs/reference/compute/latest/google.cloud.compute_v1.types.SslPolicy.PostQuantumKeyExchange (DEFAULT: X25519MLKEM768 disallowed before October 2026, allowed afterwards; ENABLED; DEFERRED: disallowed until October 2027)"
+	refGCPGcloud    = "https://docs.cloud.google.com/sdk/gcloud/reference/alpha/compute/ssl-policies/create (--post-quantum-key-exchange)"
+	refGCPTF        = "https://github.com/GoogleCloudPlatform/magic-modules/pull/17024 (post_quantum_key_exchange on google_compute_ssl_policy and google_compute_region_ssl_policy)"
+	refCFPQC        = "https://developers.cloudflare.com/ssl/post-quantum-cryptography/ (X25519MLKEM768 hybrid key agreement deployed on Cloudflare's edge, TLS 1.3)"
+	refCFTLS13      = "https://developers.cloudflare.com/ssl/edge-certificates/additional-options/tls-13/ (the tls_1_3 zone setting: on, off, zrt)"
+	refCFTF         = "https://developers.cloudflare.com/api/terraform/ (cloudflare_zone_setting setting_id/value; cloudflare_zone_settings_override settings.tls_1_3 in provider v4)"
+	refAPIGWList    = "https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-security-policies-list.html (policies with PQ in the name use hybrid post-quantum key exchange; defaults TLS_1_0 for APIs, TLS_1_2 for domains)"
+	refAPIGWTLS     = "https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-custom-domain-tls-version.html (legacy TLS_1_0/TLS_1_2 versus enhanced SecurityPolicy_ policies, endpoint access mode, mutual TLS)"
+	refAPIGWNames   = "https://docs.aws.amazon.com/sdk-for-python/v1/reference/clients/api-gateway/enums/SecurityPolicy/ (the policy names)"
+	refAkamaiEdge   = "https://techdocs.akamai.com/terraform/docs/pqc-client-to-edge (pqc_client_to_edge: PQC key exchange from client to edge, Enhanced TLS, TLS 1.3, X25519MLKEM768)"
+	refAkamaiOrigin = "https://techdocs.akamai.com/terraform/docs/pqc_origin (pqc_origin: PQC key exchange to the origin, limited availability)"
+)
+
+// cloudRules are the rules of managed TLS terminators other than AWS
+// load balancers.
+var cloudRules = []Rule{
+	{ID: "PQ603", Name: "gcp-ssl-policy-pq-deferred", Severity: SeverityError, Format: "Terraform, Pulumi (YAML, TypeScript, Go), gcloud command lines (Google Cloud SSL policies)",
+		checks:     []ruleCheck{{lineGCPPQ, kinds(kindTerraform, kindYAML, kindJS, kindGo, kindShell)}},
+		Checked:    "2026-12-02",
+		Summary:    "A Google Cloud SSL policy sets post_quantum_key_exchange to DEFERRED",
+		Rationale:  "Google Cloud's Application and proxy Network Load Balancers negotiate X25519MLKEM768 according to the SSL policy's postQuantumKeyExchange: ENABLED allows it now, DEFAULT (or no SSL policy) allows it from October 2026, DEFERRED disallows it until October 2027. DEFERRED keeps every client of the load balancer classical for another year. The fix sets ENABLED. min_tls_version is a minimum and never blocks TLS 1.3, so it is not read.",
+		Bad:        "resource \"google_compute_ssl_policy\" \"edge\" {\n  profile                   = \"MODERN\"\n  post_quantum_key_exchange = \"DEFERRED\"\n}",
+		Good:       "resource \"google_compute_ssl_policy\" \"edge\" {\n  profile                   = \"MODERN\"\n  post_quantum_key_exchange = \"ENABLED\"\n}",
+		Notes:      "Read on the attribute name in any of its spellings (post_quantum_key_exchange, postQuantumKeyExchange, PostQuantumKeyExchange: pulumi.String(...), gcloud --post-quantum-key-exchange) with a literal value.",
+		References: []string{refGCPPQ, refGCPTF, refGCPGcloud}},
+	{ID: "PQ604", Name: "cloudflare-tls13-off", Severity: SeverityError, Format: "Terraform (cloudflare_zone_setting, cloudflare_zone_settings_override)",
+		checks:     []ruleCheck{{cloudTerraform, kinds(kindTerraform)}},
+		Checked:    "2026-12-02",
+		Summary:    "A Cloudflare zone turns TLS 1.3 off",
+		Rationale:  "Cloudflare offers X25519MLKEM768 to visitors on its edge by default, and hybrid key exchange exists only in TLS 1.3. A zone's tls_1_3 setting \"off\" makes every visitor connection TLS 1.2 and classical. The fix sets \"on\" (\"zrt\" also keeps TLS 1.3, with 0-RTT).",
+		Bad:        "resource \"cloudflare_zone_setting\" \"tls13\" {\n  setting_id = \"tls_1_3\"\n  value      = \"off\"\n}",
+		Good:       "resource \"cloudflare_zone_setting\" \"tls13\" {\n  setting_id = \"tls_1_3\"\n  value      = \"on\"\n}",
+		Notes:      "Both provider generations are read: v5's cloudflare_zone_setting (setting_id = \"tls_1_3\") and v4's cloudflare_zone_settings_override (settings { tls_1_3 = \"off\" }). min_tls_version is a minimum and never blocks TLS 1.3.",
+		References: []string{refCFPQC, refCFTLS13, refCFTF, refHybrid}},
+	{ID: "PQ605", Name: "aws-apigateway-policy-classical", Severity: SeverityWarning, Format: "Terraform (aws_api_gateway_domain_name, aws_api_gateway_rest_api), CloudFormation YAML/JSON (AWS::ApiGateway::DomainName, DomainNameV2, RestApi)",
+		checks:     []ruleCheck{{cloudTerraform, kinds(kindTerraform)}, {cfnAPIGateway, kinds(kindYAML, kindJSON)}},
+		Checked:    "2026-12-02",
+		Summary:    "An API Gateway REST API or custom domain uses a security policy without PQ in its name",
+		Rationale:  "AWS documents hybrid post-quantum key exchange for API Gateway only in the enhanced security policies with PQ in their name (SecurityPolicy_TLS13_1_2_PQ_2025_09, _PFS_PQ_, _FIPS_PQ_, _FIPS_PFS_PQ_). The legacy TLS_1_0 and TLS_1_2 policies (the defaults) and the other enhanced policies keep the connection classical. An enhanced TLS 1.2+1.3 policy is fixed to its PQ variant; a legacy policy is reported without a mechanical fix, because enhanced policies also need an endpoint access mode (STRICT or BASIC) and cannot be used with mutual TLS or for HTTP API mappings.",
+		Bad:        "resource \"aws_api_gateway_domain_name\" \"api\" {\n  security_policy = \"TLS_1_2\"\n}",
+		Good:       "resource \"aws_api_gateway_domain_name\" \"api\" {\n  security_policy = \"SecurityPolicy_TLS13_1_2_PQ_2025_09\"\n  # and the endpoint access mode (STRICT or BASIC)\n}",
+		Notes:      "A warning, not an error: the move to an enhanced policy changes the domain's access mode and is impossible with mutual TLS. Resources without security_policy (the TLS_1_0/TLS_1_2 defaults) are not reported; HTTP and WebSocket APIs (aws_apigatewayv2_*) support TLS_1_2 only and have no PQ setting (see docs/LINT.md#other-managed-tls-terminators).",
+		References: []string{refAPIGWList, refAPIGWTLS, refAPIGWNames}},
+	{ID: "PQ606", Name: "akamai-pqc-behavior-disabled", Severity: SeverityWarning, Format: "Terraform (akamai_property_rules_builder behaviors pqc_client_to_edge, pqc_origin)",
+		checks:     []ruleCheck{{cloudTerraform, kinds(kindTerraform)}},
+		Checked:    "2026-12-02",
+		Summary:    "An Akamai property turns its post-quantum behavior off",
+		Rationale:  "Akamai enables X25519MLKEM768 on Enhanced TLS hostnames through two property behaviors: pqc_client_to_edge (visitors to the edge, TLS 1.3) and pqc_origin (edge to origin, limited availability, for origins that support TLS 1.3 and X25519MLKEM768). A behavior written with enabled = false keeps that leg classical. The fix sets enabled = true.",
+		Bad:        "behavior {\n  pqc_client_to_edge {\n    enabled = false\n  }\n}",
+		Good:       "behavior {\n  pqc_client_to_edge {\n    enabled = true\n  }\n}",
+		Notes:      "A property without the behavior is not reported: the behavior is opt-in and applies to Enhanced TLS hostnames only, so its absence says nothing about the hostname's certificate type. Property rule trees in JSON are not read.",
+		References: []string{refAkamaiEdge, refAkamaiOrigin}},
+}
+
+// --- PQ603: Google Cloud SSL policies, any format ---
+
+var (
+	gcpPQDeferred = regexp.MustCompile(`(?i)(?:\bpost_?quantum_?key_?exchange["']?\s*[:=]\s*(?:pulumi\.String\(\s*)?["']?|--post-quantum-key-exchange[= ]["']?)(deferred)\b`)
+	lineGCPPQ     = lineChecker("gcp-ssl-policy", ruleGCPPQ)
+)
+
+// ruleGCPPQ is PQ603.
+func ruleGCPPQ(s *source, _, base int, code string, _ []string) []Finding {
+	m := gcpPQDeferred.FindStringSubmatchIndex(code)
+	if m == nil {
+		return nil
+	}
+	val := code[m[2]:m[3]]
+	enabled := "ENABLED"
+	if val == strings.ToLower(val) {
+		enabled = "enabled"
+	}
+	return []Finding{s.finding("PQ603", base+m[0], base+m[3],
+		"Google Cloud SSL policy post-quantum key exchange "+val+": the load balancer disallows X25519MLKEM768 until October 2027 (ENABLED allows it now; DEFAULT has allowed it since October 2026)",
+		s.replace("allow X25519MLKEM768 now", base+m[2], base+m[3], enabled))}
+}
+
+// --- Terraform resources of managed terminators (PQ604, PQ605) ---
+
+var cloudTerraform = &checker{name: "terraform-cloud", run: func(s *source, _ *checkEnv) []Finding { return checkCloudTerraform(s) }}
+
+// cloudResources maps a Terraform resource type to its check.
+var cloudResources = map[string]func(s *source, b *hclsyntax.Block) []Finding{
+	"cloudflare_zone_setting":           cloudflareZoneSetting,
+	"cloudflare_zone_settings_override": cloudflareSettingsOverride,
+	"aws_api_gateway_domain_name":       apiGatewayPolicy,
+	"aws_api_gateway_rest_api":          apiGatewayPolicy,
+}
+
+// cfnAPIGatewayTypes are the CloudFormation resource types with a REST API
+// SecurityPolicy.
+var cfnAPIGatewayTypes = map[string]bool{
+	"AWS::ApiGateway::DomainName": true, "AWS::ApiGateway::DomainNameV2": true, "AWS::ApiGateway::RestApi": true,
+}
+
+var cfnAPIGateway = &checker{name: "cloudformation-apigateway", run: func(s *source, _ *checkEnv) []Finding { return checkCFNAPIGateway(s) }}
+
+// checkCFNAPIGateway is PQ605 in CloudFormation templates (YAML or JSON).
+// A file that does not parse is reported by the YAML or JSON checker.
+func checkCFNAPIGateway(s *source) []Finding {
+	if !bytes.Contains(s.data, []byte("AWS::ApiGateway::")) {
+		return nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(bytes.ReplaceAll(s.data, []byte("\t"), []byte(" "))))
+	var fs []Finding
+	for {
+		var doc yaml.Node
+		if err := dec.Decode(&doc); errors.Is(err, io.EOF) || err != nil {
+			return fs
+		}
+		root := &doc
+		if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+			root = root.Content[0]
+		}
+		_, res := mapGet(root, "Resources")
+		if res == nil || res.Kind != yaml.MappingNode {
+			continue
+		}
+		for i := 0; i+1 < len(res.Content); i += 2 {
+			name, r := res.Content[i], res.Content[i+1]
+			_, t := mapGet(r, "Type")
+			if tv, ok := yamlLiteral(t); !ok || !cfnAPIGatewayTypes[tv] {
+				continue
+			}
+			_, props := mapGet(r, "Properties")
+			_, v := mapGet(props, "SecurityPolicy")
+			val, ok := yamlLiteral(v)
+			if !ok || val == "" {
+				continue
+			}
+			a, b := scalarSpan(s, v)
+			if v.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+				a, b = a+1, b-1
+			}
+			fs = append(fs, apiGatewayFinding(s, name.Value, val, a, b)...)
+		}
+	}
+}
+
+// checkCloudTerraform runs the cloudResources checks on a Terraform file.
+// A file that does not parse is reported once, by checkTerraform (PQ000).
+func checkCloudTerraform(s *source) []Finding {
+	f, diags := hclsyntax.ParseConfig(s.data, s.name, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil
+	}
+	body, ok := f.Body.(*hclsyntax.Body)
+	if !ok {
+		return nil
+	}
+	var fs []Finding
+	for _, b := range body.Blocks {
+		if b.Type != "resource" || len(b.Labels) != 2 {
+			continue
+		}
+		if check := cloudResources[b.Labels[0]]; check != nil {
+			fs = append(fs, check(s, b)...)
+		}
+	}
+	fs = append(fs, ingressNginxTerraform(s, body)...)
+	return append(fs, akamaiPQCDisabled(s, body)...)
+}
+
+// akamaiPQCBehaviors are the Akamai property behaviors that turn on
+// hybrid key exchange.
+var akamaiPQCBehaviors = map[string]bool{"pqc_client_to_edge": true, "pqc_origin": true}
+
+// akamaiPQCDisabled is PQ606: a pqc_client_to_edge or pqc_origin block,
+// at any depth, with enabled = false.
+func akamaiPQCDisabled(s *source, body *hclsyntax.Body) []Finding {
+	var fs []Finding
+	for _, b := range body.Blocks {
+		if attr, ok := b.Body.Attributes["enabled"]; ok && akamaiPQCBehaviors[b.Type] {
+			v, diags := attr.Expr.Value(nil)
+			if !diags.HasErrors() && v.IsKnown() && !v.IsNull() && v.Type() == cty.Bool && v.False() {
+				r := attr.Expr.Range()
+				fs = append(fs, s.finding("PQ606", r.Start.Byte, r.End.Byte, "Akamai behavior "+b.Type+" is disabled: that leg stays classical (X25519MLKEM768 on Enhanced TLS hostnames needs it enabled)",
+					s.replace("enable the behavior", r.Start.Byte, r.End.Byte, "true")))
+			}
+		}
+		fs = append(fs, akamaiPQCDisabled(s, b.Body)...)
+	}
+	return fs
+}
+
+// ingressNginxKeys are the ingress-nginx ConfigMap keys read in Terraform.
+var ingressNginxKeys = map[string]bool{"ssl-protocols": true, "ssl-ecdh-curve": true}
+
+// ingressNginxTerraform is PQ311 and PQ312 for ingress-nginx settings
+// written in Terraform: the data map of a kubernetes_config_map(_v1) or
+// any object with an "ssl-protocols" / "ssl-ecdh-curve" key (helm values
+// through yamlencode), and helm_release set blocks whose name ends in
+// one of them (controller.config.ssl-protocols).
+func ingressNginxTerraform(s *source, body *hclsyntax.Body) []Finding {
+	var fs []Finding
+	var walk func(b *hclsyntax.Body)
+	walk = func(b *hclsyntax.Body) {
+		for _, a := range b.Attributes {
+			fs = append(fs, ingressNginxObjects(s, a.Expr)...)
+		}
+		for _, blk := range b.Blocks {
+			if blk.Type == "set" {
+				name, _, _, ok := tfString(s, blk.Body, "name")
+				key := name[strings.LastIndex(name, ".")+1:]
+				if attr, found := blk.Body.Attributes["value"]; ok && ingressNginxKeys[key] && found {
+					fs = append(fs, ingressNginxValue(s, key, attr.Expr)...)
+				}
+			}
+			walk(blk.Body)
+		}
+	}
+	walk(body)
+	return fs
+}
+
+// ingressNginxObjects finds the ingress-nginx keys in the object
+// constructors inside e.
+func ingressNginxObjects(s *source, e hclsyntax.Expression) []Finding {
+	var fs []Finding
+	hclsyntax.VisitAll(e, func(n hclsyntax.Node) hcl.Diagnostics {
+		o, ok := n.(*hclsyntax.ObjectConsExpr)
+		if !ok {
+			return nil
+		}
+		for _, it := range o.Items {
+			k, ok := it.KeyExpr.(*hclsyntax.ObjectConsKeyExpr)
+			if !ok {
+				continue
+			}
+			key := hcl.ExprAsKeyword(k.Wrapped)
+			if key == "" {
+				key, _ = hclLiteral(k.Wrapped)
+			}
+			if ingressNginxKeys[key] {
+				fs = append(fs, ingressNginxValue(s, key, it.ValueExpr)...)
+			}
+		}
+		return nil
+	})
+	return fs
+}
+
+// ingressNginxValue judges one literal ingress-nginx value.
+func ingressNginxValue(s *source, key string, e hclsyntax.Expression) []Finding {
+	v, a, b, ok := exprString(s, e)
+	if !ok {
+		return nil
+	}
+	if key == "ssl-ecdh-curve" {
+		return listFinding(s, "PQ311", "ingress-nginx ssl-ecdh-curve", a, b, v, ":")
+	}
+	return ingressProtocols(s, a, b, b, v)
+}
+
+// exprString returns a literal string expression and the span of its
+// text inside the quotes.
+func exprString(s *source, e hclsyntax.Expression) (val string, a, b int, ok bool) {
+	val, ok = hclLiteral(e)
+	if !ok {
+		return "", 0, 0, false
+	}
+	r := e.Range()
+	a, b = r.Start.Byte, r.End.Byte
+	if b-a >= 2 && s.data[a] == '"' {
+		a, b = a+1, b-1
+	}
+	return val, a, b, true
+}
+
+// tfString returns a literal string attribute and the span of its text
+// inside the quotes.
+func tfString(s *source, body *hclsyntax.Body, name string) (val string, a, b int, ok bool) {
+	attr, found := body.Attributes[name]
+	if !found {
+		return "", 0, 0, false
+	}
+	return exprString(s, attr.Expr)
+}
+
+// tls13Off builds PQ604 for a tls_1_3 value "off" at [a, b).
+func tls13Off(s *source, what string, a, b int) []Finding {
+	return []Finding{s.finding("PQ604", a, b, what+" turns TLS 1.3 off for the zone: visitors can no longer get Cloudflare's X25519MLKEM768 hybrid, which exists only in TLS 1.3",
+		s.replace("turn TLS 1.3 back on", a, b, "on"))}
+}
+
+// cloudflareZoneSetting is PQ604 for provider v5 (setting_id = "tls_1_3").
+func cloudflareZoneSetting(s *source, b *hclsyntax.Block) []Finding {
+	if id, _, _, ok := tfString(s, b.Body, "setting_id"); !ok || id != "tls_1_3" {
+		return nil
+	}
+	if v, x, y, ok := tfString(s, b.Body, "value"); ok && strings.EqualFold(v, "off") {
+		return tls13Off(s, "cloudflare_zone_setting."+b.Labels[1], x, y)
+	}
+	return nil
+}
+
+// cloudflareSettingsOverride is PQ604 for provider v4 (settings block).
+func cloudflareSettingsOverride(s *source, b *hclsyntax.Block) []Finding {
+	var fs []Finding
+	for _, blk := range b.Body.Blocks {
+		if blk.Type != "settings" {
+			continue
+		}
+		if v, x, y, ok := tfString(s, blk.Body, "tls_1_3"); ok && strings.EqualFold(v, "off") {
+			fs = append(fs, tls13Off(s, "cloudflare_zone_settings_override."+b.Labels[1]+" tls_1_3", x, y)...)
+		}
+	}
+	return fs
+}
+
+// apiGatewayPQ matches the enhanced TLS 1.2+1.3 regional policies whose
+// PQ variant is SecurityPolicy_TLS13_1_2[_FIPS][_PFS]_PQ_2025_09.
+var apiGatewayPQ = regexp.MustCompile(`^SecurityPolicy_TLS13_1_2(_FIPS)?(_PFS)?_\d{4}_\d{2}$`)
+
+// apiGatewayPolicy is PQ605 in Terraform.
+func apiGatewayPolicy(s *source, b *hclsyntax.Block) []Finding {
+	v, x, y, ok := tfString(s, b.Body, "security_policy")
+	if !ok {
+		return nil
+	}
+	return apiGatewayFinding(s, b.Labels[0]+"."+b.Labels[1], v, x, y)
+}
+
+// apiGatewayFinding is PQ605 for the literal policy v of resource what,
+// written at [x, y).
+func apiGatewayFinding(s *source, what, v string, x, y int) []Finding {
+	if strings.Contains(v, "_PQ_") {
+		return nil
+	}
+	if m := apiGatewayPQ.FindStringSubmatch(v); m != nil {
+		pq := "SecurityPolicy_TLS13_1_2" + m[1] + m[2] + "_PQ_2025_09"
+		return []Finding{s.finding("PQ605", x, y, what+" uses "+v+", an enhanced policy without hybrid post-quantum key exchange (only policies with PQ in their name have it)",
+			s.replace("use "+pq, x, y, pq))}
+	}
+	msg := what + " uses " + v + ", which has no hybrid post-quantum key exchange: move to SecurityPolicy_TLS13_1_2_PQ_2025_09 (an enhanced policy: it also needs an endpoint access mode, and does not work with mutual TLS or HTTP API mappings)"
+	if strings.HasPrefix(v, "SecurityPolicy_") {
+		msg = what + " uses " + v + ", an enhanced policy without PQ in its name: AWS documents hybrid post-quantum key exchange only for the policies with PQ in their name (SecurityPolicy_TLS13_1_2_PQ_2025_09 and its PFS and FIPS variants, which also accept TLS 1.2)"
+	}
+	return []Finding{s.finding("PQ605", x, y, msg, nil)}
+}
+
+// --- PQ602 in Pulumi programs (TypeScript/JavaScript, Go) ---
+
+var (
+	pulumiELBPolicy = regexp.MustCompile(`\b(?:sslPolicy|SslPolicy)["']?\s*:\s*(?:pulumi\.String(?:Ptr)?\(\s*)?["'\x60](ELBSecurityPolicy-[A-Za-z0-9-]+)["'\x60]`)
+	linePulumiELB   = lineChecker("pulumi-elb", rulePulumiELB)
+)
+
+// rulePulumiELB is PQ602 for a listener's sslPolicy written as a literal
+// in a Pulumi program (new aws.lb.Listener(..., { sslPolicy: "..." }),
+// lb.NewListener(..., &lb.ListenerArgs{SslPolicy: pulumi.String("...")})).
+func rulePulumiELB(s *source, _, base int, code string, _ []string) []Finding {
+	m := pulumiELBPolicy.FindStringSubmatchIndex(code)
+	if m == nil || strings.Contains(code[m[2]:m[3]], "-PQ-") {
+		return nil
+	}
+	v := code[m[2]:m[3]]
+	pq, lost := elbPQPolicy(v)
+	desc, msg := "use "+pq, "sslPolicy "+v+" has no hybrid post-quantum key exchange (only policies with -PQ- in their name offer X25519MLKEM768)"
+	if lost {
+		desc += " (TLS 1.0/1.1 clients lose access)"
+		msg += "; the matching PQ policy drops TLS 1.0/1.1"
+	}
+	return []Finding{s.finding("PQ602", base+m[2], base+m[3], msg, s.replace(desc, base+m[2], base+m[3], pq))}
+}

@@ -1,0 +1,3 @@
+module example.com/x509user
+
+go 1.25

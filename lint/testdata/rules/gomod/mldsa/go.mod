@@ -1,0 +1,4 @@
+module example.com/signer
+
+go 1.26
+

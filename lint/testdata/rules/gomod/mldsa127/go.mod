@@ -1,0 +1,3 @@
+module example.com/verifier
+
+go 1.27.0

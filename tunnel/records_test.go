@@ -1,0 +1,84 @@
+package tunnel
+
+import (
+	"bytes"
+	"crypto/tls"
+	"encoding/binary"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+)
+
+// recordReader keeps every byte read from the socket once recording is on.
+type recordReader struct {
+	net.Conn
+	mu  sync.Mutex
+	on  bool
+	got bytes.Buffer
+}
+
+func (c *recordReader) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.mu.Lock()
+	if c.on {
+		c.got.Write(p[:n])
+	}
+	c.mu.Unlock()
+	return n, err
+}
+
+// recordSizes parses TLS record headers from a byte stream.
+func recordSizes(t *testing.T, b []byte) []int {
+	t.Helper()
+	var sizes []int
+	for len(b) >= 5 {
+		n := int(binary.BigEndian.Uint16(b[3:5]))
+		sizes = append(sizes, n)
+		if len(b) < 5+n {
+			break
+		}
+		b = b[5+n:]
+	}
+	return sizes
+}
+
+// TestFullRecordsFromFirstByte checks that the server tunnel sends full
+// 16 KiB records from the start of a connection (DynamicRecordSizingDisabled):
+// with crypto/tls's default dynamic record sizing the first 64 KiB leave in
+// records of 1.2-12 KB.
+func TestFullRecordsFromFirstByte(t *testing.T) {
+	p := newPKI(t)
+	srv, _ := startTunnel(t, Config{Listeners: []ListenerConfig{serverListener(t, p, echoServer(t))}})
+	raw, err := net.Dial("tcp", srv.Listeners()[0].Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recordReader{Conn: raw}
+	c := tls.Client(rec, &tls.Config{RootCAs: p.pool(), ServerName: "db.internal", DynamicRecordSizingDisabled: true})
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	if err := c.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	rec.mu.Lock()
+	rec.on = true
+	rec.mu.Unlock()
+	payload := make([]byte, 64<<10)
+	go func() { _, _ = c.Write(payload) }()
+	if _, err := io.ReadFull(c, make([]byte, len(payload))); err != nil {
+		t.Fatal(err)
+	}
+	rec.mu.Lock()
+	sizes := recordSizes(t, rec.got.Bytes())
+	rec.mu.Unlock()
+	largest := 0
+	for _, n := range sizes {
+		largest = max(largest, n)
+	}
+	// 16384 bytes of payload + content type + 16-byte AEAD tag.
+	if largest < 16384+17 {
+		t.Fatalf("largest record of the first 64 KiB echoed: %d bytes (records %v), want full 16 KiB records", largest, sizes)
+	}
+}
