@@ -24,7 +24,7 @@ import (
 
 // mldsaChain makes a CA and a localhost server certificate whose keys are
 // ML-DSA with params (nil: ECDSA P-256), signed by the CA.
-func mldsaChain(t *testing.T, params *mldsa.Parameters) (tls.Certificate, *x509.CertPool) {
+func mldsaChain(t testing.TB, params *mldsa.Parameters) (tls.Certificate, *x509.CertPool) {
 	t.Helper()
 	newKey := func() crypto.Signer {
 		if params == nil {

@@ -3,11 +3,14 @@
 package pqtls_test
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -145,5 +148,46 @@ func TestInteropNodeMLDSALibrary(t *testing.T) {
 	}
 	if ev := s.Next(t); ev.Event != "handshake" || ev.Group != "X25519MLKEM768" {
 		t.Errorf("Node saw %+v", ev)
+	}
+}
+
+// TestInteropDeb13MLDSALibraryServer: a pqtls.ServerConfig server with
+// auth cnsa2 and an ML-DSA-87 chain, against OpenSSL 3.5 s_client: with
+// -groups MLKEM1024 s_client completes (its own output names mldsa87 and
+// MLKEM1024); with X25519MLKEM768 only it gets a handshake_failure alert and
+// the server's error names the ML-KEM-1024 key exchange the client lacks.
+func TestInteropDeb13MLDSALibraryServer(t *testing.T) {
+	d := testpeer.Deb13(t)
+	cert := mldsaCert(t, devpki.MLDSA87)
+	cfg, err := pqtls.ServerConfig(pqtls.Options{Policy: pqtls.Policy{Auth: pqtls.AuthCNSA2}, Base: &tls.Config{Certificates: []tls.Certificate{cert.TLS}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	testpeer.Serve(t, ln, 0, func(c net.Conn) { errs <- c.(*tls.Conn).Handshake() })
+	caFile := cert.CA.WriteCertFile(t, d.TempDir(t))
+	sClient := func(groups string) string {
+		ctx, cancel := context.WithTimeout(context.Background(), testpeer.RunTimeout)
+		defer cancel()
+		argv := d.Command("/usr/bin/openssl", "s_client", "-connect", ln.Addr().String(), "-servername", "localhost", "-CAfile", caFile, "-verify_return_error", "-brief", "-groups", groups)
+		out, _ := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
+		return string(out)
+	}
+	out := sClient("MLKEM1024")
+	if !strings.Contains(out, "Signature type: mldsa87") || !strings.Contains(out, "Negotiated TLS1.3 group: MLKEM1024") || !strings.Contains(out, "Verification: OK") {
+		t.Errorf("s_client -groups MLKEM1024 vs cnsa2 server:\n%s", out)
+	}
+	if err := <-errs; err != nil {
+		t.Errorf("server side of the MLKEM1024 handshake: %v", err)
+	}
+	out = sClient("X25519MLKEM768")
+	serr := <-errs
+	var aerr *pqtls.AuthPolicyError
+	if strings.Contains(out, "CONNECTION ESTABLISHED") || !strings.Contains(out, "handshake failure") || !errors.As(serr, &aerr) || !strings.Contains(serr.Error(), "needs ML-KEM-1024 key exchange") {
+		t.Errorf("s_client -groups X25519MLKEM768 vs cnsa2 server: server %v\n%s", serr, out)
 	}
 }

@@ -18,7 +18,8 @@ type SignatureScheme struct {
 }
 
 // signatureSchemes is the table of the schemes pqtls names: RFC 8446
-// section 4.2.3, RFC 8422 for the SHA-1 legacy ones, and the ML-DSA
+// section 4.2.3, RFC 8422 for the SHA-1 legacy ones, RFC 8734 for the
+// brainpool curves (OpenSSL 3.5 offers them), and the ML-DSA
 // codepoints of draft-ietf-tls-mldsa (0x0904-0x0906, the values Go 1.27's
 // crypto/tls uses).
 var signatureSchemes = []SignatureScheme{
@@ -38,6 +39,9 @@ var signatureSchemes = []SignatureScheme{
 	{ID: 0x0809, Name: "rsa_pss_pss_sha256"},
 	{ID: 0x080a, Name: "rsa_pss_pss_sha384"},
 	{ID: 0x080b, Name: "rsa_pss_pss_sha512"},
+	{ID: 0x081a, Name: "ecdsa_brainpoolP256r1tls13_sha256"},
+	{ID: 0x081b, Name: "ecdsa_brainpoolP384r1tls13_sha384"},
+	{ID: 0x081c, Name: "ecdsa_brainpoolP512r1tls13_sha512"},
 	{ID: 0x0904, Name: "mldsa44", MLDSA: true},
 	{ID: 0x0905, Name: "mldsa65", MLDSA: true},
 	{ID: 0x0906, Name: "mldsa87", MLDSA: true},

@@ -536,9 +536,15 @@ func (a *Analyzer) clientMessage(f *flowState, m wire.Message) {
 	for _, v := range ch.SupportedVersions {
 		r.OfferedVersions = append(r.OfferedVersions, versionName(v))
 	}
+	versions := ch.SupportedVersions
 	if len(ch.SupportedVersions) == 0 {
 		r.OfferedVersions = []string{versionName(ch.LegacyVersion)}
+		versions = []uint16{ch.LegacyVersion}
 	}
+	for _, s := range ch.SignatureAlgorithms {
+		r.OfferedSignatureAlgorithms = append(r.OfferedSignatureAlgorithms, pqtls.SignatureSchemeName(s))
+	}
+	r.AuthCapability = authCapability(versions, ch.SignatureAlgorithms)
 	r.OfferedGroups = make([]string, 0, len(ch.SupportedGroups))
 	for _, g := range ch.SupportedGroups {
 		r.OfferedGroups = append(r.OfferedGroups, groupName(g))

@@ -12,6 +12,9 @@ import (
 
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pqtls/pqtls/internal/testpeer"
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -672,5 +675,62 @@ func TestSummarySNIBounded(t *testing.T) {
 	}
 	if n := len(rows[0].sni); n > maxSNIsPerRow {
 		t.Errorf("%d names counted for one row", n)
+	}
+}
+
+// The client's signature_algorithms are recorded per flow, with what they
+// say about ML-DSA; a TLS 1.2-only client is flagged tls12_only, counted in
+// pqtls_observe_client_auth_total and in the table's TLS1.2-ONLY column.
+func TestAuthCapability(t *testing.T) {
+	for _, c := range []struct {
+		versions []uint16
+		schemes  []tls.SignatureScheme
+		want     string
+	}{
+		{[]uint16{tls.VersionTLS13, tls.VersionTLS12}, []tls.SignatureScheme{tls.ECDSAWithP256AndSHA256, 0x0905}, AuthCapMLDSA},
+		{[]uint16{tls.VersionTLS13}, []tls.SignatureScheme{tls.ECDSAWithP256AndSHA256, tls.Ed25519}, AuthCapClassical},
+		{[]uint16{tls.VersionTLS12}, []tls.SignatureScheme{0x0906}, AuthCapTLS12Only},
+	} {
+		if got := authCapability(c.versions, c.schemes); got != c.want {
+			t.Errorf("authCapability(%v, %v) = %s, want %s", c.versions, c.schemes, got, c.want)
+		}
+	}
+	srv, cli := certs(t)
+	srv12, cli12 := certs(t)
+	cli12.MaxVersion = tls.VersionTLS12
+	var b bytes.Buffer
+	pw := pcapgo.NewWriter(&b)
+	pw.WriteFileHeader(65535, layers.LinkTypeEthernet)
+	appendPackets(t, pw, cliAddr, srvAddr, segments(transcript(t, srv, cli, 10), 1448), 65535, t0)
+	appendPackets(t, pw, netipMust("10.0.0.1:40001"), srvAddr, segments(transcript(t, srv12, cli12, 10), 1448), 65535, t0)
+	reg := prometheus.NewRegistry()
+	rec, err := NewRecorder(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flows, _ := analyze(t, b.Bytes(), Options{})
+	s := NewSummary(false)
+	byCap := map[string]*Flow{}
+	for _, f := range flows {
+		rec.Flow(f)
+		s.Add(f)
+		byCap[f.AuthCapability] = f
+	}
+	f12 := byCap[AuthCapTLS12Only]
+	if len(flows) != 2 || f12 == nil || !slices.Contains(f12.OfferedSignatureAlgorithms, "ecdsa_secp256r1_sha256") {
+		t.Fatalf("flows by capability: %v", byCap)
+	}
+	f13 := byCap[AuthCapClassical]
+	if f13 == nil {
+		f13 = byCap[AuthCapMLDSA] // a Go 1.27 client offers ML-DSA
+	}
+	if f13 == nil || slices.Contains(f13.OfferedSignatureAlgorithms, "mldsa65") != (f13.AuthCapability == AuthCapMLDSA) || !slices.Contains(f13.OfferedSignatureAlgorithms, "rsa_pss_rsae_sha256") {
+		t.Fatalf("TLS 1.3 client: %+v", f13)
+	}
+	if got := testpeer.Series(t, reg)["pqtls_observe_client_auth_total{capability=tls12_only}"]; got != 1 {
+		t.Errorf("pqtls_observe_client_auth_total{capability=tls12_only} = %v, want 1", got)
+	}
+	if got := s.Total().AuthCaps[AuthCapTLS12Only]; got != 1 {
+		t.Errorf("summary TLS1.2-ONLY = %d, want 1", got)
 	}
 }

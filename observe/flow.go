@@ -2,6 +2,7 @@ package observe
 
 import (
 	"crypto/tls"
+	"slices"
 	"time"
 
 	"github.com/pqtls/pqtls"
@@ -87,6 +88,36 @@ const (
 	NoteDowngradeSentinel = "downgrade_sentinel"
 )
 
+// Authentication capabilities of a client, from its ClientHello (the
+// Flow.AuthCapability field and the capability label of
+// pqtls_observe_client_auth_total): could it take an ML-DSA certificate?
+const (
+	// AuthCapMLDSA: the client offers TLS 1.3 and an ML-DSA signature
+	// scheme (mldsa44, mldsa65 or mldsa87): a server may present an
+	// ML-DSA chain to it today.
+	AuthCapMLDSA = "ml-dsa"
+	// AuthCapClassical: TLS 1.3 offered, no ML-DSA signature scheme.
+	AuthCapClassical = "classical"
+	// AuthCapTLS12Only: the client offers no TLS 1.3, and ML-DSA exists
+	// only in TLS 1.3.
+	AuthCapTLS12Only = "tls12_only"
+)
+
+// AuthCapabilities lists every authentication capability, in table order.
+var AuthCapabilities = []string{AuthCapMLDSA, AuthCapClassical, AuthCapTLS12Only}
+
+// authCapability classifies a ClientHello's offer (its supported_versions,
+// or its legacy version without that extension, and signature_algorithms).
+func authCapability(versions []uint16, schemes []tls.SignatureScheme) string {
+	if !slices.Contains(versions, tls.VersionTLS13) {
+		return AuthCapTLS12Only
+	}
+	if slices.ContainsFunc(schemes, pqtls.IsMLDSAScheme) {
+		return AuthCapMLDSA
+	}
+	return AuthCapClassical
+}
+
 // KeyShare is one key_share entry: its group and the size in bytes of its
 // key_exchange field.
 type KeyShare struct {
@@ -114,6 +145,12 @@ type Flow struct {
 	OfferedVersions []string   `json:"offered_versions,omitempty"`
 	OfferedGroups   []string   `json:"offered_groups"`
 	KeyShares       []KeyShare `json:"key_shares"`
+	// OfferedSignatureAlgorithms is the client's signature_algorithms
+	// list (IANA names, "mldsa65"; others as "0x1234"), and AuthCapability
+	// what it says about ML-DSA: ml-dsa, classical or tls12_only (empty
+	// when the ClientHello was not seen).
+	OfferedSignatureAlgorithms []string `json:"offered_signature_algorithms,omitempty"`
+	AuthCapability             string   `json:"auth_capability,omitempty"`
 	// ClientHelloBytes is the handshake message size (4-byte header
 	// included); records and TCP segments it took to carry it.
 	ClientHelloBytes    int `json:"client_hello_bytes"`

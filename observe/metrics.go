@@ -3,6 +3,7 @@ package observe
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,7 @@ import (
 type Recorder struct {
 	m        *pqtls.Metrics
 	outcomes *prometheus.CounterVec
+	authCaps *prometheus.CounterVec
 	mu       sync.Mutex
 	last     Stats
 	packets  prometheus.Counter
@@ -47,6 +49,10 @@ func NewRecorder(reg prometheus.Registerer) (*Recorder, error) {
 			Name: "pqtls_observe_flows_total",
 			Help: "TLS flows seen by pqtls observe, by outcome.",
 		}, []string{"outcome"}),
+		authCaps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pqtls_observe_client_auth_total",
+			Help: "TLS flows by what the client's ClientHello offers for post-quantum authentication: ml-dsa (TLS 1.3 with an ML-DSA signature scheme), classical (TLS 1.3 without), tls12_only (no TLS 1.3, so no ML-DSA).",
+		}, []string{"capability"}),
 		packets:  prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_packets_total", Help: "Packets read by pqtls observe."}),
 		bytes:    prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_bytes_total", Help: "Captured bytes read by pqtls observe."}),
 		bad:      prometheus.NewCounter(prometheus.CounterOpts{Name: "pqtls_observe_malformed_handshakes_total", Help: "TLS handshakes that could not be parsed and were skipped."}),
@@ -63,8 +69,11 @@ func NewRecorder(reg prometheus.Registerer) (*Recorder, error) {
 	for _, o := range Outcomes {
 		r.outcomes.WithLabelValues(o)
 	}
+	for _, c := range AuthCapabilities {
+		r.authCaps.WithLabelValues(c)
+	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{r.outcomes, r.packets, r.bytes, r.bad, r.nontls, r.dropped, r.dropPkts, r.evicted, r.kdrops, r.active, r.buffered, r.logLines, r.logBad} {
+		for _, c := range []prometheus.Collector{r.outcomes, r.authCaps, r.packets, r.bytes, r.bad, r.nontls, r.dropped, r.dropPkts, r.evicted, r.kdrops, r.active, r.buffered, r.logLines, r.logBad} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("registering observe metrics: %w", err)
 			}
@@ -76,6 +85,9 @@ func NewRecorder(reg prometheus.Registerer) (*Recorder, error) {
 // Flow records one flow.
 func (r *Recorder) Flow(f *Flow) {
 	r.outcomes.WithLabelValues(f.Outcome).Inc()
+	if slices.Contains(AuthCapabilities, f.AuthCapability) { // bounded: never a value from the wire
+		r.authCaps.WithLabelValues(f.AuthCapability).Inc()
+	}
 	switch f.Outcome {
 	case OutcomeFailed:
 		r.m.ObserveReason(pqtls.RoleObserved, f.Reason)

@@ -16,6 +16,9 @@ type Row struct {
 	Flows    int
 	Outcomes map[string]int
 	HRR      int
+	// AuthCaps counts flows by the client's authentication capability
+	// (AuthCapMLDSA, AuthCapClassical, AuthCapTLS12Only).
+	AuthCaps map[string]int
 	sni      map[string]int
 }
 
@@ -45,7 +48,7 @@ type Summary struct {
 // NewSummary returns an empty summary keyed by server, or by client IP when
 // byClient is set.
 func NewSummary(byClient bool) *Summary {
-	return &Summary{ByClient: byClient, rows: map[string]*Row{}, total: Row{Key: "TOTAL", Outcomes: map[string]int{}}}
+	return &Summary{ByClient: byClient, rows: map[string]*Row{}, total: Row{Key: "TOTAL", Outcomes: map[string]int{}, AuthCaps: map[string]int{}}}
 }
 
 // Add counts one flow.
@@ -67,7 +70,7 @@ func (s *Summary) Add(f *Flow) {
 		r = s.rows[key]
 	}
 	if r == nil {
-		r = &Row{Key: key, Outcomes: map[string]int{}, sni: map[string]int{}}
+		r = &Row{Key: key, Outcomes: map[string]int{}, AuthCaps: map[string]int{}, sni: map[string]int{}}
 		s.rows[key] = r
 	}
 	for _, row := range []*Row{r, &s.total} {
@@ -75,6 +78,9 @@ func (s *Summary) Add(f *Flow) {
 		row.Outcomes[f.Outcome]++
 		if f.HRR {
 			row.HRR++
+		}
+		if f.AuthCapability != "" {
+			row.AuthCaps[f.AuthCapability]++
 		}
 	}
 	if f.SNI != "" {
@@ -135,7 +141,7 @@ func (s *Summary) WriteTable(w io.Writer) error {
 	if s.ByClient {
 		head = "CLIENT\tSNI"
 	}
-	fmt.Fprintf(tw, "%s\tFLOWS\tHYBRID\tPQ\tCLASSICAL\tTLS1.2\tOTHER\tFAILED\tINCOMPLETE\tHRR\tPQ%%\n", head)
+	fmt.Fprintf(tw, "%s\tFLOWS\tHYBRID\tPQ\tCLASSICAL\tTLS1.2\tOTHER\tFAILED\tINCOMPLETE\tHRR\tMLDSA-CAP\tTLS1.2-ONLY\tPQ%%\n", head)
 	line := func(r *Row) {
 		share := "-"
 		if p := r.PQShare(); p >= 0 {
@@ -146,9 +152,15 @@ func (s *Summary) WriteTable(w io.Writer) error {
 			sni = "-"
 		}
 		other := r.Outcomes[OutcomeDraft] + r.Outcomes[OutcomeUnknownGroup]
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", r.Key, sni, r.Flows,
+		// Client capabilities are known only from a captured ClientHello
+		// (never from a log line): "-" when no flow of the row had one.
+		mldsa, tls12 := "-", "-"
+		if len(r.AuthCaps) > 0 {
+			mldsa, tls12 = fmt.Sprint(r.AuthCaps[AuthCapMLDSA]), fmt.Sprint(r.AuthCaps[AuthCapTLS12Only])
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", r.Key, sni, r.Flows,
 			r.Outcomes[OutcomeHybrid], r.Outcomes[OutcomePQ], r.Outcomes[OutcomeClassical], r.Outcomes[OutcomeTLS12],
-			other, r.Outcomes[OutcomeFailed], r.Outcomes[OutcomeIncomplete], r.HRR, share)
+			other, r.Outcomes[OutcomeFailed], r.Outcomes[OutcomeIncomplete], r.HRR, mldsa, tls12, share)
 	}
 	for _, r := range s.Rows() {
 		line(r)
