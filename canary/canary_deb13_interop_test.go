@@ -82,3 +82,35 @@ func TestInteropDeb13HAProxyCurvesClassical(t *testing.T) {
 		t.Errorf("default HAProxy 3.0: verdict %s, group %q; want ok, X25519MLKEM768", rep2.Verdict.Code, c.SelectedGroup)
 	}
 }
+
+// TestInteropDeb13MLDSAOnlyServer: openssl s_server 3.5 whose only
+// certificate is ML-DSA-65. Every crafted case must reach a ServerHello
+// (the TLS 1.3 hellos offer the ML-DSA schemes, as OpenSSL 3.5 clients do);
+// before, each one got handshake_failure ("no suitable signature
+// algorithm") and the canary blamed the path with hybrid_alert.
+func TestInteropDeb13MLDSAOnlyServer(t *testing.T) {
+	d := testpeer.Deb13(t)
+	dir := d.TempDir(t)
+	cert, key := d.OpenSSLCert(t, dir, "mldsa65", "ML-DSA-65", "")
+	addr := d.SServer(t, "-cert", cert, "-key", key)
+	rep := run(t, Options{Target: addr, ServerName: "localhost", Count: 2})
+	crafted := 0
+	for _, c := range rep.Cases {
+		if c.Kind != KindCrafted {
+			continue
+		}
+		crafted++
+		if c.OK != c.Attempts {
+			t.Errorf("%s: %d/%d ok %v %v", c.Name, c.OK, c.Attempts, c.Classes, c.Errors)
+		}
+		if c.Hybrid && c.Name != CaseHybridP384 && c.SelectedGroup != "X25519MLKEM768" {
+			t.Errorf("%s: group %q, want X25519MLKEM768 from OpenSSL 3.5", c.Name, c.SelectedGroup)
+		}
+	}
+	if crafted == 0 {
+		t.Fatal("no crafted case ran")
+	}
+	if rep.Verdict.Code == VerdictHybridAlert {
+		t.Errorf("verdict %s against an ML-DSA-only server: the path is fine", rep.Verdict.Code)
+	}
+}

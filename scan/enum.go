@@ -84,16 +84,9 @@ func (p *prober) hello13(groups []tls.CurveID) *wire.ClientHello {
 	ch.SupportedVersions = []uint16{wire.VersionTLS13}
 	ch.CipherSuites = slices.Clone(wire.DefaultCipherSuites13)
 	ch.SupportedGroups = slices.Clone(groups)
-	ch.SignatureAlgorithms = hello13Schemes
 	ch.ALPN = p.alpn()
 	return ch
 }
-
-// hello13Schemes are the signature_algorithms of the TLS 1.3 probes: the
-// classical defaults and the ML-DSA schemes, so that a server with only an
-// ML-DSA certificate answers the group walk instead of refusing every
-// hello with handshake_failure ("no suitable signature algorithm").
-var hello13Schemes = append(slices.Clone(wire.DefaultSignatureAlgorithms), wire.SchemeMLDSA87, wire.SchemeMLDSA65, wire.SchemeMLDSA44)
 
 func (p *prober) alpn() []string {
 	if a := p.proto.ALPN(); a != nil {

@@ -108,7 +108,8 @@ type ClientHello struct {
 }
 
 // NewClientHello13 returns a ClientHello offering TLS 1.3 and 1.2 the way a
-// modern client does: TLS 1.3 and ECDHE TLS 1.2 suites, signature algorithms,
+// modern client does: TLS 1.3 and ECDHE TLS 1.2 suites, signature algorithms
+// (DefaultSignatureAlgorithms13, ML-DSA included),
 // psk_dhe_ke, a 32-byte random session ID, extended_master_secret,
 // renegotiation_info and uncompressed EC points. SupportedGroups and
 // KeyShares are left empty for the caller to fill; with no key share a
@@ -118,6 +119,7 @@ func NewClientHello13(serverName string) *ClientHello {
 	ch.SupportedVersions = []uint16{VersionTLS13, VersionTLS12}
 	ch.CipherSuites = append(slices.Clone(DefaultCipherSuites13), DefaultCipherSuites12...)
 	ch.PSKModes = []uint8{PSKModeDHE}
+	ch.SignatureAlgorithms = slices.Clone(DefaultSignatureAlgorithms13)
 	return ch
 }
 

@@ -3,6 +3,7 @@ package wire
 import (
 	"crypto/tls"
 	"fmt"
+	"slices"
 	"strconv"
 )
 
@@ -189,6 +190,14 @@ var DefaultSignatureAlgorithms = []tls.SignatureScheme{
 	tls.PKCS1WithSHA1,
 	tls.ECDSAWithSHA1,
 }
+
+// DefaultSignatureAlgorithms13 is the signature_algorithms list of TLS 1.3
+// hellos (NewClientHello13): DefaultSignatureAlgorithms plus the ML-DSA
+// schemes, the way OpenSSL 3.5 clients offer them, so that a server whose
+// only certificate is ML-DSA answers instead of refusing every crafted
+// hello with handshake_failure ("no suitable signature algorithm"). ML-DSA
+// exists only in TLS 1.3, so TLS 1.2 hellos keep DefaultSignatureAlgorithms.
+var DefaultSignatureAlgorithms13 = append(slices.Clone(DefaultSignatureAlgorithms), SchemeMLDSA87, SchemeMLDSA65, SchemeMLDSA44)
 
 // helloRetryRequestRandom is the special ServerHello.random value that marks
 // a HelloRetryRequest (RFC 8446 section 4.1.3): SHA-256("HelloRetryRequest").
