@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/pqtls/pqtls/internal/outfile"
@@ -98,7 +99,7 @@ func runLint(ctx context.Context, s streams, f lintFlags, args []string) error {
 		tw := tabwriter.NewWriter(s.out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tNAME\tSEVERITY\tFORMAT\tSUMMARY")
 		for _, r := range lint.Rules() {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Name, r.Severity, r.Format, r.Summary)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Name, r.Severity, shortFormat(r.Format), r.Summary)
 		}
 		return tw.Flush()
 	}
@@ -318,4 +319,30 @@ func useColor(mode, output string, w io.Writer) bool {
 		return false
 	}
 	return report.IsTerminal(w)
+}
+
+// listFormatWidth bounds the FORMAT column of --list-rules; --explain ID
+// prints a rule's whole format text.
+const listFormatWidth = 40
+
+// shortFormat is a rule's format text for the --list-rules table: without
+// its parenthesised details, cut to listFormatWidth runes with an ellipsis.
+func shortFormat(s string) string {
+	var b strings.Builder
+	depth := 0
+	for _, r := range s {
+		switch {
+		case r == '(':
+			depth++
+		case r == ')' && depth > 0:
+			depth--
+		case depth == 0:
+			b.WriteRune(r)
+		}
+	}
+	out := strings.Join(strings.Fields(strings.ReplaceAll(b.String(), " ,", ",")), " ")
+	if rs := []rune(out); len(rs) > listFormatWidth {
+		out = strings.TrimRight(string(rs[:listFormatWidth-1]), " ,") + "…"
+	}
+	return out
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/pqtls/pqtls/internal/testpki"
 	"github.com/pqtls/pqtls/lint"
@@ -547,5 +548,30 @@ func TestLintInfraExample(t *testing.T) {
 	pg, _ := os.ReadFile("postgres/18/main/postgresql.conf")
 	if !strings.Contains(string(pg), "\nssl_groups = 'X25519MLKEM768:X25519:prime256v1'\n") {
 		t.Errorf("postgres 18 fix:\n%s", pg)
+	}
+}
+
+// TestListRulesFormatColumnBounded: the FORMAT column of --list-rules stays
+// readable on a terminal (PQ601's format text is over 200 characters); the
+// whole text stays in --explain.
+func TestListRulesFormatColumnBounded(t *testing.T) {
+	for _, r := range lint.Rules() {
+		short := shortFormat(r.Format)
+		if n := utf8.RuneCountInString(short); n > listFormatWidth || n == 0 {
+			t.Errorf("%s: short format %q has %d runes, want 1..%d", r.ID, short, n, listFormatWidth)
+		}
+		if strings.ContainsAny(short, "()") {
+			t.Errorf("%s: short format %q keeps parentheses", r.ID, short)
+		}
+	}
+	if got, want := shortFormat("Terraform (aws_lb_listener, aws_alb_listener), CloudFormation YAML/JSON (AWS::ElasticLoadBalancingV2::Listener)"), "Terraform, CloudFormation YAML/JSON"; got != want {
+		t.Errorf("shortFormat = %q, want %q", got, want)
+	}
+	if got := shortFormat("go.mod"); got != "go.mod" {
+		t.Errorf("shortFormat(go.mod) = %q", got)
+	}
+	r, ok := lint.LookupRule("PQ601")
+	if !ok || !strings.Contains(lint.Explain(r), r.Format) {
+		t.Errorf("--explain PQ601 must keep the whole format text %q", r.Format)
 	}
 }
