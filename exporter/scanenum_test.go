@@ -2,12 +2,10 @@ package exporter
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net"
 	"strconv"
 
-	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/scan"
 )
 
@@ -22,23 +20,12 @@ func scanEnumerate(ctx context.Context, r EnumRequest) (EnumResult, error) {
 	if err == nil && res.Error != "" {
 		err = fmt.Errorf("enumeration: %s (%s)", res.Verdict, res.Reason)
 	}
-	out := EnumResult{TLS12Curves: res.TLS12Curves, Connections: res.Connections, ProbeErrors: len(res.ProbeErrors)}
+	out := EnumResult{TLS12Curves: res.TLS12Curves, Connections: res.Connections, ProbeErrors: len(res.ProbeErrors),
+		Supported: res.SupportedGroups()}
 	out.PQAuth.CNSA2 = string(res.CNSA2.Verdict)
-	if a := res.MLDSA; a != nil {
-		out.PQAuth.MLDSACapable = a.Capable
-		for _, c := range a.Chains {
-			out.PQAuth.MLDSASchemes = append(out.PQAuth.MLDSASchemes, c.Scheme)
-		}
-	}
-	for _, g := range res.Groups {
-		if g.Confirmed == nil || *g.Confirmed {
-			out.Supported = append(out.Supported, tls.CurveID(g.ID))
-		}
-	}
-	for _, name := range res.TLS12Curves {
-		if g, perr := pqtls.ParseGroup(name); perr == nil {
-			out.Supported = append(out.Supported, g.ID)
-		}
+	if res.MLDSA != nil {
+		out.PQAuth.MLDSACapable = res.MLDSA.Capable
+		out.PQAuth.MLDSASchemes = res.MLDSA.Schemes()
 	}
 	return out, err
 }

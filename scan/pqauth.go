@@ -38,6 +38,19 @@ type MLDSAAuth struct {
 	Error string `json:"error,omitempty"`
 }
 
+// Schemes returns the ML-DSA signature schemes the server signed with, one
+// per chain found; nil for a nil a.
+func (a *MLDSAAuth) Schemes() []string {
+	if a == nil {
+		return nil
+	}
+	var out []string
+	for _, c := range a.Chains {
+		out = append(out, c.Scheme)
+	}
+	return out
+}
+
 // MLDSAChain is the chain a server sends for one ML-DSA scheme.
 type MLDSAChain struct {
 	// Scheme is the IANA name of the CertificateVerify scheme: mldsa44,

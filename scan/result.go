@@ -199,6 +199,24 @@ func (r *Result) HasGroup(id tls.CurveID) bool {
 	return false
 }
 
+// SupportedGroups returns every group the server accepts: the TLS 1.3
+// groups (preference order) except broken ones, then the TLS 1.2 curves the
+// registry knows. It is what the exporter's enumeration reports.
+func (r *Result) SupportedGroups() []tls.CurveID {
+	var out []tls.CurveID
+	for _, g := range r.Groups {
+		if !g.Broken() {
+			out = append(out, tls.CurveID(g.ID))
+		}
+	}
+	for _, name := range r.TLS12Curves {
+		if g, err := pqtls.ParseGroup(name); err == nil {
+			out = append(out, g.ID)
+		}
+	}
+	return out
+}
+
 // GroupNames returns the names of the accepted groups, in preference order.
 func (r *Result) GroupNames() []string {
 	out := make([]string, len(r.Groups))

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,7 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
-	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/exporter"
 	"github.com/pqtls/pqtls/internal/httpserve"
 	"github.com/pqtls/pqtls/scan"
@@ -175,23 +173,12 @@ func scanEnumerator(ctx context.Context, r exporter.EnumRequest) (exporter.EnumR
 		// res.Error may quote a server's banner: verdict and reason only.
 		err = fmt.Errorf("enumeration: %s (%s)", res.Verdict, res.Reason)
 	}
-	out := exporter.EnumResult{TLS12Curves: res.TLS12Curves, Connections: res.Connections, ProbeErrors: len(res.ProbeErrors)}
+	out := exporter.EnumResult{TLS12Curves: res.TLS12Curves, Connections: res.Connections, ProbeErrors: len(res.ProbeErrors),
+		Supported: res.SupportedGroups()}
 	out.PQAuth.CNSA2 = string(res.CNSA2.Verdict)
-	if a := res.MLDSA; a != nil {
-		out.PQAuth.MLDSACapable = a.Capable
-		for _, c := range a.Chains {
-			out.PQAuth.MLDSASchemes = append(out.PQAuth.MLDSASchemes, c.Scheme)
-		}
-	}
-	for _, g := range res.Groups {
-		if g.Confirmed == nil || *g.Confirmed {
-			out.Supported = append(out.Supported, tls.CurveID(g.ID))
-		}
-	}
-	for _, name := range res.TLS12Curves {
-		if g, perr := pqtls.ParseGroup(name); perr == nil {
-			out.Supported = append(out.Supported, g.ID)
-		}
+	if res.MLDSA != nil {
+		out.PQAuth.MLDSACapable = res.MLDSA.Capable
+		out.PQAuth.MLDSASchemes = res.MLDSA.Schemes()
 	}
 	return out, err
 }
