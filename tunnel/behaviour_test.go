@@ -16,42 +16,9 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pqtls/pqtls/internal/testpeer"
 )
-
-// serverOnly starts a server tunnel in front of target and returns it with
-// a client config that trusts it.
-func serverOnly(t *testing.T, p *testPKI, target string, mod func(*ListenerConfig)) (*Tunnel, *prometheus.Registry, *tls.Config) {
-	t.Helper()
-	l := serverListener(t, p, target)
-	if mod != nil {
-		mod(&l)
-	}
-	tu, reg := startTunnel(t, Config{Listeners: []ListenerConfig{l}})
-	return tu, reg, &tls.Config{RootCAs: p.pool(), ServerName: "db.internal"}
-}
-
-func dialTLS(addr string, cfg *tls.Config) (*tls.Conn, error) {
-	d := &net.Dialer{Timeout: 5 * time.Second}
-	c, err := tls.DialWithDialer(d, "tcp", addr, cfg)
-	if err != nil {
-		return nil, err
-	}
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	return c, nil
-}
-
-// roundTrip writes msg and reads the same number of bytes back.
-func roundTrip(c net.Conn, msg string) (string, error) {
-	if _, err := c.Write([]byte(msg)); err != nil {
-		return "", err
-	}
-	buf := make([]byte, len(msg))
-	_, err := io.ReadFull(c, buf)
-	return string(buf), err
-}
 
 func TestACLAllowsAndDenies(t *testing.T) {
 	p := newPKI(t)
@@ -226,8 +193,10 @@ func TestBadClients(t *testing.T) {
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			cfg := base.Clone()
-			cfg.Certificates = []tls.Certificate{c.cert()}
+			// Presented whatever CAs the server names (a Go client sends
+			// static Certificates only when their issuer is among them).
+			cfg, cert := base.Clone(), c.cert()
+			cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }
 			conn, err := dialTLS(addr, cfg)
 			if err == nil {
 				_, err = conn.Read(make([]byte, 1))
@@ -470,7 +439,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	l := serverListener(t, p, echoServer(t))
 	tu, reg := startTunnel(t, Config{Listeners: []ListenerConfig{l}})
 	addr := tu.Listeners()[0].Addr().String()
-	base := &tls.Config{RootCAs: p.pool(), ServerName: "db.internal"}
+	base := &tls.Config{RootCAs: p.Pool(), ServerName: "db.internal"}
 	first, _ := dialTLS(addr, base)
 	oldSerial := first.ConnectionState().PeerCertificates[0].SerialNumber
 	// An established connection survives the reload.
@@ -623,15 +592,6 @@ func TestMaxConnections(t *testing.T) {
 		t.Fatalf("third connection after a slot freed: %v", err)
 	}
 	conns[1].Close()
-}
-
-func dialPlain(addr string) (net.Conn, error) {
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	return c, nil
 }
 
 // TestWatcherIgnoresUnrelatedFiles: files written next to the certificates

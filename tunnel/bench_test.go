@@ -27,7 +27,7 @@ func benchTargets(b *testing.B) (bare, tun, pair string, cfg *tls.Config) {
 	b.Cleanup(func() { plainSrv.Close() })
 	srv, _ := startTunnel(b, Config{Listeners: []ListenerConfig{{Mode: ModeServer, Listen: "127.0.0.1:0", Target: pln.Addr().String(), Cert: certPath, Key: keyPath}}})
 	cl, _ := startTunnel(b, Config{Listeners: []ListenerConfig{{Mode: ModeClient, Listen: "127.0.0.1:0", Target: srv.Listeners()[0].Addr().String(), CA: p.caPath, ServerName: "db.internal"}}})
-	return ln.Addr().String(), srv.Listeners()[0].Addr().String(), cl.Listeners()[0].Addr().String(), &tls.Config{RootCAs: p.pool(), ServerName: "db.internal"}
+	return ln.Addr().String(), srv.Listeners()[0].Addr().String(), cl.Listeners()[0].Addr().String(), &tls.Config{RootCAs: p.Pool(), ServerName: "db.internal"}
 }
 
 func runBench(b *testing.B, o bench.Options) *bench.Result {

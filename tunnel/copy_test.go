@@ -41,7 +41,7 @@ func tlsPair(t *testing.T) (client *tls.Conn, server *tls.Conn, rc *sockConn) {
 	}
 	rc = newSockConn(r.c)
 	server = tls.Server(rc, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13})
-	client = tls.Client(raw, &tls.Config{RootCAs: p.pool(), ServerName: "db.internal", DynamicRecordSizingDisabled: true})
+	client = tls.Client(raw, &tls.Config{RootCAs: p.Pool(), ServerName: "db.internal", DynamicRecordSizingDisabled: true})
 	hs := make(chan error, 1)
 	go func() { hs <- server.Handshake() }()
 	if err := client.Handshake(); err != nil {

@@ -1,67 +1,42 @@
 package tunnel
 
+// Shared setup of the package's tests: the test PKI (on internal/testpki,
+// its files next to each other in one folder as operators lay them out),
+// backends, tunnels, clients, logs and metrics.
+
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
-	"math/big"
+	"log/slog"
 	"net"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pqtls/pqtls/devpki"
 	"github.com/pqtls/pqtls/internal/testpeer"
+	"github.com/pqtls/pqtls/internal/testpki"
 )
 
-// testPKI is a throwaway CA that writes PEM files into a temp dir.
+// testPKI is a throwaway CA whose certificate (ca.pem) and issued leaves
+// are files in one temp dir.
 type testPKI struct {
-	dir    string
-	ca     *x509.Certificate
-	caKey  *ecdsa.PrivateKey
-	caPath string
-	serial atomic.Int64
+	*testpki.CA
+	dir    string // the folder of the PEM files
+	caPath string // the CA certificate file
 }
 
 func newPKI(t testing.TB) *testPKI {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "pqtls test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(der)
-	p := &testPKI{dir: t.TempDir(), ca: ca, caKey: key}
-	p.serial.Store(10)
-	p.caPath = filepath.Join(p.dir, "ca.pem")
-	writePEM(t, p.caPath, "CERTIFICATE", der, 0o644)
-	return p
+	ca, dir := testpki.NewCA(t), t.TempDir()
+	return &testPKI{CA: ca, dir: dir, caPath: ca.WriteCertFile(t, dir)}
 }
 
-func (p *testPKI) pool() *x509.CertPool {
-	pool := x509.NewCertPool()
-	pool.AddCert(p.ca)
-	return pool
-}
-
+// certOpts describes a leaf: a server certificate (SANs dns and 127.0.0.1)
+// unless client.
 type certOpts struct {
 	cn       string
 	dns      []string
@@ -72,60 +47,45 @@ type certOpts struct {
 	name     string // file name stem; default cn
 }
 
-// issue creates a leaf certificate and writes name.pem / name.key.
+// issue creates a leaf certificate and writes name.pem / name.key (each
+// replaced by a rename, so a file watcher never sees half a file).
 func (p *testPKI) issue(t testing.TB, o certOpts) (tls.Certificate, string, string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
+	opts := testpki.CertOptions{CommonName: o.cn, DNSNames: o.dns, URIs: o.uris, OrganizationalUnit: o.ous,
+		NotBefore: time.Now().Add(-2 * time.Hour), NotAfter: o.notAfter, NoDefaultSANs: true}
+	leaf := p.Client
+	if !o.client {
+		leaf, opts.IPs = p.Server, []net.IP{net.IPv4(127, 0, 0, 1)}
 	}
-	if o.notAfter.IsZero() {
-		o.notAfter = time.Now().Add(12 * time.Hour)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(p.serial.Add(1)),
-		Subject:      pkix.Name{CommonName: o.cn, OrganizationalUnit: o.ous},
-		NotBefore:    time.Now().Add(-2 * time.Hour), NotAfter: o.notAfter,
-		DNSNames: o.dns, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	if o.client {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-	} else {
-		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
-	}
-	for _, u := range o.uris {
-		pu, err := url.Parse(u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tmpl.URIs = append(tmpl.URIs, pu)
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := leaf(t, opts)
 	name := o.name
 	if name == "" {
-		name = strings.NewReplacer("/", "_", ":", "_", " ", "_").Replace(o.cn)
+		name = o.cn
 	}
-	certPath, keyPath := filepath.Join(p.dir, name+".pem"), filepath.Join(p.dir, name+".key")
-	writePEM(t, certPath, "CERTIFICATE", der, 0o644)
-	kder, _ := x509.MarshalPKCS8PrivateKey(key)
-	writePEM(t, keyPath, "PRIVATE KEY", kder, 0o600)
-	leaf, _ := x509.ParseCertificate(der)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, certPath, keyPath
+	files := []devpki.File{{Name: name + ".pem", Data: c.CertPEM, Mode: 0o644}, {Name: name + ".key", Data: c.KeyPEM, Mode: 0o600}}
+	if err := devpki.WriteFiles(p.dir, files, true); err != nil {
+		t.Fatal(err)
+	}
+	return c.TLS, filepath.Join(p.dir, files[0].Name), filepath.Join(p.dir, files[1].Name)
 }
 
-func writePEM(t testing.TB, path, typ string, der []byte, mode os.FileMode) {
+// serverListener is a server-mode listener "db" in front of target, with a
+// certificate for db.internal (server.pem, server.key) from p.
+func serverListener(t testing.TB, p *testPKI, target string) ListenerConfig {
+	_, cert, key := p.issue(t, certOpts{cn: "db.internal", dns: []string{"db.internal"}, name: "server"})
+	return ListenerConfig{Name: "db", Mode: ModeServer, Listen: "127.0.0.1:0", Target: target, Cert: cert, Key: key}
+}
+
+// serverOnly starts a server tunnel in front of target and returns it with
+// a client config that trusts it.
+func serverOnly(t *testing.T, p *testPKI, target string, mod func(*ListenerConfig)) (*Tunnel, *prometheus.Registry, *tls.Config) {
 	t.Helper()
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), mode); err != nil {
-		t.Fatal(err)
+	l := serverListener(t, p, target)
+	if mod != nil {
+		mod(&l)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
+	tu, reg := startTunnel(t, Config{Listeners: []ListenerConfig{l}})
+	return tu, reg, &tls.Config{RootCAs: p.Pool(), ServerName: "db.internal"}
 }
 
 // echoServer echoes each connection and propagates half-close. It returns
@@ -151,13 +111,58 @@ func echoServer(t testing.TB) string {
 // of the test.
 func startTunnel(t testing.TB, cfg Config) (*Tunnel, *prometheus.Registry) {
 	t.Helper()
+	return startLogged(t, cfg, testLogger(t), false)
+}
+
+// startJSONLogged starts a tunnel of l (no file watch) that logs JSON into
+// the returned buffer; the tunnel closes when the test ends.
+func startJSONLogged(t *testing.T, l ListenerConfig) (*Tunnel, *logBuffer) {
+	t.Helper()
+	logs := &logBuffer{}
+	tu, _ := startLogged(t, Config{Listeners: []ListenerConfig{l}}, slog.New(slog.NewJSONHandler(logs, nil)), true)
+	return tu, logs
+}
+
+// startLogged starts a tunnel with its own registry and the given logger,
+// and closes it at the end of the test.
+func startLogged(t testing.TB, cfg Config, logger *slog.Logger, noWatch bool) (*Tunnel, *prometheus.Registry) {
+	t.Helper()
 	reg := prometheus.NewRegistry()
-	tu, err := Start(t.Context(), cfg, Options{Registerer: reg, Logger: testLogger(t)})
+	tu, err := Start(t.Context(), cfg, Options{Registerer: reg, Logger: logger, NoWatch: noWatch})
 	if err != nil {
 		t.Fatalf("start tunnel: %v", err)
 	}
 	t.Cleanup(func() { tu.Close() })
 	return tu, reg
+}
+
+func dialTLS(addr string, cfg *tls.Config) (*tls.Conn, error) {
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	c, err := tls.DialWithDialer(d, "tcp", addr, cfg)
+	if err != nil {
+		return nil, err
+	}
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c, nil
+}
+
+func dialPlain(addr string) (net.Conn, error) {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c, nil
+}
+
+// roundTrip writes msg and reads the same number of bytes back.
+func roundTrip(c net.Conn, msg string) (string, error) {
+	if _, err := c.Write([]byte(msg)); err != nil {
+		return "", err
+	}
+	buf := make([]byte, len(msg))
+	_, err := io.ReadFull(c, buf)
+	return string(buf), err
 }
 
 // metricValue sums the samples of a metric whose labels include want.
@@ -169,11 +174,35 @@ func metricValue(t testing.TB, g prometheus.Gatherer, name string, want map[stri
 // waitFor polls cond for up to 10 s.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
+	for start := time.Now(); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Since(start) > 10*time.Second {
 			t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// logBuffer collects log output for assertions.
+type logBuffer = testpeer.Buffer
+
+type tLogWriter struct{ t testing.TB }
+
+func (w tLogWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// testLogger logs through t.Log with -v, else nowhere (nil: the tunnel's
+// default).
+func testLogger(t testing.TB) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(tLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return nil
+}
+
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("interop test with a real peer: skipped in -short")
 	}
 }

@@ -98,7 +98,7 @@ func TestTunnelReportsMatchedIdentity(t *testing.T) {
 	dial := func(o certOpts) (*tls.Conn, error) {
 		o.client = true
 		cert, _, _ := p.issue(t, o)
-		c, err := dialTLS(addr, &tls.Config{RootCAs: p.pool(), ServerName: "db.internal", Certificates: []tls.Certificate{cert}})
+		c, err := dialTLS(addr, &tls.Config{RootCAs: p.Pool(), ServerName: "db.internal", Certificates: []tls.Certificate{cert}})
 		if err != nil {
 			return nil, err
 		}
@@ -219,7 +219,7 @@ func TestRefusalLogCarriesSNI(t *testing.T) {
 	l := serverListener(t, p, echoServer(t))
 	l.Policy = "require"
 	tu, logs := startJSONLogged(t, l)
-	cfg := &tls.Config{RootCAs: p.pool(), ServerName: "db.internal", CurvePreferences: []tls.CurveID{tls.X25519}}
+	cfg := &tls.Config{RootCAs: p.Pool(), ServerName: "db.internal", CurvePreferences: []tls.CurveID{tls.X25519}}
 	if c, err := dialTLS(tu.Listeners()[0].Addr().String(), cfg); err == nil {
 		c.Close()
 		t.Fatal("classical client accepted by a require listener")

@@ -21,13 +21,6 @@ import (
 	"github.com/pqtls/pqtls/internal/testpki"
 )
 
-func skipShort(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("interop test with a real peer: skipped in -short")
-	}
-}
-
 // TestInteropPostgresPgbenchThroughPair: pgbench (libpq, plaintext) ->
 // tunnel client -> hybrid TLS -> tunnel server -> PostgreSQL 15. Thousands
 // of transactions with 0 failures, and both tunnels count X25519MLKEM768.

@@ -35,7 +35,7 @@ func TestNoLeakPerConnection(t *testing.T) {
 	down.Name, down.Target = "down", dead
 	tu, _ := startTunnel(t, Config{Listeners: []ListenerConfig{good, down}})
 	addr, downAddr := tu.Listeners()[0].Addr().String(), tu.Listeners()[1].Addr().String()
-	tc := &tls.Config{RootCAs: p.pool(), ServerName: "db.internal"}
+	tc := &tls.Config{RootCAs: p.Pool(), ServerName: "db.internal"}
 
 	// Warm up once so lazily started runtime goroutines are counted.
 	if c, err := dialTLS(addr, tc); err == nil {

@@ -30,7 +30,7 @@ func TestMetricsHealthAndConnectionLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tu.Close()
-	c, err := dialTLS(tu.Listeners()[0].Addr().String(), &tls.Config{RootCAs: p.pool(), ServerName: "db.internal"})
+	c, err := dialTLS(tu.Listeners()[0].Addr().String(), &tls.Config{RootCAs: p.Pool(), ServerName: "db.internal"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestTwoTunnelsShareRegistry(t *testing.T) {
 		t.Cleanup(func() { tu.Close() })
 		tus = append(tus, tu)
 	}
-	base := &tls.Config{RootCAs: p.pool(), ServerName: "db.internal"}
+	base := &tls.Config{RootCAs: p.Pool(), ServerName: "db.internal"}
 	for _, tu := range tus {
 		c, err := dialTLS(tu.Listeners()[0].Addr().String(), base)
 		if err != nil {
@@ -225,7 +225,7 @@ func TestACLDeniedIsLogged(t *testing.T) {
 	l.Allow = ACL{URI: []string{"spiffe://example.org/ns/prod/sa/api"}}
 	tu, logs := startJSONLogged(t, l)
 	cert, _, _ := p.issue(t, certOpts{cn: "mallory", client: true, uris: []string{"spiffe://example.org/ns/dev/sa/mallory"}})
-	c, err := dialTLS(tu.Listeners()[0].Addr().String(), &tls.Config{RootCAs: p.pool(), ServerName: "db.internal", Certificates: []tls.Certificate{cert}})
+	c, err := dialTLS(tu.Listeners()[0].Addr().String(), &tls.Config{RootCAs: p.Pool(), ServerName: "db.internal", Certificates: []tls.Certificate{cert}})
 	if err == nil {
 		_, err = c.Read(make([]byte, 1))
 		c.Close()
@@ -302,7 +302,7 @@ func TestMaxConnectionsLogged(t *testing.T) {
 	l := serverListener(t, p, echoServer(t))
 	l.MaxConnections = 1
 	tu, logs := startJSONLogged(t, l)
-	base := &tls.Config{RootCAs: p.pool(), ServerName: "db.internal"}
+	base := &tls.Config{RootCAs: p.Pool(), ServerName: "db.internal"}
 	c, err := dialTLS(tu.Listeners()[0].Addr().String(), base)
 	if err != nil {
 		t.Fatal(err)
@@ -314,18 +314,4 @@ func TestMaxConnectionsLogged(t *testing.T) {
 	waitFor(t, "the max_connections warning", func() bool {
 		return strings.Contains(logs.String(), `"msg":"tunnel max_connections reached`) && strings.Contains(logs.String(), `"max_connections":1`)
 	})
-}
-
-// startJSONLogged starts a tunnel of l (no file watch) that logs JSON into
-// the returned buffer; the tunnel closes when the test ends.
-func startJSONLogged(t *testing.T, l ListenerConfig) (*Tunnel, *logBuffer) {
-	t.Helper()
-	logs := &logBuffer{}
-	tu, err := Start(t.Context(), Config{Listeners: []ListenerConfig{l}},
-		Options{Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.NewJSONHandler(logs, nil)), NoWatch: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tu.Close() })
-	return tu, logs
 }

@@ -56,7 +56,7 @@ func TestFullRecordsFromFirstByte(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &recordReader{Conn: raw}
-	c := tls.Client(rec, &tls.Config{RootCAs: p.pool(), ServerName: "db.internal", DynamicRecordSizingDisabled: true})
+	c := tls.Client(rec, &tls.Config{RootCAs: p.Pool(), ServerName: "db.internal", DynamicRecordSizingDisabled: true})
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
 	if err := c.Handshake(); err != nil {

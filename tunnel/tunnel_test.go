@@ -11,14 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pqtls/pqtls"
 	"github.com/prometheus/client_golang/prometheus"
-)
 
-func serverListener(t testing.TB, p *testPKI, target string) ListenerConfig {
-	_, cert, key := p.issue(t, certOpts{cn: "db.internal", dns: []string{"db.internal"}, name: "server"})
-	return ListenerConfig{Name: "db", Mode: ModeServer, Listen: "127.0.0.1:0", Target: target, Cert: cert, Key: key}
-}
+	"github.com/pqtls/pqtls"
+)
 
 // TestPairIntegrity streams data both ways through client tunnel -> server
 // tunnel -> echo backend and compares SHA-256 digests: no byte lost or

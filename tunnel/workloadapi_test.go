@@ -65,7 +65,7 @@ func svidResponse(t *testing.T, p *testPKI, id string, client bool) *workload.X5
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &workload.X509SVIDResponse{Svids: []*workload.X509SVID{{SpiffeId: id, X509Svid: cert.Certificate[0], X509SvidKey: key, Bundle: p.ca.Raw}}}
+	return &workload.X509SVIDResponse{Svids: []*workload.X509SVID{{SpiffeId: id, X509Svid: cert.Certificate[0], X509SvidKey: key, Bundle: p.Cert.Raw}}}
 }
 
 // startFakeWorkloadAPI serves f on a unix socket and returns its address.
