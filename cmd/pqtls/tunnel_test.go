@@ -2,19 +2,12 @@ package main
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"io"
-	"math/big"
 	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,40 +16,34 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pqtls/pqtls/bench"
-	"github.com/pqtls/pqtls/internal/testpeer"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pqtls/pqtls/bench"
+	"github.com/pqtls/pqtls/devpki"
+	"github.com/pqtls/pqtls/internal/testpeer"
+	"github.com/pqtls/pqtls/internal/testpki"
 )
 
-// writeTestCerts writes ca.pem plus name.pem/name.key leaves signed by it
-// into dir, and returns a pool trusting the CA.
+// writeTestCerts writes the certificate of a new CA as caName plus
+// name.pem/name.key leaves signed by it into dir, and returns a pool
+// trusting the CA. Each leaf is good for serverAuth and clientAuth, for
+// localhost, 127.0.0.1 and spiffe://example.org/ns/billing/sa/<name>.
 func writeTestCerts(t *testing.T, dir string, caName string, leaves ...string) *x509.CertPool {
 	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"}, IsCA: true, BasicConstraintsValid: true,
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageCertSign}
-	caDER, _ := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	ca, _ := x509.ParseCertificate(caDER)
-	write := func(name, typ string, der []byte, mode os.FileMode) {
-		if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), mode); err != nil {
+	ca := testpki.NewCA(t)
+	files := []devpki.File{{Name: caName, Data: ca.CertPEM, Mode: 0o644}}
+	for _, name := range leaves {
+		c, err := ca.Issue(testpki.CertOptions{CommonName: name, DNSNames: []string{"localhost"}, IPs: []net.IP{net.IPv4(127, 0, 0, 1)},
+			URIs: []string{"spiffe://example.org/ns/billing/sa/" + name}})
+		if err != nil {
 			t.Fatal(err)
 		}
+		files = append(files, devpki.File{Name: name + ".pem", Data: c.CertPEM, Mode: 0o644}, devpki.File{Name: name + ".key", Data: c.KeyPEM, Mode: 0o600})
 	}
-	write(caName, "CERTIFICATE", caDER, 0o644)
-	for i, name := range leaves {
-		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		u, _ := url.Parse("spiffe://example.org/ns/billing/sa/" + name)
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(int64(i + 2)), Subject: pkix.Name{CommonName: name},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), DNSNames: []string{"localhost"}, URIs: []*url.URL{u},
-			IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}}
-		der, _ := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		kder, _ := x509.MarshalPKCS8PrivateKey(key)
-		write(name+".pem", "CERTIFICATE", der, 0o644)
-		write(name+".key", "PRIVATE KEY", kder, 0o600)
+	if err := devpki.WriteFiles(dir, files, true); err != nil {
+		t.Fatal(err)
 	}
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
-	return pool
+	return ca.Pool()
 }
 
 // TestTunnelExampleConfigChecks runs exactly the documented command,
