@@ -51,10 +51,7 @@ func (c *recordFirst) Read(p []byte) (int, error) {
 // negotiates what the config lists.
 func TestNoALPNHTTP1BackendNeverSeesHTTP2(t *testing.T) {
 	p := newPKI(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := listenLocal(t)
 	rec := &prefaceRecorder{Listener: ln}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, r.Proto)

@@ -5,12 +5,9 @@ package tunnel
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"log/slog"
 	"net"
 	"strings"
 	"testing"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/devpki"
@@ -33,15 +30,8 @@ func TestTunnelAuthPreferPQTwoCerts(t *testing.T) {
 	ecCA := testpki.NewCA(t)
 	ecFiles := ecCA.Server(t, testpki.CertOptions{}).WriteFiles(t, t.TempDir())
 	mlCA, mlFiles := mldsaServer(t, devpki.MLDSA65)
-	var logs logBuffer
-	reg := prometheus.NewRegistry()
-	tu, err := Start(t.Context(), Config{Listeners: []ListenerConfig{{Name: "pq-in", Mode: ModeServer, Listen: "127.0.0.1:0", Target: echoServer(t),
-		Cert: ecFiles.Cert, Key: ecFiles.Key, ExtraCerts: []CertPair{{Cert: mlFiles.Cert, Key: mlFiles.Key}}, Auth: "Prefer-PQ", MinVersion: "1.2"}}},
-		Options{Registerer: reg, Logger: slog.New(slog.NewJSONHandler(&logs, nil)), NoWatch: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tu.Close()
+	tu, reg, logs := startJSON(t, Config{Listeners: []ListenerConfig{{Name: "pq-in", Mode: ModeServer, Listen: "127.0.0.1:0", Target: echoServer(t),
+		Cert: ecFiles.Cert, Key: ecFiles.Key, ExtraCerts: []CertPair{{Cert: mlFiles.Cert, Key: mlFiles.Key}}, Auth: "Prefer-PQ", MinVersion: "1.2"}}})
 	addr := tu.Listeners()[0].Addr().String()
 	roots := x509.NewCertPool()
 	roots.AddCert(ecCA.Cert)
@@ -89,17 +79,11 @@ func TestTunnelAuthClientRefusals(t *testing.T) {
 		{Name: "ml87", Mode: ModeServer, Listen: "127.0.0.1:0", Target: backend, Cert: ml87Files.Cert, Key: ml87Files.Key, Auth: "cnsa2"},
 	}})
 	caFile := func(ca *testpki.CA) string { return ca.WriteCertFile(t, t.TempDir()) }
-	var logs logBuffer
-	reg := prometheus.NewRegistry()
-	cl, err := Start(t.Context(), Config{Listeners: []ListenerConfig{
+	cl, reg, logs := startJSON(t, Config{Listeners: []ListenerConfig{
 		{Name: "need-pq", Mode: ModeClient, Listen: "127.0.0.1:0", Target: srv.Listeners()[0].Addr().String(), ServerName: "localhost", CA: caFile(ecCA), Auth: "require-pq"},
 		{Name: "cnsa2-65", Mode: ModeClient, Listen: "127.0.0.1:0", Target: srv.Listeners()[1].Addr().String(), ServerName: "localhost", CA: caFile(ml65CA), Auth: "CNSA2"},
 		{Name: "cnsa2-87", Mode: ModeClient, Listen: "127.0.0.1:0", Target: srv.Listeners()[2].Addr().String(), ServerName: "localhost", CA: caFile(ml87CA), Auth: "cnsa2"},
-	}}, Options{Registerer: reg, Logger: slog.New(slog.NewJSONHandler(&logs, nil)), NoWatch: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	}})
 	echo := func(i int) error {
 		c, err := net.Dial("tcp", cl.Listeners()[i].Addr().String())
 		if err != nil {

@@ -72,9 +72,7 @@ func TestACLAllowsAndDenies(t *testing.T) {
 			}
 		})
 	}
-	waitFor(t, "acl_denied count", func() bool {
-		return metricValue(t, reg, pqtls.MetricErrorsTotal, map[string]string{"role": "server", "reason": pqtls.ReasonACLDenied}) == float64(denied)
-	})
+	waitMetric(t, reg, pqtls.MetricErrorsTotal, map[string]string{"role": "server", "reason": pqtls.ReasonACLDenied}, float64(denied))
 	// A client without any certificate is refused too.
 	conn, err := dialTLS(addr, base)
 	if err == nil {
@@ -138,9 +136,7 @@ func TestRequirePolicyRefusesClassicalClient(t *testing.T) {
 		t.Fatalf("echo through require tunnel: %q %v", s, err)
 	}
 	c.Close()
-	waitFor(t, "policy metric", func() bool {
-		return metricValue(t, reg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonPolicyClassicalPeer}) == 1
-	})
+	waitMetric(t, reg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonPolicyClassicalPeer}, 1)
 }
 
 func TestBadClients(t *testing.T) {
@@ -164,9 +160,7 @@ func TestBadClients(t *testing.T) {
 		if bytes.Contains(b, []byte("HTTP")) {
 			t.Fatalf("garbage got an answer from the backend: %q", b)
 		}
-		waitFor(t, "not_tls", func() bool {
-			return metricValue(t, reg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonNotTLS}) == 1
-		})
+		waitMetric(t, reg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonNotTLS}, 1)
 	})
 	t.Run("tls12 only", func(t *testing.T) {
 		cfg := base.Clone()
@@ -224,9 +218,7 @@ func TestBadClients(t *testing.T) {
 		if err != nil {
 			t.Fatalf("tunnel did not close the slow client (read error %v after %v)", err, time.Since(start))
 		}
-		waitFor(t, "timeout metric", func() bool {
-			return metricValue(t, reg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonTimeout}) == 1
-		})
+		waitMetric(t, reg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonTimeout}, 1)
 	})
 	// The tunnel still serves good clients.
 	cfg := base.Clone()
@@ -243,9 +235,7 @@ func TestBadClients(t *testing.T) {
 
 func TestBackendDown(t *testing.T) {
 	p := newPKI(t)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	dead := ln.Addr().String()
-	ln.Close()
+	dead := freeAddr(t)
 	tu, reg, base := serverOnly(t, p, dead, nil)
 	addr := tu.Listeners()[0].Addr().String()
 	for i := 0; i < 3; i++ {
@@ -263,9 +253,7 @@ func TestBackendDown(t *testing.T) {
 		}
 		c.Close()
 	}
-	waitFor(t, "backend errors", func() bool {
-		return metricValue(t, reg, MetricBackendErrors, map[string]string{"stage": "dial"}) == 3
-	})
+	waitMetric(t, reg, MetricBackendErrors, map[string]string{"stage": "dial"}, 3)
 	if probs := tu.Ready(); len(probs) != 1 || !strings.Contains(probs[0], "unreachable") {
 		t.Fatalf("Ready() = %q, want one 'target unreachable' problem", probs)
 	}
@@ -275,11 +263,7 @@ func TestHalfClose(t *testing.T) {
 	p := newPKI(t)
 	// Backend: reads everything until EOF, then answers with the byte count
 	// and closes (client -> target half-close).
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := listenLocal(t)
 	mode := make(chan string, 2)
 	go func() {
 		for {
@@ -307,8 +291,7 @@ func TestHalfClose(t *testing.T) {
 		}
 	}()
 	srv, _, _ := serverOnly(t, p, ln.Addr().String(), nil)
-	cl, _ := startTunnel(t, Config{Listeners: []ListenerConfig{{Mode: ModeClient, Listen: "127.0.0.1:0",
-		Target: srv.Listeners()[0].Addr().String(), CA: p.caPath, ServerName: "db.internal"}}})
+	cl, _ := startTunnel(t, Config{Listeners: []ListenerConfig{clientListener(p, srv.Listeners()[0].Addr().String())}})
 	caddr := cl.Listeners()[0].Addr().String()
 
 	mode <- "client-first"
@@ -415,11 +398,10 @@ func TestUnixSockets(t *testing.T) {
 	}
 	testpeer.Serve(t, bl, 0, func(c net.Conn) { _, _ = io.Copy(c, c) })
 	srvPath := filepath.Join(dir, "tls.sock")
-	srv, _, base := serverOnly(t, p, "unix:"+backendPath, func(l *ListenerConfig) { l.Listen = "unix:" + srvPath })
-	_ = srv
-	cl, _ := startTunnel(t, Config{Listeners: []ListenerConfig{{Mode: ModeClient, Listen: "unix:" + filepath.Join(dir, "plain.sock"),
-		Target: "unix:" + srvPath, CA: p.caPath, ServerName: "db.internal"}}})
-	_ = base
+	serverOnly(t, p, "unix:"+backendPath, func(l *ListenerConfig) { l.Listen = "unix:" + srvPath })
+	cli := clientListener(p, "unix:"+srvPath)
+	cli.Listen = "unix:" + filepath.Join(dir, "plain.sock")
+	cl, _ := startTunnel(t, Config{Listeners: []ListenerConfig{cli}})
 	c, err := net.Dial("unix", cl.Listeners()[0].Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -610,7 +592,7 @@ func TestWatcherIgnoresUnrelatedFiles(t *testing.T) {
 	}
 	_ = os.Mkdir(filepath.Join(p.dir, "..2026_11_27"), 0o755)
 	_ = os.Symlink("..2026_11_27", filepath.Join(p.dir, "..data"))
-	waitFor(t, "reload on ..data swap", func() bool { return metricValue(t, reg, MetricReloads, nil) == 1 })
+	waitMetric(t, reg, MetricReloads, nil, 1)
 }
 
 // TestTargetTLS: a server tunnel in front of a backend that speaks classical
@@ -619,10 +601,7 @@ func TestWatcherIgnoresUnrelatedFiles(t *testing.T) {
 func TestTargetTLS(t *testing.T) {
 	p := newPKI(t)
 	backendCert, _, _ := p.issue(t, certOpts{cn: "backend", name: "backend"})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := listenLocal(t)
 	testpeer.Serve(t, ln, 0, func(c net.Conn) {
 		tc := tls.Server(c, &tls.Config{Certificates: []tls.Certificate{backendCert}, CurvePreferences: []tls.CurveID{tls.X25519}, MaxVersion: tls.VersionTLS12})
 		_, _ = io.Copy(tc, tc)
@@ -647,9 +626,7 @@ func TestTargetTLS(t *testing.T) {
 		t.Fatal("data went to a target whose certificate the tunnel cannot verify")
 	}
 	c.Close()
-	waitFor(t, "backend handshake error", func() bool {
-		return metricValue(t, reg2, MetricBackendErrors, map[string]string{"stage": "handshake"}) == 1
-	})
+	waitMetric(t, reg2, MetricBackendErrors, map[string]string{"stage": "handshake"}, 1)
 	if v := metricValue(t, reg, MetricBackendErrors, nil); v != 0 {
 		t.Fatalf("%v backend errors on the good target", v)
 	}
@@ -690,10 +667,7 @@ func TestACLPatternValidation(t *testing.T) {
 // its buffers) forever.
 func TestStuckReaderAfterHalfClose(t *testing.T) {
 	p := newPKI(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := listenLocal(t)
 	testpeer.Serve(t, ln, 0, func(c net.Conn) {
 		_, _ = io.ReadAll(c)
 		chunk := make([]byte, 64<<10)
@@ -736,11 +710,7 @@ func (r *recordingConn) Read(p []byte) (int, error) {
 // rather than a bare FIN that strict TLS stacks report as a truncation.
 func TestCloseNotifyAfterQuietDirection(t *testing.T) {
 	p := newPKI(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := listenLocal(t)
 	go func() {
 		c, err := ln.Accept()
 		if err != nil {

@@ -16,17 +16,14 @@ import (
 func benchTargets(b *testing.B) (bare, tun, pair string, cfg *tls.Config) {
 	p := newPKI(b)
 	cert, certPath, keyPath := p.issue(b, certOpts{cn: "db.internal", dns: []string{"db.internal"}, name: "server"})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
+	ln := listenLocal(b)
 	bareSrv := bench.NewEchoServer(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13})
 	b.Cleanup(func() { bareSrv.Close() })
 	pln, _ := net.Listen("tcp", "127.0.0.1:0")
 	plainSrv := bench.NewEchoServer(pln, nil)
 	b.Cleanup(func() { plainSrv.Close() })
 	srv, _ := startTunnel(b, Config{Listeners: []ListenerConfig{{Mode: ModeServer, Listen: "127.0.0.1:0", Target: pln.Addr().String(), Cert: certPath, Key: keyPath}}})
-	cl, _ := startTunnel(b, Config{Listeners: []ListenerConfig{{Mode: ModeClient, Listen: "127.0.0.1:0", Target: srv.Listeners()[0].Addr().String(), CA: p.caPath, ServerName: "db.internal"}}})
+	cl, _ := startTunnel(b, Config{Listeners: []ListenerConfig{clientListener(p, srv.Listeners()[0].Addr().String())}})
 	return ln.Addr().String(), srv.Listeners()[0].Addr().String(), cl.Listeners()[0].Addr().String(), &tls.Config{RootCAs: p.Pool(), ServerName: "db.internal"}
 }
 

@@ -20,11 +20,7 @@ func tlsPair(t *testing.T) (client *tls.Conn, server *tls.Conn, rc *sockConn) {
 	t.Helper()
 	p := newPKI(t)
 	cert, _, _ := p.issue(t, certOpts{cn: "db.internal", dns: []string{"db.internal"}, name: "server"})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := listenLocal(t)
 	type res struct {
 		c   net.Conn
 		err error

@@ -1,7 +1,6 @@
 package tunnel
 
 import (
-	"net"
 	"syscall"
 	"testing"
 	"time"
@@ -33,11 +32,7 @@ func TestLoopbackTarget(t *testing.T) {
 // TestDialTargetLoopbackNoKeepalive checks that a loopback target socket
 // has no TCP keepalive (Go's dialer enables it by default).
 func TestDialTargetLoopbackNoKeepalive(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := listenLocal(t)
 	c, err := dialTarget("tcp", ln.Addr().String(), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)

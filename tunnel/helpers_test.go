@@ -6,9 +6,11 @@ package tunnel
 
 import (
 	"crypto/tls"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -76,6 +78,28 @@ func serverListener(t testing.TB, p *testPKI, target string) ListenerConfig {
 	return ListenerConfig{Name: "db", Mode: ModeServer, Listen: "127.0.0.1:0", Target: target, Cert: cert, Key: key}
 }
 
+// clientListener is a client-mode listener "db-client" to target, which
+// must present a certificate for db.internal from p.
+func clientListener(p *testPKI, target string) ListenerConfig {
+	return ListenerConfig{Name: "db-client", Mode: ModeClient, Listen: "127.0.0.1:0", Target: target, CA: p.caPath, ServerName: "db.internal"}
+}
+
+// mtlsPair starts a server tunnel in front of target that requires a client
+// certificate with a SPIFFE ID matching allow, and a client tunnel (policy
+// require) in front of it presenting one with SPIFFE ID id.
+func mtlsPair(t *testing.T, target, allow, id string) (srv, cl *Tunnel, sreg, creg *prometheus.Registry) {
+	t.Helper()
+	p := newPKI(t)
+	sl := serverListener(t, p, target)
+	sl.CA, sl.Allow = p.caPath, ACL{URI: []string{allow}}
+	srv, sreg = startTunnel(t, Config{Listeners: []ListenerConfig{sl}})
+	cli := clientListener(p, srv.Listeners()[0].Addr().String())
+	_, cli.Cert, cli.Key = p.issue(t, certOpts{cn: "client", uris: []string{id}, client: true})
+	cli.Policy = "require"
+	cl, creg = startTunnel(t, Config{Listeners: []ListenerConfig{cli}})
+	return srv, cl, sreg, creg
+}
+
 // serverOnly starts a server tunnel in front of target and returns it with
 // a client config that trusts it.
 func serverOnly(t *testing.T, p *testPKI, target string, mod func(*ListenerConfig)) (*Tunnel, *prometheus.Registry, *tls.Config) {
@@ -88,14 +112,54 @@ func serverOnly(t *testing.T, p *testPKI, target string, mod func(*ListenerConfi
 	return tu, reg, &tls.Config{RootCAs: p.Pool(), ServerName: "db.internal"}
 }
 
-// echoServer echoes each connection and propagates half-close. It returns
-// its address.
-func echoServer(t testing.TB) string {
+// httpBackend is a plain HTTP server on loopback answering body.
+func httpBackend(t testing.TB, body string) string {
+	t.Helper()
+	ln := listenLocal(t)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, body) }), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+// portOf is the port of a host:port address.
+func portOf(addr string) string {
+	_, p, _ := net.SplitHostPort(addr)
+	return p
+}
+
+// serverFiles issues a server certificate from a new CA (SANs dns, or
+// localhost, 127.0.0.1 and ::1) and writes cert.pem, key.pem and ca.pem.
+func serverFiles(t testing.TB, dns ...string) (*testpki.Cert, testpki.Files) {
+	t.Helper()
+	cert := testpki.NewCA(t).Server(t, testpki.CertOptions{DNSNames: dns})
+	return cert, cert.WriteFiles(t, t.TempDir())
+}
+
+// listenLocal listens on a free 127.0.0.1 port until the test ends.
+func listenLocal(t testing.TB) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+// freeAddr is a 127.0.0.1 address nothing listens on (something did a
+// moment ago).
+func freeAddr(t testing.TB) string {
+	ln := listenLocal(t)
+	ln.Close()
+	return ln.Addr().String()
+}
+
+// echoServer echoes each connection and propagates half-close. It returns
+// its address.
+func echoServer(t testing.TB) string {
+	t.Helper()
+	ln := listenLocal(t)
 	// Two minutes per connection: bulk tests (TestPairIntegrity) move tens of
 	// MB through two TLS hops and took over 10 s (the Serve default) on a
 	// loaded 2-core machine; their own deadlines bound the test.
@@ -114,13 +178,13 @@ func startTunnel(t testing.TB, cfg Config) (*Tunnel, *prometheus.Registry) {
 	return startLogged(t, cfg, testLogger(t), false)
 }
 
-// startJSONLogged starts a tunnel of l (no file watch) that logs JSON into
-// the returned buffer; the tunnel closes when the test ends.
-func startJSONLogged(t *testing.T, l ListenerConfig) (*Tunnel, *logBuffer) {
+// startJSON starts a tunnel (no file watch) with its own registry that logs
+// JSON into the returned buffer; the tunnel closes when the test ends.
+func startJSON(t testing.TB, cfg Config) (*Tunnel, *prometheus.Registry, *logBuffer) {
 	t.Helper()
 	logs := &logBuffer{}
-	tu, _ := startLogged(t, Config{Listeners: []ListenerConfig{l}}, slog.New(slog.NewJSONHandler(logs, nil)), true)
-	return tu, logs
+	tu, reg := startLogged(t, cfg, slog.New(slog.NewJSONHandler(logs, nil)), true)
+	return tu, reg, logs
 }
 
 // startLogged starts a tunnel with its own registry and the given logger,
@@ -169,6 +233,12 @@ func roundTrip(c net.Conn, msg string) (string, error) {
 func metricValue(t testing.TB, g prometheus.Gatherer, name string, want map[string]string) float64 {
 	t.Helper()
 	return testpeer.Value(t, g, name, want)
+}
+
+// waitMetric waits (up to 10 s) until metricValue(g, name, labels) is want.
+func waitMetric(t testing.TB, g prometheus.Gatherer, name string, labels map[string]string, want float64) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%s%v = %v", name, labels, want), func() bool { return metricValue(t, g, name, labels) == want })
 }
 
 // waitFor polls cond for up to 10 s.

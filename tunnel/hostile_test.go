@@ -93,7 +93,7 @@ func TestTunnelReportsMatchedIdentity(t *testing.T) {
 	l.CA = p.caPath
 	l.ProxyProtocol = true
 	l.Allow = ACL{URI: []string{"spiffe://example.org/ns/*"}, DNS: []string{"web.internal"}}
-	tu, logs := startJSONLogged(t, l)
+	tu, _, logs := startJSON(t, Config{Listeners: []ListenerConfig{l}})
 	addr := tu.Listeners()[0].Addr().String()
 	dial := func(o certOpts) (*tls.Conn, error) {
 		o.client = true
@@ -152,10 +152,7 @@ func subject(cn string, ous ...string) (n pkix.Name) {
 // each parsed header on the channel and echoes the rest.
 func proxyBackend(t *testing.T) (string, <-chan *ProxyInfo) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := listenLocal(t)
 	got := make(chan *ProxyInfo, 16)
 	testpeer.Serve(t, ln, 0, func(c net.Conn) {
 		var buf []byte
@@ -218,7 +215,7 @@ func TestRefusalLogCarriesSNI(t *testing.T) {
 	p := newPKI(t)
 	l := serverListener(t, p, echoServer(t))
 	l.Policy = "require"
-	tu, logs := startJSONLogged(t, l)
+	tu, _, logs := startJSON(t, Config{Listeners: []ListenerConfig{l}})
 	cfg := &tls.Config{RootCAs: p.Pool(), ServerName: "db.internal", CurvePreferences: []tls.CurveID{tls.X25519}}
 	if c, err := dialTLS(tu.Listeners()[0].Addr().String(), cfg); err == nil {
 		c.Close()
@@ -240,7 +237,7 @@ func TestRefusalLogCarriesSNI(t *testing.T) {
 func TestStartLogsEffectivePolicy(t *testing.T) {
 	t.Setenv("GODEBUG", "tlssecpmlkem=0")
 	p := newPKI(t)
-	_, logs := startJSONLogged(t, serverListener(t, p, echoServer(t)))
+	_, _, logs := startJSON(t, Config{Listeners: []ListenerConfig{serverListener(t, p, echoServer(t))}})
 	var logged string
 	for _, line := range strings.Split(logs.String(), "\n") {
 		var rec map[string]any

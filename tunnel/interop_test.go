@@ -1,20 +1,11 @@
 package tunnel
 
 import (
-	"bufio"
-	"context"
 	"crypto/tls"
-	"fmt"
 	"io"
 	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/internal/testpeer"
@@ -28,13 +19,7 @@ func TestInteropPostgresPgbenchThroughPair(t *testing.T) {
 	skipShort(t)
 	testpeer.Require(t, testpeer.PeerPostgres, testpeer.PeerPgbench)
 	pg := testpeer.Postgres(t, testpeer.PostgresOptions{})
-	ca := testpki.NewCA(t)
-	srvFiles := ca.Server(t, testpki.CertOptions{DNSNames: []string{"db.internal"}}).WriteFiles(t, t.TempDir())
-	cliFiles := ca.Client(t, testpki.CertOptions{URIs: []string{"spiffe://example.org/ns/billing/sa/pgbench"}}).WriteFiles(t, t.TempDir())
-	srv, sreg := startTunnel(t, Config{Listeners: []ListenerConfig{{Name: "pg-in", Mode: ModeServer, Listen: "127.0.0.1:0", Target: pg.Addr,
-		Cert: srvFiles.Cert, Key: srvFiles.Key, CA: srvFiles.CA, Allow: ACL{URI: []string{"spiffe://example.org/ns/billing/sa/*"}}}}})
-	cl, creg := startTunnel(t, Config{Listeners: []ListenerConfig{{Name: "pg-out", Mode: ModeClient, Listen: "127.0.0.1:0",
-		Target: srv.Listeners()[0].Addr().String(), ServerName: "db.internal", CA: srvFiles.CA, Cert: cliFiles.Cert, Key: cliFiles.Key, Policy: "require"}}})
+	srv, cl, sreg, creg := mtlsPair(t, pg.Addr, "spiffe://example.org/ns/billing/sa/*", "spiffe://example.org/ns/billing/sa/pgbench")
 	caddr := cl.Listeners()[0].Addr().(*net.TCPAddr)
 
 	// Long-lived connections: 4 clients x 750 transactions.
@@ -67,21 +52,9 @@ func TestInteropPostgresPgbenchThroughPair(t *testing.T) {
 func TestInteropChromiumThroughTunnel(t *testing.T) {
 	skipShort(t)
 	testpeer.Require(t, testpeer.PeerChromium)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		fmt.Fprint(w, "<html><body><p id=msg>served through pqtls tunnel</p></body></html>")
-	}), ReadHeaderTimeout: 5 * time.Second}
-	go hs.Serve(ln)
-	defer hs.Close()
-	ca := testpki.NewCA(t)
-	cert := ca.Server(t, testpki.CertOptions{})
-	files := cert.WriteFiles(t, t.TempDir())
-	tu, reg := startTunnel(t, Config{Listeners: []ListenerConfig{{Name: "web", Mode: ModeServer, Listen: "127.0.0.1:0", Target: ln.Addr().String(),
-		Cert: files.Cert, Key: files.Key}}})
+	cert, files := serverFiles(t)
+	tu, reg := startTunnel(t, Config{Listeners: []ListenerConfig{{Name: "web", Mode: ModeServer, Listen: "127.0.0.1:0",
+		Target: httpBackend(t, "<html><body><p id=msg>served through pqtls tunnel</p></body></html>"), Cert: files.Cert, Key: files.Key}}})
 	dom, err := testpeer.ChromiumFetch(t, "https://"+tu.Listeners()[0].Addr().String()+"/", testpeer.ChromiumOptions{Trust: []*testpki.Cert{cert}})
 	if err != nil {
 		t.Fatalf("chromium: %v", err)
@@ -100,17 +73,16 @@ func TestInteropChromiumThroughTunnel(t *testing.T) {
 func TestInteropNodeRequirePolicy(t *testing.T) {
 	skipShort(t)
 	testpeer.Require(t, testpeer.PeerNode)
-	ca := testpki.NewCA(t)
-	files := ca.Server(t, testpki.CertOptions{}).WriteFiles(t, t.TempDir())
+	cert, files := serverFiles(t)
 	tu, reg := startTunnel(t, Config{Listeners: []ListenerConfig{{Name: "strict", Mode: ModeServer, Listen: "127.0.0.1:0", Target: echoServer(t),
 		Cert: files.Cert, Key: files.Key, Policy: "require"}}})
 	addr := tu.Listeners()[0].Addr().String()
 
-	res := testpeer.NodeClient(t, addr, testpeer.NodeClientOptions{Curves: "X25519", CA: ca, Send: "classical"})
+	res := testpeer.NodeClient(t, addr, testpeer.NodeClientOptions{Curves: "X25519", CA: cert.CA, Send: "classical"})
 	if res.Connected || res.AlertDescription != "handshake_failure" {
 		t.Fatalf("X25519-only Node client: connected=%v alert=%q error=%q; want refused with handshake_failure", res.Connected, res.AlertDescription, res.Error)
 	}
-	res = testpeer.NodeClient(t, addr, testpeer.NodeClientOptions{Curves: "SecP256r1MLKEM768", CA: ca, Send: "hybrid hello"})
+	res = testpeer.NodeClient(t, addr, testpeer.NodeClientOptions{Curves: "SecP256r1MLKEM768", CA: cert.CA, Send: "hybrid hello"})
 	if !res.Connected || res.Group != "SecP256r1MLKEM768" || res.GroupID != tls.SecP256r1MLKEM768 {
 		t.Fatalf("SecP256r1MLKEM768 Node client: connected=%v group=%q id=%v error=%q", res.Connected, res.Group, res.GroupID, res.Error)
 	}
@@ -130,57 +102,24 @@ func TestInteropNodeRequirePolicy(t *testing.T) {
 // (PP2_TYPE_AUTHORITY).
 func TestInteropHAProxyAcceptsProxyV2(t *testing.T) {
 	skipShort(t)
-	testpeer.Require(t, testpeer.PeerHAProxy)
-	bin, _ := testpeer.Find(testpeer.PeerHAProxy)
-	dir := t.TempDir()
-	port := testpeer.FreePort(t)
-	cfg := fmt.Sprintf(`global
-  log stderr format raw local0 info
-defaults
-  mode http
-  log global
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-frontend fe
-  bind 127.0.0.1:%d accept-proxy
-  http-request return status 200 content-type text/plain lf-string "src=%%[src]:%%[src_port] authority=%%[fc_pp_authority]\n"
-`, port)
-	cfgPath := filepath.Join(dir, "haproxy.cfg")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "-db", "-f", cfgPath)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	haddr := fmt.Sprintf("127.0.0.1:%d", port)
-	if err := testpeer.WaitTCP(haddr, nil, 10*time.Second); err != nil {
-		t.Fatalf("haproxy did not start: %v\n%s", err, out.String())
-	}
-	ca := testpki.NewCA(t)
-	files := ca.Server(t, testpki.CertOptions{DNSNames: []string{"api.internal"}}).WriteFiles(t, t.TempDir())
-	tu, _ := startTunnel(t, Config{Listeners: []ListenerConfig{{Mode: ModeServer, Listen: "127.0.0.1:0", Target: haddr,
+	h := testpeer.HAProxy(t, testpeer.HAProxyOptions{NoTLS: true, AcceptProxy: true, Body: "hello through the PROXY header\n",
+		LogFormat: "pp|%[src]:%[src_port]|%[fc_pp_authority]"})
+	cert, files := serverFiles(t, "api.internal")
+	tu, _ := startTunnel(t, Config{Listeners: []ListenerConfig{{Mode: ModeServer, Listen: "127.0.0.1:0", Target: h.Addr,
 		Cert: files.Cert, Key: files.Key, ProxyProtocol: true}}})
-	c, err := dialTLS(tu.Listeners()[0].Addr().String(), ca.ClientTLS("api.internal", nil))
+	c, err := dialTLS(tu.Listeners()[0].Addr().String(), cert.CA.ClientTLS("api.internal", nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	fmt.Fprint(c, "GET / HTTP/1.1\r\nHost: api.internal\r\nConnection: close\r\n\r\n")
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatalf("no HTTP answer from haproxy (did it reject the PROXY header?): %v\n%s", err, out.String())
+	_, _ = io.WriteString(c, "GET / HTTP/1.1\r\nHost: api.internal\r\nConnection: close\r\n\r\n")
+	if resp, _ := io.ReadAll(c); !strings.HasSuffix(string(resp), "hello through the PROXY header\n") {
+		t.Fatalf("no answer from haproxy (did it reject the PROXY header?): %q\n%s", resp, h.Log())
 	}
-	body, _ := io.ReadAll(resp.Body)
-	want := fmt.Sprintf("src=%s authority=api.internal", c.LocalAddr().String())
-	if strings.TrimSpace(string(body)) != want {
-		t.Fatalf("haproxy saw %q, want %q", strings.TrimSpace(string(body)), want)
+	want := "pp|" + c.LocalAddr().String() + "|api.internal"
+	waitFor(t, "HAProxy's log line", func() bool { return strings.Contains(h.Log(), "pp|") })
+	if !strings.Contains(h.Log(), want) {
+		t.Fatalf("haproxy logged %q, want a line %q", h.Log(), want)
 	}
 }
 
@@ -194,10 +133,7 @@ func TestInteropClientModeToNode(t *testing.T) {
 	clientCA := testpki.NewCA(t)
 	cli := clientCA.Client(t, testpki.CertOptions{CommonName: "billing-api"}).WriteFiles(t, t.TempDir())
 	srv := testpeer.NodeServer(t, testpeer.NodeServerOptions{Echo: true, ClientCA: clientCA, RequestCert: true, RejectUnauthorized: true})
-	caFile := filepath.Join(t.TempDir(), "node-ca.pem")
-	if err := os.WriteFile(caFile, srv.CA.CertPEM, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	caFile := srv.CA.WriteCertFile(t, t.TempDir())
 	cl, reg := startTunnel(t, Config{Listeners: []ListenerConfig{{Mode: ModeClient, Listen: "127.0.0.1:0", Target: srv.Addr,
 		ServerName: "localhost", CA: caFile, Cert: cli.Cert, Key: cli.Key, Policy: "require"}}})
 	c, err := dialPlain(cl.Listeners()[0].Addr().String())
@@ -217,8 +153,7 @@ func TestInteropClientModeToNode(t *testing.T) {
 	}
 
 	classical := testpeer.NodeServer(t, testpeer.NodeServerOptions{Echo: true, Curves: "X25519"})
-	caFile2 := filepath.Join(t.TempDir(), "node-ca.pem")
-	_ = os.WriteFile(caFile2, classical.CA.CertPEM, 0o644)
+	caFile2 := classical.CA.WriteCertFile(t, t.TempDir())
 	cl2, reg2 := startTunnel(t, Config{Listeners: []ListenerConfig{{Mode: ModeClient, Listen: "127.0.0.1:0", Target: classical.Addr,
 		ServerName: "localhost", CA: caFile2, Policy: "require"}}})
 	c, err = dialPlain(cl2.Listeners()[0].Addr().String())
@@ -229,9 +164,7 @@ func TestInteropClientModeToNode(t *testing.T) {
 		t.Fatal("require-mode client tunnel talked to an X25519-only server")
 	}
 	c.Close()
-	waitFor(t, "handshake failure counted", func() bool {
-		return metricValue(t, reg2, MetricBackendErrors, map[string]string{"stage": "handshake"}) == 1
-	})
+	waitMetric(t, reg2, MetricBackendErrors, map[string]string{"stage": "handshake"}, 1)
 	if v := metricValue(t, reg2, pqtls.MetricErrorsTotal, map[string]string{"role": "client", "reason": pqtls.ReasonPolicyClassicalPeer}); v != 1 {
 		t.Errorf("client tunnel counted %v policy_classical_peer refusals, want 1", v)
 	}
@@ -244,13 +177,12 @@ func TestInteropClientModeToNode(t *testing.T) {
 func TestInteropNginxClassicalClient(t *testing.T) {
 	skipShort(t)
 	testpeer.Require(t, testpeer.PeerNginx)
-	ca := testpki.NewCA(t)
-	files := ca.Server(t, testpki.CertOptions{}).WriteFiles(t, t.TempDir())
+	cert, files := serverFiles(t)
 	for _, policy := range []string{"prefer", "require"} {
 		t.Run(policy, func(t *testing.T) {
 			tu, reg := startTunnel(t, Config{Listeners: []ListenerConfig{{Mode: ModeServer, Listen: "127.0.0.1:0", Target: echoServer(t),
 				Cert: files.Cert, Key: files.Key, Policy: policy}}})
-			ng := testpeer.Nginx(t, testpeer.NginxOptions{Stream: true, ProxyTarget: tu.Listeners()[0].Addr().String(), ProxySSL: true, ProxyCA: ca})
+			ng := testpeer.Nginx(t, testpeer.NginxOptions{Stream: true, ProxyTarget: tu.Listeners()[0].Addr().String(), ProxySSL: true, ProxyCA: cert.CA})
 			c, err := dialTLS(ng.Addr, ng.CA.ClientTLS("localhost", nil))
 			if err != nil {
 				t.Fatalf("TLS to nginx: %v", err)
@@ -262,9 +194,7 @@ func TestInteropNginxClassicalClient(t *testing.T) {
 				if err != nil || s != "via nginx" {
 					t.Fatalf("echo through nginx -> tunnel: %q %v", s, err)
 				}
-				waitFor(t, "classical handshake counted", func() bool {
-					return metricValue(t, reg, pqtls.MetricGroupTotal, map[string]string{"role": "server", "group": "x25519", "kind": "classical"}) == 1
-				})
+				waitMetric(t, reg, pqtls.MetricGroupTotal, map[string]string{"role": "server", "group": "x25519", "kind": "classical"}, 1)
 			case "require":
 				if err == nil {
 					t.Fatal("nginx (classical) got through a require-mode tunnel")

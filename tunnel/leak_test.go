@@ -26,9 +26,7 @@ func openFDs(t *testing.T) int {
 // descriptors come back to where they were: nothing is kept per connection.
 func TestNoLeakPerConnection(t *testing.T) {
 	p := newPKI(t)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	dead := ln.Addr().String()
-	ln.Close()
+	dead := freeAddr(t)
 	good := serverListener(t, p, echoServer(t))
 	good.HandshakeTimeout = Duration(200 * time.Millisecond)
 	down := good
@@ -104,11 +102,9 @@ func TestNoLeakPerConnection(t *testing.T) {
 // remote that refuses connections.
 func TestNoLeakPerConnectionClientMode(t *testing.T) {
 	p := newPKI(t)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	dead := ln.Addr().String()
-	ln.Close()
+	dead := freeAddr(t)
 	srv, _ := startTunnel(t, Config{Listeners: []ListenerConfig{serverListener(t, p, echoServer(t))}})
-	out := ListenerConfig{Name: "out", Mode: ModeClient, Listen: "127.0.0.1:0", Target: srv.Listeners()[0].Addr().String(), CA: p.caPath, ServerName: "db.internal"}
+	out := clientListener(p, srv.Listeners()[0].Addr().String())
 	down := out
 	down.Name, down.Target = "down", dead
 	cl, _ := startTunnel(t, Config{Listeners: []ListenerConfig{out, down}})

@@ -5,16 +5,12 @@ package tunnel
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net"
-	"net/http"
 	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/devpki"
@@ -44,19 +40,6 @@ func sClient(t *testing.T, d *testpeer.Debian13, addr, caFile string, extra ...s
 
 var reSigType = regexp.MustCompile(`(?m)^(?:Peer )?[Ss]ignature type: (\S+)`)
 
-// httpBackend is a plain HTTP server on loopback answering body.
-func httpBackend(t *testing.T, body string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, body) }), ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String()
-}
-
 // TestInteropDeb13MLDSATunnelServer: a pqtls server tunnel serving an
 // ML-DSA-65 chain (and an ECDSA one, auth prefer-pq) to OpenSSL 3.5
 // s_client, curl 8.14 and Node 26: each reports the ML-DSA signature; a
@@ -70,17 +53,11 @@ func TestInteropDeb13MLDSATunnelServer(t *testing.T) {
 	ecCA := testpki.NewCA(t)
 	ecFiles := ecCA.Server(t, testpki.CertOptions{}).WriteFiles(t, d.TempDir(t))
 	backend := httpBackend(t, "hello through pqtls\n")
-	var logs logBuffer
-	reg := prometheus.NewRegistry()
-	tu, err := Start(t.Context(), Config{Listeners: []ListenerConfig{
+	tu, reg, logs := startJSON(t, Config{Listeners: []ListenerConfig{
 		{Name: "prefer", Mode: ModeServer, Listen: "127.0.0.1:0", Target: backend, Auth: "prefer-pq",
 			Cert: ecFiles.Cert, Key: ecFiles.Key, ExtraCerts: []CertPair{{Cert: mlFiles.Cert, Key: mlFiles.Key}}},
 		{Name: "require", Mode: ModeServer, Listen: "127.0.0.1:0", Target: backend, Auth: "require-pq", Cert: mlFiles.Cert, Key: mlFiles.Key},
-	}}, Options{Registerer: reg, Logger: slog.New(slog.NewJSONHandler(&logs, nil)), NoWatch: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tu.Close()
+	}})
 	prefer, require := tu.Listeners()[0].Addr().String(), tu.Listeners()[1].Addr().String()
 	mlCAFile, ecCAFile := mlCA.WriteCertFile(t, d.TempDir(t)), ecCA.WriteCertFile(t, d.TempDir(t))
 
@@ -101,7 +78,7 @@ func TestInteropDeb13MLDSATunnelServer(t *testing.T) {
 	}
 	// curl 8.14 through the require-pq tunnel: the page, and curl's own
 	// summary line naming the ML-DSA-65 signature.
-	out, err = debRun(t, d, "/usr/bin/curl", "-sv", "--fail", "--max-time", "20", "--cacert", mlCAFile, "https://localhost:"+portOf(require)+"/")
+	out, err := debRun(t, d, "/usr/bin/curl", "-sv", "--fail", "--max-time", "20", "--cacert", mlCAFile, "https://localhost:"+portOf(require)+"/")
 	if err != nil || !strings.Contains(out, "hello through pqtls\n") || !strings.Contains(out, "SSL connection using TLSv1.3 / ") || !strings.Contains(out, " / X25519MLKEM768 / id-ml-dsa-65") {
 		t.Errorf("curl vs require-pq tunnel: %v\n%s", err, out)
 	}
@@ -122,11 +99,6 @@ func TestInteropDeb13MLDSATunnelServer(t *testing.T) {
 	}
 }
 
-func portOf(addr string) string {
-	_, p, _ := net.SplitHostPort(addr)
-	return p
-}
-
 // TestInteropDeb13MLDSATunnelClient: pqtls client tunnels against OpenSSL
 // 3.5 s_server: require-pq over an ML-DSA-65 chain, cnsa2 over ML-DSA-87
 // with MLKEM1024, and cnsa2 refusing a classical-certificate server with the
@@ -142,14 +114,7 @@ func TestInteropDeb13MLDSATunnelClient(t *testing.T) {
 	l := func(name, auth string, s *testpeer.OpenSSLServerPeer) ListenerConfig {
 		return ListenerConfig{Name: name, Mode: ModeClient, Listen: "127.0.0.1:0", Target: s.Addr, ServerName: "localhost", CA: s.CA.WriteCertFile(t, t.TempDir()), Auth: auth}
 	}
-	var logs logBuffer
-	reg := prometheus.NewRegistry()
-	cl, err := Start(t.Context(), Config{Listeners: []ListenerConfig{l("ml65", "require-pq", s65), l("ml87", "cnsa2", s87), l("ecdsa", "cnsa2", sEC)}},
-		Options{Registerer: reg, Logger: slog.New(slog.NewJSONHandler(&logs, nil)), NoWatch: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl, reg, logs := startJSON(t, Config{Listeners: []ListenerConfig{l("ml65", "require-pq", s65), l("ml87", "cnsa2", s87), l("ecdsa", "cnsa2", sEC)}})
 	get := func(i int) (string, error) {
 		c, err := net.Dial("tcp", cl.Listeners()[i].Addr().String())
 		if err != nil {

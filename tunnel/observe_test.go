@@ -3,7 +3,6 @@ package tunnel
 import (
 	"crypto/tls"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -22,14 +21,7 @@ func TestMetricsHealthAndConnectionLog(t *testing.T) {
 	p := newPKI(t)
 	l := serverListener(t, p, echoServer(t))
 	_ = os.Chmod(l.Key, 0o644) // group/world readable: a warning
-	var logs logBuffer
-	reg := prometheus.NewRegistry()
-	tu, err := Start(t.Context(), Config{Listeners: []ListenerConfig{l}, Metrics: "127.0.0.1:0"},
-		Options{Registerer: reg, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tu.Close()
+	tu, _, logs := startJSON(t, Config{Listeners: []ListenerConfig{l}, Metrics: "127.0.0.1:0"})
 	c, err := dialTLS(tu.Listeners()[0].Addr().String(), &tls.Config{RootCAs: p.Pool(), ServerName: "db.internal"})
 	if err != nil {
 		t.Fatal(err)
@@ -126,9 +118,7 @@ func TestClientVerifyIdentity(t *testing.T) {
 			if err == nil {
 				t.Fatal("client tunnel talked to a server with the wrong identity")
 			}
-			waitFor(t, "acl_denied on the client side", func() bool {
-				return metricValue(t, reg, "tls_handshake_errors_total", map[string]string{"role": "client", "reason": "acl_denied"}) == 1
-			})
+			waitMetric(t, reg, "tls_handshake_errors_total", map[string]string{"role": "client", "reason": "acl_denied"}, 1)
 		}
 	}
 }
@@ -223,7 +213,7 @@ func TestACLDeniedIsLogged(t *testing.T) {
 	l := serverListener(t, p, echoServer(t))
 	l.CA = p.caPath
 	l.Allow = ACL{URI: []string{"spiffe://example.org/ns/prod/sa/api"}}
-	tu, logs := startJSONLogged(t, l)
+	tu, _, logs := startJSON(t, Config{Listeners: []ListenerConfig{l}})
 	cert, _, _ := p.issue(t, certOpts{cn: "mallory", client: true, uris: []string{"spiffe://example.org/ns/dev/sa/mallory"}})
 	c, err := dialTLS(tu.Listeners()[0].Addr().String(), &tls.Config{RootCAs: p.Pool(), ServerName: "db.internal", Certificates: []tls.Certificate{cert}})
 	if err == nil {
@@ -249,10 +239,7 @@ func TestACLDeniedIsLogged(t *testing.T) {
 // is checked.
 func TestReadyzDoesNotProbeRemoteTarget(t *testing.T) {
 	p := newPKI(t)
-	remote, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	remote := listenLocal(t)
 	var mu sync.Mutex
 	var peers []string // remote addresses of the accepted connections
 	testpeer.Serve(t, remote, 0, func(c net.Conn) {
@@ -260,17 +247,8 @@ func TestReadyzDoesNotProbeRemoteTarget(t *testing.T) {
 		peers = append(peers, c.RemoteAddr().String())
 		mu.Unlock()
 	})
-	local, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	localAddr := local.Addr().String()
-	local.Close() // server-mode target down
-	sl := serverListener(t, p, localAddr)
-	tu, _ := startTunnel(t, Config{Listeners: []ListenerConfig{
-		{Name: "out", Mode: ModeClient, Listen: "127.0.0.1:0", Target: remote.Addr().String(), CA: p.caPath, ServerName: "db.internal"},
-		sl,
-	}})
+	sl := serverListener(t, p, freeAddr(t)) // server-mode target down
+	tu, _ := startTunnel(t, Config{Listeners: []ListenerConfig{clientListener(p, remote.Addr().String()), sl}})
 	probs := tu.Ready()
 	if len(probs) != 1 || !strings.Contains(probs[0], "db: target") {
 		t.Fatalf("Ready() = %q, want exactly the server listener's unreachable target", probs)
@@ -301,7 +279,7 @@ func TestMaxConnectionsLogged(t *testing.T) {
 	p := newPKI(t)
 	l := serverListener(t, p, echoServer(t))
 	l.MaxConnections = 1
-	tu, logs := startJSONLogged(t, l)
+	tu, _, logs := startJSON(t, Config{Listeners: []ListenerConfig{l}})
 	base := &tls.Config{RootCAs: p.Pool(), ServerName: "db.internal"}
 	c, err := dialTLS(tu.Listeners()[0].Addr().String(), base)
 	if err != nil {

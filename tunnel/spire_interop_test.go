@@ -4,21 +4,21 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	spiffetls "github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
 	"github.com/spiffe/go-spiffe/v2/workloadapi"
@@ -69,14 +69,13 @@ func TestInteropSpireTunnelPairRotation(t *testing.T) {
 		t.Logf("SVID %s serial %s valid %s .. %s", id, leaf.SerialNumber, leaf.NotBefore.Format(time.TimeOnly), leaf.NotAfter.Format(time.TimeOnly))
 	}
 
-	logs := &logBuffer{}
-	srv, sreg := startSpireTunnel(t, slog.New(slog.NewJSONHandler(logs, nil)), ListenerConfig{Name: "spire-in", Mode: ModeServer,
+	srv, sreg, logs := startJSON(t, Config{Listeners: []ListenerConfig{{Name: "spire-in", Mode: ModeServer,
 		Listen: "127.0.0.1:0", Target: longEchoServer(t), UseWorkloadAPI: true, WorkloadAPIAddr: nodes[serverID].Addr,
-		Allow: ACL{URI: []string{clientID}}})
+		Allow: ACL{URI: []string{clientID}}}}})
 	srvAddr := srv.Listeners()[0].Addr().String()
 	client := func(id string) (*Tunnel, *prometheus.Registry) {
-		return startSpireTunnel(t, testLogger(t), ListenerConfig{Name: "spire-out", Mode: ModeClient, Listen: "127.0.0.1:0",
-			Target: srvAddr, UseWorkloadAPI: true, WorkloadAPIAddr: nodes[id].Addr, Verify: ACL{URI: []string{serverID}}})
+		return startTunnel(t, Config{Listeners: []ListenerConfig{{Name: "spire-out", Mode: ModeClient, Listen: "127.0.0.1:0",
+			Target: srvAddr, UseWorkloadAPI: true, WorkloadAPIAddr: nodes[id].Addr, Verify: ACL{URI: []string{serverID}}}}})
 	}
 	cli, creg := client(clientID)
 	cliAddr := cli.Listeners()[0].Addr().String()
@@ -110,9 +109,7 @@ func TestInteropSpireTunnelPairRotation(t *testing.T) {
 	if err := through(mallory.Listeners()[0].Addr().String(), "let me in"); err == nil {
 		t.Fatalf("a client tunnel with SVID %s reached the backend through a server that allows only %s", otherID, clientID)
 	}
-	waitFor(t, "the acl_denied refusal", func() bool {
-		return metricValue(t, sreg, pqtls.MetricErrorsTotal, map[string]string{"role": "server", "reason": pqtls.ReasonACLDenied}) == 1
-	})
+	waitMetric(t, sreg, pqtls.MetricErrorsTotal, map[string]string{"role": "server", "reason": pqtls.ReasonACLDenied}, 1)
 
 	// The server tunnel's presented SVID, read with the client's own SVID
 	// from its agent (go-spiffe verifies the chain and the server's ID).
@@ -168,25 +165,9 @@ func TestInteropSpireTunnelPairRotation(t *testing.T) {
 // test (echoServer's close after 10 s).
 func longEchoServer(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := listenLocal(t)
 	testpeer.Serve(t, ln, 2*spireRotationBudget, func(c net.Conn) { _, _ = io.Copy(c, c) })
 	return ln.Addr().String()
-}
-
-// startSpireTunnel starts a tunnel with one listener, its own registry and
-// logger.
-func startSpireTunnel(t *testing.T, logger *slog.Logger, l ListenerConfig) (*Tunnel, *prometheus.Registry) {
-	t.Helper()
-	reg := prometheus.NewRegistry()
-	tu, err := Start(t.Context(), Config{Listeners: []ListenerConfig{l}}, Options{Registerer: reg, Logger: logger})
-	if err != nil {
-		t.Fatalf("start tunnel %s: %v", l.Name, err)
-	}
-	t.Cleanup(func() { tu.Close() })
-	return tu, reg
 }
 
 // spireServerSerial returns a func that handshakes with the server tunnel
@@ -247,7 +228,7 @@ func checkSpireLog(t *testing.T, logs, clientID string, n int) {
 func TestInteropSpireTunnelCLI(t *testing.T) {
 	skipShort(t)
 	if os.Geteuid() != 0 {
-		testpeer.Missing(t, "root", errors.New("running the tunnels as other uids needs root"))
+		testpeer.Missing(t, "root", fmt.Errorf("running the tunnels as other uids needs root"))
 	}
 	sp := testpeer.Spire(t, testpeer.SpireOptions{})
 	agent := sp.Agent(t, "node")
@@ -255,16 +236,16 @@ func TestInteropSpireTunnelCLI(t *testing.T) {
 	serverID, clientID, otherID := td+"/server", td+"/client", td+"/mallory"
 	uids := map[string]uint32{serverID: 0, clientID: 65534, otherID: 1}
 	for id, uid := range uids {
-		sp.Register(t, agent, id, "unix:uid:"+strconv.Itoa(int(uid)))
+		sp.Register(t, agent, id, fmt.Sprint("unix:uid:", uid))
 	}
 	agent.SVID(t, serverID, 45*time.Second) // the agent has the entries
 	bin := testpeer.PQTLSBinary(t)
 
-	srvAddr, metricsAddr := freeTCPAddr(t), freeTCPAddr(t)
+	srvAddr, metricsAddr := freeAddr(t), freeAddr(t)
 	startTunnelProcess(t, bin, uids[serverID], srvAddr, "server", "--listen", srvAddr, "--target", longEchoServer(t),
 		"--use-workload-api", "--workload-api-addr", agent.Addr, "--allow-uri", clientID, "--metrics", metricsAddr)
 	client := func(id string) string {
-		addr := freeTCPAddr(t)
+		addr := freeAddr(t)
 		startTunnelProcess(t, bin, uids[id], addr, "client", "--listen", addr, "--target", srvAddr,
 			"--use-workload-api", "--workload-api-addr", agent.Addr, "--verify-uri", serverID)
 		return addr
@@ -289,29 +270,12 @@ func TestInteropSpireTunnelCLI(t *testing.T) {
 			t.Fatalf("the tunnel holding %s reached the backend: %q", otherID, got)
 		}
 	}
-	var m map[string]float64
-	waitFor(t, "the server tunnel's metrics", func() bool {
-		m = scrapeSeries(t, metricsAddr)
-		return m[`tls_handshake_errors_total{reason="acl_denied",role="server"}`] == 1
-	})
-	hybrid, all := 0.0, 0.0
-	for k, v := range m {
-		if strings.HasPrefix(k, "tls_handshake_group_total{") {
-			all += v
-			if strings.Contains(k, `group="x25519_mlkem768"`) {
-				hybrid += v
-			}
-		}
-	}
+	m := scrapedMetrics(metricsAddr)
+	waitMetric(t, m, pqtls.MetricErrorsTotal, map[string]string{"role": "server", "reason": pqtls.ReasonACLDenied}, 1)
+	hybrid, all := metricValue(t, m, pqtls.MetricGroupTotal, map[string]string{"group": "x25519_mlkem768"}), metricValue(t, m, pqtls.MetricGroupTotal, nil)
 	if hybrid != 3 || all != 3 {
-		t.Errorf("server tunnel handshakes: %v x25519_mlkem768 of %v, want 3 of 3\n%v", hybrid, all, m)
+		t.Errorf("server tunnel handshakes: %v x25519_mlkem768 of %v, want 3 of 3\n%v", hybrid, all, testpeer.Series(t, m))
 	}
-}
-
-// freeTCPAddr is a 127.0.0.1 address that was free a moment ago.
-func freeTCPAddr(t *testing.T) string {
-	t.Helper()
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(testpeer.FreePort(t)))
 }
 
 // startTunnelProcess runs `pqtls tunnel MODE ARGS` as uid (its own process
@@ -358,28 +322,21 @@ func startTunnelProcess(t *testing.T, bin string, uid uint32, listen, mode strin
 	}
 }
 
-// scrapeSeries reads a /metrics page into "name{labels}" -> value.
-func scrapeSeries(t *testing.T, addr string) map[string]float64 {
-	t.Helper()
-	c := &http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatalf("scrape %s: %v", addr, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]float64{}
-	for _, line := range strings.Split(string(body), "\n") {
-		i := strings.LastIndexByte(line, ' ')
-		if line == "" || line[0] == '#' || i < 0 {
-			continue
+// scrapedMetrics gathers the metric families of the /metrics page at addr
+// (each Gather scrapes it again).
+func scrapedMetrics(addr string) prometheus.Gatherer {
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + addr + "/metrics")
+		if err != nil {
+			return nil, err
 		}
-		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
-			out[line[:i]] = v
+		defer resp.Body.Close()
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		byName, err := parser.TextToMetricFamilies(io.LimitReader(resp.Body, 4<<20))
+		var mfs []*dto.MetricFamily
+		for _, mf := range byName {
+			mfs = append(mfs, mf)
 		}
-	}
-	return out
+		return mfs, err
+	})
 }

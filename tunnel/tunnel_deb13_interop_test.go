@@ -3,17 +3,14 @@ package tunnel
 import (
 	"encoding/hex"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/internal/testpeer"
-	"github.com/pqtls/pqtls/internal/testpki"
 )
 
 // ppGroupTLV is the PP2_SUBTYPE_SSL_GROUP sub-TLV (type 0x26, 2-byte length,
@@ -32,15 +29,14 @@ func TestInteropDeb13ProxyProtocolHAProxy(t *testing.T) {
 	d := testpeer.Deb13(t)
 	h := d.HAProxy(t, testpeer.HAProxyOptions{NoTLS: true, AcceptProxy: true, Body: "hello through pqtls\n",
 		LogFormat: "pp|%[fc_rcvd_proxy]|%[fc_pp_tlv(0x20),hex]|%[fc_pp_authority]"})
-	ca := testpki.NewCA(t)
-	files := ca.Server(t, testpki.CertOptions{}).WriteFiles(t, t.TempDir())
+	cert, files := serverFiles(t)
 	srv, reg := startTunnel(t, Config{Listeners: []ListenerConfig{{Name: "pp-in", Mode: ModeServer, Listen: "127.0.0.1:0",
 		Target: h.Addr, Cert: files.Cert, Key: files.Key, ProxyProtocol: true}}})
-	port := strconv.Itoa(srv.Listeners()[0].Addr().(*net.TCPAddr).Port)
+	port := portOf(srv.Listeners()[0].Addr().String())
 
 	// curl's default groups (X25519MLKEM768 first), then X25519 only.
 	for _, curves := range []string{"", "X25519"} {
-		body, err := d.Curl(t, "https://localhost:"+port+"/", curves, ca)
+		body, err := d.Curl(t, "https://localhost:"+port+"/", curves, cert.CA)
 		if err != nil || body != "hello through pqtls\n" {
 			t.Fatalf("curl --curves %q through the tunnel: %q %v", curves, body, err)
 		}

@@ -20,15 +20,7 @@ import (
 // tunnel -> echo backend and compares SHA-256 digests: no byte lost or
 // reordered, tiny and large writes mixed. 256 MiB each way without -short.
 func TestPairIntegrity(t *testing.T) {
-	p := newPKI(t)
-	backend := echoServer(t)
-	sl := serverListener(t, p, backend)
-	sl.CA = p.caPath
-	sl.Allow = ACL{URI: []string{"spiffe://example.org/ns/app/sa/*"}}
-	srv, sreg := startTunnel(t, Config{Listeners: []ListenerConfig{sl}})
-	_, ccert, ckey := p.issue(t, certOpts{cn: "app", uris: []string{"spiffe://example.org/ns/app/sa/web"}, client: true, name: "client"})
-	cl, creg := startTunnel(t, Config{Listeners: []ListenerConfig{{Name: "db-client", Mode: ModeClient, Listen: "127.0.0.1:0",
-		Target: srv.Listeners()[0].Addr().String(), CA: p.caPath, Cert: ccert, Key: ckey, ServerName: "db.internal", Policy: "require"}}})
+	srv, cl, sreg, creg := mtlsPair(t, echoServer(t), "spiffe://example.org/ns/app/sa/*", "spiffe://example.org/ns/app/sa/web")
 
 	size := 256 << 20
 	if testing.Short() {
