@@ -12,9 +12,9 @@ import (
 // exits 2 and says what to rebuild with (before the fix, the certificate
 // failed with crypto/tls's "failed to parse private key").
 func TestTunnelMLDSANeedsGo127(t *testing.T) {
+	ml := filepath.Join("..", "..", "testdata", "auth", "mldsa65-server")
 	dir := t.TempDir()
 	writeTestCerts(t, dir, "ca.pem", "server")
-	ml := filepath.Join("..", "..", "testdata", "auth", "mldsa65-server")
 	for name, args := range map[string][]string{
 		"auth":        {"tunnel", "client", "--listen", "127.0.0.1:0", "--target", "db:5433", "--auth", "require-pq"},
 		"certificate": {"tunnel", "server", "--listen", "127.0.0.1:0", "--target", "127.0.0.1:5432", "--cert", ml + ".pem", "--key", ml + "-key.pem", "--check-config"},

@@ -209,16 +209,11 @@ func TestTunnelSIGTERMDrains(t *testing.T) {
 }
 
 func TestBenchJSON(t *testing.T) {
-	dir := t.TempDir()
-	writeTestCerts(t, dir, "ca.pem", "server")
-	cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := testpki.NewCA(t)
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	srv := bench.NewEchoServer(ln, &tls.Config{Certificates: []tls.Certificate{cert}})
+	srv := bench.NewEchoServer(ln, ca.ServerTLS(ca.Server(t, testpki.CertOptions{}), false))
 	defer srv.Close()
-	code, out, errOut := runCLI(t, "bench", "--target", ln.Addr().String(), "--ca", filepath.Join(dir, "ca.pem"), "--mode", "rr", "-c", "2", "--count", "20", "--duration", "30s", "--format", "json")
+	code, out, errOut := runCLI(t, "bench", "--target", ln.Addr().String(), "--ca", ca.WriteCertFile(t, t.TempDir()), "--mode", "rr", "-c", "2", "--count", "20", "--duration", "30s", "--format", "json")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
