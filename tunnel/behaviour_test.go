@@ -85,29 +85,24 @@ func TestACLAllowsAndDenies(t *testing.T) {
 }
 
 func TestACLMatchers(t *testing.T) {
+	uri, dns := "matchURI", "matchDNS"
+	match := map[string]func(pattern, name string) bool{uri: matchURI, dns: matchDNS}
 	for _, c := range []struct {
-		p, u string
-		ok   bool
+		f, p, n string
+		ok      bool
 	}{
-		{"spiffe://td/ns/a/sa/b", "spiffe://td/ns/a/sa/b", true},
-		{"spiffe://td/ns/*/sa/b", "spiffe://td/ns/x/sa/b", true},
-		{"spiffe://td/ns/*/sa/b", "spiffe://td/ns//sa/b", false},
-		{"spiffe://td/**", "spiffe://td/ns/x/sa/b", true},
-		{"spiffe://td/**", "spiffe://td", false},
-		{"spiffe://td/ns/**", "spiffe://other/ns/x", false},
-		{"spiffe://*/ns/a", "spiffe://td/ns/a", false}, // no wildcard in the trust domain
-		{"spiffe://td/ns/a", "spiffe://td/ns/a/b", false},
+		{uri, "spiffe://td/ns/a/sa/b", "spiffe://td/ns/a/sa/b", true},
+		{uri, "spiffe://td/ns/*/sa/b", "spiffe://td/ns/x/sa/b", true},
+		{uri, "spiffe://td/ns/*/sa/b", "spiffe://td/ns//sa/b", false},
+		{uri, "spiffe://td/**", "spiffe://td/ns/x/sa/b", true},
+		{uri, "spiffe://td/**", "spiffe://td", false},
+		{uri, "spiffe://td/ns/**", "spiffe://other/ns/x", false},
+		{uri, "spiffe://*/ns/a", "spiffe://td/ns/a", false}, // no wildcard in the trust domain
+		{uri, "spiffe://td/ns/a", "spiffe://td/ns/a/b", false},
+		{dns, "*.a.org", "x.a.org", true}, {dns, "*.a.org", "a.org", false}, {dns, "*.a.org", "y.x.a.org", false}, {dns, "DB.a.org", "db.A.org.", true},
 	} {
-		if got := matchURI(c.p, c.u); got != c.ok {
-			t.Errorf("matchURI(%q, %q) = %v, want %v", c.p, c.u, got, c.ok)
-		}
-	}
-	for _, c := range []struct {
-		p, n string
-		ok   bool
-	}{{"*.a.org", "x.a.org", true}, {"*.a.org", "a.org", false}, {"*.a.org", "y.x.a.org", false}, {"DB.a.org", "db.A.org.", true}} {
-		if got := matchDNS(c.p, c.n); got != c.ok {
-			t.Errorf("matchDNS(%q, %q) = %v, want %v", c.p, c.n, got, c.ok)
+		if got := match[c.f](c.p, c.n); got != c.ok {
+			t.Errorf("%s(%q, %q) = %v, want %v", c.f, c.p, c.n, got, c.ok)
 		}
 	}
 }
