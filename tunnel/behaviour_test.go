@@ -1,22 +1,20 @@
 package tunnel
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pqtls/pqtls"
-
 	"github.com/pqtls/pqtls/internal/testpeer"
 )
 
@@ -47,39 +45,19 @@ func TestACLAllowsAndDenies(t *testing.T) {
 			cert, _, _ := p.issue(t, c.opts)
 			cfg := base.Clone()
 			cfg.Certificates = []tls.Certificate{cert}
-			conn, err := dialTLS(addr, cfg)
-			if err == nil {
-				// TLS 1.3: the client learns about a rejected certificate
-				// on its first read.
-				if c.allow {
-					_, err = roundTrip(conn, "ping")
-				} else {
-					_, err = conn.Read(make([]byte, 1))
-				}
-				conn.Close()
+			if c.allow {
+				echoTLS(t, addr, cfg, "ping")
+				return
 			}
-			if c.allow && err != nil {
-				t.Fatalf("allowed peer refused: %v", err)
-			}
-			if !c.allow {
-				denied++
-				if err == nil {
-					t.Fatal("denied peer got through")
-				}
-				if !strings.Contains(err.Error(), "bad certificate") {
-					t.Fatalf("denied peer error %q, want a bad_certificate alert", err)
-				}
+			denied++
+			if err := dialRefusal(addr, cfg); err == nil || !strings.Contains(err.Error(), "bad certificate") {
+				t.Fatalf("denied peer: %v, want a bad_certificate alert", err)
 			}
 		})
 	}
 	waitMetric(t, reg, pqtls.MetricErrorsTotal, map[string]string{"role": "server", "reason": pqtls.ReasonACLDenied}, float64(denied))
 	// A client without any certificate is refused too.
-	conn, err := dialTLS(addr, base)
-	if err == nil {
-		_, err = conn.Read(make([]byte, 1))
-		conn.Close()
-	}
-	if err == nil {
+	if dialRefusal(addr, base) == nil {
 		t.Fatal("client without certificate got through an mTLS listener")
 	}
 }
@@ -152,7 +130,7 @@ func TestBadClients(t *testing.T) {
 		_, _ = c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
 		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		b, _ := io.ReadAll(c)
-		if bytes.Contains(b, []byte("HTTP")) {
+		if strings.Contains(string(b), "HTTP") {
 			t.Fatalf("garbage got an answer from the backend: %q", b)
 		}
 		waitMetric(t, reg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonNotTLS}, 1)
@@ -186,12 +164,7 @@ func TestBadClients(t *testing.T) {
 			// static Certificates only when their issuer is among them).
 			cfg, cert := base.Clone(), c.cert()
 			cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }
-			conn, err := dialTLS(addr, cfg)
-			if err == nil {
-				_, err = conn.Read(make([]byte, 1))
-				conn.Close()
-			}
-			if err == nil {
+			if dialRefusal(addr, cfg) == nil {
 				t.Fatal("client got through")
 			}
 		})
@@ -218,14 +191,7 @@ func TestBadClients(t *testing.T) {
 	// The tunnel still serves good clients.
 	cfg := base.Clone()
 	cfg.Certificates = []tls.Certificate{good}
-	conn, err := dialTLS(addr, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s, err := roundTrip(conn, "still up"); err != nil || s != "still up" {
-		t.Fatalf("after bad clients: %q %v", s, err)
-	}
-	conn.Close()
+	echoTLS(t, addr, cfg, "still up")
 }
 
 func TestBackendDown(t *testing.T) {
@@ -422,13 +388,13 @@ func TestReloadUnderLoad(t *testing.T) {
 	// An established connection survives the reload.
 	defer first.Close()
 
-	var ok, failed atomic.Int64
-	var wg sync.WaitGroup
+	// Each worker handshakes until cancelled and reports its tally.
+	type tally struct{ ok, failed int }
+	tallies := make(chan tally, 4)
 	ctx, cancel := context.WithCancel(context.Background())
 	for w := 0; w < 4; w++ {
-		wg.Add(1)
 		go func() {
-			defer wg.Done()
+			var n tally
 			for ctx.Err() == nil {
 				c, err := dialTLS(addr, base)
 				if err == nil {
@@ -436,12 +402,13 @@ func TestReloadUnderLoad(t *testing.T) {
 					c.Close()
 				}
 				if err != nil {
-					failed.Add(1)
+					n.failed++
 					t.Logf("handshake during reload: %v", err)
 				} else {
-					ok.Add(1)
+					n.ok++
 				}
 			}
+			tallies <- n
 		}()
 	}
 	time.Sleep(100 * time.Millisecond)
@@ -454,9 +421,13 @@ func TestReloadUnderLoad(t *testing.T) {
 	}
 	time.Sleep(100 * time.Millisecond)
 	cancel()
-	wg.Wait()
-	if failed.Load() != 0 || ok.Load() == 0 {
-		t.Fatalf("during reload: %d ok, %d failed handshakes", ok.Load(), failed.Load())
+	var all tally
+	for range 4 {
+		n := <-tallies
+		all.ok, all.failed = all.ok+n.ok, all.failed+n.failed
+	}
+	if all.failed != 0 || all.ok == 0 {
+		t.Fatalf("during reload: %d ok, %d failed handshakes", all.ok, all.failed)
 	}
 	c, err := dialTLS(addr, base)
 	if err != nil {
@@ -499,7 +470,7 @@ func TestShutdownDrains(t *testing.T) {
 	}
 	defer c.Close()
 	done := make(chan error, 1)
-	payload := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	payload := []byte(strings.Repeat("0123456789abcdef", 1<<16)) // 1 MiB
 	go func() {
 		for i := 0; i < 8; i++ {
 			if _, err := c.Write(payload[i*len(payload)/8 : (i+1)*len(payload)/8]); err != nil {
@@ -522,7 +493,7 @@ func TestShutdownDrains(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(got, payload) {
+	if string(got) != string(payload) {
 		t.Fatalf("drained transfer returned %d bytes, want %d identical", len(got), len(payload))
 	}
 	if err := <-shut; err != nil {
@@ -683,75 +654,98 @@ func TestStuckReaderAfterHalfClose(t *testing.T) {
 	waitFor(t, "the tunnel to drop a connection whose client stopped reading", func() bool { return tu.ActiveConnections() == 0 })
 }
 
-// recordingConn keeps every byte read from the socket.
-type recordingConn struct {
-	net.Conn
-	mu  sync.Mutex
-	got []byte
+// prefaceRecorder is a listener that keeps the first bytes of every
+// connection the backend reads.
+type prefaceRecorder struct {
+	net.Listener
+	mu    sync.Mutex
+	first []string
 }
 
-func (r *recordingConn) Read(p []byte) (int, error) {
-	n, err := r.Conn.Read(p)
-	r.mu.Lock()
-	r.got = append(r.got, p[:n]...)
-	r.mu.Unlock()
+func (r *prefaceRecorder) Accept() (net.Conn, error) {
+	c, err := r.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &recordFirst{Conn: c, r: r}, nil
+}
+
+type recordFirst struct {
+	net.Conn
+	r    *prefaceRecorder
+	done bool
+}
+
+func (c *recordFirst) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if !c.done && n > 0 {
+		c.done = true
+		c.r.mu.Lock()
+		c.r.first = append(c.r.first, string(p[:min(n, 24)]))
+		c.r.mu.Unlock()
+	}
 	return n, err
 }
 
-// TestCloseNotifyAfterQuietDirection: the target sends one byte, stays
-// quiet (that direction idle longer than the idle timeout while the client
-// keeps the connection busy), then half-closes. The tunnel must still send
-// the client a close_notify (the last TLS record, 19 bytes of ciphertext)
-// rather than a bare FIN that strict TLS stacks report as a truncation.
-func TestCloseNotifyAfterQuietDirection(t *testing.T) {
+// TestNoALPNHTTP1BackendNeverSeesHTTP2: an HTTP client that offers h2 and
+// http/1.1 through a server tunnel without an alpn setting negotiates no
+// ALPN and speaks HTTP/1.1; the HTTP/1.1-only backend never receives the
+// HTTP/2 connection preface (issue 13 item 4). With alpn set, the tunnel
+// negotiates what the config lists.
+func TestNoALPNHTTP1BackendNeverSeesHTTP2(t *testing.T) {
 	p := newPKI(t)
 	ln := listenLocal(t)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		_, _ = c.Write([]byte("x"))
-		_, _ = io.ReadFull(c, make([]byte, 14)) // the client's ticks
-		_ = c.(*net.TCPConn).CloseWrite()
-		_, _ = io.Copy(io.Discard, c)
-	}()
-	tu, _, base := serverOnly(t, p, ln.Addr().String(), func(l *ListenerConfig) { l.IdleTimeout = Duration(300 * time.Millisecond) })
-	raw, err := net.Dial("tcp", tu.Listeners()[0].Addr().String())
+	rec := &prefaceRecorder{Listener: ln}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.Proto)
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(rec) }()
+	t.Cleanup(func() { srv.Close() })
+
+	tu, _, base := serverOnly(t, p, ln.Addr().String(), nil)
+	tr := &http.Transport{TLSClientConfig: base.Clone(), ForceAttemptHTTP2: true}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get("https://" + tu.Listeners()[0].Addr().String() + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &recordingConn{Conn: raw}
-	c := tls.Client(rec, base)
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if err := c.Handshake(); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 14; i++ { // 700 ms of traffic towards the target only
-		if _, err := c.Write([]byte("t")); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	b, err := io.ReadAll(c)
-	if err != nil || string(b) != "x" {
-		t.Fatalf("read %q, %v; want %q then EOF", b, err, "x")
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Proto != "HTTP/1.1" || string(body) != "HTTP/1.1" || resp.TLS == nil || resp.TLS.NegotiatedProtocol != "" {
+		t.Errorf("proto %s, backend saw %q, ALPN %q; want HTTP/1.1 and no ALPN", resp.Proto, body, resp.TLS.NegotiatedProtocol)
 	}
 	rec.mu.Lock()
-	got := rec.got
-	rec.mu.Unlock()
-	last := -1
-	for len(got) >= 5 {
-		n := int(got[3])<<8 | int(got[4])
-		if len(got) < 5+n {
-			break
+	for _, f := range rec.first {
+		if strings.HasPrefix(f, "PRI * HTTP/2.0") {
+			t.Errorf("HTTP/1.1 backend received the HTTP/2 preface")
 		}
-		last, got = n, got[5+n:]
 	}
-	if last != 19 {
-		t.Fatalf("last TLS record from the tunnel has %d bytes of ciphertext, want 19 (close_notify)", last)
+	rec.mu.Unlock()
+
+	// alpn in the config: the tunnel negotiates it.
+	tu2, _, _ := serverOnly(t, p, ln.Addr().String(), func(l *ListenerConfig) { l.ALPN = []string{"h2", "http/1.1"} })
+	cfg := base.Clone()
+	cfg.NextProtos = []string{"h2", "http/1.1"}
+	c, err := dialTLS(tu2.Listeners()[0].Addr().String(), cfg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	_ = c.CloseWrite()
+	c.Close()
+	if got := c.ConnectionState().NegotiatedProtocol; got != "h2" {
+		t.Errorf("with alpn [h2 http/1.1]: negotiated %q, want h2", got)
+	}
+}
+
+// TestOnHelloKeepsListenerALPN: a per-client configuration from the library
+// (GetConfigForClient) that would add ALPN is answered with the listener's
+// own list (none by default).
+func TestOnHelloKeepsListenerALPN(t *testing.T) {
+	cfg := &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		return &tls.Config{NextProtos: []string{"h2", "http/1.1"}}, nil
+	}}
+	onHello(cfg, nil)
+	c, err := cfg.GetConfigForClient(&tls.ClientHelloInfo{ServerName: "x"})
+	if err != nil || c == nil || c.NextProtos != nil {
+		t.Fatalf("per-client config %v %v, want one without ALPN", c, err)
+	}
 }

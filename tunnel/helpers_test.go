@@ -219,6 +219,32 @@ func dialPlain(addr string) (net.Conn, error) {
 	return c, nil
 }
 
+// dialRefusal dials addr with cfg and returns why the tunnel refused the
+// connection: the handshake's error or, as a TLS 1.3 client learns that its
+// certificate was refused only when it reads, the first read's.
+func dialRefusal(addr string, cfg *tls.Config) error {
+	c, err := dialTLS(addr, cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_, err = c.Read(make([]byte, 1))
+	return err
+}
+
+// echoTLS dials addr with cfg and checks that msg comes back.
+func echoTLS(t testing.TB, addr string, cfg *tls.Config, msg string) {
+	t.Helper()
+	c, err := dialTLS(addr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if s, err := roundTrip(c, msg); err != nil || s != msg {
+		t.Fatalf("round trip through %s: %q, %v; want %q", addr, s, err, msg)
+	}
+}
+
 // roundTrip writes msg and reads the same number of bytes back.
 func roundTrip(c net.Conn, msg string) (string, error) {
 	if _, err := c.Write([]byte(msg)); err != nil {

@@ -102,3 +102,54 @@ func TestSNIDoesNotPinClientHello(t *testing.T) {
 		t.Fatal("the noted SNI points into the ClientHelloInfo")
 	}
 }
+
+// TestCloseNotifyAfterQuietDirection: the target sends one byte, stays
+// quiet (that direction idle longer than the idle timeout while the client
+// keeps the connection busy), then half-closes. The tunnel must still send
+// the client a close_notify (the last TLS record, 19 bytes of ciphertext)
+// rather than a bare FIN that strict TLS stacks report as a truncation.
+func TestCloseNotifyAfterQuietDirection(t *testing.T) {
+	p := newPKI(t)
+	ln := listenLocal(t)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_, _ = c.Write([]byte("x"))
+		_, _ = io.ReadFull(c, make([]byte, 14)) // the client's ticks
+		_ = c.(*net.TCPConn).CloseWrite()
+		_, _ = io.Copy(io.Discard, c)
+	}()
+	tu, _, base := serverOnly(t, p, ln.Addr().String(), func(l *ListenerConfig) { l.IdleTimeout = Duration(300 * time.Millisecond) })
+	raw, err := net.Dial("tcp", tu.Listeners()[0].Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recordReader{Conn: raw, on: true}
+	c := tls.Client(rec, base)
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := c.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 14; i++ { // 700 ms of traffic towards the target only
+		if _, err := c.Write([]byte("t")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b, err := io.ReadAll(c)
+	if err != nil || string(b) != "x" {
+		t.Fatalf("read %q, %v; want %q then EOF", b, err, "x")
+	}
+	rec.mu.Lock()
+	sizes := recordSizes(t, rec.got.Bytes())
+	rec.mu.Unlock()
+	last := sizes[len(sizes)-1]
+	if last != 19 {
+		t.Fatalf("last TLS record from the tunnel has %d bytes of ciphertext, want 19 (close_notify)", last)
+	}
+	_ = c.CloseWrite()
+}
