@@ -245,6 +245,16 @@ func echoTLS(t testing.TB, addr string, cfg *tls.Config, msg string) {
 	}
 }
 
+// echoFails checks that nothing comes back through c (the tunnel cut the
+// connection), failing with why if it does, and closes c.
+func echoFails(t testing.TB, c net.Conn, why string) {
+	t.Helper()
+	defer c.Close()
+	if _, err := roundTrip(c, "x"); err == nil {
+		t.Fatal(why)
+	}
+}
+
 // roundTrip writes msg and reads the same number of bytes back.
 func roundTrip(c net.Conn, msg string) (string, error) {
 	if _, err := c.Write([]byte(msg)); err != nil {

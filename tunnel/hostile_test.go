@@ -1,7 +1,8 @@
 package tunnel
 
-// Regression tests for the attacks of the hardening review (issue 11): each
-// replays one attack against the tunnel.
+// Peers the tunnel must refuse: ACL and policy refusals, broken and slow
+// clients, and regression tests for the attacks of the hardening review
+// (issue 11), each replaying one attack against the tunnel.
 
 import (
 	"crypto/tls"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/internal/testpeer"
 )
 
@@ -273,5 +275,201 @@ func TestMetricsPortHardened(t *testing.T) {
 	}
 	if !found {
 		t.Error(`pqtls_http_connections_rejected_total{server="tunnel"} not exported`)
+	}
+}
+
+func TestACLAllowsAndDenies(t *testing.T) {
+	p := newPKI(t)
+	tu, reg, base := serverOnly(t, p, echoServer(t), func(l *ListenerConfig) {
+		l.CA = p.caPath
+		l.Allow = ACL{URI: []string{"spiffe://example.org/ns/*/sa/api"}, DNS: []string{"*.ops.example.org"}, OU: []string{"dba"}}
+	})
+	addr := tu.Listeners()[0].Addr().String()
+	cases := []struct {
+		name  string
+		opts  certOpts
+		allow bool
+	}{
+		{"spiffe wildcard", certOpts{cn: "a", uris: []string{"spiffe://example.org/ns/prod/sa/api"}}, true},
+		{"spiffe other sa", certOpts{cn: "b", uris: []string{"spiffe://example.org/ns/prod/sa/web"}}, false},
+		{"spiffe extra segment", certOpts{cn: "c", uris: []string{"spiffe://example.org/ns/prod/x/sa/api"}}, false},
+		{"dns wildcard", certOpts{cn: "d", dns: []string{"bastion.ops.example.org"}}, true},
+		{"dns two labels", certOpts{cn: "e", dns: []string{"a.b.ops.example.org"}}, false},
+		{"ou", certOpts{cn: "f", ous: []string{"dba"}}, true},
+		{"nothing matching", certOpts{cn: "mallory", ous: []string{"dev"}}, false},
+	}
+	denied := 0
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.opts.client = true
+			cert, _, _ := p.issue(t, c.opts)
+			cfg := base.Clone()
+			cfg.Certificates = []tls.Certificate{cert}
+			if c.allow {
+				echoTLS(t, addr, cfg, "ping")
+				return
+			}
+			denied++
+			if err := dialRefusal(addr, cfg); err == nil || !strings.Contains(err.Error(), "bad certificate") {
+				t.Fatalf("denied peer: %v, want a bad_certificate alert", err)
+			}
+		})
+	}
+	waitMetric(t, reg, pqtls.MetricErrorsTotal, map[string]string{"role": "server", "reason": pqtls.ReasonACLDenied}, float64(denied))
+	// A client without any certificate is refused too.
+	if dialRefusal(addr, base) == nil {
+		t.Fatal("client without certificate got through an mTLS listener")
+	}
+}
+
+func TestACLMatchers(t *testing.T) {
+	uri, dns := "matchURI", "matchDNS"
+	match := map[string]func(pattern, name string) bool{uri: matchURI, dns: matchDNS}
+	for _, c := range []struct {
+		f, p, n string
+		ok      bool
+	}{
+		{uri, "spiffe://td/ns/a/sa/b", "spiffe://td/ns/a/sa/b", true},
+		{uri, "spiffe://td/ns/*/sa/b", "spiffe://td/ns/x/sa/b", true},
+		{uri, "spiffe://td/ns/*/sa/b", "spiffe://td/ns//sa/b", false},
+		{uri, "spiffe://td/**", "spiffe://td/ns/x/sa/b", true},
+		{uri, "spiffe://td/**", "spiffe://td", false},
+		{uri, "spiffe://td/ns/**", "spiffe://other/ns/x", false},
+		{uri, "spiffe://*/ns/a", "spiffe://td/ns/a", false}, // no wildcard in the trust domain
+		{uri, "spiffe://td/ns/a", "spiffe://td/ns/a/b", false},
+		{dns, "*.a.org", "x.a.org", true}, {dns, "*.a.org", "a.org", false}, {dns, "*.a.org", "y.x.a.org", false}, {dns, "DB.a.org", "db.A.org.", true},
+	} {
+		if got := match[c.f](c.p, c.n); got != c.ok {
+			t.Errorf("%s(%q, %q) = %v, want %v", c.f, c.p, c.n, got, c.ok)
+		}
+	}
+}
+
+func TestRequirePolicyRefusesClassicalClient(t *testing.T) {
+	p := newPKI(t)
+	tu, reg, base := serverOnly(t, p, echoServer(t), func(l *ListenerConfig) { l.Policy = "require" })
+	addr := tu.Listeners()[0].Addr().String()
+	cfg := base.Clone()
+	cfg.CurvePreferences = []tls.CurveID{tls.X25519}
+	if c, err := dialTLS(addr, cfg); err == nil {
+		c.Close()
+		t.Fatal("X25519-only client completed a handshake with a require-mode tunnel")
+	} else if !strings.Contains(err.Error(), "handshake failure") {
+		t.Fatalf("error %q, want a handshake_failure alert", err)
+	}
+	cfg.CurvePreferences = []tls.CurveID{tls.SecP256r1MLKEM768}
+	c, err := dialTLS(addr, cfg)
+	if err != nil {
+		t.Fatalf("hybrid client refused: %v", err)
+	}
+	if got := c.ConnectionState().CurveID; got != tls.SecP256r1MLKEM768 {
+		t.Fatalf("negotiated %v, want SecP256r1MLKEM768", got)
+	}
+	if s, err := roundTrip(c, "hello"); err != nil || s != "hello" {
+		t.Fatalf("echo through require tunnel: %q %v", s, err)
+	}
+	c.Close()
+	waitMetric(t, reg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonPolicyClassicalPeer}, 1)
+}
+
+func TestBadClients(t *testing.T) {
+	p := newPKI(t)
+	tu, reg, base := serverOnly(t, p, echoServer(t), func(l *ListenerConfig) {
+		l.CA = p.caPath
+		l.HandshakeTimeout = Duration(300 * time.Millisecond)
+	})
+	addr := tu.Listeners()[0].Addr().String()
+	good, _, _ := p.issue(t, certOpts{cn: "good", client: true})
+
+	t.Run("garbage", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_, _ = c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b, _ := io.ReadAll(c)
+		if strings.Contains(string(b), "HTTP") {
+			t.Fatalf("garbage got an answer from the backend: %q", b)
+		}
+		waitMetric(t, reg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonNotTLS}, 1)
+	})
+	t.Run("tls12 only", func(t *testing.T) {
+		cfg := base.Clone()
+		cfg.Certificates = []tls.Certificate{good}
+		cfg.MaxVersion = tls.VersionTLS12
+		if c, err := dialTLS(addr, cfg); err == nil {
+			c.Close()
+			t.Fatal("TLS 1.2-only client accepted by a TLS 1.3-minimum tunnel")
+		} else if !strings.Contains(err.Error(), "protocol version") {
+			t.Fatalf("error %q, want protocol_version", err)
+		}
+	})
+	for _, c := range []struct {
+		name string
+		cert func() tls.Certificate
+	}{
+		{"expired client cert", func() tls.Certificate {
+			c, _, _ := p.issue(t, certOpts{cn: "old", client: true, notAfter: time.Now().Add(-time.Hour)})
+			return c
+		}},
+		{"wrong CA", func() tls.Certificate {
+			c, _, _ := newPKI(t).issue(t, certOpts{cn: "stranger", client: true})
+			return c
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			// Presented whatever CAs the server names (a Go client sends
+			// static Certificates only when their issuer is among them).
+			cfg, cert := base.Clone(), c.cert()
+			cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }
+			if dialRefusal(addr, cfg) == nil {
+				t.Fatal("client got through")
+			}
+		})
+	}
+	waitFor(t, "expired_certificate and unknown_ca counted", func() bool {
+		return metricValue(t, reg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonExpiredCertificate}) == 1 &&
+			metricValue(t, reg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonUnknownCA}) == 1
+	})
+	t.Run("slow loris", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_, _ = c.Write([]byte{22, 3, 1}) // a record header, then nothing
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		start := time.Now()
+		_, err = io.ReadAll(c)
+		if err != nil {
+			t.Fatalf("tunnel did not close the slow client (read error %v after %v)", err, time.Since(start))
+		}
+		waitMetric(t, reg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonTimeout}, 1)
+	})
+	// The tunnel still serves good clients.
+	cfg := base.Clone()
+	cfg.Certificates = []tls.Certificate{good}
+	echoTLS(t, addr, cfg, "still up")
+}
+
+// TestACLPatternValidation: patterns whose wildcards the matcher would take
+// literally (and so never match) are configuration errors, not silent
+// denials.
+func TestACLPatternValidation(t *testing.T) {
+	for ok, acls := range map[bool][]ACL{
+		true: {{URI: []string{"spiffe://td/ns/*/sa/*"}}, {URI: []string{"spiffe://td/ns/**"}}, {DNS: []string{"*.a.org"}}},
+		false: {
+			{URI: []string{"spiffe://td/ns/app-*"}}, {URI: []string{"spiffe://td/**/sa/x"}}, {URI: []string{"spiffe://td/ns/a**"}},
+			{URI: []string{"spiffe://*/ns/a"}}, {URI: []string{"spiffe://*.td/ns/a"}},
+			{DNS: []string{"*db.a.org"}}, {DNS: []string{"db.*.org"}}, {DNS: []string{"*.*.org"}}, {DNS: []string{"*"}},
+		},
+	} {
+		for _, acl := range acls {
+			if err := checkPatterns(acl); (err == nil) != ok {
+				t.Errorf("checkPatterns(%+v) = %v, want ok=%v", acl, err, ok)
+			}
+		}
 	}
 }
