@@ -122,6 +122,19 @@ func httpBackend(t testing.TB, body string) string {
 	return ln.Addr().String()
 }
 
+// httpGet fetches url (15 s at most, no keep-alive) and returns the status
+// and the body.
+func httpGet(url string) (int, string, error) {
+	c := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
 // portOf is the port of a host:port address.
 func portOf(addr string) string {
 	_, p, _ := net.SplitHostPort(addr)

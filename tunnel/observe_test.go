@@ -2,9 +2,7 @@ package tunnel
 
 import (
 	"crypto/tls"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -48,13 +46,11 @@ func TestMetricsHealthAndConnectionLog(t *testing.T) {
 
 	base := "http://" + tu.MetricsAddr().String()
 	get := func(path string) (int, string) {
-		resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(base + path)
+		code, body, err := httpGet(base + path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return code, body
 	}
 	code, body := get("/metrics")
 	if code != 200 {

@@ -2,12 +2,9 @@ package tunnel
 
 import (
 	"encoding/hex"
-	"io"
-	"net/http"
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/internal/testpeer"
@@ -75,14 +72,8 @@ func TestInteropDeb13ClientTunnelToNginx(t *testing.T) {
 		{Name: "to-classical", Mode: ModeClient, Listen: "127.0.0.1:0", Target: classical.Addr, ServerName: "localhost", CA: caFile, Policy: "require"},
 	}})
 	get := func(i int) (string, error) {
-		c := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-		resp, err := c.Get("http://" + cl.Listeners()[i].Addr().String() + "/")
-		if err != nil {
-			return "", err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		return string(b), err
+		_, body, err := httpGet("http://" + cl.Listeners()[i].Addr().String() + "/")
+		return body, err
 	}
 	if body, err := get(0); err != nil || body != "hello from nginx\n" {
 		t.Fatalf("through the client tunnel: %q %v", body, err)
