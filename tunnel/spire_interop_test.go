@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -333,10 +335,6 @@ func scrapedMetrics(addr string) prometheus.Gatherer {
 		defer resp.Body.Close()
 		parser := expfmt.NewTextParser(model.UTF8Validation)
 		byName, err := parser.TextToMetricFamilies(io.LimitReader(resp.Body, 4<<20))
-		var mfs []*dto.MetricFamily
-		for _, mf := range byName {
-			mfs = append(mfs, mf)
-		}
-		return mfs, err
+		return slices.Collect(maps.Values(byName)), err
 	})
 }
