@@ -2,16 +2,9 @@ package scan
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls/internal/testpeer"
+	"github.com/pqtls/pqtls/internal/testpki"
 )
 
 // nodeBin is the Node.js 26 (OpenSSL 3.5) used as the hybrid-capable peer
@@ -35,8 +29,9 @@ func nodeBin(tb testing.TB) string {
 	return p
 }
 
-// testCert is a self-signed ECDSA P-256 certificate for 127.0.0.1 and
-// "localhost", with its PEM files.
+// testCert is a server certificate for localhost, scan.test, 127.0.0.1
+// and ::1 from a fresh test CA (internal/testpki), with the pool of that CA
+// and the PEM files a non-Go peer loads.
 type testCert struct {
 	tls      tls.Certificate
 	pool     *x509.CertPool
@@ -46,31 +41,10 @@ type testCert struct {
 
 func newTestCert(tb testing.TB) *testCert {
 	tb.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(42), Subject: pkix.Name{CommonName: "scan-test"},
-		DNSNames: []string{"localhost", "scan.test"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true, IsCA: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	kder, _ := x509.MarshalECPrivateKey(key)
-	dir := tb.TempDir()
-	tc := &testCert{tls: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool: pool,
-		certFile: filepath.Join(dir, "cert.pem"), keyFile: filepath.Join(dir, "key.pem")}
-	os.WriteFile(tc.certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(tc.keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
-	return tc
+	ca := testpki.NewCA(tb)
+	c := ca.Server(tb, testpki.CertOptions{CommonName: "scan-test", DNSNames: []string{"localhost", "scan.test"}})
+	f := c.WriteFiles(tb, tb.TempDir())
+	return &testCert{tls: c.TLS, pool: ca.Pool(), certFile: f.Cert, keyFile: f.Key}
 }
 
 // nodeServerSpec configures one group of Node TLS servers.

@@ -68,17 +68,27 @@ type fakeTLS13 struct {
 	respond func(ch *wire.ClientHello, second bool) []byte
 }
 
+// readClientHello reads one message from r and parses it as a ClientHello;
+// nil when the peer sent anything else or hung up.
+func readClientHello(r *wire.Reader) *wire.ClientHello {
+	m, err := r.ReadMessage()
+	if err != nil || m.ContentType != wire.ContentHandshake {
+		return nil
+	}
+	ch, err := wire.ParseClientHello(m.Data)
+	if err != nil {
+		return nil
+	}
+	return ch
+}
+
 func (f *fakeTLS13) serve(c net.Conn) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	r := wire.NewReader(c)
 	for second := false; ; second = true {
-		m, err := r.ReadMessage()
-		if err != nil || m.ContentType != wire.ContentHandshake {
-			return
-		}
-		ch, err := wire.ParseClientHello(m.Data)
-		if err != nil {
+		ch := readClientHello(r)
+		if ch == nil {
 			return
 		}
 		f.mu.Lock()
@@ -252,12 +262,8 @@ func TestHRRThenHandshakeFails(t *testing.T) {
 		c.SetDeadline(time.Now().Add(5 * time.Second))
 		var buf bytesBuffer
 		r := wire.NewReader(io.TeeReader(c, &buf))
-		m, err := r.ReadMessage()
-		if err != nil || m.ContentType != wire.ContentHandshake {
-			return
-		}
-		ch, err := wire.ParseClientHello(m.Data)
-		if err != nil {
+		ch := readClientHello(r)
+		if ch == nil {
 			return
 		}
 		if len(ch.KeyShares) == 0 && slices.Contains(ch.SupportedGroups, tls.X25519MLKEM768) {

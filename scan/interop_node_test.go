@@ -4,21 +4,19 @@ import (
 	"context"
 	"crypto/tls"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/testpeer"
 )
 
 // TestInteropNodeGroups scans Node.js 26 (OpenSSL 3.5) servers configured
 // with different ecdhCurve lists: the scanner must report exactly the
 // configured TLS 1.3 groups, in the configured (server) order.
 func TestInteropNodeGroups(t *testing.T) {
-	if testing.Short() {
-		t.Skip("interop test: needs Node.js 26")
-	}
+	testpeer.Require(t, testpeer.PeerNode)
 	cert := newTestCert(t)
 	cases := []struct {
 		name    string
@@ -108,5 +106,4 @@ func TestInteropNodeGroups(t *testing.T) {
 	if !slices.Equal(ex.GroupNames(), cases[1].groups) {
 		t.Errorf("exhaustive scan found %v, walk %v", ex.GroupNames(), cases[1].groups)
 	}
-	_ = strconv.Itoa
 }
