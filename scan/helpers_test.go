@@ -8,8 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -102,20 +100,4 @@ func startNodeServersCmd(tb testing.TB, cert *testCert, specs ...nodeServerSpec)
 		tb.Fatal("node servers did not start within 60s")
 	}
 	return nil, nil
-}
-
-// procCPU returns the user+system CPU time of a process (Linux /proc).
-func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndex(s, ")")+2:])
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.Atoi(f[11])
-	st, _ := strconv.Atoi(f[12])
-	return time.Duration(u+st) * time.Second / 100 // USER_HZ
 }
