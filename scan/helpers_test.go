@@ -5,6 +5,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -101,3 +104,39 @@ func startNodeServersCmd(tb testing.TB, cert *testCert, specs ...nodeServerSpec)
 	}
 	return nil, nil
 }
+
+// preambleServer runs the server side of a STARTTLS preamble, then TLS with
+// a Go server offering the default groups.
+func preambleServer(t *testing.T, cert *testCert, alpn []string, pre func(c net.Conn, r *bufio.Reader) bool) string {
+	t.Helper()
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert.tls}, NextProtos: alpn}
+	if alpn != nil {
+		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+			if cs.NegotiatedProtocol != alpn[0] {
+				return errors.New("ALPN required")
+			}
+			return nil
+		}
+	}
+	return listen(t, func(c net.Conn) {
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		r := bufio.NewReader(c)
+		if pre != nil && !pre(c, r) {
+			return
+		}
+		// The preamble reader must not have swallowed TLS bytes: hand the
+		// buffered bytes over.
+		tc := tls.Server(&bufConn{Conn: c, r: r}, cfg)
+		if tc.Handshake() == nil {
+			io.Copy(io.Discard, tc)
+		}
+	})
+}
+
+type bufConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (b *bufConn) Read(p []byte) (int, error) { return b.r.Read(p) }

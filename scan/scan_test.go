@@ -247,22 +247,6 @@ func TestScanAllDeterministicOrder(t *testing.T) {
 	}
 }
 
-func TestStartTLSRefusedIsNoTLS(t *testing.T) {
-	// A PostgreSQL-like server answering 'N' to SSLRequest.
-	addr := listen(t, func(c net.Conn) {
-		defer c.Close()
-		b := make([]byte, 8)
-		if _, err := io.ReadFull(c, b); err == nil {
-			c.Write([]byte{'N'})
-		}
-	})
-	tg := target(t, "postgres://"+addr)
-	r, _ := ScanOne(context.Background(), tg, Options{Enumerate: true, Timeout: time.Second})
-	if r.Verdict != VerdictNoTLS || !strings.Contains(r.Error, "ssl=on") {
-		t.Errorf("verdict %s (%s)", r.Verdict, r.Error)
-	}
-}
-
 func TestIPv6Target(t *testing.T) {
 	ln, err := net.Listen("tcp", "[::1]:0")
 	if err != nil {

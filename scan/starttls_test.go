@@ -4,50 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/tls"
-	"errors"
 	"io"
 	"net"
 	"strings"
 	"testing"
 	"time"
 )
-
-// preambleServer runs the server side of a STARTTLS preamble, then TLS with
-// a Go server offering the default groups.
-func preambleServer(t *testing.T, cert *testCert, alpn []string, pre func(c net.Conn, r *bufio.Reader) bool) string {
-	t.Helper()
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert.tls}, NextProtos: alpn}
-	if alpn != nil {
-		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
-			if cs.NegotiatedProtocol != alpn[0] {
-				return errors.New("ALPN required")
-			}
-			return nil
-		}
-	}
-	return listen(t, func(c net.Conn) {
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		r := bufio.NewReader(c)
-		if pre != nil && !pre(c, r) {
-			return
-		}
-		// The preamble reader must not have swallowed TLS bytes: hand the
-		// buffered bytes over.
-		tc := tls.Server(&bufConn{Conn: c, r: r}, cfg)
-		if tc.Handshake() == nil {
-			io.Copy(io.Discard, tc)
-		}
-	})
-}
-
-type bufConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (b *bufConn) Read(p []byte) (int, error) { return b.r.Read(p) }
 
 func line(r *bufio.Reader) string { s, _ := r.ReadString('\n'); return strings.TrimSpace(s) }
 
@@ -174,20 +136,28 @@ func TestStartTLSRefusals(t *testing.T) {
 		return false
 	})
 	silent := listen(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) }) // reads, never answers
+	// A PostgreSQL-like server answering 'N' to SSLRequest.
+	pgNoSSL := listen(t, func(c net.Conn) {
+		if _, err := io.ReadFull(c, make([]byte, 8)); err == nil {
+			c.Write([]byte{'N'})
+		}
+	})
 	for _, tc := range []struct {
-		addr  string
-		proto Protocol
-		want  Verdict
+		addr    string
+		proto   Protocol
+		want    Verdict
+		errHint string // in Result.Error
 	}{
-		{noStartTLS, ProtoSMTP, VerdictNoTLS},
-		{httpOnPG, ProtoPostgres, VerdictNotTLS},
-		{silent, ProtoSMTP, VerdictTimeout}, // no greeting: the preamble step times out
+		{noStartTLS, ProtoSMTP, VerdictNoTLS, ""},
+		{httpOnPG, ProtoPostgres, VerdictNotTLS, ""},
+		{silent, ProtoSMTP, VerdictTimeout, ""}, // no greeting: the preamble step times out
+		{pgNoSSL, ProtoPostgres, VerdictNoTLS, "ssl=on"},
 	} {
 		tg := target(t, tc.addr)
 		tg.StartTLS = tc.proto
 		r, _ := ScanOne(context.Background(), tg, Options{Enumerate: true, Timeout: 500 * time.Millisecond, Retries: -1})
-		if r.Verdict != tc.want || r.Connections != 1 {
-			t.Errorf("%s: %s (%s) after %d connections, want %s after 1", tc.proto, r.Verdict, r.Error, r.Connections, tc.want)
+		if r.Verdict != tc.want || r.Connections != 1 || !strings.Contains(r.Error, tc.errHint) {
+			t.Errorf("%s: %s (%s) after %d connections, want %s after 1 (error with %q)", tc.proto, r.Verdict, r.Error, r.Connections, tc.want, tc.errHint)
 		}
 	}
 }
