@@ -120,7 +120,7 @@ func TestHRRValidation(t *testing.T) {
 			}
 			return serverHello(true, ch, 0x1234, nil, nil)
 		}, func(t *testing.T, r Result, f *fakeTLS13) {
-			if len(r.Groups) != 0 || !strings.Contains(strings.Join(r.Notes, " "), "not counted") {
+			if len(r.Groups) != 0 || !noted(r, "not counted") {
 				t.Errorf("an HRR selecting a group we did not offer counted as support: %v notes %v", r.GroupNames(), r.Notes)
 			}
 		}},
@@ -178,7 +178,7 @@ func TestHRRValidation(t *testing.T) {
 			}
 			return fatalHandshakeFailure
 		}, func(t *testing.T, r Result, f *fakeTLS13) {
-			if r.Verdict != VerdictClassical || !slices.Equal(r.GroupNames(), []string{"X25519Kyber768Draft00"}) || !strings.Contains(strings.Join(r.Notes, " "), "obsolete pre-standard Kyber draft") {
+			if r.Verdict != VerdictClassical || !slices.Equal(r.GroupNames(), []string{"X25519Kyber768Draft00"}) || !noted(r, "obsolete pre-standard Kyber draft") {
 				t.Errorf("draft-only server: %s groups %v notes %v", r.Verdict, r.GroupNames(), r.Notes)
 			}
 			if conds, _ := ParseFailOn("draft"); len(conds) == 1 {
@@ -299,7 +299,7 @@ func TestHRRThenHandshakeFails(t *testing.T) {
 	if r.Verdict != VerdictClassical {
 		t.Errorf("verdict %s (%s), want classical: the hybrid group never completes a handshake", r.Verdict, r.Reason)
 	}
-	if !strings.Contains(strings.Join(r.Notes, " "), "X25519MLKEM768") {
+	if !noted(r, "X25519MLKEM768") {
 		t.Errorf("no note about the broken hybrid group: %v", r.Notes)
 	}
 	if conds, _ := ParseFailOn("pq_capable"); len(conds) == 1 {

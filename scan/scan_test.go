@@ -39,6 +39,9 @@ func target(t *testing.T, addr string) Target {
 	return ts[0]
 }
 
+// noted reports whether a note of r contains s.
+func noted(r Result, s string) bool { return strings.Contains(strings.Join(r.Notes, " "), s) }
+
 // startPQTLSServer serves TLS with a pqtls policy on loopback.
 func startPQTLSServer(t *testing.T, cert *testCert, mode string, groups string, minVersion string) string {
 	t.Helper()
@@ -121,7 +124,7 @@ func TestMisbehavingEndpoints(t *testing.T) {
 	if !res[0].ChainVerified || len(res[0].Certificates) != 1 || res[0].Certificates[0].KeyType != "ECDSA P-256" {
 		t.Errorf("good endpoint certificate: %+v verified=%v %s", res[0].Certificates, res[0].ChainVerified, res[0].VerifyError)
 	}
-	if !strings.Contains(strings.Join(res[0].Notes, " "), "leaf certificate expires in ") {
+	if !noted(res[0], "leaf certificate expires in ") {
 		t.Errorf("a certificate valid for one more day is not flagged: %v", res[0].Notes)
 	}
 	if res[0].Verdict != res[7].Verdict || !slices.Equal(res[0].GroupNames(), res[7].GroupNames()) {
@@ -179,7 +182,7 @@ func TestPQTLSPolicyModes(t *testing.T) {
 			if dc := r.DefaultClient; tc.groups == "SecP384r1MLKEM1024" && (dc == nil || !dc.HelloRetry || dc.Group != "SecP384r1MLKEM1024") {
 				t.Errorf("default client against a SecP384r1MLKEM1024-only server: %+v, want that group after an HRR", dc)
 			}
-			if warned := strings.Contains(strings.Join(r.Notes, " "), "X25519MLKEM768 is not accepted"); warned != (tc.groups == "SecP384r1MLKEM1024") {
+			if warned := noted(r, "X25519MLKEM768 is not accepted"); warned != (tc.groups == "SecP384r1MLKEM1024") {
 				t.Errorf("note about clients offering only X25519MLKEM768: %v, notes %v", warned, r.Notes)
 			}
 			t.Logf("%s: %s groups=%v order=%s conns=%d", tc.mode, r.Verdict, r.GroupNames(), r.GroupOrder, r.Connections)
