@@ -2,7 +2,6 @@ package scan
 
 import (
 	"context"
-	"crypto/x509"
 	"os"
 	"path/filepath"
 	"slices"
@@ -177,12 +176,7 @@ func TestInteropDeb13NginxTwoCerts(t *testing.T) {
 	}
 	n := d.Nginx(t, testpeer.NginxOptions{ECDHCurve: "MLKEM1024:X25519MLKEM768:X25519",
 		Extra: "    ssl_certificate " + full + ";\n    ssl_certificate_key " + key87 + ";\n"})
-	pool := x509.NewCertPool()
-	pool.AddCert(n.CA.Cert)
-	r, err := ScanOne(context.Background(), peerTarget(t, "nginx two certs", n.Addr), Options{Enumerate: true, Timeout: 5 * time.Second, RootCAs: pool})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := scanPeer(t, peerTarget(t, "nginx two certs", n.Addr), n.CA)
 	_, perr := pqtls.ParseAuth("prefer-pq")
 	// testpeer's nginx sends its test CA after the leaf (both ECDSA P-256).
 	want := [][2]string{{"ECDSA P-256", "ECDSA-SHA256"}, {"ECDSA P-256", "ECDSA-SHA256"}}

@@ -96,6 +96,20 @@ func scanCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
+// scanJSON runs pqtls with args, wants exit 0 and decodes standard output
+// into v; it returns the output.
+func scanJSON(t *testing.T, v any, args ...string) string {
+	t.Helper()
+	code, out, errOut := scanCLI(t, "", args...)
+	if code != 0 {
+		t.Fatalf("pqtls %s: exit %d: %s", strings.Join(args, " "), code, errOut)
+	}
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		t.Fatalf("pqtls %s: JSON: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
 // countingListener counts connections (closed at once) to show that a
 // command did no work.
 func countingListener(t *testing.T) (string, chan struct{}) {
@@ -107,10 +121,6 @@ func countingListener(t *testing.T) (string, chan struct{}) {
 func TestScanCLIJSONAndFailOn(t *testing.T) {
 	ready, ca := scanTestServer(t, "prefer")
 	classical, _ := scanTestServer(t, "classical")
-	code, out, errOut := scanCLI(t, "", "scan", "--format", "json", "--ca", ca, "--timeout", "3s", ready, classical)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut)
-	}
 	var rep struct {
 		Schema    string        `json:"schema"`
 		Summary   reportSummary `json:"summary"`
@@ -124,9 +134,7 @@ func TestScanCLIJSONAndFailOn(t *testing.T) {
 			Connections int `json:"connections"`
 		} `json:"endpoints"`
 	}
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
-		t.Fatalf("JSON: %v\n%s", err, out)
-	}
+	scanJSON(t, &rep, "scan", "--format", "json", "--ca", ca, "--timeout", "3s", ready, classical)
 	if rep.Schema != "pqtls.scan/v1" || rep.Summary.Endpoints != 2 || rep.Summary.Verdicts["pq_ready"] != 1 || rep.Summary.Verdicts["classical"] != 1 {
 		t.Errorf("report header: %+v", rep)
 	}
@@ -138,7 +146,7 @@ func TestScanCLIJSONAndFailOn(t *testing.T) {
 		t.Errorf("second endpoint: %+v", e[1])
 	}
 
-	code, out, errOut = scanCLI(t, "", "scan", "--fail-on", "classical", "--quick", ready, classical)
+	code, out, errOut := scanCLI(t, "", "scan", "--fail-on", "classical", "--quick", ready, classical)
 	if code != 1 || !strings.Contains(errOut, classical) || strings.Contains(errOut, ready+" ") || !strings.Contains(out, "pq_ready") {
 		t.Errorf("--fail-on classical: exit %d\nstdout %s\nstderr %s", code, out, errOut)
 	}
@@ -151,34 +159,32 @@ func TestScanCLIUsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := writeFile(t, dir, "fleet.txt", "# fleet\n127.0.0.1:443\nweb.internal:70000\n")
 	empty := writeFile(t, dir, "empty.txt", "# nothing\n")
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"scan"}, "no targets"},
-		{[]string{"scan", "db.internal"}, "argument 1"},
-		{[]string{"scan", "-f", bad}, "fleet.txt:3"},
-		{[]string{"scan", "-f", empty}, "no targets"},
-		{[]string{"scan", "--format", "xml", "127.0.0.1:1"}, "unknown format \"xml\": use table, json, csv, html, cbom"},
-		{[]string{"scan", "--fail-on", "sometimes", "127.0.0.1:1"}, "unknown --fail-on"},
-		{[]string{"scan", "--starttls", "gopher", "127.0.0.1:1"}, "unknown protocol"},
-		{[]string{"scan", "--groups", "X25519MLKEM769", "127.0.0.1:1"}, "did you mean"},
-		{[]string{"scan", "--cert", "c.pem", "127.0.0.1:1"}, "--cert and --key"},
-		{[]string{"scan", "--timeout", "0s", "127.0.0.1:1"}, "--timeout"},
-		{[]string{"scan", "--inventory", filepath.Join(dir, "missing.yaml")}, "inventory"},
-		{[]string{"scan", "--bogus"}, "unknown flag"},
-		{[]string{"scan", "--progress", "always", "127.0.0.1:1"}, "unknown --progress"},
-		{[]string{"scan", "--sort", "random", "127.0.0.1:1"}, "unknown --sort"},
-		{[]string{"scan", "-", "-f", "-"}, "stdin"},
-		{[]string{"scan", "--shard", "0/4", "127.0.0.1:1"}, "--shard"},
-		{[]string{"scan", "--shard", "5/4", "127.0.0.1:1"}, "--shard"},
-		{[]string{"scan", "--shard", "2", "127.0.0.1:1"}, "K/N"},
-		{[]string{"scan", "--max-endpoints", "0", "127.0.0.1:1"}, "--max-endpoints"},
-		{[]string{"scan", "--max-endpoints", "3", "127.0.0.0/30:1", "127.0.0.9:1"}, "5 endpoints exceed the limit of 3"},
+	// Each command line is split on spaces (the temporary paths have none).
+	for _, tc := range []struct{ cmd, want string }{
+		{"scan", "no targets"},
+		{"scan db.internal", "argument 1"},
+		{"scan -f " + bad, "fleet.txt:3"},
+		{"scan -f " + empty, "no targets"},
+		{"scan --format xml 127.0.0.1:1", "unknown format \"xml\": use table, json, csv, html, cbom"},
+		{"scan --fail-on sometimes 127.0.0.1:1", "unknown --fail-on"},
+		{"scan --starttls gopher 127.0.0.1:1", "unknown protocol"},
+		{"scan --groups X25519MLKEM769 127.0.0.1:1", "did you mean"},
+		{"scan --cert c.pem 127.0.0.1:1", "--cert and --key"},
+		{"scan --timeout 0s 127.0.0.1:1", "--timeout"},
+		{"scan --inventory " + filepath.Join(dir, "missing.yaml"), "inventory"},
+		{"scan --bogus", "unknown flag"},
+		{"scan --progress always 127.0.0.1:1", "unknown --progress"},
+		{"scan --sort random 127.0.0.1:1", "unknown --sort"},
+		{"scan - -f -", "stdin"},
+		{"scan --shard 0/4 127.0.0.1:1", "--shard"},
+		{"scan --shard 5/4 127.0.0.1:1", "--shard"},
+		{"scan --shard 2 127.0.0.1:1", "K/N"},
+		{"scan --max-endpoints 0 127.0.0.1:1", "--max-endpoints"},
+		{"scan --max-endpoints 3 127.0.0.0/30:1 127.0.0.9:1", "5 endpoints exceed the limit of 3"},
 	} {
-		code, out, errOut := scanCLI(t, "", tc.args...)
+		code, out, errOut := scanCLI(t, "", strings.Fields(tc.cmd)...)
 		if code != 2 || !strings.Contains(errOut, tc.want) || out != "" {
-			t.Errorf("%v: exit %d, stderr %q, stdout %q; want exit 2 mentioning %q", tc.args, code, errOut, out, tc.want)
+			t.Errorf("pqtls %s: exit %d, stderr %q, stdout %q; want exit 2 mentioning %q", tc.cmd, code, errOut, out, tc.want)
 		}
 	}
 }
@@ -205,7 +211,6 @@ func TestScanCLIOutputs(t *testing.T) {
 		}
 	}
 	// CBOM
-	code, out, _ = scanCLI(t, "", "scan", "--format", "cbom", ready)
 	var bom struct {
 		BOMFormat   string `json:"bomFormat"`
 		SpecVersion string `json:"specVersion"`
@@ -231,9 +236,7 @@ func TestScanCLIOutputs(t *testing.T) {
 			DependsOn []string `json:"dependsOn"`
 		} `json:"dependencies"`
 	}
-	if err := json.Unmarshal([]byte(out), &bom); err != nil || code != 0 {
-		t.Fatalf("cbom: exit %d %v", code, err)
-	}
+	out = scanJSON(t, &bom, "scan", "--format", "cbom", ready)
 	if bom.BOMFormat != "CycloneDX" || bom.SpecVersion != "1.6" {
 		t.Errorf("cbom header %s %s", bom.BOMFormat, bom.SpecVersion)
 	}
