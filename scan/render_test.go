@@ -125,11 +125,3 @@ func TestSchemaDocumented(t *testing.T) {
 		}
 	}
 }
-
-func asStrings[T ~string](vs []T) []string {
-	out := make([]string, len(vs))
-	for i, v := range vs {
-		out[i] = string(v)
-	}
-	return out
-}
