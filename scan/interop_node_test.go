@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -50,9 +49,7 @@ func startNodeServersCmd(tb testing.TB, cert *testCert, specs ...nodeServerSpec)
 	tb.Helper()
 	node := nodeBin(tb)
 	cfg, _ := json.Marshal(map[string]any{"key": cert.keyFile, "cert": cert.certFile, "servers": specs})
-	cfgFile := filepath.Join(tb.TempDir(), "servers.json")
-	os.WriteFile(cfgFile, cfg, 0o600)
-	cmd := exec.Command(node, "testdata/tlsservers.js", cfgFile)
+	cmd := exec.Command(node, "testdata/tlsservers.js", string(cfg))
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
