@@ -45,14 +45,7 @@ func noted(r Result, s string) bool { return strings.Contains(strings.Join(r.Not
 // startPQTLSServer serves TLS with a pqtls policy on loopback.
 func startPQTLSServer(t *testing.T, cert *testCert, mode string, groups string, minVersion string) string {
 	t.Helper()
-	pol, _, err := pqtls.ParsePolicy(mode, groups, minVersion)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := pqtls.ServerConfig(pqtls.Options{Policy: pol, Base: &tls.Config{Certificates: []tls.Certificate{cert.tls}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := pqtlsServerConfig(t, cert, mode, groups, minVersion)
 	return listen(t, func(c net.Conn) {
 		defer c.Close()
 		tc := tls.Server(c, cfg)
@@ -61,6 +54,20 @@ func startPQTLSServer(t *testing.T, cert *testCert, mode string, groups string, 
 			io.Copy(io.Discard, tc)
 		}
 	})
+}
+
+// pqtlsServerConfig is the server config of a pqtls policy presenting cert.
+func pqtlsServerConfig(t *testing.T, cert *testCert, mode, groups, minVersion string) *tls.Config {
+	t.Helper()
+	pol, _, err := pqtls.ParsePolicy(mode, groups, minVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pqtls.ServerConfig(pqtls.Options{Policy: pol, Base: &tls.Config{Certificates: []tls.Certificate{cert.tls}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
 
 func TestMisbehavingEndpoints(t *testing.T) {
@@ -255,20 +262,8 @@ func TestIPv6Target(t *testing.T) {
 	if err != nil {
 		t.Skipf("no IPv6 loopback: %v", err)
 	}
-	cert := newTestCert(t)
-	pol, _, _ := pqtls.ParsePolicy("prefer", "", "")
-	cfg, _ := pqtls.ServerConfig(pqtls.Options{Policy: pol, Base: &tls.Config{Certificates: []tls.Certificate{cert.tls}}})
-	tl := tls.NewListener(ln, cfg)
-	t.Cleanup(func() { tl.Close() })
-	go func() {
-		for {
-			c, err := tl.Accept()
-			if err != nil {
-				return
-			}
-			go func() { c.(*tls.Conn).Handshake(); c.Close() }()
-		}
-	}()
+	cfg := pqtlsServerConfig(t, newTestCert(t), "prefer", "", "")
+	testpeer.Serve(t, tls.NewListener(ln, cfg), 0, func(c net.Conn) { c.(*tls.Conn).Handshake() })
 	tg := target(t, ln.Addr().String())
 	r, _ := ScanOne(context.Background(), tg, Options{Enumerate: true, Timeout: 3 * time.Second})
 	if r.Verdict != VerdictPQReady || !strings.HasPrefix(r.Address, "[::1]:") || tg.ServerName != "" || len(r.Groups) == 0 {
