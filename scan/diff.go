@@ -52,19 +52,11 @@ func ParseDiffCategories(s string) ([]DiffCategory, error) {
 			continue
 		}
 		if !slices.Contains(DiffCategories, c) {
-			return nil, fmt.Errorf("unknown category %q: use %s", strings.TrimSpace(f), joinCategories())
+			return nil, fmt.Errorf("unknown category %q: use %s", strings.TrimSpace(f), strings.Join(asStrings(DiffCategories), ", "))
 		}
 		out = append(out, c)
 	}
 	return out, nil
-}
-
-func joinCategories() string {
-	s := make([]string, len(DiffCategories))
-	for i, c := range DiffCategories {
-		s[i] = string(c)
-	}
-	return strings.Join(s, ", ")
 }
 
 // DiffSide is an endpoint as one report saw it.

@@ -68,17 +68,27 @@ type fakeTLS13 struct {
 	respond func(ch *wire.ClientHello, second bool) []byte
 }
 
+// readClientHello reads one message from r and parses it as a ClientHello;
+// nil when the peer sent anything else or hung up.
+func readClientHello(r *wire.Reader) *wire.ClientHello {
+	m, err := r.ReadMessage()
+	if err != nil || m.ContentType != wire.ContentHandshake {
+		return nil
+	}
+	ch, err := wire.ParseClientHello(m.Data)
+	if err != nil {
+		return nil
+	}
+	return ch
+}
+
 func (f *fakeTLS13) serve(c net.Conn) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	r := wire.NewReader(c)
 	for second := false; ; second = true {
-		m, err := r.ReadMessage()
-		if err != nil || m.ContentType != wire.ContentHandshake {
-			return
-		}
-		ch, err := wire.ParseClientHello(m.Data)
-		if err != nil {
+		ch := readClientHello(r)
+		if ch == nil {
 			return
 		}
 		f.mu.Lock()
@@ -110,7 +120,7 @@ func TestHRRValidation(t *testing.T) {
 			}
 			return serverHello(true, ch, 0x1234, nil, nil)
 		}, func(t *testing.T, r Result, f *fakeTLS13) {
-			if len(r.Groups) != 0 || !strings.Contains(strings.Join(r.Notes, " "), "not counted") {
+			if len(r.Groups) != 0 || !noted(r, "not counted") {
 				t.Errorf("an HRR selecting a group we did not offer counted as support: %v notes %v", r.GroupNames(), r.Notes)
 			}
 		}},
@@ -168,7 +178,7 @@ func TestHRRValidation(t *testing.T) {
 			}
 			return fatalHandshakeFailure
 		}, func(t *testing.T, r Result, f *fakeTLS13) {
-			if r.Verdict != VerdictClassical || !slices.Equal(r.GroupNames(), []string{"X25519Kyber768Draft00"}) || !strings.Contains(strings.Join(r.Notes, " "), "obsolete pre-standard Kyber draft") {
+			if r.Verdict != VerdictClassical || !slices.Equal(r.GroupNames(), []string{"X25519Kyber768Draft00"}) || !noted(r, "obsolete pre-standard Kyber draft") {
 				t.Errorf("draft-only server: %s groups %v notes %v", r.Verdict, r.GroupNames(), r.Notes)
 			}
 			if conds, _ := ParseFailOn("draft"); len(conds) == 1 {
@@ -252,12 +262,8 @@ func TestHRRThenHandshakeFails(t *testing.T) {
 		c.SetDeadline(time.Now().Add(5 * time.Second))
 		var buf bytesBuffer
 		r := wire.NewReader(io.TeeReader(c, &buf))
-		m, err := r.ReadMessage()
-		if err != nil || m.ContentType != wire.ContentHandshake {
-			return
-		}
-		ch, err := wire.ParseClientHello(m.Data)
-		if err != nil {
+		ch := readClientHello(r)
+		if ch == nil {
 			return
 		}
 		if len(ch.KeyShares) == 0 && slices.Contains(ch.SupportedGroups, tls.X25519MLKEM768) {
@@ -293,7 +299,7 @@ func TestHRRThenHandshakeFails(t *testing.T) {
 	if r.Verdict != VerdictClassical {
 		t.Errorf("verdict %s (%s), want classical: the hybrid group never completes a handshake", r.Verdict, r.Reason)
 	}
-	if !strings.Contains(strings.Join(r.Notes, " "), "X25519MLKEM768") {
+	if !noted(r, "X25519MLKEM768") {
 		t.Errorf("no note about the broken hybrid group: %v", r.Notes)
 	}
 	if conds, _ := ParseFailOn("pq_capable"); len(conds) == 1 {

@@ -13,9 +13,7 @@ import (
 
 func scanPeer(t *testing.T, tg Target, ca *testpki.CA) Result {
 	t.Helper()
-	pool := x509.NewCertPool()
-	pool.AddCert(ca.Cert)
-	r, err := ScanOne(context.Background(), tg, Options{Enumerate: true, Timeout: 5 * time.Second, RootCAs: pool})
+	r, err := ScanOne(context.Background(), tg, Options{Enumerate: true, Timeout: 5 * time.Second, RootCAs: ca.Pool()})
 	if err != nil {
 		t.Fatal(err)
 	}

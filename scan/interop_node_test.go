@@ -1,24 +1,92 @@
 package scan
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/json"
+	"os"
+	"os/exec"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/pqtls/pqtls"
+	"github.com/pqtls/pqtls/internal/testpeer"
 )
+
+// nodeBin is the Node.js 26 (OpenSSL 3.5) used as the hybrid-capable peer
+// (found by internal/testpeer; missing: skip, or fail with
+// PQTLS_REQUIRE_PEERS=1).
+func nodeBin(tb testing.TB) string {
+	tb.Helper()
+	p, err := testpeer.NodePath()
+	if err != nil {
+		testpeer.Missing(tb, testpeer.PeerNode, err)
+	}
+	return p
+}
+
+// nodeServerSpec configures one group of Node TLS servers.
+type nodeServerSpec struct {
+	ECDHCurve  string `json:"ecdhCurve,omitempty"`
+	MaxVersion string `json:"maxVersion,omitempty"`
+	MinVersion string `json:"minVersion,omitempty"`
+	Ciphers    string `json:"ciphers,omitempty"`
+	Count      int    `json:"count,omitempty"`
+}
+
+// startNodeServers starts one Node process serving every spec and returns
+// the ports, one slice per spec.
+func startNodeServers(tb testing.TB, cert *testCert, specs ...nodeServerSpec) [][]int {
+	tb.Helper()
+	ports, _ := startNodeServersCmd(tb, cert, specs...)
+	return ports
+}
+
+// startNodeServersCmd is startNodeServers that also returns the process.
+func startNodeServersCmd(tb testing.TB, cert *testCert, specs ...nodeServerSpec) ([][]int, *exec.Cmd) {
+	tb.Helper()
+	node := nodeBin(tb)
+	cfg, _ := json.Marshal(map[string]any{"key": cert.keyFile, "cert": cert.certFile, "servers": specs})
+	cmd := exec.Command(node, "testdata/tlsservers.js", string(cfg))
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { stdin.Close(); cmd.Process.Kill(); cmd.Wait() })
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 1<<22)
+		if sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	select {
+	case l, ok := <-lines:
+		if !ok {
+			tb.Fatal("node servers exited before listening")
+		}
+		var ports [][]int
+		if err := json.Unmarshal([]byte(l), &ports); err != nil {
+			tb.Fatalf("node output %q: %v", l, err)
+		}
+		return ports, cmd
+	case <-time.After(60 * time.Second):
+		tb.Fatal("node servers did not start within 60s")
+	}
+	return nil, nil
+}
 
 // TestInteropNodeGroups scans Node.js 26 (OpenSSL 3.5) servers configured
 // with different ecdhCurve lists: the scanner must report exactly the
 // configured TLS 1.3 groups, in the configured (server) order.
 func TestInteropNodeGroups(t *testing.T) {
-	if testing.Short() {
-		t.Skip("interop test: needs Node.js 26")
-	}
+	testpeer.Require(t, testpeer.PeerNode)
 	cert := newTestCert(t)
 	cases := []struct {
 		name    string
@@ -77,7 +145,7 @@ func TestInteropNodeGroups(t *testing.T) {
 					t.Errorf("TLS 1.2 curves %v lack %s", r.TLS12Curves, cv)
 				}
 			}
-			if c.name == "default" && !strings.Contains(strings.Join(r.Notes, " "), "down to the ECDSA certificate's curve (secp256r1)") {
+			if c.name == "default" && !noted(r, "down to the ECDSA certificate's curve (secp256r1)") {
 				t.Errorf("TLS 1.2 walk stopped at the certificate curve without saying so: %v", r.Notes)
 			}
 			has13 := slices.Contains(r.Versions, "TLS 1.3")
@@ -86,7 +154,7 @@ func TestInteropNodeGroups(t *testing.T) {
 			}
 			legacy := slices.Contains(r.Versions, "TLS 1.0") && slices.Contains(r.Versions, "TLS 1.1")
 			if c.name == "legacy" {
-				if !legacy || !strings.Contains(strings.Join(r.Notes, " "), "legacy TLS 1.0/1.1") {
+				if !legacy || !noted(r, "legacy TLS 1.0/1.1") {
 					t.Errorf("minVersion TLSv1 server: versions %v notes %v", r.Versions, r.Notes)
 				}
 			} else if slices.Contains(r.Versions, "TLS 1.0") || slices.Contains(r.Versions, "TLS 1.1") {
@@ -108,5 +176,4 @@ func TestInteropNodeGroups(t *testing.T) {
 	if !slices.Equal(ex.GroupNames(), cases[1].groups) {
 		t.Errorf("exhaustive scan found %v, walk %v", ex.GroupNames(), cases[1].groups)
 	}
-	_ = strconv.Itoa
 }

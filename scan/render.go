@@ -121,19 +121,21 @@ func ParseFailOn(s string) ([]string, error) {
 			ok = ok || string(v) == f
 		}
 		if !ok {
-			return nil, fmt.Errorf("unknown --fail-on condition %q: use %s or a verdict (%s)", f, strings.Join(FailOnConditions, ", "), verdictList())
+			return nil, fmt.Errorf("unknown --fail-on condition %q: use %s or a verdict (%s)", f, strings.Join(FailOnConditions, ", "), strings.Join(asStrings(Verdicts), ", "))
 		}
 		out = append(out, f)
 	}
 	return out, nil
 }
 
-func verdictList() string {
-	s := make([]string, len(Verdicts))
-	for i, v := range Verdicts {
-		s[i] = string(v)
+// asStrings converts string-typed values (verdicts, categories) for lists
+// in messages.
+func asStrings[T ~string](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
 	}
-	return strings.Join(s, ", ")
+	return out
 }
 
 // Offenders returns the results matching any fail-on condition, with the

@@ -2,9 +2,13 @@ package scan
 
 import (
 	"bytes"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pqtls/pqtls/internal/doccheck"
 )
 
 func renderFixture(t *testing.T) *Report {
@@ -90,5 +94,34 @@ func TestHTMLForAManager(t *testing.T) {
 	}
 	if !strings.Contains(out, "not verified: x509: certificate signed by unknown authority") {
 		t.Error("chain status missing")
+	}
+}
+
+// TestSchemaDocumented checks that every JSON field of pqtls.scan/v1 is
+// documented in docs/SCAN.md.
+func TestSchemaDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../docs/SCAN.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range doccheck.Fields(Report{}, "json") {
+		if !strings.Contains(string(doc), "`"+f.Name+"`") {
+			t.Errorf("JSON field %s%s is not documented in docs/SCAN.md", f.Path, f.Name)
+		}
+	}
+	// The value tables: verdicts, CNSA 2.0 verdicts, --fail-on conditions and
+	// preambles (auto is the default, not a table row).
+	tables := map[string][]string{
+		"the verdict table":      asStrings(Verdicts),
+		"the CNSA 2.0 table":     asStrings(CNSA2Verdicts),
+		"the --fail-on table":    FailOnConditions,
+		"the STARTTLS preambles": asStrings(slices.DeleteFunc(slices.Clone(Protocols), func(p Protocol) bool { return p == ProtoAuto })),
+	}
+	for table, names := range tables {
+		for _, n := range names {
+			if !strings.Contains(string(doc), "| `"+n+"` |") {
+				t.Errorf("%s is not in %s of docs/SCAN.md", n, table)
+			}
+		}
 	}
 }

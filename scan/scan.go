@@ -13,11 +13,9 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"syscall"
 	"time"
 
 	"github.com/pqtls/pqtls"
@@ -164,46 +162,6 @@ func (p *prober) dial(ctx context.Context) (net.Conn, error) {
 	}
 	conn.SetDeadline(time.Now().Add(to))
 	return conn, nil
-}
-
-// dialError marks a failure to connect (as opposed to a failure after).
-type dialError struct{ err error }
-
-func (e *dialError) Error() string { return "connect: " + e.err.Error() }
-func (e *dialError) Unwrap() error { return e.err }
-
-// classify maps an error of the first connection to an error verdict; ok
-// is false for TLS-level refusals (alerts...) after which the scan goes on.
-func classify(err error) (v Verdict, reason string, final bool) {
-	var de *dialError
-	var ne net.Error
-	var pe *PreambleError
-	switch {
-	case errors.Is(err, ErrNoTLS):
-		return VerdictNoTLS, "starttls_refused", true
-	case errors.As(err, &pe):
-		return VerdictNotTLS, "unexpected_preamble_answer", true
-	case errors.As(err, &de):
-		if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
-			return VerdictTimeout, "connect_timeout", true
-		}
-		if errors.Is(err, syscall.ECONNREFUSED) {
-			return VerdictUnreachable, "connection_refused", true
-		}
-		return VerdictUnreachable, "connect_failed", true
-	}
-	switch r := pqtls.ErrorReason(err); r {
-	case pqtls.ReasonTimeout:
-		return VerdictTimeout, r, true
-	case pqtls.ReasonReset, pqtls.ReasonEOF:
-		return VerdictReset, r, true
-	case pqtls.ReasonNotTLS:
-		return VerdictNotTLS, r, true
-	case pqtls.ReasonCanceled:
-		return VerdictTimeout, r, true
-	default:
-		return "", r, false
-	}
 }
 
 // ScanOne scans one endpoint. It resolves t.Host when t.IP is empty (first

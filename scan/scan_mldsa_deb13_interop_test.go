@@ -2,11 +2,9 @@ package scan
 
 import (
 	"context"
-	"crypto/x509"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -111,9 +109,9 @@ func TestInteropDeb13MLDSA(t *testing.T) {
 			// server answers it (every configured group found, none broken).
 			wantGroups := slices.Clone(deb13Default)
 			if c.groups != "" {
+				gs, _ := pqtls.ParseGroupList(c.groups)
 				wantGroups = nil
-				for _, n := range strings.Split(c.groups, ":") {
-					g, _ := pqtls.ParseGroup(n)
+				for _, g := range gs {
 					wantGroups = append(wantGroups, g.Name)
 				}
 			}
@@ -177,12 +175,7 @@ func TestInteropDeb13NginxTwoCerts(t *testing.T) {
 	}
 	n := d.Nginx(t, testpeer.NginxOptions{ECDHCurve: "MLKEM1024:X25519MLKEM768:X25519",
 		Extra: "    ssl_certificate " + full + ";\n    ssl_certificate_key " + key87 + ";\n"})
-	pool := x509.NewCertPool()
-	pool.AddCert(n.CA.Cert)
-	r, err := ScanOne(context.Background(), peerTarget(t, "nginx two certs", n.Addr), Options{Enumerate: true, Timeout: 5 * time.Second, RootCAs: pool})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := scanPeer(t, peerTarget(t, "nginx two certs", n.Addr), n.CA)
 	_, perr := pqtls.ParseAuth("prefer-pq")
 	// testpeer's nginx sends its test CA after the leaf (both ECDSA P-256).
 	want := [][2]string{{"ECDSA P-256", "ECDSA-SHA256"}, {"ECDSA P-256", "ECDSA-SHA256"}}

@@ -39,8 +39,25 @@ func target(t *testing.T, addr string) Target {
 	return ts[0]
 }
 
+// noted reports whether a note of r contains s.
+func noted(r Result, s string) bool { return strings.Contains(strings.Join(r.Notes, " "), s) }
+
 // startPQTLSServer serves TLS with a pqtls policy on loopback.
 func startPQTLSServer(t *testing.T, cert *testCert, mode string, groups string, minVersion string) string {
+	t.Helper()
+	cfg := pqtlsServerConfig(t, cert, mode, groups, minVersion)
+	return listen(t, func(c net.Conn) {
+		defer c.Close()
+		tc := tls.Server(c, cfg)
+		tc.SetDeadline(time.Now().Add(5 * time.Second))
+		if tc.Handshake() == nil {
+			io.Copy(io.Discard, tc)
+		}
+	})
+}
+
+// pqtlsServerConfig is the server config of a pqtls policy presenting cert.
+func pqtlsServerConfig(t *testing.T, cert *testCert, mode, groups, minVersion string) *tls.Config {
 	t.Helper()
 	pol, _, err := pqtls.ParsePolicy(mode, groups, minVersion)
 	if err != nil {
@@ -50,14 +67,7 @@ func startPQTLSServer(t *testing.T, cert *testCert, mode string, groups string, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return listen(t, func(c net.Conn) {
-		defer c.Close()
-		tc := tls.Server(c, cfg)
-		tc.SetDeadline(time.Now().Add(5 * time.Second))
-		if tc.Handshake() == nil {
-			io.Copy(io.Discard, tc)
-		}
-	})
+	return cfg
 }
 
 func TestMisbehavingEndpoints(t *testing.T) {
@@ -121,7 +131,7 @@ func TestMisbehavingEndpoints(t *testing.T) {
 	if !res[0].ChainVerified || len(res[0].Certificates) != 1 || res[0].Certificates[0].KeyType != "ECDSA P-256" {
 		t.Errorf("good endpoint certificate: %+v verified=%v %s", res[0].Certificates, res[0].ChainVerified, res[0].VerifyError)
 	}
-	if !strings.Contains(strings.Join(res[0].Notes, " "), "leaf certificate expires in ") {
+	if !noted(res[0], "leaf certificate expires in ") {
 		t.Errorf("a certificate valid for one more day is not flagged: %v", res[0].Notes)
 	}
 	if res[0].Verdict != res[7].Verdict || !slices.Equal(res[0].GroupNames(), res[7].GroupNames()) {
@@ -179,7 +189,7 @@ func TestPQTLSPolicyModes(t *testing.T) {
 			if dc := r.DefaultClient; tc.groups == "SecP384r1MLKEM1024" && (dc == nil || !dc.HelloRetry || dc.Group != "SecP384r1MLKEM1024") {
 				t.Errorf("default client against a SecP384r1MLKEM1024-only server: %+v, want that group after an HRR", dc)
 			}
-			if warned := strings.Contains(strings.Join(r.Notes, " "), "X25519MLKEM768 is not accepted"); warned != (tc.groups == "SecP384r1MLKEM1024") {
+			if warned := noted(r, "X25519MLKEM768 is not accepted"); warned != (tc.groups == "SecP384r1MLKEM1024") {
 				t.Errorf("note about clients offering only X25519MLKEM768: %v, notes %v", warned, r.Notes)
 			}
 			t.Logf("%s: %s groups=%v order=%s conns=%d", tc.mode, r.Verdict, r.GroupNames(), r.GroupOrder, r.Connections)
@@ -247,41 +257,13 @@ func TestScanAllDeterministicOrder(t *testing.T) {
 	}
 }
 
-func TestStartTLSRefusedIsNoTLS(t *testing.T) {
-	// A PostgreSQL-like server answering 'N' to SSLRequest.
-	addr := listen(t, func(c net.Conn) {
-		defer c.Close()
-		b := make([]byte, 8)
-		if _, err := io.ReadFull(c, b); err == nil {
-			c.Write([]byte{'N'})
-		}
-	})
-	tg := target(t, "postgres://"+addr)
-	r, _ := ScanOne(context.Background(), tg, Options{Enumerate: true, Timeout: time.Second})
-	if r.Verdict != VerdictNoTLS || !strings.Contains(r.Error, "ssl=on") {
-		t.Errorf("verdict %s (%s)", r.Verdict, r.Error)
-	}
-}
-
 func TestIPv6Target(t *testing.T) {
 	ln, err := net.Listen("tcp", "[::1]:0")
 	if err != nil {
 		t.Skipf("no IPv6 loopback: %v", err)
 	}
-	cert := newTestCert(t)
-	pol, _, _ := pqtls.ParsePolicy("prefer", "", "")
-	cfg, _ := pqtls.ServerConfig(pqtls.Options{Policy: pol, Base: &tls.Config{Certificates: []tls.Certificate{cert.tls}}})
-	tl := tls.NewListener(ln, cfg)
-	t.Cleanup(func() { tl.Close() })
-	go func() {
-		for {
-			c, err := tl.Accept()
-			if err != nil {
-				return
-			}
-			go func() { c.(*tls.Conn).Handshake(); c.Close() }()
-		}
-	}()
+	cfg := pqtlsServerConfig(t, newTestCert(t), "prefer", "", "")
+	testpeer.Serve(t, tls.NewListener(ln, cfg), 0, func(c net.Conn) { c.(*tls.Conn).Handshake() })
 	tg := target(t, ln.Addr().String())
 	r, _ := ScanOne(context.Background(), tg, Options{Enumerate: true, Timeout: 3 * time.Second})
 	if r.Verdict != VerdictPQReady || !strings.HasPrefix(r.Address, "[::1]:") || tg.ServerName != "" || len(r.Groups) == 0 {

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/tls"
-	"errors"
 	"io"
 	"net"
 	"strings"
@@ -13,59 +11,30 @@ import (
 	"time"
 )
 
-// preambleServer runs the server side of a STARTTLS preamble, then TLS with
-// a Go server offering the default groups.
-func preambleServer(t *testing.T, cert *testCert, alpn []string, pre func(c net.Conn, r *bufio.Reader) bool) string {
-	t.Helper()
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert.tls}, NextProtos: alpn}
-	if alpn != nil {
-		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
-			if cs.NegotiatedProtocol != alpn[0] {
-				return errors.New("ALPN required")
-			}
-			return nil
-		}
-	}
-	return listen(t, func(c net.Conn) {
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		r := bufio.NewReader(c)
-		if pre != nil && !pre(c, r) {
-			return
-		}
-		// The preamble reader must not have swallowed TLS bytes: hand the
-		// buffered bytes over.
-		tc := tls.Server(&bufConn{Conn: c, r: r}, cfg)
-		if tc.Handshake() == nil {
-			io.Copy(io.Discard, tc)
-		}
-	})
-}
-
-type bufConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (b *bufConn) Read(p []byte) (int, error) { return b.r.Read(p) }
-
 func line(r *bufio.Reader) string { s, _ := r.ReadString('\n'); return strings.TrimSpace(s) }
+
+// chat is the server side of a line-based preamble: it writes greeting,
+// then for each (want, reply) pair reads a line, checks it (equal to want,
+// or starting with it when want ends with a space) and writes reply.
+func chat(greeting string, exchanges ...string) func(c net.Conn, r *bufio.Reader) bool {
+	return func(c net.Conn, r *bufio.Reader) bool {
+		io.WriteString(c, greeting)
+		for i := 0; i+1 < len(exchanges); i += 2 {
+			want, got := exchanges[i], line(r)
+			if got != want && !(strings.HasSuffix(want, " ") && strings.HasPrefix(got, want)) {
+				return false
+			}
+			io.WriteString(c, exchanges[i+1])
+		}
+		return true
+	}
+}
 
 func TestStartTLSProtocols(t *testing.T) {
 	cert := newTestCert(t)
 	servers := map[Protocol]string{
-		ProtoSMTP: preambleServer(t, cert, nil, func(c net.Conn, r *bufio.Reader) bool {
-			io.WriteString(c, "220-mx.test ESMTP\r\n220 ready\r\n")
-			if !strings.HasPrefix(line(r), "EHLO ") {
-				return false
-			}
-			io.WriteString(c, "250-mx.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n")
-			if line(r) != "STARTTLS" {
-				return false
-			}
-			io.WriteString(c, "220 go ahead\r\n")
-			return true
-		}),
+		ProtoSMTP: preambleServer(t, cert, nil, chat("220-mx.test ESMTP\r\n220 ready\r\n",
+			"EHLO ", "250-mx.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n", "STARTTLS", "220 go ahead\r\n")),
 		ProtoIMAP: preambleServer(t, cert, nil, func(c net.Conn, r *bufio.Reader) bool {
 			io.WriteString(c, "* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n")
 			l := line(r)
@@ -75,22 +44,8 @@ func TestStartTLSProtocols(t *testing.T) {
 			io.WriteString(c, "* BYE not really\r\n"+strings.Fields(l)[0]+" OK Begin TLS\r\n")
 			return true
 		}),
-		ProtoPOP3: preambleServer(t, cert, nil, func(c net.Conn, r *bufio.Reader) bool {
-			io.WriteString(c, "+OK POP3 ready\r\n")
-			if line(r) != "STLS" {
-				return false
-			}
-			io.WriteString(c, "+OK begin TLS\r\n")
-			return true
-		}),
-		ProtoFTP: preambleServer(t, cert, nil, func(c net.Conn, r *bufio.Reader) bool {
-			io.WriteString(c, "220 FTP ready\r\n")
-			if line(r) != "AUTH TLS" {
-				return false
-			}
-			io.WriteString(c, "234 AUTH TLS ok\r\n")
-			return true
-		}),
+		ProtoPOP3: preambleServer(t, cert, nil, chat("+OK POP3 ready\r\n", "STLS", "+OK begin TLS\r\n")),
+		ProtoFTP:  preambleServer(t, cert, nil, chat("220 FTP ready\r\n", "AUTH TLS", "234 AUTH TLS ok\r\n")),
 		ProtoLDAP: preambleServer(t, cert, nil, func(c net.Conn, r *bufio.Reader) bool {
 			req := make([]byte, 31)
 			if _, err := io.ReadFull(r, req); err != nil || !bytes.Contains(req, []byte("1.3.6.1.4.1.1466.20037")) {
@@ -181,20 +136,28 @@ func TestStartTLSRefusals(t *testing.T) {
 		return false
 	})
 	silent := listen(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) }) // reads, never answers
+	// A PostgreSQL-like server answering 'N' to SSLRequest.
+	pgNoSSL := listen(t, func(c net.Conn) {
+		if _, err := io.ReadFull(c, make([]byte, 8)); err == nil {
+			c.Write([]byte{'N'})
+		}
+	})
 	for _, tc := range []struct {
-		addr  string
-		proto Protocol
-		want  Verdict
+		addr    string
+		proto   Protocol
+		want    Verdict
+		errHint string // in Result.Error
 	}{
-		{noStartTLS, ProtoSMTP, VerdictNoTLS},
-		{httpOnPG, ProtoPostgres, VerdictNotTLS},
-		{silent, ProtoSMTP, VerdictTimeout}, // no greeting: the preamble step times out
+		{noStartTLS, ProtoSMTP, VerdictNoTLS, ""},
+		{httpOnPG, ProtoPostgres, VerdictNotTLS, ""},
+		{silent, ProtoSMTP, VerdictTimeout, ""}, // no greeting: the preamble step times out
+		{pgNoSSL, ProtoPostgres, VerdictNoTLS, "ssl=on"},
 	} {
 		tg := target(t, tc.addr)
 		tg.StartTLS = tc.proto
 		r, _ := ScanOne(context.Background(), tg, Options{Enumerate: true, Timeout: 500 * time.Millisecond, Retries: -1})
-		if r.Verdict != tc.want || r.Connections != 1 {
-			t.Errorf("%s: %s (%s) after %d connections, want %s after 1", tc.proto, r.Verdict, r.Error, r.Connections, tc.want)
+		if r.Verdict != tc.want || r.Connections != 1 || !strings.Contains(r.Error, tc.errHint) {
+			t.Errorf("%s: %s (%s) after %d connections, want %s after 1 (error with %q)", tc.proto, r.Verdict, r.Error, r.Connections, tc.want, tc.errHint)
 		}
 	}
 }

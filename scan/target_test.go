@@ -10,6 +10,36 @@ import (
 	"time"
 )
 
+// expand expands target specs with the default options and limit.
+func expand(t *testing.T, specs []Spec) []Target {
+	t.Helper()
+	ts, err := Expand(specs, Options{}, Shard{}, DefaultMaxEndpoints)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
+}
+
+// fakeResolver answers from a fixed table.
+type fakeResolver map[string][]netip.Addr
+
+func (f fakeResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	if a, ok := f[host]; ok {
+		return a, nil
+	}
+	return nil, errors.New("no such host")
+}
+
+// deadlineResolver refuses lookups made without a deadline.
+type deadlineResolver struct{}
+
+func (deadlineResolver) LookupNetIP(ctx context.Context, _, _ string) ([]netip.Addr, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		return nil, errors.New("lookup without a deadline")
+	}
+	return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
+}
+
 func TestParseTargetForms(t *testing.T) {
 	for _, tc := range []struct {
 		in    string
@@ -138,15 +168,6 @@ func TestInventory(t *testing.T) {
 	}
 }
 
-type fakeResolver map[string][]netip.Addr
-
-func (f fakeResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
-	if a, ok := f[host]; ok {
-		return a, nil
-	}
-	return nil, errors.New("no such host")
-}
-
 func TestResolveEveryAddress(t *testing.T) {
 	r := fakeResolver{"multi.test": {netip.MustParseAddr("::1"), netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.1")}}
 	ts, _ := ParseTarget("multi.test:443", "arg 1")
@@ -258,16 +279,6 @@ func TestParseEndpoint(t *testing.T) {
 	}
 }
 
-// deadlineResolver refuses lookups made without a deadline.
-type deadlineResolver struct{}
-
-func (deadlineResolver) LookupNetIP(ctx context.Context, _, _ string) ([]netip.Addr, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		return nil, errors.New("lookup without a deadline")
-	}
-	return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
-}
-
 // TestResolveHasDeadline: a DNS lookup is a network step and gets one, even
 // under a context without a deadline.
 func TestResolveHasDeadline(t *testing.T) {
@@ -275,13 +286,4 @@ func TestResolveHasDeadline(t *testing.T) {
 	if _, err := Resolve(context.Background(), ts, deadlineResolver{}); err != nil {
 		t.Error(err)
 	}
-}
-
-func expand(t *testing.T, specs []Spec) []Target {
-	t.Helper()
-	ts, err := Expand(specs, Options{}, Shard{}, DefaultMaxEndpoints)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ts
 }

@@ -2,19 +2,12 @@ package main
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/csv"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -28,6 +21,7 @@ import (
 
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/internal/testpeer"
+	"github.com/pqtls/pqtls/internal/testpki"
 	"github.com/pqtls/pqtls/scan"
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
@@ -37,28 +31,62 @@ import (
 // the CA file that verifies it.
 func scanTestServer(t *testing.T, mode string) (addr, caFile string) {
 	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "cli-scan"}, DNSNames: []string{"localhost"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	caFile = filepath.Join(t.TempDir(), "ca.pem")
-	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	cfg, caFile := scanServerConfig(t, mode)
+	return serveLoopback(t, cfg, drain), caFile
+}
+
+// scanServerConfig is a pqtls server config with the policy mode and a
+// certificate from a fresh test CA, with the CA file that verifies it.
+func scanServerConfig(t *testing.T, mode string) (*tls.Config, string) {
+	t.Helper()
+	ca := testpki.NewCA(t)
+	cert := ca.Server(t, testpki.CertOptions{CommonName: "cli-scan"})
 	pol, _, err := pqtls.ParsePolicy(mode, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := pqtls.ServerConfig(pqtls.Options{Policy: pol, Base: &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}})
+	cfg, err := pqtls.ServerConfig(pqtls.Options{Policy: pol, Base: &tls.Config{Certificates: []tls.Certificate{cert.TLS}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	return cfg, ca.WriteCertFile(t, t.TempDir())
+}
+
+// serveLoopback serves handle on a loopback listener (TLS when cfg is not
+// nil) until the test ends and returns its address.
+func serveLoopback(t *testing.T, cfg *tls.Config, handle func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	testpeer.Serve(t, ln, 5*time.Second, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
-	return ln.Addr().String(), caFile
+	if cfg != nil {
+		ln = tls.NewListener(ln, cfg)
+	}
+	testpeer.Serve(t, ln, 5*time.Second, handle)
+	return ln.Addr().String()
+}
+
+// drain reads a connection to its end and never answers.
+func drain(c net.Conn) { _, _ = io.Copy(io.Discard, c) }
+
+// writeFile writes data to dir/name (0644, dir created) and returns the path.
+func writeFile(t *testing.T, dir, name, data string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// reportSummary is the summary of a pqtls.scan/v1 JSON report.
+type reportSummary struct {
+	Endpoints int            `json:"endpoints"`
+	Verdicts  map[string]int `json:"verdicts"`
 }
 
 func scanCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
@@ -68,19 +96,34 @@ func scanCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
+// scanJSON runs pqtls with args, wants exit 0 and decodes standard output
+// into v; it returns the output.
+func scanJSON(t *testing.T, v any, args ...string) string {
+	t.Helper()
+	code, out, errOut := scanCLI(t, "", args...)
+	if code != 0 {
+		t.Fatalf("pqtls %s: exit %d: %s", strings.Join(args, " "), code, errOut)
+	}
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		t.Fatalf("pqtls %s: JSON: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// countingListener counts connections (closed at once) to show that a
+// command did no work.
+func countingListener(t *testing.T) (string, chan struct{}) {
+	t.Helper()
+	conns := make(chan struct{}, 64)
+	return serveLoopback(t, nil, func(c net.Conn) { conns <- struct{}{} }), conns
+}
+
 func TestScanCLIJSONAndFailOn(t *testing.T) {
 	ready, ca := scanTestServer(t, "prefer")
 	classical, _ := scanTestServer(t, "classical")
-	code, out, errOut := scanCLI(t, "", "scan", "--format", "json", "--ca", ca, "--timeout", "3s", ready, classical)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut)
-	}
 	var rep struct {
-		Schema  string `json:"schema"`
-		Summary struct {
-			Endpoints int            `json:"endpoints"`
-			Verdicts  map[string]int `json:"verdicts"`
-		} `json:"summary"`
+		Schema    string        `json:"schema"`
+		Summary   reportSummary `json:"summary"`
 		Endpoints []struct {
 			Address       string `json:"address"`
 			Verdict       string `json:"verdict"`
@@ -91,9 +134,7 @@ func TestScanCLIJSONAndFailOn(t *testing.T) {
 			Connections int `json:"connections"`
 		} `json:"endpoints"`
 	}
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
-		t.Fatalf("JSON: %v\n%s", err, out)
-	}
+	scanJSON(t, &rep, "scan", "--format", "json", "--ca", ca, "--timeout", "3s", ready, classical)
 	if rep.Schema != "pqtls.scan/v1" || rep.Summary.Endpoints != 2 || rep.Summary.Verdicts["pq_ready"] != 1 || rep.Summary.Verdicts["classical"] != 1 {
 		t.Errorf("report header: %+v", rep)
 	}
@@ -105,7 +146,7 @@ func TestScanCLIJSONAndFailOn(t *testing.T) {
 		t.Errorf("second endpoint: %+v", e[1])
 	}
 
-	code, out, errOut = scanCLI(t, "", "scan", "--fail-on", "classical", "--quick", ready, classical)
+	code, out, errOut := scanCLI(t, "", "scan", "--fail-on", "classical", "--quick", ready, classical)
 	if code != 1 || !strings.Contains(errOut, classical) || strings.Contains(errOut, ready+" ") || !strings.Contains(out, "pq_ready") {
 		t.Errorf("--fail-on classical: exit %d\nstdout %s\nstderr %s", code, out, errOut)
 	}
@@ -116,38 +157,34 @@ func TestScanCLIJSONAndFailOn(t *testing.T) {
 
 func TestScanCLIUsageErrors(t *testing.T) {
 	dir := t.TempDir()
-	bad := filepath.Join(dir, "fleet.txt")
-	os.WriteFile(bad, []byte("# fleet\n127.0.0.1:443\nweb.internal:70000\n"), 0o644)
-	empty := filepath.Join(dir, "empty.txt")
-	os.WriteFile(empty, []byte("# nothing\n"), 0o644)
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"scan"}, "no targets"},
-		{[]string{"scan", "db.internal"}, "argument 1"},
-		{[]string{"scan", "-f", bad}, "fleet.txt:3"},
-		{[]string{"scan", "-f", empty}, "no targets"},
-		{[]string{"scan", "--format", "xml", "127.0.0.1:1"}, "unknown format \"xml\": use table, json, csv, html, cbom"},
-		{[]string{"scan", "--fail-on", "sometimes", "127.0.0.1:1"}, "unknown --fail-on"},
-		{[]string{"scan", "--starttls", "gopher", "127.0.0.1:1"}, "unknown protocol"},
-		{[]string{"scan", "--groups", "X25519MLKEM769", "127.0.0.1:1"}, "did you mean"},
-		{[]string{"scan", "--cert", "c.pem", "127.0.0.1:1"}, "--cert and --key"},
-		{[]string{"scan", "--timeout", "0s", "127.0.0.1:1"}, "--timeout"},
-		{[]string{"scan", "--inventory", filepath.Join(dir, "missing.yaml")}, "inventory"},
-		{[]string{"scan", "--bogus"}, "unknown flag"},
-		{[]string{"scan", "--progress", "always", "127.0.0.1:1"}, "unknown --progress"},
-		{[]string{"scan", "--sort", "random", "127.0.0.1:1"}, "unknown --sort"},
-		{[]string{"scan", "-", "-f", "-"}, "stdin"},
-		{[]string{"scan", "--shard", "0/4", "127.0.0.1:1"}, "--shard"},
-		{[]string{"scan", "--shard", "5/4", "127.0.0.1:1"}, "--shard"},
-		{[]string{"scan", "--shard", "2", "127.0.0.1:1"}, "K/N"},
-		{[]string{"scan", "--max-endpoints", "0", "127.0.0.1:1"}, "--max-endpoints"},
-		{[]string{"scan", "--max-endpoints", "3", "127.0.0.0/30:1", "127.0.0.9:1"}, "5 endpoints exceed the limit of 3"},
+	bad := writeFile(t, dir, "fleet.txt", "# fleet\n127.0.0.1:443\nweb.internal:70000\n")
+	empty := writeFile(t, dir, "empty.txt", "# nothing\n")
+	// Each command line is split on spaces (the temporary paths have none).
+	for _, tc := range []struct{ cmd, want string }{
+		{"scan", "no targets"},
+		{"scan db.internal", "argument 1"},
+		{"scan -f " + bad, "fleet.txt:3"},
+		{"scan -f " + empty, "no targets"},
+		{"scan --format xml 127.0.0.1:1", "unknown format \"xml\": use table, json, csv, html, cbom"},
+		{"scan --fail-on sometimes 127.0.0.1:1", "unknown --fail-on"},
+		{"scan --starttls gopher 127.0.0.1:1", "unknown protocol"},
+		{"scan --groups X25519MLKEM769 127.0.0.1:1", "did you mean"},
+		{"scan --cert c.pem 127.0.0.1:1", "--cert and --key"},
+		{"scan --timeout 0s 127.0.0.1:1", "--timeout"},
+		{"scan --inventory " + filepath.Join(dir, "missing.yaml"), "inventory"},
+		{"scan --bogus", "unknown flag"},
+		{"scan --progress always 127.0.0.1:1", "unknown --progress"},
+		{"scan --sort random 127.0.0.1:1", "unknown --sort"},
+		{"scan - -f -", "stdin"},
+		{"scan --shard 0/4 127.0.0.1:1", "--shard"},
+		{"scan --shard 5/4 127.0.0.1:1", "--shard"},
+		{"scan --shard 2 127.0.0.1:1", "K/N"},
+		{"scan --max-endpoints 0 127.0.0.1:1", "--max-endpoints"},
+		{"scan --max-endpoints 3 127.0.0.0/30:1 127.0.0.9:1", "5 endpoints exceed the limit of 3"},
 	} {
-		code, out, errOut := scanCLI(t, "", tc.args...)
+		code, out, errOut := scanCLI(t, "", strings.Fields(tc.cmd)...)
 		if code != 2 || !strings.Contains(errOut, tc.want) || out != "" {
-			t.Errorf("%v: exit %d, stderr %q, stdout %q; want exit 2 mentioning %q", tc.args, code, errOut, out, tc.want)
+			t.Errorf("pqtls %s: exit %d, stderr %q, stdout %q; want exit 2 mentioning %q", tc.cmd, code, errOut, out, tc.want)
 		}
 	}
 }
@@ -174,7 +211,6 @@ func TestScanCLIOutputs(t *testing.T) {
 		}
 	}
 	// CBOM
-	code, out, _ = scanCLI(t, "", "scan", "--format", "cbom", ready)
 	var bom struct {
 		BOMFormat   string `json:"bomFormat"`
 		SpecVersion string `json:"specVersion"`
@@ -200,9 +236,7 @@ func TestScanCLIOutputs(t *testing.T) {
 			DependsOn []string `json:"dependsOn"`
 		} `json:"dependencies"`
 	}
-	if err := json.Unmarshal([]byte(out), &bom); err != nil || code != 0 {
-		t.Fatalf("cbom: exit %d %v", code, err)
-	}
+	out = scanJSON(t, &bom, "scan", "--format", "cbom", ready)
 	if bom.BOMFormat != "CycloneDX" || bom.SpecVersion != "1.6" {
 		t.Errorf("cbom header %s %s", bom.BOMFormat, bom.SpecVersion)
 	}
@@ -248,8 +282,7 @@ func TestScanCLIOutputs(t *testing.T) {
 		t.Errorf("leftover files in %s: %v", dir, entries)
 	}
 	// The table (not a TTY: no colour codes) and the priority list.
-	inv := filepath.Join(dir, "fleet.yaml")
-	os.WriteFile(inv, []byte("endpoints:\n  - target: "+ready+"\n    service: api\n    owner: team-a\n    tags: {data_lifetime: 10y, sensitivity: high}\n"), 0o644)
+	inv := writeFile(t, dir, "fleet.yaml", "endpoints:\n  - target: "+ready+"\n    service: api\n    owner: team-a\n    tags: {data_lifetime: 10y, sensitivity: high}\n")
 	code, out, _ = scanCLI(t, "", "scan", "--inventory", inv, "--quick", "--format", " Table", "--color", "NEVER", "--sort", "Priority ", "--progress", "Never")
 	if code != 0 || !strings.Contains(out, "VERDICT") || strings.Contains(out, "\x1b[") || !strings.Contains(out, "1 endpoint: 1 pq_ready") {
 		t.Errorf("table: exit %d\n%s", code, out)
@@ -259,9 +292,7 @@ func TestScanCLIOutputs(t *testing.T) {
 func TestScanCLISortAndQuietStderr(t *testing.T) {
 	ready, ca := scanTestServer(t, "prefer")
 	classical, _ := scanTestServer(t, "classical")
-	dir := t.TempDir()
-	inv := filepath.Join(dir, "fleet.yaml")
-	os.WriteFile(inv, []byte("endpoints:\n  - target: "+ready+"\n    service: web\n  - target: "+classical+"\n    service: ledger\n    tags: {data_lifetime: 10y, sensitivity: high}\n"), 0o644)
+	inv := writeFile(t, t.TempDir(), "fleet.yaml", "endpoints:\n  - target: "+ready+"\n    service: web\n  - target: "+classical+"\n    service: ledger\n    tags: {data_lifetime: 10y, sensitivity: high}\n")
 	code, out, errOut := scanCLI(t, "", "scan", "--ca", ca, "--inventory", inv, "--sort", "priority", "--format", "csv")
 	if code != 0 || errOut != "" {
 		t.Fatalf("exit %d, stderr %q (no progress bar when stderr is not a terminal)", code, errOut)
@@ -408,19 +439,6 @@ func TestScanCLIMaxEndpoints(t *testing.T) {
 	}
 }
 
-// countingListener counts connections (closed at once) to show that a
-// command did no work.
-func countingListener(t *testing.T) (string, chan struct{}) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conns := make(chan struct{}, 64)
-	testpeer.Serve(t, ln, 5*time.Second, func(c net.Conn) { conns <- struct{}{} })
-	return ln.Addr().String(), conns
-}
-
 // TestScanCLIOutputRefusedFirst: an -o path that cannot take the report (a
 // directory, a missing directory, a FIFO without reader) is exit 2 before
 // any endpoint is scanned, not a lost report after a long scan.
@@ -547,10 +565,7 @@ func TestScanCLIShardsMergeDiff(t *testing.T) {
 		t.Fatalf("merge: exit %d: %s", code, errOut)
 	}
 	var fleet struct {
-		Summary struct {
-			Endpoints int            `json:"endpoints"`
-			Verdicts  map[string]int `json:"verdicts"`
-		} `json:"summary"`
+		Summary   reportSummary `json:"summary"`
 		Endpoints []struct {
 			Address   string    `json:"address"`
 			Source    string    `json:"source"`
@@ -580,7 +595,7 @@ func TestScanCLIShardsMergeDiff(t *testing.T) {
 	// Last week: everything classical, and an endpoint since gone.
 	old := strings.ReplaceAll(string(b), `"pq_ready"`, `"classical"`)
 	old = strings.Replace(old, `"endpoints": [`, `"endpoints": [{"address": "127.0.0.1:1", "starttls": "none", "verdict": "classical", "target": {}}, `, 1)
-	os.WriteFile(path("old.json"), []byte(old), 0o644)
+	writeFile(t, dir, "old.json", old)
 	code, out, errOut := scanCLI(t, "", "scan", "diff", "--fail-on", "regressed", path("old.json"), path("fleet.json"))
 	if code != 0 || !strings.Contains(out, "2 newly_hybrid, 0 regressed, 0 new, 1 gone, 2 unchanged, 0 errored") || !strings.Contains(out, "classical -> pq_ready") {
 		t.Fatalf("diff: exit %d, stdout %s, stderr %s", code, out, errOut)
@@ -597,7 +612,7 @@ func TestScanCLIShardsMergeDiff(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &d); code != 0 || err != nil || d.Schema != "pqtls.scan-diff/v1" || d.Counts["regressed"] != 2 || d.Counts["new"] != 1 {
 		t.Errorf("diff json: exit %d, %v %+v", code, err, d)
 	}
-	os.WriteFile(path("bad.json"), []byte(`{"schema":"other"}`), 0o644)
+	writeFile(t, dir, "bad.json", `{"schema":"other"}`)
 	for _, args := range [][]string{
 		{"scan", "diff", "--fail-on", "worse", path("old.json"), path("fleet.json")},
 		{"scan", "diff", path("old.json"), path("missing.json")},
@@ -679,8 +694,7 @@ func TestScanKubernetesCronJob(t *testing.T) {
 		eps = append(eps, a)
 	}
 	etc, reports := filepath.Join(root, "etc"), filepath.Join(root, "reports")
-	os.Mkdir(etc, 0o755)
-	os.WriteFile(filepath.Join(etc, "fleet.txt"), []byte(strings.Join(eps, "\n")+"\n"), 0o644)
+	writeFile(t, etc, "fleet.txt", strings.Join(eps, "\n")+"\n")
 	sh := func(script string, env ...string) (string, error) {
 		script = strings.NewReplacer("/etc/pqtls", etc, "/reports", reports).Replace(script)
 		cmd := exec.Command("sh", "-c", script)
@@ -712,10 +726,8 @@ func TestScanKubernetesCronJob(t *testing.T) {
 	}
 	// The previous night had every endpoint classical: tonight's merge
 	// writes the diff (newly_hybrid, no regression, exit 0).
-	prev := filepath.Join(reports, "2000-01-01")
-	os.Mkdir(prev, 0o755)
 	b, _ := os.ReadFile(filepath.Join(reports, day, "fleet.json"))
-	os.WriteFile(filepath.Join(prev, "fleet.json"), bytes.ReplaceAll(b, []byte(`"pq_ready"`), []byte(`"classical"`)), 0o644)
+	writeFile(t, filepath.Join(reports, "2000-01-01"), "fleet.json", strings.ReplaceAll(string(b), `"pq_ready"`, `"classical"`))
 	if out, err := sh(merge.Args[0]); err != nil {
 		t.Fatalf("merge pod with a previous night: %v\n%s", err, out)
 	}
@@ -744,4 +756,98 @@ func TestScanCLIExitWhenNothingAssessed(t *testing.T) {
 	if code, _, _ := scanCLI(t, "", "scan", "--quick", "--fail-on", "error", "127.0.0.1:1", ready); code != 1 {
 		t.Errorf("--fail-on error: exit %d", code)
 	}
+}
+
+// TestScanShardScale (PQTLS_SCALE_ENDPOINTS=10000 go test -run
+// TestScanShardScale ./cmd/pqtls -v) scans N loopback endpoints (listeners
+// on 127.0.0.1-100, alternately hybrid and classical) once with one
+// process and once as 4 shard processes of the real binary run side by
+// side, merges the shards and checks the merged report equals the single
+// run endpoint by endpoint. It logs both wall times (docs/PERFORMANCE.md).
+func TestScanShardScale(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("PQTLS_SCALE_ENDPOINTS"))
+	if n == 0 {
+		t.Skip("set PQTLS_SCALE_ENDPOINTS (e.g. 10000)")
+	}
+	cfgs := map[string]*tls.Config{}
+	for _, mode := range []string{"prefer", "classical"} {
+		cfgs[mode], _ = scanServerConfig(t, mode)
+	}
+	var fleet []string
+	for i := range n {
+		mode := "prefer"
+		if i%2 == 1 {
+			mode = "classical"
+		}
+		ln, err := tls.Listen("tcp", fmt.Sprintf("127.0.0.%d:0", 1+i%100), cfgs[mode])
+		if err != nil {
+			t.Fatalf("listener %d: %v", i, err)
+		}
+		testpeer.Serve(t, ln, 10*time.Second, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
+		fleet = append(fleet, ln.Addr().String())
+	}
+	dir := t.TempDir()
+	fleetFile := filepath.Join(dir, "fleet.txt")
+	os.WriteFile(fleetFile, []byte(strings.Join(fleet, "\n")+"\n"), 0o644)
+	exe, _ := os.Executable()
+	bin := filepath.Join(dir, "pqtls")
+	os.Symlink(exe, bin)
+	runBin := func(args ...string) error {
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%v: %v: %s", args, err, out)
+		}
+		return nil
+	}
+	base := []string{"scan", "--quick", "--timeout", "30s", "--progress", "never", "--format", "json", "-f", fleetFile}
+	start := time.Now()
+	if err := runBin(append(base, "-o", filepath.Join(dir, "one.json"))...); err != nil {
+		t.Fatal(err)
+	}
+	oneTime := time.Since(start)
+	start = time.Now()
+	errs := make(chan error, 4)
+	for k := 1; k <= 4; k++ {
+		go func() {
+			errs <- runBin(append(base, "--shard", fmt.Sprintf("%d/4", k), "-o", filepath.Join(dir, fmt.Sprintf("s%d.json", k)))...)
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	shardTime := time.Since(start)
+	args := []string{"scan", "merge", "-o", filepath.Join(dir, "merged.json")}
+	for k := 1; k <= 4; k++ {
+		args = append(args, filepath.Join(dir, fmt.Sprintf("s%d.json", k)))
+	}
+	if err := runBin(args...); err != nil {
+		t.Fatal(err)
+	}
+	one, err := scan.ReadReport(filepath.Join(dir, "one.json"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged, err := scan.ReadReport(filepath.Join(dir, "merged.json"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[scan.EndpointKey]scan.Verdict{}
+	for _, r := range one.Endpoints {
+		want[r.Key()] = r.Verdict
+	}
+	mismatch := 0
+	for _, r := range merged.Endpoints {
+		if want[r.Key()] != r.Verdict {
+			mismatch++
+		}
+		delete(want, r.Key())
+	}
+	if len(merged.Endpoints) != n || len(want) != 0 || mismatch != 0 || merged.Summary.Verdicts["pq_ready"] != n/2+n%2 || merged.Summary.Verdicts["classical"] != n/2 {
+		t.Errorf("merged: %d endpoints, %d missing, %d verdicts differ, summary %v", len(merged.Endpoints), len(want), mismatch, merged.Summary.Verdicts)
+	}
+	t.Logf("%d endpoints: one process %s, 4 shards side by side %s (ratio %.2f); merged report: %d endpoints, %d pq_ready, %d classical, %d differences from the single run",
+		n, oneTime.Round(time.Millisecond), shardTime.Round(time.Millisecond), shardTime.Seconds()/oneTime.Seconds(), len(merged.Endpoints),
+		merged.Summary.Verdicts["pq_ready"], merged.Summary.Verdicts["classical"], mismatch+len(want))
 }

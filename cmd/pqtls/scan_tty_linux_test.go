@@ -1,39 +1,20 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"io"
-	"math/big"
-	"net"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/pqtls/pqtls/internal/testpeer"
+	"github.com/pqtls/pqtls/internal/testpki"
 )
 
 // hostileSubjectServer serves TLS with a certificate whose subject carries
 // terminal control sequences (an OSC title change, a colour, a bell).
 func hostileSubjectServer(t *testing.T) string {
 	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(9), Subject: pkix.Name{CommonName: "\x1b]0;pwned\x07\x1b[31mevil\r\nforged,row"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	testpeer.Serve(t, ln, 5*time.Second, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
-	return ln.Addr().String()
+	cert := testpki.NewCA(t).Server(t, testpki.CertOptions{CommonName: "\x1b]0;pwned\x07\x1b[31mevil\r\nforged,row", NoDefaultSANs: true})
+	return serveLoopback(t, &tls.Config{Certificates: []tls.Certificate{cert.TLS}}, drain)
 }
 
 func scanToTTY(t *testing.T, args ...string) (int, string) {

@@ -99,11 +99,8 @@ func (p Protocol) ALPN() []string {
 // HasPreamble reports whether p sends clear-text bytes before TLS (false
 // for Auto, None and PostgresDirect).
 func (p Protocol) HasPreamble() bool {
-	switch p {
-	case Postgres, MySQL, SMTP, IMAP, POP3, FTP, LDAP, XMPP:
-		return true
-	}
-	return false
+	_, ok := preambles[p]
+	return ok
 }
 
 // ErrRefused is matched (errors.Is) by every error of a server that

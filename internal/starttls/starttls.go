@@ -50,30 +50,25 @@ func Negotiate(ctx context.Context, conn net.Conn, p Protocol, serverName string
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	cc := &CountingConn{Conn: conn}
-	switch p {
-	case Postgres:
-		err = postgres(cc)
-	case MySQL:
-		err = mysql(cc)
-	case SMTP:
-		err = smtp(cc)
-	case IMAP:
-		err = imap(cc)
-	case POP3:
-		err = pop3(cc)
-	case FTP:
-		err = ftp(cc)
-	case LDAP:
-		err = ldap(cc)
-	case XMPP:
-		err = xmpp(cc, serverName)
-	}
+	err = preambles[p](cc, serverName)
 	var re *RefusedError
 	var pe *PreambleError
 	if err != nil && !errors.As(err, &re) && !errors.As(err, &pe) {
 		err = fmt.Errorf("%s STARTTLS preamble: %w", p, err)
 	}
 	return cc.Sent, cc.Received, err
+}
+
+// preambles holds the client side of every protocol with a preamble
+// (HasPreamble); only XMPP uses the server name.
+var preambles = map[Protocol]func(c io.ReadWriter, serverName string) error{
+	Postgres: nameless(postgres), MySQL: nameless(mysql), SMTP: nameless(smtp), IMAP: nameless(imap),
+	POP3: nameless(pop3), FTP: nameless(ftp), LDAP: nameless(ldap), XMPP: xmpp,
+}
+
+// nameless adapts a preamble that does not name the server.
+func nameless(f func(io.ReadWriter) error) func(io.ReadWriter, string) error {
+	return func(c io.ReadWriter, _ string) error { return f(c) }
 }
 
 // PostgresSSLRequest is PostgreSQL's SSLRequest message (protocol 3, "SSL

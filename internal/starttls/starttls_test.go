@@ -66,46 +66,6 @@ func TestPostgres(t *testing.T) {
 	}
 }
 
-func TestSMTP(t *testing.T) {
-	c := fakeServer(t, func(c net.Conn) {
-		r := bufio.NewReader(c)
-		_, _ = io.WriteString(c, "220 mx ESMTP\r\n")
-		if l, _ := r.ReadString('\n'); !strings.HasPrefix(l, "EHLO") {
-			return
-		}
-		_, _ = io.WriteString(c, "250-mx\r\n250 STARTTLS\r\n")
-		if l, _ := r.ReadString('\n'); l != "STARTTLS\r\n" {
-			return
-		}
-		_, _ = io.WriteString(c, "220 go ahead\r\n")
-	})
-	if _, _, err := Negotiate(ctx(t), c, "smtp", ""); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func TestIMAPRefusedAndPOP3(t *testing.T) {
-	c := fakeServer(t, func(c net.Conn) {
-		r := bufio.NewReader(c)
-		_, _ = io.WriteString(c, "* OK ready\r\n")
-		_, _ = r.ReadString('\n')
-		_, _ = io.WriteString(c, "a BAD no tls here\r\n")
-	})
-	if _, _, err := Negotiate(ctx(t), c, "imap", ""); !errors.Is(err, ErrRefused) {
-		t.Fatalf("imap: %v", err)
-	}
-	c = fakeServer(t, func(c net.Conn) {
-		r := bufio.NewReader(c)
-		_, _ = io.WriteString(c, "+OK pop3\r\n")
-		if l, _ := r.ReadString('\n'); l == "STLS\r\n" {
-			_, _ = io.WriteString(c, "+OK begin TLS\r\n")
-		}
-	})
-	if _, _, err := Negotiate(ctx(t), c, "pop3", ""); err != nil {
-		t.Fatalf("pop3: %v", err)
-	}
-}
-
 func TestSilentServerTimesOut(t *testing.T) {
 	c := fakeServer(t, func(c net.Conn) { time.Sleep(2 * time.Second) })
 	cx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
@@ -226,6 +186,7 @@ func TestProtocols(t *testing.T) {
 			c.Write(mysqlGreeting(0xff &^ 0x08))
 			return true
 		}, "refused"},
+		{"smtp", SMTP, chat("220 mx ESMTP\r\n", "EHLO pqtls.invalid", "250-mx\r\n250 STARTTLS\r\n", "STARTTLS", "220 go ahead\r\n"), ""},
 		{"smtp-no-starttls", SMTP, chat("220 ready\r\n", "EHLO pqtls.invalid", "250-mx\r\n250 PIPELINING\r\n"), "refused"},
 		{"imap-preauth", IMAP, func(c net.Conn, r *bufio.Reader) bool {
 			io.WriteString(c, "* PREAUTH ready\r\n")
@@ -234,6 +195,13 @@ func TestProtocols(t *testing.T) {
 			io.WriteString(c, "* CAPABILITY IMAP4rev1\r\n"+tag+" OK Begin TLS\r\n")
 			return strings.HasSuffix(l, " STARTTLS\r\n")
 		}, ""},
+		{"imap-refused", IMAP, func(c net.Conn, r *bufio.Reader) bool {
+			io.WriteString(c, "* OK ready\r\n")
+			r.ReadString('\n')
+			io.WriteString(c, "a BAD no tls here\r\n")
+			return true
+		}, "refused"},
+		{"pop3", POP3, chat("+OK pop3\r\n", "STLS", "+OK begin TLS\r\n"), ""},
 		{"http-on-postgres", Postgres, func(c net.Conn, r *bufio.Reader) bool {
 			io.ReadFull(r, make([]byte, 8))
 			io.WriteString(c, "HTTP/1.1 400 Bad Request\r\n\r\n")

@@ -1,12 +1,12 @@
 // Starts TLS servers for the scan tests and benchmark, all in one Node.js
-// process. argv[2] is a JSON file: {"key": PEM path, "cert": PEM path,
+// process. argv[2] is the JSON configuration: {"key": PEM path, "cert": PEM path,
 // "servers": [{"ecdhCurve": "...", "maxVersion": "TLSv1.2", "count": 1}]}.
 // Prints one JSON line: an array (one per server spec) of arrays of ports.
 // Exits when stdin closes.
 'use strict';
 const tls = require('tls');
 const fs = require('fs');
-const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const cfg = JSON.parse(process.argv[2]);
 const key = fs.readFileSync(cfg.key);
 const cert = fs.readFileSync(cfg.cert);
 const ports = cfg.servers.map(() => []);
