@@ -2,36 +2,25 @@ package bench
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
 	"net"
 	"testing"
 	"time"
+
+	"github.com/pqtls/pqtls/internal/testpki"
 )
 
 func testServer(t *testing.T, curves []tls.CurveID) (string, *tls.Config) {
 	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "bench"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign}
-	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	leaf, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
+	ca := testpki.NewCA(t)
+	cert := ca.Server(t, testpki.CertOptions{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewEchoServer(ln, &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, CurvePreferences: curves})
+	srv := NewEchoServer(ln, &tls.Config{Certificates: []tls.Certificate{cert.TLS}, CurvePreferences: curves})
 	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String(), &tls.Config{RootCAs: pool}
+	return ln.Addr().String(), &tls.Config{RootCAs: ca.Pool()}
 }
 
 func TestRunModes(t *testing.T) {

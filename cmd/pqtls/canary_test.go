@@ -2,13 +2,8 @@ package main
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
-	"math/big"
 	"net"
 	"os"
 	"strings"
@@ -17,24 +12,15 @@ import (
 
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/canary"
-	"github.com/spf13/pflag"
-
 	"github.com/pqtls/pqtls/internal/testpeer"
+	"github.com/pqtls/pqtls/internal/testpki"
+	"github.com/spf13/pflag"
 )
 
 // startCanaryTarget runs a pqtls server with the given mode on loopback.
 func startCanaryTarget(t *testing.T, mode pqtls.Mode) string {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := pqtls.ServerConfig(pqtls.Options{Policy: pqtls.Policy{Mode: mode}, Base: &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}})
+	cfg, err := pqtls.ServerConfig(pqtls.Options{Policy: pqtls.Policy{Mode: mode}, Base: &tls.Config{Certificates: []tls.Certificate{testpki.NewCA(t).Server(t, testpki.CertOptions{}).TLS}}})
 	if err != nil {
 		t.Fatal(err)
 	}
