@@ -10,160 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
-	"github.com/pqtls/pqtls/devpki"
 	"github.com/pqtls/pqtls/internal/starttls"
 	"github.com/pqtls/pqtls/internal/testpeer"
 )
-
-// pki is a CA and a server certificate for 127.0.0.1/localhost, with the CA
-// written to caFile.
-type pki struct {
-	ca     *devpki.CA
-	server *devpki.Cert
-	caFile string
-}
-
-func newPKI(t testing.TB) *pki {
-	t.Helper()
-	ca, err := devpki.NewCA("exporter test CA", devpki.ECDSAP256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := ca.Issue(devpki.Request{CommonName: "localhost", Hosts: []string{"localhost", "127.0.0.1"}, Server: true,
-		NotAfter: time.Now().Add(72 * time.Hour).Truncate(time.Second)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, ca.CertPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return &pki{ca: ca, server: srv, caFile: caFile}
-}
-
-// tlsServer serves TLS handshakes with the given groups (nil: Go defaults)
-// until the test ends, and returns its address.
-func tlsServer(t testing.TB, p *pki, groups []tls.CurveID) string {
-	t.Helper()
-	return tlsServerMax(t, p, groups, tls.VersionTLS13)
-}
-
-// tlsServerMax is tlsServer with a maximum TLS version.
-func tlsServerMax(t testing.TB, p *pki, groups []tls.CurveID, maxVersion uint16) string {
-	t.Helper()
-	cfg := &tls.Config{Certificates: []tls.Certificate{p.server.TLS()}, CurvePreferences: groups, MinVersion: tls.VersionTLS12, MaxVersion: maxVersion}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	testpeer.Serve(t, ln, 5*time.Second, func(c net.Conn) {
-		_ = c.(*tls.Conn).Handshake()
-		_, _ = io.Copy(io.Discard, c)
-	})
-	return ln.Addr().String()
-}
-
-// closedPort returns an address nothing listens on.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
-func mustConfig(t testing.TB, yml string) *Config {
-	t.Helper()
-	cfg, err := ParseConfig([]byte(yml), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
-
-type scrape map[string]*dto.MetricFamily
-
-// probeHTTP runs /probe through the handler and parses the metrics.
-func probeHTTP(t *testing.T, e *Exporter, target, module string, header map[string]string) scrape {
-	t.Helper()
-	q := url.Values{"target": {target}, "module": {module}}
-	req := httptest.NewRequest(http.MethodGet, "/probe?"+q.Encode(), nil)
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	rec := httptest.NewRecorder()
-	e.Handler(nil).ServeHTTP(rec, req)
-	if rec.Code != http.StatusOK {
-		t.Fatalf("/probe %s %s: HTTP %d: %s", target, module, rec.Code, rec.Body.String())
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := parser.TextToMetricFamilies(rec.Body)
-	if err != nil {
-		t.Fatalf("parse /probe output: %v", err)
-	}
-	return mfs
-}
-
-// value returns the value of the sample of name whose labels include lbls;
-// ok false if there is none.
-func (s scrape) value(name string, lbls ...string) (float64, bool) {
-	mf, ok := s[name]
-	if !ok {
-		return 0, false
-	}
-next:
-	for _, m := range mf.GetMetric() {
-		for i := 0; i+1 < len(lbls); i += 2 {
-			found := false
-			for _, lp := range m.GetLabel() {
-				if lp.GetName() == lbls[i] && lp.GetValue() == lbls[i+1] {
-					found = true
-				}
-			}
-			if !found {
-				continue next
-			}
-		}
-		if m.Gauge != nil {
-			return m.GetGauge().GetValue(), true
-		}
-		return m.GetCounter().GetValue(), true
-	}
-	return 0, false
-}
-
-func (s scrape) want(t *testing.T, want float64, name string, lbls ...string) {
-	t.Helper()
-	got, ok := s.value(name, lbls...)
-	if !ok {
-		t.Errorf("%s%v: missing", name, lbls)
-		return
-	}
-	if got != want {
-		t.Errorf("%s%v = %v, want %v", name, lbls, got, want)
-	}
-}
-
-func newExporter(t testing.TB, cfg *Config, reg prometheus.Registerer) *Exporter {
-	t.Helper()
-	e, err := New(Options{Config: cfg, Registerer: reg, Version: "test", Enumerator: scanEnumerate})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
 
 func TestProbeDefaultClient(t *testing.T) {
 	p := newPKI(t)
@@ -283,37 +137,6 @@ func TestProbeEnumeration(t *testing.T) {
 	s.want(t, 0, "probe_tls_pq_ready")
 }
 
-// silentServer accepts connections and never answers.
-func silentServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	return ln.Addr().String()
-}
-
 func TestProbeScrapeTimeoutHeader(t *testing.T) {
 	addr := silentServer(t)
 	cfg := mustConfig(t, "modules:\n  slow:\n    timeout: 60s\n")
@@ -427,17 +250,6 @@ func TestReloadKeepsOldConfigOnError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gather := func() scrape {
-		mfs, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := scrape{}
-		for _, mf := range mfs {
-			s[mf.GetName()] = mf
-		}
-		return s
-	}
 	write("modules:\n  a:\n    timeout: 2s\n    policy: sometimes\n")
 	if err := e.Reload(); err == nil || !strings.Contains(err.Error(), "exporter.yaml:4") {
 		t.Fatalf("reload of a bad config: err %v, want one naming line 4", err)
@@ -445,7 +257,7 @@ func TestReloadKeepsOldConfigOnError(t *testing.T) {
 	if e.Config() != cfg {
 		t.Error("bad reload replaced the configuration")
 	}
-	s := gather()
+	s := gather(t, reg)
 	s.want(t, 0, "pqtls_exporter_config_last_reload_successful")
 	s.want(t, 1, "pqtls_exporter_config_reloads_total", "result", "failure")
 	s.want(t, 1, "pqtls_exporter_build_info", "version", "test")
@@ -457,7 +269,7 @@ func TestReloadKeepsOldConfigOnError(t *testing.T) {
 	if _, ok := e.Config().Modules["b"]; !ok {
 		t.Error("good reload did not load module b")
 	}
-	s = gather()
+	s = gather(t, reg)
 	s.want(t, 1, "pqtls_exporter_config_last_reload_successful")
 	s.want(t, 1, "pqtls_exporter_config_reloads_total", "result", "success")
 	if ts, _ := s.value("pqtls_exporter_config_last_reload_success_timestamp_seconds"); ts < float64(time.Now().Add(-time.Hour).Unix()) {
@@ -471,11 +283,7 @@ func TestProbesCounted(t *testing.T) {
 	e := newExporter(t, cfg, reg)
 	probeHTTP(t, e, closedPort(t), "default", nil)
 	probeHTTP(t, e, closedPort(t), "default", nil)
-	mfs, _ := reg.Gather()
-	s := scrape{}
-	for _, mf := range mfs {
-		s[mf.GetName()] = mf
-	}
+	s := gather(t, reg)
 	s.want(t, 2, "pqtls_exporter_probes_total", "module", "default", "result", "failure")
 	s.want(t, 0, "pqtls_exporter_probes_total", "module", "default", "result", "success")
 }
@@ -510,4 +318,30 @@ func TestFailedProbeHasNoEnumerationGauges(t *testing.T) {
 	s.want(t, 1, "probe_tls_failure_info", "phase", "handshake", "reason", "unknown_ca")
 	s.want(t, 1, "probe_tls_group_supported", "group", "x25519_mlkem768")
 	s.want(t, 1, "probe_tls_large_client_hello_ok")
+}
+
+// BenchmarkServeProbe measures one /probe (HTTP handler, fresh registry,
+// TLS handshake, metric encoding) against an in-process Go TLS server, per
+// module kind. For where the CPU goes beyond the handshake:
+//
+//	go test -run '^$' -bench ServeProbe/hybrid -benchtime 2000x -cpuprofile cpu.out ./exporter
+//	go tool pprof -top -focus 'ServeProbe$' cpu.out
+func BenchmarkServeProbe(b *testing.B) {
+	p := newPKI(b)
+	srv := tlsServer(b, p, nil)
+	e := newExporter(b, mustConfig(b, "allowed_targets: [127.0.0.1/32]\nmodules:\n  classical:\n    policy: classical\n    ca_file: "+p.caFile+
+		"\n  hybrid:\n    ca_file: "+p.caFile+"\n  enumerate:\n    ca_file: "+p.caFile+"\n    enumerate: true\n"), nil)
+	h := e.Handler(nil)
+	for _, module := range []string{"classical", "hybrid", "enumerate"} {
+		b.Run(module, func(b *testing.B) {
+			q := "/probe?" + url.Values{"target": {srv}, "module": {module}}.Encode()
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, q, nil))
+				if rec.Code != http.StatusOK {
+					b.Fatalf("HTTP %d", rec.Code)
+				}
+			}
+		})
+	}
 }

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/internal/httpserve"
@@ -105,17 +104,7 @@ func fleetEndpoints(t testing.TB, ca *testpki.CA, nHybrid, nClassical int) (addr
 // changes per shard, as the file says.
 func shardJob(t *testing.T, k int, sdDir string) testpeer.PrometheusJob {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(fleetDir, "shard.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg struct {
-		ScrapeConfigs []map[string]any `yaml:"scrape_configs"`
-	}
-	if err := yaml.Unmarshal(data, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	for _, job := range cfg.ScrapeConfigs {
+	for _, job := range shippedJobs(t, "fleet/shard.yml") {
 		if job["job_name"] != "pqtls-probe" {
 			continue
 		}
@@ -134,11 +123,7 @@ func shardJob(t *testing.T, k int, sdDir string) testpeer.PrometheusJob {
 			t.Fatalf("shard.yml: %d keep rules on __tmp_hash, want 1", keeps)
 		}
 		job["file_sd_configs"] = []map[string]any{{"files": []string{filepath.Join(sdDir, "*.json")}, "refresh_interval": "1s"}}
-		b, _ := json.Marshal(job)
-		var pj testpeer.PrometheusJob
-		if err := json.Unmarshal(b, &pj); err != nil {
-			t.Fatal(err)
-		}
+		pj := jobOf(t, job)
 		pj.Interval, pj.Timeout = fleetScrapeInterval.String(), fleetScrapeTimeout.String()
 		return pj
 	}
@@ -396,26 +381,12 @@ func writeFleetSD(t *testing.T, addrs []string, exporterAddr string) string {
 // globalJob returns global.yml's federation job pointed at the shards.
 func globalJob(t *testing.T, shards []*testpeer.PrometheusPeer) testpeer.PrometheusJob {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(fleetDir, "global.yml"))
-	if err != nil {
-		t.Fatal(err)
+	jobs := shippedJobs(t, "fleet/global.yml")
+	if len(jobs) != 1 || jobs[0]["job_name"] != "pqtls-shards" {
+		t.Fatalf("global.yml: want one job pqtls-shards, got %v", jobs)
 	}
-	var cfg struct {
-		ScrapeConfigs []map[string]any `yaml:"scrape_configs"`
-	}
-	if err := yaml.Unmarshal(data, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	if len(cfg.ScrapeConfigs) != 1 || cfg.ScrapeConfigs[0]["job_name"] != "pqtls-shards" {
-		t.Fatalf("global.yml: want one job pqtls-shards, got %v", cfg.ScrapeConfigs)
-	}
-	job := cfg.ScrapeConfigs[0]
-	delete(job, "static_configs")
-	b, _ := json.Marshal(job)
-	var pj testpeer.PrometheusJob
-	if err := json.Unmarshal(b, &pj); err != nil {
-		t.Fatal(err)
-	}
+	delete(jobs[0], "static_configs")
+	pj := jobOf(t, jobs[0])
 	if !pj.HonorLabels || pj.MetricsPath != "/federate" || len(pj.Params["match[]"]) == 0 {
 		t.Fatalf("global.yml: federation job lost honor_labels, /federate or match[]: %+v", pj)
 	}

@@ -1,26 +1,22 @@
 package exporter
 
 import (
-	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/pqtls/pqtls/devpki"
 	"github.com/pqtls/pqtls/internal/testpeer"
 )
 
@@ -28,95 +24,9 @@ import (
 // amplification"): who may be probed, how many probes run at once, what
 // debug output reveals, where client certificates go.
 
-// fakeResolver answers from a table and counts lookups per name. A name
-// with several answers returns the next one on each lookup (a rebinding
-// DNS server).
-type fakeResolver struct {
-	mu      sync.Mutex
-	answers map[string][][]netip.Addr
-	lookups map[string]int
-}
-
-func newResolver(answers map[string][][]netip.Addr) *fakeResolver {
-	return &fakeResolver{answers: answers, lookups: map[string]int{}}
-}
-
-func (r *fakeResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	seq, ok := r.answers[host]
-	if !ok {
-		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
-	}
-	i := min(r.lookups[host], len(seq)-1)
-	r.lookups[host]++
-	return append([]netip.Addr(nil), seq[i]...), nil
-}
-
-func (r *fakeResolver) count(host string) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.lookups[host]
-}
-
-func addrs(s ...string) []netip.Addr {
-	out := make([]netip.Addr, len(s))
-	for i, a := range s {
-		out[i] = netip.MustParseAddr(a)
-	}
-	return out
-}
-
-// countingListener listens on addr and counts the connections it accepts
-// (closing them at once).
-func countingListener(t *testing.T, addr string) *atomic.Int64 {
-	t.Helper()
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Skipf("cannot listen on %s: %v", addr, err)
-	}
-	var n atomic.Int64
-	testpeer.Serve(t, ln, 5*time.Second, func(c net.Conn) { n.Add(1) })
-	return &n
-}
-
-// get runs one /probe request through e's handler.
-func get(e *Exporter, q url.Values) *httptest.ResponseRecorder {
-	rec := httptest.NewRecorder()
-	e.Handler(nil).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/probe?"+q.Encode(), nil))
-	return rec
-}
-
-func gather(t *testing.T, reg *prometheus.Registry) scrape {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := scrape{}
-	for _, mf := range mfs {
-		s[mf.GetName()] = mf
-	}
-	return s
-}
-
+// TestAllowedTargetsConfig: the defaults without allowed_targets (the
+// invalid entries are cases of TestParseConfigErrors).
 func TestAllowedTargetsConfig(t *testing.T) {
-	for _, tc := range []struct{ name, yml, want string }{
-		{"bad cidr", "allowed_targets: [10.0.0.0/33]\nmodules:\n  a: {}\n", "x.yaml:1: allowed_targets entry \"10.0.0.0/33\" is not a CIDR"},
-		{"port", "allowed_targets: [db.example:5432]\nmodules:\n  a: {}\n", "without a port"},
-		{"bad glob", "allowed_targets: ['[a-']\nmodules:\n  a: {}\n", "not a valid glob"},
-		{"empty list", "allowed_targets: []\nmodules:\n  a: {}\n", "allowed_targets is empty"},
-		{"empty entry", "allowed_targets: ['']\nmodules:\n  a: {}\n", "empty entry"},
-		{"module bad entry", "modules:\n  a:\n    timeout: 2s\n    allowed_targets: [300.1.1.1/8]\n", "x.yaml:4: module \"a\": allowed_targets entry"},
-		{"negative cap", "max_concurrent_probes: -1\nmodules:\n  a: {}\n", "x.yaml:1: max_concurrent_probes must be positive"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseConfig([]byte(tc.yml), "x.yaml")
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %v, want %q", err, tc.want)
-			}
-		})
-	}
 	cfg := mustConfig(t, "modules:\n  a: {}\n")
 	if cfg.MaxConcurrentProbes != 256 {
 		t.Errorf("default max_concurrent_probes %d, want 256", cfg.MaxConcurrentProbes)
@@ -395,10 +305,6 @@ func TestExposureWarning(t *testing.T) {
 			t.Errorf("%v on %v: unexpected warning %q", tc.cfg.AllowedTargets, tc.addr, w)
 		}
 	}
-}
-
-func devpkiClient() devpki.Request {
-	return devpki.Request{CommonName: "exporter probe", Client: true}
 }
 
 // TestEnumeratorRequired: the exporter package does not import scan; a

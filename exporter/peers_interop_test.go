@@ -2,10 +2,15 @@ package exporter
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/pqtls/pqtls/internal/testpeer"
 )
@@ -40,3 +45,38 @@ func waitFor(t *testing.T, p *testpeer.PrometheusPeer, expr string, timeout time
 }
 
 func anySample([]testpeer.Sample) bool { return true }
+
+// shippedJobs reads the scrape_configs of a Prometheus file shipped in
+// deploy/prometheus (path relative to it) as raw maps, for a test to edit
+// before jobOf.
+func shippedJobs(t *testing.T, file string) []map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(deployDir, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		ScrapeConfigs []map[string]any `yaml:"scrape_configs"`
+	}
+	if err := yaml.Unmarshal(data, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	return cfg.ScrapeConfigs
+}
+
+// jobOf converts a raw scrape config into the test's job; keys the job type
+// does not know (kubernetes_sd_configs) and scrape_interval (the tests set
+// their own timing) are left out.
+func jobOf(t *testing.T, raw map[string]any) testpeer.PrometheusJob {
+	t.Helper()
+	delete(raw, "scrape_interval")
+	b, err := json.Marshal(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var job testpeer.PrometheusJob
+	if err := json.Unmarshal(b, &job); err != nil {
+		t.Fatal(err)
+	}
+	return job
+}

@@ -3,8 +3,6 @@ package exporter
 import (
 	"context"
 	"net"
-	"sort"
-	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -56,33 +54,4 @@ func TestCertificateLabelsBounded(t *testing.T) {
 	if len(s) != maxCertMetrics || s[`probe_tls_certificate_info{position=0,public_key_algorithm=ML-DSA-65,signature_algorithm=other}`] != 1 {
 		t.Errorf("series %v", s)
 	}
-}
-
-// gauges flattens a registry's gauges into "name{k=v,...}" -> value,
-// labels sorted, "name" alone for a gauge without labels.
-func gauges(t *testing.T, reg prometheus.Gatherer) map[string]float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]float64{}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			if m.GetGauge() == nil || !strings.HasPrefix(mf.GetName(), "probe_tls_c") && !strings.HasPrefix(mf.GetName(), "probe_tls_ml_dsa") {
-				continue
-			}
-			var kv []string
-			for _, lp := range m.GetLabel() {
-				kv = append(kv, lp.GetName()+"="+lp.GetValue())
-			}
-			sort.Strings(kv)
-			key := mf.GetName()
-			if len(kv) > 0 {
-				key += "{" + strings.Join(kv, ",") + "}"
-			}
-			out[key] = m.GetGauge().GetValue()
-		}
-	}
-	return out
 }
