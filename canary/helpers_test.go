@@ -95,15 +95,9 @@ func handleFault(c net.Conn, f fault, cfg *tls.Config, done chan struct{}) {
 		_, _ = io.WriteString(c, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
 		return
 	case faultSingleRead:
-		n, err := c.Read(buf)
-		if err != nil {
-			return
+		if n, ok := singleRead(c, buf); ok {
+			_ = tls.Server(&prefixConn{Conn: c, prefix: buf[:n]}, cfg).Handshake()
 		}
-		if !completeHello(buf[:n]) {
-			reset(c)
-			return
-		}
-		_ = tls.Server(&prefixConn{Conn: c, prefix: buf[:n]}, cfg).Handshake()
 		return
 	case faultDropLarge, faultAlertLarge:
 		hdr := make([]byte, 5)
@@ -123,6 +117,21 @@ func handleFault(c net.Conn, f fault, cfg *tls.Config, done chan struct{}) {
 		}
 		_ = tls.Server(&prefixConn{Conn: c, prefix: hdr}, cfg).Handshake()
 	}
+}
+
+// singleRead reads once into buf, like a server with the tldr.fail bug:
+// when that read does not hold a complete ClientHello it resets c and
+// returns false.
+func singleRead(c net.Conn, buf []byte) (int, bool) {
+	n, err := c.Read(buf)
+	if err != nil {
+		return 0, false
+	}
+	if !completeHello(buf[:n]) {
+		reset(c)
+		return 0, false
+	}
+	return n, true
 }
 
 // completeHello reports whether b starts with one handshake record holding
