@@ -104,19 +104,10 @@ func TestCanaryCLIUnreachableExits1(t *testing.T) {
 }
 
 func TestCanaryCLIUsageErrors(t *testing.T) {
-	for _, args := range [][]string{
-		{},
-		{"a:1", "b:2"},
-		{"no-port"},
-		{"h:443", "--format", "xml"},
-		{"h:443", "--count", "0"},
-		{"h:443", "--starttls", "gopher"},
-		{"h:443", "--cases", "hybird"},
-		{"h:443", "--pmtu", "maybe"},
-		{"h:443", "--timeout", "-1s"},
-		{"h:443", "--ca", "/nonexistent/ca.pem"},
-		{"h:443", "--bogus"},
-	} {
+	// One command line per string, split on spaces.
+	for _, line := range []string{"", "a:1 b:2", "no-port", "h:443 --format xml", "h:443 --count 0", "h:443 --starttls gopher",
+		"h:443 --cases hybird", "h:443 --pmtu maybe", "h:443 --timeout -1s", "h:443 --ca /nonexistent/ca.pem", "h:443 --bogus"} {
+		args := strings.Fields(line)
 		code, out, errOut := runCanary(t, args...)
 		if code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
