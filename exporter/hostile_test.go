@@ -1,6 +1,7 @@
 package exporter
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -11,18 +12,72 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pqtls/pqtls/devpki"
 	"github.com/pqtls/pqtls/internal/testpeer"
 )
 
 // Hostile-input regressions of the exporter (issue 11, "Exporter SSRF and
 // amplification"): who may be probed, how many probes run at once, what
 // debug output reveals, where client certificates go.
+
+// fakeResolver answers from a table and counts lookups per name. A name
+// with several answers returns the next one on each lookup (a rebinding
+// DNS server).
+type fakeResolver struct {
+	mu      sync.Mutex
+	answers map[string][][]netip.Addr
+	lookups map[string]int
+}
+
+func newResolver(answers map[string][][]netip.Addr) *fakeResolver {
+	return &fakeResolver{answers: answers, lookups: map[string]int{}}
+}
+
+func (r *fakeResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	seq, ok := r.answers[host]
+	if !ok {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	i := min(r.lookups[host], len(seq)-1)
+	r.lookups[host]++
+	return append([]netip.Addr(nil), seq[i]...), nil
+}
+
+func (r *fakeResolver) count(host string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lookups[host]
+}
+
+func addrs(s ...string) []netip.Addr {
+	out := make([]netip.Addr, len(s))
+	for i, a := range s {
+		out[i] = netip.MustParseAddr(a)
+	}
+	return out
+}
+
+// countingListener listens on addr and counts the connections it accepts
+// (closing them at once).
+func countingListener(t *testing.T, addr string) *atomic.Int64 {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("cannot listen on %s: %v", addr, err)
+	}
+	var n atomic.Int64
+	testpeer.Serve(t, ln, 5*time.Second, func(c net.Conn) { n.Add(1) })
+	return &n
+}
 
 // TestAllowedTargetsConfig: the defaults without allowed_targets (the
 // invalid entries are cases of TestParseConfigErrors).
@@ -305,6 +360,10 @@ func TestExposureWarning(t *testing.T) {
 			t.Errorf("%v on %v: unexpected warning %q", tc.cfg.AllowedTargets, tc.addr, w)
 		}
 	}
+}
+
+func devpkiClient() devpki.Request {
+	return devpki.Request{CommonName: "exporter probe", Client: true}
 }
 
 // TestEnumeratorRequired: the exporter package does not import scan; a
