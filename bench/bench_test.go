@@ -98,3 +98,22 @@ func TestRunCountIsExact(t *testing.T) {
 		}
 	}
 }
+
+// TestParseTarget: host:port and unix:PATH targets; a missing host or
+// port, port 0, a named port and an empty path are errors.
+func TestParseTarget(t *testing.T) {
+	for in, want := range map[string]string{
+		"127.0.0.1:443": "tcp 127.0.0.1:443", "db.internal:5433": "tcp db.internal:5433", "[::1]:8443": "tcp [::1]:8443",
+		"unix:/run/x.sock": "unix /run/x.sock",
+	} {
+		n, a, err := ParseTarget(in)
+		if err != nil || n+" "+a != want {
+			t.Errorf("ParseTarget(%q) = %s %s, %v; want %s", in, n, a, err, want)
+		}
+	}
+	for _, in := range []string{"127.0.0.1", "db.internal", "db:", ":443", "db:0", "db:https", "unix:", ""} {
+		if _, _, err := ParseTarget(in); err == nil {
+			t.Errorf("ParseTarget(%q): no error", in)
+		}
+	}
+}
