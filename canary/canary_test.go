@@ -11,10 +11,11 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls"
-	"github.com/pqtls/pqtls/internal/testpeer"
-	"github.com/pqtls/pqtls/internal/testpki"
 	"github.com/pqtls/pqtls/internal/wire"
 	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/pqtls/pqtls/internal/testpeer"
+	"github.com/pqtls/pqtls/internal/testpki"
 )
 
 func run(t *testing.T, o Options) *Report {

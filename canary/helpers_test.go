@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls"
+
 	"github.com/pqtls/pqtls/internal/testpeer"
 	"github.com/pqtls/pqtls/internal/testpki"
 )

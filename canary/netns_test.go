@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls"
+
 	"github.com/pqtls/pqtls/internal/testpeer"
 	"github.com/pqtls/pqtls/internal/testpki"
 )
