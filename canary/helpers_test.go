@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls"
-
 	"github.com/pqtls/pqtls/internal/testpeer"
 	"github.com/pqtls/pqtls/internal/testpki"
 )

@@ -1,6 +1,7 @@
 package exporter
 
 import (
+	_ "embed"
 	"errors"
 	"net/netip"
 	"os"
@@ -14,19 +15,20 @@ import (
 	"github.com/pqtls/pqtls/internal/doccheck"
 )
 
+// badConfigs holds the invalid configurations of TestParseConfigErrors.
+//
+//go:embed testdata/bad-configs.yaml
+var badConfigs []byte
+
 // TestParseConfigErrors parses each invalid configuration of
 // testdata/bad-configs.yaml (module keys, durations, policies, groups,
 // files, allowed_targets, max_concurrent_probes) as "x.yaml".
 func TestParseConfigErrors(t *testing.T) {
-	data, err := os.ReadFile("testdata/bad-configs.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var cases []struct {
 		Name, Config, Want string
 		Line               int
 	}
-	if err := yaml.Unmarshal(data, &cases); err != nil || len(cases) < 20 {
+	if err := yaml.Unmarshal(badConfigs, &cases); err != nil || len(cases) < 20 {
 		t.Fatalf("testdata/bad-configs.yaml: %d cases, %v", len(cases), err)
 	}
 	for _, tc := range cases {

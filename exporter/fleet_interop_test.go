@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/internal/httpserve"
@@ -575,4 +576,39 @@ func TestInteropFleetRemoteWrite(t *testing.T) {
 	if len(seen) != len(addrs) {
 		t.Errorf("global view holds %d of %d endpoints", len(seen), len(addrs))
 	}
+}
+
+// shippedJobs reads the scrape_configs of a Prometheus file shipped in
+// deploy/prometheus (path relative to it) as raw maps, for a test to edit
+// before jobOf.
+func shippedJobs(t *testing.T, file string) []map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(deployDir, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		ScrapeConfigs []map[string]any `yaml:"scrape_configs"`
+	}
+	if err := yaml.Unmarshal(data, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	return cfg.ScrapeConfigs
+}
+
+// jobOf converts a raw scrape config into the test's job; keys the job type
+// does not know (kubernetes_sd_configs) and scrape_interval (the tests set
+// their own timing) are left out.
+func jobOf(t *testing.T, raw map[string]any) testpeer.PrometheusJob {
+	t.Helper()
+	delete(raw, "scrape_interval")
+	b, err := json.Marshal(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var job testpeer.PrometheusJob
+	if err := json.Unmarshal(b, &job); err != nil {
+		t.Fatal(err)
+	}
+	return job
 }
