@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -312,12 +313,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return res, nil
 }
 
+// reasons formats error counts as "reason=n ...", by reason name.
 func reasons(m map[string]int64) string {
-	var parts []string
-	for k, v := range m {
-		parts = append(parts, fmt.Sprintf("%s=%d", k, v))
+	parts := make([]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, m[k]))
 	}
-	slices.Sort(parts)
 	return strings.Join(parts, " ")
 }
 

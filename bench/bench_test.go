@@ -2,36 +2,25 @@ package bench
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
 	"net"
 	"testing"
 	"time"
+
+	"github.com/pqtls/pqtls/internal/testpki"
 )
 
 func testServer(t *testing.T, curves []tls.CurveID) (string, *tls.Config) {
 	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "bench"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign}
-	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	leaf, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
+	ca := testpki.NewCA(t)
+	cert := ca.Server(t, testpki.CertOptions{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewEchoServer(ln, &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, CurvePreferences: curves})
+	srv := NewEchoServer(ln, &tls.Config{Certificates: []tls.Certificate{cert.TLS}, CurvePreferences: curves})
 	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String(), &tls.Config{RootCAs: pool}
+	return ln.Addr().String(), &tls.Config{RootCAs: ca.Pool()}
 }
 
 func TestRunModes(t *testing.T) {
@@ -106,6 +95,25 @@ func TestRunCountIsExact(t *testing.T) {
 		res, err := Run(context.Background(), Options{Target: addr, TLS: cfg, Mode: c.mode, Concurrency: c.concurrency, Count: c.count, Duration: 30 * time.Second})
 		if err != nil || res.Operations != c.count {
 			t.Errorf("%s count %d with %d workers: %d operations, err %v", c.mode, c.count, c.concurrency, res.Operations, err)
+		}
+	}
+}
+
+// TestParseTarget: host:port and unix:PATH targets; a missing host or
+// port, port 0, a named port and an empty path are errors.
+func TestParseTarget(t *testing.T) {
+	for in, want := range map[string]string{
+		"127.0.0.1:443": "tcp 127.0.0.1:443", "db.internal:5433": "tcp db.internal:5433", "[::1]:8443": "tcp [::1]:8443",
+		"unix:/run/x.sock": "unix /run/x.sock",
+	} {
+		n, a, err := ParseTarget(in)
+		if err != nil || n+" "+a != want {
+			t.Errorf("ParseTarget(%q) = %s %s, %v; want %s", in, n, a, err, want)
+		}
+	}
+	for _, in := range []string{"127.0.0.1", "db.internal", "db:", ":443", "db:0", "db:https", "unix:", ""} {
+		if _, _, err := ParseTarget(in); err == nil {
+			t.Errorf("ParseTarget(%q): no error", in)
 		}
 	}
 }

@@ -14,23 +14,6 @@ import (
 	"github.com/pqtls/pqtls/internal/testpki"
 )
 
-func TestParseTarget(t *testing.T) {
-	for in, want := range map[string]string{
-		"127.0.0.1:443": "tcp 127.0.0.1:443", "db.internal:5433": "tcp db.internal:5433", "[::1]:8443": "tcp [::1]:8443",
-		"unix:/run/x.sock": "unix /run/x.sock",
-	} {
-		n, a, err := ParseTarget(in)
-		if err != nil || n+" "+a != want {
-			t.Errorf("ParseTarget(%q) = %s %s, %v; want %s", in, n, a, err, want)
-		}
-	}
-	for _, in := range []string{"127.0.0.1", "db.internal", "db:", ":443", "db:0", "db:https", "unix:", ""} {
-		if _, _, err := ParseTarget(in); err == nil {
-			t.Errorf("ParseTarget(%q): no error", in)
-		}
-	}
-}
-
 // mtlsServer runs a TLS 1.3 server that requires a client certificate
 // from ca (policy ClientAuth) and counts the connections it accepted.
 func mtlsServer(t *testing.T, auth tls.ClientAuthType, noTickets ...bool) (addr string, ca *testpki.CA) {

@@ -14,9 +14,7 @@ import (
 // refuses a client without a certificate after the TLS 1.3 handshake
 // completed on the client side; pqtls bench counts those as errors.
 func TestInteropHAProxyMTLSRefusal(t *testing.T) {
-	if testing.Short() {
-		t.Skip("interop test: needs haproxy")
-	}
+	testpeer.Require(t, testpeer.PeerHAProxy)
 	clientCA := testpki.NewCA(t)
 	h := testpeer.HAProxy(t, testpeer.HAProxyOptions{ClientCA: clientCA, MinVersion: "TLSv1.3"})
 	cfg := &tls.Config{RootCAs: h.CA.Pool(), ServerName: "localhost"}

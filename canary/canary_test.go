@@ -2,15 +2,9 @@ package canary
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"io"
-	"math/big"
 	"net"
 	"strings"
 	"testing"
@@ -21,6 +15,7 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/pqtls/pqtls/internal/testpeer"
+	"github.com/pqtls/pqtls/internal/testpki"
 )
 
 func run(t *testing.T, o Options) *Report {
@@ -337,19 +332,7 @@ func TestStartTLSProtocolsShared(t *testing.T) {
 // refuses classical", but a warning naming the certificate problem.
 func TestWrongCAIsNotAPathVerdict(t *testing.T) {
 	addr := servePQTLS(t, listenLoopback(t), pqtls.ModePrefer)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(9), Subject: pkix.Name{CommonName: "unrelated CA"}, IsCA: true, BasicConstraintsValid: true,
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
+	pool := testpki.NewCA(t).Pool() // an unrelated CA
 	rep := run(t, Options{Target: addr, Count: 2, RootCAs: pool})
 	if c := caseOf(t, rep, CaseFullHybrid); c.Classes[ClassCertificate] != 2 {
 		t.Fatalf("full hybrid handshake classes %v, want certificate 2", c.Classes)

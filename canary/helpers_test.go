@@ -1,15 +1,9 @@
 package canary
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/binary"
 	"io"
-	"math/big"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -18,6 +12,7 @@ import (
 
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/internal/testpeer"
+	"github.com/pqtls/pqtls/internal/testpki"
 )
 
 var (
@@ -25,26 +20,11 @@ var (
 	testCert tls.Certificate
 )
 
-// serverCert returns a throwaway self-signed certificate.
+// serverCert returns a throwaway server certificate (testpki: localhost,
+// 127.0.0.1, ::1), one per test binary.
 func serverCert(t testing.TB) tls.Certificate {
 	t.Helper()
-	certOnce.Do(func() {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			panic(err)
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "canary test"},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-			DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-		if err != nil {
-			panic(err)
-		}
-		testCert = tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-	})
+	certOnce.Do(func() { testCert = testpki.NewCA(t).Server(t, testpki.CertOptions{}).TLS })
 	return testCert
 }
 
@@ -115,15 +95,9 @@ func handleFault(c net.Conn, f fault, cfg *tls.Config, done chan struct{}) {
 		_, _ = io.WriteString(c, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
 		return
 	case faultSingleRead:
-		n, err := c.Read(buf)
-		if err != nil {
-			return
+		if n, ok := singleRead(c, buf); ok {
+			_ = tls.Server(&prefixConn{Conn: c, prefix: buf[:n]}, cfg).Handshake()
 		}
-		if !completeHello(buf[:n]) {
-			reset(c)
-			return
-		}
-		_ = tls.Server(&prefixConn{Conn: c, prefix: buf[:n]}, cfg).Handshake()
 		return
 	case faultDropLarge, faultAlertLarge:
 		hdr := make([]byte, 5)
@@ -143,6 +117,21 @@ func handleFault(c net.Conn, f fault, cfg *tls.Config, done chan struct{}) {
 		}
 		_ = tls.Server(&prefixConn{Conn: c, prefix: hdr}, cfg).Handshake()
 	}
+}
+
+// singleRead reads once into buf, like a server with the tldr.fail bug:
+// when that read does not hold a complete ClientHello it resets c and
+// returns false.
+func singleRead(c net.Conn, buf []byte) (int, bool) {
+	n, err := c.Read(buf)
+	if err != nil {
+		return 0, false
+	}
+	if !completeHello(buf[:n]) {
+		reset(c)
+		return 0, false
+	}
+	return n, true
 }
 
 // completeHello reports whether b starts with one handshake record holding

@@ -104,42 +104,57 @@ func TestNetnsCleanPath(t *testing.T) {
 	})
 }
 
-func TestNetnsPMTUBlackHole(t *testing.T) {
-	n := newTopo(t)
-	// The router's link towards the server has MTU 1280 while both hosts
-	// keep 1500, and the router's ICMP fragmentation-needed never leaves it.
-	n.Router.SetMTU(t, rsIf, 1280)
-	n.Router.Iptables(t, "-A", "OUTPUT", "-p", "icmp", "--icmp-type", "fragmentation-needed", "-j", "DROP")
-	n.Router.Iptables(t, "-A", "FORWARD", "-p", "icmp", "--icmp-type", "fragmentation-needed", "-j", "DROP")
-	addr := n.pqtlsTarget()
-	rep := n.canary(Options{Target: addr, Count: 2, Timeout: 1500 * time.Millisecond, SplitPause: 20 * time.Millisecond, PMTU: PMTUOn})
-	wantVerdict(t, rep, VerdictLargeHelloDropped, false)
-	if c := caseOf(t, rep, CaseClassical); c.OK != 2 {
-		t.Errorf("classical %v", c.Classes)
-	}
-	if c := caseOf(t, rep, CaseHybrid); c.Classes[ClassTimeout] != 2 {
-		t.Errorf("hybrid %v", c.Classes)
-	}
-	pm := rep.Path.PMTU
-	if pm == nil || pm.Status != PMTUStatusOK || pm.PathMTU != 1280 || pm.SmallestLost != 1281 || !pm.BlackHole {
-		t.Fatalf("pmtu probe %+v, want path MTU 1280 and a black hole", pm)
-	}
-	if !strings.Contains(strings.Join(rep.Verdict.Advice, "\n"), "path MTU of 1280") {
-		t.Errorf("advice does not cite the probe: %q", rep.Verdict.Advice)
-	}
-}
-
-func TestNetnsMiddleboxDropsLargePackets(t *testing.T) {
-	n := newTopo(t)
-	n.Router.Iptables(t, "-A", "FORWARD", "-m", "length", "--length", "1401:65535", "-j", "DROP")
-	addr := n.pqtlsTarget()
-	rep := n.canary(Options{Target: addr, Count: 2, Timeout: 1500 * time.Millisecond, SplitPause: 20 * time.Millisecond, PMTU: PMTUOn})
-	wantVerdict(t, rep, VerdictLargeHelloDropped, false)
-	if c := caseOf(t, rep, CaseFullClassical); c.OK != 2 {
-		t.Errorf("classical handshake %v", c.Classes)
-	}
-	if pm := rep.Path.PMTU; pm == nil || pm.PathMTU != 1400 || !pm.BlackHole {
-		t.Errorf("pmtu probe %+v, want 1400", pm)
+// TestNetnsLargeHelloDropped: a path that loses large packets in the
+// router (an MTU black hole, a middlebox dropping by length) gets the
+// large_hello_dropped verdict, and the PMTU probe finds the limit.
+func TestNetnsLargeHelloDropped(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(n *topo)
+		check func(t *testing.T, rep *Report)
+	}{
+		{"pmtu black hole", func(n *topo) {
+			// The router's link towards the server has MTU 1280 while both
+			// hosts keep 1500, and the router's ICMP fragmentation-needed
+			// never leaves it.
+			n.Router.SetMTU(n.t, rsIf, 1280)
+			for _, chain := range []string{"OUTPUT", "FORWARD"} {
+				n.Router.Iptables(n.t, "-A", chain, "-p", "icmp", "--icmp-type", "fragmentation-needed", "-j", "DROP")
+			}
+		}, func(t *testing.T, rep *Report) {
+			if c := caseOf(t, rep, CaseClassical); c.OK != 2 {
+				t.Errorf("classical %v", c.Classes)
+			}
+			if c := caseOf(t, rep, CaseHybrid); c.Classes[ClassTimeout] != 2 {
+				t.Errorf("hybrid %v", c.Classes)
+			}
+			pm := rep.Path.PMTU
+			if pm == nil || pm.Status != PMTUStatusOK || pm.PathMTU != 1280 || pm.SmallestLost != 1281 || !pm.BlackHole {
+				t.Fatalf("pmtu probe %+v, want path MTU 1280 and a black hole", pm)
+			}
+			if !strings.Contains(strings.Join(rep.Verdict.Advice, "\n"), "path MTU of 1280") {
+				t.Errorf("advice does not cite the probe: %q", rep.Verdict.Advice)
+			}
+		}},
+		{"middlebox drops large packets", func(n *topo) {
+			n.Router.Iptables(n.t, "-A", "FORWARD", "-m", "length", "--length", "1401:65535", "-j", "DROP")
+		}, func(t *testing.T, rep *Report) {
+			if c := caseOf(t, rep, CaseFullClassical); c.OK != 2 {
+				t.Errorf("classical handshake %v", c.Classes)
+			}
+			if pm := rep.Path.PMTU; pm == nil || pm.PathMTU != 1400 || !pm.BlackHole {
+				t.Errorf("pmtu probe %+v, want 1400", pm)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newTopo(t)
+			tc.setup(n)
+			addr := n.pqtlsTarget()
+			rep := n.canary(Options{Target: addr, Count: 2, Timeout: 1500 * time.Millisecond, SplitPause: 20 * time.Millisecond, PMTU: PMTUOn})
+			wantVerdict(t, rep, VerdictLargeHelloDropped, false)
+			tc.check(t, rep)
+		})
 	}
 }
 
@@ -231,12 +246,8 @@ func (n *topo) singleReadProxy(backend string) string {
 	}
 	testpeer.Serve(n.t, ln, 10*time.Second, func(c net.Conn) {
 		buf := make([]byte, 16<<10)
-		k, err := c.Read(buf)
-		if err != nil {
-			return
-		}
-		if !completeHello(buf[:k]) {
-			reset(c)
+		k, ok := singleRead(c, buf)
+		if !ok {
 			return
 		}
 		// Dialed from the router namespace (the socket stays there).

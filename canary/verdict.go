@@ -188,47 +188,39 @@ var Verdicts = []VerdictRule{
 		},
 		Advice: fixed("fix the path or the server first (see the failure classes per case), then rerun with a larger --count")},
 	{Code: VerdictRecordFragmentation, Match: func(e *Evidence) bool { return e.onlyFailing(CaseHybridSplitRecord) },
-		Summary: func(e *Evidence) string {
-			return fmt.Sprintf("the ClientHello split across several TLS records fails while the same hello in one record works (%s): the server or an inspecting middlebox does not reassemble handshake messages across records, which RFC 8446 requires", e.failed())
-		},
-		Advice: fixed("upgrade the server or the inspecting device; ClientHellos larger than 16 KB, and some TLS stacks, need record fragmentation", "Go, OpenSSL and browsers send a hybrid ClientHello in one record today, so the immediate risk is low; recheck after any upgrade")},
+		Summary: failedSummary("the ClientHello split across several TLS records fails while the same hello in one record works (%s): the server or an inspecting middlebox does not reassemble handshake messages across records, which RFC 8446 requires"),
+		Advice:  fixed("upgrade the server or the inspecting device; ClientHellos larger than 16 KB, and some TLS stacks, need record fragmentation", "Go, OpenSSL and browsers send a hybrid ClientHello in one record today, so the immediate risk is low; recheck after any upgrade")},
 	{Code: VerdictHRRBroken, Match: func(e *Evidence) bool { return e.onlyFailing(CaseHybridHRR) },
-		Summary: func(e *Evidence) string {
-			return fmt.Sprintf("the HelloRetryRequest path fails (%s) while hybrid ClientHellos with a hybrid key share work: a client that sends only a classical share (older configurations) cannot upgrade to hybrid on this path", e.failed())
-		},
-		Advice: fixed("make sure clients send an X25519MLKEM768 key share up front (Go >= 1.24 and OpenSSL >= 3.5 do by default)", "report the HelloRetryRequest failure to the server or middlebox vendor")},
+		Summary: failedSummary("the HelloRetryRequest path fails (%s) while hybrid ClientHellos with a hybrid key share work: a client that sends only a classical share (older configurations) cannot upgrade to hybrid on this path"),
+		Advice:  fixed("make sure clients send an X25519MLKEM768 key share up front (Go >= 1.24 and OpenSSL >= 3.5 do by default)", "report the HelloRetryRequest failure to the server or middlebox vendor")},
 	{Code: VerdictSplitHelloReset, Match: func(e *Evidence) bool {
 		split, whole := e.Report.caseByName(CaseHybridSplitTCP), e.Report.caseByName(CaseHybrid)
 		return split != nil && resetLike(split.Classes) > 0 && (whole == nil || whole.OK == whole.Attempts || resetLike(whole.Classes) > 0) && dominant(e.FailClasses) == "reset"
 	},
-		Summary: func(e *Evidence) string {
-			return fmt.Sprintf("resets when the ClientHello spans two TCP segments (%s): a device on the path (SNI router, proxy, firewall) or the server reads the ClientHello with a single read() and gives up when it is incomplete (the tldr.fail bug)", e.failed())
-		},
-		Advice: fixed("find the device: run the canary from just in front of each hop (proxy, load balancer, firewall) towards the server", "upgrade or reconfigure it to reassemble the ClientHello (larger receive buffer, ClientHello buffering)", keepClassical)},
+		Summary: failedSummary("resets when the ClientHello spans two TCP segments (%s): a device on the path (SNI router, proxy, firewall) or the server reads the ClientHello with a single read() and gives up when it is incomplete (the tldr.fail bug)"),
+		Advice:  fixed("find the device: run the canary from just in front of each hop (proxy, load balancer, firewall) towards the server", "upgrade or reconfigure it to reassemble the ClientHello (larger receive buffer, ClientHello buffering)", keepClassical)},
 	{Code: VerdictLargeHelloDropped, Match: func(e *Evidence) bool { return dominant(e.FailClasses) == "timeout" },
-		Summary: func(e *Evidence) string {
-			return fmt.Sprintf("hybrid ClientHellos time out while classical ones succeed (%s): something on the path drops large packets or fragments (MTU black hole or middlebox)", e.failed())
-		},
-		Advice: droppedAdvice},
+		Summary: failedSummary("hybrid ClientHellos time out while classical ones succeed (%s): something on the path drops large packets or fragments (MTU black hole or middlebox)"),
+		Advice:  droppedAdvice},
 	{Code: VerdictLargeHelloReset, Match: func(e *Evidence) bool { return dominant(e.FailClasses) == "reset" },
-		Summary: func(e *Evidence) string {
-			return fmt.Sprintf("the connection is reset or closed on hybrid ClientHellos while classical ones succeed (%s): a device on the path or the server rejects ClientHellos larger than one packet or one read", e.failed())
-		},
-		Advice: fixed("find the device: run the canary from just in front of each hop towards the server", "upgrade or reconfigure it (ClientHello reassembly, larger buffers)", keepClassical)},
+		Summary: failedSummary("the connection is reset or closed on hybrid ClientHellos while classical ones succeed (%s): a device on the path or the server rejects ClientHellos larger than one packet or one read"),
+		Advice:  fixed("find the device: run the canary from just in front of each hop towards the server", "upgrade or reconfigure it (ClientHello reassembly, larger buffers)", keepClassical)},
 	{Code: VerdictHybridAlert, Match: func(e *Evidence) bool { return dominant(e.FailClasses) == "alert" },
-		Summary: func(e *Evidence) string {
-			return fmt.Sprintf("hybrid ClientHellos get an alert while classical ones succeed (%s): the server or an inspecting firewall rejects the hybrid ClientHello", e.failed())
-		},
-		Advice: fixed("if the server is the one answering, upgrade its TLS stack (OpenSSL >= 3.5, Go >= 1.24, BoringSSL); a conforming classical-only server ignores unknown groups instead of failing", "if an inspecting firewall sits on the path, update it or exempt this traffic from TLS inspection", keepClassical)},
+		Summary: failedSummary("hybrid ClientHellos get an alert while classical ones succeed (%s): the server or an inspecting firewall rejects the hybrid ClientHello"),
+		Advice:  fixed("if the server is the one answering, upgrade its TLS stack (OpenSSL >= 3.5, Go >= 1.24, BoringSSL); a conforming classical-only server ignores unknown groups instead of failing", "if an inspecting firewall sits on the path, update it or exempt this traffic from TLS inspection", keepClassical)},
 	{Code: VerdictHybridUnexpected, Match: func(*Evidence) bool { return true },
-		Summary: func(e *Evidence) string {
-			return fmt.Sprintf("hybrid ClientHellos get an unexpected answer while classical ones succeed (%s): something on the path rewrites or answers for the server", e.failed())
-		},
-		Advice: fixed("look at the errors per case above (-v), and capture the exchange with 'tcpdump -w' for a closer look", keepClassical)},
+		Summary: failedSummary("hybrid ClientHellos get an unexpected answer while classical ones succeed (%s): something on the path rewrites or answers for the server"),
+		Advice:  fixed("look at the errors per case above (-v), and capture the exchange with 'tcpdump -w' for a closer look", keepClassical)},
 }
 
 func fixed(advice ...string) func(*Evidence) []string {
 	return func(*Evidence) []string { return slices.Clone(advice) }
+}
+
+// failedSummary is a Summary that formats the failing cases and their
+// classes (Evidence.failed) into format's one %s.
+func failedSummary(format string) func(*Evidence) string {
+	return func(e *Evidence) string { return fmt.Sprintf(format, e.failed()) }
 }
 
 // decide turns the case results into a verdict: the first matching row of

@@ -1,6 +1,7 @@
 package exporter
 
 import (
+	_ "embed"
 	"errors"
 	"net/netip"
 	"os"
@@ -8,34 +9,31 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/pqtls/pqtls/internal/doccheck"
 )
 
+// badConfigs holds the invalid configurations of TestParseConfigErrors.
+//
+//go:embed testdata/bad-configs.yaml
+var badConfigs []byte
+
+// TestParseConfigErrors parses each invalid configuration of
+// testdata/bad-configs.yaml (module keys, durations, policies, groups,
+// files, allowed_targets, max_concurrent_probes) as "x.yaml".
 func TestParseConfigErrors(t *testing.T) {
-	for _, tc := range []struct {
-		name, yml string
-		line      int
-		want      string
-	}{
-		{"unknown key", "modules:\n  a:\n    timeout: 2s\n    timout: 3s\n", 0, "x.yaml:4: unknown key timout"},
-		{"unknown top key", "modulez:\n  a: {}\n", 0, "x.yaml:1: unknown key modulez"},
-		{"bad duration", "modules:\n  a:\n    timeout: soon\n", 0, "x.yaml:3: "},
-		{"bare number timeout", "modules:\n  a:\n    timeout: 5\n", 3, `module "a": timeout: 5 has no unit: write 5s`},
-		{"bare float timeout", "modules:\n  a:\n    enumerate: true\n    timeout: 2.5\n", 4, "write 2.5s"},
-		{"negative timeout", "modules:\n  a:\n    timeout: -1s\n", 3, "timeout must be positive"},
-		{"bad policy", "modules:\n  a:\n    timeout: 2s\n    policy: sometimes\n", 4, "sometimes"},
-		{"groups without policy", "modules:\n  a:\n    groups: [x25519]\n", 3, "groups needs a policy"},
-		{"require with classical group", "modules:\n  a:\n    policy: require\n    groups: [X25519MLKEM768, x25519]\n", 0, "x25519"},
-		{"unknown group", "modules:\n  a:\n    policy: prefer\n    groups: [x25519mlkem]\n", 0, "x25519mlkem"},
-		{"bad starttls", "modules:\n  a:\n    starttls: gopher\n", 3, "gopher"},
-		{"missing ca", "modules:\n  a:\n    ca_file: /nonexistent/ca.pem\n", 3, "ca_file"},
-		{"cert without key", "modules:\n  a:\n    cert_file: c.pem\n", 3, "cert_file and key_file go together"},
-		{"enumerate_groups without enumerate", "modules:\n  a:\n    enumerate_groups: [x25519]\n", 3, "needs 'enumerate: true'"},
-		{"empty", "", 0, "empty configuration"},
-		{"no modules", "modules: {}\n", 0, "no modules"},
-		{"two documents", "modules:\n  a: {}\n---\nmodules:\n  b: {}\n", 0, "more than one YAML document"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseConfig([]byte(tc.yml), "x.yaml")
+	var cases []struct {
+		Name, Config, Want string
+		Line               int
+	}
+	if err := yaml.Unmarshal(badConfigs, &cases); err != nil || len(cases) < 20 {
+		t.Fatalf("testdata/bad-configs.yaml: %d cases, %v", len(cases), err)
+	}
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			_, err := ParseConfig([]byte(tc.Config), "x.yaml")
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -43,11 +41,11 @@ func TestParseConfigErrors(t *testing.T) {
 			if !errors.As(err, &ce) {
 				t.Fatalf("error %T %v is not a *ConfigError", err, err)
 			}
-			if !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "x.yaml") {
-				t.Errorf("error %q does not contain %q", err, tc.want)
+			if !strings.Contains(err.Error(), tc.Want) || !strings.HasPrefix(err.Error(), "x.yaml") {
+				t.Errorf("error %q does not contain %q", err, tc.Want)
 			}
-			if tc.line != 0 && ce.Line != tc.line {
-				t.Errorf("error %q on line %d, want %d", err, ce.Line, tc.line)
+			if tc.Line != 0 && ce.Line != tc.Line {
+				t.Errorf("error %q on line %d, want %d", err, ce.Line, tc.Line)
 			}
 		})
 	}
@@ -99,5 +97,50 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 	if cfg.allow == nil || !cfg.allow.allowsAddr(netip.MustParseAddr("127.0.0.1"), true) || cfg.allow.allowsAddr(netip.MustParseAddr("169.254.169.254"), true) {
 		t.Error("examples/exporter.yaml: allowed_targets should allow loopback and refuse link-local")
+	}
+}
+
+// A typo in the config is one line naming the file, the line and the key,
+// never a Go type name (issue: "field servce not found in type ...").
+func TestConfigTypoIsOneLine(t *testing.T) {
+	cases := map[string]struct {
+		yaml string
+		line int
+		want string
+	}{
+		"module key": {"modules:\n  default:\n    timout: 5s\n", 3, `unknown key timout`},
+		"top key":    {"modulez:\n  default: {}\n", 1, `unknown key modulez`},
+		"bad type":   {"modules:\n  default:\n    timeout: [1]\n", 3, `cannot unmarshal`},
+	}
+	for name, c := range cases {
+		_, err := ParseConfig([]byte(c.yaml), "x.yaml")
+		var ce *ConfigError
+		if !errors.As(err, &ce) {
+			t.Fatalf("%s: %v is not a *ConfigError", name, err)
+		}
+		msg := err.Error()
+		if ce.Line != c.line || !strings.Contains(msg, c.want) || strings.Contains(msg, "\n") || strings.Contains(msg, "exporter.") {
+			t.Errorf("%s: line %d, %q; want line %d, one line containing %q, no Go type", name, ce.Line, msg, c.line, c.want)
+		}
+	}
+}
+
+// TestExporterKeysDocumented checks that docs/EXPORTER.md documents every
+// module key (the flags are checked in cmd/pqtls).
+func TestExporterKeysDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../docs/EXPORTER.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(doc)
+	n := 0
+	for _, f := range doccheck.Fields(Module{}, "yaml") {
+		n++
+		if !strings.Contains(text, "`"+f.Name+"`") {
+			t.Errorf("docs/EXPORTER.md does not document module key %s%s", f.Path, f.Name)
+		}
+	}
+	if n < 11 {
+		t.Errorf("only %d module keys found", n)
 	}
 }

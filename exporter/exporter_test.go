@@ -1,6 +1,7 @@
 package exporter
 
 import (
+	"context"
 	"crypto/tls"
 	"io"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -165,6 +167,87 @@ func newExporter(t testing.TB, cfg *Config, reg prometheus.Registerer) *Exporter
 	return e
 }
 
+// silentServer accepts connections and never answers.
+func silentServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// get runs one /probe request through e's handler.
+func get(e *Exporter, q url.Values) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	e.Handler(nil).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/probe?"+q.Encode(), nil))
+	return rec
+}
+
+// gather collects reg by metric name.
+func gather(t *testing.T, reg prometheus.Gatherer) scrape {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := scrape{}
+	for _, mf := range mfs {
+		s[mf.GetName()] = mf
+	}
+	return s
+}
+
+// gauges flattens the probe_tls_c* and probe_tls_ml_dsa* gauges of a
+// registry into "name{k=v,...}" -> value, labels sorted, "name" alone for
+// a gauge without labels.
+func gauges(t *testing.T, reg prometheus.Gatherer) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	for name, mf := range gather(t, reg) {
+		if !strings.HasPrefix(name, "probe_tls_c") && !strings.HasPrefix(name, "probe_tls_ml_dsa") {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if m.GetGauge() == nil {
+				continue
+			}
+			var kv []string
+			for _, lp := range m.GetLabel() {
+				kv = append(kv, lp.GetName()+"="+lp.GetValue())
+			}
+			sort.Strings(kv)
+			key := name
+			if len(kv) > 0 {
+				key += "{" + strings.Join(kv, ",") + "}"
+			}
+			out[key] = m.GetGauge().GetValue()
+		}
+	}
+	return out
+}
+
 func TestProbeDefaultClient(t *testing.T) {
 	p := newPKI(t)
 	hybrid := tlsServer(t, p, nil)
@@ -283,37 +366,6 @@ func TestProbeEnumeration(t *testing.T) {
 	s.want(t, 0, "probe_tls_pq_ready")
 }
 
-// silentServer accepts connections and never answers.
-func silentServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	return ln.Addr().String()
-}
-
 func TestProbeScrapeTimeoutHeader(t *testing.T) {
 	addr := silentServer(t)
 	cfg := mustConfig(t, "modules:\n  slow:\n    timeout: 60s\n")
@@ -427,17 +479,6 @@ func TestReloadKeepsOldConfigOnError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gather := func() scrape {
-		mfs, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := scrape{}
-		for _, mf := range mfs {
-			s[mf.GetName()] = mf
-		}
-		return s
-	}
 	write("modules:\n  a:\n    timeout: 2s\n    policy: sometimes\n")
 	if err := e.Reload(); err == nil || !strings.Contains(err.Error(), "exporter.yaml:4") {
 		t.Fatalf("reload of a bad config: err %v, want one naming line 4", err)
@@ -445,7 +486,7 @@ func TestReloadKeepsOldConfigOnError(t *testing.T) {
 	if e.Config() != cfg {
 		t.Error("bad reload replaced the configuration")
 	}
-	s := gather()
+	s := gather(t, reg)
 	s.want(t, 0, "pqtls_exporter_config_last_reload_successful")
 	s.want(t, 1, "pqtls_exporter_config_reloads_total", "result", "failure")
 	s.want(t, 1, "pqtls_exporter_build_info", "version", "test")
@@ -457,7 +498,7 @@ func TestReloadKeepsOldConfigOnError(t *testing.T) {
 	if _, ok := e.Config().Modules["b"]; !ok {
 		t.Error("good reload did not load module b")
 	}
-	s = gather()
+	s = gather(t, reg)
 	s.want(t, 1, "pqtls_exporter_config_last_reload_successful")
 	s.want(t, 1, "pqtls_exporter_config_reloads_total", "result", "success")
 	if ts, _ := s.value("pqtls_exporter_config_last_reload_success_timestamp_seconds"); ts < float64(time.Now().Add(-time.Hour).Unix()) {
@@ -471,11 +512,7 @@ func TestProbesCounted(t *testing.T) {
 	e := newExporter(t, cfg, reg)
 	probeHTTP(t, e, closedPort(t), "default", nil)
 	probeHTTP(t, e, closedPort(t), "default", nil)
-	mfs, _ := reg.Gather()
-	s := scrape{}
-	for _, mf := range mfs {
-		s[mf.GetName()] = mf
-	}
+	s := gather(t, reg)
 	s.want(t, 2, "pqtls_exporter_probes_total", "module", "default", "result", "failure")
 	s.want(t, 0, "pqtls_exporter_probes_total", "module", "default", "result", "success")
 }
@@ -510,4 +547,78 @@ func TestFailedProbeHasNoEnumerationGauges(t *testing.T) {
 	s.want(t, 1, "probe_tls_failure_info", "phase", "handshake", "reason", "unknown_ca")
 	s.want(t, 1, "probe_tls_group_supported", "group", "x25519_mlkem768")
 	s.want(t, 1, "probe_tls_large_client_hello_ok")
+}
+
+// BenchmarkServeProbe measures one /probe (HTTP handler, fresh registry,
+// TLS handshake, metric encoding) against an in-process Go TLS server, per
+// module kind. For where the CPU goes beyond the handshake:
+//
+//	go test -run '^$' -bench ServeProbe/hybrid -benchtime 2000x -cpuprofile cpu.out ./exporter
+//	go tool pprof -top -focus 'ServeProbe$' cpu.out
+func BenchmarkServeProbe(b *testing.B) {
+	p := newPKI(b)
+	srv := tlsServer(b, p, nil)
+	e := newExporter(b, mustConfig(b, "allowed_targets: [127.0.0.1/32]\nmodules:\n  classical:\n    policy: classical\n    ca_file: "+p.caFile+
+		"\n  hybrid:\n    ca_file: "+p.caFile+"\n  enumerate:\n    ca_file: "+p.caFile+"\n    enumerate: true\n"), nil)
+	h := e.Handler(nil)
+	for _, module := range []string{"classical", "hybrid", "enumerate"} {
+		b.Run(module, func(b *testing.B) {
+			q := "/probe?" + url.Values{"target": {srv}, "module": {module}}.Encode()
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, q, nil))
+				if rec.Code != http.StatusOK {
+					b.Fatalf("HTTP %d", rec.Code)
+				}
+			}
+		})
+	}
+}
+
+// TestProbePQAuthMetrics: a classical crypto/tls server yields one
+// probe_tls_certificate_info per certificate, ML-DSA capable 0 (it refuses
+// the ML-DSA-only hello) and CNSA 2.0 unknown (its enumerate_groups leave the CNSA 2.0 groups out); a module without
+// enumeration has the certificate family only.
+func TestProbePQAuthMetrics(t *testing.T) {
+	p := newPKI(t)
+	addr := tlsServer(t, p, nil)
+	for _, enum := range []bool{true, false} {
+		cfg := "modules:\n  e:\n    timeout: 5s\n    ca_file: " + p.caFile + "\n"
+		if enum {
+			cfg += "    enumerate: true\n    enumerate_groups: [x25519, X25519MLKEM768]\n"
+		}
+		reg := prometheus.NewRegistry()
+		res := probeWith(context.Background(), addr, mustConfig(t, cfg).Modules["e"], probeEnv{resolver: net.DefaultResolver, enumerate: scanEnumerate}, reg, nil)
+		if !res.Success {
+			t.Fatalf("probe failed: %s %s", res.Phase, res.Reason)
+		}
+		s := gauges(t, reg)
+		if n := len(res.Certificates); n == 0 || s[`probe_tls_certificate_info{position=0,public_key_algorithm=ECDSA P-256,signature_algorithm=ECDSA-SHA256}`] != 1 {
+			t.Errorf("enumerate=%v: %d certificates, series %v", enum, n, s)
+		}
+		capable, ok := s["probe_tls_ml_dsa_capable"]
+		cnsa := s["probe_tls_cnsa2_info{verdict=unknown}"]
+		if enum && (!ok || capable != 0 || cnsa != 1) {
+			t.Errorf("enumeration: ml_dsa_capable %v (present %v), cnsa2 unknown %v", capable, ok, cnsa)
+		}
+		if !enum && (ok || cnsa != 0) {
+			t.Errorf("no enumeration, yet ml_dsa_capable present %v, cnsa2 %v", ok, cnsa)
+		}
+	}
+}
+
+// TestCertificateLabelsBounded: an algorithm named by an unknown OID (a
+// server's choice) becomes "other", and at most maxCertMetrics
+// certificates are exported.
+func TestCertificateLabelsBounded(t *testing.T) {
+	res := &Result{Handshaked: true}
+	for range maxCertMetrics + 5 {
+		res.Certificates = append(res.Certificates, CertAlg{Signature: "OID 1.2.3.4.5", PublicKey: "ML-DSA-65"})
+	}
+	reg := prometheus.NewRegistry()
+	recordPQAuth(reg, res)
+	s := gauges(t, reg)
+	if len(s) != maxCertMetrics || s[`probe_tls_certificate_info{position=0,public_key_algorithm=ML-DSA-65,signature_algorithm=other}`] != 1 {
+		t.Errorf("series %v", s)
+	}
 }

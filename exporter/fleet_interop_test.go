@@ -105,17 +105,7 @@ func fleetEndpoints(t testing.TB, ca *testpki.CA, nHybrid, nClassical int) (addr
 // changes per shard, as the file says.
 func shardJob(t *testing.T, k int, sdDir string) testpeer.PrometheusJob {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(fleetDir, "shard.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg struct {
-		ScrapeConfigs []map[string]any `yaml:"scrape_configs"`
-	}
-	if err := yaml.Unmarshal(data, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	for _, job := range cfg.ScrapeConfigs {
+	for _, job := range shippedJobs(t, "fleet/shard.yml") {
 		if job["job_name"] != "pqtls-probe" {
 			continue
 		}
@@ -134,11 +124,7 @@ func shardJob(t *testing.T, k int, sdDir string) testpeer.PrometheusJob {
 			t.Fatalf("shard.yml: %d keep rules on __tmp_hash, want 1", keeps)
 		}
 		job["file_sd_configs"] = []map[string]any{{"files": []string{filepath.Join(sdDir, "*.json")}, "refresh_interval": "1s"}}
-		b, _ := json.Marshal(job)
-		var pj testpeer.PrometheusJob
-		if err := json.Unmarshal(b, &pj); err != nil {
-			t.Fatal(err)
-		}
+		pj := jobOf(t, job)
 		pj.Interval, pj.Timeout = fleetScrapeInterval.String(), fleetScrapeTimeout.String()
 		return pj
 	}
@@ -396,26 +382,12 @@ func writeFleetSD(t *testing.T, addrs []string, exporterAddr string) string {
 // globalJob returns global.yml's federation job pointed at the shards.
 func globalJob(t *testing.T, shards []*testpeer.PrometheusPeer) testpeer.PrometheusJob {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(fleetDir, "global.yml"))
-	if err != nil {
-		t.Fatal(err)
+	jobs := shippedJobs(t, "fleet/global.yml")
+	if len(jobs) != 1 || jobs[0]["job_name"] != "pqtls-shards" {
+		t.Fatalf("global.yml: want one job pqtls-shards, got %v", jobs)
 	}
-	var cfg struct {
-		ScrapeConfigs []map[string]any `yaml:"scrape_configs"`
-	}
-	if err := yaml.Unmarshal(data, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	if len(cfg.ScrapeConfigs) != 1 || cfg.ScrapeConfigs[0]["job_name"] != "pqtls-shards" {
-		t.Fatalf("global.yml: want one job pqtls-shards, got %v", cfg.ScrapeConfigs)
-	}
-	job := cfg.ScrapeConfigs[0]
-	delete(job, "static_configs")
-	b, _ := json.Marshal(job)
-	var pj testpeer.PrometheusJob
-	if err := json.Unmarshal(b, &pj); err != nil {
-		t.Fatal(err)
-	}
+	delete(jobs[0], "static_configs")
+	pj := jobOf(t, jobs[0])
 	if !pj.HonorLabels || pj.MetricsPath != "/federate" || len(pj.Params["match[]"]) == 0 {
 		t.Fatalf("global.yml: federation job lost honor_labels, /federate or match[]: %+v", pj)
 	}
@@ -604,4 +576,39 @@ func TestInteropFleetRemoteWrite(t *testing.T) {
 	if len(seen) != len(addrs) {
 		t.Errorf("global view holds %d of %d endpoints", len(seen), len(addrs))
 	}
+}
+
+// shippedJobs reads the scrape_configs of a Prometheus file shipped in
+// deploy/prometheus (path relative to it) as raw maps, for a test to edit
+// before jobOf.
+func shippedJobs(t *testing.T, file string) []map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(deployDir, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		ScrapeConfigs []map[string]any `yaml:"scrape_configs"`
+	}
+	if err := yaml.Unmarshal(data, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	return cfg.ScrapeConfigs
+}
+
+// jobOf converts a raw scrape config into the test's job; keys the job type
+// does not know (kubernetes_sd_configs) and scrape_interval (the tests set
+// their own timing) are left out.
+func jobOf(t *testing.T, raw map[string]any) testpeer.PrometheusJob {
+	t.Helper()
+	delete(raw, "scrape_interval")
+	b, err := json.Marshal(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var job testpeer.PrometheusJob
+	if err := json.Unmarshal(b, &job); err != nil {
+		t.Fatal(err)
+	}
+	return job
 }

@@ -17,7 +17,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/internal/testpeer"
@@ -176,26 +175,12 @@ func tunnelTraffic(t *testing.T, addr string, ca *testpki.CA, hybrid, classical 
 // tests).
 func promJobs(t *testing.T, exporterAddr string, probeTargets map[string][]string, services, tunnels []string) []testpeer.PrometheusJob {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(deployDir, "prometheus.example.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg struct {
-		ScrapeConfigs []struct {
-			JobName        string              `yaml:"job_name"`
-			MetricsPath    string              `yaml:"metrics_path"`
-			Params         map[string][]string `yaml:"params"`
-			StaticConfigs  []map[string]any    `yaml:"static_configs"`
-			RelabelConfigs []map[string]any    `yaml:"relabel_configs"`
-		} `yaml:"scrape_configs"`
-	}
-	if err := yaml.Unmarshal(raw, &cfg); err != nil {
-		t.Fatal(err)
-	}
 	var jobs []testpeer.PrometheusJob
-	for _, j := range cfg.ScrapeConfigs {
-		job := testpeer.PrometheusJob{Name: j.JobName, MetricsPath: j.MetricsPath, Params: j.Params, RelabelConfigs: j.RelabelConfigs}
-		switch j.JobName {
+	for _, raw := range shippedJobs(t, "prometheus.example.yml") {
+		job := jobOf(t, raw)
+		example := job.StaticConfigs
+		job.StaticConfigs = nil
+		switch job.Name {
 		case "pqtls-probe":
 			for module, targets := range probeTargets {
 				g := map[string]any{"targets": targets}
@@ -214,11 +199,11 @@ func promJobs(t *testing.T, exporterAddr string, probeTargets map[string][]strin
 		case "pqtls-exporter":
 			job.Targets = []string{exporterAddr}
 		case "pqtls-services":
-			sc := j.StaticConfigs[0]
+			sc := example[0]
 			sc["targets"] = services
 			job.StaticConfigs = []map[string]any{sc}
 		case "pqtls-tunnel":
-			sc := j.StaticConfigs[0]
+			sc := example[0]
 			sc["targets"] = tunnels
 			job.StaticConfigs = []map[string]any{sc}
 		default:

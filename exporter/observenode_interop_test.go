@@ -5,13 +5,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/pqtls/pqtls/internal/testpeer"
 )
@@ -86,24 +83,11 @@ func (n *observeNode) log(t *testing.T, hybrid, classical int) {
 // node label.
 func observeJob(t *testing.T, nodes ...*observeNode) testpeer.PrometheusJob {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(deployDir, "observe-scrape.yml"))
-	if err != nil {
-		t.Fatal(err)
+	jobs := shippedJobs(t, "observe-scrape.yml")
+	if len(jobs) != 1 {
+		t.Fatalf("observe-scrape.yml: %d scrape configs, want 1", len(jobs))
 	}
-	var cfg struct {
-		ScrapeConfigs []struct {
-			JobName        string           `yaml:"job_name"`
-			RelabelConfigs []map[string]any `yaml:"relabel_configs"`
-		} `yaml:"scrape_configs"`
-	}
-	if err := yaml.Unmarshal(raw, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	if len(cfg.ScrapeConfigs) != 1 {
-		t.Fatalf("observe-scrape.yml: %d scrape configs, want 1", len(cfg.ScrapeConfigs))
-	}
-	sc := cfg.ScrapeConfigs[0]
-	job := testpeer.PrometheusJob{Name: sc.JobName, RelabelConfigs: sc.RelabelConfigs}
+	job := jobOf(t, jobs[0])
 	for _, n := range nodes {
 		job.StaticConfigs = append(job.StaticConfigs, map[string]any{"targets": []string{n.addr}, "labels": map[string]string{
 			"__meta_kubernetes_pod_node_name":                    n.name,

@@ -11,15 +11,24 @@ import (
 	"github.com/pqtls/pqtls/bench"
 )
 
-// TestBenchPositionalTarget: 'pqtls bench TARGET' as the README shows it;
-// --target keeps working; a target without a port is a usage error.
-func TestBenchPositionalTarget(t *testing.T) {
+// serverCertFiles writes a CA (ca.pem) and a server pair (server.pem,
+// server.key) into a new temporary folder with writeTestCerts, and returns
+// the folder and the loaded pair.
+func serverCertFiles(t *testing.T) (string, tls.Certificate) {
+	t.Helper()
 	dir := t.TempDir()
 	writeTestCerts(t, dir, "ca.pem", "server")
 	cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dir, cert
+}
+
+// TestBenchPositionalTarget: 'pqtls bench TARGET' as the README shows it;
+// --target keeps working; a target without a port is a usage error.
+func TestBenchPositionalTarget(t *testing.T) {
+	dir, cert := serverCertFiles(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -2,13 +2,8 @@ package main
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
-	"math/big"
 	"net"
 	"os"
 	"strings"
@@ -17,24 +12,15 @@ import (
 
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/canary"
-	"github.com/spf13/pflag"
-
 	"github.com/pqtls/pqtls/internal/testpeer"
+	"github.com/pqtls/pqtls/internal/testpki"
+	"github.com/spf13/pflag"
 )
 
 // startCanaryTarget runs a pqtls server with the given mode on loopback.
 func startCanaryTarget(t *testing.T, mode pqtls.Mode) string {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := pqtls.ServerConfig(pqtls.Options{Policy: pqtls.Policy{Mode: mode}, Base: &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}})
+	cfg, err := pqtls.ServerConfig(pqtls.Options{Policy: pqtls.Policy{Mode: mode}, Base: &tls.Config{Certificates: []tls.Certificate{testpki.NewCA(t).Server(t, testpki.CertOptions{}).TLS}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,19 +104,10 @@ func TestCanaryCLIUnreachableExits1(t *testing.T) {
 }
 
 func TestCanaryCLIUsageErrors(t *testing.T) {
-	for _, args := range [][]string{
-		{},
-		{"a:1", "b:2"},
-		{"no-port"},
-		{"h:443", "--format", "xml"},
-		{"h:443", "--count", "0"},
-		{"h:443", "--starttls", "gopher"},
-		{"h:443", "--cases", "hybird"},
-		{"h:443", "--pmtu", "maybe"},
-		{"h:443", "--timeout", "-1s"},
-		{"h:443", "--ca", "/nonexistent/ca.pem"},
-		{"h:443", "--bogus"},
-	} {
+	// One command line per string, split on spaces.
+	for _, line := range []string{"", "a:1 b:2", "no-port", "h:443 --format xml", "h:443 --count 0", "h:443 --starttls gopher",
+		"h:443 --cases hybird", "h:443 --pmtu maybe", "h:443 --timeout -1s", "h:443 --ca /nonexistent/ca.pem", "h:443 --bogus"} {
+		args := strings.Fields(line)
 		code, out, errOut := runCanary(t, args...)
 		if code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)

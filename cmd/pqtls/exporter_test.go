@@ -203,6 +203,20 @@ func TestExporterExposureWarning(t *testing.T) {
 	}
 }
 
+// tlsTarget serves TLS handshakes (then reads until close) with the
+// certificate of serverCertFiles and the given groups (nil: Go's), and
+// returns the certificate folder and the address.
+func tlsTarget(t *testing.T, groups []tls.CurveID) (dir, addr string) {
+	t.Helper()
+	dir, cert := serverCertFiles(t)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, CurvePreferences: groups})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testpeer.Serve(t, ln, 5*time.Second, func(c net.Conn) { _ = c.(*tls.Conn).Handshake(); _, _ = io.Copy(io.Discard, c) })
+	return dir, ln.Addr().String()
+}
+
 // TestExporterFloodUnderLowUlimit: the real exporter process under
 // `ulimit -n 200` (connection cap 200/4 = 50) gets 260 idle keep-alive
 // connections: the 210 over the cap are closed at accept and counted in
@@ -215,17 +229,7 @@ func TestExporterFloodUnderLowUlimit(t *testing.T) {
 	if err != nil {
 		t.Skip("no sh")
 	}
-	dir := t.TempDir()
-	writeTestCerts(t, dir, "ca.pem", "server")
-	cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	testpeer.Serve(t, tln, 5*time.Second, func(c net.Conn) { _ = c.(*tls.Conn).Handshake(); _, _ = io.Copy(io.Discard, c) })
+	dir, target := tlsTarget(t, nil)
 	cfgFile := filepath.Join(dir, "exporter.yaml")
 	if err := os.WriteFile(cfgFile, []byte("allowed_targets: [127.0.0.1/32]\nmodules:\n  default:\n    timeout: 5s\n    ca_file: ca.pem\n    server_name: localhost\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -304,7 +308,7 @@ func TestExporterFloodUnderLowUlimit(t *testing.T) {
 	if len(kept) < 2 {
 		t.Fatalf("no connection left to probe through:\n%s", stderr.String())
 	}
-	body, err := request(kept[0].c, kept[0].r, "/probe?module=default&target="+tln.Addr().String())
+	body, err := request(kept[0].c, kept[0].r, "/probe?module=default&target="+target)
 	if err != nil || !strings.Contains(body, "probe_success 1") || !strings.Contains(body, `group="x25519_mlkem768"`) {
 		t.Errorf("probe under flood: %v\n%s", err, body)
 	}
@@ -329,24 +333,14 @@ func grepLines(s, sub string) string {
 // exporter: an enumerate module reports the groups a Go TLS 1.3 server
 // accepts.
 func TestExporterEnumerateWired(t *testing.T) {
-	dir := t.TempDir()
-	writeTestCerts(t, dir, "ca.pem", "server")
-	cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, CurvePreferences: []tls.CurveID{tls.X25519MLKEM768, tls.X25519}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	testpeer.Serve(t, tln, 5*time.Second, func(c net.Conn) { _ = c.(*tls.Conn).Handshake(); _, _ = io.Copy(io.Discard, c) })
+	dir, target := tlsTarget(t, []tls.CurveID{tls.X25519MLKEM768, tls.X25519})
 	file := filepath.Join(dir, "exporter.yaml")
 	yml := "modules:\n  enum:\n    timeout: 5s\n    ca_file: ca.pem\n    server_name: localhost\n    enumerate: true\n    enumerate_groups: [X25519MLKEM768, x25519, secp256r1]\n"
 	if err := os.WriteFile(file, []byte(yml), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	addr, _, _ := startExporter(t, file, "--listen", "127.0.0.1:0")
-	resp, err := http.Get("http://" + addr + "/probe?module=enum&target=" + tln.Addr().String())
+	resp, err := http.Get("http://" + addr + "/probe?module=enum&target=" + target)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -209,13 +209,15 @@ func startServers(leaf *devpki.Cert, metrics *pqtls.Metrics, logger *slog.Logger
 			return nil, closeAll, err
 		}
 		lns = append(lns, ln)
-		go serve(ln)
+		go serveEach(ln, func(c net.Conn) { _, _ = io.Copy(c, c) })
 		servers[e.name] = ln.Addr().String()
 	}
 	return servers, closeAll, nil
 }
 
-func serve(ln net.Listener) {
+// serveEach accepts on ln until it is closed and runs handle on each
+// connection (5 s deadline, closed afterwards) in its own goroutine.
+func serveEach(ln net.Listener, handle func(c net.Conn)) {
 	for {
 		c, err := acceptloop.Accept(ln, nil, nil)
 		if err != nil {
@@ -224,7 +226,7 @@ func serve(ln net.Listener) {
 		go func() {
 			defer c.Close()
 			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-			_, _ = io.Copy(c, c)
+			handle(c)
 		}()
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls/devpki"
-	"github.com/pqtls/pqtls/internal/acceptloop"
 	"github.com/pqtls/pqtls/tunnel"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -54,20 +53,10 @@ func runTunnel(ctx context.Context, ca *devpki.CA) (*TunnelResult, error) {
 		return nil, err
 	}
 	defer backend.Close()
-	go func() {
-		for {
-			c, err := acceptloop.Accept(backend, nil, nil)
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-				line, _ := bufio.NewReader(c).ReadString('\n')
-				fmt.Fprintf(c, "legacy service got %q in plaintext\n", strings.TrimSpace(line))
-			}()
-		}
-	}()
+	go serveEach(backend, func(c net.Conn) {
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		fmt.Fprintf(c, "legacy service got %q in plaintext\n", strings.TrimSpace(line))
+	})
 
 	reg := prometheus.NewRegistry()
 	opts := tunnel.Options{Registerer: reg, NoWatch: true}
