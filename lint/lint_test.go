@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/pqtls/pqtls/internal/testschema"
 )
 
 const rulesDir = "testdata/rules"
@@ -531,40 +531,14 @@ func allFindings(t *testing.T) *Result {
 	return res
 }
 
-func loadSARIFSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	f, err := os.Open("testdata/sarif-2.1.0-rtm.5.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("sarif.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile("sarif.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sch
-}
-
 func TestSARIFValidatesAgainstSchema(t *testing.T) {
-	sch := loadSARIFSchema(t)
+	sch := testschema.Load(t, "testdata/sarif-2.1.0-rtm.5.json")
 	res := allFindings(t)
 	var buf bytes.Buffer
 	if err := WriteSARIF(&buf, res, "test"); err != nil {
 		t.Fatal(err)
 	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sch.Validate(inst); err != nil {
+	if err := testschema.Validate(t, sch, buf.Bytes()); err != nil {
 		t.Fatalf("SARIF output does not validate: %v", err)
 	}
 	var log struct {
@@ -609,8 +583,7 @@ func TestSARIFValidatesAgainstSchema(t *testing.T) {
 	}
 	// The validator is not a rubber stamp: a broken log is rejected.
 	broken := bytes.Replace(buf.Bytes(), []byte(`"level": "error"`), []byte(`"level": "fatal"`), 1)
-	inst, _ = jsonschema.UnmarshalJSON(bytes.NewReader(broken))
-	if err := sch.Validate(inst); err == nil {
+	if err := testschema.Validate(t, sch, broken); err == nil {
 		t.Error("schema accepted level \"fatal\"")
 	}
 }

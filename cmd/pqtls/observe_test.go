@@ -18,10 +18,9 @@ import (
 	"time"
 
 	"github.com/pqtls/pqtls"
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/pqtls/pqtls/internal/testpeer"
 	"github.com/pqtls/pqtls/internal/testpki"
+	"github.com/pqtls/pqtls/internal/testschema"
 	"github.com/pqtls/pqtls/observe"
 )
 
@@ -246,39 +245,15 @@ func TestNetnsLiveCapture(t *testing.T) {
 	}
 }
 
-func observeSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	f, err := os.Open("../../docs/schemas/pqtls.observe.v1.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource("observe.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile("observe.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sch
-}
+// observeSchema is the published JSON Schema of pqtls.observe/v1 records.
+const observeSchema = "../../docs/schemas/pqtls.observe.v1.schema.json"
 
 // validateFlows checks every JSONL line of out against the published schema.
 func validateFlows(t *testing.T, out string) {
 	t.Helper()
-	sch := observeSchema(t)
+	sch := testschema.Load(t, observeSchema)
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		v, err := jsonschema.UnmarshalJSON(strings.NewReader(line))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := sch.Validate(v); err != nil {
+		if err := testschema.Validate(t, sch, []byte(line)); err != nil {
 			t.Errorf("record does not match the schema: %v\n%s", err, line)
 		}
 	}
@@ -294,8 +269,8 @@ func TestObserveJSONLSchema(t *testing.T) {
 	validateFlows(t, out)
 	// The schema is not vacuous.
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	bad, _ := jsonschema.UnmarshalJSON(strings.NewReader(strings.Replace(lines[0], `"outcome":"`, `"surprise":1,"outcome":"`, 1)))
-	if observeSchema(t).Validate(bad) == nil {
+	bad := strings.Replace(lines[0], `"outcome":"`, `"surprise":1,"outcome":"`, 1)
+	if testschema.Validate(t, testschema.Load(t, observeSchema), []byte(bad)) == nil {
 		t.Error("a record with an undocumented field validates")
 	}
 }
