@@ -2,8 +2,6 @@ package lint
 
 import (
 	"bytes"
-	"errors"
-	"io"
 	"regexp"
 	"strings"
 
@@ -122,20 +120,14 @@ func checkCFNAPIGateway(s *source) []Finding {
 	if !bytes.Contains(s.data, []byte("AWS::ApiGateway::")) {
 		return nil
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(bytes.ReplaceAll(s.data, []byte("\t"), []byte(" "))))
 	var fs []Finding
-	for {
-		var doc yaml.Node
-		if err := dec.Decode(&doc); errors.Is(err, io.EOF) || err != nil {
-			return fs
-		}
-		root := &doc
+	_ = eachYAMLDoc(bytes.ReplaceAll(s.data, []byte("\t"), []byte(" ")), func(root *yaml.Node) {
 		if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 			root = root.Content[0]
 		}
 		_, res := mapGet(root, "Resources")
 		if res == nil || res.Kind != yaml.MappingNode {
-			continue
+			return
 		}
 		for i := 0; i+1 < len(res.Content); i += 2 {
 			name, r := res.Content[i], res.Content[i+1]
@@ -155,7 +147,8 @@ func checkCFNAPIGateway(s *source) []Finding {
 			}
 			fs = append(fs, apiGatewayFinding(s, name.Value, val, a, b)...)
 		}
-	}
+	})
+	return fs
 }
 
 // checkCloudTerraform runs the cloudResources checks on a Terraform file.
@@ -238,25 +231,10 @@ func ingressNginxTerraform(s *source, body *hclsyntax.Body) []Finding {
 // constructors inside e.
 func ingressNginxObjects(s *source, e hclsyntax.Expression) []Finding {
 	var fs []Finding
-	hclsyntax.VisitAll(e, func(n hclsyntax.Node) hcl.Diagnostics {
-		o, ok := n.(*hclsyntax.ObjectConsExpr)
-		if !ok {
-			return nil
+	objectItems(e, func(key string, val hclsyntax.Expression) {
+		if ingressNginxKeys[key] {
+			fs = append(fs, ingressNginxValue(s, key, val)...)
 		}
-		for _, it := range o.Items {
-			k, ok := it.KeyExpr.(*hclsyntax.ObjectConsKeyExpr)
-			if !ok {
-				continue
-			}
-			key := hcl.ExprAsKeyword(k.Wrapped)
-			if key == "" {
-				key, _ = hclLiteral(k.Wrapped)
-			}
-			if ingressNginxKeys[key] {
-				fs = append(fs, ingressNginxValue(s, key, it.ValueExpr)...)
-			}
-		}
-		return nil
 	})
 	return fs
 }
