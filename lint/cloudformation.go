@@ -2,8 +2,6 @@ package lint
 
 import (
 	"bytes"
-	"errors"
-	"io"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -115,22 +113,8 @@ func checkJSONTemplate(s *source) []Finding {
 	}
 	data := bytes.ReplaceAll(s.data, []byte("\t"), []byte(" "))
 	var fs []Finding
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for {
-		var doc yaml.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			line := 1
-			if m := yamlErrLine.FindStringSubmatch(err.Error()); m != nil {
-				line = atoiDefault(m[1], 1)
-			}
-			p := s.posLC(line, 1)
-			return []Finding{s.finding("PQ000", p.Offset, p.Offset, "cannot parse JSON, so it was not checked: "+strings.TrimPrefix(err.Error(), "yaml: "), nil)}
-		}
-		fs = append(fs, iacListeners(s, &doc)...)
+	if err := eachYAMLDoc(data, func(doc *yaml.Node) { fs = append(fs, iacListeners(s, doc)...) }); err != nil {
+		return []Finding{yamlParseError(s, "JSON", err)}
 	}
 	return fs
 }

@@ -7,8 +7,18 @@ import (
 )
 
 // fuzzKind runs one file kind's checkers on arbitrary content: no panic, no
-// hang, every finding and fix inside the file, and the fixes apply.
+// hang, every finding and fix inside the file, and the fixes apply. A seed
+// is a fixture under testdata/rules or else the content itself.
 func fuzzKind(f *testing.F, kind fileKind, path string, seeds ...string) {
+	fuzzSource(f, "f", kind, path, seeds...)
+}
+
+// fuzzKindNamed is fuzzKind for checkers that read the file name (Gradle).
+func fuzzKindNamed(f *testing.F, kind fileKind, name string, seeds ...string) {
+	fuzzSource(f, name, kind, "", seeds...)
+}
+
+func fuzzSource(f *testing.F, name string, kind fileKind, path string, seeds ...string) {
 	for _, s := range seeds {
 		if data, err := os.ReadFile(filepath.Join(rulesDir, s)); err == nil {
 			f.Add(data)
@@ -17,18 +27,24 @@ func fuzzKind(f *testing.F, kind fileKind, path string, seeds ...string) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s := newSource("f", data, kind)
+		s := newSource(name, data, kind)
 		fs, _ := check(s, &checkEnv{isMain: func() bool { return true }, path: path})
-		for _, fd := range fs {
-			if fd.Start.Offset < 0 || fd.End.Offset > len(data) || fd.Start.Offset > fd.End.Offset {
-				t.Fatalf("%s span %d..%d outside %d bytes", fd.Rule, fd.Start.Offset, fd.End.Offset, len(data))
-			}
-			if fd.Fix != nil && (fd.Fix.Start.Offset < 0 || fd.Fix.End.Offset > len(data) || fd.Fix.Start.Offset > fd.Fix.End.Offset) {
-				t.Fatalf("%s fix span %d..%d outside %d bytes", fd.Rule, fd.Fix.Start.Offset, fd.Fix.End.Offset, len(data))
-			}
-		}
-		ApplyFixes(data, fs)
+		checkSpans(t, data, fs)
 	})
+}
+
+// checkSpans: every finding and fix inside the file, and the fixes apply.
+func checkSpans(t *testing.T, data []byte, fs []Finding) {
+	t.Helper()
+	for _, fd := range fs {
+		if fd.Start.Offset < 0 || fd.End.Offset > len(data) || fd.Start.Offset > fd.End.Offset {
+			t.Fatalf("%s span %d..%d outside %d bytes", fd.Rule, fd.Start.Offset, fd.End.Offset, len(data))
+		}
+		if fd.Fix != nil && (fd.Fix.Start.Offset < 0 || fd.Fix.End.Offset > len(data) || fd.Fix.Start.Offset > fd.Fix.End.Offset) {
+			t.Fatalf("%s fix span %d..%d outside %d bytes", fd.Rule, fd.Fix.Start.Offset, fd.Fix.End.Offset, len(data))
+		}
+	}
+	ApplyFixes(data, fs)
 }
 
 func FuzzTerraform(f *testing.F) {
@@ -82,4 +98,41 @@ func FuzzPulumiPrograms(f *testing.F) {
 
 func FuzzCloudFormationAPIGateway(f *testing.F) {
 	fuzzKind(f, kindJSON, "stack.json", "cloud/apigateway.json", "cloud/apigateway.yaml", `{"Resources":{"A":{"Type":"AWS::ApiGateway::RestApi","Properties":{"SecurityPolicy":""}}}}`)
+}
+
+func FuzzMaven(f *testing.F) {
+	fuzzKind(f, kindMaven, "pom.xml", "java/jdk/pom.xml", "java/good/pom.xml", "<dependency><artifactId>bctls-jdk18on</artifactId><version>${a}</version></dependency><a>1.2</a>")
+}
+
+func FuzzGradle(f *testing.F) {
+	f.Add([]byte(`implementation("org.bouncycastle:bctls-jdk18on:1.80")`))
+	fuzzKindNamed(f, kindJava, "build.gradle.kts", "java/jdk/build.gradle.kts", "java/good/build.gradle")
+}
+
+func FuzzVersionCatalog(f *testing.F) {
+	f.Add([]byte("[versions]\nbc = \"1.2\"\n[libraries]\na = { module = \"org.bouncycastle:bctls-jdk18on\", version.ref = \"bc\" }\n"))
+	fuzzKindNamed(f, kindTOML, "gradle/libs.versions.toml", "java/catalog/gradle/libs.versions.toml")
+}
+
+func FuzzJavaVersion(f *testing.F) {
+	fuzzKind(f, kindJavaVersion, ".java-version", "java/jdk/.java-version", "1.8.0_392\n", "corretto-17\n")
+}
+
+func FuzzDockerfileJDK(f *testing.F) {
+	fuzzKind(f, kindDockerfile, "Dockerfile", "java/jdk/Dockerfile", "java/good/Dockerfile", "FROM gcr.io/distroless/java8\n")
+}
+
+func FuzzDatabaseConfs(f *testing.F) {
+	f.Add(uint8(0), []byte("tls_version=TLSv1.2\n"))
+	for i, p := range []string{"mysql/my.cnf", "redis/redis.conf", "rabbitmq/rabbitmq.conf", "python/client.py", "vault/vault.hcl", "etcd/etcd.env"} {
+		if data, err := os.ReadFile(filepath.Join(rulesDir, p)); err == nil {
+			f.Add(uint8(i), data)
+		}
+	}
+	kinds := []fileKind{kindMySQL, kindRedis, kindRabbitMQ, kindPython, kindHCL, kindShell}
+	f.Fuzz(func(t *testing.T, k uint8, data []byte) {
+		s := newSource("f", data, kinds[int(k)%len(kinds)])
+		fs, _ := check(s, &checkEnv{isMain: func() bool { return true }})
+		checkSpans(t, data, fs)
+	})
 }

@@ -64,12 +64,9 @@ func checkGo(s *source) (fs []Finding, generated bool) {
 				continue
 			}
 			base := off(c.Pos())
-			for _, m := range godebugOff.FindAllStringSubmatchIndex(c.Text, -1) {
-				key := c.Text[m[2]:m[3]]
-				fs = append(fs, s.finding("PQ103", base+m[0], base+m[1],
-					"//go:debug "+key+"=0 turns off "+godebugGroups(key)+" for the whole binary",
-					s.replace("set "+key+"=1 (or delete the directive)", base+m[4], base+m[5], "1")))
-			}
+			fs = append(fs, godebugOffs(s, "PQ103", c.Text, base, "(or delete the directive)", func(key string) string {
+				return "//go:debug " + key + "=0 turns off " + godebugGroups(key) + " for the whole binary"
+			})...)
 			for _, m := range godebugDefault.FindAllStringSubmatchIndex(c.Text, -1) {
 				v := c.Text[m[2]:m[3]]
 				if version.Compare(v, "go1.24") < 0 && !explicitMLKEM {
@@ -191,12 +188,9 @@ func checkGo(s *source) (fs []Finding, generated bool) {
 				return true
 			}
 			base := off(n.Pos())
-			for _, m := range godebugOff.FindAllStringSubmatchIndex(n.Value, -1) {
-				key := n.Value[m[2]:m[3]]
-				fs = append(fs, s.finding("PQ104", base+m[0], base+m[1],
-					"GODEBUG setting "+key+"=0 in a string turns off "+godebugGroups(key)+" for the process that gets it",
-					s.replace("set "+key+"=1 (or drop the setting)", base+m[4], base+m[5], "1")))
-			}
+			fs = append(fs, godebugOffs(s, "PQ104", n.Value, base, "(or drop the setting)", func(key string) string {
+				return "GODEBUG setting " + key + "=0 in a string turns off " + godebugGroups(key) + " for the process that gets it"
+			})...)
 		}
 		return true
 	})
@@ -320,4 +314,16 @@ func parseError(s *source, err error) Finding {
 	}
 	p := s.posLC(line, col)
 	return s.finding("PQ000", p.Offset, p.Offset, "cannot parse "+s.kind.String()+" file, so it was not checked: "+msg, nil)
+}
+
+// godebugOffs reports each tlsmlkem=0-style setting in text (which starts
+// at offset base) as rule, with msg(key) as the message and a fix that
+// sets 1 (alt says the other way out).
+func godebugOffs(s *source, rule, text string, base int, alt string, msg func(key string) string) []Finding {
+	var fs []Finding
+	for _, m := range godebugOff.FindAllStringSubmatchIndex(text, -1) {
+		key := text[m[2]:m[3]]
+		fs = append(fs, s.finding(rule, base+m[0], base+m[1], msg(key), s.replace("set "+key+"=1 "+alt, base+m[4], base+m[5], "1")))
+	}
+	return fs
 }

@@ -35,12 +35,20 @@ const (
 	kindText // a config-looking file of no recognised format: generic rules only
 )
 
-var kindNames = map[fileKind]string{
+var kindNames = withKindNames(runtimeKindNames, map[fileKind]string{
 	kindGo: "Go", kindGoMod: "go.mod", kindDockerfile: "Dockerfile", kindYAML: "YAML", kindTOML: "TOML",
 	kindNginx: "nginx", kindHAProxy: "HAProxy", kindStunnel: "stunnel", kindOpenSSL: "OpenSSL config",
 	kindCaddy: "Caddyfile", kindSystemd: "systemd unit", kindJS: "JavaScript/TypeScript", kindJava: "Java",
 	kindProperties: "Java properties", kindShell: "shell/env", kindText: "config",
 	kindTerraform: "Terraform", kindJSON: "JSON", kindPostgres: "postgresql.conf", kindCargo: "Cargo.toml", kindCargoLock: "Cargo.lock",
+})
+
+// withKindNames adds names to m and returns it.
+func withKindNames(names, m map[fileKind]string) map[fileKind]string {
+	for k, n := range names {
+		m[k] = n
+	}
+	return m
 }
 
 // String names the format.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"go/version"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/pqtls/pqtls/internal/testschema"
 )
 
 const rulesDir = "testdata/rules"
@@ -344,7 +345,7 @@ func TestGoFixesCompile(t *testing.T) {
 
 func TestExcludeTestFiles(t *testing.T) {
 	all := lintPath(t, "go/bad", Options{})
-	ex := lintPath(t, "go/bad", Options{Excludes: []string{"**/*_test.go", "examples/lint/", "examples/infra/"}})
+	ex := lintPath(t, "go/bad", Options{Excludes: []string{"**/*_test.go", "examples/lint/", "examples/infra/", "lint/rules.yaml"}})
 	count := func(r *Result, file string) int {
 		n := 0
 		for _, f := range r.Findings {
@@ -531,40 +532,14 @@ func allFindings(t *testing.T) *Result {
 	return res
 }
 
-func loadSARIFSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	f, err := os.Open("testdata/sarif-2.1.0-rtm.5.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("sarif.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile("sarif.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sch
-}
-
 func TestSARIFValidatesAgainstSchema(t *testing.T) {
-	sch := loadSARIFSchema(t)
+	sch := testschema.Load(t, "testdata/sarif-2.1.0-rtm.5.json")
 	res := allFindings(t)
 	var buf bytes.Buffer
 	if err := WriteSARIF(&buf, res, "test"); err != nil {
 		t.Fatal(err)
 	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sch.Validate(inst); err != nil {
+	if err := testschema.Validate(t, sch, buf.Bytes()); err != nil {
 		t.Fatalf("SARIF output does not validate: %v", err)
 	}
 	var log struct {
@@ -609,8 +584,7 @@ func TestSARIFValidatesAgainstSchema(t *testing.T) {
 	}
 	// The validator is not a rubber stamp: a broken log is rejected.
 	broken := bytes.Replace(buf.Bytes(), []byte(`"level": "error"`), []byte(`"level": "fatal"`), 1)
-	inst, _ = jsonschema.UnmarshalJSON(bytes.NewReader(broken))
-	if err := sch.Validate(inst); err == nil {
+	if err := testschema.Validate(t, sch, broken); err == nil {
 		t.Error("schema accepted level \"fatal\"")
 	}
 }
@@ -622,22 +596,13 @@ func TestJSONReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rep struct {
-		Schema   string `json:"schema"`
-		Findings []struct {
-			Rule     string `json:"rule"`
-			Severity string `json:"severity"`
-			File     string `json:"file"`
-			Line     int    `json:"line"`
-			Fix      *struct {
-				Replacement string `json:"replacement"`
-				Fixed       string `json:"fixed"`
-			} `json:"fix"`
-		} `json:"findings"`
-		Summary struct {
-			Total  int            `json:"total"`
+		Schema   string            `json:"schema"`
+		Findings []json.RawMessage `json:"findings"`
+		Summary  struct {
+			Total  int
 			ByRule map[string]int `json:"by_rule"`
-		} `json:"summary"`
-		Suppressed struct{ Inline int } `json:"suppressed"`
+		}
+		Suppressed struct{ Inline int }
 	}
 	if err := json.Unmarshal(buf.Bytes(), &rep); err != nil {
 		t.Fatal(err)
@@ -821,15 +786,16 @@ func TestGoFixesCompileWithPqtls(t *testing.T) {
 
 // TestRepositoryHasNoError lints this repository the way the docs tell users
 // to lint theirs in CI, with tests and the deliberately bad examples/lint
-// excluded: pqtls itself must not keep anything classical. (Tests configure
-// classical peers on purpose; internal/demo's classical-only server is a
-// warning-level PQ501, deliberately.)
+// excluded (and the rule catalog lint/rules.yaml, whose "bad" examples are
+// classical on purpose): pqtls itself must not keep anything classical.
+// (Tests configure classical peers on purpose; internal/demo's
+// classical-only server is a warning-level PQ501, deliberately.)
 func TestRepositoryHasNoError(t *testing.T) {
 	root, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Lint(context.Background(), []string{root}, Options{BaseDir: root, Excludes: []string{"**/*_test.go", "examples/lint/", "examples/infra/"}})
+	res, err := Lint(context.Background(), []string{root}, Options{BaseDir: root, Excludes: []string{"**/*_test.go", "examples/lint/", "examples/infra/", "lint/rules.yaml"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -903,5 +869,47 @@ func TestRuleTableIsTheDispatch(t *testing.T) {
 				t.Errorf("%s: incomplete check row %+v", r.ID, c)
 			}
 		}
+	}
+}
+
+// TestMLDSAGoLineClaim checks PQ464's premise with the real go command: the
+// module it reports (go 1.26, crypto/mldsa without a build constraint) does
+// not build with a Go 1.26 toolchain, and under Go 1.27 go vet says the go
+// line is too old; the near miss (ML-DSA behind //go:build go1.27 with a
+// fallback file) passes go vet with either toolchain.
+func TestMLDSAGoLineClaim(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go command not found")
+	}
+	run := func(dir string, args ...string) (string, error) {
+		cmd := exec.Command(goBin, args...)
+		cmd.Dir = filepath.Join(rulesDir, dir)
+		cmd.Env = append(cmd.Environ(), "GOTOOLCHAIN=local", "GOWORK=off", "GOFLAGS=-mod=mod")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	v, err := run("gomod/mldsa", "env", "GOVERSION")
+	if err != nil {
+		t.Fatalf("go env GOVERSION: %v\n%s", err, v)
+	}
+	v = strings.TrimSpace(v)
+	t.Logf("go command: %s", v)
+	if res := lintPath(t, "gomod/mldsa/go.mod", Options{}); !sameWants(got(res), []want{{"PQ464", 3}}) {
+		t.Fatalf("gomod/mldsa: findings %v, want PQ464@3", got(res))
+	}
+	out, err := run("gomod/mldsa", "vet", ".")
+	switch {
+	case version.Compare(version.Lang(v), "go1.27") < 0:
+		if err == nil || !strings.Contains(out, "crypto/mldsa") {
+			t.Errorf("%s: go vet of the reported module: err %v, want a missing crypto/mldsa\n%s", v, err, out)
+		}
+	default:
+		if err == nil || !strings.Contains(out, "requires go1.27 or later") {
+			t.Errorf("%s: go vet of the reported module: err %v, want \"requires go1.27 or later\"\n%s", v, err, out)
+		}
+	}
+	if out, err := run("gomod/mldsa-tagged", "vet", "."); err != nil {
+		t.Errorf("%s: go vet of the guarded module: %v\n%s", v, err, out)
 	}
 }

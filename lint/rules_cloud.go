@@ -2,8 +2,6 @@ package lint
 
 import (
 	"bytes"
-	"errors"
-	"io"
 	"regexp"
 	"strings"
 
@@ -17,61 +15,6 @@ import (
 // exists only where the provider's own documentation names the setting
 // that gives (or takes away) hybrid key exchange. docs/LINT.md lists the
 // providers without such a setting ("unsupported, track it").
-
-const (
-	refGCPPQ        = "https://docs.cloud.google.com/python/docs/reference/compute/latest/google.cloud.compute_v1.types.SslPolicy.PostQuantumKeyExchange (DEFAULT: X25519MLKEM768 disallowed before October 2026, allowed afterwards; ENABLED; DEFERRED: disallowed until October 2027)"
-	refGCPGcloud    = "https://docs.cloud.google.com/sdk/gcloud/reference/alpha/compute/ssl-policies/create (--post-quantum-key-exchange)"
-	refGCPTF        = "https://github.com/GoogleCloudPlatform/magic-modules/pull/17024 (post_quantum_key_exchange on google_compute_ssl_policy and google_compute_region_ssl_policy)"
-	refCFPQC        = "https://developers.cloudflare.com/ssl/post-quantum-cryptography/ (X25519MLKEM768 hybrid key agreement deployed on Cloudflare's edge, TLS 1.3)"
-	refCFTLS13      = "https://developers.cloudflare.com/ssl/edge-certificates/additional-options/tls-13/ (the tls_1_3 zone setting: on, off, zrt)"
-	refCFTF         = "https://developers.cloudflare.com/api/terraform/ (cloudflare_zone_setting setting_id/value; cloudflare_zone_settings_override settings.tls_1_3 in provider v4)"
-	refAPIGWList    = "https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-security-policies-list.html (policies with PQ in the name use hybrid post-quantum key exchange; defaults TLS_1_0 for APIs, TLS_1_2 for domains)"
-	refAPIGWTLS     = "https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-custom-domain-tls-version.html (legacy TLS_1_0/TLS_1_2 versus enhanced SecurityPolicy_ policies, endpoint access mode, mutual TLS)"
-	refAPIGWNames   = "https://docs.aws.amazon.com/sdk-for-python/v1/reference/clients/api-gateway/enums/SecurityPolicy/ (the policy names)"
-	refAkamaiEdge   = "https://techdocs.akamai.com/terraform/docs/pqc-client-to-edge (pqc_client_to_edge: PQC key exchange from client to edge, Enhanced TLS, TLS 1.3, X25519MLKEM768)"
-	refAkamaiOrigin = "https://techdocs.akamai.com/terraform/docs/pqc_origin (pqc_origin: PQC key exchange to the origin, limited availability)"
-)
-
-// cloudRules are the rules of managed TLS terminators other than AWS
-// load balancers.
-var cloudRules = []Rule{
-	{ID: "PQ603", Name: "gcp-ssl-policy-pq-deferred", Severity: SeverityError, Format: "Terraform, Pulumi (YAML, TypeScript, Go), gcloud command lines (Google Cloud SSL policies)",
-		checks:     []ruleCheck{{lineGCPPQ, kinds(kindTerraform, kindYAML, kindJS, kindGo, kindShell)}},
-		Checked:    "2026-12-02",
-		Summary:    "A Google Cloud SSL policy sets post_quantum_key_exchange to DEFERRED",
-		Rationale:  "Google Cloud's Application and proxy Network Load Balancers negotiate X25519MLKEM768 according to the SSL policy's postQuantumKeyExchange: ENABLED allows it now, DEFAULT (or no SSL policy) allows it from October 2026, DEFERRED disallows it until October 2027. DEFERRED keeps every client of the load balancer classical for another year. The fix sets ENABLED. min_tls_version is a minimum and never blocks TLS 1.3, so it is not read.",
-		Bad:        "resource \"google_compute_ssl_policy\" \"edge\" {\n  profile                   = \"MODERN\"\n  post_quantum_key_exchange = \"DEFERRED\"\n}",
-		Good:       "resource \"google_compute_ssl_policy\" \"edge\" {\n  profile                   = \"MODERN\"\n  post_quantum_key_exchange = \"ENABLED\"\n}",
-		Notes:      "Read on the attribute name in any of its spellings (post_quantum_key_exchange, postQuantumKeyExchange, PostQuantumKeyExchange: pulumi.String(...), gcloud --post-quantum-key-exchange) with a literal value.",
-		References: []string{refGCPPQ, refGCPTF, refGCPGcloud}},
-	{ID: "PQ604", Name: "cloudflare-tls13-off", Severity: SeverityError, Format: "Terraform (cloudflare_zone_setting, cloudflare_zone_settings_override)",
-		checks:     []ruleCheck{{cloudTerraform, kinds(kindTerraform)}},
-		Checked:    "2026-12-02",
-		Summary:    "A Cloudflare zone turns TLS 1.3 off",
-		Rationale:  "Cloudflare offers X25519MLKEM768 to visitors on its edge by default, and hybrid key exchange exists only in TLS 1.3. A zone's tls_1_3 setting \"off\" makes every visitor connection TLS 1.2 and classical. The fix sets \"on\" (\"zrt\" also keeps TLS 1.3, with 0-RTT).",
-		Bad:        "resource \"cloudflare_zone_setting\" \"tls13\" {\n  setting_id = \"tls_1_3\"\n  value      = \"off\"\n}",
-		Good:       "resource \"cloudflare_zone_setting\" \"tls13\" {\n  setting_id = \"tls_1_3\"\n  value      = \"on\"\n}",
-		Notes:      "Both provider generations are read: v5's cloudflare_zone_setting (setting_id = \"tls_1_3\") and v4's cloudflare_zone_settings_override (settings { tls_1_3 = \"off\" }). min_tls_version is a minimum and never blocks TLS 1.3.",
-		References: []string{refCFPQC, refCFTLS13, refCFTF, refHybrid}},
-	{ID: "PQ605", Name: "aws-apigateway-policy-classical", Severity: SeverityWarning, Format: "Terraform (aws_api_gateway_domain_name, aws_api_gateway_rest_api), CloudFormation YAML/JSON (AWS::ApiGateway::DomainName, DomainNameV2, RestApi)",
-		checks:     []ruleCheck{{cloudTerraform, kinds(kindTerraform)}, {cfnAPIGateway, kinds(kindYAML, kindJSON)}},
-		Checked:    "2026-12-02",
-		Summary:    "An API Gateway REST API or custom domain uses a security policy without PQ in its name",
-		Rationale:  "AWS documents hybrid post-quantum key exchange for API Gateway only in the enhanced security policies with PQ in their name (SecurityPolicy_TLS13_1_2_PQ_2025_09, _PFS_PQ_, _FIPS_PQ_, _FIPS_PFS_PQ_). The legacy TLS_1_0 and TLS_1_2 policies (the defaults) and the other enhanced policies keep the connection classical. An enhanced TLS 1.2+1.3 policy is fixed to its PQ variant; a legacy policy is reported without a mechanical fix, because enhanced policies also need an endpoint access mode (STRICT or BASIC) and cannot be used with mutual TLS or for HTTP API mappings.",
-		Bad:        "resource \"aws_api_gateway_domain_name\" \"api\" {\n  security_policy = \"TLS_1_2\"\n}",
-		Good:       "resource \"aws_api_gateway_domain_name\" \"api\" {\n  security_policy = \"SecurityPolicy_TLS13_1_2_PQ_2025_09\"\n  # and the endpoint access mode (STRICT or BASIC)\n}",
-		Notes:      "A warning, not an error: the move to an enhanced policy changes the domain's access mode and is impossible with mutual TLS. Resources without security_policy (the TLS_1_0/TLS_1_2 defaults) are not reported; HTTP and WebSocket APIs (aws_apigatewayv2_*) support TLS_1_2 only and have no PQ setting (see docs/LINT.md#other-managed-tls-terminators).",
-		References: []string{refAPIGWList, refAPIGWTLS, refAPIGWNames}},
-	{ID: "PQ606", Name: "akamai-pqc-behavior-disabled", Severity: SeverityWarning, Format: "Terraform (akamai_property_rules_builder behaviors pqc_client_to_edge, pqc_origin)",
-		checks:     []ruleCheck{{cloudTerraform, kinds(kindTerraform)}},
-		Checked:    "2026-12-02",
-		Summary:    "An Akamai property turns its post-quantum behavior off",
-		Rationale:  "Akamai enables X25519MLKEM768 on Enhanced TLS hostnames through two property behaviors: pqc_client_to_edge (visitors to the edge, TLS 1.3) and pqc_origin (edge to origin, limited availability, for origins that support TLS 1.3 and X25519MLKEM768). A behavior written with enabled = false keeps that leg classical. The fix sets enabled = true.",
-		Bad:        "behavior {\n  pqc_client_to_edge {\n    enabled = false\n  }\n}",
-		Good:       "behavior {\n  pqc_client_to_edge {\n    enabled = true\n  }\n}",
-		Notes:      "A property without the behavior is not reported: the behavior is opt-in and applies to Enhanced TLS hostnames only, so its absence says nothing about the hostname's certificate type. Property rule trees in JSON are not read.",
-		References: []string{refAkamaiEdge, refAkamaiOrigin}},
-}
 
 // --- PQ603: Google Cloud SSL policies, any format ---
 
@@ -122,20 +65,14 @@ func checkCFNAPIGateway(s *source) []Finding {
 	if !bytes.Contains(s.data, []byte("AWS::ApiGateway::")) {
 		return nil
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(bytes.ReplaceAll(s.data, []byte("\t"), []byte(" "))))
 	var fs []Finding
-	for {
-		var doc yaml.Node
-		if err := dec.Decode(&doc); errors.Is(err, io.EOF) || err != nil {
-			return fs
-		}
-		root := &doc
+	_ = eachYAMLDoc(bytes.ReplaceAll(s.data, []byte("\t"), []byte(" ")), func(root *yaml.Node) {
 		if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 			root = root.Content[0]
 		}
 		_, res := mapGet(root, "Resources")
 		if res == nil || res.Kind != yaml.MappingNode {
-			continue
+			return
 		}
 		for i := 0; i+1 < len(res.Content); i += 2 {
 			name, r := res.Content[i], res.Content[i+1]
@@ -155,7 +92,8 @@ func checkCFNAPIGateway(s *source) []Finding {
 			}
 			fs = append(fs, apiGatewayFinding(s, name.Value, val, a, b)...)
 		}
-	}
+	})
+	return fs
 }
 
 // checkCloudTerraform runs the cloudResources checks on a Terraform file.
@@ -238,25 +176,10 @@ func ingressNginxTerraform(s *source, body *hclsyntax.Body) []Finding {
 // constructors inside e.
 func ingressNginxObjects(s *source, e hclsyntax.Expression) []Finding {
 	var fs []Finding
-	hclsyntax.VisitAll(e, func(n hclsyntax.Node) hcl.Diagnostics {
-		o, ok := n.(*hclsyntax.ObjectConsExpr)
-		if !ok {
-			return nil
+	objectItems(e, func(key string, val hclsyntax.Expression) {
+		if ingressNginxKeys[key] {
+			fs = append(fs, ingressNginxValue(s, key, val)...)
 		}
-		for _, it := range o.Items {
-			k, ok := it.KeyExpr.(*hclsyntax.ObjectConsKeyExpr)
-			if !ok {
-				continue
-			}
-			key := hcl.ExprAsKeyword(k.Wrapped)
-			if key == "" {
-				key, _ = hclLiteral(k.Wrapped)
-			}
-			if ingressNginxKeys[key] {
-				fs = append(fs, ingressNginxValue(s, key, it.ValueExpr)...)
-			}
-		}
-		return nil
 	})
 	return fs
 }

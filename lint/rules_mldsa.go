@@ -21,53 +21,6 @@ import (
 // are warnings: they do not make traffic recordable today, they block the
 // next phase.
 
-const (
-	refSigalgs     = "https://docs.openssl.org/3.5/man3/SSL_CONF_cmd/ (SignatureAlgorithms, ClientSignatureAlgorithms) and https://docs.openssl.org/3.5/man3/SSL_CTX_set1_sigalgs/ (the list format)"
-	refOpenSSLDSA  = "https://docs.openssl.org/3.5/man7/EVP_SIGNATURE-ML-DSA/ (ML-DSA-44/65/87 in OpenSSL 3.5; the TLS names mldsa44, mldsa65, mldsa87 are what openssl list -tls-signature-algorithms prints in the Debian 13 tree, OpenSSL 3.5.4)"
-	refTLSMLDSA    = "draft-ietf-tls-mldsa (ML-DSA signature schemes for TLS 1.3: mldsa44 0x0904, mldsa65 0x0905, mldsa87 0x0906)"
-	refGo127       = "https://go.dev/doc/go1.27 (crypto/mldsa; ML-DSA in crypto/x509 and crypto/tls)"
-	refGoAPI127    = "https://github.com/golang/go/issues/79733 (Go 1.27 API audit: crypto/mldsa is a new package) and https://github.com/golang/go/issues/78888 (ML-DSA in crypto/tls and crypto/x509)"
-	refGoBuildTags = "https://pkg.go.dev/go/build/constraint (//go:build go1.27 keeps a file out of older toolchains)"
-)
-
-// mldsaRules are the ML-DSA (post-quantum authentication) rules.
-var mldsaRules = []Rule{
-	{ID: "PQ461", Name: "openssl-sigalgs-without-mldsa", Severity: SeverityWarning, Format: "OpenSSL config",
-		checks:     []ruleCheck{{lineOpenSSLSigalgs, kinds(kindOpenSSL)}},
-		Checked:    "2026-12-02",
-		Summary:    "OpenSSL config SignatureAlgorithms / ClientSignatureAlgorithms lists no ML-DSA scheme",
-		Rationale:  "A SignatureAlgorithms line replaces the signature schemes a program offers (as a client) and accepts to sign with (as a server); ClientSignatureAlgorithms does the same for client certificates. OpenSSL 3.5 knows the ML-DSA schemes mldsa44, mldsa65 and mldsa87; a list without them makes an ML-DSA certificate unusable: the server cannot sign with it, the client never offers it. The fix appends the three schemes at the end of the list, so the classical preference is kept. Older OpenSSL releases reject unknown names in the list: apply the fix only where OpenSSL is 3.5 or later.",
-		Bad:        "SignatureAlgorithms = ecdsa_secp256r1_sha256:rsa_pss_rsae_sha256",
-		Good:       "SignatureAlgorithms = ecdsa_secp256r1_sha256:rsa_pss_rsae_sha256:mldsa65:mldsa87:mldsa44",
-		Notes:      "The TLS 1.2 maximums that also block ML-DSA (it exists only in TLS 1.3) are PQ422 here, PQ312 and PQ322 for nginx and HAProxy: they are errors already, for key exchange.",
-		References: []string{refSigalgs, refOpenSSLDSA, refTLSMLDSA}},
-	{ID: "PQ462", Name: "nginx-sigalgs-without-mldsa", Severity: SeverityWarning, Format: "nginx",
-		checks:     []ruleCheck{{lineNginxSigalgs, kinds(kindNginx)}},
-		Checked:    "2026-12-02",
-		Summary:    "nginx ssl_conf_command SignatureAlgorithms lists no ML-DSA scheme",
-		Rationale:  "ssl_conf_command (and proxy_ssl_conf_command, grpc_ssl_conf_command) passes SignatureAlgorithms or ClientSignatureAlgorithms to OpenSSL, which then replaces its default signature schemes. Without mldsa44/mldsa65/mldsa87 an ML-DSA certificate on that server (or a backend's, for proxy_) cannot be used. The fix appends the ML-DSA schemes; nginx must be linked with OpenSSL 3.5 or later (nginx 1.26 of Debian 13 is).",
-		Bad:        "ssl_conf_command SignatureAlgorithms ecdsa_secp256r1_sha256:rsa_pss_rsae_sha256;",
-		Good:       "ssl_conf_command SignatureAlgorithms ecdsa_secp256r1_sha256:rsa_pss_rsae_sha256:mldsa65:mldsa87:mldsa44;",
-		References: []string{"https://nginx.org/en/docs/http/ngx_http_ssl_module.html#ssl_conf_command", refSigalgs, refOpenSSLDSA}},
-	{ID: "PQ463", Name: "haproxy-sigalgs-without-mldsa", Severity: SeverityWarning, Format: "HAProxy",
-		checks:     []ruleCheck{{lineHAProxySigalgs, kinds(kindHAProxy)}},
-		Checked:    "2026-12-02",
-		Summary:    "HAProxy sigalgs / client-sigalgs (or ssl-default-*-sigalgs) lists no ML-DSA scheme",
-		Rationale:  "HAProxy's sigalgs and client-sigalgs (on bind and server lines, and the global ssl-default-bind-sigalgs, ssl-default-bind-client-sigalgs, ssl-default-server-sigalgs, ssl-default-server-client-sigalgs) are passed to OpenSSL's SSL_CTX_set1_sigalgs_list and replace the default signature schemes. Without mldsa44/mldsa65/mldsa87 an ML-DSA certificate cannot be used on that listener or towards that server. The fix appends the ML-DSA schemes (HAProxy built with OpenSSL 3.5 or later).",
-		Bad:        "ssl-default-bind-sigalgs ECDSA+SHA256:RSA-PSS+SHA256",
-		Good:       "ssl-default-bind-sigalgs ECDSA+SHA256:RSA-PSS+SHA256:mldsa65:mldsa87:mldsa44",
-		References: []string{"https://docs.haproxy.org/3.0/configuration.html#3.1-ssl-default-bind-sigalgs", "https://docs.haproxy.org/3.0/configuration.html#5.1-sigalgs", refSigalgs, refOpenSSLDSA}},
-	{ID: "PQ464", Name: "go-mod-version-without-mldsa", Severity: SeverityWarning, Format: "go.mod",
-		checks:     []ruleCheck{{goModMLDSA, kinds(kindGoMod)}},
-		Checked:    "2026-12-02",
-		Summary:    "go.mod says Go 1.26 or older, but the module uses ML-DSA (Go 1.27)",
-		Rationale:  "crypto/mldsa and the ML-DSA values of crypto/tls and crypto/x509 (tls.MLDSA65, x509.MLDSA65...) exist from Go 1.27. A go line below 1.27 tells every toolchain from that version on that it can build the module; a Go 1.26 toolchain then fails on the file that uses ML-DSA (\"package crypto/mldsa is not in std\"), and under Go 1.27 go vet reports \"requires go1.27 or later (module is go1.26)\". Either raise the go line to 1.27, or keep it and put the ML-DSA code behind //go:build go1.27 with a fallback file for older toolchains (files with such a constraint are not reported).",
-		Bad:        "go 1.26   // and a file without a build constraint imports crypto/mldsa",
-		Good:       "go 1.27   // or: //go:build go1.27 on the files that use ML-DSA",
-		Notes:      "Test files (_test.go), vendor/, testdata/ and nested modules are not read. Only the module of the go.mod is read, the finding names the first file found.",
-		References: []string{refGo127, refGoAPI127, refGoBuildTags}},
-}
-
 // --- signature algorithm lists ---
 
 // mldsaSigalgs are the names of the ML-DSA TLS signature schemes.

@@ -1,14 +1,11 @@
 package lint
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-
-	"github.com/BurntSushi/toml"
 )
 
 // Rust: Cargo.toml and Cargo.lock. rustls moved ML-KEM into its core crate
@@ -113,15 +110,8 @@ func cargoDeps(s *source) []cargoDep {
 
 // checkCargoToml runs PQ801-PQ804 on a Cargo manifest.
 func checkCargoToml(s *source, env *checkEnv) []Finding {
-	var v map[string]any
-	if _, err := toml.Decode(string(s.data), &v); err != nil {
-		line := 1
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			line = pe.Position.Line
-		}
-		p := s.posLC(line, 1)
-		return []Finding{s.finding("PQ000", p.Offset, p.Offset, "cannot parse Cargo.toml, so it was not checked: "+firstLine(err.Error()), nil)}
+	if bad := tomlParseError(s, "Cargo.toml"); bad != nil {
+		return bad
 	}
 	var fs []Finding
 	for _, d := range cargoDeps(s) {

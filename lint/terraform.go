@@ -99,6 +99,18 @@ func terraformPolicyLiterals(s *source, body *hclsyntax.Body) []Finding {
 // constructors inside e (module inputs such as listeners = { ... }).
 func objectPolicyValues(e hclsyntax.Expression) []hclsyntax.Expression {
 	var out []hclsyntax.Expression
+	objectItems(e, func(key string, val hclsyntax.Expression) {
+		if tfPolicyKeys[key] {
+			out = append(out, val)
+		}
+	})
+	return out
+}
+
+// objectItems calls f with the key (a bare word or a literal string; ""
+// otherwise) and the value of every item of the object constructors
+// inside e.
+func objectItems(e hclsyntax.Expression, f func(key string, val hclsyntax.Expression)) {
 	hclsyntax.VisitAll(e, func(n hclsyntax.Node) hcl.Diagnostics {
 		o, ok := n.(*hclsyntax.ObjectConsExpr)
 		if !ok {
@@ -109,15 +121,14 @@ func objectPolicyValues(e hclsyntax.Expression) []hclsyntax.Expression {
 			if !ok {
 				continue
 			}
-			if name := hcl.ExprAsKeyword(k.Wrapped); tfPolicyKeys[name] {
-				out = append(out, it.ValueExpr)
-			} else if key, lit := hclLiteral(k.Wrapped); lit && tfPolicyKeys[key] {
-				out = append(out, it.ValueExpr)
+			key := hcl.ExprAsKeyword(k.Wrapped)
+			if key == "" {
+				key, _ = hclLiteral(k.Wrapped)
 			}
+			f(key, it.ValueExpr)
 		}
 		return nil
 	})
-	return out
 }
 
 // terraformListener reads protocol and ssl_policy of one resource block.

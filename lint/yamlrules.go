@@ -42,30 +42,64 @@ func checkYAML(s *source) []Finding {
 		data = blankTemplateActions(data)
 	}
 	var fs []Finding
+	err := eachYAMLDoc(data, func(doc *yaml.Node) {
+		walkYAML(doc, func(key, val *yaml.Node) {
+			fs = append(fs, yamlPair(s, key, val)...)
+		})
+		fs = append(fs, iacListeners(s, doc)...)
+	})
+	if err != nil {
+		if templated {
+			return nil
+		}
+		return append(fs, yamlParseError(s, "YAML", err))
+	}
+	return fs
+}
+
+// eachYAMLDoc calls f on every document of data, in order, up to the first
+// that does not parse; that one's error is returned.
+func eachYAMLDoc(data []byte, f func(doc *yaml.Node)) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
 		var doc yaml.Node
 		err := dec.Decode(&doc)
 		if errors.Is(err, io.EOF) {
-			break
+			return nil
 		}
 		if err != nil {
-			if templated {
-				return nil
-			}
-			line := 1
-			if m := yamlErrLine.FindStringSubmatch(err.Error()); m != nil {
-				line = atoiDefault(m[1], 1)
-			}
-			p := s.posLC(line, 1)
-			return append(fs, s.finding("PQ000", p.Offset, p.Offset, "cannot parse YAML, so it was not checked: "+strings.TrimPrefix(err.Error(), "yaml: "), nil))
+			return err
 		}
-		walkYAML(&doc, func(key, val *yaml.Node) {
-			fs = append(fs, yamlPair(s, key, val)...)
-		})
-		fs = append(fs, iacListeners(s, &doc)...)
+		f(&doc)
 	}
-	return fs
+}
+
+// yamlParseError is the PQ000 finding of a YAML parser error, at its line;
+// what names the syntax (YAML, JSON).
+func yamlParseError(s *source, what string, err error) Finding {
+	line := 1
+	if m := yamlErrLine.FindStringSubmatch(err.Error()); m != nil {
+		line = atoiDefault(m[1], 1)
+	}
+	p := s.posLC(line, 1)
+	return s.finding("PQ000", p.Offset, p.Offset, "cannot parse "+what+", so it was not checked: "+strings.TrimPrefix(err.Error(), "yaml: "), nil)
+}
+
+// tomlParseError returns the PQ000 finding of s when it is not TOML (what
+// names the file in the message), nil when it parses.
+func tomlParseError(s *source, what string) []Finding {
+	var v map[string]any
+	_, err := toml.Decode(string(s.data), &v)
+	if err == nil {
+		return nil
+	}
+	line := 1
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		line = pe.Position.Line
+	}
+	p := s.posLC(line, 1)
+	return []Finding{s.finding("PQ000", p.Offset, p.Offset, "cannot parse "+what+", so it was not checked: "+firstLine(err.Error()), nil)}
 }
 
 func atoiDefault(s string, d int) int {
@@ -225,15 +259,8 @@ func yamlCurves(s *source, rule, what string, val *yaml.Node) []Finding {
 // checkTOML validates a TOML file (Traefik's static/dynamic configuration)
 // and runs the Traefik rules on the decoded keys, locating them in the text.
 func checkTOML(s *source) []Finding {
-	var v map[string]any
-	if _, err := toml.Decode(string(s.data), &v); err != nil {
-		line := 1
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			line = pe.Position.Line
-		}
-		p := s.posLC(line, 1)
-		return []Finding{s.finding("PQ000", p.Offset, p.Offset, "cannot parse TOML, so it was not checked: "+firstLine(err.Error()), nil)}
+	if bad := tomlParseError(s, "TOML"); bad != nil {
+		return bad
 	}
 	var fs []Finding
 	code := codeLines(s, hashComments)

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/gopacket/layers"
-	"github.com/google/gopacket/pcapgo"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pqtls/pqtls/internal/testpeer"
@@ -297,9 +295,7 @@ func TestResumption(t *testing.T) {
 	cli.ClientSessionCache = tls.NewLRUClientSessionCache(4)
 	w1 := transcript(t, srv, cli, 10) // the ticket arrives after the handshake
 	w2 := transcript(t, srv, cli, 10)
-	var b bytes.Buffer
-	pw := pcapgo.NewWriter(&b)
-	pw.WriteFileHeader(65535, layers.LinkTypeEthernet)
+	pw, b := newPcap()
 	appendPackets(t, pw, cliAddr, srvAddr, segments(w1, 1448), 65535, t0)
 	cli2 := netipFrom(cliAddr.Addr(), 40001)
 	appendPackets(t, pw, cli2, srvAddr, segments(w2, 1448), 65535, t0.Add(time.Second))
@@ -397,9 +393,7 @@ func TestBoundedMemory(t *testing.T) {
 	// eviction must keep the table small, and every flow is still reported.
 	srv, cli := certs(t)
 	w := transcript(t, srv, cli, 4096)
-	var b bytes.Buffer
-	pw := pcapgo.NewWriter(&b)
-	pw.WriteFileHeader(65535, layers.LinkTypeEthernet)
+	pw, b := newPcap()
 	for i := range 2000 {
 		segs := segments(w, 1448)
 		segs = segs[:len(segs)-2] // no FINs
@@ -432,9 +426,7 @@ func TestSummaryAndProm(t *testing.T) {
 	srv, cli := certs(t)
 	srv12, cli12 := certs(t)
 	srv12.MaxVersion = tls.VersionTLS12
-	var b bytes.Buffer
-	pw := pcapgo.NewWriter(&b)
-	pw.WriteFileHeader(65535, layers.LinkTypeEthernet)
+	pw, b := newPcap()
 	other := netipMust("10.0.0.3:8443")
 	appendPackets(t, pw, cliAddr, srvAddr, segments(transcript(t, srv, cli, 10), 1448), 65535, t0)
 	appendPackets(t, pw, netipMust("10.0.0.1:40001"), srvAddr, segments(transcript(t, srv, cli, 10), 1448), 65535, t0)
@@ -474,9 +466,7 @@ func TestPortReuseAndHalfClose(t *testing.T) {
 	checkHybrid(t, f)
 	// The same 4-tuple used twice in a row (no RST, the second SYN arrives
 	// while the first flow is still remembered): two flows.
-	var b bytes.Buffer
-	pw := pcapgo.NewWriter(&b)
-	pw.WriteFileHeader(65535, layers.LinkTypeEthernet)
+	pw, b := newPcap()
 	conn1 := segments(w, 1448)
 	appendPackets(t, pw, cliAddr, srvAddr, conn1[:len(conn1)-1], 65535, t0) // the client's FIN is lost
 	appendPackets(t, pw, cliAddr, srvAddr, segments(w, 1448), 65535, t0.Add(time.Second))
@@ -579,9 +569,7 @@ func TestHRRServerHelloBeforeSecondClientHello(t *testing.T) {
 // A SYN flood on a full table: new flows are dropped, and the table is not
 // swept once per packet (each sweep walks every flow).
 func TestFullTableSweepIsRateLimited(t *testing.T) {
-	var b bytes.Buffer
-	pw := pcapgo.NewWriter(&b)
-	pw.WriteFileHeader(65535, layers.LinkTypeEthernet)
+	pw, b := newPcap()
 	syn := []seg{{fromClient: true, seq: cliISN, flags: flagSYN}}
 	for i := range 3000 {
 		// 3000 SYNs within 300 ms of capture time.
@@ -698,9 +686,7 @@ func TestAuthCapability(t *testing.T) {
 	srv, cli := certs(t)
 	srv12, cli12 := certs(t)
 	cli12.MaxVersion = tls.VersionTLS12
-	var b bytes.Buffer
-	pw := pcapgo.NewWriter(&b)
-	pw.WriteFileHeader(65535, layers.LinkTypeEthernet)
+	pw, b := newPcap()
 	appendPackets(t, pw, cliAddr, srvAddr, segments(transcript(t, srv, cli, 10), 1448), 65535, t0)
 	appendPackets(t, pw, netipMust("10.0.0.1:40001"), srvAddr, segments(transcript(t, srv12, cli12, 10), 1448), 65535, t0)
 	reg := prometheus.NewRegistry()

@@ -8,9 +8,6 @@ import (
 	"os"
 	"testing"
 	"time"
-
-	"github.com/google/gopacket/layers"
-	"github.com/google/gopacket/pcapgo"
 )
 
 // Issue 11 item 9: with --max-flows 5 and 10 connections, 5 connections
@@ -28,9 +25,7 @@ func TestMaxFlowsCountsFlowsNotPackets(t *testing.T) {
 	if perFlow < 4 {
 		t.Fatalf("only %d packets per flow: the test proves nothing", perFlow)
 	}
-	var b bytes.Buffer
-	pw := pcapgo.NewWriter(&b)
-	pw.WriteFileHeader(65535, layers.LinkTypeEthernet)
+	pw, b := newPcap()
 	for i := range 10 {
 		appendPackets(t, pw, netipFrom(cliAddr.Addr(), uint16(30000+i)), srvAddr, segs, 65535, t0.Add(time.Duration(i)*time.Second))
 	}
@@ -56,9 +51,7 @@ func TestBufferBudgetEvictsOldest(t *testing.T) {
 		t.Fatalf("unexpected segments: %+v", partial[3])
 	}
 	const n, budget = 200, 64 << 10
-	var b bytes.Buffer
-	pw := pcapgo.NewWriter(&b)
-	pw.WriteFileHeader(65535, layers.LinkTypeEthernet)
+	pw, b := newPcap()
 	for i := range n {
 		appendPackets(t, pw, netipFrom(cliAddr.Addr(), uint16(30000+i)), srvAddr, partial, 65535, t0.Add(time.Duration(i)*time.Second))
 	}
@@ -112,9 +105,7 @@ func TestOpenFlowsCapture(t *testing.T) {
 		cli.CurvePreferences = []tls.CurveID{tls.X25519MLKEM768}
 		segs := segments(transcript(t, srv, cli, 0), 1448)
 		segs = segs[:len(segs)-2]
-		var b bytes.Buffer
-		pw := pcapgo.NewWriter(&b)
-		pw.WriteFileHeader(65535, layers.LinkTypeEthernet)
+		pw, b := newPcap()
 		for i := range 10 {
 			appendPackets(t, pw, netipFrom(cliAddr.Addr(), uint16(30000+i)), srvAddr, segs, 65535, t0.Add(time.Duration(i)*time.Second))
 		}

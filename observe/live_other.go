@@ -7,15 +7,6 @@ import (
 	"errors"
 )
 
-// LiveOptions configure Live.
-type LiveOptions struct {
-	Interface string
-	Filter    string
-	Snaplen   int
-	OnTick    func()
-	NoPromisc bool
-}
-
 // Live is only implemented on Linux (AF_PACKET).
 func Live(ctx context.Context, opts LiveOptions, a *Analyzer) error {
 	return errors.New("live capture is only supported on Linux; capture with tcpdump -w and use -r")

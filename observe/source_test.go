@@ -116,9 +116,7 @@ func TestFilter(t *testing.T) {
 	if _, err := exec.LookPath("tcpdump"); err != nil {
 		t.Skip("tcpdump not installed: --filter needs it")
 	}
-	var b bytes.Buffer
-	pw := pcapgo.NewWriter(&b)
-	pw.WriteFileHeader(65535, layers.LinkTypeEthernet)
+	pw, b := newPcap()
 	w := hybridWrites(t)
 	appendPackets(t, pw, cliAddr, srvAddr, segments(w, 1448), 65535, t0)
 	appendPackets(t, pw, cliAddr, netipMust("10.0.0.2:8443"), segments(w, 1448), 65535, t0)

@@ -211,3 +211,12 @@ func analyze(t testing.TB, capture []byte, opts Options) ([]*Flow, Stats) {
 func netipMust(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 
 func netipFrom(a netip.Addr, port uint16) netip.AddrPort { return netip.AddrPortFrom(a, port) }
+
+// newPcap starts an Ethernet pcap in memory (snaplen 65535) for
+// appendPackets; the buffer holds the file.
+func newPcap() (*pcapgo.Writer, *bytes.Buffer) {
+	b := new(bytes.Buffer)
+	pw := pcapgo.NewWriter(b)
+	pw.WriteFileHeader(65535, layers.LinkTypeEthernet)
+	return pw, b
+}

@@ -24,6 +24,19 @@ func runLintCmd(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
+// writeFileAll writes content to path (mode 0644), making its directory,
+// and returns path.
+func writeFileAll(t *testing.T, path, content string) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 type lintJSON struct {
 	Schema   string `json:"schema"`
 	Findings []struct {
@@ -109,12 +122,9 @@ func TestLintExitCodes(t *testing.T) {
 	warnOnly := filepath.Join(dir, "warn")
 	clean := filepath.Join(dir, "clean")
 	errs := filepath.Join(dir, "errs")
-	for _, d := range []string{warnOnly, clean, errs} {
-		os.MkdirAll(d, 0o755)
-	}
-	os.WriteFile(filepath.Join(warnOnly, "tunnel.yaml"), []byte("policy: classical\n"), 0o644)
-	os.WriteFile(filepath.Join(clean, "tunnel.yaml"), []byte("policy: require\n"), 0o644)
-	os.WriteFile(filepath.Join(errs, "app.env"), []byte("GODEBUG=tlsmlkem=0\n"), 0o644)
+	writeFileAll(t, filepath.Join(warnOnly, "tunnel.yaml"), "policy: classical\n")
+	writeFileAll(t, filepath.Join(clean, "tunnel.yaml"), "policy: require\n")
+	writeFileAll(t, filepath.Join(errs, "app.env"), "GODEBUG=tlsmlkem=0\n")
 	foreignBaseline := filepath.Join(dir, "foreign.json")
 	os.WriteFile(foreignBaseline, []byte(`{"schema":"pqtls.lint.baseline/v1","findings":[{"rule":"PQ9","file":"app.env","fingerprint":"x"}]}`), 0o644)
 
@@ -172,10 +182,7 @@ func TestLintExitCodes(t *testing.T) {
 
 func TestLintBaselineAndOutputFile(t *testing.T) {
 	dir := t.TempDir()
-	nginx := filepath.Join(dir, "nginx")
-	os.MkdirAll(nginx, 0o755)
-	conf := filepath.Join(nginx, "site.conf")
-	os.WriteFile(conf, []byte("server {\n  ssl_ecdh_curve prime256v1;\n  ssl_protocols TLSv1.2;\n}\n"), 0o644)
+	conf := writeFileAll(t, filepath.Join(dir, "nginx", "site.conf"), "server {\n  ssl_ecdh_curve prime256v1;\n  ssl_protocols TLSv1.2;\n}\n")
 	base := filepath.Join(dir, "baseline.json")
 
 	code, out, errOut := runLintCmd(t, "--write-baseline", base, dir)
@@ -248,8 +255,7 @@ func TestLintHumanGroupedByFile(t *testing.T) {
 func TestLintBaselineFromAnotherDirectory(t *testing.T) {
 	dir := t.TempDir()
 	repo := filepath.Join(dir, "repo")
-	os.MkdirAll(filepath.Join(repo, "nginx"), 0o755)
-	os.WriteFile(filepath.Join(repo, "nginx", "site.conf"), []byte("server {\n  ssl_ecdh_curve prime256v1;\n}\n"), 0o644)
+	writeFileAll(t, filepath.Join(repo, "nginx", "site.conf"), "server {\n  ssl_ecdh_curve prime256v1;\n}\n")
 	t.Chdir(repo)
 	if code, _, errOut := runLintCmd(t, "--write-baseline", ".pqtls-lint-baseline.json", "."); code != 0 {
 		t.Fatalf("write-baseline: exit %d: %s", code, errOut)
@@ -314,9 +320,7 @@ func TestLintExampleUnitIsARealCommand(t *testing.T) {
 func TestLintOutputFile(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src")
-	os.MkdirAll(src, 0o755)
-	env := filepath.Join(src, "app.env")
-	os.WriteFile(env, []byte("GODEBUG=tlsmlkem=0\n"), 0o644)
+	env := writeFileAll(t, filepath.Join(src, "app.env"), "GODEBUG=tlsmlkem=0\n")
 	for _, o := range []string{dir, filepath.Join(dir, "missing", "r.txt")} {
 		for _, extra := range [][]string{{"-o", o}, {"--write-baseline", o}, {"--fix", "-o", o}} {
 			code, out, errOut := runLintCmd(t, append(extra, src)...)

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -95,6 +97,12 @@ var lintLoopCases = []lintLoopCase{
 	{name: "openssl-groups", rule: "PQ421", file: "openssl.cnf", conf: opensslLoopConf("Groups = X25519:P-256"), start: opensslLoopStart},
 	{name: "openssl-curves", rule: "PQ421", file: "openssl.cnf", conf: opensslLoopConf("Curves = X25519:P-256"), start: opensslLoopStart},
 	{name: "openssl-max-protocol", rule: "PQ422", file: "openssl.cnf", before: "tls12_only", conf: opensslLoopConf("MaxProtocol = TLSv1.2"), start: opensslLoopStart},
+	// Issue 18 item 5 for PQ452: the tree's redis-server with tls-protocols
+	// "TLSv1.2" scans tls12_only; --fix adds TLSv1.3.
+	{name: "redis-tls-protocols", rule: "PQ452", file: "redis.conf", before: "tls12_only",
+		conf: redisLoopConf(`tls-protocols "TLSv1.2"`), start: redisLoopStart},
+	{name: "redis-tls-protocols-unquoted", rule: "PQ452", file: "redis.conf", before: "tls12_only",
+		conf: redisLoopConf(`tls-protocols TLSv1.2`), start: redisLoopStart},
 }
 
 func nginxLoopCheck(conf, dir string) []string {
@@ -134,17 +142,50 @@ func loopCheck(t *testing.T, d *testpeer.Debian13, tc lintLoopCase, conf, dir st
 	}
 }
 
-// loopServeAndScan starts the server with conf, scans it with `pqtls scan`
-// and stops it; it returns the verdict and the group a default client got.
-func loopServeAndScan(t *testing.T, d *testpeer.Debian13, tc lintLoopCase, conf, dir string, port int, caFile string) (string, string) {
+// loopServe starts the case's server with conf, waits until it listens and
+// returns its address and the server's stop.
+func loopServe(t *testing.T, d *testpeer.Debian13, tc lintLoopCase, conf, dir string, port int) (string, func()) {
 	t.Helper()
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	p := tc.start(t, d, conf, dir, port)
-	defer p.Stop()
 	if err := testpeer.WaitTCP(addr, p, testpeer.StartTimeout); err != nil {
+		p.Stop()
 		t.Fatalf("%s did not start: %v\n%s", tc.name, err, p.Output())
 	}
-	return scanOne(t, caFile, addr)
+	return addr, p.Stop
+}
+
+// lintLoop is the closed loop of one case in dir (certificates already
+// there): the classical file is written, lint finds tc.rule once and exits
+// classicalExit, the server's checker accepts the file and check(conf, port,
+// nil) tries the server with it; then lint --fix, lint exits 0 (with no
+// finding left when fixClean), the checker accepts the fixed file and
+// check(conf, port, fixed) tries the server again.
+func lintLoop(t *testing.T, d *testpeer.Debian13, tc lintLoopCase, dir string, classicalExit int, fixClean bool, check func(conf string, port int, fixed []byte)) {
+	t.Helper()
+	conf := filepath.Join(dir, tc.file)
+	port := testpeer.FreePort(t)
+	classical := tc.conf(dir, port)
+	if err := os.WriteFile(conf, []byte(classical), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runLintCmd(t, "--format", "json", conf)
+	if r := decodeLint(t, out); code != classicalExit || r.Summary.ByRule[tc.rule] != 1 || r.Summary.Total != 1 {
+		t.Fatalf("lint of the classical file: exit %d (want %d), findings %v\n%s\n%s", code, classicalExit, ruleLines(r), errOut, classical)
+	}
+	loopCheck(t, d, tc, conf, dir)
+	check(conf, port, nil)
+
+	if code, _, errOut := runLintCmd(t, "--fix", conf); code != 0 || !strings.Contains(errOut, "fixed ") {
+		t.Fatalf("lint --fix: exit %d\n%s", code, errOut)
+	}
+	fixed, _ := os.ReadFile(conf)
+	if code, out, _ := runLintCmd(t, "--format", "json", conf); code != 0 || fixClean && decodeLint(t, out).Summary.Total != 0 {
+		t.Fatalf("lint after --fix: exit %d\n%s\n%s", code, out, fixed)
+	}
+	t.Logf("%s fixed:\n%s", tc.file, fixed)
+	loopCheck(t, d, tc, conf, dir)
+	check(conf, port, fixed)
 }
 
 // scanOne runs `pqtls scan --format json` on one target.
@@ -184,42 +225,27 @@ func TestInteropLintLoopDebian13(t *testing.T) {
 				t.Fatal(err)
 			}
 			caFile := ca.WriteCertFile(t, t.TempDir())
-			conf := filepath.Join(dir, tc.file)
-
-			// Classical file: lint finds the rule, the real server is classical.
-			port := testpeer.FreePort(t)
-			classical := tc.conf(dir, port)
-			if err := os.WriteFile(conf, []byte(classical), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			code, out, errOut := runLintCmd(t, "--format", "json", conf)
-			if r := decodeLint(t, out); code != 1 || r.Summary.ByRule[tc.rule] != 1 || r.Summary.Total != 1 {
-				t.Fatalf("lint of the classical file: exit %d, findings %v\n%s\n%s", code, ruleLines(r), errOut, classical)
-			}
-			loopCheck(t, d, tc, conf, dir)
-			verdict, group := loopServeAndScan(t, d, tc, conf, dir, port, caFile)
-			want := tc.before
-			if want == "" {
-				want = "classical"
-			}
-			if verdict != want {
-				t.Fatalf("classical file: scan verdict %s (default group %s), want %s: the config is not in effect", verdict, group, want)
-			}
-
-			// --fix, then the same checks must pass hybrid.
-			if code, _, errOut := runLintCmd(t, "--fix", conf); code != 0 || !strings.Contains(errOut, "fixed ") {
-				t.Fatalf("lint --fix: exit %d\n%s", code, errOut)
-			}
-			fixed, _ := os.ReadFile(conf)
-			if code, out, _ := runLintCmd(t, "--format", "json", conf); code != 0 {
-				t.Fatalf("lint after --fix: exit %d\n%s\n%s", code, out, fixed)
-			}
-			t.Logf("%s fixed:\n%s", tc.file, fixed)
-			loopCheck(t, d, tc, conf, dir)
-			verdict, group = loopServeAndScan(t, d, tc, conf, dir, port, caFile)
-			if verdict != "pq_ready" || group != "X25519MLKEM768" {
-				t.Fatalf("fixed file: scan verdict %s, default group %s; want pq_ready, X25519MLKEM768\n%s", verdict, group, fixed)
-			}
+			// The classical file: the real server is classical (or
+			// tls12_only); the fixed one: pq_ready with X25519MLKEM768.
+			lintLoop(t, d, tc, dir, 1, false, func(conf string, port int, fixed []byte) {
+				addr, stop := loopServe(t, d, tc, conf, dir, port)
+				verdict, group := scanOne(t, caFile, addr)
+				stop()
+				want := tc.before
+				switch {
+				case fixed != nil:
+					if verdict != "pq_ready" || group != "X25519MLKEM768" {
+						t.Fatalf("fixed file: scan verdict %s, default group %s; want pq_ready, X25519MLKEM768\n%s", verdict, group, fixed)
+					}
+				case want == "":
+					want = "classical"
+					fallthrough
+				default:
+					if verdict != want {
+						t.Fatalf("classical file: scan verdict %s (default group %s), want %s: the config is not in effect", verdict, group, want)
+					}
+				}
+			})
 		})
 	}
 }
@@ -253,5 +279,94 @@ func TestInteropLintLoopPostgres17(t *testing.T) {
 	verdict, group := scanOne(t, caFile, "postgres://"+pg.Addr)
 	if verdict != "classical" || group != "secp256r1" {
 		t.Fatalf("PostgreSQL 17 with ssl_ecdh_curve prime256v1: verdict %s, group %s; want classical, secp256r1", verdict, group)
+	}
+}
+
+// redisLoopConf is a TLS-only redis.conf (no client certificates) with
+// the protocols line.
+func redisLoopConf(protocols string) func(dir string, port int) string {
+	return func(dir string, port int) string {
+		return fmt.Sprintf("bind 127.0.0.1\nport 0\ntls-port %d\ntls-cert-file %s/cert.pem\ntls-key-file %s/key.pem\ntls-auth-clients no\n%s\n"+
+			"dir %s\nsave \"\"\nappendonly no\ndaemonize no\nprotected-mode no\nlogfile \"\"\n", port, dir, dir, protocols, dir)
+	}
+}
+
+func redisLoopStart(t *testing.T, d *testpeer.Debian13, conf, _ string, _ int) *testpeer.Proc {
+	return d.Start(t, "redis-server", "/usr/bin/redis-server", conf)
+}
+
+// The closed loop of the ML-DSA lint rules (issue 20 item 6) against the
+// Debian 13 tree (OpenSSL 3.5): a server with an ML-DSA-65 certificate and a
+// signature algorithm list without ML-DSA fails every TLS 1.3 handshake
+// (OpenSSL: "no suitable signature algorithm"); `pqtls lint` reports the
+// list, `pqtls lint --fix` appends the ML-DSA schemes, the server's own
+// checker accepts the file, and the same server then completes the
+// handshake with an ML-DSA-65 signature.
+
+// mldsaLoopList is the classical signature algorithm list of the cases.
+const mldsaLoopList = "ecdsa_secp256r1_sha256:rsa_pss_rsae_sha256"
+
+var mldsaLoopCases = []lintLoopCase{
+	{name: "openssl-sigalgs", rule: "PQ461", file: "openssl.cnf", conf: opensslLoopConf("SignatureAlgorithms = " + mldsaLoopList), start: opensslLoopStart},
+	{name: "nginx-sigalgs", rule: "PQ462", file: "nginx.conf", conf: nginxSigalgsConf(mldsaLoopList), check: nginxLoopCheck, start: nginxLoopStart},
+	{name: "haproxy-sigalgs", rule: "PQ463", file: "haproxy.cfg", conf: haproxyLoopConf("", " sigalgs "+mldsaLoopList), check: haproxyLoopCheck, start: haproxyLoopStart},
+}
+
+// nginxSigalgsConf is nginxLoopConf with TLS 1.2 and 1.3 and an
+// ssl_conf_command SignatureAlgorithms line.
+func nginxSigalgsConf(list string) func(dir string, port int) string {
+	return func(dir string, port int) string {
+		const protos = "    ssl_protocols TLSv1.2 TLSv1.3;\n"
+		return strings.Replace(nginxLoopConf("", "TLSv1.2 TLSv1.3")(dir, port), protos, protos+"    ssl_conf_command SignatureAlgorithms "+list+";\n", 1)
+	}
+}
+
+// mldsaLoopHandshake connects with the tree's openssl s_client (TLS 1.3,
+// trusting the self-signed certificate) and returns the server's signature
+// type ("" when the handshake fails) and the client's output.
+func mldsaLoopHandshake(t *testing.T, d *testpeer.Debian13, addr, caFile string) (string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), testpeer.RunTimeout)
+	defer cancel()
+	argv := d.Command("/usr/bin/openssl", "s_client", "-connect", addr, "-servername", "localhost",
+		"-CAfile", caFile, "-verify_return_error", "-tls1_3", "-brief")
+	out, _ := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
+	for _, l := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "Signature type:"); ok && strings.Contains(string(out), "CONNECTION ESTABLISHED") {
+			return strings.TrimSpace(v), string(out)
+		}
+	}
+	return "", string(out)
+}
+
+func TestInteropLintLoopMLDSADebian13(t *testing.T) {
+	d := testpeer.Deb13(t)
+	for _, tc := range mldsaLoopCases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := d.TempDir(t)
+			if out, err := d.Run("/usr/bin/openssl", "req", "-x509", "-newkey", "ML-DSA-65", "-nodes", "-days", "2",
+				"-keyout", dir+"/key.pem", "-out", dir+"/cert.pem", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"); err != nil {
+				t.Fatalf("openssl req ML-DSA-65: %v\n%s", err, out)
+			}
+			certPEM, _ := os.ReadFile(filepath.Join(dir, "cert.pem"))
+			keyPEM, _ := os.ReadFile(filepath.Join(dir, "key.pem"))
+			if err := os.WriteFile(filepath.Join(dir, "combined.pem"), append(certPEM, keyPEM...), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			// The list without ML-DSA: lint reports it (a warning exits
+			// 0), the server cannot sign with its ML-DSA certificate; the
+			// fixed list: the same server signs with ML-DSA-65.
+			lintLoop(t, d, tc, dir, 0, true, func(conf string, port int, fixed []byte) {
+				addr, stop := loopServe(t, d, tc, conf, dir, port)
+				sig, hs := mldsaLoopHandshake(t, d, addr, dir+"/cert.pem")
+				stop()
+				if fixed == nil && sig != "" {
+					t.Fatalf("classical list: handshake signed with %s, want a failure: the list is not in effect\n%s", sig, hs)
+				}
+				if fixed != nil && sig != "mldsa65" {
+					t.Fatalf("fixed file: signature type %q, want mldsa65\n%s\n%s", sig, hs, fixed)
+				}
+			})
+		})
 	}
 }
