@@ -2,75 +2,11 @@ package testpeer
 
 import (
 	"crypto/tls"
-	"io"
-	"net"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pqtls/pqtls/internal/testpki"
 )
-
-// goDial connects a Go client to addr and returns the state and the first
-// bytes the server sent.
-func goDial(t *testing.T, addr string, cfg *tls.Config) (tls.ConnectionState, string, error) {
-	t.Helper()
-	d := &net.Dialer{Timeout: 10 * time.Second}
-	c, err := tls.DialWithDialer(d, "tcp", addr, cfg)
-	if err != nil {
-		return tls.ConnectionState{}, "", err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	b, err := io.ReadAll(c)
-	return c.ConnectionState(), string(b), err
-}
-
-// goHandshake connects, completes the handshake and closes.
-func goHandshake(addr string, cfg *tls.Config) (tls.ConnectionState, error) {
-	d := &net.Dialer{Timeout: 10 * time.Second}
-	c, err := tls.DialWithDialer(d, "tcp", addr, cfg)
-	if err != nil {
-		return tls.ConnectionState{}, err
-	}
-	defer c.Close()
-	return c.ConnectionState(), nil
-}
-
-// goServer runs a Go TLS server on 127.0.0.1 (see serveTLS) that writes
-// "hello from go\n".
-func goServer(t *testing.T, cfg *tls.Config) (string, <-chan tls.ConnectionState) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ln.Addr().String(), serveTLS(t, ln, cfg, "hello from go\n")
-}
-
-// serveTLS accepts connections on ln until the test ends, runs a TLS server
-// handshake with cfg on each, sends its ConnectionState (the zero value when
-// the handshake failed) on the returned channel, then writes reply. The
-// channel holds 16 states; when nobody reads them, later ones are dropped.
-func serveTLS(t *testing.T, ln net.Listener, cfg *tls.Config, reply string) <-chan tls.ConnectionState {
-	states := make(chan tls.ConnectionState, 16)
-	report := func(cs tls.ConnectionState) {
-		select {
-		case states <- cs:
-		default:
-		}
-	}
-	Serve(t, ln, 0, func(c net.Conn) {
-		tc := tls.Server(c, cfg)
-		if err := tc.Handshake(); err != nil {
-			report(tls.ConnectionState{})
-			return
-		}
-		report(tc.ConnectionState())
-		_, _ = tc.Write([]byte(reply))
-	})
-	return states
-}
 
 func TestInteropNodeServerGroups(t *testing.T) {
 	srv := NodeServer(t, NodeServerOptions{Curves: "X25519MLKEM768:SecP256r1MLKEM768:SecP384r1MLKEM1024:X25519:P-256"})

@@ -444,23 +444,24 @@ type Buffer struct {
 	b  bytes.Buffer
 }
 
-func (l *Buffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
+func (l *Buffer) Write(p []byte) (n int, err error) {
+	l.locked(func(b *bytes.Buffer) { n, err = b.Write(p) })
+	return n, err
 }
 
-func (l *Buffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+func (l *Buffer) String() (s string) {
+	l.locked(func(b *bytes.Buffer) { s = b.String() })
+	return s
 }
 
 // Reset empties the buffer.
-func (l *Buffer) Reset() {
+func (l *Buffer) Reset() { l.locked((*bytes.Buffer).Reset) }
+
+// locked runs f on the buffer with the lock held.
+func (l *Buffer) locked(f func(*bytes.Buffer)) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.b.Reset()
+	f(&l.b)
 }
 
 // TsharkFields decodes a pcap with tshark, an independent dissector, and
