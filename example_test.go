@@ -44,7 +44,7 @@ func Example() {
 	clientCfg, _ := pqtls.ClientConfig(pqtls.Options{Base: &tls.Config{RootCAs: ca.Pool(), ServerName: "api.internal"}})
 	dialer := &pqtls.Dialer{Config: clientCfg, Observer: obs}
 	client := &http.Client{Transport: dialer.HTTPTransport()}
-	fmt.Println(get(client, ln.Addr()))
+	fmt.Println(getBody(client, ln.Addr()))
 	// Output: hello over X25519MLKEM768
 }
 
@@ -109,7 +109,7 @@ func ExampleServerConfig() {
 	defer srv.Close()
 
 	client := &http.Client{Transport: &http.Transport{ForceAttemptHTTP2: true, TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), ServerName: "api.internal"}}}
-	fmt.Println(get(client, ln.Addr()))
+	fmt.Println(getBody(client, ln.Addr()))
 	n, _ := testutil.GatherAndCount(reg, pqtls.MetricGroupTotal)
 	fmt.Println("series:", n)
 	// Output:
@@ -137,7 +137,7 @@ func ExampleDialer_HTTPTransport() {
 	}
 	d := &pqtls.Dialer{Config: cfg, Observer: &pqtls.Observer{Metrics: metrics}}
 	client := &http.Client{Transport: d.HTTPTransport(), Timeout: 10 * time.Second}
-	fmt.Println(get(client, ln.Addr()))
+	fmt.Println(getBody(client, ln.Addr()))
 	// Output: HTTP/2.0 over X25519MLKEM768
 }
 
@@ -149,8 +149,8 @@ func exampleCA() (*devpki.CA, *devpki.Cert) {
 	return ca, leaf
 }
 
-// get returns the body of https://addr/ fetched with client.
-func get(client *http.Client, addr net.Addr) string {
+// getBody returns the body of https://addr/ fetched with client.
+func getBody(client *http.Client, addr net.Addr) string {
 	resp, err := client.Get("https://" + addr.String() + "/")
 	if err != nil {
 		log.Fatal(err)

@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"fmt"
 	"slices"
+
+	"github.com/pqtls/pqtls"
 )
 
 // ContentType is a TLS record content type (RFC 8446 section 5.1).
@@ -71,12 +73,17 @@ const (
 	VersionTLS13 uint16 = tls.VersionTLS13
 )
 
-var versionNames = map[uint16]string{
-	VersionSSL30: "SSL 3.0", VersionTLS10: "TLS 1.0", VersionTLS11: "TLS 1.1", VersionTLS12: "TLS 1.2", VersionTLS13: "TLS 1.3",
+// VersionName returns "TLS 1.3", "TLS 1.2", ... (pqtls.VersionName), "SSL
+// 3.0", or the hexadecimal value.
+func VersionName(v uint16) string {
+	switch v {
+	case VersionSSL30:
+		return "SSL 3.0"
+	case 0:
+		return "0x0000"
+	}
+	return pqtls.VersionName(v)
 }
-
-// VersionName returns "TLS 1.3", "TLS 1.2", ... or the hexadecimal value.
-func VersionName(v uint16) string { return enumName(versionNames, v, "0x%04x") }
 
 // Extension codepoints (IANA "TLS ExtensionType Values").
 const (
