@@ -40,31 +40,44 @@ func newFixture(t *testing.T) fixture {
 // startGRPC serves the standard health service with pqgrpc credentials.
 func startGRPC(t *testing.T, f fixture, p pqtls.Policy) (string, *prometheus.Registry) {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	m, err := pqtls.NewMetrics(reg)
+	obs, reg := observed(t)
+	creds, err := NewServerCredentials(pqtls.Options{Policy: p, Base: &tls.Config{Certificates: []tls.Certificate{f.cert}}}, obs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	creds, err := NewServerCredentials(pqtls.Options{Policy: p, Base: &tls.Config{Certificates: []tls.Certificate{f.cert}}}, &pqtls.Observer{Metrics: m})
-	if err != nil {
-		t.Fatal(err)
-	}
+	addr, _ := serveHealth(t, creds)
+	return addr, reg
+}
+
+// serveHealth serves the standard health service with creds on a loopback
+// port until stop is called or the test ends.
+func serveHealth(t *testing.T, creds credentials.TransportCredentials) (addr string, stop func()) {
+	t.Helper()
 	srv := grpc.NewServer(grpc.Creds(creds))
+	t.Cleanup(srv.Stop)
 	healthpb.RegisterHealthServer(srv, health.NewServer())
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(srv.Stop)
-	return ln.Addr().String(), reg
+	return ln.Addr().String(), srv.Stop
+}
+
+// observed returns an Observer that records on a fresh registry.
+func observed(t *testing.T) (*pqtls.Observer, *prometheus.Registry) {
+	reg := prometheus.NewRegistry()
+	m, err := pqtls.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pqtls.Observer{Metrics: m}, reg
 }
 
 func check(t *testing.T, f fixture, addr string, p pqtls.Policy) (*prometheus.Registry, error) {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	m, _ := pqtls.NewMetrics(reg)
-	creds, err := NewClientCredentials(pqtls.Options{Policy: p, Base: &tls.Config{RootCAs: f.ca.Pool(), ServerName: "grpc.test"}}, &pqtls.Observer{Metrics: m})
+	obs, reg := observed(t)
+	creds, err := NewClientCredentials(pqtls.Options{Policy: p, Base: &tls.Config{RootCAs: f.ca.Pool(), ServerName: "grpc.test"}}, obs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,12 +196,7 @@ func TestPolicyErrorOfFailedRPC(t *testing.T) {
 // handshake once; pqgrpc on an instrumented Base does not count it again.
 func TestInstrumentedConfigThroughGRPC(t *testing.T) {
 	f := newFixture(t)
-	reg := prometheus.NewRegistry()
-	m, err := pqtls.NewMetrics(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obs := &pqtls.Observer{Metrics: m}
+	obs, reg := observed(t)
 	scfg, err := pqtls.ServerConfig(pqtls.Options{Base: &tls.Config{Certificates: []tls.Certificate{f.cert}}, Observer: obs})
 	if err != nil {
 		t.Fatal(err)
@@ -203,17 +211,11 @@ func TestInstrumentedConfigThroughGRPC(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := grpc.NewServer(grpc.Creds(c))
-		healthpb.RegisterHealthServer(srv, health.NewServer())
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
+		addr, stop := serveHealth(t, c)
+		if _, err := check(t, f, addr, pqtls.Policy{}); err != nil {
 			t.Fatal(err)
 		}
-		go func() { _ = srv.Serve(ln) }()
-		if _, err := check(t, f, ln.Addr().String(), pqtls.Policy{}); err != nil {
-			t.Fatal(err)
-		}
-		srv.Stop()
+		stop()
 	}
 	hybrid := map[string]string{"role": "server", "group": "x25519_mlkem768", "kind": "hybrid"}
 	deadline := time.Now().Add(5 * time.Second)
