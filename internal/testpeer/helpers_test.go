@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -102,4 +104,14 @@ func redisPing(c net.Conn) (string, error) {
 		return "", err
 	}
 	return bufio.NewReader(c).ReadString('\n')
+}
+
+// readTestdata returns the content of testdata/name.
+func readTestdata(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
