@@ -59,18 +59,6 @@ func protoHandler() http.Handler {
 	})
 }
 
-func serve(t *testing.T, srv *http.Server, run func() error) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { defer close(done); _ = run() }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		<-done
-	})
-}
-
 // net/http's ListenAndServeTLS(certFile, keyFile) with an instrumented
 // ServerConfig, and Node 26's HTTP/2 client: h2, hybrid, recorded once (no
 // duration: the certificates live in net/http's copy of the config).
@@ -90,7 +78,7 @@ func TestInteropNodeHTTP2ListenAndServeTLS(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // ListenAndServeTLS listens on Addr itself
 	srv := &http.Server{Addr: addr, TLSConfig: cfg, Handler: protoHandler(), ReadHeaderTimeout: 5 * time.Second, ErrorLog: obs.HTTPServerErrorLog(nil)}
-	serve(t, srv, func() error { return srv.ListenAndServeTLS(files.Cert, files.Key) })
+	testpeer.ServeHTTP(t, srv, func() error { return srv.ListenAndServeTLS(files.Cert, files.Key) })
 	var r h2Result
 	for i := 0; i < 50; i++ { // until it listens (bounded)
 		if r = nodeH2Get(t, "https://"+addr+"/", ca); !strings.Contains(r.Error, "ECONNREFUSED") {
@@ -117,7 +105,7 @@ func TestInteropNodeHTTP2PqtlsListen(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: protoHandler(), ReadHeaderTimeout: 5 * time.Second}
-	serve(t, srv, func() error { return srv.Serve(ln) })
+	testpeer.ServeHTTP(t, srv, func() error { return srv.Serve(ln) })
 	url := "https://localhost:" + portOf(ln.Addr()) + "/"
 	r := nodeH2Get(t, url, ca)
 	wantNodeH2(t, "pqtls.Listen", r, reg, map[string]float64{"tls_handshake_duration_seconds_count{group=x25519_mlkem768,role=server}": 1})
