@@ -3,10 +3,11 @@
 package pqtls
 
 import (
-	"crypto/mldsa"
 	"crypto/tls"
 	"net"
 	"testing"
+
+	"github.com/pqtls/pqtls/devpki"
 )
 
 // countConn counts the bytes read from and written to a connection.
@@ -35,13 +36,9 @@ func (c *countConn) Write(p []byte) (int, error) {
 // shared machine): server-B (ServerHello to Finished: the first flight the
 // path must carry) and client-B.
 func BenchmarkHandshakeAuth(b *testing.B) {
-	p44, p65, p87 := mldsa.MLDSA44(), mldsa.MLDSA65(), mldsa.MLDSA87()
-	for _, c := range []struct {
-		name   string
-		params *mldsa.Parameters
-	}{{"ecdsa-p256", nil}, {"ml-dsa-44", &p44}, {"ml-dsa-65", &p65}, {"ml-dsa-87", &p87}} {
-		b.Run(c.name, func(b *testing.B) {
-			cert, pool := mldsaChain(b, c.params)
+	for _, kt := range []devpki.KeyType{devpki.ECDSAP256, devpki.MLDSA44, devpki.MLDSA65, devpki.MLDSA87} {
+		b.Run(string(kt), func(b *testing.B) {
+			cert, pool := mldsaChain(b, kt)
 			srv := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13, SessionTicketsDisabled: true}
 			cli := &tls.Config{RootCAs: pool, ServerName: "localhost", SessionTicketsDisabled: true}
 			ln := bareServer(b, srv)
