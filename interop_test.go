@@ -20,7 +20,7 @@ import (
 
 // Interop with peers nobody on this team wrote: Node.js 26 (OpenSSL 3.5) as
 // client and server, and headless Chromium (BoringSSL) as client, against
-// pqtls configs (nginx 1.26 from the Debian 13 tree: deb13_interop_test.go).
+// pqtls configs (nginx 1.26 from the Debian 13 tree: pqtls_deb13_interop_test.go).
 // Each test also checks the metrics pqtls counted.
 
 type interopServer struct {
