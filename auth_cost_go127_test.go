@@ -8,25 +8,8 @@ import (
 	"testing"
 
 	"github.com/pqtls/pqtls/devpki"
+	"github.com/pqtls/pqtls/internal/starttls"
 )
-
-// countConn counts the bytes read from and written to a connection.
-type countConn struct {
-	net.Conn
-	in, out int
-}
-
-func (c *countConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	c.in += n
-	return n, err
-}
-
-func (c *countConn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
-	c.out += n
-	return n, err
-}
 
 // BenchmarkHandshakeAuth measures a full TLS 1.3 handshake (both sides in
 // one process, loopback TCP, X25519MLKEM768, no session tickets) with a
@@ -46,7 +29,7 @@ func BenchmarkHandshakeAuth(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			cc := &countConn{Conn: raw}
+			cc := &starttls.CountingConn{Conn: raw}
 			tc := tls.Client(cc, cli)
 			if err := tc.Handshake(); err != nil {
 				b.Fatal(err)
@@ -58,8 +41,8 @@ func BenchmarkHandshakeAuth(b *testing.B) {
 				dialOnce(b, ln.Addr().String(), cli)
 			}
 			reportCPU(b, start)
-			b.ReportMetric(float64(cc.in), "server-B")
-			b.ReportMetric(float64(cc.out), "client-B")
+			b.ReportMetric(float64(cc.Received), "server-B")
+			b.ReportMetric(float64(cc.Sent), "client-B")
 		})
 	}
 }
