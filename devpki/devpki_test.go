@@ -16,35 +16,6 @@ import (
 	"time"
 )
 
-func TestGenerateKey(t *testing.T) {
-	for _, tc := range []struct {
-		kt   KeyType
-		want string
-	}{{"", "ecdsa"}, {ECDSAP256, "ecdsa"}, {RSA2048, "rsa"}, {Ed25519, "ed25519"}} {
-		k, err := GenerateKey(tc.kt)
-		if err != nil {
-			t.Fatalf("%q: %v", tc.kt, err)
-		}
-		var got string
-		switch k := k.(type) {
-		case *ecdsa.PrivateKey:
-			got = "ecdsa"
-		case *rsa.PrivateKey:
-			if k.N.BitLen() == 2048 {
-				got = "rsa"
-			}
-		case ed25519.PrivateKey:
-			got = "ed25519"
-		}
-		if got != tc.want {
-			t.Errorf("%q: key %T, want %s", tc.kt, k, tc.want)
-		}
-	}
-	if _, err := GenerateKey("dsa"); err == nil || !strings.Contains(err.Error(), "ecdsa-p256") {
-		t.Errorf("unknown key type: %v", err)
-	}
-}
-
 func TestDefaults(t *testing.T) {
 	ca, err := NewCA("dev CA", ECDSAP256)
 	if err != nil {
@@ -135,6 +106,35 @@ func TestExplicitFields(t *testing.T) {
 	}
 	if _, err := l.Verify(x509.VerifyOptions{Roots: ca.Pool(), DNSName: "::1", KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err == nil {
 		t.Error("client-only certificate verified for serverAuth")
+	}
+}
+
+func TestGenerateKey(t *testing.T) {
+	for _, tc := range []struct {
+		kt   KeyType
+		want string
+	}{{"", "ecdsa"}, {ECDSAP256, "ecdsa"}, {RSA2048, "rsa"}, {Ed25519, "ed25519"}} {
+		k, err := GenerateKey(tc.kt)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.kt, err)
+		}
+		var got string
+		switch k := k.(type) {
+		case *ecdsa.PrivateKey:
+			got = "ecdsa"
+		case *rsa.PrivateKey:
+			if k.N.BitLen() == 2048 {
+				got = "rsa"
+			}
+		case ed25519.PrivateKey:
+			got = "ed25519"
+		}
+		if got != tc.want {
+			t.Errorf("%q: key %T, want %s", tc.kt, k, tc.want)
+		}
+	}
+	if _, err := GenerateKey("dsa"); err == nil || !strings.Contains(err.Error(), "ecdsa-p256") {
+		t.Errorf("unknown key type: %v", err)
 	}
 }
 
