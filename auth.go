@@ -164,14 +164,7 @@ func authLacks(mode AuthMode, hello *tls.ClientHelloInfo) (lacks, got string) {
 }
 
 func schemeNames(ids []tls.SignatureScheme) string {
-	if len(ids) == 0 {
-		return "none"
-	}
-	names := make([]string, len(ids))
-	for i, id := range ids {
-		names[i] = SignatureSchemeName(id)
-	}
-	return strings.Join(names, ", ")
+	return joinNames(ids, SignatureSchemeName, "none")
 }
 
 // ML-DSA public key algorithm identifiers (RFC 9881 section 2).

@@ -3,29 +3,13 @@
 package pqtls
 
 import (
-	"crypto/mldsa"
 	"crypto/tls"
 	"net"
 	"testing"
+
+	"github.com/pqtls/pqtls/devpki"
+	"github.com/pqtls/pqtls/internal/starttls"
 )
-
-// countConn counts the bytes read from and written to a connection.
-type countConn struct {
-	net.Conn
-	in, out int
-}
-
-func (c *countConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	c.in += n
-	return n, err
-}
-
-func (c *countConn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
-	c.out += n
-	return n, err
-}
 
 // BenchmarkHandshakeAuth measures a full TLS 1.3 handshake (both sides in
 // one process, loopback TCP, X25519MLKEM768, no session tickets) with a
@@ -35,13 +19,9 @@ func (c *countConn) Write(p []byte) (int, error) {
 // shared machine): server-B (ServerHello to Finished: the first flight the
 // path must carry) and client-B.
 func BenchmarkHandshakeAuth(b *testing.B) {
-	p44, p65, p87 := mldsa.MLDSA44(), mldsa.MLDSA65(), mldsa.MLDSA87()
-	for _, c := range []struct {
-		name   string
-		params *mldsa.Parameters
-	}{{"ecdsa-p256", nil}, {"ml-dsa-44", &p44}, {"ml-dsa-65", &p65}, {"ml-dsa-87", &p87}} {
-		b.Run(c.name, func(b *testing.B) {
-			cert, pool := mldsaChain(b, c.params)
+	for _, kt := range []devpki.KeyType{devpki.ECDSAP256, devpki.MLDSA44, devpki.MLDSA65, devpki.MLDSA87} {
+		b.Run(string(kt), func(b *testing.B) {
+			cert, pool := mldsaChain(b, kt)
 			srv := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13, SessionTicketsDisabled: true}
 			cli := &tls.Config{RootCAs: pool, ServerName: "localhost", SessionTicketsDisabled: true}
 			ln := bareServer(b, srv)
@@ -49,7 +29,7 @@ func BenchmarkHandshakeAuth(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			cc := &countConn{Conn: raw}
+			cc := &starttls.CountingConn{Conn: raw}
 			tc := tls.Client(cc, cli)
 			if err := tc.Handshake(); err != nil {
 				b.Fatal(err)
@@ -61,8 +41,8 @@ func BenchmarkHandshakeAuth(b *testing.B) {
 				dialOnce(b, ln.Addr().String(), cli)
 			}
 			reportCPU(b, start)
-			b.ReportMetric(float64(cc.in), "server-B")
-			b.ReportMetric(float64(cc.out), "client-B")
+			b.ReportMetric(float64(cc.Received), "server-B")
+			b.ReportMetric(float64(cc.Sent), "client-B")
 		})
 	}
 }

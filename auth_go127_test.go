@@ -3,68 +3,33 @@
 package pqtls
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/mldsa"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"math/big"
-	"net"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/pqtls/pqtls/devpki"
 	"github.com/pqtls/pqtls/internal/testpeer"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// mldsaChain makes a CA and a localhost server certificate whose keys are
-// ML-DSA with params (nil: ECDSA P-256), signed by the CA.
-func mldsaChain(t testing.TB, params *mldsa.Parameters) (tls.Certificate, *x509.CertPool) {
+// mldsaChain makes a devpki CA and a localhost server certificate whose
+// keys are of type kt (devpki.ECDSAP256 or an ML-DSA type), signed by the
+// CA; the chain sent is leaf + CA.
+func mldsaChain(t testing.TB, kt devpki.KeyType) (tls.Certificate, *x509.CertPool) {
 	t.Helper()
-	newKey := func() crypto.Signer {
-		if params == nil {
-			k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return k
-		}
-		k, err := mldsa.GenerateKey(*params)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
-	now := time.Now()
-	caKey, leafKey := newKey(), newKey()
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "auth test CA"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
+	ca, err := devpki.NewCA("auth test CA", kt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, err := x509.ParseCertificate(caDER)
+	leaf, err := ca.Issue(devpki.Request{CommonName: "localhost", Hosts: []string{"localhost", "127.0.0.1"}, KeyType: kt, Server: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	leafTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, leafKey.Public(), caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(leafDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
-	return tls.Certificate{Certificate: [][]byte{leafDER, caDER}, PrivateKey: leafKey, Leaf: leaf}, pool
+	cert := leaf.TLS()
+	cert.Certificate = append(cert.Certificate, ca.Leaf.Raw)
+	return cert, ca.Pool()
 }
 
 func authHandshake(t *testing.T, serverCerts []tls.Certificate, sp, cp Policy, pool *x509.CertPool, obs *Observer) (tls.ConnectionState, error, error) {
@@ -81,10 +46,9 @@ func authHandshake(t *testing.T, serverCerts []tls.Certificate, sp, cp Policy, p
 }
 
 func TestAuthRequirePQ(t *testing.T) {
-	p65, p87 := mldsa.MLDSA65(), mldsa.MLDSA87()
-	ecCert, ecPool := mldsaChain(t, nil)
-	mlCert, mlPool := mldsaChain(t, &p65)
-	ml87Cert, ml87Pool := mldsaChain(t, &p87)
+	ecCert, ecPool := mldsaChain(t, devpki.ECDSAP256)
+	mlCert, mlPool := mldsaChain(t, devpki.MLDSA65)
+	ml87Cert, ml87Pool := mldsaChain(t, devpki.MLDSA87)
 	reg := prometheus.NewRegistry()
 	m, err := NewMetrics(reg)
 	if err != nil {
@@ -151,9 +115,8 @@ func TestAuthRequirePQ(t *testing.T) {
 // prefer-pq puts the ML-DSA certificate first: a client that supports
 // ML-DSA gets it though the ECDSA one is listed first.
 func TestAuthPreferPQ(t *testing.T) {
-	p44 := mldsa.MLDSA44()
-	ecCert, _ := mldsaChain(t, nil)
-	mlCert, _ := mldsaChain(t, &p44)
+	ecCert, _ := mldsaChain(t, devpki.ECDSAP256)
+	mlCert, _ := mldsaChain(t, devpki.MLDSA44)
 	both := []tls.Certificate{ecCert, mlCert}
 	roots := x509.NewCertPool()
 	for _, c := range [][]byte{ecCert.Certificate[1], mlCert.Certificate[1]} {
@@ -178,8 +141,7 @@ func TestAuthPreferPQ(t *testing.T) {
 // ML-KEM-1024 key exchange, through AsPolicyError (Dialer, tunnel) — not
 // a bare handshake_failure alert.
 func TestAuthCNSA2ClientNoSharedGroup(t *testing.T) {
-	p87 := mldsa.MLDSA87()
-	cert, pool := mldsaChain(t, &p87)
+	cert, pool := mldsaChain(t, devpki.MLDSA87)
 	ccfg, err := ClientConfig(Options{Policy: Policy{Auth: AuthCNSA2}, Base: &tls.Config{RootCAs: pool, ServerName: "localhost"}})
 	if err != nil {
 		t.Fatal(err)

@@ -220,8 +220,7 @@ func TestListenerCutsOffSilentClient(t *testing.T) {
 }
 
 func TestListenerCloseDoesNotWaitForHandshakes(t *testing.T) {
-	cert, _ := selfSigned(t)
-	cfg, _ := ServerConfig(Options{Base: &tls.Config{Certificates: []tls.Certificate{cert}}})
+	cfg, _ := defaultServer(t)
 	ln, err := Listen("tcp", "127.0.0.1:0", cfg, ListenerOptions{HandshakeTimeout: time.Hour})
 	if err != nil {
 		t.Fatal(err)

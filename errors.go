@@ -165,13 +165,17 @@ func (e *PolicyError) Error() string {
 	}
 }
 
-func groupNames2(ids []tls.CurveID) string {
+func groupNames2(ids []tls.CurveID) string { return joinNames(ids, GroupName, "no groups") }
+
+// joinNames names each id with name and joins them with ", "; none is the
+// text for an empty list.
+func joinNames[T any](ids []T, name func(T) string, none string) string {
 	if len(ids) == 0 {
-		return "no groups"
+		return none
 	}
 	names := make([]string, len(ids))
 	for i, id := range ids {
-		names[i] = GroupName(id)
+		names[i] = name(id)
 	}
 	return strings.Join(names, ", ")
 }

@@ -18,8 +18,7 @@ import (
 // A require-mode HTTPS server and a default client: the handshake is hybrid
 // and both sides count it.
 func Example() {
-	ca, _ := devpki.NewCA("example CA", devpki.ECDSAP256)
-	leaf, _ := ca.Issue(devpki.Request{CommonName: "api.internal", Hosts: []string{"api.internal"}, Server: true})
+	ca, leaf := exampleCA()
 
 	reg := prometheus.NewRegistry()
 	metrics, _ := pqtls.NewMetrics(reg)
@@ -45,13 +44,7 @@ func Example() {
 	clientCfg, _ := pqtls.ClientConfig(pqtls.Options{Base: &tls.Config{RootCAs: ca.Pool(), ServerName: "api.internal"}})
 	dialer := &pqtls.Dialer{Config: clientCfg, Observer: obs}
 	client := &http.Client{Transport: dialer.HTTPTransport()}
-	resp, err := client.Get("https://" + ln.Addr().String() + "/")
-	if err != nil {
-		log.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	fmt.Println(string(body))
+	fmt.Println(getBody(client, ln.Addr()))
 	// Output: hello over X25519MLKEM768
 }
 
@@ -93,8 +86,7 @@ func ExampleParseGroup() {
 // serve it with net/http as before. The handshake is recorded wherever the
 // config is used; HTTPServerErrorLog counts net/http's handshake errors.
 func ExampleServerConfig() {
-	ca, _ := devpki.NewCA("example CA", devpki.ECDSAP256)
-	leaf, _ := ca.Issue(devpki.Request{CommonName: "api.internal", Hosts: []string{"api.internal"}, Server: true})
+	ca, leaf := exampleCA()
 	existing := &tls.Config{Certificates: []tls.Certificate{leaf.TLS()}} // the service's own config
 
 	reg := prometheus.NewRegistry()
@@ -117,13 +109,7 @@ func ExampleServerConfig() {
 	defer srv.Close()
 
 	client := &http.Client{Transport: &http.Transport{ForceAttemptHTTP2: true, TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), ServerName: "api.internal"}}}
-	resp, err := client.Get("https://" + ln.Addr().String() + "/")
-	if err != nil {
-		log.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	fmt.Println(string(body))
+	fmt.Println(getBody(client, ln.Addr()))
 	n, _ := testutil.GatherAndCount(reg, pqtls.MetricGroupTotal)
 	fmt.Println("series:", n)
 	// Output:
@@ -134,8 +120,7 @@ func ExampleServerConfig() {
 // The HTTP client side: HTTPTransport is http.DefaultTransport (proxy from
 // the environment, its timeouts) with pqtls's policy, metrics and HTTP/2.
 func ExampleDialer_HTTPTransport() {
-	ca, _ := devpki.NewCA("example CA", devpki.ECDSAP256)
-	leaf, _ := ca.Issue(devpki.Request{CommonName: "api.internal", Hosts: []string{"api.internal"}, Server: true})
+	ca, leaf := exampleCA()
 	srvCfg, _ := pqtls.ServerConfig(pqtls.Options{Base: &tls.Config{Certificates: []tls.Certificate{leaf.TLS()}}})
 	ln, _ := pqtls.Listen("tcp", "127.0.0.1:0", srvCfg, pqtls.ListenerOptions{})
 	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -152,12 +137,25 @@ func ExampleDialer_HTTPTransport() {
 	}
 	d := &pqtls.Dialer{Config: cfg, Observer: &pqtls.Observer{Metrics: metrics}}
 	client := &http.Client{Transport: d.HTTPTransport(), Timeout: 10 * time.Second}
-	resp, err := client.Get("https://" + ln.Addr().String() + "/")
+	fmt.Println(getBody(client, ln.Addr()))
+	// Output: HTTP/2.0 over X25519MLKEM768
+}
+
+// exampleCA is the examples' development CA and its server certificate for
+// api.internal.
+func exampleCA() (*devpki.CA, *devpki.Cert) {
+	ca, _ := devpki.NewCA("example CA", devpki.ECDSAP256)
+	leaf, _ := ca.Issue(devpki.Request{CommonName: "api.internal", Hosts: []string{"api.internal"}, Server: true})
+	return ca, leaf
+}
+
+// getBody returns the body of https://addr/ fetched with client.
+func getBody(client *http.Client, addr net.Addr) string {
+	resp, err := client.Get("https://" + addr.String() + "/")
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	fmt.Println(string(body))
-	// Output: HTTP/2.0 over X25519MLKEM768
+	return string(body)
 }

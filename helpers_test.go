@@ -18,6 +18,18 @@ func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
 	return ca.Server(t, testpki.CertOptions{}).TLS, ca.Pool()
 }
 
+// defaultServer returns a default-policy ServerConfig serving a fresh
+// localhost certificate, and a pool that trusts it.
+func defaultServer(t testing.TB) (*tls.Config, *x509.CertPool) {
+	t.Helper()
+	cert, pool := selfSigned(t)
+	cfg, err := ServerConfig(Options{Base: &tls.Config{Certificates: []tls.Certificate{cert}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, pool
+}
+
 // loopbackHandshake runs one handshake between server and client configs
 // over loopback TCP (10 s deadlines) and returns the client's connection
 // state and both sides' errors.

@@ -1,7 +1,6 @@
 package pqtls
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -50,18 +49,6 @@ const (
 	durCli       = `tls_handshake_duration_seconds_count{group=x25519_mlkem768,role=client}`
 )
 
-func serveHTTP(t *testing.T, srv *http.Server, serve func() error) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { defer close(done); _ = serve() }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		<-done
-	})
-}
-
 // listenHTTPS serves an empty handler over pqtls.Listen (ServerConfig of p
 // with cert; obs, if not nil, on both the configuration and the Listener)
 // until the test ends.
@@ -76,7 +63,7 @@ func listenHTTPS(t *testing.T, p Policy, cert tls.Certificate, obs *Observer) ne
 		t.Fatal(err)
 	}
 	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})}
-	serveHTTP(t, srv, func() error { return srv.Serve(ln) })
+	testpeer.ServeHTTP(t, srv, func() error { return srv.Serve(ln) })
 	return ln
 }
 
@@ -115,7 +102,7 @@ func TestObserverListenAndServeTLSCertFiles(t *testing.T) {
 	}
 	srv.Addr = ln.Addr().String()
 	ln.Close()
-	serveHTTP(t, srv, func() error { return srv.ListenAndServeTLS(files.Cert, files.Key) })
+	testpeer.ServeHTTP(t, srv, func() error { return srv.ListenAndServeTLS(files.Cert, files.Key) })
 	url := "https://" + srv.Addr + "/"
 	var resp *http.Response
 	for i := 0; i < 100; i++ { // until ListenAndServeTLS listens (bounded: 1 s)
@@ -166,7 +153,7 @@ func TestObserverServeTLSRequire(t *testing.T) {
 	}
 	srv := &http.Server{TLSConfig: cfg, ErrorLog: obs.HTTPServerErrorLog(nil), ReadHeaderTimeout: 5 * time.Second,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})}
-	serveHTTP(t, srv, func() error { return srv.ServeTLS(ln, "", "") })
+	testpeer.ServeHTTP(t, srv, func() error { return srv.ServeTLS(ln, "", "") })
 	url := "https://" + ln.Addr().String() + "/"
 	if _, err := httpGet(t, url, &tls.Config{RootCAs: pool, ServerName: "localhost"}); err != nil {
 		t.Fatal(err)

@@ -1,9 +1,5 @@
 package pqtls_test
 
-// Interop with peers nobody on this team wrote: Node.js 26 (OpenSSL 3.5) as
-// client and server, and headless Chromium (BoringSSL) as client, against
-// pqtls configs. Each test also checks the metrics pqtls counted.
-
 import (
 	"context"
 	"crypto/tls"
@@ -21,6 +17,11 @@ import (
 	"github.com/pqtls/pqtls/internal/testpki"
 	"github.com/prometheus/client_golang/prometheus"
 )
+
+// Interop with peers nobody on this team wrote: Node.js 26 (OpenSSL 3.5) as
+// client and server, and headless Chromium (BoringSSL) as client, against
+// pqtls configs (nginx 1.26 from the Debian 13 tree: pqtls_deb13_interop_test.go).
+// Each test also checks the metrics pqtls counted.
 
 type interopServer struct {
 	addr string

@@ -31,11 +31,7 @@ func (f *flakyListener) Accept() (net.Conn, error) {
 // Running out of file descriptors is a temporary condition: the listener must
 // back off and keep serving, not shut down (net/http's Server does the same).
 func TestListenerSurvivesTemporaryAcceptErrors(t *testing.T) {
-	cert, pool := selfSigned(t)
-	cfg, err := ServerConfig(Options{Base: &tls.Config{Certificates: []tls.Certificate{cert}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, pool := defaultServer(t)
 	for _, accErr := range []error{
 		&net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.EMFILE)},
 		&net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.ECONNABORTED)},
@@ -70,11 +66,7 @@ func TestListenerSurvivesTemporaryAcceptErrors(t *testing.T) {
 // A connection Accept has handed out belongs to the caller: closing the
 // Listener (http.Server.Shutdown does that first) must not close it.
 func TestListenerCloseKeepsAcceptedConnections(t *testing.T) {
-	cert, pool := selfSigned(t)
-	cfg, err := ServerConfig(Options{Base: &tls.Config{Certificates: []tls.Certificate{cert}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, pool := defaultServer(t)
 	for i := 0; i < 20; i++ {
 		ln, err := Listen("tcp", "127.0.0.1:0", cfg, ListenerOptions{HandshakeTimeout: 5 * time.Second})
 		if err != nil {

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
@@ -111,16 +110,12 @@ func TestInteropDeb13MLDSALibraryOpenSSL(t *testing.T) {
 func TestInteropDeb13MLDSALibraryNginx(t *testing.T) {
 	d := testpeer.Deb13(t)
 	n := d.Nginx(t, testpeer.NginxOptions{Cert: mldsaCert(t, devpki.MLDSA65)})
-	tr := authClient(t, pqtls.AuthRequirePQ, n.CA).HTTPTransport()
-	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr, Timeout: 15 * time.Second}).Get("https://" + n.Addr + "/")
+	body, st, err := dialerGet(authClient(t, pqtls.AuthRequirePQ, n.CA), "https://"+n.Addr+"/")
 	if err != nil {
 		t.Fatalf("require-pq against nginx with an ML-DSA-65 chain: %v", err)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if body := string(body); body != "hello from nginx\n" || resp.TLS.PeerCertificates[0].SignatureAlgorithm != x509.MLDSA65 || resp.TLS.CurveID != tls.X25519MLKEM768 {
-		t.Errorf("nginx: %q, leaf signed %v, group %s", body, resp.TLS.PeerCertificates[0].SignatureAlgorithm, pqtls.GroupName(resp.TLS.CurveID))
+	if body != "hello from nginx\n" || st.PeerCertificates[0].SignatureAlgorithm != x509.MLDSA65 || st.CurveID != tls.X25519MLKEM768 {
+		t.Errorf("nginx: %q, leaf signed %v, group %s", body, st.PeerCertificates[0].SignatureAlgorithm, pqtls.GroupName(st.CurveID))
 	}
 	// The same client refuses nginx with a classical chain.
 	classical := d.Nginx(t, testpeer.NginxOptions{})

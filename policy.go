@@ -155,19 +155,16 @@ func ParseVersion(s string) (uint16, error) {
 	return 0, configErrorf("version", "unknown TLS version %q: use 1.3 (default) or 1.2", s)
 }
 
-// VersionName returns "TLS 1.3" style names.
+var versionName = map[uint16]string{
+	tls.VersionTLS10: "TLS 1.0", tls.VersionTLS11: "TLS 1.1", tls.VersionTLS12: "TLS 1.2", tls.VersionTLS13: "TLS 1.3",
+	0: "none",
+}
+
+// VersionName returns "TLS 1.3" style names, "none" for 0 and the
+// hexadecimal value for anything else.
 func VersionName(v uint16) string {
-	switch v {
-	case tls.VersionTLS10:
-		return "TLS 1.0"
-	case tls.VersionTLS11:
-		return "TLS 1.1"
-	case tls.VersionTLS12:
-		return "TLS 1.2"
-	case tls.VersionTLS13:
-		return "TLS 1.3"
-	case 0:
-		return "none"
+	if n, ok := versionName[v]; ok {
+		return n
 	}
 	return fmt.Sprintf("0x%04x", v)
 }

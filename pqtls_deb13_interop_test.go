@@ -14,6 +14,20 @@ import (
 	"github.com/pqtls/pqtls/internal/testpeer"
 )
 
+// dialerGet GETs url through d's HTTP transport (15 s timeout) and returns
+// the body and the connection's TLS state.
+func dialerGet(d *pqtls.Dialer, url string) (string, *tls.ConnectionState, error) {
+	tr := d.HTTPTransport()
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, Timeout: 15 * time.Second}).Get(url)
+	if err != nil {
+		return "", nil, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return string(body), resp.TLS, nil
+}
+
 // TestInteropDeb13RequireNginx: a Go client with policy require against
 // real nginx 1.26 / OpenSSL 3.5. Default nginx (hybrid) is accepted over
 // X25519MLKEM768; nginx with `ssl_ecdh_curve X25519:prime256v1` is refused
@@ -35,16 +49,12 @@ func TestInteropDeb13RequireNginx(t *testing.T) {
 	}
 
 	// Accepted: a full HTTP request over the hybrid group.
-	tr := dialer(hybrid).HTTPTransport()
-	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr, Timeout: 15 * time.Second}).Get("https://" + hybrid.Addr + "/")
+	body, st, err := dialerGet(dialer(hybrid), "https://"+hybrid.Addr+"/")
 	if err != nil {
 		t.Fatalf("require against hybrid nginx: %v", err)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if string(body) != "hello from nginx\n" || resp.TLS.CurveID != tls.X25519MLKEM768 {
-		t.Errorf("hybrid nginx: %q over %v, want X25519MLKEM768", body, resp.TLS.CurveID)
+	if body != "hello from nginx\n" || st.CurveID != tls.X25519MLKEM768 {
+		t.Errorf("hybrid nginx: %q over %v, want X25519MLKEM768", body, st.CurveID)
 	}
 
 	// Refused, with the group named.

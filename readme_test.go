@@ -15,21 +15,7 @@ import (
 // last line yields resp and err. Example in
 // example_test.go runs the same flow end to end.
 func TestReadmeQuickstartCompiles(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, after, ok := strings.Cut(string(readme), "## Library quickstart")
-	if !ok {
-		t.Fatal("README.md has no '## Library quickstart' section")
-	}
-	_, code, ok := strings.Cut(after, "```go\n")
-	if ok {
-		code, _, ok = strings.Cut(code, "```")
-	}
-	if !ok {
-		t.Fatal("the quickstart section has no ```go block")
-	}
+	code := readmeGoBlock(t, "## Library quickstart")
 	src := `package readmecheck
 
 import (
@@ -74,4 +60,25 @@ func quickstart(registry prometheus.Registerer, logger *slog.Logger, certs []tls
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("README quickstart does not compile: %v\n%s\n--- wrapped source:\n%s", err, out, src)
 	}
+}
+
+// readmeGoBlock returns the first ```go block after heading in README.md.
+func readmeGoBlock(t *testing.T, heading string) string {
+	t.Helper()
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(readme), heading)
+	if !ok {
+		t.Fatalf("README.md has no %q section", heading)
+	}
+	_, code, ok := strings.Cut(after, "```go\n")
+	if ok {
+		code, _, ok = strings.Cut(code, "```")
+	}
+	if !ok {
+		t.Fatalf("the %q section has no ```go block", heading)
+	}
+	return code
 }

@@ -42,9 +42,9 @@ var signatureSchemes = []SignatureScheme{
 	{ID: 0x081a, Name: "ecdsa_brainpoolP256r1tls13_sha256"},
 	{ID: 0x081b, Name: "ecdsa_brainpoolP384r1tls13_sha384"},
 	{ID: 0x081c, Name: "ecdsa_brainpoolP512r1tls13_sha512"},
-	{ID: 0x0904, Name: "mldsa44", MLDSA: true},
-	{ID: 0x0905, Name: "mldsa65", MLDSA: true},
-	{ID: 0x0906, Name: "mldsa87", MLDSA: true},
+	{ID: SignatureSchemeMLDSA44, Name: "mldsa44", MLDSA: true},
+	{ID: SignatureSchemeMLDSA65, Name: "mldsa65", MLDSA: true},
+	{ID: SignatureSchemeMLDSA87, Name: "mldsa87", MLDSA: true},
 }
 
 var schemeByID = func() map[tls.SignatureScheme]SignatureScheme {
@@ -55,9 +55,14 @@ var schemeByID = func() map[tls.SignatureScheme]SignatureScheme {
 	return m
 }()
 
-// SignatureSchemeMLDSA87 is the ML-DSA-87 scheme, the one the cnsa2 preset
-// needs.
-const SignatureSchemeMLDSA87 tls.SignatureScheme = 0x0906
+// The ML-DSA signature schemes (draft-ietf-tls-mldsa; the same codepoints
+// as Go 1.27's tls.MLDSA44/65/87). SignatureSchemeMLDSA87 is the one the
+// cnsa2 preset needs. internal/wire names them from here.
+const (
+	SignatureSchemeMLDSA44 tls.SignatureScheme = 0x0904
+	SignatureSchemeMLDSA65 tls.SignatureScheme = 0x0905
+	SignatureSchemeMLDSA87 tls.SignatureScheme = 0x0906
+)
 
 // SignatureSchemeName returns the IANA name of a signature scheme, or its
 // hexadecimal value ("0x1234") when pqtls does not name it.

@@ -153,6 +153,13 @@ type CA struct {
 	Cert
 }
 
+// Pool returns a certificate pool holding the CA.
+func (ca *CA) Pool() *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(ca.Leaf)
+	return p
+}
+
 // NewCA creates a self-signed CA valid for ten years.
 func NewCA(commonName string, kt KeyType) (*CA, error) {
 	return CreateCA(CARequest{CommonName: commonName, KeyType: kt})
@@ -213,13 +220,6 @@ func orDefault(t, def time.Time) time.Time {
 		return def
 	}
 	return t
-}
-
-// Pool returns a certificate pool holding the CA.
-func (ca *CA) Pool() *x509.CertPool {
-	p := x509.NewCertPool()
-	p.AddCert(ca.Leaf)
-	return p
 }
 
 // Request describes a certificate to issue.

@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -14,35 +15,6 @@ import (
 	"testing"
 	"time"
 )
-
-func TestGenerateKey(t *testing.T) {
-	for _, tc := range []struct {
-		kt   KeyType
-		want string
-	}{{"", "ecdsa"}, {ECDSAP256, "ecdsa"}, {RSA2048, "rsa"}, {Ed25519, "ed25519"}} {
-		k, err := GenerateKey(tc.kt)
-		if err != nil {
-			t.Fatalf("%q: %v", tc.kt, err)
-		}
-		var got string
-		switch k := k.(type) {
-		case *ecdsa.PrivateKey:
-			got = "ecdsa"
-		case *rsa.PrivateKey:
-			if k.N.BitLen() == 2048 {
-				got = "rsa"
-			}
-		case ed25519.PrivateKey:
-			got = "ed25519"
-		}
-		if got != tc.want {
-			t.Errorf("%q: key %T, want %s", tc.kt, k, tc.want)
-		}
-	}
-	if _, err := GenerateKey("dsa"); err == nil || !strings.Contains(err.Error(), "ecdsa-p256") {
-		t.Errorf("unknown key type: %v", err)
-	}
-}
 
 func TestDefaults(t *testing.T) {
 	ca, err := NewCA("dev CA", ECDSAP256)
@@ -137,6 +109,35 @@ func TestExplicitFields(t *testing.T) {
 	}
 }
 
+func TestGenerateKey(t *testing.T) {
+	for _, tc := range []struct {
+		kt   KeyType
+		want string
+	}{{"", "ecdsa"}, {ECDSAP256, "ecdsa"}, {RSA2048, "rsa"}, {Ed25519, "ed25519"}} {
+		k, err := GenerateKey(tc.kt)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.kt, err)
+		}
+		var got string
+		switch k := k.(type) {
+		case *ecdsa.PrivateKey:
+			got = "ecdsa"
+		case *rsa.PrivateKey:
+			if k.N.BitLen() == 2048 {
+				got = "rsa"
+			}
+		case ed25519.PrivateKey:
+			got = "ed25519"
+		}
+		if got != tc.want {
+			t.Errorf("%q: key %T, want %s", tc.kt, k, tc.want)
+		}
+	}
+	if _, err := GenerateKey("dsa"); err == nil || !strings.Contains(err.Error(), "ecdsa-p256") {
+		t.Errorf("unknown key type: %v", err)
+	}
+}
+
 func TestWriteFiles(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out")
 	files := []File{{Name: "a.pem", Data: []byte("a"), Mode: 0o644}, {Name: "k.pem", Data: []byte("k"), Mode: 0o600}}
@@ -200,5 +201,47 @@ func TestSerialNumbersAreRandomAndDistinct(t *testing.T) {
 	}
 	if a.Leaf.SerialNumber.Cmp(b.Leaf.SerialNumber) == 0 || a.Leaf.SerialNumber.Cmp(ca.Leaf.SerialNumber) == 0 {
 		t.Fatal("two certificates share a serial number")
+	}
+}
+
+func TestParseKeyTypeTrimmedCaseInsensitive(t *testing.T) {
+	for in, want := range map[string]KeyType{
+		"":             ECDSAP256,
+		" ECDSA-P256 ": ECDSAP256,
+		"RSA":          RSA2048,
+		"Ed25519":      Ed25519,
+		" ML-DSA-44":   MLDSA44,
+		"ml-dsa-65\t":  MLDSA65,
+		"ML-DSA-87":    MLDSA87,
+		"mldsa65":      MLDSA65,
+	} {
+		got, err := ParseKeyType(in)
+		if err != nil || got != want {
+			t.Errorf("ParseKeyType(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	_, err := ParseKeyType("ml-dsa-99")
+	if err == nil || !strings.Contains(err.Error(), "ml-dsa-65") || !strings.Contains(err.Error(), "ecdsa-p256 (default)") {
+		t.Errorf("unknown key type: error %v does not list the valid ones", err)
+	}
+}
+
+func TestPostQuantumKeyTypes(t *testing.T) {
+	for _, kt := range keyTypeOrder {
+		pq := kt == MLDSA44 || kt == MLDSA65 || kt == MLDSA87
+		if !pq && !kt.Supported() {
+			t.Errorf("classical key type %s not supported", kt)
+		}
+		if pq && kt.Supported() != mldsaBuild {
+			t.Errorf("%s.Supported() = %v in a build with ML-DSA = %v", kt, kt.Supported(), mldsaBuild)
+		}
+		_, err := GenerateKey(kt)
+		if pq && !mldsaBuild {
+			if !errors.Is(err, ErrNeedsGo127) || !strings.Contains(err.Error(), "needs pqtls built with Go 1.27 or later") {
+				t.Errorf("GenerateKey(%s) before Go 1.27: %v", kt, err)
+			}
+		} else if err != nil {
+			t.Errorf("GenerateKey(%s): %v", kt, err)
+		}
 	}
 }

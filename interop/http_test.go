@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 	"github.com/pqtls/pqtls"
 	"github.com/pqtls/pqtls/internal/testpeer"
 	"github.com/pqtls/pqtls/internal/testpki"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 type h2Result struct {
@@ -57,18 +59,6 @@ func protoHandler() http.Handler {
 	})
 }
 
-func serve(t *testing.T, srv *http.Server, run func() error) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { defer close(done); _ = run() }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		<-done
-	})
-}
-
 // net/http's ListenAndServeTLS(certFile, keyFile) with an instrumented
 // ServerConfig, and Node 26's HTTP/2 client: h2, hybrid, recorded once (no
 // duration: the certificates live in net/http's copy of the config).
@@ -88,7 +78,7 @@ func TestInteropNodeHTTP2ListenAndServeTLS(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // ListenAndServeTLS listens on Addr itself
 	srv := &http.Server{Addr: addr, TLSConfig: cfg, Handler: protoHandler(), ReadHeaderTimeout: 5 * time.Second, ErrorLog: obs.HTTPServerErrorLog(nil)}
-	serve(t, srv, func() error { return srv.ListenAndServeTLS(files.Cert, files.Key) })
+	testpeer.ServeHTTP(t, srv, func() error { return srv.ListenAndServeTLS(files.Cert, files.Key) })
 	var r h2Result
 	for i := 0; i < 50; i++ { // until it listens (bounded)
 		if r = nodeH2Get(t, "https://"+addr+"/", ca); !strings.Contains(r.Error, "ECONNREFUSED") {
@@ -96,14 +86,7 @@ func TestInteropNodeHTTP2ListenAndServeTLS(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if r.Status != 200 || r.ALPN != "h2" || r.Body != "HTTP/2.0 X25519MLKEM768" {
-		t.Fatalf("Node http2 against ListenAndServeTLS: %+v", r)
-	}
-	suite := suiteID(t, r.Cipher)
-	wantSeries(t, reg, map[string]float64{
-		group(pqtls.RoleServer, tls.X25519MLKEM768):       1,
-		cipher(pqtls.RoleServer, tls.VersionTLS13, suite): 1,
-	})
+	wantNodeH2(t, "ListenAndServeTLS", r, reg, nil)
 }
 
 // pqtls.Listen + http.Server.Serve serves HTTP/2 to Node 26 and Chromium,
@@ -122,18 +105,10 @@ func TestInteropNodeHTTP2PqtlsListen(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: protoHandler(), ReadHeaderTimeout: 5 * time.Second}
-	serve(t, srv, func() error { return srv.Serve(ln) })
+	testpeer.ServeHTTP(t, srv, func() error { return srv.Serve(ln) })
 	url := "https://localhost:" + portOf(ln.Addr()) + "/"
 	r := nodeH2Get(t, url, ca)
-	if r.Status != 200 || r.ALPN != "h2" || r.Body != "HTTP/2.0 X25519MLKEM768" {
-		t.Fatalf("Node http2 against pqtls.Listen: %+v", r)
-	}
-	suite := suiteID(t, r.Cipher)
-	wantSeries(t, reg, map[string]float64{
-		group(pqtls.RoleServer, tls.X25519MLKEM768):                               1,
-		cipher(pqtls.RoleServer, tls.VersionTLS13, suite):                         1,
-		"tls_handshake_duration_seconds_count{group=x25519_mlkem768,role=server}": 1,
-	})
+	wantNodeH2(t, "pqtls.Listen", r, reg, map[string]float64{"tls_handshake_duration_seconds_count{group=x25519_mlkem768,role=server}": 1})
 	t.Run("chromium", func(t *testing.T) {
 		testpeer.Require(t, testpeer.PeerChromium)
 		dom, err := testpeer.ChromiumFetch(t, url, testpeer.ChromiumOptions{Trust: []*testpki.Cert{cert}})
@@ -144,6 +119,22 @@ func TestInteropNodeHTTP2PqtlsListen(t *testing.T) {
 }
 
 func portOf(a net.Addr) string { _, p, _ := net.SplitHostPort(a.String()); return p }
+
+// wantNodeH2 checks that Node's http2 GET got protoHandler's answer over
+// h2 and X25519MLKEM768, and that reg holds the server's group and cipher
+// series and extra, nothing else.
+func wantNodeH2(t *testing.T, server string, r h2Result, reg *prometheus.Registry, extra map[string]float64) {
+	t.Helper()
+	if r.Status != 200 || r.ALPN != "h2" || r.Body != "HTTP/2.0 X25519MLKEM768" {
+		t.Fatalf("Node http2 against %s: %+v", server, r)
+	}
+	want := map[string]float64{
+		group(pqtls.RoleServer, tls.X25519MLKEM768):                      1,
+		cipher(pqtls.RoleServer, tls.VersionTLS13, suiteID(t, r.Cipher)): 1,
+	}
+	maps.Copy(want, extra)
+	wantSeries(t, reg, want)
+}
 
 // suiteID maps an IANA cipher suite name to its ID.
 func suiteID(t *testing.T, name string) uint16 {

@@ -34,15 +34,7 @@ import (
 // (pqtls.Instrumented), its hooks count the handshakes and the credentials
 // add only the failures the hooks did not see.
 func NewServerCredentials(o pqtls.Options, obs *pqtls.Observer) (credentials.TransportCredentials, error) {
-	if obs == nil {
-		obs = o.Observer
-	}
-	o.Observer = nil
-	cfg, err := pqtls.ServerConfig(o)
-	if err != nil {
-		return nil, err
-	}
-	return &creds{inner: credentials.NewTLS(cfg), cfg: cfg, obs: obs}, nil
+	return newCreds(pqtls.ServerConfig, o, obs)
 }
 
 // NewClientCredentials returns client credentials built with
@@ -51,11 +43,17 @@ func NewServerCredentials(o pqtls.Options, obs *pqtls.Observer) (credentials.Tra
 // turns it into a status, and PolicyErrorOf recovers it from the failed
 // RPC's error. obs may be nil; see NewServerCredentials.
 func NewClientCredentials(o pqtls.Options, obs *pqtls.Observer) (credentials.TransportCredentials, error) {
+	return newCreds(pqtls.ClientConfig, o, obs)
+}
+
+// newCreds builds the configuration without hooks (the credentials record
+// the handshakes to obs, or to o.Observer when obs is nil).
+func newCreds(build func(pqtls.Options) (*tls.Config, error), o pqtls.Options, obs *pqtls.Observer) (credentials.TransportCredentials, error) {
 	if obs == nil {
 		obs = o.Observer
 	}
 	o.Observer = nil
-	cfg, err := pqtls.ClientConfig(o)
+	cfg, err := build(o)
 	if err != nil {
 		return nil, err
 	}

@@ -40,31 +40,57 @@ func newFixture(t *testing.T) fixture {
 // startGRPC serves the standard health service with pqgrpc credentials.
 func startGRPC(t *testing.T, f fixture, p pqtls.Policy) (string, *prometheus.Registry) {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	m, err := pqtls.NewMetrics(reg)
+	obs, reg := observed(t)
+	creds, err := NewServerCredentials(pqtls.Options{Policy: p, Base: &tls.Config{Certificates: []tls.Certificate{f.cert}}}, obs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	creds, err := NewServerCredentials(pqtls.Options{Policy: p, Base: &tls.Config{Certificates: []tls.Certificate{f.cert}}}, &pqtls.Observer{Metrics: m})
-	if err != nil {
-		t.Fatal(err)
-	}
+	addr, _ := serveHealth(t, creds)
+	return addr, reg
+}
+
+// serveHealth serves the standard health service with creds on a loopback
+// port until stop is called or the test ends.
+func serveHealth(t *testing.T, creds credentials.TransportCredentials) (addr string, stop func()) {
+	t.Helper()
 	srv := grpc.NewServer(grpc.Creds(creds))
+	t.Cleanup(srv.Stop)
 	healthpb.RegisterHealthServer(srv, health.NewServer())
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(srv.Stop)
-	return ln.Addr().String(), reg
+	return ln.Addr().String(), srv.Stop
+}
+
+// waitValue waits (at most 5 s) until want accepts the value of metric name
+// with labels on reg, and fails the test with the last value otherwise.
+func waitValue(t *testing.T, reg prometheus.Gatherer, name string, labels map[string]string, want func(float64) bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for v := testpeer.Value(t, reg, name, labels); !want(v); v = testpeer.Value(t, reg, name, labels) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s%v = %v after 5 s", name, labels, v)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// observed returns an Observer that records on a fresh registry.
+func observed(t *testing.T) (*pqtls.Observer, *prometheus.Registry) {
+	reg := prometheus.NewRegistry()
+	m, err := pqtls.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pqtls.Observer{Metrics: m}, reg
 }
 
 func check(t *testing.T, f fixture, addr string, p pqtls.Policy) (*prometheus.Registry, error) {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	m, _ := pqtls.NewMetrics(reg)
-	creds, err := NewClientCredentials(pqtls.Options{Policy: p, Base: &tls.Config{RootCAs: f.ca.Pool(), ServerName: "grpc.test"}}, &pqtls.Observer{Metrics: m})
+	obs, reg := observed(t)
+	creds, err := NewClientCredentials(pqtls.Options{Policy: p, Base: &tls.Config{RootCAs: f.ca.Pool(), ServerName: "grpc.test"}}, obs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,13 +119,8 @@ func TestHealthCheckOverHybrid(t *testing.T) {
 	if v := testpeer.Value(t, creg, pqtls.MetricGroupTotal, hybrid); v != 1 {
 		t.Errorf("client hybrid handshakes = %v, want 1", v)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for testpeer.Value(t, sreg, pqtls.MetricGroupTotal, hybrid) != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("server did not count the hybrid handshake")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	// The server counts the hybrid handshake.
+	waitValue(t, sreg, pqtls.MetricGroupTotal, hybrid, func(v float64) bool { return v == 1 })
 }
 
 func TestRequireServerRefusesClassicalGRPCClient(t *testing.T) {
@@ -108,13 +129,8 @@ func TestRequireServerRefusesClassicalGRPCClient(t *testing.T) {
 	if _, err := check(t, f, addr, pqtls.Policy{Mode: pqtls.ModeClassical}); err == nil {
 		t.Fatal("classical gRPC client was served by a require server")
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for testpeer.Value(t, sreg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonPolicyClassicalPeer}) < 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("server did not count policy_classical_peer")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	// The server counts policy_classical_peer.
+	waitValue(t, sreg, pqtls.MetricErrorsTotal, map[string]string{"reason": pqtls.ReasonPolicyClassicalPeer}, func(v float64) bool { return v >= 1 })
 }
 
 func TestRequireClientRefusesClassicalGRPCServer(t *testing.T) {
@@ -183,12 +199,7 @@ func TestPolicyErrorOfFailedRPC(t *testing.T) {
 // handshake once; pqgrpc on an instrumented Base does not count it again.
 func TestInstrumentedConfigThroughGRPC(t *testing.T) {
 	f := newFixture(t)
-	reg := prometheus.NewRegistry()
-	m, err := pqtls.NewMetrics(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obs := &pqtls.Observer{Metrics: m}
+	obs, reg := observed(t)
 	scfg, err := pqtls.ServerConfig(pqtls.Options{Base: &tls.Config{Certificates: []tls.Certificate{f.cert}}, Observer: obs})
 	if err != nil {
 		t.Fatal(err)
@@ -203,26 +214,15 @@ func TestInstrumentedConfigThroughGRPC(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := grpc.NewServer(grpc.Creds(c))
-		healthpb.RegisterHealthServer(srv, health.NewServer())
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
+		addr, stop := serveHealth(t, c)
+		if _, err := check(t, f, addr, pqtls.Policy{}); err != nil {
 			t.Fatal(err)
 		}
-		go func() { _ = srv.Serve(ln) }()
-		if _, err := check(t, f, ln.Addr().String(), pqtls.Policy{}); err != nil {
-			t.Fatal(err)
-		}
-		srv.Stop()
+		stop()
 	}
 	hybrid := map[string]string{"role": "server", "group": "x25519_mlkem768", "kind": "hybrid"}
-	deadline := time.Now().Add(5 * time.Second)
-	for testpeer.Value(t, reg, pqtls.MetricGroupTotal, hybrid) != 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("server hybrid handshakes = %v, want 2 (one per server)", testpeer.Value(t, reg, pqtls.MetricGroupTotal, hybrid))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	// Server hybrid handshakes: 2, one per server.
+	waitValue(t, reg, pqtls.MetricGroupTotal, hybrid, func(v float64) bool { return v == 2 })
 	if v := testpeer.Value(t, reg, pqtls.MetricCipherTotal, map[string]string{"role": "server", "version": "TLS 1.3", "cipher": "TLS_AES_128_GCM_SHA256"}); v != 2 {
 		t.Fatalf("cipher series = %v, want 2", v)
 	}

@@ -215,21 +215,19 @@ build_spire() {
   spire_ok || { echo "test-deps: the SPIRE build does not report version $spire_version" >&2; return 1; }
   echo "test-deps: SPIRE built in $((SECONDS - start)) s" >&2
 }
-if build_spire; then
-  echo "SPIRE=$spire_dir/bin"
-elif [ "${PQTLS_REQUIRE_PEERS:-}" = 1 ]; then
-  echo "test-deps: PQTLS_REQUIRE_PEERS=1 and SPIRE could not be built" >&2
-  exit 1
-else
-  echo "test-deps: continuing without SPIRE: its interop tests will skip" >&2
-fi
-
-if build_debian13; then
-  echo "DEBIAN13=$deb13_dir"
-elif [ "${PQTLS_REQUIRE_PEERS:-}" = 1 ]; then
-  echo "test-deps: PQTLS_REQUIRE_PEERS=1 and the Debian 13 tree could not be built" >&2
-  exit 1
-else
-  echo "test-deps: continuing without the Debian 13 tree: its interop tests will skip" >&2
-fi
+# provide VAR WHAT BUILDER VALUE: prints VAR=VALUE when BUILDER succeeds;
+# otherwise fails under PQTLS_REQUIRE_PEERS=1, or says that WHAT's interop
+# tests will skip.
+provide() {
+  if "$3"; then
+    echo "$1=$4"
+  elif [ "${PQTLS_REQUIRE_PEERS:-}" = 1 ]; then
+    echo "test-deps: PQTLS_REQUIRE_PEERS=1 and $2 could not be built" >&2
+    exit 1
+  else
+    echo "test-deps: continuing without $2: its interop tests will skip" >&2
+  fi
+}
+provide SPIRE SPIRE build_spire "$spire_dir/bin"
+provide DEBIAN13 "the Debian 13 tree" build_debian13 "$deb13_dir"
 echo "NODE=$node_bin"

@@ -1,10 +1,10 @@
 // Package certload is the one loader of TLS material from files in pqtls:
 // CA bundles (LoadPool) and certificate/key pairs (LoadKeyPair) for the
 // CLI flags, the exporter's modules and the tunnel's listeners, and their
-// reloadable forms (KeyPair, Pool) with a file watcher (Watch) for
+// reloadable form (KeyPair) with a file watcher (Watch) for
 // long-running servers.
 //
-// The reloadable forms follow ghostunnel's certloader: the material sits
+// The reloadable form follows ghostunnel's certloader: the material sits
 // behind an atomic pointer, a reload reads and checks everything before it
 // swaps, and a failed reload (a missing file, a certificate written before
 // its key, a bundle cut short) keeps the previous material and returns the
@@ -102,37 +102,3 @@ func (k *KeyPair) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error)
 func (k *KeyPair) GetClientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 	return k.cur.Load(), nil
 }
-
-// Pool is a CA bundle that can be reloaded.
-type Pool struct {
-	path string
-	cur  atomic.Pointer[x509.CertPool]
-}
-
-// NewPool loads the CA bundle at path.
-func NewPool(path string) (*Pool, error) {
-	p := &Pool{path: path}
-	if err := p.Reload(); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
-// Reload reads the bundle again; a bundle that is unreadable or holds no
-// certificate leaves the previous pool in use.
-func (p *Pool) Reload() error {
-	pool, err := LoadPool(p.path)
-	if err != nil {
-		return err
-	}
-	p.cur.Store(pool)
-	return nil
-}
-
-// Files returns the bundle's path.
-func (p *Pool) Files() []string { return []string{p.path} }
-
-// Pool returns the current pool. A tls.Config keeps the pool it was given,
-// so a server that wants reloaded client CAs sets ClientCAs from Pool in
-// its GetConfigForClient.
-func (p *Pool) Pool() *x509.CertPool { return p.cur.Load() }

@@ -140,42 +140,6 @@ func TestKeyPairReload(t *testing.T) {
 	}
 }
 
-func TestPoolReload(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "ca.pem")
-	ca1, ca2 := testpki.NewCA(t), testpki.NewCA(t)
-	put(t, path, ca1.CertPEM)
-	p, err := NewPool(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	trusts := func(ca *testpki.CA) bool {
-		leaf := ca.Server(t, testpki.CertOptions{})
-		_, err := leaf.Leaf.Verify(x509.VerifyOptions{Roots: p.Pool(), DNSName: "localhost"})
-		return err == nil
-	}
-	if !trusts(ca1) || trusts(ca2) {
-		t.Fatal("initial pool: want ca1 only")
-	}
-	put(t, path, ca2.CertPEM)
-	if err := p.Reload(); err != nil {
-		t.Fatal(err)
-	}
-	if trusts(ca1) || !trusts(ca2) {
-		t.Fatal("reloaded pool: want ca2 only")
-	}
-	put(t, path, []byte("-----BEGIN CERTIFICATE-----\ntruncated"))
-	if err := p.Reload(); !errors.Is(err, ErrNoCertificate) {
-		t.Fatalf("Reload of a truncated bundle: %v, want ErrNoCertificate", err)
-	}
-	if !trusts(ca2) {
-		t.Fatal("a failed reload dropped the previous pool")
-	}
-	if got := p.Files(); len(got) != 1 || got[0] != path {
-		t.Fatalf("Files = %q", got)
-	}
-}
-
 // eventually waits (bounded) until cond holds.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -255,15 +219,10 @@ func TestWatchKubernetesSymlinkSwap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewPool(filepath.Join(dir, "ca.crt"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	if serial(k.Certificate()) != first.Leaf.SerialNumber.String() {
 		t.Fatal("initial pair not loaded through the symlinks")
 	}
-	oldPool := p.Pool()
-	w, err := Watch(nil, func(err error) { t.Errorf("reload failed: %v", err) }, k, p)
+	w, err := Watch(nil, func(err error) { t.Errorf("reload failed: %v", err) }, k)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +230,6 @@ func TestWatchKubernetesSymlinkSwap(t *testing.T) {
 
 	second := version("..2026_12_02_16_00_00.2")
 	eventually(t, "the swapped pair to be served", func() bool { return serial(k.Certificate()) == second.Leaf.SerialNumber.String() })
-	eventually(t, "the pool to be reloaded", func() bool { return p.Pool() != oldPool })
 }
 
 func TestWatchFilesNeedsAFile(t *testing.T) {

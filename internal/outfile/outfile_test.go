@@ -40,9 +40,7 @@ func TestNewRegularFile(t *testing.T) {
 func TestReplaceKeepsModeAndAbortKeepsContent(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "report.csv")
-	if err := os.WriteFile(p, []byte("old"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	put(t, p, "old", 0o600)
 	f, err := Create(p, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +64,7 @@ func TestReplaceKeepsModeAndAbortKeepsContent(t *testing.T) {
 func TestWriteErrorLeavesOldFile(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "r")
-	os.WriteFile(p, []byte("old"), 0o644)
+	put(t, p, "old", 0o644)
 	boom := errors.New("boom")
 	err := WriteFile(p, nil, func(w io.Writer) error {
 		io.WriteString(w, "partial")
@@ -86,7 +84,7 @@ func TestSymlinkToRegularReplacesTarget(t *testing.T) {
 	sub := filepath.Join(dir, "reports")
 	os.Mkdir(sub, 0o755)
 	target := filepath.Join(sub, "real.json")
-	os.WriteFile(target, []byte("old"), 0o640)
+	put(t, target, "old", 0o640)
 	link := filepath.Join(dir, "latest.json")
 	if err := os.Symlink("reports/real.json", link); err != nil {
 		t.Fatal(err)
@@ -252,6 +250,14 @@ func TestCommitTwice(t *testing.T) {
 	f.Abort() // no effect
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("Abort after Commit removed the file: %v", err)
+	}
+}
+
+// put writes data to path with mode, failing the test on an error.
+func put(t *testing.T, path, data string, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), mode); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -2,9 +2,7 @@ package testpeer
 
 import (
 	"crypto/tls"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -78,16 +76,9 @@ func TestInteropDebian13Peers(t *testing.T) {
 		t.Errorf("curl: %q %v", body, err)
 	}
 	// Go's HTTP client against HAProxy 3.0 in http mode.
-	tr := &http.Transport{TLSClientConfig: h.CA.ClientTLS("localhost", nil)}
-	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get("https://" + h.Addr + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if string(b) != "hello from haproxy\n" || resp.TLS.CurveID != tls.X25519MLKEM768 {
-		t.Errorf("haproxy: %q over %v", b, resp.TLS.CurveID)
+	b, st := httpsGet(t, h.CA, "https://"+h.Addr+"/")
+	if b != "hello from haproxy\n" || st.CurveID != tls.X25519MLKEM768 {
+		t.Errorf("haproxy: %q over %v", b, st.CurveID)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -17,19 +16,10 @@ import (
 // value, histograms by sample count (name_count). Labels are sorted.
 func Series(t testing.TB, reg prometheus.Gatherer) map[string]float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[string]float64{}
-	for _, mf := range mfs {
+	for _, mf := range gather(t, reg) {
 		for _, m := range mf.GetMetric() {
-			var kv []string
-			for _, lp := range m.GetLabel() {
-				kv = append(kv, lp.GetName()+"="+lp.GetValue())
-			}
-			sort.Strings(kv)
-			key := "{" + strings.Join(kv, ",") + "}"
+			key := labelKey(m)
 			switch {
 			case m.GetCounter() != nil:
 				out[mf.GetName()+key] = m.GetCounter().GetValue()
@@ -63,13 +53,33 @@ func WantSeries(t testing.TB, reg prometheus.Gatherer, want map[string]float64) 
 	}
 }
 
-func dumpSeries(m map[string]float64) string {
-	var lines []string
-	for k, v := range m {
-		lines = append(lines, fmt.Sprintf("  %s %v", k, v))
+// labelKey is "{k=v,...}" with m's labels sorted by name.
+func labelKey(m *dto.Metric) string {
+	kv := make([]string, 0, len(m.GetLabel()))
+	for _, lp := range m.GetLabel() {
+		kv = append(kv, lp.GetName()+"="+lp.GetValue())
 	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n")
+	slices.Sort(kv)
+	return "{" + strings.Join(kv, ",") + "}"
+}
+
+// gather returns g's metric families, failing the test on an error.
+func gather(t testing.TB, g prometheus.Gatherer) []*dto.MetricFamily {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mfs
+}
+
+// dumpSeries lists m one "  name{labels} value" line per series, sorted.
+func dumpSeries(m map[string]float64) string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		fmt.Fprintf(&b, "  %s %v\n", k, m[k])
+	}
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // Value sums the samples of metric name whose labels include want (a
@@ -77,12 +87,8 @@ func dumpSeries(m map[string]float64) string {
 // histograms by sample count. 0 when none match.
 func Value(t testing.TB, g prometheus.Gatherer, name string, want map[string]string) float64 {
 	t.Helper()
-	mfs, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var sum float64
-	for _, mf := range mfs {
+	for _, mf := range gather(t, g) {
 		if mf.GetName() != name {
 			continue
 		}

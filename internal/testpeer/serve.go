@@ -1,7 +1,9 @@
 package testpeer
 
 import (
+	"context"
 	"net"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -58,5 +60,20 @@ func Serve(tb testing.TB, ln net.Listener, timeout time.Duration, handle func(ne
 		}
 		mu.Unlock()
 		wg.Wait()
+	})
+}
+
+// ServeHTTP runs an HTTP server: serve (srv.Serve(ln), srv.ServeTLS,
+// srv.ListenAndServeTLS...) in its own goroutine until the test ends, then
+// srv.Shutdown (5 s) and a wait for serve to return.
+func ServeHTTP(tb testing.TB, srv *http.Server, serve func() error) {
+	tb.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); _ = serve() }()
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
 	})
 }

@@ -13,12 +13,8 @@ import (
 // handshake with a HelloRetryRequest to P-256, then a TLS 1.2 handshake on
 // X25519 (ServerKeyExchange), plus a non-trace line.
 func TestOpenSSLTrace(t *testing.T) {
-	data, err := os.ReadFile("testdata/openssl-trace-hrr-tls12.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
 	tr := newOpenSSLTrace()
-	tr.consume(strings.NewReader(string(data) + "node: some warning\n"))
+	tr.consume(strings.NewReader(readTestdata(t, "openssl-trace-hrr-tls12.txt") + "node: some warning\n"))
 
 	hrr, err := tr.wait("fe987513fac0c03304e6dac0ff333d3282cf12775fc458ea2dbe40df8fd2835b", 0)
 	if err != nil {

@@ -3,7 +3,6 @@ package wire
 import (
 	"errors"
 	"fmt"
-	"strconv"
 )
 
 // ErrMalformed is wrapped by every parse error of this package, so callers can
@@ -22,17 +21,6 @@ const (
 	AlertLevelWarning AlertLevel = 1
 	AlertLevelFatal   AlertLevel = 2
 )
-
-// String returns "warning", "fatal" or "level(N)".
-func (l AlertLevel) String() string {
-	switch l {
-	case AlertLevelWarning:
-		return "warning"
-	case AlertLevelFatal:
-		return "fatal"
-	}
-	return "level(" + strconv.Itoa(int(l)) + ")"
-}
 
 // AlertDescription is an alert description code (RFC 8446 section 6, plus the
 // codes RFC 5246 and its extensions defined and TLS 1.3 deprecated).
@@ -117,6 +105,11 @@ var alertNames = map[AlertDescription]string{
 	AlertECHRequired:                  "ech_required",
 }
 
+var levelNames = map[AlertLevel]string{AlertLevelWarning: "warning", AlertLevelFatal: "fatal"}
+
+// String returns "warning", "fatal" or "level(N)".
+func (l AlertLevel) String() string { return enumName(levelNames, l, "level(%d)") }
+
 // Known reports whether the description is a registered alert code.
 func (d AlertDescription) Known() bool {
 	_, ok := alertNames[d]
@@ -127,10 +120,7 @@ func (d AlertDescription) Known() bool {
 // "unknown_N" for an unregistered code. The set of values is bounded (at most
 // 256), so it is safe as a metric label suffix ("alert_" + name).
 func (d AlertDescription) String() string {
-	if n, ok := alertNames[d]; ok {
-		return n
-	}
-	return "unknown_" + strconv.Itoa(int(d))
+	return enumName(alertNames, d, "unknown_%d")
 }
 
 // Alert is one alert message (RFC 8446 section 6).

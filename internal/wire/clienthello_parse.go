@@ -69,20 +69,26 @@ type extParser func(c *ClientHello, d *cryptobyte.String, e Extension) bool
 // decodes, by type; the others are kept in Extra. pre_shared_key and
 // padding are handled by parseExtension (position rule, lenient content).
 var clientHelloExtensions = map[uint16]extParser{
-	ExtServerName:          parseServerName,
-	ExtSupportedGroups:     parseSupportedGroups,
-	ExtECPointFormats:      parseECPointFormats,
-	ExtSignatureAlgorithms: parseSignatureAlgorithms,
+	ExtServerName: parseServerName,
+	// RFC 8446 section 4.2.7: named_group_list<2..2^16-1>.
+	ExtSupportedGroups: uint16List(2, func(c *ClientHello) *[]tls.CurveID { return &c.SupportedGroups }),
+	// RFC 8422 section 5.1.2: ec_point_format_list<1..2^8-1>.
+	ExtECPointFormats: byteList(1, func(c *ClientHello) *[]byte { return &c.ECPointFormats }),
+	// RFC 8446 section 4.2.3: supported_signature_algorithms<2..2^16-2>.
+	ExtSignatureAlgorithms: uint16List(2, func(c *ClientHello) *[]tls.SignatureScheme { return &c.SignatureAlgorithms }),
 	ExtALPN:                parseALPN,
 	ExtExtendedMasterSecret: func(c *ClientHello, _ *cryptobyte.String, _ Extension) bool {
 		c.ExtendedMasterSecret = true
 		return true
 	},
 	ExtRenegotiationInfo: parseRenegotiationInfo,
-	ExtSupportedVersions: parseSupportedVersions,
-	ExtCookie:            parseCookie,
-	ExtPSKModes:          parsePSKModes,
-	ExtKeyShare:          parseKeyShares,
+	// RFC 8446 section 4.2.1: versions<2..254>.
+	ExtSupportedVersions: uint16List(1, func(c *ClientHello) *[]uint16 { return &c.SupportedVersions }),
+	// RFC 8446 section 4.2.2: opaque cookie<1..2^16-1>.
+	ExtCookie: byteList(2, func(c *ClientHello) *[]byte { return &c.Cookie }),
+	// RFC 8446 section 4.2.9: PskKeyExchangeMode ke_modes<1..255>.
+	ExtPSKModes: byteList(1, func(c *ClientHello) *[]byte { return &c.PSKModes }),
+	ExtKeyShare: parseKeyShares,
 	// RFC 8446 section 4.2.10: empty in a ClientHello.
 	ExtEarlyData: func(c *ClientHello, _ *cryptobyte.String, _ Extension) bool { c.EarlyData = true; return true },
 }
@@ -114,9 +120,9 @@ func (c *ClientHello) parseExtension(e Extension, last bool) error {
 	return nil
 }
 
-// readUint16s reads a vector of uint16 values with a length prefix of
-// lenBytes (1 or 2) that must be non-empty and even.
-func readUint16s(d *cryptobyte.String, lenBytes int) ([]uint16, bool) {
+// readVector reads a non-empty vector with a length prefix of lenBytes (1
+// or 2).
+func readVector(d *cryptobyte.String, lenBytes int) (cryptobyte.String, bool) {
 	var list cryptobyte.String
 	ok := false
 	if lenBytes == 1 {
@@ -124,7 +130,14 @@ func readUint16s(d *cryptobyte.String, lenBytes int) ([]uint16, bool) {
 	} else {
 		ok = d.ReadUint16LengthPrefixed(&list)
 	}
-	if !ok || len(list) == 0 || len(list)%2 != 0 {
+	return list, ok && len(list) > 0
+}
+
+// readUint16s reads a vector of uint16 values with a length prefix of
+// lenBytes (1 or 2) that must be non-empty and even.
+func readUint16s(d *cryptobyte.String, lenBytes int) ([]uint16, bool) {
+	list, ok := readVector(d, lenBytes)
+	if !ok || len(list)%2 != 0 {
 		return nil, false
 	}
 	out := make([]uint16, 0, len(list)/2)
@@ -136,11 +149,35 @@ func readUint16s(d *cryptobyte.String, lenBytes int) ([]uint16, bool) {
 	return out, true
 }
 
+// uint16List is the parser of an extension that is one non-empty vector of
+// uint16 values (length prefix of lenBytes), appended to *field(c).
+func uint16List[T ~uint16](lenBytes int, field func(*ClientHello) *[]T) extParser {
+	return func(c *ClientHello, d *cryptobyte.String, _ Extension) bool {
+		vs, ok := readUint16s(d, lenBytes)
+		for _, v := range vs {
+			*field(c) = append(*field(c), T(v))
+		}
+		return ok
+	}
+}
+
+// byteList is the parser of an extension that is one non-empty opaque
+// vector (length prefix of lenBytes), stored in *field(c).
+func byteList(lenBytes int, field func(*ClientHello) *[]byte) extParser {
+	return func(c *ClientHello, d *cryptobyte.String, _ Extension) bool {
+		list, ok := readVector(d, lenBytes)
+		if ok {
+			*field(c) = list
+		}
+		return ok
+	}
+}
+
 // parseServerName: RFC 6066 section 3: ServerName server_name_list<1..2^16-1>;
 // at most one name per name_type; host_name is type 0.
 func parseServerName(c *ClientHello, d *cryptobyte.String, _ Extension) bool {
-	var list cryptobyte.String
-	if !d.ReadUint16LengthPrefixed(&list) || list.Empty() {
+	list, ok := readVector(d, 2)
+	if !ok {
 		return false
 	}
 	seen := map[uint8]bool{}
@@ -158,40 +195,11 @@ func parseServerName(c *ClientHello, d *cryptobyte.String, _ Extension) bool {
 	return true
 }
 
-// parseSupportedGroups: RFC 8446 section 4.2.7: named_group_list<2..2^16-1>.
-func parseSupportedGroups(c *ClientHello, d *cryptobyte.String, _ Extension) bool {
-	vs, ok := readUint16s(d, 2)
-	for _, v := range vs {
-		c.SupportedGroups = append(c.SupportedGroups, tls.CurveID(v))
-	}
-	return ok
-}
-
-// parseECPointFormats: RFC 8422 section 5.1.2: ec_point_format_list<1..2^8-1>.
-func parseECPointFormats(c *ClientHello, d *cryptobyte.String, _ Extension) bool {
-	var list cryptobyte.String
-	if !d.ReadUint8LengthPrefixed(&list) || len(list) == 0 {
-		return false
-	}
-	c.ECPointFormats = list
-	return true
-}
-
-// parseSignatureAlgorithms: RFC 8446 section 4.2.3:
-// supported_signature_algorithms<2..2^16-2>.
-func parseSignatureAlgorithms(c *ClientHello, d *cryptobyte.String, _ Extension) bool {
-	vs, ok := readUint16s(d, 2)
-	for _, v := range vs {
-		c.SignatureAlgorithms = append(c.SignatureAlgorithms, tls.SignatureScheme(v))
-	}
-	return ok
-}
-
 // parseALPN: RFC 7301 section 3.1: ProtocolName protocol_name_list<2..2^16-1>,
 // ProtocolName<1..2^8-1>.
 func parseALPN(c *ClientHello, d *cryptobyte.String, _ Extension) bool {
-	var list cryptobyte.String
-	if !d.ReadUint16LengthPrefixed(&list) || list.Empty() {
+	list, ok := readVector(d, 2)
+	if !ok {
 		return false
 	}
 	for !list.Empty() {
@@ -216,33 +224,6 @@ func parseRenegotiationInfo(c *ClientHello, d *cryptobyte.String, e Extension) b
 	} else {
 		c.RenegotiationInfo = true
 	}
-	return true
-}
-
-// parseSupportedVersions: RFC 8446 section 4.2.1: versions<2..254>.
-func parseSupportedVersions(c *ClientHello, d *cryptobyte.String, _ Extension) bool {
-	vs, ok := readUint16s(d, 1)
-	c.SupportedVersions = append(c.SupportedVersions, vs...)
-	return ok
-}
-
-// parseCookie: RFC 8446 section 4.2.2: opaque cookie<1..2^16-1>.
-func parseCookie(c *ClientHello, d *cryptobyte.String, _ Extension) bool {
-	var ck cryptobyte.String
-	if !d.ReadUint16LengthPrefixed(&ck) || len(ck) == 0 {
-		return false
-	}
-	c.Cookie = ck
-	return true
-}
-
-// parsePSKModes: RFC 8446 section 4.2.9: PskKeyExchangeMode ke_modes<1..255>.
-func parsePSKModes(c *ClientHello, d *cryptobyte.String, _ Extension) bool {
-	var list cryptobyte.String
-	if !d.ReadUint8LengthPrefixed(&list) || len(list) == 0 {
-		return false
-	}
-	c.PSKModes = list
 	return true
 }
 

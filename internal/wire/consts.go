@@ -4,7 +4,8 @@ import (
 	"crypto/tls"
 	"fmt"
 	"slices"
-	"strconv"
+
+	"github.com/pqtls/pqtls"
 )
 
 // ContentType is a TLS record content type (RFC 8446 section 5.1).
@@ -19,22 +20,13 @@ const (
 	ContentHeartbeat        ContentType = 24 // RFC 6520
 )
 
-// String returns the RFC name of the content type.
-func (t ContentType) String() string {
-	switch t {
-	case ContentChangeCipherSpec:
-		return "change_cipher_spec"
-	case ContentAlert:
-		return "alert"
-	case ContentHandshake:
-		return "handshake"
-	case ContentApplicationData:
-		return "application_data"
-	case ContentHeartbeat:
-		return "heartbeat"
-	}
-	return "content_type(" + strconv.Itoa(int(t)) + ")"
+var contentNames = map[ContentType]string{
+	ContentChangeCipherSpec: "change_cipher_spec", ContentAlert: "alert", ContentHandshake: "handshake",
+	ContentApplicationData: "application_data", ContentHeartbeat: "heartbeat",
 }
+
+// String returns the RFC name of the content type.
+func (t ContentType) String() string { return enumName(contentNames, t, "content_type(%d)") }
 
 // HandshakeType is a handshake message type (RFC 8446 section 4).
 type HandshakeType uint8
@@ -70,12 +62,7 @@ var handshakeNames = map[HandshakeType]string{
 }
 
 // String returns the RFC name of the handshake type.
-func (t HandshakeType) String() string {
-	if n, ok := handshakeNames[t]; ok {
-		return n
-	}
-	return "handshake_type(" + strconv.Itoa(int(t)) + ")"
-}
+func (t HandshakeType) String() string { return enumName(handshakeNames, t, "handshake_type(%d)") }
 
 // Protocol versions as they appear on the wire.
 const (
@@ -86,21 +73,16 @@ const (
 	VersionTLS13 uint16 = tls.VersionTLS13
 )
 
-// VersionName returns "TLS 1.3", "TLS 1.2", ... or the hexadecimal value.
+// VersionName returns "TLS 1.3", "TLS 1.2", ... (pqtls.VersionName), "SSL
+// 3.0", or the hexadecimal value.
 func VersionName(v uint16) string {
 	switch v {
 	case VersionSSL30:
 		return "SSL 3.0"
-	case VersionTLS10:
-		return "TLS 1.0"
-	case VersionTLS11:
-		return "TLS 1.1"
-	case VersionTLS12:
-		return "TLS 1.2"
-	case VersionTLS13:
-		return "TLS 1.3"
+	case 0:
+		return "0x0000"
 	}
-	return hex16(v)
+	return pqtls.VersionName(v)
 }
 
 // Extension codepoints (IANA "TLS ExtensionType Values").
@@ -219,4 +201,11 @@ var (
 	downgradeTLS11 = []byte("DOWNGRD\x00")
 )
 
-func hex16(v uint16) string { return fmt.Sprintf("0x%04x", v) }
+// enumName returns the name of v in names, or v formatted with unknown (one
+// %d or %x verb) when the table does not name it.
+func enumName[T ~uint8 | ~uint16](names map[T]string, v T, unknown string) string {
+	if n, ok := names[v]; ok {
+		return n
+	}
+	return fmt.Sprintf(unknown, v)
+}

@@ -14,16 +14,17 @@ import (
 	"net"
 	"slices"
 
+	"github.com/pqtls/pqtls"
 	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/cryptobyte"
 )
 
-// ML-DSA TLS 1.3 signature schemes (draft-ietf-tls-mldsa; the same
-// codepoints as Go 1.27's tls.MLDSA44/65/87).
+// ML-DSA TLS 1.3 signature schemes: the root signature scheme table's
+// codepoints (draft-ietf-tls-mldsa, the same as Go 1.27's tls.MLDSA44/65/87).
 const (
-	SchemeMLDSA44 tls.SignatureScheme = 0x0904
-	SchemeMLDSA65 tls.SignatureScheme = 0x0905
-	SchemeMLDSA87 tls.SignatureScheme = 0x0906
+	SchemeMLDSA44 = pqtls.SignatureSchemeMLDSA44
+	SchemeMLDSA65 = pqtls.SignatureSchemeMLDSA65
+	SchemeMLDSA87 = pqtls.SignatureSchemeMLDSA87
 )
 
 // ServerFlight is the decrypted part of a TLS 1.3 server's first flight,

@@ -24,37 +24,52 @@ func exchange(t *testing.T, addr string, ch *ClientHello, opts ExchangeOptions) 
 	return res
 }
 
+// eachGoGroup runs f in a subtest per group of goGroups against one Go
+// server that offers them all, with a TLS 1.3 ClientHello offering only
+// that group (and a real key share for it when share is set).
+func eachGoGroup(t *testing.T, share bool, f func(t *testing.T, addr string, g tls.CurveID, ch *ClientHello)) {
+	srv := startGoServer(t, &tls.Config{CurvePreferences: goGroups})
+	for _, g := range goGroups {
+		t.Run(pqtls.GroupName(g), func(t *testing.T) { f(t, srv.addr, g, goGroupHello(t, g, share)) })
+	}
+}
+
+// goGroupHello is a TLS 1.3 ClientHello offering only g, with a real key
+// share for it when share is set.
+func goGroupHello(t *testing.T, g tls.CurveID, share bool) *ClientHello {
+	ch := NewClientHello13("localhost")
+	ch.SupportedGroups = []tls.CurveID{g}
+	if share {
+		ch.KeyShares = mustShares(t, g)
+	}
+	return ch
+}
+
 // TestGoServerRealKeyShares sends, for each group Go implements, a ClientHello
 // whose only group has a real key share: Go's server computes the shared
 // secret from it (an invalid share gets illegal_parameter, see below) and
 // answers with a ServerHello for that group.
 func TestGoServerRealKeyShares(t *testing.T) {
-	srv := startGoServer(t, &tls.Config{CurvePreferences: goGroups})
-	for _, g := range goGroups {
-		t.Run(pqtls.GroupName(g), func(t *testing.T) {
-			ch := NewClientHello13("localhost")
-			ch.SupportedGroups = []tls.CurveID{g}
-			ch.KeyShares = mustShares(t, g)
-			res := exchange(t, srv.addr, ch, ExchangeOptions{})
-			if res.Outcome != OutcomeServerHello {
-				t.Fatalf("outcome %s (%v, alert %v), want server_hello", res.Outcome, res.Err, res.Alert)
-			}
-			sh := res.ServerHello
-			if sh.SelectedGroup != g || sh.KeyShare.Group != g || sh.Version() != VersionTLS13 {
-				t.Fatalf("ServerHello group %v version %s, want %v TLS 1.3", sh.SelectedGroup, VersionName(sh.Version()), g)
-			}
-			info, _ := pqtls.LookupGroup(g)
-			if len(sh.KeyShare.Data) != info.ServerShareSize {
-				t.Errorf("server share %d bytes, registry says %d", len(sh.KeyShare.Data), info.ServerShareSize)
-			}
-			if err := sh.CheckAgainst(ch); err != nil {
-				t.Errorf("CheckAgainst: %v", err)
-			}
-			if res.BytesSent != len(res.Sent) || res.BytesReceived < int64(len(sh.Raw)+RecordHeaderLen) {
-				t.Errorf("bytes sent %d of %d, received %d", res.BytesSent, len(res.Sent), res.BytesReceived)
-			}
-		})
-	}
+	eachGoGroup(t, true, func(t *testing.T, addr string, g tls.CurveID, ch *ClientHello) {
+		res := exchange(t, addr, ch, ExchangeOptions{})
+		if res.Outcome != OutcomeServerHello {
+			t.Fatalf("outcome %s (%v, alert %v), want server_hello", res.Outcome, res.Err, res.Alert)
+		}
+		sh := res.ServerHello
+		if sh.SelectedGroup != g || sh.KeyShare.Group != g || sh.Version() != VersionTLS13 {
+			t.Fatalf("ServerHello group %v version %s, want %v TLS 1.3", sh.SelectedGroup, VersionName(sh.Version()), g)
+		}
+		info, _ := pqtls.LookupGroup(g)
+		if len(sh.KeyShare.Data) != info.ServerShareSize {
+			t.Errorf("server share %d bytes, registry says %d", len(sh.KeyShare.Data), info.ServerShareSize)
+		}
+		if err := sh.CheckAgainst(ch); err != nil {
+			t.Errorf("CheckAgainst: %v", err)
+		}
+		if res.BytesSent != len(res.Sent) || res.BytesReceived < int64(len(sh.Raw)+RecordHeaderLen) {
+			t.Errorf("bytes sent %d of %d, received %d", res.BytesSent, len(res.Sent), res.BytesReceived)
+		}
+	})
 }
 
 // TestGoServerRejectsBadShare shows the positive test above is meaningful:
@@ -62,9 +77,7 @@ func TestGoServerRealKeyShares(t *testing.T) {
 func TestGoServerRejectsBadShare(t *testing.T) {
 	srv := startGoServer(t, &tls.Config{CurvePreferences: goGroups})
 	for _, g := range []tls.CurveID{tls.CurveP256, tls.SecP256r1MLKEM768} {
-		ch := NewClientHello13("localhost")
-		ch.SupportedGroups = []tls.CurveID{g}
-		ch.KeyShares = mustShares(t, g)
+		ch := goGroupHello(t, g, true)
 		ch.KeyShares[0].Data[0] = 0x05 // not an uncompressed point any more
 		res := exchange(t, srv.addr, ch, ExchangeOptions{})
 		if res.Outcome != OutcomeAlert || res.Alert.Description != AlertIllegalParameter {
@@ -77,43 +90,38 @@ func TestGoServerRejectsBadShare(t *testing.T) {
 // must answer with a HelloRetryRequest for the group, and accept the second
 // ClientHello with a real share on the same connection.
 func TestGoServerHelloRetry(t *testing.T) {
-	srv := startGoServer(t, &tls.Config{CurvePreferences: goGroups})
-	for _, g := range goGroups {
-		t.Run(pqtls.GroupName(g), func(t *testing.T) {
-			ch := NewClientHello13("localhost")
-			ch.SupportedGroups = []tls.CurveID{g}
-			conn := dialTest(t, srv.addr)
-			res, err := Exchange(context.Background(), conn, ch, ExchangeOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Outcome != OutcomeHelloRetryRequest {
-				t.Fatalf("outcome %s (%v %v), want hello_retry_request", res.Outcome, res.Err, res.Alert)
-			}
-			hrr := res.ServerHello
-			if !hrr.IsHRR || hrr.SelectedGroup != g || hrr.Random != HelloRetryRequestRandom() {
-				t.Fatalf("HRR selected %v (IsHRR %v), want %v", hrr.SelectedGroup, hrr.IsHRR, g)
-			}
-			if err := hrr.CheckAgainst(ch); err != nil {
-				t.Errorf("CheckAgainst: %v", err)
-			}
-			// Second ClientHello: same parameters plus the requested share.
-			ch2, err := ch.Retry(hrr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(ch2.KeyShares) != 1 || ch2.KeyShares[0].Group != g || ch2.RecordVersion != VersionTLS12 {
-				t.Fatalf("Retry built shares %v record version %#x", ch2.KeyShareGroups(), ch2.RecordVersion)
-			}
-			res2, err := Exchange(context.Background(), conn, ch2, ExchangeOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res2.Outcome != OutcomeServerHello || res2.ServerHello.SelectedGroup != g {
-				t.Fatalf("second hello: outcome %s %v %v", res2.Outcome, res2.Err, res2.Alert)
-			}
-		})
-	}
+	eachGoGroup(t, false, func(t *testing.T, addr string, g tls.CurveID, ch *ClientHello) {
+		conn := dialTest(t, addr)
+		res, err := Exchange(context.Background(), conn, ch, ExchangeOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Outcome != OutcomeHelloRetryRequest {
+			t.Fatalf("outcome %s (%v %v), want hello_retry_request", res.Outcome, res.Err, res.Alert)
+		}
+		hrr := res.ServerHello
+		if !hrr.IsHRR || hrr.SelectedGroup != g || hrr.Random != HelloRetryRequestRandom() {
+			t.Fatalf("HRR selected %v (IsHRR %v), want %v", hrr.SelectedGroup, hrr.IsHRR, g)
+		}
+		if err := hrr.CheckAgainst(ch); err != nil {
+			t.Errorf("CheckAgainst: %v", err)
+		}
+		// Second ClientHello: same parameters plus the requested share.
+		ch2, err := ch.Retry(hrr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ch2.KeyShares) != 1 || ch2.KeyShares[0].Group != g || ch2.RecordVersion != VersionTLS12 {
+			t.Fatalf("Retry built shares %v record version %#x", ch2.KeyShareGroups(), ch2.RecordVersion)
+		}
+		res2, err := Exchange(context.Background(), conn, ch2, ExchangeOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res2.Outcome != OutcomeServerHello || res2.ServerHello.SelectedGroup != g {
+			t.Fatalf("second hello: outcome %s %v %v", res2.Outcome, res2.Err, res2.Alert)
+		}
+	})
 }
 
 // TestGoServerPreference offers several groups without shares: Go's server

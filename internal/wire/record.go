@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -336,52 +335,33 @@ type Extension struct {
 	Data []byte
 }
 
-// ExtensionName returns the IANA name of an extension codepoint, or its
-// number when the package does not know it.
-func ExtensionName(t uint16) string {
-	switch t {
-	case ExtServerName:
-		return "server_name"
-	case ExtStatusRequest:
-		return "status_request"
-	case ExtSupportedGroups:
-		return "supported_groups"
-	case ExtECPointFormats:
-		return "ec_point_formats"
-	case ExtSignatureAlgorithms:
-		return "signature_algorithms"
-	case ExtALPN:
-		return "application_layer_protocol_negotiation"
-	case ExtSCT:
-		return "signed_certificate_timestamp"
-	case ExtPadding:
-		return "padding"
-	case ExtExtendedMasterSecret:
-		return "extended_master_secret"
-	case ExtSessionTicket:
-		return "session_ticket"
-	case ExtPreSharedKey:
-		return "pre_shared_key"
-	case ExtEarlyData:
-		return "early_data"
-	case ExtSupportedVersions:
-		return "supported_versions"
-	case ExtCookie:
-		return "cookie"
-	case ExtPSKModes:
-		return "psk_key_exchange_modes"
-	case ExtSignatureAlgsCert:
-		return "signature_algorithms_cert"
-	case ExtKeyShare:
-		return "key_share"
-	case ExtRenegotiationInfo:
-		return "renegotiation_info"
-	}
-	return "extension(" + strconv.Itoa(int(t)) + ")"
+var extensionNames = map[uint16]string{
+	ExtServerName:           "server_name",
+	ExtStatusRequest:        "status_request",
+	ExtSupportedGroups:      "supported_groups",
+	ExtECPointFormats:       "ec_point_formats",
+	ExtSignatureAlgorithms:  "signature_algorithms",
+	ExtALPN:                 "application_layer_protocol_negotiation",
+	ExtSCT:                  "signed_certificate_timestamp",
+	ExtPadding:              "padding",
+	ExtExtendedMasterSecret: "extended_master_secret",
+	ExtSessionTicket:        "session_ticket",
+	ExtPreSharedKey:         "pre_shared_key",
+	ExtEarlyData:            "early_data",
+	ExtSupportedVersions:    "supported_versions",
+	ExtCookie:               "cookie",
+	ExtPSKModes:             "psk_key_exchange_modes",
+	ExtSignatureAlgsCert:    "signature_algorithms_cert",
+	ExtKeyShare:             "key_share",
+	ExtRenegotiationInfo:    "renegotiation_info",
 }
 
+// ExtensionName returns the IANA name of an extension codepoint, or its
+// number when the package does not know it.
+func ExtensionName(t uint16) string { return enumName(extensionNames, t, "extension(%d)") }
+
 // knownExtension reports whether ExtensionName has a name for t.
-func knownExtension(t uint16) bool { return ExtensionName(t) != "extension("+strconv.Itoa(int(t))+")" }
+func knownExtension(t uint16) bool { _, ok := extensionNames[t]; return ok }
 
 // readExtensions parses an extensions block (RFC 8446 section 4.2) into its
 // raw entries, rejecting duplicates (RFC 8446 section 4.2: "There MUST NOT be
