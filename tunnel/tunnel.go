@@ -723,7 +723,8 @@ func (c *conn) logConn(reason string, err error, toTarget, fromTarget int64) {
 	if !log.Enabled(context.Background(), level) {
 		return
 	}
-	attrs := []slog.Attr{
+	// Room for the optional cipher, auth and error: one allocation.
+	attrs := append(make([]slog.Attr, 0, 14),
 		slog.String("listener", c.l.cfg.Name), slog.String("peer", c.front.RemoteAddr().String()),
 		slog.String("identity", c.identity), slog.String("sni", cs.ServerName),
 		slog.String("version", pqtls.VersionName(cs.Version)), slog.String("group", pqtls.GroupName(cs.CurveID)),
@@ -731,7 +732,7 @@ func (c *conn) logConn(reason string, err error, toTarget, fromTarget int64) {
 		slog.Int64("bytes_to_target", toTarget), slog.Int64("bytes_from_target", fromTarget),
 		slog.Float64("duration_ms", float64(time.Since(c.start).Microseconds())/1000),
 		slog.String("close_reason", reason),
-	}
+	)
 	if cs.Version == 0 {
 		attrs[4] = slog.String("version", "")
 		attrs[5] = slog.String("group", "")
