@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -107,9 +108,12 @@ func TestPerfServeProfile(t *testing.T) {
 	}
 	load, _ := os.ReadFile("/proc/loadavg")
 	t.Logf("server %s, mode %s, c=%s: %d operations, %d errors, %.0f/s, load %s", server, mode, conc, res.Operations, res.Errors, res.Rate, load[:min(len(load), 14)])
-	t.Logf("process CPU %.3f s; %.3f ms per operation; %.3f s per GiB echoed; GCs %d (%.2f per 1000 ops), alloc %.1f KiB per op",
-		cpu.Seconds(), cpu.Seconds()*1000/float64(max(res.Operations, 1)), cpu.Seconds()/max(float64(res.EchoedBytes)/(1<<30), 1e-9),
-		ms1.NumGC-ms0.NumGC, float64(ms1.NumGC-ms0.NumGC)*1000/float64(max(res.Operations, 1)),
+	per := fmt.Sprintf("%.3f ms per operation", cpu.Seconds()*1000/float64(max(res.Operations, 1)))
+	if res.EchoedBytes > 0 {
+		per = fmt.Sprintf("%.3f s per GiB echoed", cpu.Seconds()/(float64(res.EchoedBytes)/(1<<30)))
+	}
+	t.Logf("process CPU %.3f s, %s; GCs %d (%.2f per 1000 ops), %.1f KiB allocated per op",
+		cpu.Seconds(), per, ms1.NumGC-ms0.NumGC, float64(ms1.NumGC-ms0.NumGC)*1000/float64(max(res.Operations, 1)),
 		float64(ms1.TotalAlloc-ms0.TotalAlloc)/1024/float64(max(res.Operations, 1)))
 }
 
