@@ -306,6 +306,9 @@ var errIdle = errors.New("idle timeout")
 // EOF (after propagating the half-close), errIdle when the connection saw no
 // traffic in either direction for idle.
 func pipe(src, dst *endpoint, idle time.Duration, last *atomic.Int64, count func(int)) error {
+	if src.bufs != nil {
+		defer src.bufs.release() // src is read by this loop only: nobody reads it after
+	}
 	rearm := max(idle/16, time.Second)
 	for {
 		if now := time.Now(); now.Sub(src.armed) > rearm {

@@ -112,6 +112,31 @@ func (b *tlsBufs) park() {
 	}
 }
 
+// release drops the three buffers whatever they hold and returns rawInput's
+// array to the pool (if it is one of the pool's). Only for a connection
+// that nobody reads any more: its copy loop has ended. Before, the pooled array of a connection that ended while holding
+// it (any connection that had data in flight when it closed) was left to
+// the garbage collector. Nil-safe.
+func (b *tlsBufs) release() {
+	if b == nil {
+		return
+	}
+	b.raw.Reset()
+	arr := b.raw.AvailableBuffer()
+	*b.raw = bytes.Buffer{}
+	*b.input = bytes.Reader{}
+	*b.hand = bytes.Buffer{}
+	if cap(arr) == rawInputSize {
+		box := b.box
+		if box == nil {
+			box = new([]byte)
+		}
+		*box = arr[:0]
+		rawPool.Put(box)
+	}
+	b.box = nil
+}
+
 // readOnce reads what fd holds into rawInput's free space with one system
 // call, installing a pooled array first when rawInput has none. On EAGAIN
 // or no data the array goes back to the pool.

@@ -594,13 +594,10 @@ func (c *conn) openServer() (front, back *endpoint, reason string, err error) {
 		return nil, nil, "handshake_" + pqtls.ErrorReason(err), err
 	}
 	_ = c.front.SetDeadline(time.Time{})
-	network, addr, _ := splitAddr(l.cfg.Target)
 	dialStart := time.Now()
-	b, err := dialTarget(network, addr, time.Duration(l.cfg.ConnectTimeout))
+	b, reason, err := l.dialBackend()
 	if err != nil {
-		l.beFailed.Inc()
-		l.t.m.backendErrs.WithLabelValues(l.cfg.Name, "dial").Inc()
-		return nil, nil, "backend_dial_failed", err
+		return nil, nil, reason, err
 	}
 	l.dial.Observe(time.Since(dialStart).Seconds())
 	if !c.setBack(b) {
@@ -629,6 +626,20 @@ func (c *conn) openServer() (front, back *endpoint, reason string, err error) {
 		return newEndpoint(tc, c.front, tc, rc), newEndpoint(btc, b, btc, brc), "", nil
 	}
 	return newEndpoint(tc, c.front, tc, rc), newEndpoint(b, b, nil, nil), "", nil
+}
+
+// dialBackend dials the listener's target. A failure is counted
+// (backend_failed, backend error stage "dial") and returned with its close
+// reason.
+func (l *Listener) dialBackend() (net.Conn, string, error) {
+	network, addr, _ := splitAddr(l.cfg.Target)
+	b, err := dialTarget(network, addr, time.Duration(l.cfg.ConnectTimeout))
+	if err != nil {
+		l.beFailed.Inc()
+		l.t.m.backendErrs.WithLabelValues(l.cfg.Name, "dial").Inc()
+		return nil, "backend_dial_failed", err
+	}
+	return b, "", nil
 }
 
 // dialTarget dials a listener's target. A loopback target gets no TCP
@@ -673,13 +684,11 @@ func (c *conn) approve(mat *material) error {
 func (c *conn) openClient() (front, back *endpoint, reason string, err error) {
 	l := c.l
 	mat := l.material.Load()
-	network, addr, _ := splitAddr(l.cfg.Target)
+	_, addr, _ := splitAddr(l.cfg.Target)
 	dialStart := time.Now()
-	raw, err := dialTarget(network, addr, time.Duration(l.cfg.ConnectTimeout))
+	raw, reason, err := l.dialBackend()
 	if err != nil {
-		l.beFailed.Inc()
-		l.t.m.backendErrs.WithLabelValues(l.cfg.Name, "dial").Inc()
-		return nil, nil, "backend_dial_failed", err
+		return nil, nil, reason, err
 	}
 	if !c.setBack(raw) {
 		_ = raw.Close()
@@ -723,7 +732,8 @@ func (c *conn) logConn(reason string, err error, toTarget, fromTarget int64) {
 	if !log.Enabled(context.Background(), level) {
 		return
 	}
-	attrs := []slog.Attr{
+	// Room for the optional cipher, auth and error: one allocation.
+	attrs := append(make([]slog.Attr, 0, 14),
 		slog.String("listener", c.l.cfg.Name), slog.String("peer", c.front.RemoteAddr().String()),
 		slog.String("identity", c.identity), slog.String("sni", cs.ServerName),
 		slog.String("version", pqtls.VersionName(cs.Version)), slog.String("group", pqtls.GroupName(cs.CurveID)),
@@ -731,7 +741,7 @@ func (c *conn) logConn(reason string, err error, toTarget, fromTarget int64) {
 		slog.Int64("bytes_to_target", toTarget), slog.Int64("bytes_from_target", fromTarget),
 		slog.Float64("duration_ms", float64(time.Since(c.start).Microseconds())/1000),
 		slog.String("close_reason", reason),
-	}
+	)
 	if cs.Version == 0 {
 		attrs[4] = slog.String("version", "")
 		attrs[5] = slog.String("group", "")
