@@ -14,7 +14,7 @@ var update = flag.Bool("update", false, "rewrite the generated parts of docs/LIN
 
 const (
 	docsPath   = "../docs/LINT.md"
-	rulesBegin = "<!-- BEGIN rules: generated from lint/rules.go by 'go test ./lint -run TestDocsRules -update' -->\n"
+	rulesBegin = "<!-- BEGIN rules: generated from lint/rules.yaml by 'go test ./lint -run TestDocsRules -update' -->\n"
 	rulesEnd   = "<!-- END rules -->\n"
 )
 
