@@ -98,6 +98,23 @@ func (b *tlsBufs) park() {
 	if b.buffered() || b.raw.Cap() == 0 {
 		return
 	}
+	b.dropInput()
+}
+
+// release drops the three buffers whatever they hold and returns rawInput's
+// array to the pool (if it is one of the pool's). Only for a connection
+// that nobody reads any more: its copy loop has ended. Nil-safe.
+func (b *tlsBufs) release() {
+	if b == nil {
+		return
+	}
+	*b.hand = bytes.Buffer{}
+	b.dropInput()
+}
+
+// dropInput empties rawInput and input, and puts rawInput's array back in
+// the pool when it is one of the pool's.
+func (b *tlsBufs) dropInput() {
 	b.raw.Reset()
 	arr := b.raw.AvailableBuffer()
 	*b.raw = bytes.Buffer{}
@@ -110,31 +127,6 @@ func (b *tlsBufs) park() {
 		rawPool.Put(b.box)
 		b.box = nil
 	}
-}
-
-// release drops the three buffers whatever they hold and returns rawInput's
-// array to the pool (if it is one of the pool's). Only for a connection
-// that nobody reads any more: its copy loop has ended. Before, the pooled array of a connection that ended while holding
-// it (any connection that had data in flight when it closed) was left to
-// the garbage collector. Nil-safe.
-func (b *tlsBufs) release() {
-	if b == nil {
-		return
-	}
-	b.raw.Reset()
-	arr := b.raw.AvailableBuffer()
-	*b.raw = bytes.Buffer{}
-	*b.input = bytes.Reader{}
-	*b.hand = bytes.Buffer{}
-	if cap(arr) == rawInputSize {
-		box := b.box
-		if box == nil {
-			box = new([]byte)
-		}
-		*box = arr[:0]
-		rawPool.Put(box)
-	}
-	b.box = nil
 }
 
 // readOnce reads what fd holds into rawInput's free space with one system
