@@ -913,3 +913,37 @@ func TestMLDSAGoLineClaim(t *testing.T) {
 		t.Errorf("%s: go vet of the guarded module: %v\n%s", v, err, out)
 	}
 }
+
+// TestLoadRulesRefuses checks that the rule table loader refuses an entry
+// naming an unknown checker or file kind, an unknown field and a bad
+// severity (each would otherwise give a rule that silently checks nothing),
+// and that every checker listed as nameable is used by some rule.
+func TestLoadRulesRefuses(t *testing.T) {
+	rule := func(extra, checks string) string {
+		return "rules:\n  - id: PQ999\n    name: x\n    severity: error\n" + extra + "    checks:\n" + checks
+	}
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"checker", rule("", "      - {checker: no-such, kinds: [Go]}\n"), `unknown checker "no-such"`},
+		{"kind", rule("", "      - {checker: go, kinds: [Cobol]}\n"), `unknown file kind "Cobol"`},
+		{"field", rule("    sevrity: error\n", "      - {checker: go, kinds: [Go]}\n"), "sevrity"},
+		{"severity", strings.Replace(rule("", "      - {checker: go, kinds: [Go]}\n"), "severity: error", "severity: loud", 1), "loud"},
+	} {
+		if _, err := loadRules([]byte(tc.yaml)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err %v, want one containing %q", tc.name, err, tc.want)
+		}
+	}
+	if rs, err := loadRules([]byte(rule("", "      - {checker: go, kinds: [Go]}\n"))); err != nil || len(rs) != 1 || rs[0].checks[0].by != goCode {
+		t.Fatalf("valid entry: %v, %+v", err, rs)
+	}
+	used := map[*checker]bool{}
+	for _, r := range rules {
+		for _, c := range r.checks {
+			used[c.by] = true
+		}
+	}
+	for _, c := range checkers {
+		if !used[c] {
+			t.Errorf("checker %q is listed in checkers but no rule in rules.yaml uses it", c.name)
+		}
+	}
+}
