@@ -6,6 +6,8 @@
 #   pair    'pqtls tunnel client' -> 'pqtls tunnel server' -> plaintext echo
 #   nginx   nginx 'stream' with ssl (Debian, OpenSSL 3.0: classical X25519) -> plaintext echo
 #   ghostunnel  'ghostunnel server' (built by you, path in GHOSTUNNEL) -> plaintext echo
+#   tunnel-quiet, ghostunnel-quiet  the same without per-connection log lines
+#           (handshakes only): 'tunnel --log-level warn', 'ghostunnel --quiet=conns'
 #   floor   (plaintext) a second process copying like the tunnel, without TLS
 #           (scripts/bench/plainhop) -> plaintext echo; plain = the echo directly
 # with an ECDSA P-256 certificate. Runs are interleaved (ROUNDS rounds of every
@@ -15,6 +17,20 @@
 # tunnel plus the echo backend; nginx: its workers plus the echo backend) and
 # reports CPU per handshake and per MiB: a figure that other load on the
 # machine does not distort.
+# Logging is compared like with like: 'tunnel' and 'ghostunnel' run at their
+# defaults (the tunnel writes one line per connection, ghostunnel two, both to
+# a file), the -quiet pair with connection lines off.
+# The ceiling: the plaintext floor also runs in handshake mode (connect and
+# close through the hop, and directly to the echo backend). Going through the
+# hop instead of straight to the echo adds one connection (the hop's dial, the
+# echo's accept, their closes) and one plaintext copy each way: what a
+# TLS proxy adds to the bare server, whose TLS side it shares. With the cores
+# saturated, the time per operation of a whole run is 1/rate, so a proxy
+# whose TLS side cost what the bare server's does and whose second socket
+# cost what the hop's does would reach
+#   ceiling = (1/bare) / (1/bare + 1/floor - 1/plain)
+# of the bare server's rate (rates of the same round and kind). The summary
+# prints it next to the measured ratios.
 #
 #   scripts/bench/tunnel.sh                 # about 3 minutes in all, no run longer than ~15 s
 #   DUR=2s ROUNDS=2 IDLE_CONNS=200 scripts/bench/tunnel.sh   # quicker
@@ -78,16 +94,26 @@ BARE_PID=$!
 "$P" tunnel server --listen 127.0.0.1:$TUN --target 127.0.0.1:$ECHO --cert "$work/srv.pem" --key "$work/srv.key" \
 	--max-connections 20000 2>"$work/tunnel-server.log" & pids+=($!)
 TUN_PID=$!
+TUNQ=$(freeport)
+"$P" tunnel server --listen 127.0.0.1:$TUNQ --target 127.0.0.1:$ECHO --cert "$work/srv.pem" --key "$work/srv.key" \
+	--max-connections 20000 --log-level warn 2>"$work/tunnel-quiet.log" & pids+=($!)
+TUNQ_PID=$!
 "$P" tunnel client --listen 127.0.0.1:$PAIR --target 127.0.0.1:$TUN --ca "$work/ca.pem" --server-name localhost \
 	2>"$work/tunnel-client.log" & pids+=($!)
 CLIENT_PID=$!
 "$work/plainhop" -listen 127.0.0.1:$HOP -target 127.0.0.1:$ECHO 2>"$work/plainhop.log" & pids+=($!)
 HOP_PID=$!
 GT_PID=""
+GTQ_PID=""
 if [ -n "$GHOSTUNNEL" ]; then
+	# Its default: 'opening pipe' and 'closed pipe' lines per connection.
 	"$GHOSTUNNEL" server --listen 127.0.0.1:$GT --target 127.0.0.1:$ECHO --cert "$work/srv.pem" --key "$work/srv.key" \
-		--disable-authentication --quiet=conns >"$work/ghostunnel.log" 2>&1 & pids+=($!)
+		--disable-authentication >"$work/ghostunnel.log" 2>&1 & pids+=($!)
 	GT_PID=$!
+	GTQ=$(freeport)
+	"$GHOSTUNNEL" server --listen 127.0.0.1:$GTQ --target 127.0.0.1:$ECHO --cert "$work/srv.pem" --key "$work/srv.key" \
+		--disable-authentication --quiet=conns >"$work/ghostunnel-quiet.log" 2>&1 & pids+=($!)
+	GTQ_PID=$!
 	"$GHOSTUNNEL" --version >"$OUT/ghostunnel-version.txt" 2>&1 || true
 fi
 cat >"$work/nginx.conf" <<NGINX
@@ -113,8 +139,8 @@ if [ -n "$NGINX_BIN" ]; then
 	"$NGINX_BIN" -p "$work" -c "$work/nginx.conf" -g 'daemon off;' 2>"$work/nginx.stderr" & pids+=($!)
 	HAVE_NGINX=1
 fi
-for p in $ECHO $BARE $TUN $PAIR $HOP; do waitport $p; done
-if [ -n "$GT_PID" ]; then waitport $GT; fi
+for p in $ECHO $BARE $TUN $TUNQ $PAIR $HOP; do waitport $p; done
+if [ -n "$GT_PID" ]; then waitport $GT; waitport $GTQ; fi
 if [ $HAVE_NGINX = 1 ]; then waitport $NGINX; fi
 
 b() { "$P" bench --format json --ca "$work/ca.pem" --server-name localhost "$@"; }
@@ -123,10 +149,11 @@ sysc() { local s=0; for p in "$@"; do s=$((s + $(awk '/^sysc[rw]:/ {n += $2} END
 ECHO_PID=${pids[0]}
 NGINX_PIDS=""
 if [ $HAVE_NGINX = 1 ]; then NGINX_PIDS="$(pgrep -P "$(cat "$work/nginx.pid")" | tr '\n' ' ')"; fi
-declare -A SERVER_PIDS=([bare]="$BARE_PID" [tunnel]="$TUN_PID $ECHO_PID" [pair]="$CLIENT_PID $TUN_PID $ECHO_PID" [nginx]="$NGINX_PIDS $ECHO_PID"
+declare -A SERVER_PIDS=([bare]="$BARE_PID" [tunnel]="$TUN_PID $ECHO_PID" [tunnel-quiet]="$TUNQ_PID $ECHO_PID"
+	[ghostunnel-quiet]="$GTQ_PID $ECHO_PID" [pair]="$CLIENT_PID $TUN_PID $ECHO_PID" [nginx]="$NGINX_PIDS $ECHO_PID"
 	[ghostunnel]="$GT_PID $ECHO_PID" [floor]="$HOP_PID $ECHO_PID" [plain]="$ECHO_PID")
 # The proxy alone, without the echo backend.
-declare -A PROXY_PIDS=([bare]="$BARE_PID" [tunnel]="$TUN_PID" [pair]="$CLIENT_PID $TUN_PID" [nginx]="$NGINX_PIDS"
+declare -A PROXY_PIDS=([bare]="$BARE_PID" [tunnel]="$TUN_PID" [tunnel-quiet]="$TUNQ_PID" [ghostunnel-quiet]="$GTQ_PID" [pair]="$CLIENT_PID $TUN_PID" [nginx]="$NGINX_PIDS"
 	[ghostunnel]="$GT_PID" [floor]="$HOP_PID" [plain]="$ECHO_PID")
 # measure NAME KIND ROUND ARGS...: one bench run with the server-side CPU ticks recorded.
 measure() {
@@ -144,12 +171,17 @@ measure() {
 targets_tls=(bare:$BARE tunnel:$TUN)
 if [ $HAVE_NGINX = 1 ]; then targets_tls+=(nginx:$NGINX); fi
 if [ -n "$GT_PID" ]; then targets_tls+=(ghostunnel:$GT); fi
+targets_hs=("${targets_tls[@]}" tunnel-quiet:$TUNQ)
+if [ -n "$GT_PID" ]; then targets_hs+=(ghostunnel-quiet:$GTQ); fi
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), load $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT/machine.txt"
 for r in $(seq "$ROUNDS"); do
-	for t in "${targets_tls[@]}"; do
+	for t in "${targets_hs[@]}"; do
 		measure "${t%%:*}" handshake "$r" b --target 127.0.0.1:${t#*:} --mode handshake -c "$HS_CONC" --duration "$DUR"
 	done
+	# Connections without TLS: through the plaintext hop, and to the echo directly.
+	measure floor handshake "$r" "$P" bench --format json --plain --target 127.0.0.1:$HOP --mode handshake -c "$HS_CONC" --duration "$DUR"
+	measure plain handshake "$r" "$P" bench --format json --plain --target 127.0.0.1:$ECHO --mode handshake -c "$HS_CONC" --duration "$DUR"
 	for t in "${targets_tls[@]}"; do
 		measure "${t%%:*}" throughput "$r" b --target 127.0.0.1:${t#*:} --mode throughput -c "$TP_CONC" --duration "$DUR"
 	done
@@ -189,6 +221,7 @@ python3 - "$OUT" <<'PY'
 import glob, json, statistics, sys
 out = sys.argv[1]
 names = ("bare", "tunnel", "pair", "nginx", "ghostunnel", "floor", "plain")
+hs_names = ("bare", "tunnel", "tunnel-quiet", "nginx", "ghostunnel", "ghostunnel-quiet", "floor", "plain")
 def load(kind, name, r):
     try:
         return json.load(open(f"{out}/{kind}-{name}-{r}.json")), json.load(open(f"{out}/cpu-{kind}-{name}-{r}.json"))
@@ -217,7 +250,7 @@ def ratio(kind, name, f, inverse=False, ref="bare"):
 print("\nhandshakes (full, no resumption, %s workers):" % json.load(open(f"{out}/handshake-bare-{rounds[0]}.json"))["concurrency"])
 print("| server | handshakes/s (median) | ratio vs bare (median of rounds) | p50 ms | p99 ms | server-side CPU ms/handshake (with backend) | CPU ratio (bare/x) | proxy-only CPU ms/handshake | proxy CPU ratio | groups | errors |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
-for n in ("bare", "tunnel", "nginx", "ghostunnel"):
+for n in hs_names:
     if not series("handshake", n, rate) or all(x != x for x in series("handshake", n, rate)):
         continue
     groups = sorted({g for r in rounds for g in (load("handshake", n, r)[0] or {"groups": {}})["groups"]})
@@ -245,6 +278,19 @@ if not all(x != x for x in series("throughput", "ghostunnel", mibs)):
           f"handshakes tunnel/ghostunnel {ratio('handshake', 'tunnel', rate, ref='ghostunnel'):.2f}, "
           f"bulk tunnel/ghostunnel {ratio('throughput', 'tunnel', mibs, ref='ghostunnel'):.2f}, "
           f"bulk ghostunnel/bare {ratio('throughput', 'ghostunnel', mibs):.2f}")
+    print("ratios vs ghostunnel, no connection log lines on either side: "
+          f"handshakes tunnel-quiet/ghostunnel-quiet {ratio('handshake', 'tunnel-quiet', rate, ref='ghostunnel-quiet'):.2f}")
+# The ceiling (see the header), per round.
+def ceiling(kind, f):
+    b, h, p = series(kind, "bare", f), series(kind, "floor", f), series(kind, "plain", f)
+    return med([(1 / x) / (1 / x + 1 / y - 1 / z) for x, y, z in zip(b, h, p) if min(x, y, z) > 0])
+for kind, label, f in (("handshake", "handshakes", rate), ("throughput", "bulk", mibs)):
+    ceil = ceiling(kind, f)
+    if ceil != ceil:
+        continue
+    parts = [f"{n} {ratio(kind, n, f):.2f}" for n in ("tunnel", "tunnel-quiet", "ghostunnel", "ghostunnel-quiet")
+             if not all(x != x for x in series(kind, n, f))]
+    print(f"ceiling for a TLS proxy in front of this echo backend, {label}: {ceil:.2f} of bare; measured " + ", ".join(parts))
 print(f"floor: plainhop/plain {ratio('throughput', 'floor', mibs, ref='plain'):.2f}, tunnel/floor {ratio('throughput', 'tunnel', mibs, ref='floor'):.2f}")
 rr = {n: [json.load(open(f)) for f in sorted(glob.glob(f"{out}/rr-{n}-*.json"))] for n in ("bare", "pair")}
 p50 = {n: med([x["latency"]["p50_ms"] for x in rr[n]]) for n in rr}
