@@ -32,7 +32,7 @@
 # of the bare server's rate (rates of the same round and kind). The summary
 # prints it next to the measured ratios.
 #
-#   scripts/bench/tunnel.sh                 # about 3 minutes in all, no run longer than ~15 s
+#   scripts/bench/tunnel.sh                 # about 8 minutes in all, no run longer than ~15 s
 #   DUR=2s ROUNDS=2 IDLE_CONNS=200 scripts/bench/tunnel.sh   # quicker
 #   scripts/bench/tunnel.sh --ghostunnel /tmp/gt/ghostunnel   # or GHOSTUNNEL=/tmp/gt/ghostunnel
 # The script never builds ghostunnel: bring its source from its public
