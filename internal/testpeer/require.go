@@ -28,6 +28,7 @@ const (
 	PeerHAProxy    = "haproxy"    // haproxy
 	PeerPrometheus = "prometheus" // prometheus server
 	PeerPromtool   = "promtool"   // promtool
+	PeerBlackbox   = "blackbox"   // Debian's prometheus-blackbox-exporter
 	PeerTcpdump    = "tcpdump"    // tcpdump (needs root or CAP_NET_RAW)
 	PeerTshark     = "tshark"     // tshark
 	PeerNetns      = "netns"      // root, ip(8), network namespaces permitted
@@ -119,6 +120,8 @@ func find(peer string) (string, error) {
 		return lookFirst("PQTLS_PROMETHEUS", "/usr/bin/prometheus", "prometheus")
 	case PeerPromtool:
 		return lookFirst("PQTLS_PROMTOOL", "/usr/bin/promtool", "promtool")
+	case PeerBlackbox:
+		return lookFirst("PQTLS_BLACKBOX", "/usr/bin/prometheus-blackbox-exporter", "prometheus-blackbox-exporter", "blackbox_exporter")
 	case PeerTcpdump:
 		p, err := lookFirst("", "/usr/bin/tcpdump", "/usr/sbin/tcpdump", "tcpdump")
 		if err == nil && os.Geteuid() != 0 {
