@@ -14,8 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
 	"github.com/pqtls/pqtls/exporter"
@@ -95,8 +93,7 @@ func runExporter(ctx context.Context, s streams, o *exporterOpts) error {
 		return nil
 	}
 	logger := slog.New(slog.NewTextHandler(s.errOut, &slog.HandlerOptions{Level: level}))
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := daemonRegistry()
 	exp, err := exporter.New(exporter.Options{Config: cfg, ConfigFile: o.config, Logger: logger, Registerer: reg, Version: buildVersion(),
 		Enumerator: scanEnumerator})
 	if err != nil {

@@ -197,7 +197,7 @@ func runTunnel(s streams, cfg tunnel.Config, checkOnly bool) error {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
-	t, err := tunnel.Start(context.Background(), cfg, tunnel.Options{Logger: logger})
+	t, err := tunnel.Start(context.Background(), cfg, tunnel.Options{Logger: logger, Registerer: daemonRegistry()})
 	if err != nil {
 		var ce *tunnel.ConfigError
 		if errors.As(err, &ce) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -73,5 +74,51 @@ func TestTunnelMetricsFloodKeepsDataPlane(t *testing.T) {
 	buf := make([]byte, 4)
 	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping" {
 		t.Fatalf("round trip during the flood: %q %v", buf, err)
+	}
+}
+
+// TestTunnelMetricsProcessCollectors: the tunnel's /metrics serves the
+// standard process_* and go_* collectors next to its own series, so an
+// operator can divide resident memory and descriptors by the connections
+// it holds (docs/METRICS.md). One proxied connection is held open while
+// scraping.
+func TestTunnelMetricsProcessCollectors(t *testing.T) {
+	metrics := freeAddr(t)
+	p := runTunnelProcess(t, "", "--metrics", metrics)
+	c := p.dial(t)
+	_ = c.SetDeadline(time.Now().Add(15 * time.Second))
+	if _, err := c.Write([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(c, make([]byte, 4)); err != nil {
+		t.Fatal(err)
+	}
+	cl := &http.Client{Timeout: 10 * time.Second}
+	resp, err := cl.Get("http://" + metrics + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		var name string
+		var v float64
+		if _, err := fmt.Sscanf(line, "%s %g", &name, &v); err == nil && !strings.HasPrefix(name, "#") {
+			values[name] = v
+		}
+	}
+	for name, atLeast := range map[string]float64{
+		"process_resident_memory_bytes": 1 << 20,
+		"process_open_fds":              4, // listener, metrics listener, the two sockets of the connection
+		"go_goroutines":                 3,
+		`pqtls_tunnel_connections_active{listener="server-0"}`: 1,
+	} {
+		if got, ok := values[name]; !ok || got < atLeast {
+			t.Errorf("%s = %v (present %v), want at least %v", name, got, ok, atLeast)
+		}
 	}
 }
