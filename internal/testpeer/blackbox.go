@@ -1,7 +1,6 @@
 package testpeer
 
 import (
-	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -32,19 +31,7 @@ func Blackbox(tb testing.TB, config string) *BlackboxPeer {
 		return start(tb, "blackbox_exporter", procOptions{dir: dir}, bin,
 			"--config.file="+conf, "--web.listen-address="+hostPort(port), "--log.level=warn")
 	}, func(port int, proc *Proc) error {
-		deadline := time.Now().Add(StartTimeout)
-		for {
-			if proc.Exited() {
-				return fmt.Errorf("blackbox_exporter exited: %v\n%s\nconfig:\n%s", proc.waitErr, proc.Output(), config)
-			}
-			if code, _, err := httpGet("http://"+hostPort(port)+"/-/healthy", 2*time.Second); err == nil && code == 200 {
-				return nil
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("blackbox_exporter not healthy within %v\n%s", StartTimeout, proc.Output())
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		return waitHTTP200(proc, "http://"+hostPort(port)+"/-/healthy", config)
 	})
 	return &BlackboxPeer{Addr: hostPort(port), Proc: proc}
 }

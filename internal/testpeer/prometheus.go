@@ -158,23 +158,29 @@ func Prometheus(tb testing.TB, opts PrometheusOptions) *PrometheusPeer {
 		args = append(args, opts.Flags...)
 		return start(tb, "prometheus", procOptions{dir: p.Dir}, bin, args...)
 	}, func(port int, proc *Proc) error {
-		deadline := time.Now().Add(StartTimeout)
-		for {
-			if proc.Exited() {
-				return fmt.Errorf("prometheus exited: %v\n%s\nconfig:\n%s", proc.waitErr, proc.Output(), p.Config)
-			}
-			if code, _, err := httpGet("http://"+hostPort(port)+"/-/ready", 2*time.Second); err == nil && code == 200 {
-				return nil
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("prometheus not ready within %v\n%s", StartTimeout, proc.Output())
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		return waitHTTP200(proc, "http://"+hostPort(port)+"/-/ready", p.Config)
 	})
 	p.Addr = hostPort(port)
 	p.URL = "http://" + p.Addr
 	return p
+}
+
+// waitHTTP200 polls u until it answers 200, the process exits, or
+// StartTimeout passes; the error carries the peer's output and config.
+func waitHTTP200(proc *Proc, u, config string) error {
+	deadline := time.Now().Add(StartTimeout)
+	for {
+		if proc.Exited() {
+			return fmt.Errorf("%s exited: %v\n%s\nconfig:\n%s", proc.Name, proc.waitErr, proc.Output(), config)
+		}
+		if code, _, err := httpGet(u, 2*time.Second); err == nil && code == 200 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: no 200 from %s within %v\n%s", proc.Name, u, StartTimeout, proc.Output())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func httpGet(u string, timeout time.Duration) (int, []byte, error) {
